@@ -1,0 +1,80 @@
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const urlWithProtocols = (protocols: readonly string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+/** Treats an empty variable like an unset one, so `FOO= npm start` means "use the default". */
+const emptyAsUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+/**
+ * Every environment variable Airlock reads, with its default. Parsed once at boot
+ * (see `loadConfig`); nothing else in the code base reads `process.env`.
+ */
+export const airlockConfigSchema = z.object({
+  HOST: z.preprocess(emptyAsUndefined, z.string().trim().min(1).default('0.0.0.0')),
+  PORT: z.preprocess(emptyAsUndefined, port.default(3000)),
+  DATABASE_URL: z.preprocess(emptyAsUndefined, urlWithProtocols(['postgres:', 'postgresql:']).optional()),
+  REDIS_URL: z.preprocess(emptyAsUndefined, urlWithProtocols(['redis:', 'rediss:']).optional()),
+  AIRLOCK_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./.airlock')),
+  AIRLOCK_ADMIN_TOKEN: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(24, 'must be at least 24 characters long').optional(),
+  ),
+  AIRLOCK_REDIS_PREFIX: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'must be 1-64 letters, digits, ":", "_" or "-"')
+      .default('airlock'),
+  ),
+  AIRLOCK_BODY_LIMIT_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1024).default(5 * 1024 * 1024)),
+  AIRLOCK_REDIS_BINARY: z.preprocess(emptyAsUndefined, z.string().default('redis-server')),
+  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['error', 'warn', 'info', 'debug']).default('info')),
+});
+
+export type AirlockEnv = z.output<typeof airlockConfigSchema>;
+
+/** The typed configuration every app receives. */
+export interface AirlockConfig {
+  host: string;
+  port: number;
+  /** Unset means the embedded PGlite database under `dataDir`. */
+  databaseUrl: string | undefined;
+  /** Unset means: 127.0.0.1:6379 if it answers, else a private redis-server. */
+  redisUrl: string | undefined;
+  /** Absolute path of the directory that holds everything kept locally. */
+  dataDir: string;
+  /** Unset means a token generated on first start, kept hashed in `dataDir`. */
+  adminToken: string | undefined;
+  redisPrefix: string;
+  bodyLimitBytes: number;
+  redisBinary: string;
+  logLevel: AirlockEnv['LOG_LEVEL'];
+}
+
+export function toAirlockConfig(env: AirlockEnv, cwd: string): AirlockConfig {
+  return {
+    host: env.HOST,
+    port: env.PORT,
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    dataDir: isAbsolute(env.AIRLOCK_DATA_DIR) ? env.AIRLOCK_DATA_DIR : resolve(cwd, env.AIRLOCK_DATA_DIR),
+    adminToken: env.AIRLOCK_ADMIN_TOKEN,
+    redisPrefix: env.AIRLOCK_REDIS_PREFIX,
+    bodyLimitBytes: env.AIRLOCK_BODY_LIMIT_BYTES,
+    redisBinary: env.AIRLOCK_REDIS_BINARY,
+    logLevel: env.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,85 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from './generated/prisma/client.js';
+import { readMigrationFiles } from './migrations/migration-files.js';
+import { applyMigrations } from './migrations/migration-runner.js';
+import { MIGRATIONS_DIR } from './paths.js';
+import { PgliteSqlExecutor, PgSqlExecutor, type SqlExecutor } from './sql-executor.js';
+
+export interface DatabaseOptions {
+  /** A `postgresql://` URL; unset means the embedded PGlite database under `dataDir`. */
+  databaseUrl: string | undefined;
+  /** Where the embedded database keeps its files (`<dataDir>/pgdata`). */
+  dataDir: string;
+  /** Apply pending migrations before returning (default true). */
+  migrate?: boolean;
+}
+
+/** One open database: the shared Prisma client and what it takes to check and close it. */
+export interface Database {
+  readonly kind: 'postgresql' | 'pglite';
+  readonly prisma: PrismaClient;
+  /** Names of the migrations applied while opening. */
+  readonly appliedMigrations: readonly string[];
+  /** Resolves when the database answers a query; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.databaseUrl === undefined
+    ? openPglite(options.dataDir, options.migrate ?? true)
+    : openPostgres(options.databaseUrl, options.migrate ?? true);
+}
+
+/** Applies pending migrations through `sql` and returns their names. */
+export async function migrate(sql: SqlExecutor): Promise<string[]> {
+  return applyMigrations(sql, await readMigrationFiles(MIGRATIONS_DIR));
+}
+
+async function openPostgres(databaseUrl: string, shouldMigrate: boolean): Promise<Database> {
+  let appliedMigrations: string[] = [];
+  if (shouldMigrate) {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      appliedMigrations = await migrate(new PgSqlExecutor(client));
+    } finally {
+      await client.end();
+    }
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+  return {
+    kind: 'postgresql',
+    prisma,
+    appliedMigrations,
+    ping: async () => {
+      await prisma.$queryRaw`SELECT 1`;
+    },
+    close: () => prisma.$disconnect(),
+  };
+}
+
+async function openPglite(dataDir: string, shouldMigrate: boolean): Promise<Database> {
+  const directory = join(dataDir, 'pgdata');
+  await mkdir(directory, { recursive: true });
+  const pglite = await PGlite.create(directory);
+  const appliedMigrations = shouldMigrate ? await migrate(new PgliteSqlExecutor(pglite, pglite)) : [];
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  return {
+    kind: 'pglite',
+    prisma,
+    appliedMigrations,
+    ping: async () => {
+      await prisma.$queryRaw`SELECT 1`;
+    },
+    close: async () => {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import type { ApiKey, PrismaClient, Tenant } from '../generated/prisma/client.js';
+
+export interface NewApiKey {
+  tenantId: string;
+  name: string;
+  prefix: string;
+  secretHash: string;
+}
+
+/** A tenant's API keys. Every method but the lookup by prefix is scoped to a tenant. */
+export class ApiKeyRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  create(key: NewApiKey): Promise<ApiKey> {
+    return this.prisma.apiKey.create({ data: key });
+  }
+
+  listForTenant(tenantId: string): Promise<ApiKey[]> {
+    return this.prisma.apiKey.findMany({ where: { tenantId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  }
+
+  /**
+   * Marks a key revoked. Returns the key, or null when the tenant has no such
+   * key (including when the id belongs to another tenant).
+   */
+  async revoke(tenantId: string, keyId: string, at: Date): Promise<ApiKey | null> {
+    const { count } = await this.prisma.apiKey.updateMany({
+      where: { id: keyId, tenantId, revokedAt: null },
+      data: { revokedAt: at },
+    });
+    const key = await this.prisma.apiKey.findFirst({ where: { id: keyId, tenantId } });
+    return count === 0 && key === null ? null : key;
+  }
+
+  /** For authentication only: the key with this public prefix, with its tenant. */
+  findByPrefix(prefix: string): Promise<(ApiKey & { tenant: Tenant }) | null> {
+    return this.prisma.apiKey.findUnique({ where: { prefix }, include: { tenant: true } });
+  }
+
+  /** Best effort, for the keys list; never blocks authentication. */
+  async touchLastUsed(keyId: string, at: Date): Promise<void> {
+    await this.prisma.apiKey.update({ where: { id: keyId }, data: { lastUsedAt: at } });
+  }
+}

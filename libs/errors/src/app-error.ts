@@ -1,0 +1,37 @@
+/**
+ * Every failure Airlock reports to a caller has one of these codes. The HTTP
+ * status for each lives in one table in the API (`error-status.ts`), so domain
+ * code never speaks HTTP.
+ */
+export enum AppErrorCode {
+  ValidationFailed = 'validation_failed',
+  Unauthenticated = 'unauthenticated',
+  Forbidden = 'forbidden',
+  NotFound = 'not_found',
+  Conflict = 'conflict',
+  PayloadTooLarge = 'payload_too_large',
+  UnsupportedMediaType = 'unsupported_media_type',
+  NotReady = 'not_ready',
+  Internal = 'internal_error',
+}
+
+export interface AppErrorOptions {
+  cause?: unknown;
+  /** Machine-readable specifics safe to show the caller (e.g. which fields failed). */
+  details?: unknown;
+}
+
+/** The one error family of Airlock's domain code. */
+export class AppError extends Error {
+  readonly details: unknown;
+
+  constructor(
+    readonly code: AppErrorCode,
+    message: string,
+    options: AppErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.details = options.details;
+  }
+}

@@ -1,0 +1,1 @@
+export { AppError, AppErrorCode, type AppErrorOptions } from './app-error.js';
