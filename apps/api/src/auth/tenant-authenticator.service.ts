@@ -1,0 +1,33 @@
+import { Injectable } from '@nestjs/common';
+import { type ApiKey, ApiKeyRepository, type Tenant } from '@airlock/db';
+import { digestsEqual, parseApiKey, sha256Hex } from './credentials.js';
+
+export interface TenantPrincipal {
+  tenant: Tenant;
+  apiKey: ApiKey;
+}
+
+/** Compared against when no key matches, so unknown prefixes take as long as known ones. */
+const DECOY_DIGEST = sha256Hex('decoy');
+/** lastUsedAt is a hint for humans; writing it on every request would cost a write per call. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+@Injectable()
+export class TenantAuthenticator {
+  constructor(private readonly apiKeys: ApiKeyRepository) {}
+
+  /** The tenant a bearer token belongs to, or null for a malformed, unknown or revoked key. */
+  async authenticate(token: string): Promise<TenantPrincipal | null> {
+    const parsed = parseApiKey(token);
+    if (parsed === null) return null;
+    const apiKey = await this.apiKeys.findByPrefix(parsed.prefix);
+    const matches = digestsEqual(sha256Hex(parsed.secret), apiKey?.secretHash ?? DECOY_DIGEST);
+    if (apiKey === null || !matches || apiKey.revokedAt !== null) return null;
+    const now = new Date();
+    if (apiKey.lastUsedAt === null || now.getTime() - apiKey.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await this.apiKeys.touchLastUsed(apiKey.id, now).catch(() => undefined);
+    }
+    const { tenant, ...key } = apiKey;
+    return { tenant, apiKey: key };
+  }
+}

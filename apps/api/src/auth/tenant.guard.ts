@@ -1,0 +1,24 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { AppError, AppErrorCode } from '@airlock/errors';
+import type { Request } from 'express';
+import { bearerToken } from './credentials.js';
+import { setPrincipal } from './current-principal.js';
+import { TenantAuthenticator } from './tenant-authenticator.service.js';
+
+/** One body for every way a key can be wrong, so a caller learns nothing from which. */
+export const INVALID_TENANT_KEY_MESSAGE = 'A valid tenant API key is required: send "Authorization: Bearer ak_...".';
+
+/** Lets in requests that carry a live tenant API key, and records whose it is. */
+@Injectable()
+export class TenantGuard implements CanActivate {
+  constructor(private readonly authenticator: TenantAuthenticator) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<Request>();
+    const token = bearerToken(request.header('authorization'));
+    const principal = token === null ? null : await this.authenticator.authenticate(token);
+    if (principal === null) throw new AppError(AppErrorCode.Unauthenticated, INVALID_TENANT_KEY_MESSAGE);
+    setPrincipal(request, principal);
+    return true;
+  }
+}

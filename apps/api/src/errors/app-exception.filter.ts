@@ -1,0 +1,75 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { AppError, AppErrorCode } from '@airlock/errors';
+import type { Request, Response } from 'express';
+import { ERROR_STATUS } from './error-status.js';
+import { requestIdOf } from './request-id.middleware.js';
+
+interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+  requestId: string;
+}
+
+/** Errors raised by Nest or Express themselves (unknown route, body parser), by status. */
+const CODE_BY_STATUS: Record<number, AppErrorCode> = {
+  400: AppErrorCode.ValidationFailed,
+  401: AppErrorCode.Unauthenticated,
+  403: AppErrorCode.Forbidden,
+  404: AppErrorCode.NotFound,
+  413: AppErrorCode.PayloadTooLarge,
+  415: AppErrorCode.UnsupportedMediaType,
+};
+
+/** body-parser's error `type`s, in words a caller can act on. */
+const BODY_PARSER_MESSAGES: Record<string, string> = {
+  'entity.too.large': 'The request body is larger than this server accepts.',
+  'entity.parse.failed': 'The request body is not valid JSON.',
+  'encoding.unsupported': 'The request body has a Content-Encoding this server does not accept.',
+  'charset.unsupported': 'The request body has a charset this server does not accept.',
+  'request.aborted': 'The request was aborted before its body arrived.',
+};
+
+/**
+ * The one place every error becomes a response:
+ * `{"error": {"code", "message", "details"?}, "requestId"}`. Anything not known
+ * to be safe to show is a bare 500; its stack goes to the log with the request id.
+ */
+@Catch()
+export class AppExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const requestId = requestIdOf(request);
+    const { status, body } = this.describe(exception, requestId);
+    if (status >= 500) {
+      this.logger.error(
+        `${request.method} ${request.path} failed (requestId ${requestId})`,
+        exception instanceof Error ? exception.stack : String(exception),
+      );
+    }
+    if (status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+    if (!response.headersSent) response.status(status).json(body);
+  }
+
+  private describe(exception: unknown, requestId: string): { status: number; body: ErrorBody } {
+    const respond = (status: number, code: string, message: string, details?: unknown) => ({
+      status,
+      body: { error: { code, message, ...(details === undefined ? {} : { details }) }, requestId },
+    });
+    if (exception instanceof AppError) {
+      return respond(ERROR_STATUS[exception.code], exception.code, exception.message, exception.details);
+    }
+    const bodyParserType = (exception as { type?: unknown } | null)?.type;
+    if (typeof bodyParserType === 'string' && bodyParserType in BODY_PARSER_MESSAGES) {
+      const status = (exception as { status?: number }).status ?? 400;
+      return respond(status, CODE_BY_STATUS[status] ?? AppErrorCode.ValidationFailed, BODY_PARSER_MESSAGES[bodyParserType]!);
+    }
+    if (exception instanceof HttpException && exception.getStatus() < 500) {
+      const status = exception.getStatus();
+      return respond(status, CODE_BY_STATUS[status] ?? `http_${status}`, exception.message);
+    }
+    return respond(500, AppErrorCode.Internal, 'Internal error. Quote the requestId when reporting it.');
+  }
+}

@@ -1,0 +1,14 @@
+import { AppErrorCode } from '@airlock/errors';
+
+/** The one place where error codes meet HTTP statuses. */
+export const ERROR_STATUS: Record<AppErrorCode, number> = {
+  [AppErrorCode.ValidationFailed]: 400,
+  [AppErrorCode.Unauthenticated]: 401,
+  [AppErrorCode.Forbidden]: 403,
+  [AppErrorCode.NotFound]: 404,
+  [AppErrorCode.Conflict]: 409,
+  [AppErrorCode.PayloadTooLarge]: 413,
+  [AppErrorCode.UnsupportedMediaType]: 415,
+  [AppErrorCode.NotReady]: 503,
+  [AppErrorCode.Internal]: 500,
+};

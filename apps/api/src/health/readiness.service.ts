@@ -1,0 +1,49 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { WorkerRegistryRepository } from '@airlock/queue';
+import type { Redis } from 'ioredis';
+import { DATABASE_PING, REDIS } from '../infrastructure/api-dependencies.js';
+
+export type DependencyState = 'up' | 'down';
+
+export interface Readiness {
+  ready: boolean;
+  checks: { database: DependencyState; redis: DependencyState };
+  /** Workers that sent a heartbeat recently (informational: the API serves without them). */
+  workers: number | null;
+}
+
+/** A probe that hangs is as bad as one that fails: each check gets this long. */
+const CHECK_TIMEOUT_MS = 1_500;
+
+@Injectable()
+export class ReadinessService {
+  constructor(
+    @Inject(DATABASE_PING) private readonly pingDatabase: () => Promise<void>,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly workers: WorkerRegistryRepository,
+  ) {}
+
+  async check(): Promise<Readiness> {
+    const [database, redis] = await Promise.all([
+      probe(this.pingDatabase()),
+      probe(this.redis.ping().then(() => undefined)),
+    ]);
+    const workers = redis === 'up' ? await this.workers.countLive().catch(() => null) : null;
+    return { ready: database === 'up' && redis === 'up', checks: { database, redis }, workers };
+  }
+}
+
+async function probe(check: Promise<void>): Promise<DependencyState> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([check, timeout]);
+    return 'up';
+  } catch {
+    return 'down';
+  } finally {
+    clearTimeout(timer);
+  }
+}

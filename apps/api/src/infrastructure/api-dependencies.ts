@@ -1,0 +1,24 @@
+import type { AirlockConfig } from '@airlock/config';
+import type { PrismaClient } from '@airlock/db';
+import type { Redis } from 'ioredis';
+
+/**
+ * What the API is given by whoever starts it (its own main, the all-in-one
+ * launcher, or a test): the parsed config and the open connections it shares.
+ */
+export interface ApiDependencies {
+  config: AirlockConfig;
+  prisma: PrismaClient;
+  /** A connection that fails fast when Redis is down (role `request`). */
+  redis: Redis;
+  /** SHA-256 (hex) of the admin token; the token itself is never held. */
+  adminTokenHash: string;
+  /** Answers when the database is reachable; rejects otherwise. */
+  pingDatabase(): Promise<void>;
+}
+
+export const API_CONFIG = Symbol('API_CONFIG');
+export const PRISMA = Symbol('PRISMA');
+export const REDIS = Symbol('REDIS');
+export const ADMIN_TOKEN_HASH = Symbol('ADMIN_TOKEN_HASH');
+export const DATABASE_PING = Symbol('DATABASE_PING');

@@ -1,0 +1,38 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { ApiKeyRepository, type PrismaClient, TenantRepository } from '@airlock/db';
+import { WorkerRegistryRepository } from '@airlock/queue';
+import type { Redis } from 'ioredis';
+import {
+  ADMIN_TOKEN_HASH,
+  API_CONFIG,
+  type ApiDependencies,
+  DATABASE_PING,
+  PRISMA,
+  REDIS,
+} from './api-dependencies.js';
+
+/** Provides the shared connections and the repositories built on them, app-wide. */
+@Global()
+@Module({})
+export class InfrastructureModule {
+  static register(deps: ApiDependencies): DynamicModule {
+    return {
+      module: InfrastructureModule,
+      providers: [
+        { provide: API_CONFIG, useValue: deps.config },
+        { provide: PRISMA, useValue: deps.prisma },
+        { provide: REDIS, useValue: deps.redis },
+        { provide: ADMIN_TOKEN_HASH, useValue: deps.adminTokenHash },
+        { provide: DATABASE_PING, useValue: deps.pingDatabase },
+        { provide: TenantRepository, useFactory: (prisma: PrismaClient) => new TenantRepository(prisma), inject: [PRISMA] },
+        { provide: ApiKeyRepository, useFactory: (prisma: PrismaClient) => new ApiKeyRepository(prisma), inject: [PRISMA] },
+        {
+          provide: WorkerRegistryRepository,
+          useFactory: (redis: Redis) => new WorkerRegistryRepository(redis, deps.config.redisPrefix),
+          inject: [REDIS],
+        },
+      ],
+      exports: [API_CONFIG, ADMIN_TOKEN_HASH, DATABASE_PING, REDIS, TenantRepository, ApiKeyRepository, WorkerRegistryRepository],
+    };
+  }
+}

@@ -1,0 +1,108 @@
+// Starts Airlock. `node main.js` (what `npm start` runs) starts the API and the
+// worker in this one process, with the embedded database and a local Redis
+// when none is configured. `node main.js api` or `node main.js worker` starts
+// one of them alone, for production, where both DATABASE_URL and REDIS_URL are required.
+import { mkdir } from 'node:fs/promises';
+import { resolveAdminToken } from '@airlock/api/admin-token';
+import { createApiApp } from '@airlock/api/api-app';
+import { ConfigError, loadConfig, type AirlockConfig } from '@airlock/config';
+import { openDatabase } from '@airlock/db';
+import { createRedisConnection } from '@airlock/queue';
+import { createWorkerApp } from '@airlock/worker/worker-app';
+import { RedisBinaryMissingError } from './private-redis.js';
+import { resolveRedis } from './redis-resolution.js';
+
+type Role = 'all' | 'api' | 'worker';
+const SHUTDOWN_DEADLINE_MS = 15_000;
+
+class LaunchError extends Error {}
+
+async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<void>> {
+  if (role !== 'all' && (config.databaseUrl === undefined || config.redisUrl === undefined)) {
+    throw new LaunchError(
+      `Starting the ${role} alone needs DATABASE_URL and REDIS_URL: the embedded database and the private Redis ` +
+        'serve one process only. Run "npm start" to start the API and the worker together with them.',
+    );
+  }
+  await mkdir(config.dataDir, { recursive: true });
+  const closers: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer().catch((error: unknown) => console.error(error));
+  };
+  try {
+    const redis = await resolveRedis(config);
+    closers.push(redis.stop);
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    closers.push(() => database.close());
+    const lines = [
+      `database: ${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)'}` +
+        (database.appliedMigrations.length > 0 ? `, applied ${database.appliedMigrations.join(', ')}` : ''),
+      `redis: ${redis.origin}`,
+    ];
+
+    if (role !== 'api') {
+      const consumerRedis = createRedisConnection(redis.url, 'consumer', 'airlock-worker');
+      closers.push(async () => consumerRedis.quit());
+      const worker = await createWorkerApp({ config, prisma: database.prisma, redis: consumerRedis });
+      closers.push(() => worker.close());
+      lines.push('worker: ready');
+    }
+    if (role !== 'worker') {
+      const requestRedis = createRedisConnection(redis.url, 'request', 'airlock-api');
+      requestRedis.on('error', () => undefined); // reported by /readyz, not as crashes
+      closers.push(async () => requestRedis.disconnect());
+      const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
+      const api = await createApiApp({
+        config,
+        prisma: database.prisma,
+        redis: requestRedis,
+        adminTokenHash: adminToken.hash,
+        pingDatabase: () => database.ping(),
+      });
+      closers.push(() => api.close());
+      await api.listen(config.port, config.host);
+      const shownHost = config.host === '0.0.0.0' ? 'localhost' : config.host;
+      lines.push(`api: http://${shownHost}:${config.port} (docs at /docs)`);
+      if (adminToken.generated !== undefined) {
+        lines.push(
+          `admin token (shown this once; only its hash is kept): ${adminToken.generated}`,
+          '  to get a new one, delete admin-token.sha256 in the data dir and restart, or set AIRLOCK_ADMIN_TOKEN',
+        );
+      }
+    }
+    console.log(`Airlock is running.\n${lines.map((line) => `  ${line}`).join('\n')}`);
+    return close;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  const role = (process.argv[2] ?? 'all') as Role;
+  if (!['all', 'api', 'worker'].includes(role)) throw new LaunchError(`Unknown role "${role}": use all, api or worker.`);
+  const config = loadConfig(process.env);
+  const close = await launch(role, config);
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`Airlock is stopping (${signal}).`);
+    setTimeout(() => {
+      console.error(`Airlock did not stop within ${SHUTDOWN_DEADLINE_MS / 1000} s; exiting anyway.`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  const known = error instanceof ConfigError || error instanceof LaunchError || error instanceof RedisBinaryMissingError;
+  console.error(known ? (error as Error).message : error);
+  process.exit(1);
+});

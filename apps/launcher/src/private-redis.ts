@@ -1,0 +1,135 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+export class RedisBinaryMissingError extends Error {
+  constructor(binary: string) {
+    super(
+      `No Redis is configured (REDIS_URL is unset), nothing answers on 127.0.0.1:6379, and "${binary}" could not be ` +
+        'started to run a private one. Install Redis (Debian/Ubuntu: "sudo apt-get install redis-server"; ' +
+        'macOS: "brew install redis"), or set REDIS_URL to a Redis server you run.',
+    );
+    this.name = 'RedisBinaryMissingError';
+  }
+}
+
+export interface PrivateRedis {
+  readonly url: string;
+  readonly port: number;
+  /** Stops the server and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+export interface PrivateRedisOptions {
+  /** Where the server keeps its append-only file, log and pid file. */
+  dir: string;
+  binary?: string;
+  /** Default: a free port on loopback. */
+  port?: number;
+  /** Default true: keep data across restarts (append-only file). */
+  appendOnly?: boolean;
+}
+
+/**
+ * Starts a redis-server child bound to loopback, for `npm start` on a machine
+ * without one, and for tests that must stop Redis without touching the
+ * machine's. `noeviction`: BullMQ's keys must never be evicted.
+ */
+export async function startPrivateRedis(options: PrivateRedisOptions): Promise<PrivateRedis> {
+  const binary = options.binary ?? 'redis-server';
+  await mkdir(options.dir, { recursive: true });
+  const pidFile = join(options.dir, 'redis.pid');
+  await stopLeftoverServer(pidFile);
+  const port = options.port ?? (await findFreePort());
+  const child = spawn(
+    binary,
+    [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      '--protected-mode', 'yes',
+      '--dir', options.dir,
+      '--pidfile', pidFile,
+      '--logfile', join(options.dir, 'redis.log'),
+      '--save', '',
+      '--appendonly', options.appendOnly === false ? 'no' : 'yes',
+      '--maxmemory-policy', 'noeviction',
+      '--daemonize', 'no',
+    ],
+    { stdio: 'ignore' },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  await waitUntilAnswering(child, url, binary);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    url,
+    port,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Answers whether a Redis server replies to PING at `url` within `timeoutMs`. */
+export async function redisAnswers(url: string, timeoutMs = 500): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+async function waitUntilAnswering(child: ChildProcess, url: string, binary: string): Promise<void> {
+  const spawnFailure = new Promise<never>((_, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'ENOENT' ? new RedisBinaryMissingError(binary) : error),
+    );
+    child.once('exit', (code) => reject(new Error(`redis-server exited at start (code ${code}); see its redis.log`)));
+  });
+  const answering = (async () => {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (await redisAnswers(url, 200)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`redis-server did not answer on ${url} within 10 s`);
+  })();
+  try {
+    await Promise.race([answering, spawnFailure]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+}
+
+/** A previous run killed with -9 leaves its server running on the data dir: stop it first. */
+async function stopLeftoverServer(pidFile: string): Promise<void> {
+  const pid = Number.parseInt(await readFile(pidFile, 'utf8').catch(() => ''), 10);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  const command = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+  if (command.trim().startsWith('redis-server')) {
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')) !== ''; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  await rm(pidFile, { force: true });
+}
+
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

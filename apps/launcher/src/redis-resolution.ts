@@ -1,0 +1,26 @@
+import { join } from 'node:path';
+import type { AirlockConfig } from '@airlock/config';
+import { redisAnswers, startPrivateRedis } from './private-redis.js';
+
+const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export interface ResolvedRedis {
+  url: string;
+  /** Where it came from, for the start banner. */
+  origin: 'REDIS_URL' | 'local server on 127.0.0.1:6379' | 'private redis-server';
+  stop(): Promise<void>;
+}
+
+/**
+ * `REDIS_URL` when set; else a Redis already answering on 127.0.0.1:6379; else a
+ * private redis-server under the data dir, stopped when Airlock stops.
+ */
+export async function resolveRedis(config: AirlockConfig): Promise<ResolvedRedis> {
+  const nothingToStop = async () => undefined;
+  if (config.redisUrl !== undefined) return { url: config.redisUrl, origin: 'REDIS_URL', stop: nothingToStop };
+  if (await redisAnswers(LOCAL_REDIS_URL)) {
+    return { url: LOCAL_REDIS_URL, origin: 'local server on 127.0.0.1:6379', stop: nothingToStop };
+  }
+  const server = await startPrivateRedis({ dir: join(config.dataDir, 'redis'), binary: config.redisBinary });
+  return { url: server.url, origin: 'private redis-server', stop: server.stop };
+}

@@ -1,0 +1,15 @@
+import type { AirlockConfig } from '@airlock/config';
+import type { PrismaClient } from '@airlock/db';
+import type { Redis } from 'ioredis';
+
+/** What the worker is given by whoever starts it: the config and open connections. */
+export interface WorkerDependencies {
+  config: AirlockConfig;
+  prisma: PrismaClient;
+  /** A long-lived connection that waits for Redis to come back (role `consumer`). */
+  redis: Redis;
+}
+
+export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
+export const WORKER_PRISMA = Symbol('WORKER_PRISMA');
+export const WORKER_REDIS = Symbol('WORKER_REDIS');

@@ -1,0 +1,2 @@
+export { createRedisConnection, type RedisRole } from './redis-connection.js';
+export { WORKER_HEARTBEAT_TTL_MS, WorkerRegistryRepository } from './worker-registry.repository.js';
