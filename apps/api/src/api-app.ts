@@ -26,7 +26,7 @@ export async function createApiApp(deps: ApiDependencies): Promise<INestApplicat
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
   app.useBodyParser('json', { limit: deps.config.bodyLimitBytes });
-  app.useGlobalFilters(new AppExceptionFilter());
+  app.useGlobalFilters(new AppExceptionFilter(deps.config.bodyLimitBytes));
   setupOpenApi(app);
   await app.init();
   return app;

@@ -1,3 +1,5 @@
+// The filter is where HTTP exceptions raised by Nest itself are translated.
+// eslint-disable-next-line no-restricted-imports
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { Request, Response } from 'express';
@@ -20,12 +22,12 @@ const CODE_BY_STATUS: Record<number, AppErrorCode> = {
 };
 
 /** body-parser's error `type`s, in words a caller can act on. */
-const BODY_PARSER_MESSAGES: Record<string, string> = {
-  'entity.too.large': 'The request body is larger than this server accepts.',
-  'entity.parse.failed': 'The request body is not valid JSON.',
-  'encoding.unsupported': 'The request body has a Content-Encoding this server does not accept.',
-  'charset.unsupported': 'The request body has a charset this server does not accept.',
-  'request.aborted': 'The request was aborted before its body arrived.',
+const BODY_PARSER_MESSAGES: Record<string, (limitBytes: number) => string> = {
+  'entity.too.large': (limit) => `The request body is larger than the ${limit} bytes this server accepts.`,
+  'entity.parse.failed': () => 'The request body is not valid JSON.',
+  'encoding.unsupported': () => 'The request body has a Content-Encoding this server does not accept.',
+  'charset.unsupported': () => 'The request body has a charset this server does not accept.',
+  'request.aborted': () => 'The request was aborted before its body arrived.',
 };
 
 /**
@@ -36,6 +38,8 @@ const BODY_PARSER_MESSAGES: Record<string, string> = {
 @Catch()
 export class AppExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
+
+  constructor(private readonly bodyLimitBytes: number) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -61,10 +65,14 @@ export class AppExceptionFilter implements ExceptionFilter {
     if (exception instanceof AppError) {
       return respond(ERROR_STATUS[exception.code], exception.code, exception.message, exception.details);
     }
-    const bodyParserType = (exception as { type?: unknown } | null)?.type;
-    if (typeof bodyParserType === 'string' && bodyParserType in BODY_PARSER_MESSAGES) {
-      const status = (exception as { status?: number }).status ?? 400;
-      return respond(status, CODE_BY_STATUS[status] ?? AppErrorCode.ValidationFailed, BODY_PARSER_MESSAGES[bodyParserType]!);
+    // Nest wraps body-parser's errors in an HttpException and keeps the original as the cause.
+    const bodyParserError = (exception instanceof HttpException ? exception.cause : exception) as
+      | { type?: unknown; status?: number }
+      | undefined;
+    const describeBodyError = BODY_PARSER_MESSAGES[String(bodyParserError?.type)];
+    if (describeBodyError !== undefined) {
+      const status = bodyParserError?.status ?? 400;
+      return respond(status, CODE_BY_STATUS[status] ?? AppErrorCode.ValidationFailed, describeBodyError(this.bodyLimitBytes));
     }
     if (exception instanceof HttpException && exception.getStatus() < 500) {
       const status = exception.getStatus();

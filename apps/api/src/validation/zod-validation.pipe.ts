@@ -14,10 +14,14 @@ export class ZodValidationPipe<Schema extends z.ZodType> implements PipeTransfor
   transform(value: unknown): z.output<Schema> {
     const parsed = this.schema.safeParse(value ?? {});
     if (parsed.success) return parsed.data;
-    const issues = parsed.error.issues.map((issue) => ({
-      field: issue.path.length === 0 ? this.part : issue.path.join('.'),
-      message: issue.message,
-    }));
+    const issues = parsed.error.issues.flatMap((issue) => {
+      const at = issue.path.map(String);
+      // An unknown key is reported once per key, under its own name.
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((key) => ({ field: [...at, key].join('.'), message: 'is not a known field' }));
+      }
+      return [{ field: at.length === 0 ? this.part : at.join('.'), message: issue.message }];
+    });
     throw new AppError(
       AppErrorCode.ValidationFailed,
       `Invalid request ${this.part}: ${issues.map((issue) => `${issue.field}: ${issue.message}`).join('; ')}`,

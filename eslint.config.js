@@ -1,0 +1,45 @@
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'libs/db/src/generated/**', '.airlock/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: globals.node,
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Not consistent-type-imports: Nest's dependency injection reads constructor
+      // parameter types at run time, so those imports must stay value imports.
+    },
+  },
+  {
+    // Configuration is parsed once at boot: only entry points hand process.env to loadConfig.
+    files: ['apps/**/*.ts', 'libs/**/*.ts'],
+    ignores: ['libs/config/**', '**/main.ts', '**/*-cli.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through @airlock/config.' }],
+    },
+  },
+  {
+    // Domain code raises AppError; only the API's filter speaks HTTP.
+    files: ['apps/**/*.ts', 'libs/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@nestjs/common',
+              importNames: ['HttpException', 'BadRequestException', 'UnauthorizedException', 'ForbiddenException', 'NotFoundException', 'ConflictException'],
+              message: 'Throw AppError with a code; the exception filter maps codes to statuses.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

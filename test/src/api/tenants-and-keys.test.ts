@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
+
+describe('tenants and API keys over HTTP', () => {
+  let api: ApiHarness;
+  let alice: TenantSession;
+  let bob: TenantSession;
+
+  before(async () => {
+    api = await startApi();
+    alice = await createTenantSession(api, 'Alice Co');
+    bob = await createTenantSession(api, 'Bob Co');
+  });
+  after(() => api.close());
+
+  it('creates, gets and lists tenants', async () => {
+    const created = await api.http.post('/v1/admin/tenants', {
+      token: api.adminToken,
+      body: { name: '  Carol Co  ', tier: 'standard' },
+    });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.name, 'Carol Co');
+    assert.equal(created.body.tier, 'standard');
+    assert.match(created.body.id, /^[0-9a-f-]{36}$/);
+
+    const fetched = await api.http.get(`/v1/admin/tenants/${created.body.id}`, { token: api.adminToken });
+    assert.equal(fetched.status, 200);
+    assert.deepEqual(fetched.body, created.body);
+
+    const defaults = await api.http.post('/v1/admin/tenants', { token: api.adminToken, body: { name: 'Dan' } });
+    assert.equal(defaults.body.tier, 'free');
+
+    const firstPage = await api.http.get('/v1/admin/tenants?limit=2', { token: api.adminToken });
+    assert.equal(firstPage.status, 200);
+    assert.deepEqual(
+      firstPage.body.items.map((tenant: { name: string }) => tenant.name),
+      ['Alice Co', 'Bob Co'],
+    );
+    const secondPage = await api.http.get(`/v1/admin/tenants?limit=2&cursor=${firstPage.body.nextCursor}`, {
+      token: api.adminToken,
+    });
+    assert.deepEqual(
+      secondPage.body.items.map((tenant: { name: string }) => tenant.name),
+      ['Carol Co', 'Dan'],
+    );
+    assert.equal(secondPage.body.nextCursor, null, 'the last page says so');
+  });
+
+  it('shows a key once, lists keys without secrets, and revokes at once', async () => {
+    const me = await api.http.get('/v1/me', { token: alice.key });
+    assert.equal(me.status, 200);
+    assert.equal(me.body.id, alice.tenantId);
+    assert.equal(me.body.name, 'Alice Co');
+    assert.equal(me.body.apiKey.id, alice.keyId);
+
+    const second = await api.http.post(`/v1/admin/tenants/${alice.tenantId}/keys`, { token: api.adminToken });
+    assert.equal(second.status, 201, 'an empty body is allowed');
+    assert.equal(second.body.name, 'default');
+    assert.match(second.body.key, /^ak_[0-9a-f]{16}_[0-9a-f]{64}$/);
+    assert.ok(second.body.key.startsWith(`ak_${second.body.prefix}_`));
+
+    const listed = await api.http.get(`/v1/admin/tenants/${alice.tenantId}/keys`, { token: api.adminToken });
+    assert.equal(listed.status, 200);
+    assert.deepEqual(
+      listed.body.items.map((key: { id: string }) => key.id),
+      [alice.keyId, second.body.id],
+    );
+    assert.ok(!listed.text.includes(second.body.key.split('_')[2]), 'no secret in the list');
+    assert.ok(listed.body.items.every((key: Record<string, unknown>) => !('key' in key) && !('secretHash' in key)));
+    assert.notEqual(listed.body.items[0].lastUsedAt, null, 'the key used for /v1/me shows when');
+
+    const secretAtRest = await api.database.prisma.apiKey.findUniqueOrThrow({ where: { id: second.body.id } });
+    assert.ok(!JSON.stringify(secretAtRest).includes(second.body.key.split('_')[2]), 'only a hash is stored');
+
+    const revoked = await api.http.delete(`/v1/admin/tenants/${alice.tenantId}/keys/${second.body.id}`, {
+      token: api.adminToken,
+    });
+    assert.equal(revoked.status, 200);
+    assert.notEqual(revoked.body.revokedAt, null);
+    assert.equal((await api.http.get('/v1/me', { token: second.body.key })).status, 401);
+    assert.equal((await api.http.get('/v1/me', { token: alice.key })).status, 200, 'other keys still work');
+
+    const again = await api.http.delete(`/v1/admin/tenants/${alice.tenantId}/keys/${second.body.id}`, {
+      token: api.adminToken,
+    });
+    assert.equal(again.status, 200, 'revoking twice is harmless');
+    assert.equal(again.body.revokedAt, revoked.body.revokedAt);
+  });
+
+  it('answers every bad tenant key with the same 401 body', async () => {
+    const issued = await api.http.post(`/v1/admin/tenants/${bob.tenantId}/keys`, { token: api.adminToken });
+    await api.http.delete(`/v1/admin/tenants/${bob.tenantId}/keys/${issued.body.id}`, { token: api.adminToken });
+    const [prefix, secret] = [bob.key.split('_')[1], bob.key.split('_')[2]!];
+    const wrongSecret = `ak_${prefix}_${secret.slice(0, -1)}${secret.endsWith('0') ? '1' : '0'}`;
+    const cases: Array<[string, Record<string, string>]> = [
+      ['missing', {}],
+      ['not bearer', { authorization: `Basic ${bob.key}` }],
+      ['malformed', { authorization: 'Bearer ak_nope' }],
+      ['unknown', { authorization: `Bearer ak_${'0'.repeat(16)}_${'0'.repeat(64)}` }],
+      ['wrong secret', { authorization: `Bearer ${wrongSecret}` }],
+      ['revoked', { authorization: `Bearer ${issued.body.key}` }],
+      ['admin token', { authorization: `Bearer ${api.adminToken}` }],
+    ];
+    for (const [label, headers] of cases) {
+      const response = await api.http.get('/v1/me', { headers });
+      assert.equal(response.status, 401, label);
+      assert.equal(response.headers.get('www-authenticate'), 'Bearer', label);
+      assert.equal(response.body.error.code, 'unauthenticated', label);
+      assert.equal(response.body.error.message, 'A valid tenant API key is required: send "Authorization: Bearer ak_...".', label);
+      assert.equal(response.body.requestId, response.headers.get('x-request-id'), label);
+    }
+  });
+
+  it('refuses a tenant key with 403 and no token with 401 on every admin route', async () => {
+    const routes: Array<[string, string]> = [
+      ['POST', '/v1/admin/tenants'],
+      ['GET', '/v1/admin/tenants'],
+      ['GET', `/v1/admin/tenants/${alice.tenantId}`],
+      ['POST', `/v1/admin/tenants/${alice.tenantId}/keys`],
+      ['GET', `/v1/admin/tenants/${alice.tenantId}/keys`],
+      ['DELETE', `/v1/admin/tenants/${alice.tenantId}/keys/${alice.keyId}`],
+    ];
+    for (const [method, path] of routes) {
+      const body = method === 'POST' ? { name: 'x' } : undefined;
+      const asTenant = await api.http.request(method, path, { token: alice.key, body });
+      assert.equal(asTenant.status, 403, `${method} ${path} with a tenant key`);
+      assert.equal(asTenant.body.error.code, 'forbidden');
+      const anonymous = await api.http.request(method, path, { body });
+      assert.equal(anonymous.status, 401, `${method} ${path} without a token`);
+      const wrongToken = await api.http.request(method, path, { token: 'at_wrong', body });
+      assert.equal(wrongToken.status, 401, `${method} ${path} with a wrong admin token`);
+    }
+    assert.equal((await api.http.get('/v1/me', { token: alice.key })).status, 200, 'nothing was revoked');
+  });
+
+  it('gives 404 for unknown, malformed and other tenants\' ids', async () => {
+    const notFound = async (method: string, path: string) => {
+      const response = await api.http.request(method, path, { token: api.adminToken });
+      assert.equal(response.status, 404, `${method} ${path}`);
+      assert.equal(response.body.error.code, 'not_found');
+    };
+    await notFound('GET', `/v1/admin/tenants/${UNKNOWN_ID}`);
+    await notFound('GET', '/v1/admin/tenants/not-a-uuid');
+    await notFound('GET', `/v1/admin/tenants/${UNKNOWN_ID}/keys`);
+    await notFound('POST', `/v1/admin/tenants/${UNKNOWN_ID}/keys`);
+    await notFound('DELETE', `/v1/admin/tenants/${alice.tenantId}/keys/${UNKNOWN_ID}`);
+    // Bob's key addressed under Alice: not found, and Bob's key keeps working.
+    await notFound('DELETE', `/v1/admin/tenants/${alice.tenantId}/keys/${bob.keyId}`);
+    assert.equal((await api.http.get('/v1/me', { token: bob.key })).body.id, bob.tenantId);
+    const alicesKeys = await api.http.get(`/v1/admin/tenants/${alice.tenantId}/keys`, { token: api.adminToken });
+    assert.ok(alicesKeys.body.items.every((key: { tenantId: string }) => key.tenantId === alice.tenantId));
+  });
+
+  it('names every invalid field, and refuses unknown ones', async () => {
+    const response = await api.http.post('/v1/admin/tenants', {
+      token: api.adminToken,
+      body: { name: '', tier: 'platinum', colour: 'red' },
+    });
+    assert.equal(response.status, 400);
+    assert.equal(response.body.error.code, 'validation_failed');
+    const fields = response.body.error.details.issues.map((issue: { field: string }) => issue.field).sort();
+    assert.deepEqual(fields, ['colour', 'name', 'tier']);
+    assert.match(response.body.error.message, /name: must not be empty/);
+
+    const badQuery = await api.http.get('/v1/admin/tenants?limit=500', { token: api.adminToken });
+    assert.equal(badQuery.status, 400);
+    assert.equal(badQuery.body.error.details.issues[0].field, 'limit');
+  });
+
+  it('rejects bodies that are not JSON or too large, in the error shape', async () => {
+    const broken = await api.http.post('/v1/admin/tenants', {
+      token: api.adminToken,
+      rawBody: { data: '{"name": ', contentType: 'application/json' },
+    });
+    assert.equal(broken.status, 400);
+    assert.equal(broken.body.error.code, 'validation_failed');
+    assert.match(broken.body.error.message, /not valid JSON/);
+
+    const huge = await api.http.post('/v1/admin/tenants', {
+      token: api.adminToken,
+      body: { name: 'x'.repeat(6 * 1024 * 1024) },
+    });
+    assert.equal(huge.status, 413);
+    assert.equal(huge.body.error.code, 'payload_too_large');
+    assert.match(huge.body.error.message, /5242880 bytes/);
+    assert.ok(typeof huge.body.requestId === 'string' && huge.body.requestId.length > 0);
+  });
+
+  it('answers unknown routes with a JSON 404 and echoes a caller request id', async () => {
+    const response = await api.http.get('/v1/nothing-here', { headers: { 'x-request-id': 'trace-me-123' } });
+    assert.equal(response.status, 404);
+    assert.equal(response.body.error.code, 'not_found');
+    assert.equal(response.body.requestId, 'trace-me-123');
+    assert.equal(response.headers.get('x-request-id'), 'trace-me-123');
+  });
+});

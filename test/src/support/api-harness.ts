@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApiApp } from '@airlock/api/api-app';
+import { loadConfig } from '@airlock/config';
+import { type Database, openDatabase } from '@airlock/db';
+import { createRedisConnection } from '@airlock/queue';
+import { createHash } from 'node:crypto';
+import { createFreshDatabase, type FreshDatabase } from './fresh-database.js';
+import { HttpClient } from './http-client.js';
+import { testEnvironment } from './test-environment.js';
+
+export interface ApiHarness {
+  http: HttpClient;
+  baseUrl: string;
+  adminToken: string;
+  /** Redis key prefix of this harness, fresh per start. */
+  redisPrefix: string;
+  database: Database;
+  close(): Promise<void>;
+}
+
+export interface ApiHarnessOptions {
+  redisUrl?: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * Boots the real API app, in this process, on a fresh PostgreSQL database and a
+ * fresh Redis key prefix, listening on a free loopback port.
+ */
+export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
+  const fresh: FreshDatabase = await createFreshDatabase();
+  const adminToken = `at_test_${randomBytes(16).toString('hex')}`;
+  const redisPrefix = `airlock-test-${randomBytes(6).toString('hex')}`;
+  const config = loadConfig({
+    DATABASE_URL: fresh.url,
+    REDIS_URL: options.redisUrl ?? testEnvironment.redisUrl,
+    AIRLOCK_ADMIN_TOKEN: adminToken,
+    AIRLOCK_REDIS_PREFIX: redisPrefix,
+    AIRLOCK_DATA_DIR: join(tmpdir(), redisPrefix),
+    LOG_LEVEL: 'error',
+    ...options.env,
+  });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const redis = createRedisConnection(config.redisUrl!, 'request', 'airlock-test-api');
+  redis.on('error', () => undefined);
+  const app = await createApiApp({
+    config,
+    prisma: database.prisma,
+    redis,
+    adminTokenHash: createHash('sha256').update(adminToken).digest('hex'),
+    pingDatabase: () => database.ping(),
+  });
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return {
+    http: new HttpClient(baseUrl),
+    baseUrl,
+    adminToken,
+    redisPrefix,
+    database,
+    close: async () => {
+      await app.close();
+      redis.disconnect();
+      await database.close();
+      await fresh.drop();
+    },
+  };
+}
