@@ -1,4 +1,5 @@
 export { openDatabase, migrate, type Database, type DatabaseOptions } from './database.js';
+export { Prisma } from './generated/prisma/client.js';
 export type { ApiKey, PrismaClient, Tenant } from './generated/prisma/client.js';
 export { readMigrationFiles, type MigrationFile } from './migrations/migration-files.js';
 export { applyMigrations, MigrationChecksumError } from './migrations/migration-runner.js';

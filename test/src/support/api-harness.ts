@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,6 @@ import { createApiApp } from '@airlock/api/api-app';
 import { loadConfig } from '@airlock/config';
 import { type Database, openDatabase } from '@airlock/db';
 import { createRedisConnection } from '@airlock/queue';
-import { createHash } from 'node:crypto';
 import { createFreshDatabase, type FreshDatabase } from './fresh-database.js';
 import { HttpClient } from './http-client.js';
 import { testEnvironment } from './test-environment.js';
@@ -18,7 +17,13 @@ export interface ApiHarness {
   /** Redis key prefix of this harness, fresh per start. */
   redisPrefix: string;
   database: Database;
+  /** Every route Express serves, except the docs UI and the document itself. */
+  routes: Array<{ method: string; path: string }>;
   close(): Promise<void>;
+}
+
+interface ExpressLayer {
+  route?: { path: string; methods: Record<string, boolean> };
 }
 
 export interface ApiHarnessOptions {
@@ -56,12 +61,17 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
+  const layers: ExpressLayer[] = app.getHttpAdapter().getInstance().router.stack;
+  const routes = layers
+    .flatMap((layer) => (layer.route === undefined ? [] : Object.keys(layer.route.methods).map((method) => ({ method: method.toUpperCase(), path: layer.route!.path }))))
+    .filter((route) => !route.path.startsWith('/docs') && !route.path.startsWith('/openapi'));
   return {
     http: new HttpClient(baseUrl),
     baseUrl,
     adminToken,
     redisPrefix,
     database,
+    routes,
     close: async () => {
       await app.close();
       redis.disconnect();

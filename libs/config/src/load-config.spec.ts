@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './load-config.js';
+
+describe('loadConfig', () => {
+  it('gives every default when nothing is set', () => {
+    assert.deepEqual(loadConfig({}, '/srv/airlock'), {
+      host: '0.0.0.0',
+      port: 3000,
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      dataDir: '/srv/airlock/.airlock',
+      adminToken: undefined,
+      redisPrefix: 'airlock',
+      bodyLimitBytes: 5 * 1024 * 1024,
+      redisBinary: 'redis-server',
+      logLevel: 'info',
+    });
+  });
+
+  it('treats empty variables as unset and reads set ones', () => {
+    const config = loadConfig(
+      { PORT: '8080', DATABASE_URL: '', REDIS_URL: 'redis://cache:6379/2', AIRLOCK_DATA_DIR: '/var/lib/airlock' },
+      '/srv',
+    );
+    assert.equal(config.port, 8080);
+    assert.equal(config.databaseUrl, undefined);
+    assert.equal(config.redisUrl, 'redis://cache:6379/2');
+    assert.equal(config.dataDir, '/var/lib/airlock');
+  });
+
+  it('lists every bad variable at once, without echoing values', () => {
+    assert.throws(
+      () =>
+        loadConfig({
+          PORT: '70000',
+          REDIS_URL: 'http://cache',
+          AIRLOCK_ADMIN_TOKEN: 'hunter2',
+          AIRLOCK_REDIS_PREFIX: 'has spaces',
+          AIRLOCK_BODY_LIMIT_BYTES: '12',
+        }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(
+          error.problems.map((problem) => problem.split(':')[0]),
+          ['PORT', 'REDIS_URL', 'AIRLOCK_ADMIN_TOKEN', 'AIRLOCK_REDIS_PREFIX', 'AIRLOCK_BODY_LIMIT_BYTES'],
+        );
+        assert.doesNotMatch(error.message, /hunter2/);
+        return true;
+      },
+    );
+  });
+});

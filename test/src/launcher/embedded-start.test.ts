@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { HttpClient } from '../support/http-client.js';
+import { freePort, spawnLauncher } from '../support/launcher-process.js';
+
+describe('npm start with nothing configured', () => {
+  let cwd: string;
+  // Only a fresh Redis key prefix, so this run's keys cannot meet another's.
+  const isolation = { AIRLOCK_REDIS_PREFIX: `airlock-test-${randomBytes(6).toString('hex')}`, LOG_LEVEL: 'warn' };
+
+  before(async () => {
+    cwd = await mkdtemp(join(tmpdir(), 'airlock-start-'));
+  });
+  after(() => rm(cwd, { recursive: true, force: true }));
+
+  it('runs on the embedded database, prints the admin token once, and keeps data across restarts', async () => {
+    const port = String(await freePort());
+    const first = spawnLauncher(cwd, { PORT: port, ...isolation });
+    const banner = await first.running();
+    const adminToken = /admin token[^:]*: (at_[0-9a-f]{64})/.exec(banner)?.[1];
+    assert.ok(adminToken, `an admin token is printed:\n${banner}`);
+    assert.match(banner, /database: embedded PGlite in .*\.airlock/);
+    assert.match(banner, /worker: ready/);
+
+    const http = new HttpClient(`http://127.0.0.1:${port}`);
+    const ready = await http.get('/readyz');
+    assert.equal(ready.status, 200);
+    assert.equal(ready.body.workers, 1, 'the worker runs in the same process');
+    const tenant = await http.post('/v1/admin/tenants', { token: adminToken, body: { name: 'Persisted' } });
+    assert.equal(tenant.status, 201);
+    const key = await http.post(`/v1/admin/tenants/${tenant.body.id}/keys`, { token: adminToken });
+    assert.equal(key.status, 201);
+    assert.equal(await first.stop(), 0, 'SIGTERM stops it cleanly');
+
+    const kept = await readdir(join(cwd, '.airlock'));
+    assert.ok(kept.includes('pgdata') && kept.includes('admin-token.sha256'), kept.join(', '));
+    const storedToken = await readFile(join(cwd, '.airlock', 'admin-token.sha256'), 'utf8');
+    assert.ok(!storedToken.includes(adminToken.slice(3)), 'the token is kept hashed');
+
+    const second = spawnLauncher(cwd, { PORT: port, ...isolation });
+    const secondBanner = await second.running();
+    try {
+      assert.doesNotMatch(secondBanner, /admin token/, 'the token is printed on first start only');
+      const tenants = await http.get('/v1/admin/tenants', { token: adminToken });
+      assert.equal(tenants.status, 200, 'the same admin token works after a restart');
+      assert.deepEqual(
+        tenants.body.items.map((item: { name: string }) => item.name),
+        ['Persisted'],
+      );
+      const me = await http.get('/v1/me', { token: key.body.key });
+      assert.equal(me.body.id, tenant.body.id, 'keys survive a restart');
+    } finally {
+      assert.equal(await second.stop(), 0);
+    }
+  });
+
+  it('refuses to start on bad configuration, listing every problem and echoing no secret', async () => {
+    const launcher = spawnLauncher(cwd, {
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://db.example/airlock',
+      AIRLOCK_ADMIN_TOKEN: 'short-secret',
+      LOG_LEVEL: 'chatty',
+    });
+    assert.equal(await launcher.exited(), 1);
+    const stderr = launcher.stderr();
+    for (const variable of ['PORT', 'DATABASE_URL', 'AIRLOCK_ADMIN_TOKEN', 'LOG_LEVEL']) {
+      assert.match(stderr, new RegExp(`- ${variable}: `), `${variable} is listed:\n${stderr}`);
+    }
+    assert.doesNotMatch(stderr, /short-secret/);
+    assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('refuses to start the API alone on the embedded database, saying why', async () => {
+    const launcher = spawnLauncher(cwd, { PORT: String(await freePort()), ...isolation }, ['api']);
+    assert.equal(await launcher.exited(), 1);
+    assert.match(launcher.stderr(), /needs DATABASE_URL and REDIS_URL/);
+  });
+});
