@@ -123,7 +123,8 @@ async function stopLeftoverServer(pidFile: string): Promise<void> {
   await rm(pidFile, { force: true });
 }
 
-function findFreePort(): Promise<number> {
+/** A port nothing listens on right now, on loopback. */
+export function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
