@@ -30,8 +30,19 @@ export default tseslint.config(
     },
   },
   {
+    // The sandbox is usable alone, from a plain script.
+    files: ['libs/sandbox/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@nestjs/*', '@prisma/*', 'bullmq', 'ioredis', '@airlock/*'], message: 'libs/sandbox is framework-free.' }] },
+      ],
+    },
+  },
+  {
     // Domain code raises AppError; only the API's filter speaks HTTP.
     files: ['apps/**/*.ts', 'libs/**/*.ts'],
+    ignores: ['libs/sandbox/**'],
     rules: {
       'no-restricted-imports': [
         'error',

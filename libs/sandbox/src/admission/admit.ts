@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import type { SandboxPolicy } from '../policy/sandbox-policy.schema.js';
+import { type ExternalKind, type Limits, readModuleLayout, type ModuleLayout } from '../wasm/module-layout.js';
+import { WasmFormatError } from '../wasm/wasm-format.error.js';
+import { checkImports, describeImports, type ModuleImport, type Permission } from './import-policy.js';
+import { instrumentModule } from './instrument-module.js';
+
+/** A module Airlock accepted for a policy: what it runs, and what is known about it. */
+export interface AdmittedArtifact {
+  /** The module as it runs: metered, memory and tables capped. */
+  bytes: Uint8Array;
+  /** SHA-256 (hex) of `bytes`: the key of compiled-module caches. */
+  artifactHash: string;
+  /** SHA-256 (hex) of the bytes as uploaded. */
+  originalSha256: string;
+  originalSize: number;
+  exports: Array<{ name: string; kind: ExternalKind }>;
+  /** Exported functions, the names `run` can call. */
+  functions: string[];
+  /** The module's own imports, as uploaded. */
+  imports: ModuleImport[];
+  permissions: Permission[];
+  memory: { initialPages: number; maxPages: number } | null;
+}
+
+export type AdmissionRejectionKind = 'module_too_large' | 'invalid_module' | 'forbidden_import' | 'memory_not_allowed';
+
+export interface AdmissionRejection {
+  kind: AdmissionRejectionKind;
+  /** A sentence naming the problem: the import, the size, the memory flag. */
+  reason: string;
+  forbiddenImports?: Array<{ module: string; name: string; reason: string }>;
+}
+
+export type AdmissionResult = { ok: true; artifact: AdmittedArtifact } | { ok: false; rejection: AdmissionRejection };
+
+const reject = (kind: AdmissionRejectionKind, reason: string, extra: Partial<AdmissionRejection> = {}): AdmissionResult => ({
+  ok: false,
+  rejection: { kind, reason, ...extra },
+});
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function memoryProblem(layout: ModuleLayout, policy: SandboxPolicy): string | null {
+  if (layout.imports.some((entry) => entry.kind === 'memory')) return 'imports its memory; a plugin must define its own';
+  if (layout.memories.length > 1) return `defines ${layout.memories.length} memories; at most one is allowed`;
+  const memory: Limits | undefined = layout.memories[0];
+  if (memory === undefined) return null;
+  if (memory.is64) return 'uses a 64-bit memory (memory64), which is not allowed';
+  if (memory.shared) return 'uses a shared memory, which is not allowed';
+  if (memory.initial > BigInt(policy.memoryPages)) {
+    return `starts with ${memory.initial} memory pages; the policy allows ${policy.memoryPages}`;
+  }
+  const table = layout.tables.find((limits) => limits.initial > BigInt(policy.maxTableElements));
+  if (table !== undefined) return `starts with a table of ${table.initial} elements; the policy allows ${policy.maxTableElements}`;
+  return null;
+}
+
+/**
+ * Admits a module for a policy, or says why not. In order: size cap, structure,
+ * memory rules (no memory64, shared or imported memory; initial size within the
+ * cap), WebAssembly validation, imports against the policy, then the rewrite that
+ * caps the memory's maximum and injects fuel metering. Deterministic: the same
+ * bytes and policy always give the same artifact and `artifactHash`.
+ */
+export function admit(bytes: Uint8Array, policy: SandboxPolicy): AdmissionResult {
+  if (bytes.length > policy.maxModuleBytes) {
+    return reject('module_too_large', `the module is ${bytes.length} bytes; the policy allows ${policy.maxModuleBytes}`);
+  }
+  let layout: ModuleLayout;
+  try {
+    layout = readModuleLayout(bytes);
+  } catch (error) {
+    const detail = error instanceof WasmFormatError ? error.message : String(error);
+    return reject('invalid_module', `not a valid WebAssembly module: ${detail}`);
+  }
+  const memory = memoryProblem(layout, policy);
+  if (memory !== null) return reject('memory_not_allowed', `the module ${memory}`);
+  if (!WebAssembly.validate(bytes as BufferSource)) {
+    return reject('invalid_module', `not a valid WebAssembly module: ${validationMessage(bytes)}`);
+  }
+  const imports = describeImports(layout);
+  const verdict = checkImports(imports, policy);
+  if (verdict.forbidden.length > 0) {
+    const names = verdict.forbidden.map((entry) => `"${entry.module}" "${entry.name}" (${entry.reason})`);
+    return reject('forbidden_import', `the module imports what this policy does not allow: ${names.join('; ')}`, {
+      forbiddenImports: verdict.forbidden,
+    });
+  }
+  let instrumented: Uint8Array;
+  try {
+    instrumented = instrumentModule(layout, { memoryMaxPages: policy.memoryPages, tableMaxElements: policy.maxTableElements });
+  } catch (error) {
+    return reject('invalid_module', `the module cannot be metered: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!WebAssembly.validate(instrumented as BufferSource)) {
+    return reject('invalid_module', `the module cannot be metered: ${validationMessage(instrumented)}`);
+  }
+  const declared = layout.memories[0];
+  return {
+    ok: true,
+    artifact: {
+      bytes: instrumented,
+      artifactHash: sha256(instrumented),
+      originalSha256: sha256(bytes),
+      originalSize: bytes.length,
+      exports: layout.exports.map(({ name, kind }) => ({ name, kind })),
+      functions: layout.exports.filter((entry) => entry.kind === 'function').map((entry) => entry.name),
+      imports,
+      permissions: verdict.permissions,
+      memory:
+        declared === undefined
+          ? null
+          : {
+              initialPages: Number(declared.initial),
+              maxPages: Math.min(Number(declared.maximum ?? BigInt(policy.memoryPages)), policy.memoryPages),
+            },
+    },
+  };
+}
+
+function validationMessage(bytes: Uint8Array): string {
+  try {
+    new WebAssembly.Module(bytes as BufferSource);
+    return 'rejected by the WebAssembly validator';
+  } catch (error) {
+    return error instanceof Error ? error.message.replace(/^WebAssembly\.Module\(\): /, '') : String(error);
+  }
+}

@@ -1,0 +1,79 @@
+// The executor: a process that runs plugin code and nothing else. It is started
+// by the supervisor with an empty environment and a bounded heap, holds no
+// credentials, and talks only through two pipes (fd 3 in, fd 4 out).
+import type { HttpResponseSpec, KernelHost } from '../kernel/extism-kernel.js';
+import { CallAbort } from '../kernel/limit-errors.js';
+import { BlockingChannel } from './blocking-channel.js';
+import type { ExecutorMessage, HostAnswer, HostCall, ModuleMessage, RunMessage } from './executor-protocol.js';
+import { LruCache } from './lru-cache.js';
+import { PluginInstance } from './plugin-instance.js';
+
+const MODULE_CACHE_BYTES = Number(process.argv[2] ?? 64 * 1024 * 1024);
+const INSTANCE_CACHE_BYTES = Number(process.argv[3] ?? 512 * 1024 * 1024);
+
+const channel = new BlockingChannel(3, 4);
+const send = (message: ExecutorMessage) => channel.send(message);
+const modules = new LruCache<string, WebAssembly.Module>(MODULE_CACHE_BYTES);
+const instances = new LruCache<string, PluginInstance>(INSTANCE_CACHE_BYTES);
+
+function ask(call: HostCall): unknown {
+  send({ type: 'host-call', call });
+  const answer = channel.receive<HostAnswer>();
+  if (!answer.ok) throw new CallAbort(answer.status, answer.message);
+  return answer.value;
+}
+
+const host: KernelHost = {
+  http: (request) => ask({ op: 'http', request }) as HttpResponseSpec,
+  kvGet: (key) => ask({ op: 'kvGet', key }) as Uint8Array | null,
+  kvSet: (key, value) => void ask({ op: 'kvSet', key, value }),
+  kvDelete: (key) => void ask({ op: 'kvDelete', key }),
+};
+
+function moduleFor(artifactHash: string): WebAssembly.Module {
+  const cached = modules.get(artifactHash);
+  if (cached !== undefined) return cached;
+  send({ type: 'need-module', artifactHash });
+  const { bytes } = channel.receive<ModuleMessage>();
+  const module = new WebAssembly.Module(bytes as BufferSource);
+  modules.set(artifactHash, module, bytes.length);
+  return module;
+}
+
+function run(message: RunMessage): void {
+  let instance = instances.get(message.instanceKey);
+  if (instance === undefined) {
+    let module: WebAssembly.Module;
+    try {
+      module = moduleFor(message.artifactHash);
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      send({
+        type: 'result',
+        result: { status: 'invalid_module', output: new Uint8Array(0), error: { message: text }, fuelUsed: 0, memoryPeakBytes: 0, durationMs: 0, logs: [], logsDropped: 0 },
+      });
+      return;
+    }
+    const created = PluginInstance.create(module, message.limits, host);
+    if (!(created instanceof PluginInstance)) {
+      send({ type: 'result', result: created });
+      return;
+    }
+    instance = created;
+  }
+  const result = instance.call(message.exportName, message.input, message.config, message.limits);
+  if (instance.reusable) instances.set(message.instanceKey, instance, instance.memoryBytes());
+  else instances.delete(message.instanceKey);
+  send({ type: 'result', result });
+}
+
+send({ type: 'ready' });
+for (;;) {
+  let message: RunMessage;
+  try {
+    message = channel.receive<RunMessage>();
+  } catch {
+    process.exit(0); // the supervisor has gone
+  }
+  run(message);
+}

@@ -1,0 +1,163 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import type { HttpRequestSpec, HttpResponseSpec } from '../kernel/extism-kernel.js';
+import { isPrivateAddress } from './private-address.js';
+
+/** The sandbox refused the request: the plugin asked for something its policy forbids. */
+export class HttpRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HttpRefusedError';
+  }
+}
+
+export interface ResolvedAddress {
+  address: string;
+  family: number;
+}
+
+export interface GuardedHttpOptions {
+  /** `host` or `*.domain` patterns; a host matching none is refused. */
+  allowedHosts: readonly string[];
+  maxResponseBytes: number;
+  /** Limit of one request, redirects included. */
+  requestTimeoutMs: number;
+  maxRedirects?: number;
+  /** Resolves a host name; replaceable for tests and custom resolvers. Default: the system resolver. */
+  resolve?: (hostname: string) => Promise<ResolvedAddress[]>;
+  /**
+   * Decides whether a resolved address may be reached. Default: no loopback,
+   * private, link-local, CGNAT, metadata, multicast or reserved address.
+   */
+  isAddressAllowed?: (address: string, hostname: string) => boolean;
+}
+
+const systemResolve = async (hostname: string): Promise<ResolvedAddress[]> =>
+  (await dnsLookup(hostname, { all: true, verbatim: true })).map(({ address, family }) => ({ address, family }));
+
+/** Whether `hostname` matches one of the patterns (`api.example.com`, `*.example.com`). */
+export function hostAllowed(hostname: string, patterns: readonly string[]): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  return patterns.some((pattern) =>
+    pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern,
+  );
+}
+
+/**
+ * Performs a plugin's HTTP request under its policy. Every hop (the first URL and
+ * each redirect) must be http(s), on an allowed host, and resolve only to
+ * addresses that are allowed; the connection goes to the address that was
+ * checked (no second lookup for DNS rebinding to exploit). The response body
+ * is capped while it streams, and the whole request is bounded in time.
+ */
+export async function guardedHttp(request: HttpRequestSpec, options: GuardedHttpOptions): Promise<HttpResponseSpec> {
+  const resolve = options.resolve ?? systemResolve;
+  const isAddressAllowed = options.isAddressAllowed ?? ((address: string) => !isPrivateAddress(address));
+  const deadline = Date.now() + options.requestTimeoutMs;
+  let url = parseUrl(request.url);
+  let method = request.method;
+  let body = request.body;
+  for (let hop = 0; ; hop++) {
+    const address = await vetDestination(url, options.allowedHosts, resolve, isAddressAllowed);
+    const response = await exchange(url, method, request.headers, body, address, deadline, options);
+    const location = response.headers.location;
+    if (response.status >= 300 && response.status < 400 && location !== undefined) {
+      if (hop >= (options.maxRedirects ?? 5)) throw new HttpRefusedError(`more than ${options.maxRedirects ?? 5} redirects`);
+      url = parseUrl(new URL(location, url).toString());
+      if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = null;
+      }
+      continue;
+    }
+    return response;
+  }
+}
+
+function parseUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new HttpRefusedError(`"${text.slice(0, 200)}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new HttpRefusedError(`${url.protocol} URLs are not allowed`);
+  return url;
+}
+
+async function vetDestination(
+  url: URL,
+  allowedHosts: readonly string[],
+  resolve: (hostname: string) => Promise<ResolvedAddress[]>,
+  isAddressAllowed: (address: string, hostname: string) => boolean,
+): Promise<ResolvedAddress> {
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  if (!hostAllowed(hostname, allowedHosts)) throw new HttpRefusedError(`${hostname} is not an allowed host`);
+  let addresses: ResolvedAddress[];
+  if (isIP(hostname) !== 0) addresses = [{ address: hostname, family: isIP(hostname) }];
+  else {
+    try {
+      addresses = await resolve(hostname);
+    } catch (error) {
+      throw new Error(`cannot resolve ${hostname}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+  if (addresses.length === 0) throw new Error(`${hostname} has no address`);
+  // All of them, not just the first: a name may hide a private address among public ones.
+  const forbidden = addresses.find((entry) => !isAddressAllowed(entry.address, hostname));
+  if (forbidden !== undefined) throw new HttpRefusedError(`${hostname} resolves to ${forbidden.address}, a private or reserved address`);
+  return addresses[0]!;
+}
+
+function exchange(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: Uint8Array | null,
+  address: ResolvedAddress,
+  deadline: number,
+  options: GuardedHttpOptions,
+): Promise<HttpResponseSpec> {
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) return Promise.reject(new HttpRefusedError(`the request took longer than ${options.requestTimeoutMs} ms`));
+  // Connect to the vetted address, whatever a second lookup would say.
+  const pinned: LookupFunction = (_hostname, lookupOptions, callback) => {
+    if ((lookupOptions as { all?: boolean }).all) callback(null, [address] as never, 0 as never);
+    else callback(null, address.address, address.family);
+  };
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const outgoing = client.request(url, { method, headers, lookup: pinned, agent: false }, (incoming) => {
+      const chunks: Buffer[] = [];
+      let received = 0;
+      incoming.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > options.maxResponseBytes) {
+          outgoing.destroy(new HttpRefusedError(`the response is larger than ${options.maxResponseBytes} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      incoming.on('end', () => {
+        clearTimeout(timer);
+        const responseHeaders: Record<string, string> = {};
+        for (const [name, value] of Object.entries(incoming.headers)) {
+          if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
+        }
+        resolve({ status: incoming.statusCode ?? 0, headers: responseHeaders, body: new Uint8Array(Buffer.concat(chunks)) });
+      });
+      incoming.on('error', (error) => reject(error));
+    });
+    const timer = setTimeout(
+      () => outgoing.destroy(new HttpRefusedError(`the request took longer than ${options.requestTimeoutMs} ms`)),
+      remaining,
+    );
+    outgoing.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    outgoing.end(body ?? undefined);
+  });
+}

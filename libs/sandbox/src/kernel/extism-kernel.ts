@@ -1,0 +1,349 @@
+import type { LogLevel } from '../outcome.js';
+import { CallAbort } from './limit-errors.js';
+import { LogCollector, type LogLimits } from './log-collector.js';
+
+export interface HttpRequestSpec {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: Uint8Array | null;
+}
+
+export interface HttpResponseSpec {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** What the kernel asks of the side that holds data and network. Calls are synchronous. */
+export interface KernelHost {
+  /** Performs an HTTP request the policy allows, or throws CallAbort. */
+  http(request: HttpRequestSpec): HttpResponseSpec;
+  kvGet(key: string): Uint8Array | null;
+  kvSet(key: string, value: Uint8Array): void;
+  kvDelete(key: string): void;
+}
+
+export interface KernelLimits {
+  hostMemoryBytes: number;
+  maxOutputBytes: number;
+  maxVarBytes: number;
+  logs: LogLimits;
+  kv: { enabled: boolean; maxKeyBytes: number; maxValueBytes: number };
+}
+
+export interface CallEnd {
+  output: Uint8Array;
+  /** Set by the plugin through error_set. */
+  error: string | null;
+  hostMemoryPeakBytes: number;
+}
+
+const ADDRESS_SHIFT = 48n;
+const OFFSET_MASK = (1n << ADDRESS_SHIFT) - 1n;
+const decoder = new TextDecoder();
+
+/**
+ * Airlock's implementation of the Extism kernel (`extism:host/env`) and of
+ * Airlock's own host functions (`airlock:host/env`), for one plugin instance.
+ *
+ * Host-side memory is a list of blocks addressed as `index << 48 | offset`, as
+ * in Extism's JavaScript SDK. Unlike that SDK, every allocation is checked
+ * against the policy *before* memory is taken, and a breach ends the call.
+ */
+export class ExtismKernel {
+  private blocks: Array<Uint8Array | null> = [null];
+  private views: Array<DataView | null> = [null];
+  private liveBytes = 0;
+  private peakBytes = 0;
+  private inputIndex = 0;
+  private outputIndex = 0;
+  private outputOffset = 0;
+  private outputLength = 0;
+  private errorIndex = 0;
+  private config: Record<string, string> = {};
+  private readonly vars = new Map<string, Uint8Array>();
+  private varBytes = 0;
+  private lastHttp: { status: number; headers: Record<string, string> } = { status: 0, headers: {} };
+  readonly logs: LogCollector;
+
+  constructor(
+    private readonly limits: KernelLimits,
+    private readonly host: KernelHost,
+  ) {
+    this.logs = new LogCollector(limits.logs);
+  }
+
+  /** Starts a call: clears the previous call's blocks, stores the input. Vars persist. */
+  begin(input: Uint8Array, config: Record<string, string>): void {
+    this.blocks = [null];
+    this.views = [null];
+    this.liveBytes = 0;
+    this.peakBytes = 0;
+    this.outputIndex = 0;
+    this.outputOffset = 0;
+    this.outputLength = 0;
+    this.errorIndex = 0;
+    this.lastHttp = { status: 0, headers: {} };
+    this.config = config;
+    this.logs.begin();
+    this.inputIndex = this.storeBlock(input);
+  }
+
+  end(): CallEnd {
+    const outputBlock = this.blocks[this.outputIndex];
+    const errorBlock = this.blocks[this.errorIndex];
+    return {
+      output: outputBlock ? outputBlock.slice(this.outputOffset, this.outputOffset + this.outputLength) : new Uint8Array(0),
+      error: errorBlock ? decoder.decode(errorBlock) : null,
+      hostMemoryPeakBytes: this.peakBytes,
+    };
+  }
+
+  /** The functions a module may import, by namespace. */
+  imports(): Record<string, Record<string, (...args: never[]) => unknown>> {
+    return { 'extism:host/env': this.extismFunctions(), 'airlock:host/env': this.airlockFunctions() };
+  }
+
+  private allocate(size: number): number {
+    if (!Number.isSafeInteger(size) || size < 0) throw new CallAbort('trap', `invalid allocation size ${size}`);
+    if (this.liveBytes + size > this.limits.hostMemoryBytes) {
+      throw new CallAbort(
+        'memory_limit',
+        `host memory limit: allocating ${size} bytes would hold ${this.liveBytes + size}, over the policy's ${this.limits.hostMemoryBytes}`,
+      );
+    }
+    const block = new Uint8Array(size);
+    this.blocks.push(block);
+    this.views.push(null);
+    this.liveBytes += size;
+    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
+    return this.blocks.length - 1;
+  }
+
+  private storeBlock(bytes: Uint8Array): number {
+    const index = this.allocate(bytes.length);
+    this.blocks[index]!.set(bytes);
+    return index;
+  }
+
+  private address(index: number): bigint {
+    return index === 0 ? 0n : BigInt(index) << ADDRESS_SHIFT;
+  }
+
+  private blockAt(address: bigint): Uint8Array {
+    const block = this.blocks[Number(address >> ADDRESS_SHIFT)];
+    if (!block) throw new CallAbort('trap', `no Extism memory block at 0x${address.toString(16)}`);
+    return block;
+  }
+
+  private view(address: bigint, width: number): { view: DataView; offset: number } {
+    const index = Number(address >> ADDRESS_SHIFT);
+    const block = this.blocks[index];
+    const offset = Number(address & OFFSET_MASK);
+    if (!block || offset + width > block.length) {
+      throw new CallAbort('trap', `Extism memory access out of bounds at 0x${address.toString(16)}`);
+    }
+    let view = this.views[index];
+    if (!view) {
+      view = new DataView(block.buffer, block.byteOffset, block.byteLength);
+      this.views[index] = view;
+    }
+    return { view, offset };
+  }
+
+  private readString(address: bigint): string {
+    return decoder.decode(this.blockAt(address));
+  }
+
+  private free(address: bigint): void {
+    const index = Number(address >> ADDRESS_SHIFT);
+    const block = this.blocks[index];
+    if (!block || index === this.inputIndex) return;
+    this.liveBytes -= block.length;
+    this.blocks[index] = null;
+    this.views[index] = null;
+  }
+
+  private log(level: LogLevel, address: bigint): void {
+    this.logs.add(level, this.readString(address));
+  }
+
+  private extismFunctions() {
+    const inputView = (offset: bigint, width: number) => this.view(this.address(this.inputIndex) | offset, width);
+    return {
+      alloc: (size: bigint) => this.address(this.allocate(Number(size))),
+      free: (address: bigint) => this.free(address),
+      length: (address: bigint) => (address === 0n ? 0n : BigInt(this.blockAt(address).length)),
+      length_unsafe: (address: bigint) => BigInt(this.blockAt(address).length),
+      load_u8: (address: bigint) => {
+        const { view, offset } = this.view(address, 1);
+        return view.getUint8(offset);
+      },
+      load_u64: (address: bigint) => {
+        const { view, offset } = this.view(address, 8);
+        return view.getBigUint64(offset, true);
+      },
+      store_u8: (address: bigint, value: number) => {
+        const { view, offset } = this.view(address, 1);
+        view.setUint8(offset, value);
+      },
+      store_u64: (address: bigint, value: bigint) => {
+        const { view, offset } = this.view(address, 8);
+        view.setBigUint64(offset, value, true);
+      },
+      input_offset: () => this.address(this.inputIndex),
+      input_length: () => BigInt(this.blocks[this.inputIndex]!.length),
+      input_load_u8: (offset: bigint) => {
+        const { view, offset: at } = inputView(offset & OFFSET_MASK, 1);
+        return view.getUint8(at);
+      },
+      input_load_u64: (offset: bigint) => {
+        const { view, offset: at } = inputView(offset & OFFSET_MASK, 8);
+        return view.getBigUint64(at, true);
+      },
+      output_set: (address: bigint, length: bigint) => {
+        const size = Number(length);
+        if (size > this.limits.maxOutputBytes) {
+          throw new CallAbort('output_too_large', `output of ${size} bytes is over the policy's ${this.limits.maxOutputBytes}`);
+        }
+        const index = Number(address >> ADDRESS_SHIFT);
+        const block = this.blocks[index];
+        const offset = Number(address & OFFSET_MASK);
+        if (!block || offset + size > block.length) {
+          throw new CallAbort('trap', `output_set: no block of ${size} bytes at 0x${address.toString(16)}`);
+        }
+        this.outputIndex = index;
+        this.outputOffset = offset;
+        this.outputLength = size;
+      },
+      error_set: (address: bigint) => {
+        this.errorIndex = address === 0n ? 0 : Number(address >> ADDRESS_SHIFT);
+        if (this.errorIndex !== 0) this.blockAt(address);
+      },
+      error_get: () => this.address(this.errorIndex),
+      config_get: (keyAddress: bigint) => {
+        const key = this.readString(keyAddress);
+        this.free(keyAddress);
+        const value = Object.hasOwn(this.config, key) ? this.config[key] : undefined;
+        return value === undefined ? 0n : this.address(this.storeBlock(new TextEncoder().encode(value)));
+      },
+      var_get: (keyAddress: bigint) => {
+        const key = this.readString(keyAddress);
+        this.free(keyAddress);
+        const value = this.vars.get(key);
+        return value === undefined ? 0n : this.address(this.storeBlock(value));
+      },
+      var_set: (keyAddress: bigint, valueAddress: bigint) => {
+        const key = this.readString(keyAddress);
+        const previous = this.vars.get(key)?.length ?? 0;
+        if (valueAddress === 0n) {
+          this.vars.delete(key);
+          this.varBytes -= previous;
+          return;
+        }
+        const value = this.blockAt(valueAddress);
+        const total = this.varBytes - previous + value.length;
+        if (total > this.limits.maxVarBytes) {
+          throw new CallAbort('memory_limit', `vars would hold ${total} bytes, over the policy's ${this.limits.maxVarBytes}`);
+        }
+        this.vars.set(key, value.slice());
+        this.varBytes = total;
+      },
+      http_request: (requestAddress: bigint, bodyAddress: bigint) => {
+        let request: { url?: unknown; method?: unknown; headers?: unknown };
+        try {
+          request = JSON.parse(this.readString(requestAddress));
+        } catch {
+          throw new CallAbort('trap', 'http_request: the request is not JSON');
+        }
+        if (typeof request.url !== 'string') throw new CallAbort('trap', 'http_request: the request has no url');
+        const headers: Record<string, string> = {};
+        if (request.headers !== null && typeof request.headers === 'object') {
+          for (const [name, value] of Object.entries(request.headers)) headers[name] = String(value);
+        }
+        const response = this.host.http({
+          url: request.url,
+          method: typeof request.method === 'string' ? request.method.toUpperCase() : 'GET',
+          headers,
+          body: bodyAddress === 0n ? null : this.blockAt(bodyAddress),
+        });
+        this.lastHttp = { status: response.status, headers: response.headers };
+        return this.address(this.storeBlock(response.body));
+      },
+      http_status_code: () => this.lastHttp.status,
+      http_headers: () => this.address(this.storeBlock(new TextEncoder().encode(JSON.stringify(this.lastHttp.headers)))),
+      log_trace: (address: bigint) => this.log('trace', address),
+      log_debug: (address: bigint) => this.log('debug', address),
+      log_info: (address: bigint) => this.log('info', address),
+      log_warn: (address: bigint) => this.log('warn', address),
+      log_error: (address: bigint) => this.log('error', address),
+      get_log_level: () => this.logs.levelPriority,
+    };
+  }
+
+  private kvKey(address: bigint): string {
+    if (!this.limits.kv.enabled) throw new CallAbort('forbidden_import', 'the key-value store is not enabled for this plugin');
+    const block = this.blockAt(address);
+    if (block.length === 0 || block.length > this.limits.kv.maxKeyBytes) {
+      throw new CallAbort('trap', `kv keys must be 1 to ${this.limits.kv.maxKeyBytes} bytes, got ${block.length}`);
+    }
+    return decoder.decode(block);
+  }
+
+  private airlockFunctions() {
+    return {
+      kv_get: (keyAddress: bigint) => {
+        const value = this.host.kvGet(this.kvKey(keyAddress));
+        return value === null ? 0n : this.address(this.storeBlock(value));
+      },
+      kv_set: (keyAddress: bigint, valueAddress: bigint) => {
+        const key = this.kvKey(keyAddress);
+        const value = this.blockAt(valueAddress);
+        if (value.length > this.limits.kv.maxValueBytes) {
+          throw new CallAbort('memory_limit', `kv value of ${value.length} bytes is over the policy's ${this.limits.kv.maxValueBytes}`);
+        }
+        this.host.kvSet(key, value);
+      },
+      kv_delete: (keyAddress: bigint) => this.host.kvDelete(this.kvKey(keyAddress)),
+    };
+  }
+}
+
+/** The signature of every function the kernel provides: params `>` results, `i` = i32, `I` = i64. */
+export const HOST_FUNCTION_SIGNATURES: Record<string, Record<string, string>> = {
+  'extism:host/env': {
+    alloc: 'I>I',
+    free: 'I>',
+    length: 'I>I',
+    length_unsafe: 'I>I',
+    load_u8: 'I>i',
+    load_u64: 'I>I',
+    store_u8: 'Ii>',
+    store_u64: 'II>',
+    input_offset: '>I',
+    input_length: '>I',
+    input_load_u8: 'I>i',
+    input_load_u64: 'I>I',
+    output_set: 'II>',
+    error_set: 'I>',
+    error_get: '>I',
+    config_get: 'I>I',
+    var_get: 'I>I',
+    var_set: 'II>',
+    http_request: 'II>I',
+    http_status_code: '>i',
+    http_headers: '>I',
+    log_trace: 'I>',
+    log_debug: 'I>',
+    log_info: 'I>',
+    log_warn: 'I>',
+    log_error: 'I>',
+    get_log_level: '>i',
+  },
+  'airlock:host/env': {
+    kv_get: 'I>I',
+    kv_set: 'II>',
+    kv_delete: 'I>',
+  },
+};

@@ -1,0 +1,60 @@
+import type { LogLevel, PluginLogLine } from '../outcome.js';
+
+export const LOG_PRIORITY: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
+
+export interface LogLimits {
+  maxLines: number;
+  maxBytes: number;
+  level: LogLevel;
+}
+
+// C0 and C1 controls and DEL, except tab: ANSI escapes, CR and LF among them.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
+
+/** Makes a plugin's log text inert: control characters become visible escapes. */
+export function inertText(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, (character) => {
+    switch (character) {
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      default:
+        return `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    }
+  });
+}
+
+/** A call's plugin logs, kept within the policy's line and byte caps. */
+export class LogCollector {
+  lines: PluginLogLine[] = [];
+  dropped = 0;
+  private bytes = 0;
+  private startedAt = 0;
+
+  constructor(private readonly limits: LogLimits) {}
+
+  get levelPriority(): number {
+    return LOG_PRIORITY[this.limits.level];
+  }
+
+  begin(): void {
+    this.lines = [];
+    this.dropped = 0;
+    this.bytes = 0;
+    this.startedAt = performance.now();
+  }
+
+  add(level: LogLevel, raw: string): void {
+    if (LOG_PRIORITY[level] < LOG_PRIORITY[this.limits.level]) return;
+    const message = inertText(raw);
+    const size = Buffer.byteLength(message);
+    if (this.lines.length >= this.limits.maxLines || this.bytes + size > this.limits.maxBytes) {
+      this.dropped++;
+      return;
+    }
+    this.bytes += size;
+    this.lines.push({ level, message, atMs: Math.round((performance.now() - this.startedAt) * 1000) / 1000 });
+  }
+}

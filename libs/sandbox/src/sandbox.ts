@@ -1,0 +1,160 @@
+import { availableParallelism } from 'node:os';
+import type { AdmittedArtifact } from './admission/admit.js';
+import { checkImports } from './admission/import-policy.js';
+import type { HostAnswer, HostCall } from './executor/executor-protocol.js';
+import { guardedHttp, type GuardedHttpOptions, HttpRefusedError } from './host/guarded-http.js';
+import { type KvScope, type KvStore, MemoryKvStore } from './host/kv-store.js';
+import type { RunResult, SandboxStatus } from './outcome.js';
+import type { SandboxPolicy } from './policy/sandbox-policy.schema.js';
+import { ExecutorPool, type PoolStats } from './supervisor/executor-pool.js';
+
+export interface SandboxOptions {
+  /** Executor processes; default: one per core. */
+  executors?: number;
+  /** V8 heap of each executor, MiB (default 256). Wasm memories are capped per policy, apart from this. */
+  executorHeapMb?: number;
+  /** Compiled modules each executor keeps, by module size (default 64 MiB). */
+  moduleCacheBytes?: number;
+  /** Plugin instances each executor keeps warm, by memory size (default 512 MiB). */
+  instanceCacheBytes?: number;
+  /** Where `kv_*` host functions read and write (default: in this process's memory). */
+  kv?: KvStore;
+  /** DNS resolution and address rules for plugin HTTP (defaults: system resolver, no private addresses). */
+  http?: Pick<GuardedHttpOptions, 'resolve' | 'isAddressAllowed'>;
+}
+
+/** Who is calling and under which limits. */
+export interface RunContext {
+  tenantId: string;
+  pluginId: string;
+  policy: SandboxPolicy;
+  /** Extism config handed to the plugin (per binding). */
+  config?: Record<string, string>;
+  /** Calls with the same key may share a warm instance and its vars; default: tenant, plugin, artifact and config. */
+  instanceKey?: string;
+}
+
+const immediate = (status: SandboxStatus, message: string): RunResult => ({
+  status,
+  output: new Uint8Array(0),
+  error: { message },
+  fuelUsed: 0,
+  memoryPeakBytes: 0,
+  durationMs: 0,
+  logs: [],
+  logsDropped: 0,
+});
+
+/**
+ * Runs admitted plugins in a pool of executor processes, under a policy per
+ * call. The process that creates a Sandbox answers the plugins' host calls
+ * (key-value, HTTP); plugin code itself never runs in it.
+ */
+export class Sandbox {
+  private constructor(
+    private readonly pool: ExecutorPool,
+    private readonly kv: KvStore,
+    private readonly http: SandboxOptions['http'],
+  ) {}
+
+  static async start(options: SandboxOptions = {}): Promise<Sandbox> {
+    const pool = new ExecutorPool(options.executors ?? availableParallelism(), {
+      heapMb: options.executorHeapMb ?? 256,
+      moduleCacheBytes: options.moduleCacheBytes ?? 64 * 1024 * 1024,
+      instanceCacheBytes: options.instanceCacheBytes ?? 512 * 1024 * 1024,
+    });
+    await pool.start();
+    return new Sandbox(pool, options.kv ?? new MemoryKvStore(), options.http);
+  }
+
+  /**
+   * Calls `exportName` with `input`. Never throws for anything the plugin does:
+   * every outcome is a RunResult with a status.
+   */
+  async run(artifact: AdmittedArtifact, exportName: string, input: Uint8Array | string, context: RunContext): Promise<RunResult> {
+    const { policy } = context;
+    const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
+    if (bytes.length > policy.maxInputBytes) {
+      return immediate('input_too_large', `the input is ${bytes.length} bytes; the policy allows ${policy.maxInputBytes}`);
+    }
+    if (!artifact.functions.includes(exportName)) {
+      return immediate('plugin_error', `the module has no exported function "${exportName}"`);
+    }
+    if (artifact.memory !== null && artifact.memory.maxPages > policy.memoryPages) {
+      return immediate('memory_limit', `the module was admitted for ${artifact.memory.maxPages} memory pages; this policy allows ${policy.memoryPages}: admit it again`);
+    }
+    // The policy may have changed since admission: the imports are checked again.
+    const forbidden = checkImports(artifact.imports, policy).forbidden;
+    if (forbidden.length > 0) {
+      return immediate('forbidden_import', `this policy does not allow: ${forbidden.map((f) => `"${f.module}" "${f.name}" (${f.reason})`).join('; ')}`);
+    }
+    const config = context.config ?? {};
+    const scope: KvScope = { tenantId: context.tenantId, pluginId: context.pluginId };
+    let httpRequests = 0;
+    const answerHostCall = async (call: HostCall): Promise<HostAnswer> => {
+      try {
+        switch (call.op) {
+          case 'kvGet':
+            return { type: 'host-answer', ok: true, value: await this.kv.get(scope, call.key) };
+          case 'kvSet':
+            await this.kv.set(scope, call.key, call.value);
+            return { type: 'host-answer', ok: true, value: null };
+          case 'kvDelete':
+            await this.kv.delete(scope, call.key);
+            return { type: 'host-answer', ok: true, value: null };
+          case 'http': {
+            httpRequests++;
+            if (httpRequests > policy.http.maxRequestsPerCall) {
+              return refusal('http_refused', `more than ${policy.http.maxRequestsPerCall} HTTP requests in one call`);
+            }
+            const response = await guardedHttp(call.request, { ...policy.http, ...this.http });
+            return { type: 'host-answer', ok: true, value: response };
+          }
+        }
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return refusal(error instanceof HttpRefusedError ? 'http_refused' : 'host_error', message);
+      }
+    };
+    return this.pool.submit({
+      message: {
+        type: 'run',
+        artifactHash: artifact.artifactHash,
+        exportName,
+        input: bytes,
+        config,
+        instanceKey: context.instanceKey ?? JSON.stringify([context.tenantId, context.pluginId, artifact.artifactHash, config]),
+        limits: {
+          fuelPerCall: policy.fuelPerCall,
+          hostMemoryBytes: policy.hostMemoryBytes,
+          maxOutputBytes: policy.maxOutputBytes,
+          maxVarBytes: policy.maxVarBytes,
+          logs: policy.logs,
+          kv: policy.kv,
+          wasi: policy.wasi,
+        },
+      },
+      artifactBytes: artifact.bytes,
+      timeoutMs: policy.timeoutMs,
+      answerHostCall,
+    });
+  }
+
+  /** Process ids of the executors. */
+  executorPids(): number[] {
+    return this.pool.pids();
+  }
+
+  stats(): PoolStats {
+    return this.pool.stats();
+  }
+
+  /** Kills the executors; calls still queued end as `crashed`. */
+  stop(): Promise<void> {
+    return this.pool.stop();
+  }
+}
+
+function refusal(status: SandboxStatus, message: string): HostAnswer {
+  return { type: 'host-answer', ok: false, status, message };
+}

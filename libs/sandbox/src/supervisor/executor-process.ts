@@ -1,0 +1,179 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
+import type { ExecutorMessage, HostAnswer, HostCall, RunMessage, SupervisorMessage } from '../executor/executor-protocol.js';
+import { decodePayload, encodeFrame, FrameAssembler } from '../executor/frame-codec.js';
+import type { RunResult, SandboxStatus } from '../outcome.js';
+
+const EXECUTOR_SCRIPT = fileURLToPath(new URL('../executor/executor-main.js', import.meta.url));
+const STDERR_TAIL_BYTES = 4096;
+
+export interface ExecutorOptions {
+  /** V8 heap of the executor (its JavaScript objects; wasm memories are capped by admission). */
+  heapMb: number;
+  moduleCacheBytes: number;
+  instanceCacheBytes: number;
+}
+
+/** One call handed to an executor, with what it takes to serve its host calls. */
+export interface ExecutorJob {
+  message: RunMessage;
+  artifactBytes: Uint8Array;
+  timeoutMs: number;
+  answerHostCall(call: HostCall): Promise<HostAnswer>;
+}
+
+interface ActiveJob {
+  job: ExecutorJob;
+  startedAt: number;
+  timer: NodeJS.Timeout;
+  resolve(result: RunResult): void;
+}
+
+function failure(status: SandboxStatus, message: string, startedAt: number): RunResult {
+  return { status, output: new Uint8Array(0), error: { message }, fuelUsed: 0, memoryPeakBytes: 0, durationMs: performance.now() - startedAt, logs: [], logsDropped: 0 };
+}
+
+/**
+ * A child process that runs plugin code, seen from the supervisor. It gets an
+ * empty environment and no inherited file descriptors beyond its two pipes.
+ * A call that outlives its wall-clock limit gets the process killed.
+ */
+export class ExecutorProcess {
+  private readonly child: ChildProcess;
+  private readonly toExecutor: Writable;
+  private active: ActiveJob | null = null;
+  private stderrTail = '';
+  private exited = false;
+  /** The artifact it ran last, to send calls of the same plugin back here. */
+  lastArtifact: string | null = null;
+  /** True once it said it is ready to take calls. */
+  isReady = false;
+  /** Set when the pool killed it on purpose (a timeout or stop). */
+  killedOnPurpose = false;
+  readonly exit: Promise<void>;
+  readonly ready: Promise<void>;
+
+  constructor(options: ExecutorOptions) {
+    this.child = spawn(
+      process.execPath,
+      [
+        `--max-old-space-size=${options.heapMb}`,
+        '--disallow-code-generation-from-strings',
+        EXECUTOR_SCRIPT,
+        String(options.moduleCacheBytes),
+        String(options.instanceCacheBytes),
+      ],
+      { env: {}, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], cwd: '/' },
+    );
+    this.toExecutor = this.child.stdio[3] as Writable;
+    const fromExecutor = this.child.stdio[4] as Readable;
+    this.toExecutor.on('error', () => undefined); // an executor that died is handled on exit
+    (this.child.stderr as Readable).setEncoding('utf8').on('data', (text: string) => {
+      this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
+    });
+    let signalReady: () => void = () => undefined;
+    let failStart: (error: Error) => void = () => undefined;
+    this.ready = new Promise((resolve, reject) => {
+      signalReady = resolve;
+      failStart = reject;
+    });
+    const assembler = new FrameAssembler();
+    fromExecutor.on('data', (chunk: Buffer) => {
+      for (const frame of assembler.push(chunk)) {
+        const message = decodePayload<ExecutorMessage>(frame);
+        if (message.type === 'ready') {
+          this.isReady = true;
+          signalReady();
+        }
+        else this.onMessage(message);
+      }
+    });
+    this.exit = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.exited = true;
+        failStart(new Error(`the executor exited at start (${signal ?? code}): ${this.stderrTail}`));
+        const active = this.active;
+        if (active !== null) {
+          this.finish(
+            this.killedOnPurpose
+              ? failure('timeout', `the call ran past its ${active.job.timeoutMs} ms limit`, active.startedAt)
+              : failure('crashed', `the executor died during the call (${signal ?? `exit code ${code}`})${this.crashDetail()}`, active.startedAt),
+          );
+        }
+        resolve();
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get busy(): boolean {
+    return this.active !== null;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  run(job: ExecutorJob): Promise<RunResult> {
+    if (this.active !== null || this.exited) throw new Error('executor not available');
+    return new Promise((resolve) => {
+      const startedAt = performance.now();
+      const timer = setTimeout(() => this.kill(), job.timeoutMs);
+      this.active = { job, startedAt, timer, resolve };
+      this.lastArtifact = job.message.artifactHash;
+      this.send(job.message);
+    });
+  }
+
+  kill(): void {
+    if (this.exited) return;
+    this.killedOnPurpose = true;
+    this.child.kill('SIGKILL');
+  }
+
+  private crashDetail(): string {
+    const line = this.stderrTail.trim().split('\n').filter(Boolean).at(-1);
+    return line === undefined ? '' : `: ${line.slice(0, 300)}`;
+  }
+
+  private send(message: SupervisorMessage): void {
+    this.toExecutor.write(encodeFrame(message));
+  }
+
+  private finish(result: RunResult): void {
+    const active = this.active;
+    if (active === null) return;
+    clearTimeout(active.timer);
+    this.active = null;
+    active.resolve(result);
+  }
+
+  private onMessage(message: Exclude<ExecutorMessage, { type: 'ready' }>): void {
+    const active = this.active;
+    if (active === null) return;
+    switch (message.type) {
+      case 'result':
+        this.finish(message.result);
+        break;
+      case 'need-module':
+        this.send({ type: 'module', artifactHash: message.artifactHash, bytes: active.job.artifactBytes });
+        break;
+      case 'host-call':
+        active.job.answerHostCall(message.call).then(
+          (answer) => {
+            if (this.active === active) this.send(answer);
+          },
+          (error: unknown) => {
+            if (this.active === active) {
+              this.send({ type: 'host-answer', ok: false, status: 'host_error', message: error instanceof Error ? error.message : String(error) });
+            }
+          },
+        );
+        break;
+    }
+  }
+}
