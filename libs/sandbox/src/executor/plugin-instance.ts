@@ -44,7 +44,7 @@ export class PluginInstance {
       imports[WASI_MODULE] = (wasi.getImportObject() as WebAssembly.Imports)[WASI_MODULE]!;
     }
     const started = performance.now();
-    kernel.begin(new Uint8Array(0), {});
+    kernel.begin(new Uint8Array(0), {}, limits);
     try {
       const instance = new WebAssembly.Instance(module, imports);
       return new PluginInstance(instance, kernel, fuel, flags, wasi);
@@ -71,7 +71,7 @@ export class PluginInstance {
     }
     this.fuel.value = BigInt(limits.fuelPerCall);
     this.flags.value = 0;
-    this.kernel.begin(input, config);
+    this.kernel.begin(input, config, limits);
     let failure: Failure | null = null;
     let returned: unknown;
     try {

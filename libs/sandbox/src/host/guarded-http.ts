@@ -107,7 +107,10 @@ async function vetDestination(
   if (addresses.length === 0) throw new Error(`${hostname} has no address`);
   // All of them, not just the first: a name may hide a private address among public ones.
   const forbidden = addresses.find((entry) => !isAddressAllowed(entry.address, hostname));
-  if (forbidden !== undefined) throw new HttpRefusedError(`${hostname} resolves to ${forbidden.address}, a private or reserved address`);
+  if (forbidden !== undefined) {
+    const what = forbidden.address === hostname ? hostname : `${hostname} resolves to ${forbidden.address}, which`;
+    throw new HttpRefusedError(`${what} is a private or reserved address`);
+  }
   return addresses[0]!;
 }
 

@@ -3,7 +3,9 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 // Addresses a plugin must never reach: this machine, private networks, link-local
 // (cloud metadata lives at 169.254.169.254 and fd00:ec2::254), carrier-grade NAT,
 // documentation, multicast and reserved ranges.
-const refused = new BlockList();
+// Two lists: BlockList checks IPv4 addresses against IPv6 rules too (as IPv4-mapped).
+const refusedIPv4 = new BlockList();
+const refusedIPv6 = new BlockList();
 for (const [network, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -21,7 +23,7 @@ for (const [network, prefix] of [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const) {
-  refused.addSubnet(network, prefix, 'ipv4');
+  refusedIPv4.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
   ['::', 96], // unspecified, loopback and IPv4-compatible
@@ -34,7 +36,7 @@ for (const [network, prefix] of [
   ['fec0::', 10],
   ['ff00::', 8],
 ] as const) {
-  refused.addSubnet(network, prefix, 'ipv6');
+  refusedIPv6.addSubnet(network, prefix, 'ipv6');
 }
 
 /** The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d), -compatible or NAT64 IPv6 address. */
@@ -51,9 +53,9 @@ function embeddedIPv4(address: string): string | null {
 /** True for any address a plugin's HTTP request must not reach. Unparseable counts as refused. */
 export function isPrivateAddress(address: string): boolean {
   const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
-  if (isIPv4(bare)) return refused.check(bare, 'ipv4');
+  if (isIPv4(bare)) return refusedIPv4.check(bare, 'ipv4');
   if (!isIPv6(bare)) return true;
   const inner = embeddedIPv4(bare.toLowerCase());
-  if (inner !== null) return refused.check(inner, 'ipv4');
-  return refused.check(bare, 'ipv6');
+  if (inner !== null) return refusedIPv4.check(inner, 'ipv4');
+  return refusedIPv6.check(bare, 'ipv6');
 }

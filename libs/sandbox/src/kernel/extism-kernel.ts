@@ -68,14 +68,18 @@ export class ExtismKernel {
   readonly logs: LogCollector;
 
   constructor(
-    private readonly limits: KernelLimits,
+    private limits: KernelLimits,
     private readonly host: KernelHost,
   ) {
     this.logs = new LogCollector(limits.logs);
   }
 
-  /** Starts a call: clears the previous call's blocks, stores the input. Vars persist. */
-  begin(input: Uint8Array, config: Record<string, string>): void {
+  /**
+   * Starts a call under `limits` (each call brings its own policy): clears the
+   * previous call's blocks and stores the input. Vars persist.
+   */
+  begin(input: Uint8Array, config: Record<string, string>, limits: KernelLimits): void {
+    this.limits = limits;
     this.blocks = [null];
     this.views = [null];
     this.liveBytes = 0;
@@ -86,7 +90,7 @@ export class ExtismKernel {
     this.errorIndex = 0;
     this.lastHttp = { status: 0, headers: {} };
     this.config = config;
-    this.logs.begin();
+    this.logs.begin(limits.logs);
     this.inputIndex = this.storeBlock(input);
   }
 

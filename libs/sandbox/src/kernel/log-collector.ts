@@ -33,13 +33,14 @@ export class LogCollector {
   private bytes = 0;
   private startedAt = 0;
 
-  constructor(private readonly limits: LogLimits) {}
+  constructor(private limits: LogLimits) {}
 
   get levelPriority(): number {
     return LOG_PRIORITY[this.limits.level];
   }
 
-  begin(): void {
+  begin(limits: LogLimits): void {
+    this.limits = limits;
     this.lines = [];
     this.dropped = 0;
     this.bytes = 0;

@@ -2,10 +2,17 @@ import { z } from 'zod';
 
 const bytes = z.number().int().min(0);
 
-/** A host an HTTP request may go to: `api.example.com`, or `*.example.com` for its subdomains. */
-const hostPattern = z
-  .string()
-  .regex(/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a host name or *.domain');
+/**
+ * A host an HTTP request may go to: `api.example.com`, `*.example.com` for its
+ * subdomains, or an IP address (still refused when it is private).
+ */
+const hostPattern = z.union(
+  [
+    z.string().regex(/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/),
+    z.ipv6(),
+  ],
+  { error: 'must be a host name, *.domain or an IP address' },
+);
 
 /**
  * The limits one plugin call runs under. A tenant's effective policy is its tier

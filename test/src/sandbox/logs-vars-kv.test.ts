@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { MemoryKvStore, Sandbox } from '@airlock/sandbox';
+import { admitted, assertStillHealthy, context, freeTier, policyWith } from '../support/sandbox-harness.js';
+import { EXTISM_IMPORTS, GUEST_HELPERS, wat } from '../support/wasm.js';
+
+const CHATTY = wat(`(module
+  ${EXTISM_IMPORTS}
+  (import "airlock:host/env" "kv_get" (func $kv_get (param i64) (result i64)))
+  (import "airlock:host/env" "kv_set" (func $kv_set (param i64 i64)))
+  (memory (export "memory") 1)
+  ;; An ANSI colour escape, a carriage return and a newline that tries to forge a second line.
+  (data (i32.const 0) "ok \\1b[31mred\\1b[0m\\0d\\0a[error] forged")
+  (data (i32.const 100) "counter")
+  ${GUEST_HELPERS}
+  (func (export "flood") (result i32) (local $i i32)
+    (loop $more
+      (call $log_info (call $to_block (i32.const 0) (i32.const 31)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $more (i32.lt_u (local.get $i) (i32.const 10000))))
+    (i32.const 0))
+  (func (export "hoard") (result i32) (local $i i32)
+    ;; Keeps setting new 4 KiB vars under new names until something stops it.
+    (loop $more
+      (i32.store (i32.const 200) (local.get $i))
+      (call $var_set (call $to_block (i32.const 200) (i32.const 4)) (call $alloc (i64.const 4096)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $more))
+    (i32.const 0))
+  (func (export "count") (result i32) (local $value i64) (local $n i32)
+    ;; Increments a little-endian u32 stored under "counter" and outputs it.
+    (local.set $value (call $kv_get (call $to_block (i32.const 100) (i32.const 7))))
+    (if (i64.ne (local.get $value) (i64.const 0))
+      (then (local.set $n (i32.add (call $load_u8 (local.get $value)) (i32.const 1))))
+      (else (local.set $n (i32.const 1))))
+    (i32.store8 (i32.const 300) (local.get $n))
+    (call $kv_set (call $to_block (i32.const 100) (i32.const 7)) (call $to_block (i32.const 300) (i32.const 1)))
+    (call $output_set (call $to_block (i32.const 300) (i32.const 1)) (i64.const 1))
+    (i32.const 0))
+)`);
+
+describe('plugin logs, vars and key-value data', () => {
+  let sandbox: Sandbox;
+  const kv = new MemoryKvStore();
+  const artifact = admitted(CHATTY);
+  before(async () => {
+    sandbox = await Sandbox.start({ executors: 1, kv });
+  });
+  after(() => sandbox.stop());
+
+  it('caps a log flood and stores control characters inert', async () => {
+    const result = await sandbox.run(artifact, 'flood', '', context());
+    assert.equal(result.status, 'ok');
+    assert.equal(result.logs.length, freeTier.logs.maxLines);
+    assert.equal(result.logsDropped, 10_000 - freeTier.logs.maxLines);
+    const line = result.logs[0]!;
+    assert.equal(line.level, 'info');
+    assert.equal(line.message, 'ok \\u001b[31mred\\u001b[0m\\r\\n[error] forged');
+    assert.ok(result.logs.every((entry) => !/[\u0000-\u001f]/.test(entry.message)), 'no raw control character survives');
+
+    const byBytes = await sandbox.run(artifact, 'flood', '', context(policyWith({ logs: { maxLines: 1000, maxBytes: 500, level: 'info' } })));
+    assert.ok(byBytes.logs.reduce((sum, entry) => sum + Buffer.byteLength(entry.message), 0) <= 500);
+    assert.equal(byBytes.logs.length + byBytes.logsDropped, 10_000);
+
+    const quiet = await sandbox.run(artifact, 'flood', '', context(policyWith({ logs: { ...freeTier.logs, level: 'warn' } })));
+    assert.deepEqual([quiet.logs.length, quiet.logsDropped], [0, 0], 'info lines under a warn level are not kept');
+    await assertStillHealthy(sandbox);
+  });
+
+  it('stops a plugin whose vars outgrow the policy', async () => {
+    const result = await sandbox.run(artifact, 'hoard', '', context());
+    assert.equal(result.status, 'memory_limit');
+    assert.match(result.error!.message, new RegExp(`vars would hold \\d+ bytes, over the policy's ${freeTier.maxVarBytes}`));
+    await assertStillHealthy(sandbox);
+  });
+
+  it('keeps key-value data per tenant and plugin', async () => {
+    const count = async (tenantId: string, pluginId: string) => {
+      const result = await sandbox.run(artifact, 'count', '', context(freeTier, { tenantId, pluginId }));
+      assert.equal(result.status, 'ok', result.error?.message);
+      return result.output[0];
+    };
+    assert.equal(await count('tenant-a', 'plugin-a'), 1);
+    assert.equal(await count('tenant-a', 'plugin-a'), 2);
+    assert.equal(await count('tenant-b', 'plugin-a'), 1, 'another tenant has its own data');
+    assert.equal(await count('tenant-a', 'plugin-b'), 1, 'another plugin has its own data');
+    assert.equal(await count('tenant-a', 'plugin-a'), 3);
+    assert.deepEqual(await kv.get({ tenantId: 'tenant-a', pluginId: 'plugin-a' }, 'counter'), new Uint8Array([3]));
+  });
+});

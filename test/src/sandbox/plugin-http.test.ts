@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { isPrivateAddress, Sandbox, type SandboxPolicy } from '@airlock/sandbox';
+import { admitted, assertStillHealthy, context, policyWith } from '../support/sandbox-harness.js';
+import { EXTISM_IMPORTS, GUEST_HELPERS, wat } from '../support/wasm.js';
+
+const FETCHER = wat(`(module
+  ${EXTISM_IMPORTS}
+  (memory (export "memory") 1)
+  ${GUEST_HELPERS}
+  ;; The input is an Extism HTTP request ({"url": ...}); the output is the response body.
+  (func (export "fetch") (result i32) (local $n i32) (local $body i64)
+    (local.set $n (call $input_to_memory))
+    (local.set $body (call $http_request (call $to_block (i32.const 0) (local.get $n)) (i64.const 0)))
+    (call $output_set (local.get $body) (call $length (local.get $body)))
+    (i32.const 0))
+  (func (export "fetch_1000") (result i32) (local $n i32) (local $i i32)
+    (local.set $n (call $input_to_memory))
+    (loop $more
+      (drop (call $http_request (call $to_block (i32.const 0) (local.get $n)) (i64.const 0)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $more (i32.lt_u (local.get $i) (i32.const 1000))))
+    (i32.const 0))
+)`);
+
+interface TestServer {
+  server: Server;
+  port: number;
+  requests: string[];
+}
+
+async function startServer(handler: Parameters<typeof createServer>[1]): Promise<TestServer> {
+  const requests: string[] = [];
+  const server = createServer((request, response) => {
+    requests.push(request.url ?? '');
+    handler!(request, response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port, requests };
+}
+
+describe('plugin HTTP', () => {
+  let sandbox: Sandbox;
+  let upstream: TestServer;
+  let local: TestServer;
+  const artifact = admitted(FETCHER);
+  let policy: SandboxPolicy;
+
+  before(async () => {
+    // The allowed upstream runs on this machine, so the test lets its one name reach loopback.
+    upstream = await startServer((request, response) => {
+      if (request.url === '/hello') response.end('hi from upstream');
+      else if (request.url === '/redirect-local') response.writeHead(302, { location: `http://127.0.0.1:${local.port}/secret` }).end();
+      else if (request.url === '/redirect-name') response.writeHead(302, { location: `http://localhost:${local.port}/secret` }).end();
+      else if (request.url === '/redirect-ok') response.writeHead(302, { location: '/hello' }).end();
+      else if (request.url === '/slow') setTimeout(() => response.end('late'), 3_000).unref();
+      else if (request.url === '/huge') {
+        const chunk = Buffer.alloc(64 * 1024, 120);
+        let sent = 0;
+        const pump = () => {
+          while (sent < 5 * 1024 * 1024 && response.write(chunk)) sent += chunk.length;
+          if (sent >= 5 * 1024 * 1024) response.end();
+          else response.once('drain', pump);
+        };
+        pump();
+      } else response.end('counted');
+    });
+    local = await startServer((_request, response) => response.end('internal secret'));
+    sandbox = await Sandbox.start({
+      executors: 1,
+      http: {
+        resolve: async (hostname) => {
+          if (hostname === 'api.allowed.test') return [{ address: '127.0.0.1', family: 4 }];
+          if (hostname === 'internal.allowed.test') return [{ address: '10.0.0.1', family: 4 }];
+          if (hostname === 'mixed.allowed.test') return [{ address: '93.184.216.34', family: 4 }, { address: '::ffff:127.0.0.1', family: 6 }];
+          throw new Error(`no such host ${hostname}`);
+        },
+        isAddressAllowed: (address, hostname) => hostname === 'api.allowed.test' || !isPrivateAddress(address),
+      },
+    });
+    policy = policyWith({
+      http: {
+        allowedHosts: ['*.allowed.test', '127.0.0.1', '169.254.169.254', '10.0.0.1', '::1'],
+        maxRequestsPerCall: 10,
+        maxResponseBytes: 1024 * 1024,
+        requestTimeoutMs: 300,
+      },
+    });
+  });
+  after(async () => {
+    await sandbox.stop();
+    upstream.server.close();
+    local.server.close();
+  });
+
+  const fetchWith = (url: string, exportName = 'fetch', withPolicy = policy) =>
+    sandbox.run(artifact, exportName, JSON.stringify({ url, method: 'GET' }), context(withPolicy));
+
+  it('fetches from an allowed host, following a redirect on it', async () => {
+    const result = await fetchWith(`http://api.allowed.test:${upstream.port}/hello`);
+    assert.equal(result.status, 'ok', result.error?.message);
+    assert.equal(Buffer.from(result.output).toString(), 'hi from upstream');
+    const redirected = await fetchWith(`http://api.allowed.test:${upstream.port}/redirect-ok`);
+    assert.equal(Buffer.from(redirected.output).toString(), 'hi from upstream');
+  });
+
+  it('refuses loopback, link-local, private and metadata addresses, even when listed', async () => {
+    const cases: Array<[string, RegExp]> = [
+      [`http://127.0.0.1:${local.port}/`, /^127\.0\.0\.1 is a private or reserved address$/],
+      [`http://[::1]:${local.port}/`, /^::1 is a private or reserved address$/],
+      ['http://169.254.169.254/latest/meta-data/', /^169\.254\.169\.254 is a private or reserved address$/],
+      ['http://10.0.0.1/', /^10\.0\.0\.1 is a private or reserved address$/],
+      ['http://internal.allowed.test/', /^internal\.allowed\.test resolves to 10\.0\.0\.1, which is a private or reserved address$/],
+      ['http://mixed.allowed.test/', /resolves to ::ffff:127\.0\.0\.1, which is a private/],
+      [`http://localhost:${local.port}/`, /^localhost is not an allowed host$/],
+      ['file:///etc/passwd', /^file: URLs are not allowed$/],
+    ];
+    for (const [url, message] of cases) {
+      const result = await fetchWith(url);
+      assert.equal(result.status, 'http_refused', url);
+      assert.match(result.error!.message, message, url);
+    }
+    assert.deepEqual(local.requests, [], 'nothing reached the local server');
+    await assertStillHealthy(sandbox);
+  });
+
+  it('refuses a redirect from an allowed host to a local server before connecting', async () => {
+    for (const path of ['/redirect-local', '/redirect-name']) {
+      const result = await fetchWith(`http://api.allowed.test:${upstream.port}${path}`);
+      assert.equal(result.status, 'http_refused', path);
+    }
+    assert.deepEqual(local.requests, [], 'the local server saw 0 requests');
+  });
+
+  it('bounds slow and huge responses', async () => {
+    const started = Date.now();
+    const slow = await fetchWith(`http://api.allowed.test:${upstream.port}/slow`);
+    assert.equal(slow.status, 'http_refused');
+    assert.equal(slow.error!.message, 'the request took longer than 300 ms');
+    assert.ok(Date.now() - started < 2_000);
+    const huge = await fetchWith(`http://api.allowed.test:${upstream.port}/huge`);
+    assert.equal(huge.status, 'http_refused');
+    assert.equal(huge.error!.message, 'the response is larger than 1048576 bytes');
+    await assertStillHealthy(sandbox);
+  });
+
+  it('stops a call that makes 1,000 requests at the policy\'s count', async () => {
+    const before = upstream.requests.filter((url) => url === '/count').length;
+    const result = await fetchWith(`http://api.allowed.test:${upstream.port}/count`, 'fetch_1000');
+    assert.equal(result.status, 'http_refused');
+    assert.equal(result.error!.message, 'more than 10 HTTP requests in one call');
+    assert.equal(upstream.requests.filter((url) => url === '/count').length - before, 10);
+  });
+
+  it('refuses every request on a tier without HTTP', async () => {
+    const result = await fetchWith(`http://api.allowed.test:${upstream.port}/hello`, 'fetch', policyWith({}));
+    assert.equal(result.status, 'http_refused');
+  });
+});
