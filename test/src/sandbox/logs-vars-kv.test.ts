@@ -56,6 +56,7 @@ describe('plugin logs, vars and key-value data', () => {
     const line = result.logs[0]!;
     assert.equal(line.level, 'info');
     assert.equal(line.message, 'ok \\u001b[31mred\\u001b[0m\\r\\n[error] forged');
+    // eslint-disable-next-line no-control-regex
     assert.ok(result.logs.every((entry) => !/[\u0000-\u001f]/.test(entry.message)), 'no raw control character survives');
 
     const byBytes = await sandbox.run(artifact, 'flood', '', context(policyWith({ logs: { maxLines: 1000, maxBytes: 500, level: 'info' } })));
