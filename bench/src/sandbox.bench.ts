@@ -11,7 +11,7 @@ const json = process.argv.includes('--json');
 const log = (line: string) => console.log(line);
 
 const base = await loadTier('enterprise');
-const policy: SandboxPolicy = { ...base, fuelPerCall: Number.MAX_SAFE_INTEGER, memoryPages: 4096, timeoutMs: 60_000 };
+const policy: SandboxPolicy = { ...base, fuelPerCall: Number.MAX_SAFE_INTEGER, memoryPages: 65_536, timeoutMs: 60_000 };
 
 function mustAdmit(bytes: Uint8Array): AdmittedArtifact {
   const result = admit(bytes, policy);
@@ -24,15 +24,12 @@ const KERNEL_SIZES: Record<string, number> = { fib: 30, sumLoop: 30_000_000, sie
 const kernels = compileKernels();
 const meteredKernels = mustAdmit(kernels).bytes;
 const instantiate = (bytes: Uint8Array, metered: boolean) => {
-  const imports: WebAssembly.Imports = metered
-    ? {
-        'airlock:sandbox': {
-          fuel: new WebAssembly.Global({ value: 'i64', mutable: true }, BigInt(Number.MAX_SAFE_INTEGER)),
-          flags: new WebAssembly.Global({ value: 'i32', mutable: true }, 0),
-        },
-      }
-    : {};
-  return new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), imports).exports as Record<string, (n: number) => unknown>;
+  const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {});
+  if (metered) {
+    (exports.__airlock_fuel as WebAssembly.Global).value = BigInt(Number.MAX_SAFE_INTEGER);
+    (exports.__airlock_start as (() => void) | undefined)?.(); // admission exports the start function
+  }
+  return exports as Record<string, (n: number) => unknown>;
 };
 const overheads: Record<string, number> = {};
 for (const [name, size] of Object.entries(KERNEL_SIZES)) {

@@ -3,7 +3,7 @@ import type { SandboxPolicy } from '../policy/sandbox-policy.schema.js';
 import { type ExternalKind, type Limits, readModuleLayout, type ModuleLayout } from '../wasm/module-layout.js';
 import { WasmFormatError } from '../wasm/wasm-format.error.js';
 import { checkImports, describeImports, type ModuleImport, type Permission } from './import-policy.js';
-import { instrumentModule } from './instrument-module.js';
+import { instrumentModule, RESERVED_EXPORT_PREFIX } from './instrument-module.js';
 
 /** A module Airlock accepted for a policy: what it runs, and what is known about it. */
 export interface AdmittedArtifact {
@@ -75,6 +75,10 @@ export function admit(bytes: Uint8Array, policy: SandboxPolicy): AdmissionResult
   } catch (error) {
     const detail = error instanceof WasmFormatError ? error.message : String(error);
     return reject('invalid_module', `not a valid WebAssembly module: ${detail}`);
+  }
+  const reserved = layout.exports.find((entry) => entry.name.startsWith(RESERVED_EXPORT_PREFIX));
+  if (reserved !== undefined) {
+    return reject('invalid_module', `the module exports "${reserved.name}"; names starting with ${RESERVED_EXPORT_PREFIX} are reserved`);
   }
   const memory = memoryProblem(layout, policy);
   if (memory !== null) return reject('memory_not_allowed', `the module ${memory}`);

@@ -3,14 +3,12 @@ import { ByteWriter } from '../wasm/byte-writer.js';
 import { decodeInstruction, type Instruction, Op, skipValueType } from '../wasm/instruction-decoder.js';
 import { WasmFormatError } from '../wasm/wasm-format.error.js';
 
-/** Where the metering code finds the host's globals, after imports were added. */
+/** The indices of the globals the metering code uses. */
 export interface MeteringGlobals {
   /** Remaining fuel, i64; the host sets it before a call and reads it after. */
   fuel: number;
   /** i32 flags the module raises for the host: bit 0 = a memory.grow failed. */
   flags: number;
-  /** Maps an original global index to its index in the rewritten module. */
-  remap(index: number): number;
 }
 
 export const FLAG_MEMORY_GROW_FAILED = 1;
@@ -149,10 +147,6 @@ export function meterFunctionBody(body: Uint8Array, fn: FunctionBody, globals: M
       case Op.brTable:
         if (instruction.depths!.some(exitsFunction)) writeBack();
         copy(out, body, instruction);
-        break;
-      case Op.globalGet:
-      case Op.globalSet:
-        out.byte(opcode).u32(globals.remap(instruction.index));
         break;
       case Op.memoryGrow:
         copy(out, body, instruction);

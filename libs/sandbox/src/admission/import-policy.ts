@@ -1,7 +1,6 @@
 import { HOST_FUNCTION_SIGNATURES } from '../kernel/extism-kernel.js';
 import type { SandboxPolicy } from '../policy/sandbox-policy.schema.js';
 import type { ExternalKind, ImportEntry, ModuleLayout } from '../wasm/module-layout.js';
-import { SANDBOX_IMPORT_MODULE } from './instrument-module.js';
 
 export const WASI_MODULE = 'wasi_snapshot_preview1';
 
@@ -63,10 +62,6 @@ export function checkImports(imports: readonly ModuleImport[], policy: SandboxPo
     const refuse = (reason: string) => forbidden.push({ module: entry.module, name: entry.name, reason });
     if (entry.kind !== 'function') {
       refuse(`imports a ${entry.kind}; only host functions can be imported`);
-      continue;
-    }
-    if (entry.module === SANDBOX_IMPORT_MODULE) {
-      refuse(`"${SANDBOX_IMPORT_MODULE}" is reserved for the sandbox`);
       continue;
     }
     const permission = permissionOf(entry.module, entry.name);

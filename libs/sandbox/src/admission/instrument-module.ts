@@ -1,14 +1,17 @@
 import { ByteReader } from '../wasm/byte-reader.js';
 import { ByteWriter } from '../wasm/byte-writer.js';
-import { decodeInstruction, Op, skipValueType } from '../wasm/instruction-decoder.js';
+import { skipValueType } from '../wasm/instruction-decoder.js';
 import { type Limits, type ModuleLayout, paramCountOf, readLimits, SectionId } from '../wasm/module-layout.js';
-import { WasmFormatError } from '../wasm/wasm-format.error.js';
 import { meterFunctionBody, type MeteringGlobals } from './fuel-metering.js';
 
-/** The module the host provides the metering globals from. */
-export const SANDBOX_IMPORT_MODULE = 'airlock:sandbox';
-export const FUEL_GLOBAL = 'fuel';
-export const FLAGS_GLOBAL = 'flags';
+/** Exports the sandbox adds; a module may not use names with this prefix. */
+export const RESERVED_EXPORT_PREFIX = '__airlock_';
+/** Remaining fuel (i64): the host sets it before a call and reads it after. */
+export const FUEL_EXPORT = '__airlock_fuel';
+/** Flags the module raises for the host (i32), see FLAG_MEMORY_GROW_FAILED. */
+export const FLAGS_EXPORT = '__airlock_flags';
+/** The module's start function, which the host calls itself once the fuel is set. */
+export const START_EXPORT = '__airlock_start';
 
 export interface InstrumentOptions {
   /** The memory's new maximum, in 64 KiB pages. */
@@ -34,70 +37,51 @@ const SECTION_ORDER: number[] = [
   SectionId.data,
 ];
 
+const EXPORT_KIND_FUNCTION = 0x00;
+const EXPORT_KIND_GLOBAL = 0x03;
+
 /**
- * Produces the module Airlock runs: two globals imported from `airlock:sandbox`
- * (fuel, flags), fuel metering in every function, the memory and tables capped.
- * Custom sections (names, debug info) are dropped. Deterministic: the same
- * input and options always give the same bytes.
+ * Produces the module Airlock runs: two exported globals for the metering
+ * (fuel, flags), fuel metering in every function, the memory and tables capped,
+ * and the start function exported instead of run at instantiation, so that it
+ * runs under a fuel budget the host has set and can read back. Custom sections
+ * (names, debug info) are dropped. Deterministic: the same input and options
+ * always give the same bytes.
  */
 export function instrumentModule(layout: ModuleLayout, options: InstrumentOptions): Uint8Array {
-  const shift = 2; // the two imported globals come after the module's own imported ones
-  const globals: MeteringGlobals = {
-    fuel: layout.importedGlobalCount,
-    flags: layout.importedGlobalCount + 1,
-    remap: (index) => (index < layout.importedGlobalCount ? index : index + shift),
-  };
+  // The new globals go after every existing one, so no index changes.
+  const fuelIndex = layout.importedGlobalCount + layout.definedGlobalCount;
+  const globals: MeteringGlobals = { fuel: fuelIndex, flags: fuelIndex + 1 };
   const { bytes } = layout;
   const out = new ByteWriter().bytes(bytes.subarray(0, 8));
   const emit = (id: number, content: ByteWriter) => out.byte(id).sized(content);
 
   for (const sectionId of SECTION_ORDER) {
     const section = layout.sections.find((candidate) => candidate.id === sectionId);
-    if (section === undefined) {
-      if (sectionId === SectionId.import) emit(SectionId.import, importSection(undefined, bytes));
-      continue;
-    }
-    const reader = new ByteReader(bytes, section.start, section.end);
+    const reader = section === undefined ? undefined : new ByteReader(bytes, section.start, section.end);
     switch (sectionId) {
-      case SectionId.import:
-        emit(sectionId, importSection(reader, bytes));
-        break;
       case SectionId.table:
-        emit(sectionId, tableSection(reader, options.tableMaxElements));
+        if (reader) emit(sectionId, tableSection(reader, options.tableMaxElements));
         break;
       case SectionId.memory:
-        emit(sectionId, memorySection(reader, options.memoryMaxPages));
+        if (reader) emit(sectionId, memorySection(reader, options.memoryMaxPages));
         break;
       case SectionId.global:
-        emit(sectionId, globalSection(reader, globals));
+        emit(sectionId, globalSection(reader));
         break;
       case SectionId.export:
-        emit(sectionId, exportSection(reader, globals));
+        emit(sectionId, exportSection(reader, globals, layout.startFunction));
         break;
-      case SectionId.element:
-        emit(sectionId, elementSection(reader, globals));
-        break;
-      case SectionId.data:
-        emit(sectionId, dataSection(reader, globals));
-        break;
+      case SectionId.start:
+        break; // exported as START_EXPORT instead
       case SectionId.code:
-        emit(sectionId, codeSection(reader, layout, globals));
+        if (reader) emit(sectionId, codeSection(reader, layout, globals));
         break;
       default:
-        out.byte(sectionId).u32(section.end - section.start).bytes(bytes.subarray(section.start, section.end));
+        if (section) out.byte(sectionId).u32(section.end - section.start).bytes(bytes.subarray(section.start, section.end));
     }
   }
   return out.toBytes();
-}
-
-function importSection(reader: ByteReader | undefined, bytes: Uint8Array): ByteWriter {
-  const content = new ByteWriter();
-  const count = reader?.u32() ?? 0;
-  content.u32(count + 2);
-  if (reader !== undefined) content.bytes(bytes.subarray(reader.offset, reader.end));
-  content.name(SANDBOX_IMPORT_MODULE).name(FUEL_GLOBAL).byte(0x03).byte(0x7e).byte(0x01);
-  content.name(SANDBOX_IMPORT_MODULE).name(FLAGS_GLOBAL).byte(0x03).byte(0x7f).byte(0x01);
-  return content;
 }
 
 function writeCappedLimits(content: ByteWriter, limits: Limits, cap: number): void {
@@ -127,100 +111,31 @@ function memorySection(reader: ByteReader, cap: number): ByteWriter {
   return content;
 }
 
-/** Copies a constant expression, renumbering the globals it reads. */
-function copyConstantExpression(reader: ByteReader, content: ByteWriter, globals: MeteringGlobals): void {
-  for (;;) {
-    const instruction = decodeInstruction(reader);
-    if (instruction.opcode === Op.globalGet) content.byte(Op.globalGet).u32(globals.remap(instruction.index));
-    else content.bytes(reader.bytes.subarray(instruction.start, instruction.end));
-    if (instruction.opcode === Op.end) return;
-  }
-}
-
-function globalSection(reader: ByteReader, globals: MeteringGlobals): ByteWriter {
+/** The module's globals, then fuel (mutable i64) and flags (mutable i32), both starting at 0. */
+function globalSection(reader: ByteReader | undefined): ByteWriter {
   const content = new ByteWriter();
-  const count = reader.u32();
-  content.u32(count);
-  for (let i = 0; i < count; i++) {
-    const typeStart = reader.offset;
-    skipValueType(reader);
-    reader.byte(); // mutability
-    content.bytes(reader.bytes.subarray(typeStart, reader.offset));
-    copyConstantExpression(reader, content, globals);
-  }
+  const count = reader?.u32() ?? 0;
+  content.u32(count + 2);
+  if (reader) content.bytes(reader.bytes.subarray(reader.offset, reader.end));
+  content.byte(0x7e).byte(0x01).byte(0x42).byte(0x00).byte(0x0b); // i64 mut = i64.const 0
+  content.byte(0x7f).byte(0x01).byte(0x41).byte(0x00).byte(0x0b); // i32 mut = i32.const 0
   return content;
 }
 
-function exportSection(reader: ByteReader, globals: MeteringGlobals): ByteWriter {
+function exportSection(reader: ByteReader | undefined, globals: MeteringGlobals, startFunction: number | undefined): ByteWriter {
   const content = new ByteWriter();
-  const count = reader.u32();
-  content.u32(count);
-  for (let i = 0; i < count; i++) {
-    const name = reader.name();
-    const kind = reader.byte();
-    const index = reader.u32();
-    content.name(name).byte(kind).u32(kind === 0x03 ? globals.remap(index) : index);
-  }
-  return content;
-}
-
-function copyU32Vector(reader: ByteReader, content: ByteWriter): void {
-  const count = reader.u32();
-  content.u32(count);
-  for (let i = 0; i < count; i++) content.u32(reader.u32());
-}
-
-function elementSection(reader: ByteReader, globals: MeteringGlobals): ByteWriter {
-  const content = new ByteWriter();
-  const count = reader.u32();
-  content.u32(count);
-  for (let i = 0; i < count; i++) {
-    const flags = reader.u32();
-    content.u32(flags);
-    if (flags > 7) throw new WasmFormatError(`unknown element segment flags ${flags}`);
-    const explicitTable = (flags & 0x03) === 0x02;
-    const passiveOrDeclarative = (flags & 0x01) !== 0;
-    const usesExpressions = (flags & 0x04) !== 0;
-    if (explicitTable) content.u32(reader.u32());
-    if (!passiveOrDeclarative) copyConstantExpression(reader, content, globals);
-    if (flags !== 0 && flags !== 4) {
-      // element kind (0x00) or reference type
-      const typeStart = reader.offset;
-      if (usesExpressions) skipValueType(reader);
-      else reader.byte();
-      content.bytes(reader.bytes.subarray(typeStart, reader.offset));
-    }
-    if (usesExpressions) {
-      const items = reader.u32();
-      content.u32(items);
-      for (let item = 0; item < items; item++) copyConstantExpression(reader, content, globals);
-    } else {
-      copyU32Vector(reader, content);
-    }
-  }
-  return content;
-}
-
-function dataSection(reader: ByteReader, globals: MeteringGlobals): ByteWriter {
-  const content = new ByteWriter();
-  const count = reader.u32();
-  content.u32(count);
-  for (let i = 0; i < count; i++) {
-    const flags = reader.u32();
-    content.u32(flags);
-    if (flags === 2) content.u32(reader.u32());
-    if (flags === 0 || flags === 2) copyConstantExpression(reader, content, globals);
-    else if (flags !== 1) throw new WasmFormatError(`unknown data segment flags ${flags}`);
-    const length = reader.u32();
-    content.u32(length).bytes(reader.take(length));
-  }
+  const count = reader?.u32() ?? 0;
+  content.u32(count + 2 + (startFunction === undefined ? 0 : 1));
+  if (reader) content.bytes(reader.bytes.subarray(reader.offset, reader.end));
+  content.name(FUEL_EXPORT).byte(EXPORT_KIND_GLOBAL).u32(globals.fuel);
+  content.name(FLAGS_EXPORT).byte(EXPORT_KIND_GLOBAL).u32(globals.flags);
+  if (startFunction !== undefined) content.name(START_EXPORT).byte(EXPORT_KIND_FUNCTION).u32(startFunction);
   return content;
 }
 
 function codeSection(reader: ByteReader, layout: ModuleLayout, globals: MeteringGlobals): ByteWriter {
   const content = new ByteWriter();
   const count = reader.u32();
-  if (count !== layout.functionTypes.length) throw new WasmFormatError('function and code sections disagree');
   content.u32(count);
   for (let i = 0; i < count; i++) {
     const size = reader.u32();

@@ -1,7 +1,8 @@
 import { openSync } from 'node:fs';
-import { WASI } from 'node:wasi';
+import { createRequire } from 'node:module';
+import type { WASI } from 'node:wasi';
 import { FLAG_MEMORY_GROW_FAILED } from '../admission/fuel-metering.js';
-import { FLAGS_GLOBAL, FUEL_GLOBAL, SANDBOX_IMPORT_MODULE } from '../admission/instrument-module.js';
+import { FLAGS_EXPORT, FUEL_EXPORT, START_EXPORT } from '../admission/instrument-module.js';
 import { WASI_MODULE } from '../admission/import-policy.js';
 import { ExtismKernel, type KernelHost } from '../kernel/extism-kernel.js';
 import { CallAbort } from '../kernel/limit-errors.js';
@@ -9,6 +10,8 @@ import type { RunResult, SandboxStatus } from '../outcome.js';
 import type { CallLimits } from './executor-protocol.js';
 
 const devNull = () => openSync('/dev/null', 'r+');
+// Loaded only for policies with WASI: node:wasi prints an experimental warning when loaded.
+const loadWasi = () => (createRequire(import.meta.url)('node:wasi') as typeof import('node:wasi')).WASI;
 
 interface Failure {
   status: SandboxStatus;
@@ -31,36 +34,45 @@ export class PluginInstance {
     private readonly wasi: WASI | null,
   ) {}
 
-  /** Instantiates `module`, running its start function under the call's fuel budget. */
+  /**
+   * Instantiates `module` and runs its start function (which admission turned
+   * into an export) under the call's fuel budget.
+   */
   static create(module: WebAssembly.Module, limits: CallLimits, host: KernelHost): PluginInstance | RunResult {
     const kernel = new ExtismKernel(limits, host);
-    const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, BigInt(limits.fuelPerCall));
-    const flags = new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
-    const imports: WebAssembly.Imports = { ...kernel.imports(), [SANDBOX_IMPORT_MODULE]: { [FUEL_GLOBAL]: fuel, [FLAGS_GLOBAL]: flags } };
+    const imports: WebAssembly.Imports = kernel.imports();
     let wasi: WASI | null = null;
     if (limits.wasi) {
       // No files, no environment, no arguments; output goes nowhere.
-      wasi = new WASI({ version: 'preview1', args: [], env: {}, preopens: {}, stdin: devNull(), stdout: devNull(), stderr: devNull(), returnOnExit: true });
+      const Wasi = loadWasi();
+      wasi = new Wasi({ version: 'preview1', args: [], env: {}, preopens: {}, stdin: devNull(), stdout: devNull(), stderr: devNull(), returnOnExit: true });
       imports[WASI_MODULE] = (wasi.getImportObject() as WebAssembly.Imports)[WASI_MODULE]!;
     }
     const started = performance.now();
     kernel.begin(new Uint8Array(0), {}, limits);
+    let instance: WebAssembly.Instance;
     try {
-      const instance = new WebAssembly.Instance(module, imports);
-      return new PluginInstance(instance, kernel, fuel, flags, wasi);
+      instance = new WebAssembly.Instance(module, imports);
     } catch (error) {
-      const failure = classify(error, fuel, flags, limits.fuelPerCall);
-      return {
-        status: failure.status,
-        output: new Uint8Array(0),
-        error: { message: `while starting the module: ${failure.message}` },
-        fuelUsed: limits.fuelPerCall - Number(fuel.value),
-        memoryPeakBytes: 0,
-        durationMs: performance.now() - started,
-        logs: kernel.logs.lines,
-        logsDropped: kernel.logs.dropped,
-      };
+      const message = error instanceof Error ? error.message : String(error);
+      return startFailure(kernel, { status: 'invalid_module', message }, 0, started);
     }
+    const fuel = instance.exports[FUEL_EXPORT];
+    const flags = instance.exports[FLAGS_EXPORT];
+    if (!(fuel instanceof WebAssembly.Global) || !(flags instanceof WebAssembly.Global)) {
+      return startFailure(kernel, { status: 'invalid_module', message: 'the module was not admitted (no fuel metering)' }, 0, started);
+    }
+    fuel.value = BigInt(limits.fuelPerCall);
+    const start = instance.exports[START_EXPORT];
+    if (typeof start === 'function') {
+      try {
+        (start as () => void)();
+      } catch (error) {
+        const failure = classify(error, fuel, flags, limits.fuelPerCall);
+        return startFailure(kernel, failure, limits.fuelPerCall - Number(fuel.value), started);
+      }
+    }
+    return new PluginInstance(instance, kernel, fuel, flags, wasi);
   }
 
   call(exportName: string, input: Uint8Array, config: Record<string, string>, limits: CallLimits): RunResult {
@@ -118,6 +130,19 @@ export class PluginInstance {
       logsDropped: this.kernel.logs.dropped,
     };
   }
+}
+
+function startFailure(kernel: ExtismKernel, failure: Failure, fuelUsed: number, started: number): RunResult {
+  return {
+    status: failure.status,
+    output: new Uint8Array(0),
+    error: { message: `while starting the module: ${failure.message}` },
+    fuelUsed,
+    memoryPeakBytes: 0,
+    durationMs: performance.now() - started,
+    logs: kernel.logs.lines,
+    logsDropped: kernel.logs.dropped,
+  };
 }
 
 /** Names what stopped a call, from the error it threw and the metering globals. */

@@ -73,6 +73,10 @@ export interface ModuleLayout {
   exports: ExportEntry[];
   importedFunctionCount: number;
   importedGlobalCount: number;
+  /** Globals the module defines (after the imported ones in the index space). */
+  definedGlobalCount: number;
+  /** The function the start section names, if any. */
+  startFunction: number | undefined;
 }
 
 const MAGIC_AND_VERSION = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -102,6 +106,8 @@ export function readModuleLayout(bytes: Uint8Array): ModuleLayout {
     exports: [],
     importedFunctionCount: 0,
     importedGlobalCount: 0,
+    definedGlobalCount: 0,
+    startFunction: undefined,
   };
   const reader = new ByteReader(bytes, 8);
   while (!reader.done) {
@@ -129,6 +135,12 @@ export function readModuleLayout(bytes: Uint8Array): ModuleLayout {
         break;
       case SectionId.memory:
         for (let count = content.u32(); count > 0; count--) layout.memories.push(readLimits(content));
+        break;
+      case SectionId.global:
+        layout.definedGlobalCount = content.u32();
+        break;
+      case SectionId.start:
+        layout.startFunction = content.u32();
         break;
       case SectionId.export:
         for (let count = content.u32(); count > 0; count--) {
