@@ -20,7 +20,7 @@ function mustAdmit(bytes: Uint8Array): AdmittedArtifact {
 }
 
 // 1. Fuel overhead: each kernel, unmetered vs metered, alternating, median of rounds.
-const KERNEL_SIZES: Record<string, number> = { fib: 30, sumLoop: 30_000_000, sieve: 8_000_000, quicksort: 800_000, matmul: 260, hash: 300 };
+const KERNEL_SIZES: Record<string, number> = { fib: 32, sumLoop: 30_000_000, sieve: 8_000_000, quicksort: 800_000, matmul: 300, hash: 300 };
 const kernels = compileKernels();
 const meteredKernels = mustAdmit(kernels).bytes;
 const instantiate = (bytes: Uint8Array, metered: boolean) => {
@@ -44,7 +44,7 @@ for (const [name, size] of Object.entries(KERNEL_SIZES)) {
   }
   const plainTimes: number[] = [];
   const meteredTimes: number[] = [];
-  for (let round = 0; round < 9; round++) {
+  for (let round = 0; round < 15; round++) {
     plainTimes.push(timeMs(() => plain[name]!(size)));
     meteredTimes.push(timeMs(() => metered[name]!(size)));
   }

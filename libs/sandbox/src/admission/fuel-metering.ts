@@ -15,12 +15,16 @@ export const FLAG_MEMORY_GROW_FAILED = 1;
 
 interface FunctionBody {
   paramCount: number;
+  /** Value type codes of the function's results. */
+  results: number[];
   /** Imported functions: calls to them need no fuel write-back (the host never touches fuel). */
   importedFunctionCount: number;
 }
 
 const I64 = 0x7e;
 const I32 = 0x7f;
+/** Value types that can stand alone as a block type. */
+const SIMPLE_VALUE_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]);
 
 /**
  * Rewrites one function body (locals and code) to charge fuel:
@@ -73,29 +77,40 @@ export function meterFunctionBody(body: Uint8Array, fn: FunctionBody, globals: M
   const reload = () => {
     if (localMode) out.byte(Op.globalGet).u32(globals.fuel).byte(Op.localSet).u32(counter);
   };
+  // Control frames, the function itself first: a branch to depth (frames - 1) leaves the function.
+  let frames = 1;
+
+  // The body is wrapped as `block $trap (block $body <body>) write-back; return end; unreachable`,
+  // so that a charge is a `br_if $trap` that falls through when there is fuel (a branch not
+  // taken is cheaper than jumping over an `if`), and every exit through $body's end writes
+  // the counter back. Functions with several results (which would need a new type) use `if`.
+  const [result] = fn.results;
+  const trapBlock = fn.results.length === 0 || (fn.results.length === 1 && SIMPLE_VALUE_TYPES.has(result!));
   const charge = (cost: number) => {
     if (localMode) {
       out.byte(Op.localGet).u32(counter).byte(Op.i64Const).s64(BigInt(cost)).byte(0x7d /* i64.sub */);
-      out.byte(Op.localTee).u32(counter).byte(Op.i64Const).s64(0n).byte(0x53 /* i64.lt_s */);
+      out.byte(Op.localTee).u32(counter);
+    } else {
+      out.byte(Op.globalGet).u32(globals.fuel).byte(Op.i64Const).s64(BigInt(cost)).byte(0x7d /* i64.sub */);
+      out.byte(Op.localTee).u32(counter).byte(Op.globalSet).u32(globals.fuel).byte(Op.localGet).u32(counter);
+    }
+    out.byte(Op.i64Const).s64(0n).byte(0x53 /* i64.lt_s */);
+    if (trapBlock) {
+      out.byte(Op.brIf).u32(frames);
+    } else {
       out.byte(Op.if).byte(0x40);
       writeBack();
       out.byte(Op.unreachable).byte(Op.end);
-    } else {
-      out.byte(Op.globalGet).u32(globals.fuel).byte(Op.i64Const).s64(BigInt(cost)).byte(0x7d /* i64.sub */);
-      out.byte(Op.localTee).u32(counter).byte(Op.globalSet).u32(globals.fuel);
-      out.byte(Op.localGet).u32(counter).byte(Op.i64Const).s64(0n).byte(0x53 /* i64.lt_s */);
-      out.byte(Op.if).byte(0x40).byte(Op.unreachable).byte(Op.end);
     }
   };
 
+  if (trapBlock) out.byte(Op.block).byte(0x40).byte(Op.block).byte(fn.results.length === 0 ? 0x40 : result!);
   reload();
   charge(regionCosts[0]!);
   let loopOrdinal = 0;
-  // Control frames, the function itself first: a branch to depth (frames - 1) leaves the function.
-  let frames = 1;
   for (const instruction of instructions) {
     const { opcode } = instruction;
-    const exitsFunction = (depth: number) => depth === frames - 1;
+    const exitsFunction = (depth: number) => !trapBlock && depth === frames - 1;
     switch (opcode) {
       case Op.block:
       case Op.if:
@@ -111,8 +126,18 @@ export function meterFunctionBody(body: Uint8Array, fn: FunctionBody, globals: M
         break;
       case Op.end:
         frames--;
-        if (frames === 0) writeBack();
-        copy(out, body, instruction);
+        if (frames > 0) copy(out, body, instruction);
+        else if (trapBlock) {
+          out.byte(Op.end); // $body
+          writeBack();
+          out.byte(Op.return).byte(Op.end); // $trap
+          // Only a charge that ran out of fuel gets here.
+          writeBack();
+          out.byte(Op.unreachable).byte(Op.end);
+        } else {
+          writeBack();
+          copy(out, body, instruction);
+        }
         break;
       case Op.delegate:
         frames--;

@@ -142,7 +142,11 @@ function codeSection(reader: ByteReader, layout: ModuleLayout, globals: Metering
     const body = reader.take(size);
     const metered = meterFunctionBody(
       body,
-      { paramCount: paramCountOf(layout, i), importedFunctionCount: layout.importedFunctionCount },
+      {
+        paramCount: paramCountOf(layout, i),
+        results: layout.types[layout.functionTypes[i]!]!.results,
+        importedFunctionCount: layout.importedFunctionCount,
+      },
       globals,
     );
     content.u32(metered.length).bytes(metered);
