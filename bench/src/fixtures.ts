@@ -67,8 +67,8 @@ export const TINY_PLUGIN = wat(`(module ${EXTISM} (memory (export "memory") 1) $
  */
 export function largePlugin(targetBytes: number, variant: number): Uint8Array {
   const functions: string[] = [];
-  for (let i = 0; functions.length * 95 < targetBytes; i++) {
-    functions.push(`(func $f${i} (export "f${i}") (param $x i32) (result i32) (local $i i32) (local $acc i32)
+  for (let i = 0; functions.length * 60 < targetBytes; i++) {
+    functions.push(`(func $f${i} (param $x i32) (result i32) (local $i i32) (local $acc i32)
       (local.set $acc (i32.const ${variant * 1000 + i}))
       (loop $l
         (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31)) (i32.xor (local.get $x) (local.get $i))))
@@ -77,5 +77,7 @@ export function largePlugin(targetBytes: number, variant: number): Uint8Array {
         (br_if $l (i32.lt_u (local.get $i) (i32.const ${(i % 5) + 2}))))
       (i32.add (local.get $acc) (i32.load (i32.const ${(i * 4) % 60000}))))`);
   }
-  return wat(`(module ${EXTISM} (memory (export "memory") 1) ${GREET} ${functions.join('\n')})`);
+  // Reachable from a table, as a plugin's internal functions would be, without being exported.
+  const table = `(table ${functions.length} funcref) (elem (i32.const 0) ${functions.map((_, i) => `$f${i}`).join(' ')})`;
+  return wat(`(module ${EXTISM} (memory (export "memory") 1) ${table} ${GREET} ${functions.join('\n')})`);
 }

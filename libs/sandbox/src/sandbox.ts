@@ -84,7 +84,7 @@ export class Sandbox {
       return immediate('memory_limit', `the module was admitted for ${artifact.memory.maxPages} memory pages; this policy allows ${policy.memoryPages}: admit it again`);
     }
     // The policy may have changed since admission: the imports are checked again.
-    const forbidden = checkImports(artifact.imports, policy).forbidden;
+    const forbidden = forbiddenImports(artifact, policy);
     if (forbidden.length > 0) {
       return immediate('forbidden_import', `this policy does not allow: ${forbidden.map((f) => `"${f.module}" "${f.name}" (${f.reason})`).join('; ')}`);
     }
@@ -153,6 +153,17 @@ export class Sandbox {
   stop(): Promise<void> {
     return this.pool.stop();
   }
+}
+
+const importVerdicts = new WeakMap<AdmittedArtifact, WeakMap<SandboxPolicy, ReturnType<typeof checkImports>['forbidden']>>();
+
+/** The artifact's imports this policy refuses; remembered per artifact and policy object, off the hot path. */
+function forbiddenImports(artifact: AdmittedArtifact, policy: SandboxPolicy) {
+  let byPolicy = importVerdicts.get(artifact);
+  if (byPolicy === undefined) importVerdicts.set(artifact, (byPolicy = new WeakMap()));
+  let forbidden = byPolicy.get(policy);
+  if (forbidden === undefined) byPolicy.set(policy, (forbidden = checkImports(artifact.imports, policy).forbidden));
+  return forbidden;
 }
 
 function refusal(status: SandboxStatus, message: string): HostAnswer {

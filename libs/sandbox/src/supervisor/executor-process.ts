@@ -60,6 +60,8 @@ export class ExecutorProcess {
       [
         `--max-old-space-size=${options.heapMb}`,
         '--disallow-code-generation-from-strings',
+        // Admission validated every module already; functions are still validated when first compiled.
+        '--wasm-lazy-validation',
         EXECUTOR_SCRIPT,
         String(options.moduleCacheBytes),
         String(options.instanceCacheBytes),
