@@ -111,6 +111,21 @@ describe('admission', () => {
     assert.equal((await sandbox.run(kv, 'run', '', context())).status, 'ok');
   });
 
+  it('runs a WASI command module\'s _start when the policy enables WASI, with no files or environment', async () => {
+    const command = wat(`(module
+      (import "wasi_snapshot_preview1" "environ_sizes_get" (func $environ_sizes_get (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+      (memory (export "memory") 1)
+      (func (export "_start")
+        (drop (call $environ_sizes_get (i32.const 0) (i32.const 4)))
+        ;; Exit with the number of environment variables: 0 in the sandbox.
+        (call $proc_exit (i32.load (i32.const 0)))))`);
+    const policy = policyWith({ wasi: true });
+    const result = await sandbox.run(admitted(command, policy), '_start', '', context(policy));
+    assert.equal(result.status, 'ok', result.error?.message);
+    assert.equal(rejection(command).kind, 'forbidden_import', 'and refuses it when WASI is off');
+  });
+
   it('refuses inputs over the policy and exports that do not exist', async () => {
     const artifact = admitted(WELL_BEHAVED);
     const big = await sandbox.run(artifact, 'echo', new Uint8Array(freeTier.maxInputBytes + 1), context());
