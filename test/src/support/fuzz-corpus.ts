@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,21 +7,9 @@ import { promisify } from 'node:util';
 import { wat } from './wasm.js';
 
 const require = createRequire(import.meta.url);
-const WASM_OPT = join(require.resolve('binaryen').replace(/index\.js$/, ''), 'bin', 'wasm-opt');
 const BINARYEN_VERSION: string = require('binaryen/package.json').version;
 const CACHE_DIR = fileURLToPath(new URL(`../../../node_modules/.cache/airlock-fuzz/binaryen-${BINARYEN_VERSION}/`, import.meta.url));
-
-/** Features WebAssembly in Node 20 accepts, for the fuzzer to use. */
-const FEATURES = [
-  '--enable-simd',
-  '--enable-bulk-memory',
-  '--enable-sign-ext',
-  '--enable-nontrapping-float-to-int',
-  '--enable-multivalue',
-  '--enable-reference-types',
-  '--enable-tail-call',
-  '--enable-mutable-globals',
-];
+const GENERATOR = fileURLToPath(new URL('./fuzz-generator.js', import.meta.url));
 
 /** An Extism-style plugin for the fuzzer to fill with random code: its imports and exports are kept. */
 export const FUZZ_TEMPLATE = wat(`(module
@@ -40,43 +26,22 @@ export const FUZZ_TEMPLATE = wat(`(module
   (memory (export "memory") 1 16)
   (func (export "run") (result i32) (i32.const 0)))`);
 
-/** The random bytes binaryen turns into module number `index`: the same every run. */
-function seedFor(index: number): Buffer {
-  const blocks: Buffer[] = [];
-  for (let block = 0; block < 64; block++) blocks.push(createHash('sha256').update(`airlock-fuzz-${index}-${block}`).digest());
-  return Buffer.concat(blocks);
-}
-
-async function generate(index: number, templatePath: string): Promise<Uint8Array> {
-  const path = join(CACHE_DIR, `${index}.wasm`);
-  if (existsSync(path)) return new Uint8Array(await readFile(path));
-  const seedPath = `${path}.seed`;
-  await writeFile(seedPath, seedFor(index));
-  await promisify(execFile)(process.execPath, [
-    WASM_OPT, seedPath, '-ttf', `--initial-fuzz=${templatePath}`, '--fuzz-preserve-imports-exports', ...FEATURES, '-o', `${path}.tmp`,
-  ]);
-  await rename(`${path}.tmp`, path);
-  return new Uint8Array(await readFile(path));
-}
-
 /**
  * `count` random valid modules from binaryen's fuzzer (`wasm-opt -ttf`), made
- * from fixed seeds with `parallel` generators at a time and cached under
- * node_modules/.cache, since each takes half a second to make.
+ * from fixed seeds by `parallel` generator processes and cached under
+ * node_modules/.cache.
  */
 export async function fuzzCorpus(count: number, parallel: number): Promise<Uint8Array[]> {
   await mkdir(CACHE_DIR, { recursive: true });
   const templatePath = join(CACHE_DIR, 'template.wasm');
   await writeFile(templatePath, FUZZ_TEMPLATE);
-  const modules: Uint8Array[] = new Array(count);
-  let next = 0;
+  const share = Math.ceil(count / parallel);
   await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (next < count) {
-        const index = next++;
-        modules[index] = await generate(index, templatePath);
-      }
-    }),
+    Array.from({ length: parallel }, (_, worker) =>
+      promisify(execFile)(process.execPath, [GENERATOR, String(worker * share), String(Math.min(count, (worker + 1) * share)), CACHE_DIR, templatePath], {
+        maxBuffer: 64 * 1024 * 1024,
+      }),
+    ),
   );
-  return modules;
+  return Promise.all(Array.from({ length: count }, async (_, index) => new Uint8Array(await readFile(join(CACHE_DIR, `${index}.wasm`)))));
 }
