@@ -98,6 +98,8 @@ export class PluginInstance {
     }
     const end = this.kernel.end();
     if (failure === null && end.error !== null) failure = { status: 'plugin_error', message: end.error };
+    // A plugin that set an error and then trapped (AssemblyScript's abort does) explains the trap.
+    if (failure?.status === 'trap' && end.error !== null) failure = { status: 'trap', message: `${end.error} (${failure.message})` };
     if (failure === null && typeof returned === 'number' && returned !== 0) {
       failure = { status: 'plugin_error', message: `the plugin returned ${returned}` };
     }
