@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { CompileDiagnostic, CompileResult, PluginSource } from './compile-protocol.js';
+
+const COMPILER = fileURLToPath(new URL('./compiler-process.js', import.meta.url));
+const FILE_NAME = /^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}\.ts$/;
+
+export interface CompileOptions {
+  /** Default 30 s. */
+  timeoutMs?: number;
+  /** Heap of the compiler process, default 512 MiB. */
+  memoryMb?: number;
+  /** Total bytes of source accepted, default 1 MiB. */
+  maxSourceBytes?: number;
+}
+
+function failure(message: string, file = ''): CompileResult {
+  return { ok: false, diagnostics: [{ severity: 'error', file, line: 0, column: 0, message, code: 0 }] };
+}
+
+/**
+ * Compiles an AssemblyScript plugin with the kit's release flags (-O3, incremental
+ * GC, aborts reported as the call's error), in a separate process bounded in time
+ * and memory. Never throws for a bad source: problems come back as diagnostics
+ * with file, line and column.
+ */
+export async function compilePlugin(source: PluginSource, options: CompileOptions = {}): Promise<CompileResult> {
+  const entry = source.entry ?? 'index.ts';
+  const names = Object.keys(source.files);
+  const badName = names.find((name) => !FILE_NAME.test(name));
+  if (badName !== undefined) return failure(`"${badName}" is not an allowed file name: relative .ts paths of letters, digits, _ . - and /`, badName);
+  if (!names.includes(entry)) return failure(`the entry file "${entry}" is not among the files`, entry);
+  const size = Object.values(source.files).reduce((total, text) => total + Buffer.byteLength(text), 0);
+  const maxBytes = options.maxSourceBytes ?? 1024 * 1024;
+  if (size > maxBytes) return failure(`the source is ${size} bytes; at most ${maxBytes} are compiled`);
+
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const child = spawn(process.execPath, [`--max-old-space-size=${options.memoryMb ?? 512}`, COMPILER], {
+    env: {},
+    cwd: '/',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  child.stdin.end(JSON.stringify({ files: source.files, entry }));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('close', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
+  );
+  clearTimeout(timer);
+  if (timedOut) return failure(`compilation took longer than ${timeoutMs} ms`);
+  if (code !== 0) {
+    const reason = /heap out of memory/i.test(stderr) ? 'compilation ran out of memory' : `the compiler failed (${signal ?? `exit ${code}`})`;
+    return failure(reason);
+  }
+  const parsed = JSON.parse(stdout) as { ok: boolean; wasm?: string; diagnostics: CompileDiagnostic[] };
+  return parsed.ok
+    ? { ok: true, wasm: new Uint8Array(Buffer.from(parsed.wasm!, 'base64')), diagnostics: parsed.diagnostics }
+    : { ok: false, diagnostics: parsed.diagnostics };
+}

@@ -1,0 +1,22 @@
+/** A plugin's source: files by path (relative, `.ts`), and the entry among them. */
+export interface PluginSource {
+  files: Record<string, string>;
+  /** Default `index.ts`. */
+  entry?: string;
+}
+
+export interface CompileDiagnostic {
+  severity: 'error' | 'warning' | 'info';
+  /** The file as the author named it (or the kit's / library's path). */
+  file: string;
+  /** 1-based; 0 when the diagnostic is not about a place in a file. */
+  line: number;
+  column: number;
+  message: string;
+  /** AssemblyScript's diagnostic code (TS-style), 0 for Airlock's own. */
+  code: number;
+}
+
+export type CompileResult =
+  | { ok: true; wasm: Uint8Array; diagnostics: CompileDiagnostic[] }
+  | { ok: false; diagnostics: CompileDiagnostic[] };

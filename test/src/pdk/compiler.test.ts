@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, it } from 'node:test';
+import { compilePlugin } from '@airlock/plugin-pdk';
+
+const CLI = fileURLToPath(new URL('../../../plugin-pdk/bin/airlock-pdk.js', import.meta.url));
+
+describe('plugin compiler', () => {
+  it('reports errors with file, line and column', async () => {
+    const result = await compilePlugin({
+      files: {
+        'index.ts': 'import { Host } from "@airlock/plugin-pdk";\nimport { twice } from "./util";\nexport function run(): i32 {\n  return twice(Host.inputString());\n}\n',
+        'util.ts': 'export function twice(x: i32): i32 {\n  return x * 2;\n}\n',
+      },
+    });
+    assert.equal(result.ok, false);
+    const error = result.diagnostics.find((d) => d.severity === 'error')!;
+    assert.deepEqual(
+      { file: error.file, line: error.line, column: error.column },
+      { file: 'index.ts', line: 4, column: 16 },
+    );
+    assert.match(error.message, /not assignable to type 'i32'/);
+  });
+
+  it('reports a syntax error where it is', async () => {
+    const result = await compilePlugin({ files: { 'index.ts': 'export function run(): i32 {\n  return (1 + ;\n}\n' } });
+    assert.equal(result.ok, false);
+    assert.equal(result.diagnostics[0]!.line, 2);
+  });
+
+  it('reads nothing but the plugin\'s files, the kit and its JSON library', async () => {
+    const result = await compilePlugin({ files: { 'index.ts': 'import "../../../../../../etc/passwd";\nexport function run(): i32 { return 0; }\n' } });
+    assert.equal(result.ok, false);
+    assert.match(result.diagnostics[0]!.message, /not found/);
+    assert.doesNotMatch(JSON.stringify(result.diagnostics), /root:/);
+    const badName = await compilePlugin({ files: { '../escape.ts': 'x' }, entry: '../escape.ts' });
+    assert.equal(badName.ok, false);
+    assert.match(badName.diagnostics[0]!.message, /not an allowed file name/);
+  });
+
+  it('is bounded in time', async () => {
+    const result = await compilePlugin({ files: { 'index.ts': 'export function run(): i32 { return 0; }\n' } }, { timeoutMs: 50 });
+    assert.deepEqual(result.diagnostics.map((d) => d.message), ['compilation took longer than 50 ms']);
+  });
+
+  it('builds from the command line: airlock-pdk build <entry.ts> -o <out.wasm>', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'airlock-pdk-'));
+    try {
+      await writeFile(join(dir, 'plugin.ts'), 'import { Host } from "@airlock/plugin-pdk";\nexport function greet(): i32 { Host.outputString("hi"); return 0; }\n');
+      const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'build', join(dir, 'plugin.ts'), '-o', join(dir, 'plugin.wasm')]);
+      assert.match(stdout, /^wrote .*plugin\.wasm \(\d+ bytes\)/);
+      assert.equal(WebAssembly.validate(await readFile(join(dir, 'plugin.wasm'))), true);
+
+      await writeFile(join(dir, 'plugin.ts'), 'export function greet(): i32 { return "x"; }\n');
+      await assert.rejects(promisify(execFile)(process.execPath, [CLI, 'build', join(dir, 'plugin.ts'), '-o', join(dir, 'bad.wasm')]), (error: { code: number; stderr: string }) => {
+        assert.equal(error.code, 1);
+        assert.match(error.stderr, /plugin\.ts:1:\d+: error: /);
+        return true;
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
