@@ -1,17 +1,26 @@
 // airlock-pdk build <entry.ts> -o <out.wasm>
 // Compiles a plugin with the kit's release flags: the same compile the API runs on editor source.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { compilePlugin } from './compile-plugin.js';
 
 const USAGE = 'Usage: airlock-pdk build <entry.ts> -o <out.wasm>';
 
-async function sourceFiles(dir: string, root = dir, found: Record<string, string> = {}): Promise<Record<string, string>> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory() && entry.name !== 'node_modules' && !entry.name.startsWith('.')) await sourceFiles(path, root, found);
-    else if (entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
-      found[relative(root, path).split('\\').join('/')] = await readFile(path, 'utf8');
+const RELATIVE_IMPORT = /(?:from|import)\s+["'](\.{1,2}\/[^"']+)["']/g;
+
+/** The entry and every file it imports by a relative path, transitively, keyed relative to the entry's directory. */
+async function sourceFiles(entry: string): Promise<Record<string, string>> {
+  const root = dirname(entry);
+  const found: Record<string, string> = {};
+  const pending = [entry];
+  while (pending.length > 0) {
+    const path = pending.pop()!;
+    const key = relative(root, path).split('\\').join('/');
+    if (key in found) continue;
+    found[key] = await readFile(path, 'utf8');
+    for (const [, specifier] of found[key]!.matchAll(RELATIVE_IMPORT)) {
+      const target = resolve(dirname(path), specifier!);
+      pending.push(target.endsWith('.ts') ? target : `${target}.ts`);
     }
   }
   return found;
@@ -26,7 +35,7 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const dir = dirname(resolve(entryPath));
-  const result = await compilePlugin({ files: await sourceFiles(dir), entry: basename(entryPath) });
+  const result = await compilePlugin({ files: await sourceFiles(resolve(entryPath)), entry: basename(entryPath) });
   for (const diagnostic of result.diagnostics) {
     const where = diagnostic.file === '' ? '' : `${join(relative(process.cwd(), dir), diagnostic.file)}:${diagnostic.line}:${diagnostic.column}: `;
     process.stderr.write(`${where}${diagnostic.severity}: ${diagnostic.message}\n`);

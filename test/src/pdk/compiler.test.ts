@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,10 +48,13 @@ describe('plugin compiler', () => {
     assert.deepEqual(result.diagnostics.map((d) => d.message), ['compilation took longer than 50 ms']);
   });
 
-  it('builds from the command line: airlock-pdk build <entry.ts> -o <out.wasm>', async () => {
+  it('builds from the command line: airlock-pdk build <entry.ts> -o <out.wasm>, with the files the entry imports', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'airlock-pdk-'));
     try {
-      await writeFile(join(dir, 'plugin.ts'), 'import { Host } from "@airlock/plugin-pdk";\nexport function greet(): i32 { Host.outputString("hi"); return 0; }\n');
+      await mkdir(join(dir, 'lib'));
+      await writeFile(join(dir, 'lib', 'words.ts'), 'export function hi(): string { return "hi"; }\n');
+      await writeFile(join(dir, 'unrelated.ts'), 'this is not even AssemblyScript');
+      await writeFile(join(dir, 'plugin.ts'), 'import { Host } from "@airlock/plugin-pdk";\nimport { hi } from "./lib/words";\nexport function greet(): i32 { Host.outputString(hi()); return 0; }\n');
       const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'build', join(dir, 'plugin.ts'), '-o', join(dir, 'plugin.wasm')]);
       assert.match(stdout, /^wrote .*plugin\.wasm \(\d+ bytes\)/);
       assert.equal(WebAssembly.validate(await readFile(join(dir, 'plugin.wasm'))), true);
