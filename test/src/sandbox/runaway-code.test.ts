@@ -56,6 +56,15 @@ describe('runaway plugins', () => {
   });
   after(() => sandbox.stop());
 
+  it('runs plugins in processes that hold none of the parent\'s environment', async () => {
+    assert.ok(Object.keys(process.env).length > 0, 'this process has an environment');
+    for (const pid of sandbox.executorPids()) {
+      assert.equal(await readFile(`/proc/${pid}/environ`, 'utf8'), '', `executor ${pid} has an empty environment`);
+      const commandLine = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      assert.ok(commandLine.some((arg) => /^--max-old-space-size=\d+$/.test(arg)), 'a bounded heap');
+    }
+  });
+
   it('stops an infinite loop in an export when its fuel runs out', async () => {
     const result = await sandbox.run(artifact, 'spin', '', context());
     assert.equal(result.status, 'fuel_exhausted');
