@@ -30,6 +30,33 @@ const MODEL_CHECKS: Record<Prisma.ModelName, (db: Database) => Promise<void>> = 
     await prisma.tenant.delete({ where: { id: tenant.id } });
     assert.equal(await prisma.apiKey.count({ where: { id: key.id } }), 0, 'keys go with their tenant');
   },
+  Plugin: async ({ prisma }) => {
+    const tenant = await prisma.tenant.create({ data: { name: 'Plugin owner' } });
+    const plugin = await prisma.plugin.create({ data: { tenantId: tenant.id, name: 'p', description: 'd' } });
+    const deleted = await prisma.plugin.update({ where: { id: plugin.id }, data: { deletedAt: new Date() } });
+    assert.ok(deleted.deletedAt instanceof Date);
+    assert.equal((await prisma.tenant.findUniqueOrThrow({ where: { id: tenant.id }, include: { plugins: true } })).plugins.length, 1);
+  },
+  PluginVersion: async ({ prisma }) => {
+    const tenant = await prisma.tenant.create({ data: { name: 'Version owner' } });
+    const plugin = await prisma.plugin.create({ data: { tenantId: tenant.id, name: 'p' } });
+    const data = { tenantId: tenant.id, pluginId: plugin.id, sha256: 'a'.repeat(64), sizeBytes: 3, wasm: new Uint8Array([0, 97, 115]), exports: ['run'], imports: [], permissions: ['kv'], createdBy: 'admin' };
+    const version = await prisma.pluginVersion.create({ data: { ...data, number: 1, tests: [{ name: 't' }] } });
+    assert.deepEqual([...version.wasm], [0, 97, 115]);
+    assert.deepEqual(version.permissions, ['kv']);
+    assert.equal(version.status, 'draft');
+    await assert.rejects(prisma.pluginVersion.create({ data: { ...data, number: 2 } }), /Unique constraint/, 'the same bytes twice');
+    await assert.rejects(prisma.pluginVersion.create({ data: { ...data, number: 1, sha256: 'b'.repeat(64) } }), /Unique constraint/, 'the same number twice');
+  },
+  Binding: async ({ prisma }) => {
+    const tenant = await prisma.tenant.create({ data: { name: 'Binding owner' } });
+    const plugin = await prisma.plugin.create({ data: { tenantId: tenant.id, name: 'p' } });
+    const binding = await prisma.binding.create({ data: { tenantId: tenant.id, pluginId: plugin.id, event: 'order.created', exportName: 'run', config: { a: '1' } } });
+    assert.equal(binding.version, null, 'null means latest');
+    assert.equal(binding.enabled, true);
+    const found = await prisma.binding.findMany({ where: { tenantId: tenant.id, event: 'order.created' }, include: { plugin: true } });
+    assert.equal(found[0]!.plugin.name, 'p');
+  },
 };
 
 function describeBackend(name: string, open: () => Promise<{ options: Parameters<typeof openDatabase>[0]; cleanup: () => Promise<void> }>) {
