@@ -26,6 +26,8 @@ export async function createApiApp(deps: ApiDependencies): Promise<INestApplicat
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
   app.useBodyParser('json', { limit: deps.config.bodyLimitBytes });
+  // Modules upload raw; gzip is inflated, and the limit applies to the inflated bytes.
+  app.useBodyParser('raw', { type: 'application/wasm', limit: deps.config.bodyLimitBytes });
   app.useGlobalFilters(new AppExceptionFilter(deps.config.bodyLimitBytes));
   setupOpenApi(app);
   await app.init();

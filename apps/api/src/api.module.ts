@@ -1,17 +1,29 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
+import { BindingsModule } from './bindings/bindings.module.js';
 import { HealthModule } from './health/health.module.js';
 import type { ApiDependencies } from './infrastructure/api-dependencies.js';
 import { InfrastructureModule } from './infrastructure/infrastructure.module.js';
 import { MeModule } from './me/me.module.js';
+import { PluginsModule } from './plugins/plugins.module.js';
 import { TenantsModule } from './tenants/tenants.module.js';
+import { VersionsModule } from './versions/versions.module.js';
 
 @Module({})
 export class ApiModule {
   static register(deps: ApiDependencies): DynamicModule {
     return {
       module: ApiModule,
-      imports: [InfrastructureModule.register(deps), HealthModule, TenantsModule, ApiKeysModule, MeModule],
+      imports: [
+        InfrastructureModule.register(deps),
+        HealthModule,
+        TenantsModule,
+        ApiKeysModule,
+        MeModule,
+        PluginsModule,
+        VersionsModule,
+        BindingsModule,
+      ],
     };
   }
 }

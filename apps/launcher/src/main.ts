@@ -8,6 +8,7 @@ import { createApiApp } from '@airlock/api/api-app';
 import { ConfigError, loadConfig, type AirlockConfig } from '@airlock/config';
 import { openDatabase } from '@airlock/db';
 import { createRedisConnection } from '@airlock/queue';
+import { Sandbox } from '@airlock/sandbox';
 import { createWorkerApp } from '@airlock/worker/worker-app';
 import { RedisBinaryMissingError } from './private-redis.js';
 import { resolveRedis } from './redis-resolution.js';
@@ -48,6 +49,9 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
       lines.push('worker: ready');
     }
     if (role !== 'worker') {
+      // Plugin code runs in executor processes started with an empty environment.
+      const sandbox = await Sandbox.start({ executors: config.executors });
+      closers.push(() => sandbox.stop());
       const requestRedis = createRedisConnection(redis.url, 'request', 'airlock-api');
       requestRedis.on('error', () => undefined); // reported by /readyz, not as crashes
       closers.push(async () => requestRedis.disconnect());
@@ -58,6 +62,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
         redis: requestRedis,
         adminTokenHash: adminToken.hash,
         pingDatabase: () => database.ping(),
+        sandbox,
       });
       closers.push(() => api.close());
       await api.listen(config.port, config.host);

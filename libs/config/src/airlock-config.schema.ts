@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -41,6 +42,7 @@ export const airlockConfigSchema = z.object({
   ),
   AIRLOCK_BODY_LIMIT_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1024).default(5 * 1024 * 1024)),
   AIRLOCK_REDIS_BINARY: z.preprocess(emptyAsUndefined, z.string().default('redis-server')),
+  AIRLOCK_EXECUTORS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(256).default(availableParallelism())),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['error', 'warn', 'info', 'debug']).default('info')),
 });
 
@@ -61,6 +63,8 @@ export interface AirlockConfig {
   redisPrefix: string;
   bodyLimitBytes: number;
   redisBinary: string;
+  /** Processes that run plugin code (tests, publish gate, jobs). */
+  executors: number;
   logLevel: AirlockEnv['LOG_LEVEL'];
 }
 
@@ -75,6 +79,7 @@ export function toAirlockConfig(env: AirlockEnv, cwd: string): AirlockConfig {
     redisPrefix: env.AIRLOCK_REDIS_PREFIX,
     bodyLimitBytes: env.AIRLOCK_BODY_LIMIT_BYTES,
     redisBinary: env.AIRLOCK_REDIS_BINARY,
+    executors: env.AIRLOCK_EXECUTORS,
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from './load-config.js';
 
@@ -14,6 +15,7 @@ describe('loadConfig', () => {
       redisPrefix: 'airlock',
       bodyLimitBytes: 5 * 1024 * 1024,
       redisBinary: 'redis-server',
+      executors: availableParallelism(),
       logLevel: 'info',
     });
   });

@@ -8,3 +8,7 @@ export { ApiKeyRepository, type NewApiKey } from './repositories/api-key.reposit
 export { TenantRepository, type NewTenant } from './repositories/tenant.repository.js';
 export { diffMigrationsToSchema, type SchemaDiff } from './schema-engine/schema-diff.js';
 export { PgliteSqlExecutor, PgSqlExecutor, type SqlExecutor } from './sql-executor.js';
+export { BindingRepository, type BindingFields } from './repositories/binding.repository.js';
+export { PluginRepository } from './repositories/plugin.repository.js';
+export { PluginVersionRepository, type NewPluginVersion, type PluginVersionSummary } from './repositories/plugin-version.repository.js';
+export type { Binding, Plugin, PluginVersion } from './generated/prisma/client.js';

@@ -9,6 +9,12 @@ export enum AppErrorCode {
   Forbidden = 'forbidden',
   NotFound = 'not_found',
   Conflict = 'conflict',
+  /** Admission refused the module (size, structure, memory, imports). */
+  ModuleRejected = 'module_rejected',
+  /** The plugin's source did not compile; details carry the diagnostics. */
+  CompileFailed = 'compile_failed',
+  /** A version's declared tests failed, so it cannot be published. */
+  TestsFailed = 'tests_failed',
   PayloadTooLarge = 'payload_too_large',
   UnsupportedMediaType = 'unsupported_media_type',
   NotReady = 'not_ready',

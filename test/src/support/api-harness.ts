@@ -6,6 +6,7 @@ import { createApiApp } from '@airlock/api/api-app';
 import { loadConfig } from '@airlock/config';
 import { type Database, openDatabase } from '@airlock/db';
 import { createRedisConnection } from '@airlock/queue';
+import { Sandbox } from '@airlock/sandbox';
 import { createFreshDatabase, type FreshDatabase } from './fresh-database.js';
 import { HttpClient } from './http-client.js';
 import { testEnvironment } from './test-environment.js';
@@ -51,12 +52,14 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const redis = createRedisConnection(config.redisUrl!, 'request', 'airlock-test-api');
   redis.on('error', () => undefined);
+  const sandbox = await Sandbox.start({ executors: 1 });
   const app = await createApiApp({
     config,
     prisma: database.prisma,
     redis,
     adminTokenHash: createHash('sha256').update(adminToken).digest('hex'),
     pingDatabase: () => database.ping(),
+    sandbox,
   });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
@@ -74,6 +77,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     routes,
     close: async () => {
       await app.close();
+      await sandbox.stop();
       redis.disconnect();
       await database.close();
       await fresh.drop();

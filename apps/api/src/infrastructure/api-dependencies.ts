@@ -1,5 +1,6 @@
 import type { AirlockConfig } from '@airlock/config';
 import type { PrismaClient } from '@airlock/db';
+import type { Sandbox } from '@airlock/sandbox';
 import type { Redis } from 'ioredis';
 
 /**
@@ -15,6 +16,8 @@ export interface ApiDependencies {
   adminTokenHash: string;
   /** Answers when the database is reachable; rejects otherwise. */
   pingDatabase(): Promise<void>;
+  /** Runs plugin code (declared tests, the publish gate) in executor processes. */
+  sandbox: Sandbox;
 }
 
 export const API_CONFIG = Symbol('API_CONFIG');
@@ -22,3 +25,4 @@ export const PRISMA = Symbol('PRISMA');
 export const REDIS = Symbol('REDIS');
 export const ADMIN_TOKEN_HASH = Symbol('ADMIN_TOKEN_HASH');
 export const DATABASE_PING = Symbol('DATABASE_PING');
+export const SANDBOX = Symbol('SANDBOX');

@@ -1,5 +1,12 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
-import { ApiKeyRepository, type PrismaClient, TenantRepository } from '@airlock/db';
+import {
+  ApiKeyRepository,
+  BindingRepository,
+  PluginRepository,
+  PluginVersionRepository,
+  type PrismaClient,
+  TenantRepository,
+} from '@airlock/db';
 import { WorkerRegistryRepository } from '@airlock/queue';
 import type { Redis } from 'ioredis';
 import {
@@ -9,6 +16,7 @@ import {
   DATABASE_PING,
   PRISMA,
   REDIS,
+  SANDBOX,
 } from './api-dependencies.js';
 
 /** Provides the shared connections and the repositories built on them, app-wide. */
@@ -24,6 +32,10 @@ export class InfrastructureModule {
         { provide: REDIS, useValue: deps.redis },
         { provide: ADMIN_TOKEN_HASH, useValue: deps.adminTokenHash },
         { provide: DATABASE_PING, useValue: deps.pingDatabase },
+        { provide: SANDBOX, useValue: deps.sandbox },
+        { provide: PluginRepository, useFactory: (prisma: PrismaClient) => new PluginRepository(prisma), inject: [PRISMA] },
+        { provide: PluginVersionRepository, useFactory: (prisma: PrismaClient) => new PluginVersionRepository(prisma), inject: [PRISMA] },
+        { provide: BindingRepository, useFactory: (prisma: PrismaClient) => new BindingRepository(prisma), inject: [PRISMA] },
         { provide: TenantRepository, useFactory: (prisma: PrismaClient) => new TenantRepository(prisma), inject: [PRISMA] },
         { provide: ApiKeyRepository, useFactory: (prisma: PrismaClient) => new ApiKeyRepository(prisma), inject: [PRISMA] },
         {
@@ -32,7 +44,19 @@ export class InfrastructureModule {
           inject: [REDIS],
         },
       ],
-      exports: [API_CONFIG, ADMIN_TOKEN_HASH, DATABASE_PING, REDIS, TenantRepository, ApiKeyRepository, WorkerRegistryRepository],
+      exports: [
+        API_CONFIG,
+        ADMIN_TOKEN_HASH,
+        DATABASE_PING,
+        REDIS,
+        SANDBOX,
+        TenantRepository,
+        ApiKeyRepository,
+        WorkerRegistryRepository,
+        PluginRepository,
+        PluginVersionRepository,
+        BindingRepository,
+      ],
     };
   }
 }

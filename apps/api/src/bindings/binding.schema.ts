@@ -1,0 +1,64 @@
+import type { Binding } from '@airlock/db';
+import { z } from 'zod';
+
+/** `order.created`, `invoice.payment_failed`: lowercase segments separated by dots, at least two. */
+export const eventNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,49}(\.[a-z][a-z0-9_]{0,49}){1,4}$/, 'must look like "order.created": 2-5 lowercase segments separated by dots');
+
+const versionSchema = z.union([z.literal('latest'), z.number().int().min(1)]);
+const configSchema = z.record(z.string().max(200), z.string().max(65_536)).refine((config) => Object.keys(config).length <= 100, 'at most 100 keys');
+
+export const createBindingSchema = z.strictObject({
+  event: eventNameSchema,
+  pluginId: z.uuid(),
+  version: versionSchema.default('latest'),
+  export: z.string().min(1).max(200),
+  config: configSchema.default({}),
+  enabled: z.boolean().default(true),
+});
+
+export const updateBindingSchema = z
+  .strictObject({
+    event: eventNameSchema.optional(),
+    version: versionSchema.optional(),
+    export: z.string().min(1).max(200).optional(),
+    config: configSchema.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, 'nothing to change');
+
+export const listBindingsQuerySchema = z.strictObject({
+  event: eventNameSchema.optional(),
+  pluginId: z.uuid().optional(),
+});
+
+export const bindingViewSchema = z.object({
+  id: z.uuid(),
+  event: z.string(),
+  pluginId: z.uuid(),
+  version: z.union([z.literal('latest'), z.number().int()]),
+  resolvedVersion: z.number().int().nullable().describe('The version that runs now; null when "latest" has no published version.'),
+  export: z.string(),
+  config: z.record(z.string(), z.string()),
+  enabled: z.boolean(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+
+export type BindingView = z.infer<typeof bindingViewSchema>;
+
+export function toBindingView(binding: Binding, resolvedVersion: number | null): BindingView {
+  return {
+    id: binding.id,
+    event: binding.event,
+    pluginId: binding.pluginId,
+    version: binding.version ?? 'latest',
+    resolvedVersion,
+    export: binding.exportName,
+    config: binding.config as Record<string, string>,
+    enabled: binding.enabled,
+    createdAt: binding.createdAt.toISOString(),
+    updatedAt: binding.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,77 @@
+import { Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { CurrentPrincipal } from '../auth/current-principal.js';
+import { TenantGuard } from '../auth/tenant.guard.js';
+import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
+import { ApiErrors } from '../errors/api-errors.decorator.js';
+import { IdParamPipe } from '../validation/id-param.pipe.js';
+import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
+import {
+  type BindingView,
+  bindingViewSchema,
+  createBindingSchema,
+  listBindingsQuerySchema,
+  toBindingView,
+  updateBindingSchema,
+} from './binding.schema.js';
+import { BindingsService } from './bindings.service.js';
+
+@ApiTags('bindings')
+@ApiBearerAuth('tenant')
+@ApiErrors(401)
+@UseGuards(TenantGuard)
+@Controller('v1/bindings')
+export class BindingsController {
+  constructor(private readonly bindings: BindingsService) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Bind a plugin version ("latest" follows the newest published) and export to an event' })
+  @ZodResponse(201, bindingViewSchema, 'The new binding.')
+  @ApiErrors(400, 404, 409)
+  async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createBindingSchema) body: z.output<typeof createBindingSchema>): Promise<BindingView> {
+    const { binding, resolvedVersion } = await this.bindings.create(principal.tenant.id, body);
+    return toBindingView(binding, resolvedVersion);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List bindings, by event or plugin' })
+  @ZodResponse(200, z.object({ items: z.array(bindingViewSchema) }), 'Bindings, oldest first.')
+  @ApiErrors(400)
+  async list(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(listBindingsQuerySchema) query: z.output<typeof listBindingsQuerySchema>) {
+    const items = await this.bindings.list(principal.tenant.id, query);
+    return { items: items.map(({ binding, resolvedVersion }) => toBindingView(binding, resolvedVersion)) };
+  }
+
+  @Get(':bindingId')
+  @ApiOperation({ summary: 'Get a binding' })
+  @ZodResponse(200, bindingViewSchema, 'The binding.')
+  @ApiErrors(404)
+  async get(@CurrentPrincipal() principal: TenantPrincipal, @Param('bindingId', new IdParamPipe('binding')) bindingId: string): Promise<BindingView> {
+    const { binding, resolvedVersion } = await this.bindings.get(principal.tenant.id, bindingId);
+    return toBindingView(binding, resolvedVersion);
+  }
+
+  @Patch(':bindingId')
+  @ApiOperation({ summary: 'Change a binding: roll back by pointing it at an earlier version, disable it, reconfigure it' })
+  @ZodResponse(200, bindingViewSchema, 'The binding.')
+  @ApiErrors(400, 404, 409)
+  async update(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @Param('bindingId', new IdParamPipe('binding')) bindingId: string,
+    @ZodBody(updateBindingSchema) body: z.output<typeof updateBindingSchema>,
+  ): Promise<BindingView> {
+    const { binding, resolvedVersion } = await this.bindings.update(principal.tenant.id, bindingId, body);
+    return toBindingView(binding, resolvedVersion);
+  }
+
+  @Delete(':bindingId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a binding' })
+  @ApiResponse({ status: 204, description: 'Deleted.' })
+  @ApiErrors(404)
+  async delete(@CurrentPrincipal() principal: TenantPrincipal, @Param('bindingId', new IdParamPipe('binding')) bindingId: string): Promise<void> {
+    await this.bindings.delete(principal.tenant.id, bindingId);
+  }
+}

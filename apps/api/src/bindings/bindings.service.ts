@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import { type Binding, BindingRepository, PluginVersionRepository } from '@airlock/db';
+import { AppError, AppErrorCode } from '@airlock/errors';
+import type { z } from 'zod';
+import { PluginsService } from '../plugins/plugins.service.js';
+import { notFound } from '../validation/id-param.pipe.js';
+import type { createBindingSchema, updateBindingSchema } from './binding.schema.js';
+
+type BindingInput = z.output<typeof createBindingSchema>;
+
+@Injectable()
+export class BindingsService {
+  constructor(
+    private readonly bindings: BindingRepository,
+    private readonly versions: PluginVersionRepository,
+    private readonly plugins: PluginsService,
+  ) {}
+
+  async create(tenantId: string, input: BindingInput): Promise<{ binding: Binding; resolvedVersion: number }> {
+    const resolvedVersion = await this.check(tenantId, input);
+    const binding = await this.bindings.create(tenantId, {
+      event: input.event,
+      pluginId: input.pluginId,
+      version: input.version === 'latest' ? null : input.version,
+      exportName: input.export,
+      config: input.config,
+      enabled: input.enabled,
+    });
+    return { binding, resolvedVersion };
+  }
+
+  async list(tenantId: string, filter: { event?: string | undefined; pluginId?: string | undefined }) {
+    const bindings = await this.bindings.list(tenantId, filter);
+    return Promise.all(bindings.map(async (binding) => ({ binding, resolvedVersion: await this.resolve(tenantId, binding) })));
+  }
+
+  async get(tenantId: string, id: string): Promise<{ binding: Binding; resolvedVersion: number | null }> {
+    const binding = await this.bindings.findById(tenantId, id);
+    if (binding === null) throw notFound('binding');
+    return { binding, resolvedVersion: await this.resolve(tenantId, binding) };
+  }
+
+  async update(tenantId: string, id: string, changes: z.output<typeof updateBindingSchema>) {
+    const { binding } = await this.get(tenantId, id);
+    const next: BindingInput = {
+      event: changes.event ?? binding.event,
+      pluginId: binding.pluginId,
+      version: changes.version ?? binding.version ?? 'latest',
+      export: changes.export ?? binding.exportName,
+      config: changes.config ?? (binding.config as Record<string, string>),
+      enabled: changes.enabled ?? binding.enabled,
+    };
+    const resolvedVersion = await this.check(tenantId, next);
+    const updated = await this.bindings.update(tenantId, id, {
+      event: next.event,
+      pluginId: next.pluginId,
+      version: next.version === 'latest' ? null : next.version,
+      exportName: next.export,
+      config: next.config,
+      enabled: next.enabled,
+    });
+    return { binding: updated, resolvedVersion };
+  }
+
+  async delete(tenantId: string, id: string): Promise<void> {
+    if (!(await this.bindings.delete(tenantId, id))) throw notFound('binding');
+  }
+
+  /** The version number a binding runs now, or null. */
+  private async resolve(tenantId: string, binding: Binding): Promise<number | null> {
+    if (binding.version !== null) return binding.version;
+    return (await this.versions.latestPublished(tenantId, binding.pluginId))?.number ?? null;
+  }
+
+  /**
+   * A binding must point at a live plugin of the tenant, at a published version
+   * (or "latest", when one is published), whose module exports the function.
+   */
+  private async check(tenantId: string, input: BindingInput): Promise<number> {
+    await this.plugins.getLive(tenantId, input.pluginId);
+    const version =
+      input.version === 'latest'
+        ? await this.versions.latestPublished(tenantId, input.pluginId)
+        : await this.versions.find(tenantId, input.pluginId, input.version);
+    if (version === null) {
+      throw input.version === 'latest'
+        ? new AppError(AppErrorCode.Conflict, 'The plugin has no published version yet: publish one, or bind a version number.', { details: { field: 'version' } })
+        : new AppError(AppErrorCode.ValidationFailed, `Invalid request body: version: the plugin has no version ${input.version}`, {
+            details: { issues: [{ field: 'version', message: `no version ${input.version}` }] },
+          });
+    }
+    if (version.status !== 'published') {
+      throw new AppError(AppErrorCode.Conflict, `Version ${version.number} is ${version.status}; only published versions can be bound.`, { details: { field: 'version' } });
+    }
+    if (!(version.exports as string[]).includes(input.export)) {
+      throw new AppError(AppErrorCode.ValidationFailed, `Invalid request body: export: version ${version.number} exports no function "${input.export}"`, {
+        details: { issues: [{ field: 'export', message: `not exported; exports: ${(version.exports as string[]).join(', ')}` }] },
+      });
+    }
+    return version.number;
+  }
+}

@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { PluginsController } from './plugins.controller.js';
+import { PluginsService } from './plugins.service.js';
+
+@Module({ imports: [AuthModule], controllers: [PluginsController], providers: [PluginsService], exports: [PluginsService] })
+export class PluginsModule {}

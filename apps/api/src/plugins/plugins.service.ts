@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { BindingRepository, type Plugin, PluginRepository } from '@airlock/db';
+import { AppError, AppErrorCode } from '@airlock/errors';
+import { notFound } from '../validation/id-param.pipe.js';
+
+@Injectable()
+export class PluginsService {
+  constructor(
+    private readonly plugins: PluginRepository,
+    private readonly bindings: BindingRepository,
+  ) {}
+
+  async create(tenantId: string, input: { name: string; description?: string | undefined }): Promise<Plugin> {
+    if ((await this.plugins.findLiveByName(tenantId, input.name)) !== null) {
+      throw new AppError(AppErrorCode.Conflict, `A plugin named "${input.name}" already exists.`, { details: { field: 'name' } });
+    }
+    return this.plugins.create(tenantId, input);
+  }
+
+  list(tenantId: string, includeDeleted: boolean): Promise<Plugin[]> {
+    return this.plugins.list(tenantId, includeDeleted);
+  }
+
+  async get(tenantId: string, id: string): Promise<Plugin> {
+    const plugin = await this.plugins.findById(tenantId, id);
+    if (plugin === null) throw notFound('plugin');
+    return plugin;
+  }
+
+  /** A plugin that can take new versions and bindings: the tenant's, and not deleted. */
+  async getLive(tenantId: string, id: string): Promise<Plugin> {
+    const plugin = await this.get(tenantId, id);
+    if (plugin.deletedAt !== null) throw new AppError(AppErrorCode.Conflict, 'The plugin is deleted.');
+    return plugin;
+  }
+
+  /** Soft-deletes (versions stay readable). Refused while bindings are enabled, unless forced (then they go too). */
+  async delete(tenantId: string, id: string, force: boolean): Promise<Plugin> {
+    const plugin = await this.get(tenantId, id);
+    if (plugin.deletedAt !== null) return plugin;
+    const live = await this.bindings.countEnabledForPlugin(tenantId, id);
+    if (live > 0 && !force) {
+      throw new AppError(
+        AppErrorCode.Conflict,
+        `The plugin has ${live} enabled binding${live === 1 ? '' : 's'}; delete them first or pass ?force=true to delete them with it.`,
+        { details: { enabledBindings: live } },
+      );
+    }
+    return this.plugins.softDelete(tenantId, id, new Date());
+  }
+}

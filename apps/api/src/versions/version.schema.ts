@@ -1,0 +1,114 @@
+import type { PluginVersionSummary } from '@airlock/db';
+import { SANDBOX_STATUSES } from '@airlock/sandbox';
+import { z } from 'zod';
+
+const configSchema = z.record(z.string().max(200), z.string().max(65_536)).refine((config) => Object.keys(config).length <= 100, 'at most 100 keys');
+
+/** What a call of a test gets: text, JSON (sent as its text) or bytes in base64; one of them at most. */
+const inputFields = {
+  input: z.string().max(1024 * 1024).optional(),
+  inputJson: z.unknown().optional(),
+  inputBase64: z.base64().max(1_400_000).optional(),
+};
+
+export const declaredTestSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  export: z.string().min(1).max(200),
+  ...inputFields,
+  config: configSchema.optional(),
+  expect: z
+    .strictObject({
+      status: z.enum(SANDBOX_STATUSES).default('ok'),
+      /** The output, as UTF-8 text, exactly. */
+      output: z.string().optional(),
+      /** The output parsed as JSON, deeply equal. */
+      outputJson: z.unknown().optional(),
+      maxFuel: z.number().int().positive().optional(),
+    })
+    .default({ status: 'ok' }),
+});
+
+export type DeclaredTest = z.output<typeof declaredTestSchema>;
+
+const testsSchema = z.array(declaredTestSchema).max(50, 'at most 50 tests per version').default([]);
+
+/** The JSON form of a new version: AssemblyScript source to compile, or a module in base64. */
+export const createVersionJsonSchema = z.union([
+  z.strictObject({
+    language: z.literal('assemblyscript'),
+    source: z.strictObject({
+      files: z.record(z.string(), z.string()),
+      entry: z.string().optional(),
+    }),
+    tests: testsSchema,
+  }),
+  z.strictObject({ wasmBase64: z.base64().min(1), tests: testsSchema }),
+]);
+
+export const runTestsSchema = z
+  .strictObject({
+    /** With an export: one ad-hoc call instead of the declared tests. */
+    export: z.string().min(1).max(200).optional(),
+    ...inputFields,
+    config: configSchema.optional(),
+  })
+  .refine((body) => body.export !== undefined || (body.input === undefined && body.inputJson === undefined && body.inputBase64 === undefined), {
+    message: 'an ad-hoc input needs an export',
+    path: ['export'],
+  });
+
+export const versionParamSchema = z.coerce.number().int().min(1).max(1_000_000);
+
+export const versionViewSchema = z.object({
+  pluginId: z.uuid(),
+  number: z.number().int(),
+  sha256: z.string(),
+  sizeBytes: z.number().int(),
+  exports: z.array(z.string()),
+  imports: z.array(z.object({ module: z.string(), name: z.string() })),
+  permissions: z.array(z.string()),
+  sourceLanguage: z.string().nullable(),
+  source: z.unknown().nullable().describe('The files compiled, when Airlock compiled them.'),
+  tests: z.array(z.unknown()),
+  status: z.enum(['draft', 'published', 'unpublished']),
+  publishedAt: z.iso.datetime().nullable(),
+  createdBy: z.string(),
+  createdAt: z.iso.datetime(),
+});
+
+export type VersionView = z.infer<typeof versionViewSchema>;
+
+export function toVersionView(version: PluginVersionSummary): VersionView {
+  return {
+    pluginId: version.pluginId,
+    number: version.number,
+    sha256: version.sha256,
+    sizeBytes: version.sizeBytes,
+    exports: version.exports as string[],
+    imports: version.imports as VersionView['imports'],
+    permissions: version.permissions as string[],
+    sourceLanguage: version.sourceLanguage,
+    source: version.source ?? null,
+    tests: version.tests as unknown[],
+    status: version.status as VersionView['status'],
+    publishedAt: version.publishedAt?.toISOString() ?? null,
+    createdBy: version.createdBy,
+    createdAt: version.createdAt.toISOString(),
+  };
+}
+
+export const testResultSchema = z.object({
+  name: z.string(),
+  passed: z.boolean(),
+  failures: z.array(z.string()).describe('What did not match the expectation.'),
+  status: z.enum(SANDBOX_STATUSES),
+  output: z.string().nullable().describe('The output as UTF-8, when it is valid UTF-8.'),
+  outputBase64: z.string(),
+  error: z.object({ message: z.string() }).nullable(),
+  fuelUsed: z.number(),
+  memoryPeakBytes: z.number(),
+  durationMs: z.number(),
+  logs: z.array(z.object({ level: z.string(), message: z.string(), atMs: z.number() })),
+});
+
+export const testRunSchema = z.object({ passed: z.boolean(), results: z.array(testResultSchema) });

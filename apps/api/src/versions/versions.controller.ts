@@ -1,0 +1,148 @@
+import { Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { AppError, AppErrorCode } from '@airlock/errors';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { CurrentPrincipal } from '../auth/current-principal.js';
+import { TenantGuard } from '../auth/tenant.guard.js';
+import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
+import { ApiErrors } from '../errors/api-errors.decorator.js';
+import { IdParamPipe } from '../validation/id-param.pipe.js';
+import { ZodValidationPipe } from '../validation/zod-validation.pipe.js';
+import { openApiSchema, ZodBody, ZodResponse } from '../validation/zod-openapi.js';
+import {
+  createVersionJsonSchema,
+  runTestsSchema,
+  testRunSchema,
+  toVersionView,
+  versionParamSchema,
+  type VersionView,
+  versionViewSchema,
+} from './version.schema.js';
+import { type NewVersionInput, VersionsService } from './versions.service.js';
+
+class VersionNumberPipe {
+  transform(value: string): number {
+    const parsed = versionParamSchema.safeParse(value);
+    if (!parsed.success) throw new AppError(AppErrorCode.NotFound, `No version ${JSON.stringify(value)} of this plugin.`);
+    return parsed.data;
+  }
+}
+
+const actorOf = (principal: TenantPrincipal) => `key:${principal.apiKey.id}`;
+
+@ApiTags('plugin versions')
+@ApiBearerAuth('tenant')
+@ApiErrors(401, 404)
+@UseGuards(TenantGuard)
+@Controller('v1/plugins/:pluginId/versions')
+export class VersionsController {
+  constructor(private readonly versions: VersionsService) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Add a version: a raw module (application/wasm, gzip allowed) or JSON (AssemblyScript source, or wasmBase64), with declared tests',
+  })
+  @ApiConsumes('application/wasm', 'application/json')
+  @ApiBody({
+    schema: { oneOf: [{ type: 'string', format: 'binary' }, openApiSchema(createVersionJsonSchema)] },
+  })
+  @ZodResponse(201, versionViewSchema, 'The new version.')
+  @ZodResponse(200, versionViewSchema, 'A version with these exact bytes existed already: that one.')
+  @ApiErrors(400, 409, 413, 415, 422)
+  async create(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<VersionView> {
+    let input: NewVersionInput;
+    if (request.is('application/wasm')) {
+      const bytes = request.body as unknown;
+      if (!Buffer.isBuffer(bytes) || bytes.length === 0) throw new AppError(AppErrorCode.ValidationFailed, 'The request body is empty: send the module\'s bytes.');
+      input = { kind: 'wasm', bytes: new Uint8Array(bytes), tests: [] };
+    } else if (request.is('application/json')) {
+      const body = new ZodValidationPipe(createVersionJsonSchema, 'body').transform(request.body);
+      input = 'wasmBase64' in body
+        ? { kind: 'wasm', bytes: new Uint8Array(Buffer.from(body.wasmBase64, 'base64')), tests: body.tests }
+        : { kind: 'source', language: body.language, files: body.source.files, entry: body.source.entry, tests: body.tests };
+    } else {
+      throw new AppError(AppErrorCode.UnsupportedMediaType, 'Send the module as application/wasm, or JSON as application/json.');
+    }
+    const { version, created } = await this.versions.create(principal.tenant, pluginId, input, actorOf(principal));
+    response.status(created ? 201 : 200);
+    return toVersionView(version);
+  }
+
+  @Get()
+  @ApiOperation({ summary: "List a plugin's versions" })
+  @ZodResponse(200, z.object({ items: z.array(versionViewSchema) }), 'Versions, oldest first.')
+  async list(@CurrentPrincipal() principal: TenantPrincipal, @Param('pluginId', new IdParamPipe('plugin')) pluginId: string) {
+    return { items: (await this.versions.list(principal.tenant.id, pluginId)).map(toVersionView) };
+  }
+
+  @Get(':number')
+  @ApiOperation({ summary: 'Get a version' })
+  @ZodResponse(200, versionViewSchema, 'The version.')
+  async get(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
+    @Param('number', VersionNumberPipe) number: number,
+  ): Promise<VersionView> {
+    return toVersionView(await this.versions.get(principal.tenant.id, pluginId, number));
+  }
+
+  @Get(':number/wasm')
+  @ApiOperation({ summary: 'Download the module as uploaded (or as compiled)' })
+  @ApiProduces('application/wasm')
+  @ApiResponse({ status: 200, description: 'The module bytes.', content: { 'application/wasm': { schema: { type: 'string', format: 'binary' } } } })
+  async wasm(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
+    @Param('number', VersionNumberPipe) number: number,
+    @Res() response: Response,
+  ): Promise<void> {
+    const bytes = await this.versions.wasm(principal.tenant.id, pluginId, number);
+    response.type('application/wasm').send(Buffer.from(bytes));
+  }
+
+  @Post(':number/test')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Run the version's declared tests, or one ad-hoc call (export + input), in the sandbox" })
+  @ZodResponse(200, testRunSchema, 'One result per test, with output, logs, fuel, memory and duration.')
+  @ApiErrors(400, 422)
+  async test(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
+    @Param('number', VersionNumberPipe) number: number,
+    @ZodBody(runTestsSchema, { required: false }) body: z.output<typeof runTestsSchema>,
+  ) {
+    return this.versions.test(principal.tenant, pluginId, number, body);
+  }
+
+  @Post(':number/publish')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Publish the version once its declared tests pass (409 with the failing tests otherwise)' })
+  @ZodResponse(200, z.object({ version: versionViewSchema, results: testRunSchema.shape.results }), 'Published.')
+  @ApiErrors(409, 422)
+  async publish(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
+    @Param('number', VersionNumberPipe) number: number,
+  ) {
+    const { version, results } = await this.versions.publish(principal.tenant, pluginId, number);
+    return { version: toVersionView(version), results };
+  }
+
+  @Post(':number/unpublish')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Unpublish the version ("latest" bindings move to the newest still published)' })
+  @ZodResponse(200, versionViewSchema, 'The version.')
+  async unpublish(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
+    @Param('number', VersionNumberPipe) number: number,
+  ): Promise<VersionView> {
+    return toVersionView(await this.versions.unpublish(principal.tenant, pluginId, number));
+  }
+}

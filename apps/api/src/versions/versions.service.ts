@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { type Plugin, PluginVersionRepository, type PluginVersionSummary, type Tenant } from '@airlock/db';
+import { AppError, AppErrorCode } from '@airlock/errors';
+import { compilePlugin } from '@airlock/plugin-pdk';
+import { admit, type AdmittedArtifact, type SandboxPolicy } from '@airlock/sandbox';
+import type { z } from 'zod';
+import { PluginsService } from '../plugins/plugins.service.js';
+import { TenantPolicyService } from '../policies/tenant-policy.service.js';
+import type { DeclaredTest, runTestsSchema } from './version.schema.js';
+import { type TestResult, VersionTestsRunner } from './version-tests.runner.js';
+
+export type NewVersionInput =
+  | { kind: 'wasm'; bytes: Uint8Array; tests: DeclaredTest[] }
+  | { kind: 'source'; language: 'assemblyscript'; files: Record<string, string>; entry?: string | undefined; tests: DeclaredTest[] };
+
+function notFoundVersion(number: number): AppError {
+  return new AppError(AppErrorCode.NotFound, `No version ${number} of this plugin.`);
+}
+
+@Injectable()
+export class VersionsService {
+  constructor(
+    private readonly versions: PluginVersionRepository,
+    private readonly plugins: PluginsService,
+    private readonly policies: TenantPolicyService,
+    private readonly tests: VersionTestsRunner,
+  ) {}
+
+  /**
+   * Compiles (when given source), admits under the tenant's policy, and stores a
+   * new immutable version; identical bytes return the existing version.
+   */
+  async create(tenant: Tenant, pluginId: string, input: NewVersionInput, actor: string): Promise<{ version: PluginVersionSummary; created: boolean }> {
+    const plugin = await this.plugins.getLive(tenant.id, pluginId);
+    let bytes: Uint8Array;
+    if (input.kind === 'source') {
+      const compiled = await compilePlugin({ files: input.files, ...(input.entry === undefined ? {} : { entry: input.entry }) });
+      if (!compiled.ok) {
+        const first = compiled.diagnostics.find((d) => d.severity === 'error') ?? compiled.diagnostics[0];
+        const where = first && first.file !== '' ? `${first.file}:${first.line}:${first.column}: ` : '';
+        throw new AppError(AppErrorCode.CompileFailed, `The source does not compile: ${where}${first?.message ?? 'unknown error'}`, {
+          details: { diagnostics: compiled.diagnostics },
+        });
+      }
+      bytes = compiled.wasm;
+    } else {
+      bytes = input.bytes;
+    }
+    const policy = await this.policies.forTenant(tenant);
+    const artifact = this.admitOrThrow(bytes, policy);
+    return this.versions.createOrFind({
+      tenantId: tenant.id,
+      pluginId: plugin.id,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      wasm: bytes,
+      exports: artifact.functions,
+      imports: artifact.imports.map(({ module, name }) => ({ module, name })),
+      permissions: artifact.permissions,
+      sourceLanguage: input.kind === 'source' ? input.language : undefined,
+      source: input.kind === 'source' ? { files: input.files, entry: input.entry ?? 'index.ts' } : undefined,
+      tests: input.tests as never,
+      createdBy: actor,
+    });
+  }
+
+  async list(tenantId: string, pluginId: string): Promise<PluginVersionSummary[]> {
+    await this.plugins.get(tenantId, pluginId);
+    return this.versions.list(tenantId, pluginId);
+  }
+
+  async get(tenantId: string, pluginId: string, number: number): Promise<PluginVersionSummary> {
+    await this.plugins.get(tenantId, pluginId);
+    const version = await this.versions.find(tenantId, pluginId, number);
+    if (version === null) throw notFoundVersion(number);
+    return version;
+  }
+
+  /** The module exactly as it was uploaded (or compiled). */
+  async wasm(tenantId: string, pluginId: string, number: number): Promise<Uint8Array> {
+    await this.plugins.get(tenantId, pluginId);
+    const version = await this.versions.findWithWasm(tenantId, pluginId, number);
+    if (version === null) throw notFoundVersion(number);
+    return version.wasm;
+  }
+
+  /** Runs the declared tests, or one ad-hoc call when `request.export` is given. */
+  async test(tenant: Tenant, pluginId: string, number: number, request: z.output<typeof runTestsSchema>): Promise<{ passed: boolean; results: TestResult[] }> {
+    const { plugin, version, artifact, policy } = await this.prepare(tenant, pluginId, number);
+    const calls =
+      request.export !== undefined
+        ? [{ call: { ...request, name: 'ad-hoc', export: request.export } }]
+        : (version.tests as DeclaredTest[]).map((test) => ({ call: test, expect: test }));
+    const results = await this.tests.run(artifact, calls, { tenantId: tenant.id, pluginId: plugin.id, policy });
+    return { passed: results.every((result) => result.passed), results };
+  }
+
+  /** Publishes after the declared tests pass; refused (409) with the failing tests otherwise. */
+  async publish(tenant: Tenant, pluginId: string, number: number): Promise<{ version: PluginVersionSummary; results: TestResult[] }> {
+    const { version } = await this.prepare(tenant, pluginId, number);
+    const run = await this.test(tenant, pluginId, number, {});
+    if (!run.passed) {
+      const failing = run.results.filter((result) => !result.passed);
+      throw new AppError(
+        AppErrorCode.TestsFailed,
+        `Not published: ${failing.length} of ${run.results.length} declared tests failed (${failing.map((result) => result.name).join(', ')}).`,
+        { details: { results: failing } },
+      );
+    }
+    const published = version.status === 'published' ? version : await this.versions.setStatus(tenant.id, version.id, 'published', new Date());
+    return { version: published, results: run.results };
+  }
+
+  async unpublish(tenant: Tenant, pluginId: string, number: number): Promise<PluginVersionSummary> {
+    const version = await this.get(tenant.id, pluginId, number);
+    return version.status === 'published' ? this.versions.setStatus(tenant.id, version.id, 'unpublished', new Date()) : version;
+  }
+
+  private async prepare(tenant: Tenant, pluginId: string, number: number): Promise<{ plugin: Plugin; version: PluginVersionSummary; artifact: AdmittedArtifact; policy: SandboxPolicy }> {
+    const plugin = await this.plugins.get(tenant.id, pluginId);
+    const version = await this.versions.findWithWasm(tenant.id, pluginId, number);
+    if (version === null) throw notFoundVersion(number);
+    const policy = await this.policies.forTenant(tenant);
+    return { plugin, version, artifact: this.admitOrThrow(version.wasm, policy), policy };
+  }
+
+  private admitOrThrow(bytes: Uint8Array, policy: SandboxPolicy): AdmittedArtifact {
+    const admission = admit(bytes, policy);
+    if (!admission.ok) {
+      const { kind, reason, forbiddenImports } = admission.rejection;
+      throw new AppError(AppErrorCode.ModuleRejected, `The module was refused: ${reason}.`, {
+        details: { kind, ...(forbiddenImports === undefined ? {} : { forbiddenImports }) },
+      });
+    }
+    return admission.artifact;
+  }
+}

@@ -1,0 +1,92 @@
+import { Prisma, type PluginVersion, type PrismaClient } from '../generated/prisma/client.js';
+
+export interface NewPluginVersion {
+  tenantId: string;
+  pluginId: string;
+  sha256: string;
+  wasm: Uint8Array;
+  exports: string[];
+  imports: Prisma.InputJsonValue;
+  permissions: string[];
+  sourceLanguage?: string | undefined;
+  source?: Prisma.InputJsonValue | undefined;
+  tests: Prisma.InputJsonValue;
+  createdBy: string;
+}
+
+/** Versions without their module bytes, for lists and details. */
+export type PluginVersionSummary = Omit<PluginVersion, 'wasm'>;
+
+const WITHOUT_WASM = { wasm: false } as const;
+
+/** Immutable plugin versions. Content never changes once written; only the publication state does. */
+export class PluginVersionRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /**
+   * Stores a new version numbered after the plugin's last one, or returns the
+   * existing version with the same bytes. Concurrent uploads are serialized by
+   * the unique constraints: the loser retries.
+   */
+  async createOrFind(version: NewPluginVersion): Promise<{ version: PluginVersionSummary; created: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      const existing = await this.findBySha(version.tenantId, version.pluginId, version.sha256);
+      if (existing !== null) return { version: existing, created: false };
+      const last = await this.prisma.pluginVersion.aggregate({ where: { pluginId: version.pluginId }, _max: { number: true } });
+      try {
+        const created = await this.prisma.pluginVersion.create({
+          data: {
+            ...version,
+            wasm: version.wasm as Uint8Array<ArrayBuffer>,
+            sizeBytes: version.wasm.length,
+            number: (last._max.number ?? 0) + 1,
+            source: version.source ?? Prisma.DbNull,
+            sourceLanguage: version.sourceLanguage ?? null,
+          },
+          omit: WITHOUT_WASM,
+        });
+        return { version: created, created: true };
+      } catch (error) {
+        const conflict = error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+        if (!conflict || attempt >= 5) throw error;
+      }
+    }
+  }
+
+  findBySha(tenantId: string, pluginId: string, sha256: string): Promise<PluginVersionSummary | null> {
+    return this.prisma.pluginVersion.findFirst({ where: { tenantId, pluginId, sha256 }, omit: WITHOUT_WASM });
+  }
+
+  find(tenantId: string, pluginId: string, number: number): Promise<PluginVersionSummary | null> {
+    return this.prisma.pluginVersion.findFirst({ where: { tenantId, pluginId, number }, omit: WITHOUT_WASM });
+  }
+
+  findWithWasm(tenantId: string, pluginId: string, number: number): Promise<PluginVersion | null> {
+    return this.prisma.pluginVersion.findFirst({ where: { tenantId, pluginId, number } });
+  }
+
+  list(tenantId: string, pluginId: string): Promise<PluginVersionSummary[]> {
+    return this.prisma.pluginVersion.findMany({ where: { tenantId, pluginId }, orderBy: { number: 'asc' }, omit: WITHOUT_WASM });
+  }
+
+  /** The newest published version, which bindings to "latest" follow. */
+  latestPublished(tenantId: string, pluginId: string): Promise<PluginVersionSummary | null> {
+    return this.prisma.pluginVersion.findFirst({
+      where: { tenantId, pluginId, status: 'published' },
+      orderBy: { number: 'desc' },
+      omit: WITHOUT_WASM,
+    });
+  }
+
+  count(tenantId: string, pluginId: string): Promise<number> {
+    return this.prisma.pluginVersion.count({ where: { tenantId, pluginId } });
+  }
+
+  setStatus(tenantId: string, id: string, status: 'published' | 'unpublished', at: Date): Promise<PluginVersionSummary> {
+    return this.prisma.pluginVersion.update({
+      where: { id, tenantId },
+      data: { status, ...(status === 'published' ? { publishedAt: at } : {}) },
+      omit: WITHOUT_WASM,
+    });
+  }
+}
