@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { compileTemplate, TEMPLATES_DIR } from '../support/pdk.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+import { wat } from '../support/wasm.js';
+
+const wasmBody = (bytes: Uint8Array) => ({ rawBody: { data: bytes, contentType: 'application/wasm' } });
+
+describe('plugin lifecycle over HTTP', () => {
+  let api: ApiHarness;
+  let alice: TenantSession;
+  let bob: TenantSession;
+  let hello: Uint8Array;
+  let pluginId: string;
+
+  before(async () => {
+    api = await startApi();
+    alice = await createTenantSession(api, 'Alice');
+    bob = await createTenantSession(api, 'Bob');
+    hello = await compileTemplate('hello');
+  });
+  after(() => api.close());
+
+  const as = (session: TenantSession) => ({ token: session.key });
+
+  it('creates, lists and names plugins uniquely per tenant', async () => {
+    const created = await api.http.post('/v1/plugins', { ...as(alice), body: { name: 'greeter', description: 'Says hello' } });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.name, 'greeter');
+    pluginId = created.body.id;
+    const duplicate = await api.http.post('/v1/plugins', { ...as(alice), body: { name: 'greeter' } });
+    assert.equal(duplicate.status, 409);
+    assert.equal(duplicate.body.error.code, 'conflict');
+    assert.equal((await api.http.post('/v1/plugins', { ...as(bob), body: { name: 'greeter' } })).status, 201, 'names are per tenant');
+    const invalid = await api.http.post('/v1/plugins', { ...as(alice), body: { name: 'Not Valid!' } });
+    assert.equal(invalid.status, 400);
+    assert.equal(invalid.body.error.details.issues[0].field, 'name');
+    const listed = await api.http.get('/v1/plugins', as(alice));
+    assert.deepEqual(listed.body.items.map((plugin: { name: string }) => plugin.name), ['greeter']);
+  });
+
+  it('stores an uploaded module as an immutable, content-addressed version', async () => {
+    const first = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), ...wasmBody(hello) });
+    assert.equal(first.status, 201, first.text);
+    assert.equal(first.body.number, 1);
+    assert.equal(first.body.sizeBytes, hello.length);
+    assert.deepEqual(first.body.exports, ['greet']);
+    assert.match(first.body.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(first.body.status, 'draft');
+    assert.equal(first.body.createdBy, `key:${alice.keyId}`);
+
+    const again = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), ...wasmBody(hello) });
+    assert.equal(again.status, 200, 'identical bytes return the existing version');
+    assert.equal(again.body.number, 1);
+
+    const download = await fetch(`${api.baseUrl}/v1/plugins/${pluginId}/versions/1/wasm`, { headers: { authorization: `Bearer ${alice.key}` } });
+    assert.equal(download.headers.get('content-type'), 'application/wasm');
+    assert.deepEqual(new Uint8Array(await download.arrayBuffer()), hello);
+  });
+
+  it('accepts gzip within the body limit and refuses a bomb past it', async () => {
+    const other = wat('(module (func (export "run") (result i32) (i32.const 0)))');
+    const gzipped = await api.http.post(`/v1/plugins/${pluginId}/versions`, {
+      ...as(alice),
+      ...wasmBody(gzipSync(other)),
+      headers: { 'content-encoding': 'gzip' },
+    });
+    assert.equal(gzipped.status, 201, gzipped.text);
+    assert.equal(gzipped.body.sizeBytes, other.length, 'stored inflated');
+    const bomb = gzipSync(Buffer.alloc(20 * 1024 * 1024));
+    assert.ok(bomb.length < 100 * 1024);
+    const refused = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), ...wasmBody(bomb), headers: { 'content-encoding': 'gzip' } });
+    assert.equal(refused.status, 413);
+    assert.equal(refused.body.error.code, 'payload_too_large');
+  });
+
+  it('compiles AssemblyScript source, and reports compile errors with line and column', async () => {
+    const source = await readFile(new URL('kv-counter.ts', TEMPLATES_DIR), 'utf8');
+    const compiled = await api.http.post(`/v1/plugins/${pluginId}/versions`, {
+      ...as(alice),
+      body: { language: 'assemblyscript', source: { files: { 'index.ts': source } } },
+    });
+    assert.equal(compiled.status, 201, compiled.text);
+    assert.equal(compiled.body.sourceLanguage, 'assemblyscript');
+    assert.deepEqual(compiled.body.permissions, ['kv']);
+    assert.equal(compiled.body.source.files['index.ts'], source);
+
+    const broken = await api.http.post(`/v1/plugins/${pluginId}/versions`, {
+      ...as(alice),
+      body: { language: 'assemblyscript', source: { files: { 'index.ts': 'export function run(): i32 {\n  return (1 +;\n}\n' } } },
+    });
+    assert.equal(broken.status, 422);
+    assert.equal(broken.body.error.code, 'compile_failed');
+    assert.match(broken.body.error.message, /^The source does not compile: index\.ts:2:\d+: /);
+    assert.equal(broken.body.error.details.diagnostics[0].line, 2);
+  });
+
+  it('refuses a module the tenant\'s policy forbids, naming the import', async () => {
+    const system = wat('(module (import "env" "system" (func (param i32) (result i32))) (func (export "run") (result i32) (i32.const 0)))');
+    const refused = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), ...wasmBody(system) });
+    assert.equal(refused.status, 422);
+    assert.equal(refused.body.error.code, 'module_rejected');
+    assert.match(refused.body.error.message, /"env" "system"/);
+    assert.equal(refused.body.error.details.kind, 'forbidden_import');
+    const wrongType = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), rawBody: { data: 'x', contentType: 'text/plain' } });
+    assert.equal(wrongType.status, 415);
+  });
+
+  it('runs declared tests, refuses to publish on a failure, and publishes when they pass', async () => {
+    const tests = [
+      { name: 'greets', export: 'greet', input: 'Ada', expect: { output: 'hello, Ada' } },
+      { name: 'wrong on purpose', export: 'greet', input: 'Bob', expect: { output: 'bonjour, Bob' } },
+    ];
+    const failing = await api.http.post(`/v1/plugins/${pluginId}/versions`, {
+      ...as(alice),
+      body: { wasmBase64: Buffer.from(await compileTemplate('hello')).toString('base64'), tests },
+    });
+    assert.equal(failing.status, 200, 'the same bytes as version 1: tests do not make a new version');
+
+    const plugin2 = (await api.http.post('/v1/plugins', { ...as(alice), body: { name: 'tested' } })).body.id;
+    const withTests = await api.http.post(`/v1/plugins/${plugin2}/versions`, { ...as(alice), body: { wasmBase64: Buffer.from(hello).toString('base64'), tests } });
+    assert.equal(withTests.status, 201);
+    const run = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, as(alice));
+    assert.equal(run.status, 200);
+    assert.equal(run.body.passed, false);
+    assert.deepEqual(run.body.results.map((r: { name: string; passed: boolean }) => [r.name, r.passed]), [['greets', true], ['wrong on purpose', false]]);
+    assert.equal(run.body.results[1].failures[0], 'output: expected "bonjour, Bob", got "hello, Bob"');
+    assert.ok(run.body.results[0].fuelUsed > 0);
+
+    const refused = await api.http.post(`/v1/plugins/${plugin2}/versions/1/publish`, as(alice));
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.code, 'tests_failed');
+    assert.deepEqual(refused.body.error.details.results.map((r: { name: string }) => r.name), ['wrong on purpose']);
+    assert.equal((await api.http.get(`/v1/plugins/${plugin2}/versions/1`, as(alice))).body.status, 'draft');
+
+    const adHoc = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, { ...as(alice), body: { export: 'greet', input: 'you' } });
+    assert.equal(adHoc.body.results[0].output, 'hello, you');
+
+    const published = await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, as(alice));
+    assert.equal(published.status, 200, published.text);
+    assert.equal(published.body.version.status, 'published');
+    assert.ok(published.body.version.publishedAt);
+  });
+
+  it('binds published versions to events, follows "latest", rolls back, and validates', async () => {
+    await api.http.post(`/v1/plugins/${pluginId}/versions/2/publish`, as(alice));
+    const created = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.created', pluginId, version: 'latest', export: 'greet', config: { a: '1' } } });
+    assert.equal(created.status, 400, 'the latest published version (2) exports no greet');
+    assert.match(created.body.error.message, /version 2 exports no function "greet"/);
+    const bound = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.created', pluginId, version: 1, export: 'greet', config: { a: '1' } } });
+    assert.equal(bound.status, 201, bound.text);
+    assert.deepEqual([bound.body.version, bound.body.resolvedVersion, bound.body.enabled], [1, 1, true]);
+    const latest = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.paid', pluginId, export: 'run' } });
+    assert.equal(latest.status, 201, latest.text);
+    assert.deepEqual([latest.body.version, latest.body.resolvedVersion], ['latest', 2]);
+    await api.http.post(`/v1/plugins/${pluginId}/versions/2/unpublish`, as(alice));
+    assert.equal((await api.http.get(`/v1/bindings/${latest.body.id}`, as(alice))).body.resolvedVersion, 1, 'latest moves to the newest published');
+
+    const badEvent = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'OrderCreated', pluginId, export: 'greet' } });
+    assert.equal(badEvent.status, 400);
+    assert.equal(badEvent.body.error.details.issues[0].field, 'event');
+    const badExport = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.created', pluginId, version: 1, export: 'nope' } });
+    assert.equal(badExport.status, 400);
+    assert.equal(badExport.body.error.details.issues[0].field, 'export');
+    const draft = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.created', pluginId, version: 3, export: 'count' } });
+    assert.equal(draft.status, 409, 'a draft cannot be bound');
+
+    const disabled = await api.http.request('PATCH', `/v1/bindings/${bound.body.id}`, { ...as(alice), body: { enabled: false } });
+    assert.equal(disabled.body.enabled, false);
+    const listed = await api.http.get('/v1/bindings?event=order.created', as(alice));
+    assert.deepEqual(listed.body.items.map((b: { id: string }) => b.id), [bound.body.id]);
+    assert.equal((await api.http.delete(`/v1/bindings/${bound.body.id}`, as(alice))).status, 204);
+    assert.equal((await api.http.get(`/v1/bindings/${bound.body.id}`, as(alice))).status, 404);
+  });
+
+  it('refuses to delete a plugin with enabled bindings unless forced, and keeps its history', async () => {
+    const blocked = await api.http.delete(`/v1/plugins/${pluginId}`, as(alice));
+    assert.equal(blocked.status, 409);
+    assert.equal(blocked.body.error.details.enabledBindings, 1);
+    const forced = await api.http.delete(`/v1/plugins/${pluginId}?force=true`, as(alice));
+    assert.equal(forced.status, 200);
+    assert.ok(forced.body.deletedAt);
+    assert.deepEqual((await api.http.get('/v1/bindings', as(alice))).body.items, [], 'its bindings went with it');
+    assert.equal((await api.http.get(`/v1/plugins/${pluginId}/versions/1`, as(alice))).status, 200, 'versions stay readable');
+    assert.ok(!(await api.http.get('/v1/plugins', as(alice))).body.items.some((p: { id: string }) => p.id === pluginId));
+    assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), ...wasmBody(hello) })).status, 409, 'no new versions');
+  });
+
+  it('answers 404 to another tenant on every plugin, version and binding route', async () => {
+    const plugin = (await api.http.post('/v1/plugins', { ...as(alice), body: { name: 'private' } })).body.id;
+    await api.http.post(`/v1/plugins/${plugin}/versions`, { ...as(alice), ...wasmBody(hello) });
+    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, as(alice));
+    const binding = (await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.created', pluginId: plugin, export: 'greet' } })).body.id;
+    const routes: Array<[string, string, object?]> = [
+      ['GET', `/v1/plugins/${plugin}`],
+      ['DELETE', `/v1/plugins/${plugin}?force=true`],
+      ['GET', `/v1/plugins/${plugin}/versions`],
+      ['POST', `/v1/plugins/${plugin}/versions`, wasmBody(hello)],
+      ['GET', `/v1/plugins/${plugin}/versions/1`],
+      ['GET', `/v1/plugins/${plugin}/versions/1/wasm`],
+      ['POST', `/v1/plugins/${plugin}/versions/1/test`],
+      ['POST', `/v1/plugins/${plugin}/versions/1/publish`],
+      ['POST', `/v1/plugins/${plugin}/versions/1/unpublish`],
+      ['GET', `/v1/bindings/${binding}`],
+      ['PATCH', `/v1/bindings/${binding}`, { body: { enabled: false } }],
+      ['DELETE', `/v1/bindings/${binding}`],
+      ['POST', '/v1/bindings', { body: { event: 'order.created', pluginId: plugin, export: 'greet' } }],
+    ];
+    for (const [method, path, options] of routes) {
+      const response = await api.http.request(method, path, { ...as(bob), ...options });
+      assert.equal(response.status, 404, `${method} ${path}`);
+      assert.equal(response.body.error.code, 'not_found');
+      const anonymous = await api.http.request(method, path, options ?? {});
+      assert.equal(anonymous.status, 401, `${method} ${path} without a key`);
+    }
+    assert.deepEqual((await api.http.get('/v1/bindings', as(bob))).body.items, []);
+    assert.equal((await api.http.get(`/v1/bindings/${binding}`, as(alice))).body.enabled, true, 'nothing changed');
+    assert.equal((await api.http.get(`/v1/plugins/${plugin}`, as(alice))).body.deletedAt, null);
+  });
+});
