@@ -1,11 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
+import { AuditModule } from './audit/audit.module.js';
 import { BindingsModule } from './bindings/bindings.module.js';
 import { HealthModule } from './health/health.module.js';
 import type { ApiDependencies } from './infrastructure/api-dependencies.js';
 import { InfrastructureModule } from './infrastructure/infrastructure.module.js';
 import { MeModule } from './me/me.module.js';
 import { PluginsModule } from './plugins/plugins.module.js';
+import { PoliciesModule } from './policies/policies.module.js';
 import { TenantsModule } from './tenants/tenants.module.js';
 import { VersionsModule } from './versions/versions.module.js';
 
@@ -16,6 +18,8 @@ export class ApiModule {
       module: ApiModule,
       imports: [
         InfrastructureModule.register(deps),
+        AuditModule,
+        PoliciesModule,
         HealthModule,
         TenantsModule,
         ApiKeysModule,

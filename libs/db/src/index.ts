@@ -12,3 +12,6 @@ export { BindingRepository, type BindingFields } from './repositories/binding.re
 export { PluginRepository } from './repositories/plugin.repository.js';
 export { PluginVersionRepository, type NewPluginVersion, type PluginVersionSummary } from './repositories/plugin-version.repository.js';
 export type { Binding, Plugin, PluginVersion } from './generated/prisma/client.js';
+export { AuditRepository, type AuditEntry } from './repositories/audit.repository.js';
+export { TenantQuotaRepository } from './repositories/tenant-quota.repository.js';
+export type { AuditEvent } from './generated/prisma/client.js';

@@ -15,6 +15,8 @@ export enum AppErrorCode {
   CompileFailed = 'compile_failed',
   /** A version's declared tests failed, so it cannot be published. */
   TestsFailed = 'tests_failed',
+  /** A tenant quota would be exceeded; details name the limit. */
+  QuotaExceeded = 'quota_exceeded',
   PayloadTooLarge = 'payload_too_large',
   UnsupportedMediaType = 'unsupported_media_type',
   NotReady = 'not_ready',

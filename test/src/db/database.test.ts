@@ -57,6 +57,18 @@ const MODEL_CHECKS: Record<Prisma.ModelName, (db: Database) => Promise<void>> = 
     const found = await prisma.binding.findMany({ where: { tenantId: tenant.id, event: 'order.created' }, include: { plugin: true } });
     assert.equal(found[0]!.plugin.name, 'p');
   },
+  TenantQuota: async ({ prisma }) => {
+    const tenant = await prisma.tenant.create({ data: { name: 'Quota owner' } });
+    await prisma.tenantQuota.upsert({ where: { tenantId: tenant.id }, create: { tenantId: tenant.id, overrides: { maxPlugins: 3 } }, update: {} });
+    const updated = await prisma.tenantQuota.upsert({ where: { tenantId: tenant.id }, create: { tenantId: tenant.id }, update: { overrides: { maxPlugins: 4 } } });
+    assert.deepEqual(updated.overrides, { maxPlugins: 4 });
+  },
+  AuditEvent: async ({ prisma }) => {
+    const tenant = await prisma.tenant.create({ data: { name: 'Audited' } });
+    await prisma.auditEvent.create({ data: { tenantId: tenant.id, actor: 'admin', action: 'quota.updated', target: tenant.id, details: { maxPlugins: 4 } } });
+    await prisma.auditEvent.create({ data: { actor: 'admin', action: 'tenant.created' } });
+    assert.equal(await prisma.auditEvent.count({ where: { tenantId: tenant.id } }), 1);
+  },
 };
 
 function describeBackend(name: string, open: () => Promise<{ options: Parameters<typeof openDatabase>[0]; cleanup: () => Promise<void> }>) {

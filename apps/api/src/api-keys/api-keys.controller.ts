@@ -1,6 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
+import { ADMIN_ACTOR, AuditService } from '../audit/audit.service.js';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
@@ -21,7 +22,10 @@ import { ApiKeysService } from './api-keys.service.js';
 @UseGuards(AdminGuard)
 @Controller('v1/admin/tenants/:tenantId/keys')
 export class ApiKeysController {
-  constructor(private readonly apiKeys: ApiKeysService) {}
+  constructor(
+    private readonly apiKeys: ApiKeysService,
+    private readonly audit: AuditService,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -33,6 +37,7 @@ export class ApiKeysController {
     @ZodBody(createApiKeySchema, { required: false }) body: z.output<typeof createApiKeySchema>,
   ): Promise<ApiKeyView & { key: string }> {
     const { record, key } = await this.apiKeys.issue(tenantId, body.name);
+    await this.audit.record(tenantId, ADMIN_ACTOR, 'key.issued', record.id, { name: record.name, prefix: record.prefix });
     return { ...toApiKeyView(record), key };
   }
 
@@ -50,6 +55,8 @@ export class ApiKeysController {
     @Param('tenantId', new IdParamPipe('tenant')) tenantId: string,
     @Param('keyId', new IdParamPipe('API key')) keyId: string,
   ): Promise<ApiKeyView> {
-    return toApiKeyView(await this.apiKeys.revoke(tenantId, keyId));
+    const key = await this.apiKeys.revoke(tenantId, keyId);
+    await this.audit.record(tenantId, ADMIN_ACTOR, 'key.revoked', key.id, { prefix: key.prefix });
+    return toApiKeyView(key);
   }
 }

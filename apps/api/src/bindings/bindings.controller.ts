@@ -1,6 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
+import { actorOf, AuditService } from '../audit/audit.service.js';
 import { CurrentPrincipal } from '../auth/current-principal.js';
 import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
@@ -23,7 +24,10 @@ import { BindingsService } from './bindings.service.js';
 @UseGuards(TenantGuard)
 @Controller('v1/bindings')
 export class BindingsController {
-  constructor(private readonly bindings: BindingsService) {}
+  constructor(
+    private readonly bindings: BindingsService,
+    private readonly audit: AuditService,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -32,6 +36,7 @@ export class BindingsController {
   @ApiErrors(400, 404, 409)
   async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createBindingSchema) body: z.output<typeof createBindingSchema>): Promise<BindingView> {
     const { binding, resolvedVersion } = await this.bindings.create(principal.tenant.id, body);
+    await this.audit.record(principal.tenant.id, actorOf(principal), 'binding.created', binding.id, { event: body.event, pluginId: body.pluginId, version: body.version });
     return toBindingView(binding, resolvedVersion);
   }
 
@@ -63,6 +68,7 @@ export class BindingsController {
     @ZodBody(updateBindingSchema) body: z.output<typeof updateBindingSchema>,
   ): Promise<BindingView> {
     const { binding, resolvedVersion } = await this.bindings.update(principal.tenant.id, bindingId, body);
+    await this.audit.record(principal.tenant.id, actorOf(principal), 'binding.updated', binding.id, { ...body, config: body.config === undefined ? undefined : Object.keys(body.config) });
     return toBindingView(binding, resolvedVersion);
   }
 
@@ -73,5 +79,6 @@ export class BindingsController {
   @ApiErrors(404)
   async delete(@CurrentPrincipal() principal: TenantPrincipal, @Param('bindingId', new IdParamPipe('binding')) bindingId: string): Promise<void> {
     await this.bindings.delete(principal.tenant.id, bindingId);
+    await this.audit.record(principal.tenant.id, actorOf(principal), 'binding.deleted', bindingId);
   }
 }

@@ -10,6 +10,7 @@ export const ERROR_STATUS: Record<AppErrorCode, number> = {
   [AppErrorCode.ModuleRejected]: 422,
   [AppErrorCode.CompileFailed]: 422,
   [AppErrorCode.TestsFailed]: 409,
+  [AppErrorCode.QuotaExceeded]: 429,
   [AppErrorCode.PayloadTooLarge]: 413,
   [AppErrorCode.UnsupportedMediaType]: 415,
   [AppErrorCode.NotReady]: 503,

@@ -1,10 +1,12 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import {
   ApiKeyRepository,
+  AuditRepository,
   BindingRepository,
   PluginRepository,
   PluginVersionRepository,
   type PrismaClient,
+  TenantQuotaRepository,
   TenantRepository,
 } from '@airlock/db';
 import { WorkerRegistryRepository } from '@airlock/queue';
@@ -36,6 +38,8 @@ export class InfrastructureModule {
         { provide: PluginRepository, useFactory: (prisma: PrismaClient) => new PluginRepository(prisma), inject: [PRISMA] },
         { provide: PluginVersionRepository, useFactory: (prisma: PrismaClient) => new PluginVersionRepository(prisma), inject: [PRISMA] },
         { provide: BindingRepository, useFactory: (prisma: PrismaClient) => new BindingRepository(prisma), inject: [PRISMA] },
+        { provide: TenantQuotaRepository, useFactory: (prisma: PrismaClient) => new TenantQuotaRepository(prisma), inject: [PRISMA] },
+        { provide: AuditRepository, useFactory: (prisma: PrismaClient) => new AuditRepository(prisma), inject: [PRISMA] },
         { provide: TenantRepository, useFactory: (prisma: PrismaClient) => new TenantRepository(prisma), inject: [PRISMA] },
         { provide: ApiKeyRepository, useFactory: (prisma: PrismaClient) => new ApiKeyRepository(prisma), inject: [PRISMA] },
         {
@@ -56,6 +60,8 @@ export class InfrastructureModule {
         PluginRepository,
         PluginVersionRepository,
         BindingRepository,
+        TenantQuotaRepository,
+        AuditRepository,
       ],
     };
   }

@@ -1,6 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
+import { actorOf, AuditService } from '../audit/audit.service.js';
 import { CurrentPrincipal } from '../auth/current-principal.js';
 import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
@@ -23,7 +24,10 @@ import { PluginsService } from './plugins.service.js';
 @UseGuards(TenantGuard)
 @Controller('v1/plugins')
 export class PluginsController {
-  constructor(private readonly plugins: PluginsService) {}
+  constructor(
+    private readonly plugins: PluginsService,
+    private readonly audit: AuditService,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -31,7 +35,9 @@ export class PluginsController {
   @ZodResponse(201, pluginViewSchema, 'The new plugin.')
   @ApiErrors(400, 409)
   async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createPluginSchema) body: z.output<typeof createPluginSchema>): Promise<PluginView> {
-    return toPluginView(await this.plugins.create(principal.tenant.id, body));
+    const plugin = await this.plugins.create(principal.tenant, body);
+    await this.audit.record(principal.tenant.id, actorOf(principal), 'plugin.created', plugin.id, { name: plugin.name });
+    return toPluginView(plugin);
   }
 
   @Get()
@@ -59,6 +65,8 @@ export class PluginsController {
     @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
     @ZodQuery(deletePluginQuerySchema) query: z.output<typeof deletePluginQuerySchema>,
   ): Promise<PluginView> {
-    return toPluginView(await this.plugins.delete(principal.tenant.id, pluginId, query.force === 'true'));
+    const plugin = await this.plugins.delete(principal.tenant.id, pluginId, query.force === 'true');
+    await this.audit.record(principal.tenant.id, actorOf(principal), 'plugin.deleted', plugin.id, { force: query.force === 'true' });
+    return toPluginView(plugin);
   }
 }

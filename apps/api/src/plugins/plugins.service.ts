@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { BindingRepository, type Plugin, PluginRepository } from '@airlock/db';
+import { BindingRepository, type Plugin, PluginRepository, type Tenant } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
+import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { notFound } from '../validation/id-param.pipe.js';
 
 @Injectable()
@@ -8,9 +9,17 @@ export class PluginsService {
   constructor(
     private readonly plugins: PluginRepository,
     private readonly bindings: BindingRepository,
+    private readonly policies: TenantPolicyService,
   ) {}
 
-  async create(tenantId: string, input: { name: string; description?: string | undefined }): Promise<Plugin> {
+  async create(tenant: Tenant, input: { name: string; description?: string | undefined }): Promise<Plugin> {
+    const tenantId = tenant.id;
+    const { maxPlugins } = (await this.policies.forTenant(tenant)).quotas;
+    if ((await this.plugins.countLive(tenantId)) >= maxPlugins) {
+      throw new AppError(AppErrorCode.QuotaExceeded, `The tenant has reached its limit of ${maxPlugins} plugins.`, {
+        details: { limit: 'maxPlugins', max: maxPlugins },
+      });
+    }
     if ((await this.plugins.findLiveByName(tenantId, input.name)) !== null) {
       throw new AppError(AppErrorCode.Conflict, `A plugin named "${input.name}" already exists.`, { details: { field: 'name' } });
     }

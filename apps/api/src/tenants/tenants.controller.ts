@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
+import { ADMIN_ACTOR, AuditService } from '../audit/audit.service.js';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
@@ -21,7 +22,10 @@ import { TenantsService } from './tenants.service.js';
 @UseGuards(AdminGuard)
 @Controller('v1/admin/tenants')
 export class TenantsController {
-  constructor(private readonly tenants: TenantsService) {}
+  constructor(
+    private readonly tenants: TenantsService,
+    private readonly audit: AuditService,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -29,7 +33,9 @@ export class TenantsController {
   @ZodResponse(201, tenantViewSchema, 'The new tenant.')
   @ApiErrors(400)
   async create(@ZodBody(createTenantSchema) body: z.output<typeof createTenantSchema>): Promise<TenantView> {
-    return toTenantView(await this.tenants.create(body));
+    const tenant = await this.tenants.create(body);
+    await this.audit.record(tenant.id, ADMIN_ACTOR, 'tenant.created', tenant.id, { name: tenant.name, tier: tenant.tier });
+    return toTenantView(tenant);
   }
 
   @Get()

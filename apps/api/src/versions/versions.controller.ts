@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiResp
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { actorOf, AuditService } from '../audit/audit.service.js';
 import { CurrentPrincipal } from '../auth/current-principal.js';
 import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
@@ -29,7 +30,6 @@ class VersionNumberPipe {
   }
 }
 
-const actorOf = (principal: TenantPrincipal) => `key:${principal.apiKey.id}`;
 
 @ApiTags('plugin versions')
 @ApiBearerAuth('tenant')
@@ -37,7 +37,10 @@ const actorOf = (principal: TenantPrincipal) => `key:${principal.apiKey.id}`;
 @UseGuards(TenantGuard)
 @Controller('v1/plugins/:pluginId/versions')
 export class VersionsController {
-  constructor(private readonly versions: VersionsService) {}
+  constructor(
+    private readonly versions: VersionsService,
+    private readonly audit: AuditService,
+  ) {}
 
   @Post()
   @ApiOperation({
@@ -70,6 +73,7 @@ export class VersionsController {
       throw new AppError(AppErrorCode.UnsupportedMediaType, 'Send the module as application/wasm, or JSON as application/json.');
     }
     const { version, created } = await this.versions.create(principal.tenant, pluginId, input, actorOf(principal));
+    if (created) await this.audit.record(principal.tenant.id, actorOf(principal), 'version.created', version.id, { pluginId, number: version.number, sha256: version.sha256 });
     response.status(created ? 201 : 200);
     return toVersionView(version);
   }
@@ -131,6 +135,7 @@ export class VersionsController {
     @Param('number', VersionNumberPipe) number: number,
   ) {
     const { version, results } = await this.versions.publish(principal.tenant, pluginId, number);
+    await this.audit.record(principal.tenant.id, actorOf(principal), 'version.published', version.id, { pluginId, number });
     return { version: toVersionView(version), results };
   }
 
@@ -143,6 +148,8 @@ export class VersionsController {
     @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
     @Param('number', VersionNumberPipe) number: number,
   ): Promise<VersionView> {
-    return toVersionView(await this.versions.unpublish(principal.tenant, pluginId, number));
+    const version = await this.versions.unpublish(principal.tenant, pluginId, number);
+    await this.audit.record(principal.tenant.id, actorOf(principal), 'version.unpublished', version.id, { pluginId, number });
+    return toVersionView(version);
   }
 }

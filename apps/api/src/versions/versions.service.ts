@@ -49,10 +49,19 @@ export class VersionsService {
     }
     const policy = await this.policies.forTenant(tenant);
     const artifact = this.admitOrThrow(bytes, policy);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const existing = await this.versions.findBySha(tenant.id, plugin.id, sha256);
+    if (existing !== null) return { version: existing, created: false };
+    const { maxVersionsPerPlugin } = policy.quotas;
+    if ((await this.versions.count(tenant.id, plugin.id)) >= maxVersionsPerPlugin) {
+      throw new AppError(AppErrorCode.QuotaExceeded, `The plugin has reached its limit of ${maxVersionsPerPlugin} versions.`, {
+        details: { limit: 'maxVersionsPerPlugin', max: maxVersionsPerPlugin },
+      });
+    }
     return this.versions.createOrFind({
       tenantId: tenant.id,
       pluginId: plugin.id,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
+      sha256,
       wasm: bytes,
       exports: artifact.functions,
       imports: artifact.imports.map(({ module, name }) => ({ module, name })),

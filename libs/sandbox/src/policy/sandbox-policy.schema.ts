@@ -55,6 +55,18 @@ export const sandboxPolicySchema = z.strictObject({
   }),
   /** WASI preview 1 (no files, no environment, no clock beyond what WASI gives). */
   wasi: z.boolean(),
+  /**
+   * A tenant's allowances beyond one call, enforced by the API and the pipeline
+   * (the sandbox itself does not read them).
+   */
+  quotas: z.strictObject({
+    maxPlugins: z.number().int().min(0),
+    maxVersionsPerPlugin: z.number().int().min(1),
+    invocationsPerDay: z.number().int().min(0),
+    fuelPerDay: z.number().int().min(0),
+    eventsPerSecond: z.number().min(0),
+    concurrentRuns: z.number().int().min(1),
+  }),
 });
 
 export type SandboxPolicy = z.output<typeof sandboxPolicySchema>;

@@ -1,0 +1,31 @@
+import type { AuditEvent } from '@airlock/db';
+import { z } from 'zod';
+
+export const auditQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  before: z.iso.datetime('must be an ISO date-time, e.g. the createdAt of the last entry of the previous page').optional(),
+});
+
+export const adminAuditQuerySchema = auditQuerySchema.extend({ tenantId: z.uuid().optional() });
+
+export const auditEventViewSchema = z.object({
+  id: z.uuid(),
+  tenantId: z.uuid().nullable(),
+  actor: z.string(),
+  action: z.string(),
+  target: z.string().nullable(),
+  details: z.unknown(),
+  createdAt: z.iso.datetime(),
+});
+
+export function toAuditEventView(event: AuditEvent): z.infer<typeof auditEventViewSchema> {
+  return {
+    id: event.id,
+    tenantId: event.tenantId,
+    actor: event.actor,
+    action: event.action,
+    target: event.target,
+    details: event.details,
+    createdAt: event.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { compileTemplate } from '../support/pdk.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+import { wat } from '../support/wasm.js';
+
+describe('quotas, effective policies and the audit log', () => {
+  let api: ApiHarness;
+  let alice: TenantSession;
+  let bob: TenantSession;
+  before(async () => {
+    api = await startApi();
+    alice = await createTenantSession(api, 'Alice');
+    bob = await createTenantSession(api, 'Bob');
+  });
+  after(() => api.close());
+
+  const admin = () => ({ token: api.adminToken });
+  const putQuota = (tenantId: string, body: unknown) => api.http.request('PUT', `/v1/admin/tenants/${tenantId}/quota`, { ...admin(), body });
+
+  it('shows the tier, overrides and effective policy to admins and to the tenant', async () => {
+    const initial = await api.http.get(`/v1/admin/tenants/${alice.tenantId}/quota`, admin());
+    assert.equal(initial.status, 200);
+    assert.equal(initial.body.tier, 'free');
+    assert.deepEqual(initial.body.overrides, {});
+    assert.equal(initial.body.effective.fuelPerCall, 50_000_000);
+
+    const updated = await putQuota(alice.tenantId, { tier: 'standard', overrides: { fuelPerCall: 1234, allowedHosts: ['api.example.com'], maxPlugins: 1 } });
+    assert.equal(updated.status, 200, updated.text);
+    assert.equal(updated.body.tier, 'standard');
+    assert.equal(updated.body.effective.fuelPerCall, 1234);
+    assert.equal(updated.body.effective.timeoutMs, 5000, 'the rest comes from the standard tier');
+    assert.deepEqual(updated.body.effective.http.allowedHosts, ['api.example.com']);
+    assert.equal(updated.body.effective.quotas.maxPlugins, 1);
+
+    const own = await api.http.get('/v1/quota', { token: alice.key });
+    assert.deepEqual(own.body, updated.body);
+    assert.equal((await api.http.get('/v1/me', { token: alice.key })).body.tier, 'standard');
+  });
+
+  it('refuses invalid overrides, naming the field', async () => {
+    const zero = await putQuota(alice.tenantId, { overrides: { memoryPages: 0 } });
+    assert.equal(zero.status, 400);
+    assert.equal(zero.body.error.details.issues[0].field, 'overrides.memoryPages');
+    const host = await putQuota(alice.tenantId, { overrides: { allowedHosts: ['not a host!'] } });
+    assert.equal(host.status, 400);
+    assert.equal(host.body.error.details.issues[0].field, 'overrides.http.allowedHosts.0');
+    const unknown = await putQuota(alice.tenantId, { overrides: { fuel: 1 } });
+    assert.equal(unknown.status, 400);
+    assert.equal((await api.http.get('/v1/quota', { token: alice.key })).body.effective.fuelPerCall, 1234, 'nothing changed');
+  });
+
+  it('enforces counts on creation with 429 naming the limit', async () => {
+    assert.equal((await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'first' } })).status, 201);
+    const second = await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'second' } });
+    assert.equal(second.status, 429);
+    assert.equal(second.body.error.code, 'quota_exceeded');
+    assert.deepEqual(second.body.error.details, { limit: 'maxPlugins', max: 1 });
+
+    await putQuota(bob.tenantId, { overrides: { maxVersionsPerPlugin: 1 } });
+    const plugin = (await api.http.post('/v1/plugins', { token: bob.key, body: { name: 'p' } })).body.id;
+    const one = wat('(module (func (export "one") (result i32) (i32.const 0)))');
+    const two = wat('(module (func (export "two") (result i32) (i32.const 0)))');
+    const upload = (bytes: Uint8Array) => api.http.post(`/v1/plugins/${plugin}/versions`, { token: bob.key, rawBody: { data: bytes, contentType: 'application/wasm' } });
+    assert.equal((await upload(one)).status, 201);
+    assert.equal((await upload(one)).status, 200, 'the same bytes again is not a new version');
+    const over = await upload(two);
+    assert.equal(over.status, 429);
+    assert.equal(over.body.error.details.limit, 'maxVersionsPerPlugin');
+  });
+
+  it('runs plugins under the effective policy', async () => {
+    await putQuota(bob.tenantId, { overrides: { maxVersionsPerPlugin: 5, fuelPerCall: 100 } });
+    const plugin = (await api.http.post('/v1/plugins', { token: bob.key, body: { name: 'hungry' } })).body.id;
+    const version = await api.http.post(`/v1/plugins/${plugin}/versions`, { token: bob.key, rawBody: { data: await compileTemplate('hello'), contentType: 'application/wasm' } });
+    assert.equal(version.status, 201, version.text);
+    const run = await api.http.post(`/v1/plugins/${plugin}/versions/1/test`, { token: bob.key, body: { export: 'greet', input: 'x' } });
+    assert.equal(run.body.results[0].status, 'fuel_exhausted', 'a 100-unit budget cannot run the AssemblyScript runtime');
+  });
+
+  it('records who did what, for the tenant and for admins', async () => {
+    const own = await api.http.get('/v1/audit', { token: alice.key });
+    assert.equal(own.status, 200);
+    const actions = own.body.items.map((entry: { action: string }) => entry.action);
+    assert.deepEqual(actions, ['plugin.created', 'quota.updated', 'key.issued', 'tenant.created'], 'newest first, only Alice\'s');
+    assert.equal(own.body.items[0].actor, `key:${alice.keyId}`);
+    assert.equal(own.body.items[1].actor, 'admin');
+    assert.ok(own.body.items.every((entry: { tenantId: string }) => entry.tenantId === alice.tenantId));
+
+    const page = await api.http.get(`/v1/audit?limit=2&before=${own.body.items[1].createdAt}`, { token: alice.key });
+    assert.deepEqual(page.body.items.map((entry: { action: string }) => entry.action), ['key.issued', 'tenant.created']);
+
+    const all = await api.http.get('/v1/admin/audit?limit=200', admin());
+    const tenants = new Set(all.body.items.map((entry: { tenantId: string }) => entry.tenantId));
+    assert.ok(tenants.has(alice.tenantId) && tenants.has(bob.tenantId));
+    const bobsOnly = await api.http.get(`/v1/admin/audit?tenantId=${bob.tenantId}`, admin());
+    assert.ok(bobsOnly.body.items.some((entry: { action: string }) => entry.action === 'version.created'));
+    assert.ok(bobsOnly.body.items.every((entry: { tenantId: string }) => entry.tenantId === bob.tenantId));
+    assert.equal((await api.http.get('/v1/admin/audit', { token: alice.key })).status, 403);
+  });
+
+  it('keeps the admin quota routes admin-only, and 404s unknown tenants', async () => {
+    assert.equal((await api.http.get(`/v1/admin/tenants/${alice.tenantId}/quota`, { token: alice.key })).status, 403);
+    assert.equal((await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: alice.key, body: {} })).status, 403);
+    assert.equal((await api.http.get(`/v1/admin/tenants/${alice.tenantId}/quota`)).status, 401);
+    assert.equal((await putQuota('00000000-0000-4000-8000-000000000000', {})).status, 404);
+    assert.equal((await api.http.get('/v1/quota')).status, 401);
+  });
+});
