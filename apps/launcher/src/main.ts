@@ -4,6 +4,7 @@
 // one of them alone, for production, where both DATABASE_URL and REDIS_URL are required.
 import { mkdir } from 'node:fs/promises';
 import { resolveAdminToken } from '@airlock/api/admin-token';
+import { resolveSecretBox } from '@airlock/api/secrets';
 import { createApiApp } from '@airlock/api/api-app';
 import { ConfigError, loadConfig, type AirlockConfig } from '@airlock/config';
 import { openDatabase } from '@airlock/db';
@@ -63,6 +64,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
         adminTokenHash: adminToken.hash,
         pingDatabase: () => database.ping(),
         sandbox,
+        secrets: await resolveSecretBox(config.secretsKeys, config.dataDir),
       });
       closers.push(() => api.close());
       await api.listen(config.port, config.host);

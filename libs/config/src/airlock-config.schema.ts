@@ -42,6 +42,16 @@ export const airlockConfigSchema = z.object({
   ),
   AIRLOCK_BODY_LIMIT_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1024).default(5 * 1024 * 1024)),
   AIRLOCK_REDIS_BINARY: z.preprocess(emptyAsUndefined, z.string().default('redis-server')),
+  AIRLOCK_SECRETS_KEYS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=)*$/,
+        'must be a comma-separated list of <id>:<32 random bytes in base64>, the first one current',
+      )
+      .optional(),
+  ),
   AIRLOCK_EXECUTORS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(256).default(availableParallelism())),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['error', 'warn', 'info', 'debug']).default('info')),
 });
@@ -63,6 +73,8 @@ export interface AirlockConfig {
   redisPrefix: string;
   bodyLimitBytes: number;
   redisBinary: string;
+  /** Keys that encrypt binding secrets: `<id>:<base64 key>` pairs, the first encrypts, all decrypt. Unset: one kept in `dataDir`. */
+  secretsKeys: string | undefined;
   /** Processes that run plugin code (tests, publish gate, jobs). */
   executors: number;
   logLevel: AirlockEnv['LOG_LEVEL'];
@@ -80,6 +92,7 @@ export function toAirlockConfig(env: AirlockEnv, cwd: string): AirlockConfig {
     bodyLimitBytes: env.AIRLOCK_BODY_LIMIT_BYTES,
     redisBinary: env.AIRLOCK_REDIS_BINARY,
     executors: env.AIRLOCK_EXECUTORS,
+    secretsKeys: env.AIRLOCK_SECRETS_KEYS,
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 5 * 1024 * 1024,
       redisBinary: 'redis-server',
       executors: availableParallelism(),
+      secretsKeys: undefined,
       logLevel: 'info',
     });
   });

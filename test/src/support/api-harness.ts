@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiApp } from '@airlock/api/api-app';
+import { resolveSecretBox } from '@airlock/api/secrets';
 import { loadConfig } from '@airlock/config';
 import { type Database, openDatabase } from '@airlock/db';
 import { createRedisConnection } from '@airlock/queue';
@@ -18,6 +19,8 @@ export interface ApiHarness {
   /** Redis key prefix of this harness, fresh per start. */
   redisPrefix: string;
   database: Database;
+  /** The keys the API seals binding secrets with. */
+  secretBox: Awaited<ReturnType<typeof resolveSecretBox>>;
   /** Every route Express serves, except the docs UI and the document itself. */
   routes: Array<{ method: string; path: string }>;
   close(): Promise<void>;
@@ -53,6 +56,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
   const redis = createRedisConnection(config.redisUrl!, 'request', 'airlock-test-api');
   redis.on('error', () => undefined);
   const sandbox = await Sandbox.start({ executors: 1 });
+  const secretBox = await resolveSecretBox(config.secretsKeys, config.dataDir);
   const app = await createApiApp({
     config,
     prisma: database.prisma,
@@ -60,6 +64,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     adminTokenHash: createHash('sha256').update(adminToken).digest('hex'),
     pingDatabase: () => database.ping(),
     sandbox,
+    secrets: secretBox,
   });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
@@ -74,6 +79,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     adminToken,
     redisPrefix,
     database,
+    secretBox,
     routes,
     close: async () => {
       await app.close();

@@ -9,12 +9,18 @@ export const eventNameSchema = z
 const versionSchema = z.union([z.literal('latest'), z.number().int().min(1)]);
 const configSchema = z.record(z.string().max(200), z.string().max(65_536)).refine((config) => Object.keys(config).length <= 100, 'at most 100 keys');
 
+/** Secret values by name; names are shown, values never leave Airlock except into the plugin's call. */
+const secretsSchema = z
+  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'secret names are letters, digits and _'), z.string().max(65_536))
+  .refine((secrets) => Object.keys(secrets).length <= 50, 'at most 50 secrets');
+
 export const createBindingSchema = z.strictObject({
   event: eventNameSchema,
   pluginId: z.uuid(),
   version: versionSchema.default('latest'),
   export: z.string().min(1).max(200),
   config: configSchema.default({}),
+  secrets: secretsSchema.default({}),
   enabled: z.boolean().default(true),
 });
 
@@ -24,6 +30,8 @@ export const updateBindingSchema = z
     version: versionSchema.optional(),
     export: z.string().min(1).max(200).optional(),
     config: configSchema.optional(),
+    /** Replaces every secret; null removes them all. */
+    secrets: secretsSchema.nullable().optional(),
     enabled: z.boolean().optional(),
   })
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');
@@ -41,6 +49,7 @@ export const bindingViewSchema = z.object({
   resolvedVersion: z.number().int().nullable().describe('The version that runs now; null when "latest" has no published version.'),
   export: z.string(),
   config: z.record(z.string(), z.string()),
+  secretNames: z.array(z.string()).describe('The names of the secrets set; their values are never returned.'),
   enabled: z.boolean(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
@@ -57,6 +66,7 @@ export function toBindingView(binding: Binding, resolvedVersion: number | null):
     resolvedVersion,
     export: binding.exportName,
     config: binding.config as Record<string, string>,
+    secretNames: binding.secretNames as string[],
     enabled: binding.enabled,
     createdAt: binding.createdAt.toISOString(),
     updatedAt: binding.updatedAt.toISOString(),

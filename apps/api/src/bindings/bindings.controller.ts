@@ -36,7 +36,12 @@ export class BindingsController {
   @ApiErrors(400, 404, 409)
   async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createBindingSchema) body: z.output<typeof createBindingSchema>): Promise<BindingView> {
     const { binding, resolvedVersion } = await this.bindings.create(principal.tenant.id, body);
-    await this.audit.record(principal.tenant.id, actorOf(principal), 'binding.created', binding.id, { event: body.event, pluginId: body.pluginId, version: body.version });
+    await this.audit.record(principal.tenant.id, actorOf(principal), 'binding.created', binding.id, {
+      event: body.event,
+      pluginId: body.pluginId,
+      version: body.version,
+      secretNames: Object.keys(body.secrets),
+    });
     return toBindingView(binding, resolvedVersion);
   }
 
@@ -68,7 +73,13 @@ export class BindingsController {
     @ZodBody(updateBindingSchema) body: z.output<typeof updateBindingSchema>,
   ): Promise<BindingView> {
     const { binding, resolvedVersion } = await this.bindings.update(principal.tenant.id, bindingId, body);
-    await this.audit.record(principal.tenant.id, actorOf(principal), 'binding.updated', binding.id, { ...body, config: body.config === undefined ? undefined : Object.keys(body.config) });
+    // Names only: secret values never reach the audit log.
+    const { secrets, config, ...changes } = body;
+    await this.audit.record(principal.tenant.id, actorOf(principal), 'binding.updated', binding.id, {
+      ...changes,
+      ...(config === undefined ? {} : { configKeys: Object.keys(config) }),
+      ...(secrets === undefined ? {} : { secretNames: Object.keys(secrets ?? {}) }),
+    });
     return toBindingView(binding, resolvedVersion);
   }
 

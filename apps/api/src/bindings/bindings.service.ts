@@ -3,6 +3,7 @@ import { type Binding, BindingRepository, PluginVersionRepository } from '@airlo
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { z } from 'zod';
 import { PluginsService } from '../plugins/plugins.service.js';
+import { SecretBox } from '../secrets/secret-box.js';
 import { notFound } from '../validation/id-param.pipe.js';
 import type { createBindingSchema, updateBindingSchema } from './binding.schema.js';
 
@@ -14,7 +15,18 @@ export class BindingsService {
     private readonly bindings: BindingRepository,
     private readonly versions: PluginVersionRepository,
     private readonly plugins: PluginsService,
+    private readonly secretBox: SecretBox,
   ) {}
+
+  private sealed(secrets: Record<string, string>): { secrets: string | null; secretNames: string[] } {
+    const names = Object.keys(secrets).sort();
+    return names.length === 0 ? { secrets: null, secretNames: [] } : { secrets: this.secretBox.seal(JSON.stringify(secrets)), secretNames: names };
+  }
+
+  /** The binding's secrets in clear, for the call that runs it; never for a response. */
+  secretsOf(binding: Binding): Record<string, string> {
+    return binding.secrets === null ? {} : (JSON.parse(this.secretBox.open(binding.secrets)) as Record<string, string>);
+  }
 
   async create(tenantId: string, input: BindingInput): Promise<{ binding: Binding; resolvedVersion: number }> {
     const resolvedVersion = await this.check(tenantId, input);
@@ -24,6 +36,7 @@ export class BindingsService {
       version: input.version === 'latest' ? null : input.version,
       exportName: input.export,
       config: input.config,
+      ...this.sealed(input.secrets),
       enabled: input.enabled,
     });
     return { binding, resolvedVersion };
@@ -42,7 +55,7 @@ export class BindingsService {
 
   async update(tenantId: string, id: string, changes: z.output<typeof updateBindingSchema>) {
     const { binding } = await this.get(tenantId, id);
-    const next: BindingInput = {
+    const next: Omit<BindingInput, 'secrets'> = {
       event: changes.event ?? binding.event,
       pluginId: binding.pluginId,
       version: changes.version ?? binding.version ?? 'latest',
@@ -50,6 +63,10 @@ export class BindingsService {
       config: changes.config ?? (binding.config as Record<string, string>),
       enabled: changes.enabled ?? binding.enabled,
     };
+    const secrets =
+      changes.secrets === undefined
+        ? { secrets: binding.secrets, secretNames: binding.secretNames as string[] }
+        : this.sealed(changes.secrets ?? {});
     const resolvedVersion = await this.check(tenantId, next);
     const updated = await this.bindings.update(tenantId, id, {
       event: next.event,
@@ -57,6 +74,7 @@ export class BindingsService {
       version: next.version === 'latest' ? null : next.version,
       exportName: next.export,
       config: next.config,
+      ...secrets,
       enabled: next.enabled,
     });
     return { binding: updated, resolvedVersion };
@@ -76,7 +94,7 @@ export class BindingsService {
    * A binding must point at a live plugin of the tenant, at a published version
    * (or "latest", when one is published), whose module exports the function.
    */
-  private async check(tenantId: string, input: BindingInput): Promise<number> {
+  private async check(tenantId: string, input: Omit<BindingInput, 'secrets'>): Promise<number> {
     await this.plugins.getLive(tenantId, input.pluginId);
     const version =
       input.version === 'latest'

@@ -2,6 +2,7 @@ import type { AirlockConfig } from '@airlock/config';
 import type { PrismaClient } from '@airlock/db';
 import type { Sandbox } from '@airlock/sandbox';
 import type { Redis } from 'ioredis';
+import type { SecretBox } from '../secrets/secret-box.js';
 
 /**
  * What the API is given by whoever starts it (its own main, the all-in-one
@@ -18,6 +19,8 @@ export interface ApiDependencies {
   pingDatabase(): Promise<void>;
   /** Runs plugin code (declared tests, the publish gate) in executor processes. */
   sandbox: Sandbox;
+  /** Encrypts binding secrets. */
+  secrets: SecretBox;
 }
 
 export const API_CONFIG = Symbol('API_CONFIG');

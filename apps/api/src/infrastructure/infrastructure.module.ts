@@ -11,6 +11,7 @@ import {
 } from '@airlock/db';
 import { WorkerRegistryRepository } from '@airlock/queue';
 import type { Redis } from 'ioredis';
+import { SecretBox } from '../secrets/secret-box.js';
 import {
   ADMIN_TOKEN_HASH,
   API_CONFIG,
@@ -35,6 +36,7 @@ export class InfrastructureModule {
         { provide: ADMIN_TOKEN_HASH, useValue: deps.adminTokenHash },
         { provide: DATABASE_PING, useValue: deps.pingDatabase },
         { provide: SANDBOX, useValue: deps.sandbox },
+        { provide: SecretBox, useValue: deps.secrets },
         { provide: PluginRepository, useFactory: (prisma: PrismaClient) => new PluginRepository(prisma), inject: [PRISMA] },
         { provide: PluginVersionRepository, useFactory: (prisma: PrismaClient) => new PluginVersionRepository(prisma), inject: [PRISMA] },
         { provide: BindingRepository, useFactory: (prisma: PrismaClient) => new BindingRepository(prisma), inject: [PRISMA] },
@@ -54,6 +56,7 @@ export class InfrastructureModule {
         DATABASE_PING,
         REDIS,
         SANDBOX,
+        SecretBox,
         TenantRepository,
         ApiKeyRepository,
         WorkerRegistryRepository,

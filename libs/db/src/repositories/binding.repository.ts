@@ -6,6 +6,9 @@ export interface BindingFields {
   version: number | null;
   exportName: string;
   config: Prisma.InputJsonValue;
+  /** Sealed by the API's SecretBox; null for none. */
+  secrets: string | null;
+  secretNames: string[];
   enabled: boolean;
 }
 

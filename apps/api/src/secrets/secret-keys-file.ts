@@ -1,0 +1,27 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SecretBox } from './secret-box.js';
+
+export const SECRETS_KEYS_FILE = 'secrets.keys';
+
+/**
+ * The keys for binding secrets: AIRLOCK_SECRETS_KEYS when set; otherwise a key
+ * generated on first start and kept (0600) in the data dir, for `npm start`.
+ * Production sets the variable, so the keys live apart from the database.
+ */
+export async function resolveSecretBox(configured: string | undefined, dataDir: string): Promise<SecretBox> {
+  if (configured !== undefined) return SecretBox.fromSetting(configured);
+  const file = join(dataDir, SECRETS_KEYS_FILE);
+  const stored = await readFile(file, 'utf8').then(
+    (text) => text.trim(),
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    },
+  );
+  if (stored !== undefined) return SecretBox.fromSetting(stored);
+  const setting = SecretBox.generateSetting();
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, `${setting}\n`, { mode: 0o600, flag: 'wx' });
+  return SecretBox.fromSetting(setting);
+}

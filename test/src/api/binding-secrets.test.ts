@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { compileTemplate } from '../support/pdk.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+const SECRET = 'sk-live-8f3a9c1e-do-not-leak';
+
+describe('binding secrets', () => {
+  let api: ApiHarness;
+  let alice: TenantSession;
+  let pluginId: string;
+  before(async () => {
+    api = await startApi();
+    alice = await createTenantSession(api, 'Alice');
+    pluginId = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'with-secrets' } })).body.id;
+    await api.http.post(`/v1/plugins/${pluginId}/versions`, { token: alice.key, rawBody: { data: await compileTemplate('hello'), contentType: 'application/wasm' } });
+    await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, { token: alice.key });
+  });
+  after(() => api.close());
+
+  it('are stored encrypted, shown by name only, and never returned or audited', async () => {
+    const texts: string[] = [];
+    const created = await api.http.post('/v1/bindings', {
+      token: alice.key,
+      body: { event: 'order.created', pluginId, export: 'greet', config: { region: 'eu' }, secrets: { API_TOKEN: SECRET, OTHER: `${SECRET}-2` } },
+    });
+    assert.equal(created.status, 201, created.text);
+    assert.deepEqual(created.body.secretNames, ['API_TOKEN', 'OTHER']);
+    texts.push(created.text);
+    const id = created.body.id;
+    texts.push((await api.http.get(`/v1/bindings/${id}`, { token: alice.key })).text);
+    texts.push((await api.http.get('/v1/bindings', { token: alice.key })).text);
+    const patched = await api.http.request('PATCH', `/v1/bindings/${id}`, { token: alice.key, body: { secrets: { API_TOKEN: `${SECRET}-rotated` } } });
+    assert.deepEqual(patched.body.secretNames, ['API_TOKEN']);
+    texts.push(patched.text);
+    texts.push((await api.http.get('/v1/audit', { token: alice.key })).text);
+    texts.push((await api.http.get('/v1/admin/audit', { token: api.adminToken })).text);
+    const invalid = await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.created', pluginId, export: 'greet', secrets: { 'bad name': SECRET } } });
+    assert.equal(invalid.status, 400);
+    texts.push(invalid.text);
+    for (const text of texts) assert.ok(!text.includes(SECRET), `no secret in: ${text.slice(0, 200)}`);
+
+    const row = await api.database.prisma.binding.findUniqueOrThrow({ where: { id } });
+    assert.ok(row.secrets !== null && !row.secrets.includes(SECRET), 'encrypted at rest');
+    assert.deepEqual(JSON.parse(api.secretBox.open(row.secrets)), { API_TOKEN: `${SECRET}-rotated` }, 'and recoverable for the call that runs it');
+
+    const unchanged = await api.http.request('PATCH', `/v1/bindings/${id}`, { token: alice.key, body: { enabled: false } });
+    assert.deepEqual(unchanged.body.secretNames, ['API_TOKEN'], 'other changes keep the secrets');
+    const cleared = await api.http.request('PATCH', `/v1/bindings/${id}`, { token: alice.key, body: { secrets: null } });
+    assert.deepEqual(cleared.body.secretNames, []);
+    assert.equal((await api.database.prisma.binding.findUniqueOrThrow({ where: { id } })).secrets, null);
+  });
+});
