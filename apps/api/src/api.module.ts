@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
+import { ApprovalsModule } from './approvals/approvals.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { BindingsModule } from './bindings/bindings.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -27,6 +28,7 @@ export class ApiModule {
         PluginsModule,
         VersionsModule,
         BindingsModule,
+        ApprovalsModule,
       ],
     };
   }

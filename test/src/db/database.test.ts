@@ -63,6 +63,17 @@ const MODEL_CHECKS: Record<Prisma.ModelName, (db: Database) => Promise<void>> = 
     const updated = await prisma.tenantQuota.upsert({ where: { tenantId: tenant.id }, create: { tenantId: tenant.id }, update: { overrides: { maxPlugins: 4 } } });
     assert.deepEqual(updated.overrides, { maxPlugins: 4 });
   },
+  Approval: async ({ prisma }) => {
+    const tenant = await prisma.tenant.create({ data: { name: 'Approval owner' } });
+    const plugin = await prisma.plugin.create({ data: { tenantId: tenant.id, name: 'p' } });
+    const version = await prisma.pluginVersion.create({
+      data: { tenantId: tenant.id, pluginId: plugin.id, number: 1, sha256: 'c'.repeat(64), sizeBytes: 1, wasm: new Uint8Array([0]), exports: [], imports: [], permissions: ['wasi'], createdBy: 'admin', approvalStatus: 'pending' },
+    });
+    const approval = await prisma.approval.create({ data: { tenantId: tenant.id, versionId: version.id, requested: [{ permission: 'wasi', reason: 'beyond_tier' }], previous: [] } });
+    const withVersion = await prisma.approval.findUniqueOrThrow({ where: { id: approval.id }, include: { version: true } });
+    assert.equal(withVersion.version.approvalStatus, 'pending');
+    await assert.rejects(prisma.approval.create({ data: { tenantId: tenant.id, versionId: version.id, requested: [], previous: [] } }), /Unique constraint/);
+  },
   AuditEvent: async ({ prisma }) => {
     const tenant = await prisma.tenant.create({ data: { name: 'Audited' } });
     await prisma.auditEvent.create({ data: { tenantId: tenant.id, actor: 'admin', action: 'quota.updated', target: tenant.id, details: { maxPlugins: 4 } } });

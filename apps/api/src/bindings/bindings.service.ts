@@ -110,6 +110,15 @@ export class BindingsService {
     if (version.status !== 'published') {
       throw new AppError(AppErrorCode.Conflict, `Version ${version.number} is ${version.status}; only published versions can be bound.`, { details: { field: 'version' } });
     }
+    if (version.approvalStatus === 'pending' || version.approvalStatus === 'rejected') {
+      throw new AppError(
+        AppErrorCode.Conflict,
+        version.approvalStatus === 'pending'
+          ? `Version ${version.number} asks for new permissions and awaits an admin's approval.`
+          : `Version ${version.number} was refused by an admin: its permissions are not granted.`,
+        { details: { field: 'version', approvalStatus: version.approvalStatus } },
+      );
+    }
     if (!(version.exports as string[]).includes(input.export)) {
       throw new AppError(AppErrorCode.ValidationFailed, `Invalid request body: export: version ${version.number} exports no function "${input.export}"`, {
         details: { issues: [{ field: 'export', message: `not exported; exports: ${(version.exports as string[]).join(', ')}` }] },

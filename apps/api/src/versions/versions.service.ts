@@ -7,6 +7,7 @@ import { admit, type AdmittedArtifact, type SandboxPolicy } from '@airlock/sandb
 import type { z } from 'zod';
 import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
+import { reviewPermissions, reviewPolicy } from './permission-review.js';
 import type { DeclaredTest, runTestsSchema } from './version.schema.js';
 import { type TestResult, VersionTestsRunner } from './version-tests.runner.js';
 
@@ -48,7 +49,7 @@ export class VersionsService {
       bytes = input.bytes;
     }
     const policy = await this.policies.forTenant(tenant);
-    const artifact = this.admitOrThrow(bytes, policy);
+    const artifact = this.admitOrThrow(bytes, reviewPolicy(policy));
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const existing = await this.versions.findBySha(tenant.id, plugin.id, sha256);
     if (existing !== null) return { version: existing, created: false };
@@ -58,7 +59,11 @@ export class VersionsService {
         details: { limit: 'maxVersionsPerPlugin', max: maxVersionsPerPlugin },
       });
     }
+    const previous = await this.versions.latestPublished(tenant.id, plugin.id);
+    const previousPermissions = previous === null ? null : (previous.permissions as string[]);
+    const requested = reviewPermissions(artifact.permissions, previousPermissions, policy);
     return this.versions.createOrFind({
+      approval: requested.length === 0 ? undefined : { requested: requested as never, previous: previousPermissions ?? [] },
       tenantId: tenant.id,
       pluginId: plugin.id,
       sha256,
@@ -129,7 +134,8 @@ export class VersionsService {
     const plugin = await this.plugins.get(tenant.id, pluginId);
     const version = await this.versions.findWithWasm(tenant.id, pluginId, number);
     if (version === null) throw notFoundVersion(number);
-    const policy = await this.policies.forTenant(tenant);
+    // Tests run with the permissions the version asks for; binding it is what waits for approval.
+    const policy = reviewPolicy(await this.policies.forTenant(tenant));
     return { plugin, version, artifact: this.admitOrThrow(version.wasm, policy), policy };
   }
 

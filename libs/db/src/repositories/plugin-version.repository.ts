@@ -12,6 +12,8 @@ export interface NewPluginVersion {
   source?: Prisma.InputJsonValue | undefined;
   tests: Prisma.InputJsonValue;
   createdBy: string;
+  /** Permissions that need an admin's approval ([{permission, reason}]); the version waits for it. */
+  approval?: { requested: Prisma.InputJsonValue; previous: Prisma.InputJsonValue } | undefined;
 }
 
 /** Versions without their module bytes, for lists and details. */
@@ -33,10 +35,13 @@ export class PluginVersionRepository {
       const existing = await this.findBySha(version.tenantId, version.pluginId, version.sha256);
       if (existing !== null) return { version: existing, created: false };
       const last = await this.prisma.pluginVersion.aggregate({ where: { pluginId: version.pluginId }, _max: { number: true } });
+      const { approval, ...fields } = version;
       try {
         const created = await this.prisma.pluginVersion.create({
           data: {
-            ...version,
+            ...fields,
+            approvalStatus: approval === undefined ? 'not_required' : 'pending',
+            ...(approval === undefined ? {} : { approval: { create: { tenantId: version.tenantId, ...approval } } }),
             wasm: version.wasm as Uint8Array<ArrayBuffer>,
             sizeBytes: version.wasm.length,
             number: (last._max.number ?? 0) + 1,
@@ -80,6 +85,30 @@ export class PluginVersionRepository {
 
   count(tenantId: string, pluginId: string): Promise<number> {
     return this.prisma.pluginVersion.count({ where: { tenantId, pluginId } });
+  }
+
+  /** The approval request of each version that has one, with its plugin, for admins. */
+  listApprovals(status: string | undefined) {
+    return this.prisma.approval.findMany({
+      where: status === undefined ? {} : { status },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      include: { version: { select: { number: true, pluginId: true, permissions: true, plugin: { select: { name: true } } } } },
+    });
+  }
+
+  /** Records an admin's decision on the approval and its version, together. Null when there is no such approval. */
+  async decide(approvalId: string, decision: 'approved' | 'rejected', note: string | undefined, at: Date) {
+    const approval = await this.prisma.approval.findUnique({ where: { id: approvalId } });
+    if (approval === null) return null;
+    const [updated] = await this.prisma.$transaction([
+      this.prisma.approval.update({
+        where: { id: approvalId },
+        data: { status: decision, note: note ?? null, decidedAt: at },
+        include: { version: { select: { number: true, pluginId: true, permissions: true, plugin: { select: { name: true } } } } },
+      }),
+      this.prisma.pluginVersion.update({ where: { id: approval.versionId }, data: { approvalStatus: decision } }),
+    ]);
+    return updated;
   }
 
   setStatus(tenantId: string, id: string, status: 'published' | 'unpublished', at: Date): Promise<PluginVersionSummary> {

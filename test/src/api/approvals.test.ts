@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+import { wat } from '../support/wasm.js';
+
+const KV = '(import "airlock:host/env" "kv_delete" (func (param i64)))';
+const HTTP = '(import "extism:host/env" "http_request" (func (param i64 i64) (result i64)))';
+const plugin = (...imports: string[]) => wat(`(module ${imports.join(' ')} (func (export "run") (result i32) (i32.const 0)))`);
+
+describe('permission review and admin approvals', () => {
+  let api: ApiHarness;
+  let alice: TenantSession;
+  before(async () => {
+    api = await startApi();
+    alice = await createTenantSession(api, 'Alice');
+  });
+  after(() => api.close());
+
+  const as = { get token() { return alice.key; } };
+  const admin = () => ({ token: api.adminToken });
+  const newPlugin = async (name: string) => (await api.http.post('/v1/plugins', { ...as, body: { name } })).body.id as string;
+  const upload = (pluginId: string, bytes: Uint8Array) => api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as, rawBody: { data: bytes, contentType: 'application/wasm' } });
+  const bind = (pluginId: string, version: number) => api.http.post('/v1/bindings', { ...as, body: { event: 'order.created', pluginId, version, export: 'run' } });
+  const pending = async () => (await api.http.get('/v1/admin/approvals?status=pending', admin())).body.items as Array<Record<string, any>>;
+
+  it('holds a version that asks for more than its tier until an admin approves it', async () => {
+    const pluginId = await newPlugin('caller');
+    const version = await upload(pluginId, plugin(HTTP));
+    assert.equal(version.status, 201, version.text);
+    assert.equal(version.body.approvalStatus, 'pending', 'the free tier grants no HTTP');
+    assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, as)).status, 200, 'it can be published...');
+    const refused = await bind(pluginId, 1);
+    assert.equal(refused.status, 409, '...but not bound');
+    assert.match(refused.body.error.message, /awaits an admin's approval/);
+
+    const [request] = await pending();
+    assert.deepEqual(
+      { pluginId: request!.pluginId, version: request!.version, requested: request!.requested, previous: request!.previous },
+      { pluginId, version: 1, requested: [{ permission: 'http', reason: 'beyond_tier' }], previous: [] },
+    );
+    assert.equal((await api.http.get('/v1/admin/approvals', { token: alice.key })).status, 403);
+
+    const approved = await api.http.post(`/v1/admin/approvals/${request!.id}`, { ...admin(), body: { decision: 'approve', note: 'partner integration' } });
+    assert.equal(approved.status, 200);
+    assert.equal(approved.body.status, 'approved');
+    assert.equal((await api.http.get(`/v1/plugins/${pluginId}/versions/1`, as)).body.approvalStatus, 'approved');
+    assert.equal((await bind(pluginId, 1)).status, 201);
+    assert.deepEqual(await pending(), []);
+    const audit = await api.http.get('/v1/audit', as);
+    assert.equal(audit.body.items[1].action, 'approval.approved');
+  });
+
+  it('reviews sensitive permissions a version adds over the previous published one', async () => {
+    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { ...admin(), body: { tier: 'standard', overrides: { allowedHosts: ['api.example.com'] } } });
+    const pluginId = await newPlugin('growing');
+    const first = await upload(pluginId, plugin(KV));
+    assert.equal(first.body.approvalStatus, 'not_required');
+    await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, as);
+    const second = await upload(pluginId, plugin(KV, HTTP));
+    assert.equal(second.body.approvalStatus, 'pending', 'HTTP is within the tier now, but new for this plugin');
+    const request = (await pending()).find((item) => item.pluginId === pluginId)!;
+    assert.deepEqual(request.requested, [{ permission: 'http', reason: 'new' }]);
+    assert.deepEqual(request.previous, ['kv']);
+
+    const rejected = await api.http.post(`/v1/admin/approvals/${request.id}`, { ...admin(), body: { decision: 'reject' } });
+    assert.equal(rejected.body.status, 'rejected');
+    await api.http.post(`/v1/plugins/${pluginId}/versions/2/publish`, as);
+    const refused = await bind(pluginId, 2);
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error.message, /refused by an admin/);
+    assert.equal((await bind(pluginId, 1)).status, 201, 'the previous version still binds');
+  });
+
+  it('validates decisions and 404s unknown requests', async () => {
+    const unknown = await api.http.post('/v1/admin/approvals/00000000-0000-4000-8000-000000000000', { ...admin(), body: { decision: 'approve' } });
+    assert.equal(unknown.status, 404);
+    const invalid = await api.http.post('/v1/admin/approvals/00000000-0000-4000-8000-000000000000', { ...admin(), body: { decision: 'maybe' } });
+    assert.equal(invalid.status, 400);
+    assert.equal(invalid.body.error.details.issues[0].field, 'decision');
+  });
+});
