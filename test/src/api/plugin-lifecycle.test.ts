@@ -176,6 +176,24 @@ describe('plugin lifecycle over HTTP', () => {
     assert.equal((await api.http.get(`/v1/bindings/${bound.body.id}`, as(alice))).status, 404);
   });
 
+  it('takes every example plugin as source, compiled by the API', async () => {
+    const names = ['discount-rule', 'lead-scorer', 'content-moderation', 'webhook-formatter', 'kv-rate-counter'];
+    const uploads = await Promise.all(
+      names.map(async (name) => {
+        const plugin = (await api.http.post('/v1/plugins', { ...as(bob), body: { name } })).body.id;
+        const source = await readFile(new URL(`../../../examples/plugins/${name}/index.ts`, import.meta.url), 'utf8');
+        return api.http.post(`/v1/plugins/${plugin}/versions`, { ...as(bob), body: { language: 'assemblyscript', source: { files: { 'index.ts': source } } } });
+      }),
+    );
+    for (const [i, upload] of uploads.entries()) {
+      assert.equal(upload.status, 201, `${names[i]}: ${upload.text.slice(0, 300)}`);
+      assert.equal(upload.body.sourceLanguage, 'assemblyscript');
+    }
+    assert.deepEqual(uploads.map((upload) => upload.body.exports[0]), ['apply', 'score', 'moderate', 'post', 'hit']);
+    assert.deepEqual(uploads[3]!.body.permissions, ['config', 'http', 'logs']);
+    assert.equal(uploads[3]!.body.approvalStatus, 'pending', 'the webhook formatter wants HTTP, which the free tier does not grant');
+  });
+
   it('refuses to delete a plugin with enabled bindings unless forced, and keeps its history', async () => {
     const blocked = await api.http.delete(`/v1/plugins/${pluginId}`, as(alice));
     assert.equal(blocked.status, 409);
