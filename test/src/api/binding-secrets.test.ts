@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
-import { compileTemplate } from '../support/pdk.js';
+import { compileSource, compileTemplate } from '../support/pdk.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
 const SECRET = 'sk-live-8f3a9c1e-do-not-leak';
@@ -47,8 +47,40 @@ describe('binding secrets', () => {
 
     const unchanged = await api.http.request('PATCH', `/v1/bindings/${id}`, { token: alice.key, body: { enabled: false } });
     assert.deepEqual(unchanged.body.secretNames, ['API_TOKEN'], 'other changes keep the secrets');
+    const shared = await api.http.request('PATCH', `/v1/bindings/${id}`, { token: alice.key, body: { config: { API_TOKEN: 'x' } } });
+    assert.equal(shared.status, 400, 'a name cannot be both config and secret');
+    assert.equal(shared.body.error.details.issues[0].field, 'secrets.API_TOKEN');
     const cleared = await api.http.request('PATCH', `/v1/bindings/${id}`, { token: alice.key, body: { secrets: null } });
     assert.deepEqual(cleared.body.secretNames, []);
     assert.equal((await api.database.prisma.binding.findUniqueOrThrow({ where: { id } })).secrets, null);
+  });
+
+  it('are handed to the plugin at run time, as config entries', async () => {
+    const reader = await compileSource(`import { Config, Host, JSON } from "@airlock/plugin-pdk";
+export function inspect(): i32 {
+  const token = Config.get("API_TOKEN");
+  const out = new JSON.Obj();
+  out.set<i64>("length", token === null ? -1 : token.length);
+  out.set("prefix", token === null ? "" : token.slice(0, 3));
+  out.set("region", Config.getOr("region", "none"));
+  out.set("input", Host.inputString());
+  Host.outputJson(out);
+  return 0;
+}
+`);
+    const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'reader' } })).body.id;
+    await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: reader, contentType: 'application/wasm' } });
+    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
+    const binding = await api.http.post('/v1/bindings', {
+      token: alice.key,
+      body: { event: 'order.created', pluginId: plugin, export: 'inspect', config: { region: 'eu' }, secrets: { API_TOKEN: SECRET } },
+    });
+    const run = await api.http.post(`/v1/bindings/${binding.body.id}/test`, { token: alice.key, body: { input: 'event' } });
+    assert.equal(run.status, 200, run.text);
+    assert.equal(run.body.status, 'ok', run.body.error?.message);
+    assert.deepEqual(JSON.parse(run.body.output), { length: SECRET.length, prefix: 'sk-', region: 'eu', input: 'event' });
+    assert.ok(!run.text.includes(SECRET));
+    const other = await createTenantSession(api, 'Bob');
+    assert.equal((await api.http.post(`/v1/bindings/${binding.body.id}/test`, { token: other.key })).status, 404);
   });
 });

@@ -36,6 +36,12 @@ export const updateBindingSchema = z
   })
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');
 
+export const bindingTestSchema = z.strictObject({
+  input: z.string().max(1024 * 1024).optional(),
+  inputJson: z.unknown().optional(),
+  inputBase64: z.base64().max(1_400_000).optional(),
+});
+
 export const listBindingsQuerySchema = z.strictObject({
   event: eventNameSchema.optional(),
   pluginId: z.uuid().optional(),

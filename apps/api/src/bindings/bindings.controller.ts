@@ -8,7 +8,9 @@ import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
+import { testResultSchema } from '../versions/version.schema.js';
 import {
+  bindingTestSchema,
   type BindingView,
   bindingViewSchema,
   createBindingSchema,
@@ -81,6 +83,19 @@ export class BindingsController {
       ...(secrets === undefined ? {} : { secretNames: Object.keys(secrets ?? {}) }),
     });
     return toBindingView(binding, resolvedVersion);
+  }
+
+  @Post(':bindingId/test')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Run the binding once with an input, as an event would (its version, export, config and secrets)' })
+  @ZodResponse(200, testResultSchema, 'The call\'s result: status, output, logs, fuel, memory, duration.')
+  @ApiErrors(400, 404, 409, 422)
+  async test(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @Param('bindingId', new IdParamPipe('binding')) bindingId: string,
+    @ZodBody(bindingTestSchema, { required: false }) body: z.output<typeof bindingTestSchema>,
+  ) {
+    return this.bindings.test(principal.tenant, bindingId, body);
   }
 
   @Delete(':bindingId')

@@ -1,9 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { type Binding, BindingRepository, PluginVersionRepository } from '@airlock/db';
+import { type Binding, BindingRepository, PluginVersionRepository, type Tenant } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { z } from 'zod';
 import { PluginsService } from '../plugins/plugins.service.js';
+import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { SecretBox } from '../secrets/secret-box.js';
+import { admitOrThrow } from '../versions/admit-or-throw.js';
+import { reviewPolicy } from '../versions/permission-review.js';
+import { type TestCall, type TestResult, VersionTestsRunner } from '../versions/version-tests.runner.js';
 import { notFound } from '../validation/id-param.pipe.js';
 import type { createBindingSchema, updateBindingSchema } from './binding.schema.js';
 
@@ -16,7 +20,31 @@ export class BindingsService {
     private readonly versions: PluginVersionRepository,
     private readonly plugins: PluginsService,
     private readonly secretBox: SecretBox,
+    private readonly policies: TenantPolicyService,
+    private readonly runner: VersionTestsRunner,
   ) {}
+
+  /**
+   * Runs the binding as an event would: the version it resolves to, its export,
+   * its config with its secrets (secrets are handed to the plugin as config
+   * entries, at run time only), under the tenant's policy plus what an admin approved.
+   */
+  async test(tenant: Tenant, id: string, call: Omit<TestCall, 'name' | 'export' | 'config'>): Promise<TestResult> {
+    const { binding, resolvedVersion } = await this.get(tenant.id, id);
+    if (resolvedVersion === null) throw new AppError(AppErrorCode.Conflict, 'The binding follows "latest" and the plugin has no published version.');
+    const version = await this.versions.findWithWasm(tenant.id, binding.pluginId, resolvedVersion);
+    if (version === null) throw notFound('version');
+    const tenantPolicy = await this.policies.forTenant(tenant);
+    const policy = version.approvalStatus === 'approved' ? reviewPolicy(tenantPolicy) : tenantPolicy;
+    const artifact = admitOrThrow(version.wasm, policy);
+    const config = { ...(binding.config as Record<string, string>), ...this.secretsOf(binding) };
+    const [result] = await this.runner.run(artifact, [{ call: { ...call, name: `binding ${binding.id}`, export: binding.exportName, config } }], {
+      tenantId: tenant.id,
+      pluginId: binding.pluginId,
+      policy,
+    });
+    return result!;
+  }
 
   private sealed(secrets: Record<string, string>): { secrets: string | null; secretNames: string[] } {
     const names = Object.keys(secrets).sort();
@@ -29,6 +57,7 @@ export class BindingsService {
   }
 
   async create(tenantId: string, input: BindingInput): Promise<{ binding: Binding; resolvedVersion: number }> {
+    refuseSharedNames(input.config, input.secrets);
     const resolvedVersion = await this.check(tenantId, input);
     const binding = await this.bindings.create(tenantId, {
       event: input.event,
@@ -67,6 +96,7 @@ export class BindingsService {
       changes.secrets === undefined
         ? { secrets: binding.secrets, secretNames: binding.secretNames as string[] }
         : this.sealed(changes.secrets ?? {});
+    refuseSharedNames(next.config, Object.fromEntries(secrets.secretNames.map((name) => [name, ''])));
     const resolvedVersion = await this.check(tenantId, next);
     const updated = await this.bindings.update(tenantId, id, {
       event: next.event,
@@ -125,5 +155,15 @@ export class BindingsService {
       });
     }
     return version.number;
+  }
+}
+
+/** Secrets reach the plugin as config entries, so a name cannot be both. */
+function refuseSharedNames(config: Record<string, string>, secrets: Record<string, string>): void {
+  const shared = Object.keys(secrets).filter((name) => Object.hasOwn(config, name));
+  if (shared.length > 0) {
+    throw new AppError(AppErrorCode.ValidationFailed, `Invalid request body: secrets: ${shared.join(', ')} also in config`, {
+      details: { issues: shared.map((name) => ({ field: `secrets.${name}`, message: 'a config entry has the same name' })) },
+    });
   }
 }

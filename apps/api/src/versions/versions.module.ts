@@ -10,6 +10,6 @@ import { VersionsService } from './versions.service.js';
   imports: [AuthModule, PluginsModule, PoliciesModule],
   controllers: [VersionsController],
   providers: [VersionsService, VersionTestsRunner],
-  exports: [VersionsService],
+  exports: [VersionsService, VersionTestsRunner],
 })
 export class VersionsModule {}

@@ -3,10 +3,11 @@ import { Injectable } from '@nestjs/common';
 import { type Plugin, PluginVersionRepository, type PluginVersionSummary, type Tenant } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { compilePlugin } from '@airlock/plugin-pdk';
-import { admit, type AdmittedArtifact, type SandboxPolicy } from '@airlock/sandbox';
+import type { AdmittedArtifact, SandboxPolicy } from '@airlock/sandbox';
 import type { z } from 'zod';
 import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
+import { admitOrThrow } from './admit-or-throw.js';
 import { reviewPermissions, reviewPolicy } from './permission-review.js';
 import type { DeclaredTest, runTestsSchema } from './version.schema.js';
 import { type TestResult, VersionTestsRunner } from './version-tests.runner.js';
@@ -49,7 +50,7 @@ export class VersionsService {
       bytes = input.bytes;
     }
     const policy = await this.policies.forTenant(tenant);
-    const artifact = this.admitOrThrow(bytes, reviewPolicy(policy));
+    const artifact = admitOrThrow(bytes, reviewPolicy(policy));
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const existing = await this.versions.findBySha(tenant.id, plugin.id, sha256);
     if (existing !== null) return { version: existing, created: false };
@@ -136,17 +137,6 @@ export class VersionsService {
     if (version === null) throw notFoundVersion(number);
     // Tests run with the permissions the version asks for; binding it is what waits for approval.
     const policy = reviewPolicy(await this.policies.forTenant(tenant));
-    return { plugin, version, artifact: this.admitOrThrow(version.wasm, policy), policy };
-  }
-
-  private admitOrThrow(bytes: Uint8Array, policy: SandboxPolicy): AdmittedArtifact {
-    const admission = admit(bytes, policy);
-    if (!admission.ok) {
-      const { kind, reason, forbiddenImports } = admission.rejection;
-      throw new AppError(AppErrorCode.ModuleRejected, `The module was refused: ${reason}.`, {
-        details: { kind, ...(forbiddenImports === undefined ? {} : { forbiddenImports }) },
-      });
-    }
-    return admission.artifact;
+    return { plugin, version, artifact: admitOrThrow(version.wasm, policy), policy };
   }
 }
