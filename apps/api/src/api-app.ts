@@ -27,8 +27,8 @@ export async function createApiApp(deps: ApiDependencies): Promise<INestApplicat
   app.use(requestIdMiddleware);
   app.useBodyParser('json', { limit: deps.config.bodyLimitBytes });
   // Modules upload raw; gzip is inflated, and the limit applies to the inflated bytes.
-  app.useBodyParser('raw', { type: 'application/wasm', limit: deps.config.bodyLimitBytes });
-  app.useGlobalFilters(new AppExceptionFilter(deps.config.bodyLimitBytes));
+  app.useBodyParser('raw', { type: 'application/wasm', limit: deps.config.moduleUploadLimitBytes });
+  app.useGlobalFilters(new AppExceptionFilter(deps.config));
   setupOpenApi(app);
   await app.init();
   return app;

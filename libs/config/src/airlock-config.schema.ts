@@ -41,6 +41,7 @@ export const airlockConfigSchema = z.object({
       .default('airlock'),
   ),
   AIRLOCK_BODY_LIMIT_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1024).default(5 * 1024 * 1024)),
+  AIRLOCK_MODULE_UPLOAD_LIMIT_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1024).default(64 * 1024 * 1024)),
   AIRLOCK_REDIS_BINARY: z.preprocess(emptyAsUndefined, z.string().default('redis-server')),
   AIRLOCK_SECRETS_KEYS: z.preprocess(
     emptyAsUndefined,
@@ -72,6 +73,8 @@ export interface AirlockConfig {
   adminToken: string | undefined;
   redisPrefix: string;
   bodyLimitBytes: number;
+  /** Largest raw module upload (inflated); a tenant's tier may allow less. */
+  moduleUploadLimitBytes: number;
   redisBinary: string;
   /** Keys that encrypt binding secrets: `<id>:<base64 key>` pairs, the first encrypts, all decrypt. Unset: one kept in `dataDir`. */
   secretsKeys: string | undefined;
@@ -90,6 +93,7 @@ export function toAirlockConfig(env: AirlockEnv, cwd: string): AirlockConfig {
     adminToken: env.AIRLOCK_ADMIN_TOKEN,
     redisPrefix: env.AIRLOCK_REDIS_PREFIX,
     bodyLimitBytes: env.AIRLOCK_BODY_LIMIT_BYTES,
+    moduleUploadLimitBytes: env.AIRLOCK_MODULE_UPLOAD_LIMIT_BYTES,
     redisBinary: env.AIRLOCK_REDIS_BINARY,
     executors: env.AIRLOCK_EXECUTORS,
     secretsKeys: env.AIRLOCK_SECRETS_KEYS,

@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       adminToken: undefined,
       redisPrefix: 'airlock',
       bodyLimitBytes: 5 * 1024 * 1024,
+      moduleUploadLimitBytes: 64 * 1024 * 1024,
       redisBinary: 'redis-server',
       executors: availableParallelism(),
       secretsKeys: undefined,

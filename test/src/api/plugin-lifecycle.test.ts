@@ -70,11 +70,12 @@ describe('plugin lifecycle over HTTP', () => {
     });
     assert.equal(gzipped.status, 201, gzipped.text);
     assert.equal(gzipped.body.sizeBytes, other.length, 'stored inflated');
-    const bomb = gzipSync(Buffer.alloc(20 * 1024 * 1024));
-    assert.ok(bomb.length < 100 * 1024);
+    const bomb = gzipSync(Buffer.alloc(80 * 1024 * 1024)); // inflates past the 64 MiB upload limit
+    assert.ok(bomb.length < 200 * 1024);
     const refused = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), ...wasmBody(bomb), headers: { 'content-encoding': 'gzip' } });
     assert.equal(refused.status, 413);
     assert.equal(refused.body.error.code, 'payload_too_large');
+    assert.match(refused.body.error.message, /67108864 bytes/);
   });
 
   it('compiles AssemblyScript source, and reports compile errors with line and column', async () => {

@@ -39,14 +39,15 @@ const BODY_PARSER_MESSAGES: Record<string, (limitBytes: number) => string> = {
 export class AppExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
-  constructor(private readonly bodyLimitBytes: number) {}
+  constructor(private readonly limits: { bodyLimitBytes: number; moduleUploadLimitBytes: number }) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
     const requestId = requestIdOf(request);
-    const { status, body } = this.describe(exception, requestId);
+    const limit = request.is('application/wasm') ? this.limits.moduleUploadLimitBytes : this.limits.bodyLimitBytes;
+    const { status, body } = this.describe(exception, requestId, limit);
     if (status >= 500) {
       this.logger.error(
         `${request.method} ${request.path} failed (requestId ${requestId})`,
@@ -57,7 +58,7 @@ export class AppExceptionFilter implements ExceptionFilter {
     if (!response.headersSent) response.status(status).json(body);
   }
 
-  private describe(exception: unknown, requestId: string): { status: number; body: ErrorBody } {
+  private describe(exception: unknown, requestId: string, bodyLimit: number): { status: number; body: ErrorBody } {
     const respond = (status: number, code: string, message: string, details?: unknown) => ({
       status,
       body: { error: { code, message, ...(details === undefined ? {} : { details }) }, requestId },
@@ -72,7 +73,7 @@ export class AppExceptionFilter implements ExceptionFilter {
     const describeBodyError = BODY_PARSER_MESSAGES[String(bodyParserError?.type)];
     if (describeBodyError !== undefined) {
       const status = bodyParserError?.status ?? 400;
-      return respond(status, CODE_BY_STATUS[status] ?? AppErrorCode.ValidationFailed, describeBodyError(this.bodyLimitBytes));
+      return respond(status, CODE_BY_STATUS[status] ?? AppErrorCode.ValidationFailed, describeBodyError(bodyLimit));
     }
     if (exception instanceof HttpException && exception.getStatus() < 500) {
       const status = exception.getStatus();
