@@ -2,7 +2,7 @@ import type { AirlockConfig } from '@airlock/config';
 import type { PrismaClient } from '@airlock/db';
 import type { Sandbox } from '@airlock/sandbox';
 import type { Redis } from 'ioredis';
-import type { SecretBox } from '../secrets/secret-box.js';
+import type { SecretBox } from '@airlock/execution';
 
 /**
  * What the API is given by whoever starts it (its own main, the all-in-one

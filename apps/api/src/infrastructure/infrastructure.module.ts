@@ -11,7 +11,7 @@ import {
 } from '@airlock/db';
 import { WorkerRegistryRepository } from '@airlock/queue';
 import type { Redis } from 'ioredis';
-import { SecretBox } from '../secrets/secret-box.js';
+import { SecretBox } from '@airlock/execution';
 import {
   ADMIN_TOKEN_HASH,
   API_CONFIG,

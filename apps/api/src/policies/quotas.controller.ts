@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { TenantQuotaRepository } from '@airlock/db';
+import { effectivePolicy } from '@airlock/execution';
 import type { z } from 'zod';
 import { ADMIN_ACTOR, AuditService } from '../audit/audit.service.js';
 import { AdminGuard } from '../auth/admin.guard.js';
@@ -54,7 +55,7 @@ export class QuotasController {
   ): Promise<QuotaView> {
     const tenant = await this.tenants.get(tenantId);
     const tier = body.tier ?? tenant.tier;
-    this.policies.effective(await this.policies.tier(tier), body.overrides); // refuses an invalid combination
+    effectivePolicy(await this.policies.tier(tier), body.overrides); // refuses an invalid combination
     await this.quotas.set(tenant.id, tier, body.overrides);
     await this.audit.record(tenant.id, ADMIN_ACTOR, 'quota.updated', tenant.id, { tier, overrides: body.overrides });
     return this.view(tenant.id);

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SecretBox } from './secret-box.js';
+import { SecretBox } from '@airlock/execution';
 
 export const SECRETS_KEYS_FILE = 'secrets.keys';
 

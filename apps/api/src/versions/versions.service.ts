@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { admitOrThrow } from './admit-or-throw.js';
-import { reviewPermissions, reviewPolicy } from './permission-review.js';
+import { reviewPermissions, reviewPolicy } from '@airlock/execution';
 import type { DeclaredTest, runTestsSchema } from './version.schema.js';
 import { type TestResult, VersionTestsRunner } from './version-tests.runner.js';
 

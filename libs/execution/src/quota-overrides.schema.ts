@@ -1,0 +1,19 @@
+import { z } from 'zod';
+
+/** What an admin may change of a tenant's tier. Every field is optional: unset means the tier's value. */
+export const quotaOverridesSchema = z.strictObject({
+  fuelPerCall: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  memoryPages: z.number().int().min(1).max(65_536).optional(),
+  timeoutMs: z.number().int().min(1).max(10 * 60_000).optional(),
+  maxModuleBytes: z.number().int().min(8).optional(),
+  /** The hosts this tenant's plugins may call over HTTP. */
+  allowedHosts: z.array(z.string().min(1).max(253)).max(100).optional(),
+  maxPlugins: z.number().int().min(0).optional(),
+  maxVersionsPerPlugin: z.number().int().min(1).optional(),
+  invocationsPerDay: z.number().int().min(0).optional(),
+  fuelPerDay: z.number().int().min(0).optional(),
+  eventsPerSecond: z.number().min(0).optional(),
+  concurrentRuns: z.number().int().min(1).optional(),
+});
+
+export type QuotaOverrides = z.output<typeof quotaOverridesSchema>;
