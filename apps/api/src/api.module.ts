@@ -3,6 +3,7 @@ import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { ApprovalsModule } from './approvals/approvals.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { BindingsModule } from './bindings/bindings.module.js';
+import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import type { ApiDependencies } from './infrastructure/api-dependencies.js';
 import { InfrastructureModule } from './infrastructure/infrastructure.module.js';
@@ -29,6 +30,7 @@ export class ApiModule {
         VersionsModule,
         BindingsModule,
         ApprovalsModule,
+        EventsModule,
       ],
     };
   }

@@ -8,7 +8,7 @@ import { resolveSecretBox } from '@airlock/api/secrets';
 import { createApiApp } from '@airlock/api/api-app';
 import { ConfigError, loadConfig, type AirlockConfig } from '@airlock/config';
 import { openDatabase } from '@airlock/db';
-import { createRedisConnection } from '@airlock/queue';
+import { createInvocationQueue, createRedisConnection } from '@airlock/queue';
 import { Sandbox } from '@airlock/sandbox';
 import { createWorkerApp } from '@airlock/worker/worker-app';
 import { RedisBinaryMissingError } from './private-redis.js';
@@ -42,20 +42,25 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
       `redis: ${redis.origin}`,
     ];
 
+    // Plugin code runs in executor processes started with an empty environment;
+    // in the all-in-one process the API and the worker share them.
+    const sandbox = await Sandbox.start({ executors: config.executors });
+    closers.push(() => sandbox.stop());
+    const secrets = await resolveSecretBox(config.secretsKeys, config.dataDir);
+
     if (role !== 'api') {
       const consumerRedis = createRedisConnection(redis.url, 'consumer', 'airlock-worker');
       closers.push(async () => consumerRedis.quit());
-      const worker = await createWorkerApp({ config, prisma: database.prisma, redis: consumerRedis });
+      const worker = await createWorkerApp({ config, prisma: database.prisma, redis: consumerRedis, sandbox, secrets });
       closers.push(() => worker.close());
       lines.push('worker: ready');
     }
     if (role !== 'worker') {
-      // Plugin code runs in executor processes started with an empty environment.
-      const sandbox = await Sandbox.start({ executors: config.executors });
-      closers.push(() => sandbox.stop());
       const requestRedis = createRedisConnection(redis.url, 'request', 'airlock-api');
       requestRedis.on('error', () => undefined); // reported by /readyz, not as crashes
       closers.push(async () => requestRedis.disconnect());
+      const invocationQueue = createInvocationQueue(requestRedis, config.redisPrefix);
+      closers.push(() => invocationQueue.close());
       const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
       const api = await createApiApp({
         config,
@@ -64,7 +69,8 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
         adminTokenHash: adminToken.hash,
         pingDatabase: () => database.ping(),
         sandbox,
-        secrets: await resolveSecretBox(config.secretsKeys, config.dataDir),
+        secrets,
+        invocationQueue,
       });
       closers.push(() => api.close());
       await api.listen(config.port, config.host);

@@ -1,5 +1,7 @@
 import type { AirlockConfig } from '@airlock/config';
 import type { PrismaClient } from '@airlock/db';
+import type { SecretBox } from '@airlock/execution';
+import type { Sandbox } from '@airlock/sandbox';
 import type { Redis } from 'ioredis';
 
 /** What the worker is given by whoever starts it: the config and open connections. */
@@ -8,6 +10,10 @@ export interface WorkerDependencies {
   prisma: PrismaClient;
   /** A long-lived connection that waits for Redis to come back (role `consumer`). */
   redis: Redis;
+  /** Where plugin code runs: executor processes. */
+  sandbox: Sandbox;
+  /** Opens binding secrets for the calls that use them. */
+  secrets: SecretBox;
 }
 
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');

@@ -15,3 +15,6 @@ export type { Binding, Plugin, PluginVersion } from './generated/prisma/client.j
 export { AuditRepository, type AuditEntry } from './repositories/audit.repository.js';
 export { TenantQuotaRepository } from './repositories/tenant-quota.repository.js';
 export type { AuditEvent } from './generated/prisma/client.js';
+export { EventRepository, type EventWithInvocations, type PlannedInvocation } from './repositories/event.repository.js';
+export { InvocationRepository, type InvocationOutcome } from './repositories/invocation.repository.js';
+export type { Event, Invocation } from './generated/prisma/client.js';

@@ -3,3 +3,5 @@ export { reviewPermissions, reviewPolicy, SENSITIVE_PERMISSIONS, type RequestedP
 export { PolicyResolver } from './policy-resolver.js';
 export { quotaOverridesSchema, type QuotaOverrides } from './quota-overrides.schema.js';
 export { SecretBox, type SecretKey } from './secret-box.js';
+export { ArtifactCache } from './artifact-cache.js';
+export { InvocationRunner, type InvocationRunnerDeps, type RunOutcome } from './invocation-runner.js';

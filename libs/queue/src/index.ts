@@ -1,2 +1,10 @@
 export { createRedisConnection, type RedisRole } from './redis-connection.js';
 export { WORKER_HEARTBEAT_TTL_MS, WorkerRegistryRepository } from './worker-registry.repository.js';
+export {
+  createInvocationQueue,
+  enqueueInvocations,
+  INVOCATIONS_QUEUE,
+  invocationJob,
+  invocationJobData,
+  type InvocationJobData,
+} from './invocation-job.js';

@@ -74,6 +74,23 @@ const MODEL_CHECKS: Record<Prisma.ModelName, (db: Database) => Promise<void>> = 
     assert.equal(withVersion.version.approvalStatus, 'pending');
     await assert.rejects(prisma.approval.create({ data: { tenantId: tenant.id, versionId: version.id, requested: [], previous: [] } }), /Unique constraint/);
   },
+  Event: async ({ prisma }) => {
+    const tenant = await prisma.tenant.create({ data: { name: 'Event owner' } });
+    const event = await prisma.event.create({ data: { tenantId: tenant.id, type: 'order.created', payload: new Uint8Array([123, 125]), idempotencyKey: 'k1' } });
+    await assert.rejects(prisma.event.create({ data: { tenantId: tenant.id, type: 'order.created', payload: new Uint8Array(), idempotencyKey: 'k1' } }), /Unique constraint/);
+    assert.deepEqual([...(await prisma.event.findUniqueOrThrow({ where: { id: event.id } })).payload], [123, 125]);
+  },
+  Invocation: async ({ prisma }) => {
+    const tenant = await prisma.tenant.create({ data: { name: 'Invocation owner' } });
+    const event = await prisma.event.create({ data: { tenantId: tenant.id, type: 'order.created', payload: new Uint8Array() } });
+    const invocation = await prisma.invocation.create({
+      data: { tenantId: tenant.id, eventId: event.id, pluginId: '00000000-0000-4000-8000-000000000001', version: 1, exportName: 'run' },
+    });
+    assert.equal(invocation.status, 'queued');
+    const done = await prisma.invocation.update({ where: { id: invocation.id }, data: { status: 'ok', fuelUsed: 9_007_199_254_740_993n, output: new Uint8Array([1]) } });
+    assert.equal(done.fuelUsed, 9_007_199_254_740_993n, 'fuel beyond 2^53 is kept exactly');
+    assert.equal((await prisma.event.findUniqueOrThrow({ where: { id: event.id }, include: { invocations: true } })).invocations.length, 1);
+  },
   AuditEvent: async ({ prisma }) => {
     const tenant = await prisma.tenant.create({ data: { name: 'Audited' } });
     await prisma.auditEvent.create({ data: { tenantId: tenant.id, actor: 'admin', action: 'quota.updated', target: tenant.id, details: { maxPlugins: 4 } } });

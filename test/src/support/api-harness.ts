@@ -6,7 +6,7 @@ import { createApiApp } from '@airlock/api/api-app';
 import { resolveSecretBox } from '@airlock/api/secrets';
 import { loadConfig } from '@airlock/config';
 import { type Database, openDatabase } from '@airlock/db';
-import { createRedisConnection } from '@airlock/queue';
+import { createInvocationQueue, createRedisConnection } from '@airlock/queue';
 import { Sandbox } from '@airlock/sandbox';
 import { createFreshDatabase, type FreshDatabase } from './fresh-database.js';
 import { HttpClient } from './http-client.js';
@@ -19,6 +19,8 @@ export interface ApiHarness {
   /** Redis key prefix of this harness, fresh per start. */
   redisPrefix: string;
   database: Database;
+  config: ReturnType<typeof loadConfig>;
+  sandbox: Sandbox;
   /** The keys the API seals binding secrets with. */
   secretBox: Awaited<ReturnType<typeof resolveSecretBox>>;
   /** Every route Express serves, except the docs UI and the document itself. */
@@ -57,6 +59,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
   redis.on('error', () => undefined);
   const sandbox = await Sandbox.start({ executors: 1 });
   const secretBox = await resolveSecretBox(config.secretsKeys, config.dataDir);
+  const invocationQueue = createInvocationQueue(redis, redisPrefix);
   const app = await createApiApp({
     config,
     prisma: database.prisma,
@@ -65,6 +68,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     pingDatabase: () => database.ping(),
     sandbox,
     secrets: secretBox,
+    invocationQueue,
   });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
@@ -79,10 +83,13 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     adminToken,
     redisPrefix,
     database,
+    config,
+    sandbox,
     secretBox,
     routes,
     close: async () => {
       await app.close();
+      await invocationQueue.close();
       await sandbox.stop();
       redis.disconnect();
       await database.close();

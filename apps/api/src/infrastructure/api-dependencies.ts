@@ -1,6 +1,8 @@
 import type { AirlockConfig } from '@airlock/config';
 import type { PrismaClient } from '@airlock/db';
+import type { InvocationJobData } from '@airlock/queue';
 import type { Sandbox } from '@airlock/sandbox';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { SecretBox } from '@airlock/execution';
 
@@ -21,6 +23,8 @@ export interface ApiDependencies {
   sandbox: Sandbox;
   /** Encrypts binding secrets. */
   secrets: SecretBox;
+  /** Where event invocations are queued for the workers. */
+  invocationQueue: Queue<InvocationJobData>;
 }
 
 export const API_CONFIG = Symbol('API_CONFIG');
@@ -29,3 +33,4 @@ export const REDIS = Symbol('REDIS');
 export const ADMIN_TOKEN_HASH = Symbol('ADMIN_TOKEN_HASH');
 export const DATABASE_PING = Symbol('DATABASE_PING');
 export const SANDBOX = Symbol('SANDBOX');
+export const INVOCATION_QUEUE = Symbol('INVOCATION_QUEUE');

@@ -1,0 +1,91 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { BindingRepository, type EventWithInvocations, EventRepository, type PlannedInvocation, PluginVersionRepository, type Tenant } from '@airlock/db';
+import { AppError, AppErrorCode } from '@airlock/errors';
+import { enqueueInvocations, type InvocationJobData } from '@airlock/queue';
+import type { Queue } from 'bullmq';
+import type { z } from 'zod';
+import { INVOCATION_QUEUE } from '../infrastructure/api-dependencies.js';
+import { TenantPolicyService } from '../policies/tenant-policy.service.js';
+import { notFound } from '../validation/id-param.pipe.js';
+import type { createEventSchema } from './event.schema.js';
+
+@Injectable()
+export class EventsService {
+  private readonly logger = new Logger('Events');
+
+  constructor(
+    private readonly events: EventRepository,
+    private readonly bindings: BindingRepository,
+    private readonly versions: PluginVersionRepository,
+    private readonly policies: TenantPolicyService,
+    @Inject(INVOCATION_QUEUE) private readonly queue: Queue<InvocationJobData>,
+  ) {}
+
+  /**
+   * Records the event with one invocation per enabled binding of its type, then
+   * queues them. A replay with the same idempotency key returns the first event
+   * and queues again only what is still queued (job ids make that a no-op when
+   * the jobs exist), so a request that failed after recording heals on retry.
+   */
+  async accept(tenant: Tenant, input: z.output<typeof createEventSchema>): Promise<EventWithInvocations> {
+    const payload =
+      input.payloadBase64 !== undefined
+        ? new Uint8Array(Buffer.from(input.payloadBase64, 'base64'))
+        : new TextEncoder().encode(input.payload === undefined ? '' : JSON.stringify(input.payload));
+    const policy = await this.policies.forTenant(tenant);
+    if (payload.length > policy.maxInputBytes) {
+      throw new AppError(AppErrorCode.PayloadTooLarge, `The payload is ${payload.length} bytes; this tenant's plugins take at most ${policy.maxInputBytes}.`);
+    }
+    const { event } = await this.events.record(
+      tenant.id,
+      { type: input.type, payload, idempotencyKey: input.idempotencyKey },
+      input.idempotencyKey !== undefined && (await this.events.findByIdempotencyKey(tenant.id, input.idempotencyKey)) !== null
+        ? []
+        : await this.plan(tenant.id, input.type),
+    );
+    const queued = event.invocations.filter((invocation) => invocation.status === 'queued').map((invocation) => invocation.id);
+    try {
+      await enqueueInvocations(this.queue, tenant.id, queued);
+    } catch (error) {
+      this.logger.warn(`event ${event.id}: queueing failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new AppError(
+        AppErrorCode.NotReady,
+        'The queue is unavailable; the event is recorded. Retry with the same idempotencyKey to queue it.',
+        { cause: error, details: { eventId: event.id } },
+      );
+    }
+    return event;
+  }
+
+  async get(tenantId: string, id: string): Promise<EventWithInvocations> {
+    const event = await this.events.findById(tenantId, id);
+    if (event === null) throw notFound('event');
+    return event;
+  }
+
+  /** What runs for an event type: every enabled binding whose version can run now. */
+  private async plan(tenantId: string, type: string): Promise<PlannedInvocation[]> {
+    const planned: PlannedInvocation[] = [];
+    for (const binding of await this.bindings.list(tenantId, { event: type })) {
+      if (!binding.enabled) continue;
+      const version =
+        binding.version === null
+          ? await this.versions.latestPublished(tenantId, binding.pluginId)
+          : await this.versions.find(tenantId, binding.pluginId, binding.version);
+      const runnable =
+        version !== null &&
+        version.status === 'published' &&
+        (version.approvalStatus === 'not_required' || version.approvalStatus === 'approved') &&
+        (version.exports as string[]).includes(binding.exportName);
+      if (!runnable) continue;
+      planned.push({
+        bindingId: binding.id,
+        pluginId: binding.pluginId,
+        version: version.number,
+        exportName: binding.exportName,
+        config: binding.config as Record<string, string>,
+      });
+    }
+    return planned;
+  }
+}

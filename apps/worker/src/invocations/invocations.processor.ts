@@ -1,0 +1,43 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { AirlockConfig } from '@airlock/config';
+import { InvocationRunner } from '@airlock/execution';
+import { INVOCATIONS_QUEUE, invocationJob, invocationJobData } from '@airlock/queue';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { WORKER_CONFIG, WORKER_REDIS } from '../worker-dependencies.js';
+
+/**
+ * Consumes invocation jobs. Plugin code runs in executor processes, so this
+ * event loop stays free to renew job locks however long a plugin runs.
+ */
+@Injectable()
+export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
+  private worker: Worker | undefined;
+  private readonly logger = new Logger('Invocations');
+
+  constructor(
+    @Inject(WORKER_CONFIG) private readonly config: AirlockConfig,
+    @Inject(WORKER_REDIS) private readonly redis: Redis,
+    private readonly runner: InvocationRunner,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.worker = new Worker(INVOCATIONS_QUEUE, (job) => this.process(job), {
+      connection: this.redis,
+      prefix: this.config.redisPrefix,
+      concurrency: this.config.executors,
+    });
+    this.worker.on('failed', (job, error) => this.logger.warn(`job ${job?.id} failed: ${error.message}`));
+    this.worker.on('error', (error) => this.logger.warn(`queue error: ${error.message}`));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.worker?.close();
+  }
+
+  private async process(job: Job): Promise<string> {
+    if (job.name !== invocationJob.name) throw new UnrecoverableError(`unknown job ${job.name}`);
+    const data = invocationJobData(job);
+    return this.runner.run(data.tenantId, data.invocationId);
+  }
+}

@@ -1,0 +1,53 @@
+import type { Invocation, Prisma, PrismaClient } from '../generated/prisma/client.js';
+
+/** Statuses of an invocation not finished yet. */
+const UNFINISHED = ['queued', 'running'];
+
+export interface InvocationOutcome {
+  status: string;
+  output: Uint8Array;
+  errorMessage: string | null;
+  fuelUsed: bigint;
+  memoryPeakBytes: bigint;
+  durationMs: number;
+  logs: Prisma.InputJsonValue;
+  logsDropped: number;
+}
+
+/** Invocations: claimed by a worker, finished once. Writes are guarded so a job run twice records once. */
+export class InvocationRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  findById(tenantId: string, id: string): Promise<Invocation | null> {
+    return this.prisma.invocation.findFirst({ where: { id, tenantId } });
+  }
+
+  /**
+   * Marks the invocation running and counts the attempt. Null when it is already
+   * finished (a job delivered again after its result was written).
+   */
+  async claim(tenantId: string, id: string, at: Date): Promise<Invocation | null> {
+    const { count } = await this.prisma.invocation.updateMany({
+      where: { id, tenantId, status: { in: UNFINISHED } },
+      data: { status: 'running', attempts: { increment: 1 }, startedAt: at },
+    });
+    return count === 0 ? null : this.findById(tenantId, id);
+  }
+
+  /** Writes the outcome unless one is written already; true when this call wrote it. */
+  async finish(tenantId: string, id: string, outcome: InvocationOutcome, at: Date): Promise<boolean> {
+    const { count } = await this.prisma.invocation.updateMany({
+      where: { id, tenantId, status: { in: UNFINISHED } },
+      data: { ...outcome, output: outcome.output as Uint8Array<ArrayBuffer>, finishedAt: at },
+    });
+    return count === 1;
+  }
+
+  /** The event payload or direct input a call runs on. */
+  async inputOf(invocation: Invocation): Promise<Uint8Array> {
+    if (invocation.input !== null) return invocation.input;
+    if (invocation.eventId === null) return new Uint8Array(0);
+    const event = await this.prisma.event.findUnique({ where: { id: invocation.eventId }, select: { payload: true } });
+    return event?.payload ?? new Uint8Array(0);
+  }
+}

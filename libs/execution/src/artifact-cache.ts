@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+import { admit, type AdmissionResult, type SandboxPolicy } from '@airlock/sandbox';
+
+/**
+ * Admitted artifacts by module and policy: admission is deterministic, so a
+ * module admitted once under a policy need not be rewritten again for every job.
+ */
+export class ArtifactCache {
+  private readonly entries = new Map<string, AdmissionResult>();
+
+  constructor(private readonly maxEntries = 256) {}
+
+  admit(sha256: string, bytes: Uint8Array, policy: SandboxPolicy): AdmissionResult {
+    const key = `${sha256}:${createHash('sha256').update(JSON.stringify(policy)).digest('hex')}`;
+    let result = this.entries.get(key);
+    if (result === undefined) {
+      result = admit(bytes, policy);
+      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    } else {
+      this.entries.delete(key);
+    }
+    this.entries.set(key, result);
+    return result;
+  }
+}

@@ -1,0 +1,82 @@
+import { type BindingRepository, type InvocationRepository, type PluginVersionRepository, type Prisma, type TenantRepository } from '@airlock/db';
+import type { RunResult, Sandbox } from '@airlock/sandbox';
+import type { ArtifactCache } from './artifact-cache.js';
+import { reviewPolicy } from './permission-review.js';
+import type { PolicyResolver } from './policy-resolver.js';
+import type { SecretBox } from './secret-box.js';
+
+export interface InvocationRunnerDeps {
+  tenants: TenantRepository;
+  versions: PluginVersionRepository;
+  bindings: BindingRepository;
+  invocations: InvocationRepository;
+  policies: PolicyResolver;
+  secrets: SecretBox;
+  artifacts: ArtifactCache;
+  sandbox: Sandbox;
+}
+
+export type RunOutcome = 'finished' | 'already_finished';
+
+/**
+ * Runs one invocation in the sandbox and records its outcome. Safe to call
+ * twice for the same invocation (at-least-once delivery): a finished one is
+ * left alone, and the outcome is written only once.
+ */
+export class InvocationRunner {
+  constructor(private readonly deps: InvocationRunnerDeps) {}
+
+  async run(tenantId: string, invocationId: string): Promise<RunOutcome> {
+    const { deps } = this;
+    const invocation = await deps.invocations.claim(tenantId, invocationId, new Date());
+    if (invocation === null) return 'already_finished';
+    const result = await this.execute(tenantId, invocation);
+    await deps.invocations.finish(
+      tenantId,
+      invocationId,
+      {
+        status: result.status,
+        output: result.output,
+        errorMessage: result.error?.message ?? null,
+        fuelUsed: BigInt(result.fuelUsed),
+        memoryPeakBytes: BigInt(result.memoryPeakBytes),
+        durationMs: result.durationMs,
+        logs: result.logs as unknown as Prisma.InputJsonValue,
+        logsDropped: result.logsDropped,
+      },
+      new Date(),
+    );
+    return 'finished';
+  }
+
+  private async execute(tenantId: string, invocation: NonNullable<Awaited<ReturnType<InvocationRepository['claim']>>>): Promise<RunResult> {
+    const { deps } = this;
+    const failed = (status: RunResult['status'], message: string): RunResult => ({
+      status,
+      output: new Uint8Array(0),
+      error: { message },
+      fuelUsed: 0,
+      memoryPeakBytes: 0,
+      durationMs: 0,
+      logs: [],
+      logsDropped: 0,
+    });
+    const tenant = await deps.tenants.findById(tenantId);
+    const version = await deps.versions.findWithWasm(tenantId, invocation.pluginId, invocation.version);
+    if (tenant === null || version === null) return failed('invalid_module', 'the plugin version no longer exists');
+    const tenantPolicy = await deps.policies.forTenant(tenant);
+    // A version whose permissions an admin approved runs with them.
+    const policy = version.approvalStatus === 'approved' ? reviewPolicy(tenantPolicy) : tenantPolicy;
+    const admission = deps.artifacts.admit(version.sha256, version.wasm, policy);
+    if (!admission.ok) return failed(admission.rejection.kind === 'forbidden_import' ? 'forbidden_import' : 'invalid_module', admission.rejection.reason);
+    const binding = invocation.bindingId === null ? null : await deps.bindings.findById(tenantId, invocation.bindingId);
+    // Secrets reach the plugin as config entries, at run time only.
+    const secrets = binding?.secrets ? (JSON.parse(deps.secrets.open(binding.secrets)) as Record<string, string>) : {};
+    return deps.sandbox.run(admission.artifact, invocation.exportName, await deps.invocations.inputOf(invocation), {
+      tenantId,
+      pluginId: invocation.pluginId,
+      policy,
+      config: { ...(invocation.config as Record<string, string>), ...secrets },
+    });
+  }
+}

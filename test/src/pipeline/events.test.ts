@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { INestApplicationContext } from '@nestjs/common';
+import { createRedisConnection } from '@airlock/queue';
+import { createWorkerApp } from '@airlock/worker/worker-app';
+import type { Redis } from 'ioredis';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { compileTemplate } from '../support/pdk.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+async function finished(api: ApiHarness, token: string, invocationId: string, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await api.http.get(`/v1/invocations/${invocationId}`, { token });
+    if (!['queued', 'running'].includes(response.body.status) || Date.now() > deadline) return response.body;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('events through the queue and the worker', () => {
+  let api: ApiHarness;
+  let worker: INestApplicationContext;
+  let consumer: Redis;
+  let alice: TenantSession;
+  let bob: TenantSession;
+
+  before(async () => {
+    api = await startApi();
+    consumer = createRedisConnection(api.config.redisUrl!, 'consumer', 'airlock-test-worker');
+    worker = await createWorkerApp({ config: api.config, prisma: api.database.prisma, redis: consumer, sandbox: api.sandbox, secrets: api.secretBox });
+    alice = await createTenantSession(api, 'Alice');
+    bob = await createTenantSession(api, 'Bob');
+    const publish = async (name: string, template: string, exportName: string, config?: Record<string, string>) => {
+      const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name } })).body.id;
+      await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileTemplate(template), contentType: 'application/wasm' } });
+      await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
+      const binding = await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.created', pluginId: plugin, export: exportName, ...(config ? { config } : {}) } });
+      assert.equal(binding.status, 201, binding.text);
+    };
+    await publish('greeter', 'hello', 'greet');
+    await publish('counter', 'kv-counter', 'count');
+  });
+  after(async () => {
+    await worker.close();
+    await consumer.quit();
+    await api.close();
+  });
+
+  it('fans an event out to every binding and records each result', async () => {
+    const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from('Ada').toString('base64') } });
+    assert.equal(accepted.status, 202, accepted.text);
+    assert.equal(accepted.body.invocations.length, 2);
+    const results = await Promise.all(accepted.body.invocations.map((invocation: { id: string }) => finished(api, alice.key, invocation.id)));
+    const byExport = Object.fromEntries(results.map((result) => [result.export, result]));
+    assert.equal(byExport.greet.status, 'ok', JSON.stringify(byExport.greet.error));
+    assert.equal(byExport.greet.output, 'hello, Ada');
+    assert.equal(byExport.count.status, 'ok', JSON.stringify(byExport.count.error));
+    assert.deepEqual(JSON.parse(byExport.count.output), { key: 'count:Ada', count: 1 });
+    for (const result of results) {
+      assert.equal(result.attempts, 1);
+      assert.ok(result.fuelUsed > 0 && result.durationMs >= 0 && result.finishedAt);
+      assert.equal(result.eventId, accepted.body.eventId);
+    }
+    const event = await api.http.get(`/v1/events/${accepted.body.eventId}`, { token: alice.key });
+    assert.equal(event.status, 200);
+    assert.deepEqual(event.body.invocations.map((invocation: { status: string }) => invocation.status), ['ok', 'ok']);
+  });
+
+  it('hands JSON payloads to plugins as JSON text', async () => {
+    const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payload: { id: 'o-1' } } });
+    const results = await Promise.all(accepted.body.invocations.map((invocation: { id: string }) => finished(api, alice.key, invocation.id)));
+    const greet = results.find((result) => result.export === 'greet');
+    assert.equal(greet.output, 'hello, {"id":"o-1"}');
+  });
+
+  it('runs an event once per idempotency key', async () => {
+    const send = () => api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from('Grace').toString('base64'), idempotencyKey: 'order-42' } });
+    const first = await send();
+    await Promise.all(first.body.invocations.map((invocation: { id: string }) => finished(api, alice.key, invocation.id)));
+    const again = await send();
+    assert.equal(again.status, 202);
+    assert.deepEqual(again.body, first.body, 'the same event and invocations');
+    const other = await api.http.post('/v1/events', { token: bob.key, body: { type: 'order.created', idempotencyKey: 'order-42' } });
+    assert.notEqual(other.body.eventId, first.body.eventId, 'keys are per tenant');
+    const third = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from('Grace').toString('base64') } });
+    const counted = (await Promise.all(third.body.invocations.map((i: { id: string }) => finished(api, alice.key, i.id)))).find((r) => r.export === 'count');
+    assert.deepEqual(JSON.parse(counted.output), { key: 'count:Grace', count: 2 }, 'the replay ran nothing');
+  });
+
+  it('accepts events nothing is bound to, validates, and keeps tenants apart', async () => {
+    const unbound = await api.http.post('/v1/events', { token: alice.key, body: { type: 'invoice.due' } });
+    assert.equal(unbound.status, 202);
+    assert.deepEqual(unbound.body.invocations, []);
+    const invalid = await api.http.post('/v1/events', { token: alice.key, body: { type: 'Not An Event' } });
+    assert.equal(invalid.status, 400);
+    assert.equal(invalid.body.error.details.issues[0].field, 'type');
+    const both = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payload: 1, payloadBase64: 'AA==' } });
+    assert.equal(both.status, 400);
+
+    const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created' } });
+    assert.equal((await api.http.get(`/v1/events/${accepted.body.eventId}`, { token: bob.key })).status, 404);
+    assert.equal((await api.http.get(`/v1/invocations/${accepted.body.invocations[0].id}`, { token: bob.key })).status, 404);
+    assert.equal((await api.http.get(`/v1/invocations/${accepted.body.invocations[0].id}`)).status, 401);
+  });
+});
