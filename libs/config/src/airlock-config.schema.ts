@@ -53,6 +53,7 @@ export const airlockConfigSchema = z.object({
       )
       .optional(),
   ),
+  AIRLOCK_JOB_ATTEMPTS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(20).default(4)),
   AIRLOCK_EXECUTORS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(256).default(availableParallelism())),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['error', 'warn', 'info', 'debug']).default('info')),
 });
@@ -78,6 +79,8 @@ export interface AirlockConfig {
   redisBinary: string;
   /** Keys that encrypt binding secrets: `<id>:<base64 key>` pairs, the first encrypts, all decrypt. Unset: one kept in `dataDir`. */
   secretsKeys: string | undefined;
+  /** Attempts of an invocation whose failures are transient (crashed executor, host failure) before it is dead-lettered. */
+  jobAttempts: number;
   /** Processes that run plugin code (tests, publish gate, jobs). */
   executors: number;
   logLevel: AirlockEnv['LOG_LEVEL'];
@@ -96,6 +99,7 @@ export function toAirlockConfig(env: AirlockEnv, cwd: string): AirlockConfig {
     moduleUploadLimitBytes: env.AIRLOCK_MODULE_UPLOAD_LIMIT_BYTES,
     redisBinary: env.AIRLOCK_REDIS_BINARY,
     executors: env.AIRLOCK_EXECUTORS,
+    jobAttempts: env.AIRLOCK_JOB_ATTEMPTS,
     secretsKeys: env.AIRLOCK_SECRETS_KEYS,
     logLevel: env.LOG_LEVEL,
   };

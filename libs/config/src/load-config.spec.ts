@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       redisBinary: 'redis-server',
       executors: availableParallelism(),
       secretsKeys: undefined,
+      jobAttempts: 4,
       logLevel: 'info',
     });
   });

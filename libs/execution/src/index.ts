@@ -4,4 +4,4 @@ export { PolicyResolver } from './policy-resolver.js';
 export { quotaOverridesSchema, type QuotaOverrides } from './quota-overrides.schema.js';
 export { SecretBox, type SecretKey } from './secret-box.js';
 export { ArtifactCache } from './artifact-cache.js';
-export { InvocationRunner, type InvocationRunnerDeps, type RunOutcome } from './invocation-runner.js';
+export { InvocationRunner, type InvocationRunnerDeps, type RunOutcome, TRANSIENT_STATUSES } from './invocation-runner.js';

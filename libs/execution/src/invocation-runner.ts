@@ -16,7 +16,10 @@ export interface InvocationRunnerDeps {
   sandbox: Sandbox;
 }
 
-export type RunOutcome = 'finished' | 'already_finished';
+/** Failures that may not happen again: the executor died, or the host failed to serve a host function. */
+export const TRANSIENT_STATUSES: ReadonlySet<string> = new Set(['crashed', 'host_error']);
+
+export type RunOutcome = { kind: 'finished'; status: string } | { kind: 'already_finished' } | { kind: 'retry'; reason: string };
 
 /**
  * Runs one invocation in the sandbox and records its outcome. Safe to call
@@ -26,11 +29,22 @@ export type RunOutcome = 'finished' | 'already_finished';
 export class InvocationRunner {
   constructor(private readonly deps: InvocationRunnerDeps) {}
 
-  async run(tenantId: string, invocationId: string): Promise<RunOutcome> {
+  /**
+   * Deterministic outcomes are final at once. A transient one is retried
+   * (`retry`: the caller re-queues) until `attempt` reaches `maxAttempts`, when it
+   * is recorded as final and dead-lettered.
+   */
+  async run(tenantId: string, invocationId: string, attempt = 1, maxAttempts = 1): Promise<RunOutcome> {
     const { deps } = this;
     const invocation = await deps.invocations.claim(tenantId, invocationId, new Date());
-    if (invocation === null) return 'already_finished';
+    if (invocation === null) return { kind: 'already_finished' };
     const result = await this.execute(tenantId, invocation);
+    const transient = TRANSIENT_STATUSES.has(result.status);
+    if (transient && attempt < maxAttempts) {
+      const reason = `${result.status}: ${result.error?.message ?? ''}`;
+      await deps.invocations.requeue(tenantId, invocationId, reason);
+      return { kind: 'retry', reason };
+    }
     await deps.invocations.finish(
       tenantId,
       invocationId,
@@ -45,8 +59,9 @@ export class InvocationRunner {
         logsDropped: result.logsDropped,
       },
       new Date(),
+      transient,
     );
-    return 'finished';
+    return { kind: 'finished', status: result.status };
   }
 
   private async execute(tenantId: string, invocation: NonNullable<Awaited<ReturnType<InvocationRepository['claim']>>>): Promise<RunResult> {

@@ -7,4 +7,5 @@ export {
   invocationJob,
   invocationJobData,
   type InvocationJobData,
+  type RetryPolicy,
 } from './invocation-job.js';

@@ -22,13 +22,24 @@ export function createInvocationQueue(connection: Redis, prefix: string, options
   });
 }
 
-export async function enqueueInvocations(queue: Queue<InvocationJobData>, tenantId: string, invocationIds: readonly string[]): Promise<void> {
+/** How often a transient failure is retried, and from how long a first wait (doubling each time). */
+export interface RetryPolicy {
+  attempts: number;
+  firstBackoffMs: number;
+}
+
+export async function enqueueInvocations(
+  queue: Queue<InvocationJobData>,
+  tenantId: string,
+  invocationIds: readonly string[],
+  retry: RetryPolicy,
+): Promise<void> {
   if (invocationIds.length === 0) return;
   await queue.addBulk(
     invocationIds.map((invocationId) => ({
       name: invocationJob.name,
       data: { v: invocationJob.version, tenantId, invocationId },
-      opts: { jobId: invocationId },
+      opts: { jobId: invocationId, attempts: retry.attempts, backoff: { type: 'exponential', delay: retry.firstBackoffMs } },
     })),
   );
 }

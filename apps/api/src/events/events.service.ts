@@ -4,7 +4,8 @@ import { AppError, AppErrorCode } from '@airlock/errors';
 import { enqueueInvocations, type InvocationJobData } from '@airlock/queue';
 import type { Queue } from 'bullmq';
 import type { z } from 'zod';
-import { INVOCATION_QUEUE } from '../infrastructure/api-dependencies.js';
+import type { AirlockConfig } from '@airlock/config';
+import { API_CONFIG, INVOCATION_QUEUE } from '../infrastructure/api-dependencies.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { notFound } from '../validation/id-param.pipe.js';
 import type { createEventSchema } from './event.schema.js';
@@ -19,7 +20,20 @@ export class EventsService {
     private readonly versions: PluginVersionRepository,
     private readonly policies: TenantPolicyService,
     @Inject(INVOCATION_QUEUE) private readonly queue: Queue<InvocationJobData>,
+    @Inject(API_CONFIG) private readonly config: AirlockConfig,
   ) {}
+
+  /** Queues invocations; a Redis failure is a 503 that says what was kept and how to recover. */
+  async enqueue(tenantId: string, invocationIds: string[], recovery: { recorded: string; retry: string }): Promise<void> {
+    try {
+      await enqueueInvocations(this.queue, tenantId, invocationIds, { attempts: this.config.jobAttempts, firstBackoffMs: 1000 });
+    } catch (error) {
+      this.logger.warn(`${recovery.recorded}: queueing failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new AppError(AppErrorCode.NotReady, `The queue is unavailable; ${recovery.recorded} is recorded: ${recovery.retry}.`, {
+        cause: error,
+      });
+    }
+  }
 
   /**
    * Records the event with one invocation per enabled binding of its type, then
@@ -44,16 +58,10 @@ export class EventsService {
         : await this.plan(tenant.id, input.type),
     );
     const queued = event.invocations.filter((invocation) => invocation.status === 'queued').map((invocation) => invocation.id);
-    try {
-      await enqueueInvocations(this.queue, tenant.id, queued);
-    } catch (error) {
-      this.logger.warn(`event ${event.id}: queueing failed: ${error instanceof Error ? error.message : String(error)}`);
-      throw new AppError(
-        AppErrorCode.NotReady,
-        'The queue is unavailable; the event is recorded. Retry with the same idempotencyKey to queue it.',
-        { cause: error, details: { eventId: event.id } },
-      );
-    }
+    await this.enqueue(tenant.id, queued, {
+      recorded: `event ${event.id}`,
+      retry: input.idempotencyKey === undefined ? 'send events with an idempotencyKey to retry them safely' : 'send it again with the same idempotencyKey to queue it',
+    });
     return event;
   }
 

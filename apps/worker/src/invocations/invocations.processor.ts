@@ -38,6 +38,9 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
   private async process(job: Job): Promise<string> {
     if (job.name !== invocationJob.name) throw new UnrecoverableError(`unknown job ${job.name}`);
     const data = invocationJobData(job);
-    return this.runner.run(data.tenantId, data.invocationId);
+    const outcome = await this.runner.run(data.tenantId, data.invocationId, job.attemptsMade + 1, job.opts.attempts ?? 1);
+    // Failing the job makes BullMQ retry it after its backoff; the invocation is queued again.
+    if (outcome.kind === 'retry') throw new Error(`transient failure, will retry: ${outcome.reason}`);
+    return outcome.kind === 'finished' ? outcome.status : outcome.kind;
   }
 }

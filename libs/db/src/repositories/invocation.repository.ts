@@ -34,13 +34,46 @@ export class InvocationRepository {
     return count === 0 ? null : this.findById(tenantId, id);
   }
 
-  /** Writes the outcome unless one is written already; true when this call wrote it. */
-  async finish(tenantId: string, id: string, outcome: InvocationOutcome, at: Date): Promise<boolean> {
+  /**
+   * Writes the outcome unless one is written already; true when this call wrote
+   * it. `deadLettered` marks a transient failure that outlasted its retries.
+   */
+  async finish(tenantId: string, id: string, outcome: InvocationOutcome, at: Date, deadLettered = false): Promise<boolean> {
     const { count } = await this.prisma.invocation.updateMany({
       where: { id, tenantId, status: { in: UNFINISHED } },
-      data: { ...outcome, output: outcome.output as Uint8Array<ArrayBuffer>, finishedAt: at },
+      data: { ...outcome, output: outcome.output as Uint8Array<ArrayBuffer>, finishedAt: at, deadLetteredAt: deadLettered ? at : null },
     });
     return count === 1;
+  }
+
+  /** Puts a running invocation back in the queue state after a transient failure, keeping what went wrong. */
+  async requeue(tenantId: string, id: string, lastError: string): Promise<void> {
+    await this.prisma.invocation.updateMany({ where: { id, tenantId, status: 'running' }, data: { status: 'queued', errorMessage: lastError } });
+  }
+
+  listDeadLetters(tenantId: string, limit: number): Promise<Invocation[]> {
+    return this.prisma.invocation.findMany({
+      where: { tenantId, deadLetteredAt: { not: null } },
+      orderBy: [{ deadLetteredAt: 'desc' }, { id: 'desc' }],
+      take: limit,
+    });
+  }
+
+  /** A new queued invocation that runs a dead letter again, optionally on another version of its plugin. */
+  replay(original: Invocation, version: number): Promise<Invocation> {
+    return this.prisma.invocation.create({
+      data: {
+        tenantId: original.tenantId,
+        eventId: original.eventId,
+        bindingId: original.bindingId,
+        pluginId: original.pluginId,
+        version,
+        exportName: original.exportName,
+        input: original.input as Uint8Array<ArrayBuffer> | null,
+        config: original.config as Prisma.InputJsonValue,
+        replayOf: original.id,
+      },
+    });
   }
 
   /** The event payload or direct input a call runs on. */

@@ -1,0 +1,63 @@
+import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { InvocationRepository, PluginVersionRepository } from '@airlock/db';
+import { AppError, AppErrorCode } from '@airlock/errors';
+import { z } from 'zod';
+import { actorOf, AuditService } from '../audit/audit.service.js';
+import { CurrentPrincipal } from '../auth/current-principal.js';
+import { TenantGuard } from '../auth/tenant.guard.js';
+import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
+import { ApiErrors } from '../errors/api-errors.decorator.js';
+import { invocationViewSchema, toInvocationView } from '../invocations/invocation.schema.js';
+import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
+import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
+import { EventsService } from './events.service.js';
+
+const replaySchema = z.strictObject({ version: z.number().int().min(1).optional() });
+
+@ApiTags('dead letters')
+@ApiBearerAuth('tenant')
+@ApiErrors(401)
+@UseGuards(TenantGuard)
+@Controller('v1/dead-letters')
+export class DeadLettersController {
+  constructor(
+    private readonly invocations: InvocationRepository,
+    private readonly versions: PluginVersionRepository,
+    private readonly events: EventsService,
+    private readonly audit: AuditService,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Invocations whose transient failures (crashed executor, host failure) outlasted every retry' })
+  @ZodResponse(200, z.object({ items: z.array(invocationViewSchema) }), 'Dead letters, newest first.')
+  @ApiErrors(400)
+  async list(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) })) query: { limit: number }) {
+    return { items: (await this.invocations.listDeadLetters(principal.tenant.id, query.limit)).map(toInvocationView) };
+  }
+
+  @Post(':invocationId/replay')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Run a dead letter again, as a new invocation, optionally on another published version' })
+  @ZodResponse(202, z.object({ invocationId: z.uuid(), replayOf: z.uuid(), version: z.number().int() }), 'Queued.')
+  @ApiErrors(400, 404, 409, 503)
+  async replay(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @Param('invocationId', new IdParamPipe('dead letter')) invocationId: string,
+    @ZodBody(replaySchema, { required: false }) body: z.output<typeof replaySchema>,
+  ) {
+    const tenantId = principal.tenant.id;
+    const original = await this.invocations.findById(tenantId, invocationId);
+    if (original === null || original.deadLetteredAt === null) throw notFound('dead letter');
+    const number = body.version ?? original.version;
+    const version = await this.versions.find(tenantId, original.pluginId, number);
+    if (version === null) throw new AppError(AppErrorCode.NotFound, `No version ${number} of this plugin.`);
+    if (version.status !== 'published' || version.approvalStatus === 'pending' || version.approvalStatus === 'rejected') {
+      throw new AppError(AppErrorCode.Conflict, `Version ${number} cannot run: it is ${version.status}, approval ${version.approvalStatus}.`);
+    }
+    const replay = await this.invocations.replay(original, number);
+    await this.events.enqueue(tenantId, [replay.id], { recorded: `replay ${replay.id}`, retry: 'it runs once the queue is back, or replay again' });
+    await this.audit.record(tenantId, actorOf(principal), 'dead_letter.replayed', original.id, { replay: replay.id, version: number });
+    return { invocationId: replay.id, replayOf: original.id, version: number };
+  }
+}

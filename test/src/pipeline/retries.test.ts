@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import type { INestApplicationContext } from '@nestjs/common';
+import { createRedisConnection } from '@airlock/queue';
+import { createWorkerApp } from '@airlock/worker/worker-app';
+import type { Redis } from 'ioredis';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { compileSource } from '../support/pdk.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+const PLUGIN = `import { Host, Kv } from "@airlock/plugin-pdk";
+// Spins on its first call (so that its executor can be killed mid-call), answers after.
+export function flaky(): i32 {
+  if (Kv.getString("seen") === null) {
+    Kv.setString("seen", "yes");
+    let x: i64 = 0;
+    while (x >= 0) x++;
+  }
+  Host.outputString("recovered");
+  return 0;
+}
+export function spin(): i32 {
+  let x: i64 = 0;
+  while (x >= 0) x++;
+  return 0;
+}
+export function broken(): i32 {
+  unreachable();
+  return 0;
+}
+export function quick(): i32 {
+  Host.outputString("quick");
+  return 0;
+}
+`;
+
+describe('retries of transient failures, final deterministic ones, dead letters', () => {
+  let api: ApiHarness;
+  let worker: INestApplicationContext;
+  let consumer: Redis;
+  let alice: TenantSession;
+  let pluginId: string;
+
+  before(async () => {
+    api = await startApi({ env: { AIRLOCK_JOB_ATTEMPTS: '2' } });
+    consumer = createRedisConnection(api.config.redisUrl!, 'consumer', 'airlock-test-worker');
+    worker = await createWorkerApp({ config: api.config, prisma: api.database.prisma, redis: consumer, sandbox: api.sandbox, secrets: api.secretBox });
+    alice = await createTenantSession(api, 'Alice');
+    // Room to spin until the test kills the executor.
+    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken, body: { overrides: { fuelPerCall: Number.MAX_SAFE_INTEGER, timeoutMs: 60_000 } } });
+    pluginId = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'unreliable' } })).body.id;
+    await api.http.post(`/v1/plugins/${pluginId}/versions`, { token: alice.key, rawBody: { data: await compileSource(PLUGIN), contentType: 'application/wasm' } });
+    await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, { token: alice.key });
+    for (const [event, exportName] of [['job.flaky', 'flaky'], ['job.spin', 'spin'], ['job.broken', 'broken']]) {
+      await api.http.post('/v1/bindings', { token: alice.key, body: { event, pluginId, version: 1, export: exportName } });
+    }
+  });
+  after(async () => {
+    await worker.close();
+    await consumer.quit();
+    await api.close();
+  });
+
+  const invocation = (id: string) => api.http.get(`/v1/invocations/${id}`, { token: alice.key }).then((response) => response.body);
+  async function waitFor(id: string, accept: (body: any) => boolean, timeoutMs = 20_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const body = await invocation(id);
+      if (accept(body)) return body;
+      if (Date.now() > deadline) assert.fail(`invocation ${id} stayed ${body.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  /**
+   * Kills the executor that is running a call (the one on a CPU), once the
+   * plugin is well into its loop (not still being instantiated).
+   */
+  async function killBusyExecutor(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (let tries = 0; tries < 100; tries++) {
+      for (const pid of api.sandbox.executorPids()) {
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+        if (stat.split(' ')[2] === 'R') {
+          process.kill(pid, 'SIGKILL');
+          return;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.fail('no executor was busy');
+  }
+  const emit = async (type: string) => (await api.http.post('/v1/events', { token: alice.key, body: { type } })).body.invocations[0].id as string;
+
+  it('retries a call whose executor died, and records the retry\'s result once', async () => {
+    const id = await emit('job.flaky');
+    await waitFor(id, (body) => body.status === 'running');
+    await killBusyExecutor();
+    const done = await waitFor(id, (body) => !['queued', 'running'].includes(body.status));
+    assert.equal(done.status, 'ok', JSON.stringify(done.error));
+    assert.equal(done.output, 'recovered');
+    assert.equal(done.attempts, 2);
+    assert.equal(done.deadLetteredAt, null);
+  });
+
+  it('does not retry deterministic failures', async () => {
+    const id = await emit('job.broken');
+    const done = await waitFor(id, (body) => !['queued', 'running'].includes(body.status));
+    assert.equal(done.status, 'trap');
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // past the first backoff
+    assert.equal((await invocation(id)).attempts, 1);
+  });
+
+  it('dead-letters a call that fails transiently on every attempt, and replays it on another version', async () => {
+    const id = await emit('job.spin');
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      await waitFor(id, (body) => body.status === 'running' && body.attempts === attempt);
+      await killBusyExecutor();
+    }
+    const dead = await waitFor(id, (body) => !['queued', 'running'].includes(body.status));
+    assert.equal(dead.status, 'crashed');
+    assert.equal(dead.attempts, 2);
+    assert.ok(dead.deadLetteredAt);
+    const letters = await api.http.get('/v1/dead-letters', { token: alice.key });
+    assert.deepEqual(letters.body.items.map((item: { id: string }) => item.id), [id]);
+
+    // Version 2 exports "spin" too, but answers at once.
+    const fixed = `import { Host } from "@airlock/plugin-pdk";\nexport function spin(): i32 { Host.outputString("fixed"); return 0; }\n`;
+    await api.http.post(`/v1/plugins/${pluginId}/versions`, { token: alice.key, rawBody: { data: await compileSource(fixed), contentType: 'application/wasm' } });
+    await api.http.post(`/v1/plugins/${pluginId}/versions/2/publish`, { token: alice.key });
+    const replay = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 2 } });
+    assert.equal(replay.status, 202, replay.text);
+    const replayed = await waitFor(replay.body.invocationId, (body) => !['queued', 'running'].includes(body.status));
+    assert.equal(replayed.status, 'ok');
+    assert.equal(replayed.output, 'fixed');
+    assert.equal(replayed.replayOf, id);
+    assert.equal(replayed.version, 2);
+
+    const other = await createTenantSession(api, 'Bob');
+    assert.equal((await api.http.post(`/v1/dead-letters/${id}/replay`, { token: other.key })).status, 404);
+    assert.deepEqual((await api.http.get('/v1/dead-letters', { token: other.key })).body.items, []);
+    assert.equal((await api.http.post(`/v1/dead-letters/${replay.body.invocationId}/replay`, { token: alice.key })).status, 404, 'only dead letters replay');
+  });
+});
