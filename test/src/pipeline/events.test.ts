@@ -23,6 +23,7 @@ describe('events through the queue and the worker', () => {
   let consumer: Redis;
   let alice: TenantSession;
   let bob: TenantSession;
+  let greeter: string;
 
   before(async () => {
     api = await startApi();
@@ -34,6 +35,7 @@ describe('events through the queue and the worker', () => {
       const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name } })).body.id;
       await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileTemplate(template), contentType: 'application/wasm' } });
       await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
+      if (name === 'greeter') greeter = plugin;
       const binding = await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.created', pluginId: plugin, export: exportName, ...(config ? { config } : {}) } });
       assert.equal(binding.status, 201, binding.text);
     };
@@ -85,6 +87,41 @@ describe('events through the queue and the worker', () => {
     const third = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from('Grace').toString('base64') } });
     const counted = (await Promise.all(third.body.invocations.map((i: { id: string }) => finished(api, alice.key, i.id)))).find((r) => r.export === 'count');
     assert.deepEqual(JSON.parse(counted.output), { key: 'count:Grace', count: 2 }, 'the replay ran nothing');
+  });
+
+  it('invokes a plugin directly, waiting for the result or answering 202', async () => {
+    const waited = await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: alice.key, body: { export: 'greet', input: 'Zoe', wait: 10_000 } });
+    assert.equal(waited.status, 200, waited.text);
+    assert.equal(waited.body.status, 'ok');
+    assert.equal(waited.body.output, 'hello, Zoe');
+    assert.equal(waited.body.eventId, null);
+    const queued = await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: alice.key, body: { export: 'greet', inputBase64: Buffer.from('Yan').toString('base64') } });
+    assert.equal(queued.status, 202);
+    assert.equal(queued.body.status, 'queued');
+    assert.equal((await finished(api, alice.key, queued.body.id)).output, 'hello, Yan');
+
+    const noExport = await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: alice.key, body: { export: 'nope' } });
+    assert.equal(noExport.status, 400);
+    assert.equal(noExport.body.error.details.issues[0].field, 'export');
+    const tooBig = await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: alice.key, body: { export: 'greet', input: 'x'.repeat(300 * 1024) } });
+    assert.equal(tooBig.status, 413);
+    assert.equal((await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: bob.key, body: { export: 'greet' } })).status, 404);
+  });
+
+  it('lists invocations newest first, by plugin, status and event, a page at a time', async () => {
+    const byPlugin = await api.http.get(`/v1/invocations?pluginId=${greeter}&status=ok`, { token: alice.key });
+    assert.equal(byPlugin.status, 200);
+    assert.ok(byPlugin.body.items.length >= 4);
+    assert.ok(byPlugin.body.items.every((item: { pluginId: string; status: string }) => item.pluginId === greeter && item.status === 'ok'));
+    const times = byPlugin.body.items.map((item: { createdAt: string }) => item.createdAt);
+    assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
+    const first = await api.http.get(`/v1/invocations?pluginId=${greeter}&limit=1`, { token: alice.key });
+    const second = await api.http.get(`/v1/invocations?pluginId=${greeter}&limit=1&cursor=${first.body.nextCursor}`, { token: alice.key });
+    assert.notEqual(second.body.items[0].id, first.body.items[0].id);
+    const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created' } });
+    const byEvent = await api.http.get(`/v1/invocations?event=${accepted.body.eventId}`, { token: alice.key });
+    assert.deepEqual(byEvent.body.items.map((item: { id: string }) => item.id).sort(), accepted.body.invocations.map((item: { id: string }) => item.id).sort());
+    assert.deepEqual((await api.http.get(`/v1/invocations?event=${accepted.body.eventId}`, { token: bob.key })).body.items, []);
   });
 
   it('accepts events nothing is bound to, validates, and keeps tenants apart', async () => {

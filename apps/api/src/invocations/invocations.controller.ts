@@ -1,4 +1,4 @@
-import { Controller, Get, Param, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InvocationRepository } from '@airlock/db';
 import { CurrentPrincipal } from '../auth/current-principal.js';
@@ -6,18 +6,55 @@ import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
-import { ZodResponse } from '../validation/zod-openapi.js';
+import type { Response } from 'express';
+import { z } from 'zod';
+import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { type InvocationView, invocationViewSchema, toInvocationView } from './invocation.schema.js';
+import { invokeSchema, listInvocationsQuerySchema } from './invoke.schema.js';
+import { InvokeService } from './invoke.service.js';
 
 @ApiTags('invocations')
 @ApiBearerAuth('tenant')
 @ApiErrors(401, 404)
 @UseGuards(TenantGuard)
-@Controller('v1/invocations')
+@Controller()
 export class InvocationsController {
-  constructor(private readonly invocations: InvocationRepository) {}
+  constructor(
+    private readonly invocations: InvocationRepository,
+    private readonly invoker: InvokeService,
+  ) {}
 
-  @Get(':invocationId')
+  @Post('v1/plugins/:pluginId/invoke')
+  @ApiOperation({ summary: 'Run one plugin directly (newest published version unless given); with wait, answer with the result when it comes in time' })
+  @ZodResponse(200, invocationViewSchema, 'Finished within the wait.')
+  @ZodResponse(202, invocationViewSchema, 'Queued (or still running when the wait ran out): poll GET /v1/invocations/:id.')
+  @ApiErrors(400, 409, 413, 503)
+  async invoke(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
+    @ZodBody(invokeSchema) body: z.output<typeof invokeSchema>,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<InvocationView> {
+    const { invocation, finished } = await this.invoker.invoke(principal.tenant, pluginId, body);
+    response.status(finished ? 200 : 202);
+    return toInvocationView(invocation);
+  }
+
+  @Get('v1/invocations')
+  @ApiOperation({ summary: 'Invocations, newest first, by event, plugin, status or time' })
+  @ZodResponse(200, z.object({ items: z.array(invocationViewSchema), nextCursor: z.uuid().nullable() }), 'One page.')
+  @ApiErrors(400)
+  async list(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(listInvocationsQuerySchema) query: z.output<typeof listInvocationsQuerySchema>) {
+    const rows = await this.invocations.list(
+      principal.tenant.id,
+      { eventId: query.event, pluginId: query.pluginId, status: query.status, since: query.since ? new Date(query.since) : undefined },
+      { limit: query.limit + 1, after: query.cursor },
+    );
+    const items = rows.slice(0, query.limit);
+    return { items: items.map(toInvocationView), nextCursor: rows.length > query.limit ? items.at(-1)!.id : null };
+  }
+
+  @Get('v1/invocations/:invocationId')
   @ApiOperation({ summary: 'An invocation: its status, and once finished its output, error, fuel, memory, duration and logs' })
   @ZodResponse(200, invocationViewSchema, 'The invocation.')
   async get(@CurrentPrincipal() principal: TenantPrincipal, @Param('invocationId', new IdParamPipe('invocation')) id: string): Promise<InvocationView> {

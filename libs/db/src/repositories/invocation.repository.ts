@@ -18,6 +18,38 @@ export interface InvocationOutcome {
 export class InvocationRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
+  /** A direct invocation of a plugin version with its own input, queued. */
+  createDirect(invocation: {
+    tenantId: string;
+    pluginId: string;
+    version: number;
+    exportName: string;
+    input: Uint8Array;
+    config: Prisma.InputJsonValue;
+  }): Promise<Invocation> {
+    return this.prisma.invocation.create({ data: { ...invocation, input: invocation.input as Uint8Array<ArrayBuffer> } });
+  }
+
+  /** Newest first; `after` is the id of the last invocation of the previous page. */
+  list(
+    tenantId: string,
+    filter: { eventId?: string | undefined; pluginId?: string | undefined; status?: string | undefined; since?: Date | undefined },
+    page: { limit: number; after?: string | undefined },
+  ): Promise<Invocation[]> {
+    return this.prisma.invocation.findMany({
+      where: {
+        tenantId,
+        ...(filter.eventId ? { eventId: filter.eventId } : {}),
+        ...(filter.pluginId ? { pluginId: filter.pluginId } : {}),
+        ...(filter.status ? { status: filter.status } : {}),
+        ...(filter.since ? { createdAt: { gte: filter.since } } : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: page.limit,
+      ...(page.after === undefined ? {} : { cursor: { id: page.after }, skip: 1 }),
+    });
+  }
+
   findById(tenantId: string, id: string): Promise<Invocation | null> {
     return this.prisma.invocation.findFirst({ where: { id, tenantId } });
   }

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+export const MAX_WAIT_MS = 30_000;
+
+export const invokeSchema = z
+  .strictObject({
+    export: z.string().min(1).max(200),
+    input: z.string().max(10 * 1024 * 1024).optional(),
+    inputBase64: z.base64().optional(),
+    /** A version number; default the newest published. */
+    version: z.number().int().min(1).optional(),
+    config: z.record(z.string().max(200), z.string().max(65_536)).default({}),
+    /** Wait up to this long (ms, at most 30000) for the result; 0 or absent: answer 202 at once. */
+    wait: z.number().int().min(0).max(MAX_WAIT_MS).default(0),
+  })
+  .refine((body) => !(body.input !== undefined && body.inputBase64 !== undefined), { message: 'send input or inputBase64, not both', path: ['inputBase64'] });
+
+export const listInvocationsQuerySchema = z.strictObject({
+  event: z.uuid().optional(),
+  pluginId: z.uuid().optional(),
+  status: z.string().regex(/^[a-z_]{2,32}$/).optional(),
+  since: z.iso.datetime().optional(),
+  cursor: z.uuid('must be the nextCursor of a previous page').optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});

@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { type Invocation, InvocationRepository, PluginVersionRepository, type Tenant } from '@airlock/db';
+import { AppError, AppErrorCode } from '@airlock/errors';
+import type { z } from 'zod';
+import { EventsService } from '../events/events.service.js';
+import { PluginsService } from '../plugins/plugins.service.js';
+import { TenantPolicyService } from '../policies/tenant-policy.service.js';
+import type { invokeSchema } from './invoke.schema.js';
+
+const POLL_MS = 20;
+
+@Injectable()
+export class InvokeService {
+  constructor(
+    private readonly plugins: PluginsService,
+    private readonly versions: PluginVersionRepository,
+    private readonly invocations: InvocationRepository,
+    private readonly policies: TenantPolicyService,
+    private readonly events: EventsService,
+  ) {}
+
+  /** Queues one call of a plugin, and waits for its result up to `wait` ms. */
+  async invoke(tenant: Tenant, pluginId: string, request: z.output<typeof invokeSchema>): Promise<{ invocation: Invocation; finished: boolean }> {
+    await this.plugins.getLive(tenant.id, pluginId);
+    const version =
+      request.version === undefined ? await this.versions.latestPublished(tenant.id, pluginId) : await this.versions.find(tenant.id, pluginId, request.version);
+    if (version === null) {
+      throw request.version === undefined
+        ? new AppError(AppErrorCode.Conflict, 'The plugin has no published version.')
+        : new AppError(AppErrorCode.NotFound, `No version ${request.version} of this plugin.`);
+    }
+    if (version.status !== 'published' || version.approvalStatus === 'pending' || version.approvalStatus === 'rejected') {
+      throw new AppError(AppErrorCode.Conflict, `Version ${version.number} cannot run: it is ${version.status}, approval ${version.approvalStatus}. Use .../test for drafts.`);
+    }
+    if (!(version.exports as string[]).includes(request.export)) {
+      throw new AppError(AppErrorCode.ValidationFailed, `Invalid request body: export: version ${version.number} exports no function "${request.export}"`, {
+        details: { issues: [{ field: 'export', message: 'not exported' }] },
+      });
+    }
+    const input = request.inputBase64 !== undefined ? new Uint8Array(Buffer.from(request.inputBase64, 'base64')) : new TextEncoder().encode(request.input ?? '');
+    const { maxInputBytes } = await this.policies.forTenant(tenant);
+    if (input.length > maxInputBytes) {
+      throw new AppError(AppErrorCode.PayloadTooLarge, `The input is ${input.length} bytes; this tenant's plugins take at most ${maxInputBytes}.`);
+    }
+    const invocation = await this.invocations.createDirect({
+      tenantId: tenant.id,
+      pluginId,
+      version: version.number,
+      exportName: request.export,
+      input,
+      config: request.config,
+    });
+    await this.events.enqueue(tenant.id, [invocation.id], { recorded: `invocation ${invocation.id}`, retry: 'invoke again' });
+    return this.waitFor(tenant.id, invocation, request.wait);
+  }
+
+  private async waitFor(tenantId: string, invocation: Invocation, waitMs: number): Promise<{ invocation: Invocation; finished: boolean }> {
+    const deadline = Date.now() + waitMs;
+    let current = invocation;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      current = (await this.invocations.findById(tenantId, invocation.id)) ?? current;
+      if (current.status !== 'queued' && current.status !== 'running') return { invocation: current, finished: true };
+    }
+    return { invocation: current, finished: false };
+  }
+}
