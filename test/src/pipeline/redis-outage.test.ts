@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { INestApplicationContext } from '@nestjs/common';
+import { type PrivateRedis, startPrivateRedis } from '@airlock/launcher/private-redis';
+import { createRedisConnection } from '@airlock/queue';
+import { createWorkerApp } from '@airlock/worker/worker-app';
+import type { Redis } from 'ioredis';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { compileTemplate } from '../support/pdk.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+describe('events while Redis is down', () => {
+  let dir: string;
+  let redis: PrivateRedis;
+  let api: ApiHarness;
+  let alice: TenantSession;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'airlock-outage-'));
+    redis = await startPrivateRedis({ dir, appendOnly: false });
+    api = await startApi({ redisUrl: redis.url });
+    alice = await createTenantSession(api, 'Alice');
+    const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'greeter' } })).body.id;
+    await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileTemplate('hello'), contentType: 'application/wasm' } });
+    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
+    await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.created', pluginId: plugin, export: 'greet' } });
+  });
+  after(async () => {
+    await api.close();
+    await redis.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers 503 within a second, keeps the event, and queues it when sent again after Redis is back', async () => {
+    const port = redis.port;
+    await redis.stop();
+    const body = { type: 'order.created', payloadBase64: Buffer.from('Ada').toString('base64'), idempotencyKey: 'during-outage' };
+    const started = Date.now();
+    const refused = await api.http.post('/v1/events', { token: alice.key, body });
+    assert.ok(Date.now() - started < 1000, `answered in ${Date.now() - started} ms`);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.body.error.code, 'not_ready');
+    assert.match(refused.body.error.message, /send it again with the same idempotencyKey/);
+
+    redis = await startPrivateRedis({ dir, appendOnly: false, port });
+    let accepted = await api.http.post('/v1/events', { token: alice.key, body });
+    for (let tries = 0; accepted.status === 503 && tries < 50; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the API's connection reconnects
+      accepted = await api.http.post('/v1/events', { token: alice.key, body });
+    }
+    assert.equal(accepted.status, 202, accepted.text);
+    const consumer: Redis = createRedisConnection(redis.url, 'consumer', 'airlock-test-worker');
+    const worker: INestApplicationContext = await createWorkerApp({ config: api.config, prisma: api.database.prisma, redis: consumer, sandbox: api.sandbox, secrets: api.secretBox });
+    try {
+      const id = accepted.body.invocations[0].id;
+      let result;
+      for (let tries = 0; tries < 200; tries++) {
+        result = (await api.http.get(`/v1/invocations/${id}`, { token: alice.key })).body;
+        if (result.status === 'ok') break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(result.status, 'ok');
+      assert.equal(result.output, 'hello, Ada', 'the event recorded during the outage ran, once');
+    } finally {
+      await worker.close();
+      await consumer.quit();
+    }
+  });
+});
