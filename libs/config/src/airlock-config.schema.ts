@@ -54,6 +54,7 @@ export const airlockConfigSchema = z.object({
       .optional(),
   ),
   AIRLOCK_JOB_ATTEMPTS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(20).default(4)),
+  AIRLOCK_JOB_LOCK_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(500).max(10 * 60_000).default(30_000)),
   AIRLOCK_EXECUTORS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(256).default(availableParallelism())),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['error', 'warn', 'info', 'debug']).default('info')),
 });
@@ -81,6 +82,8 @@ export interface AirlockConfig {
   secretsKeys: string | undefined;
   /** Attempts of an invocation whose failures are transient (crashed executor, host failure) before it is dead-lettered. */
   jobAttempts: number;
+  /** How long a worker's claim on a job lasts between renewals; a job whose lock lapses is run again. */
+  jobLockMs: number;
   /** Processes that run plugin code (tests, publish gate, jobs). */
   executors: number;
   logLevel: AirlockEnv['LOG_LEVEL'];
@@ -100,6 +103,7 @@ export function toAirlockConfig(env: AirlockEnv, cwd: string): AirlockConfig {
     redisBinary: env.AIRLOCK_REDIS_BINARY,
     executors: env.AIRLOCK_EXECUTORS,
     jobAttempts: env.AIRLOCK_JOB_ATTEMPTS,
+    jobLockMs: env.AIRLOCK_JOB_LOCK_MS,
     secretsKeys: env.AIRLOCK_SECRETS_KEYS,
     logLevel: env.LOG_LEVEL,
   };

@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       executors: availableParallelism(),
       secretsKeys: undefined,
       jobAttempts: 4,
+      jobLockMs: 30_000,
       logLevel: 'info',
     });
   });

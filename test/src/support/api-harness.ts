@@ -7,7 +7,7 @@ import { resolveSecretBox } from '@airlock/api/secrets';
 import { loadConfig } from '@airlock/config';
 import { type Database, openDatabase } from '@airlock/db';
 import { createInvocationQueue, createRedisConnection } from '@airlock/queue';
-import { Sandbox } from '@airlock/sandbox';
+import { Sandbox, type SandboxOptions } from '@airlock/sandbox';
 import { createFreshDatabase, type FreshDatabase } from './fresh-database.js';
 import { HttpClient } from './http-client.js';
 import { testEnvironment } from './test-environment.js';
@@ -35,6 +35,8 @@ interface ExpressLayer {
 export interface ApiHarnessOptions {
   redisUrl?: string;
   env?: Record<string, string>;
+  /** DNS and address rules for plugin HTTP in the harness's sandbox. */
+  sandboxHttp?: SandboxOptions['http'];
 }
 
 /**
@@ -57,7 +59,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const redis = createRedisConnection(config.redisUrl!, 'request', 'airlock-test-api');
   redis.on('error', () => undefined);
-  const sandbox = await Sandbox.start({ executors: 1 });
+  const sandbox = await Sandbox.start({ executors: 1, ...(options.sandboxHttp ? { http: options.sandboxHttp } : {}) });
   const secretBox = await resolveSecretBox(config.secretsKeys, config.dataDir);
   const invocationQueue = createInvocationQueue(redis, redisPrefix);
   const app = await createApiApp({

@@ -26,6 +26,9 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
       connection: this.redis,
       prefix: this.config.redisPrefix,
       concurrency: this.config.executors,
+      lockDuration: this.config.jobLockMs,
+      // Look for lapsed locks as often as they can lapse: a dead worker's jobs come back within a lock's time.
+      stalledInterval: this.config.jobLockMs,
     });
     this.worker.on('failed', (job, error) => this.logger.warn(`job ${job?.id} failed: ${error.message}`));
     this.worker.on('error', (error) => this.logger.warn(`queue error: ${error.message}`));

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { INestApplicationContext } from '@nestjs/common';
+import { createRedisConnection } from '@airlock/queue';
+import { createWorkerApp } from '@airlock/worker/worker-app';
+import type { Redis } from 'ioredis';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { compileTemplate } from '../support/pdk.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+describe('a plugin busy for longer than the job lock', () => {
+  let api: ApiHarness;
+  let worker: INestApplicationContext;
+  let consumer: Redis;
+  let alice: TenantSession;
+  let slow: Server;
+  let requests = 0;
+
+  before(async () => {
+    slow = createServer((_request, response) => {
+      requests++;
+      setTimeout(() => response.setHeader('content-type', 'application/json').end('{"name":"slow"}'), 2_600).unref();
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    // A 1 s lock: the call below takes 2.6 s, over twice the lock.
+    api = await startApi({
+      env: { AIRLOCK_JOB_LOCK_MS: '1000' },
+      sandboxHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (_address, host) => host === 'crm.example.test' },
+    });
+    consumer = createRedisConnection(api.config.redisUrl!, 'consumer', 'airlock-test-worker');
+    worker = await createWorkerApp({ config: api.config, prisma: api.database.prisma, redis: consumer, sandbox: api.sandbox, secrets: api.secretBox });
+    alice = await createTenantSession(api, 'Alice');
+    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, {
+      token: api.adminToken,
+      body: { tier: 'standard', overrides: { allowedHosts: ['crm.example.test'], timeoutMs: 10_000 } },
+    });
+  });
+  after(async () => {
+    await worker.close();
+    await consumer.quit();
+    await api.close();
+    slow.close();
+  });
+
+  it('runs once: the worker keeps renewing its lock while the plugin works elsewhere', async () => {
+    const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'enricher' } })).body.id;
+    await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileTemplate('http-enrichment'), contentType: 'application/wasm' } });
+    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
+    const config = { lookupUrl: `http://crm.example.test:${(slow.address() as AddressInfo).port}/customers/` };
+    const result = await api.http.post(`/v1/plugins/${plugin}/invoke`, { token: alice.key, body: { export: 'enrich', input: '{"customerId":"c-1"}', config, wait: 15_000 } });
+    assert.equal(result.status, 200, result.text);
+    assert.equal(result.body.status, 'ok', JSON.stringify(result.body.error));
+    assert.ok(result.body.durationMs >= 2_500, `took ${result.body.durationMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // long enough for a lapsed lock to bring it back
+    assert.equal(requests, 1, 'the plugin ran once');
+    assert.equal((await api.http.get(`/v1/invocations/${result.body.id}`, { token: alice.key })).body.attempts, 1);
+  });
+});
