@@ -124,6 +124,22 @@ describe('events through the queue and the worker', () => {
     assert.deepEqual((await api.http.get(`/v1/invocations?event=${accepted.body.eventId}`, { token: bob.key })).body.items, []);
   });
 
+  it('reports usage per day, to the tenant and to admins', async () => {
+    const usage = await api.http.get('/v1/usage', { token: alice.key });
+    assert.equal(usage.status, 200, usage.text);
+    const today = new Date().toISOString().slice(0, 10);
+    const day = usage.body.days.find((entry: { day: string }) => entry.day === today);
+    const finished = (await api.http.get('/v1/invocations?status=ok&limit=200', { token: alice.key })).body.items;
+    assert.equal(day.invocations.ok, finished.length);
+    assert.equal(day.fuel, finished.reduce((sum: number, item: { fuelUsed: number }) => sum + item.fuelUsed, 0));
+    assert.ok(day.runMs > 0);
+    const asAdmin = await api.http.get(`/v1/admin/tenants/${alice.tenantId}/usage`, { token: api.adminToken });
+    assert.deepEqual(asAdmin.body, usage.body);
+    assert.deepEqual((await api.http.get('/v1/usage', { token: bob.key })).body.days.filter((entry: { invocations: { ok?: number } }) => entry.invocations.ok), []);
+    assert.equal((await api.http.get('/v1/usage?from=2026-02-01&to=2026-01-01', { token: alice.key })).status, 400);
+    assert.equal((await api.http.get(`/v1/admin/tenants/${alice.tenantId}/usage`, { token: alice.key })).status, 403);
+  });
+
   it('accepts events nothing is bound to, validates, and keeps tenants apart', async () => {
     const unbound = await api.http.post('/v1/events', { token: alice.key, body: { type: 'invoice.due' } });
     assert.equal(unbound.status, 202);

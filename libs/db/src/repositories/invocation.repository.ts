@@ -108,6 +108,24 @@ export class InvocationRepository {
     });
   }
 
+  /** Finished invocations per UTC day and status, with their fuel and run time, in [from, to). */
+  async usageByDay(tenantId: string, from: Date, to: Date): Promise<Array<{ day: string; status: string; count: number; fuel: bigint; runMs: number }>> {
+    const rows = await this.prisma.$queryRaw<Array<{ day: Date; status: string; count: bigint; fuel: bigint | null; run_ms: number | null }>>`
+      SELECT date_trunc('day', finished_at AT TIME ZONE 'UTC') AS day, status, count(*) AS count,
+             sum(fuel_used)::bigint AS fuel, sum(duration_ms) AS run_ms
+        FROM invocations
+       WHERE tenant_id = ${tenantId}::uuid AND finished_at >= ${from} AND finished_at < ${to}
+       GROUP BY 1, 2
+       ORDER BY 1, 2`;
+    return rows.map((row) => ({
+      day: row.day.toISOString().slice(0, 10),
+      status: row.status,
+      count: Number(row.count),
+      fuel: row.fuel ?? 0n,
+      runMs: row.run_ms ?? 0,
+    }));
+  }
+
   /** The event payload or direct input a call runs on. */
   async inputOf(invocation: Invocation): Promise<Uint8Array> {
     if (invocation.input !== null) return invocation.input;
