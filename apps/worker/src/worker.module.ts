@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { BindingRepository, InvocationRepository, PluginVersionRepository, TenantQuotaRepository, TenantRepository } from '@airlock/db';
 import { ArtifactCache, InvocationRunner, PolicyResolver } from '@airlock/execution';
-import { WorkerRegistryRepository } from '@airlock/queue';
+import { TenantQuotaGateRepository, WorkerRegistryRepository } from '@airlock/queue';
 import type { Redis } from 'ioredis';
 import { WorkerHeartbeatService } from './heartbeat/worker-heartbeat.service.js';
 import { InvocationsProcessor } from './invocations/invocations.processor.js';
@@ -24,8 +24,9 @@ export class WorkerModule {
         },
         {
           provide: InvocationRunner,
-          useFactory: () =>
-            new InvocationRunner({
+          useFactory: (redis: Redis) => {
+            const quotas = new TenantQuotaGateRepository(redis, deps.config.redisPrefix);
+            return new InvocationRunner({
               tenants: new TenantRepository(prisma),
               versions: new PluginVersionRepository(prisma),
               bindings: new BindingRepository(prisma),
@@ -34,7 +35,10 @@ export class WorkerModule {
               secrets: deps.secrets,
               artifacts: new ArtifactCache(),
               sandbox: deps.sandbox,
-            }),
+              onFinished: (tenantId, fuelUsed) => quotas.settle(tenantId, fuelUsed),
+            });
+          },
+          inject: [WORKER_REDIS],
         },
         WorkerHeartbeatService,
         InvocationsProcessor,

@@ -14,6 +14,8 @@ export interface InvocationRunnerDeps {
   secrets: SecretBox;
   artifacts: ArtifactCache;
   sandbox: Sandbox;
+  /** Told once per finished invocation (fuel to charge, no longer in flight). */
+  onFinished?: (tenantId: string, fuelUsed: bigint) => Promise<void>;
 }
 
 /** Failures that may not happen again: the executor died, or the host failed to serve a host function. */
@@ -45,7 +47,7 @@ export class InvocationRunner {
       await deps.invocations.requeue(tenantId, invocationId, reason);
       return { kind: 'retry', reason };
     }
-    await deps.invocations.finish(
+    const wrote = await deps.invocations.finish(
       tenantId,
       invocationId,
       {
@@ -61,6 +63,8 @@ export class InvocationRunner {
       new Date(),
       transient,
     );
+    // Only the run that wrote the outcome charges it: a job delivered twice charges once.
+    if (wrote) await deps.onFinished?.(tenantId, BigInt(result.fuelUsed));
     return { kind: 'finished', status: result.status };
   }
 

@@ -9,3 +9,4 @@ export {
   type InvocationJobData,
   type RetryPolicy,
 } from './invocation-job.js';
+export { type QuotaLimits, type QuotaVerdict, TenantQuotaGateRepository } from './tenant-quota-gate.repository.js';

@@ -31,6 +31,8 @@ describe('events through the queue and the worker', () => {
     worker = await createWorkerApp({ config: api.config, prisma: api.database.prisma, redis: consumer, sandbox: api.sandbox, secrets: api.secretBox });
     alice = await createTenantSession(api, 'Alice');
     bob = await createTenantSession(api, 'Bob');
+    // The free tier allows 5 events a second and 2 runs in flight; these tests send more.
+    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken, body: { tier: 'standard' } });
     const publish = async (name: string, template: string, exportName: string, config?: Record<string, string>) => {
       const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name } })).body.id;
       await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileTemplate(template), contentType: 'application/wasm' } });
@@ -103,7 +105,7 @@ describe('events through the queue and the worker', () => {
     const noExport = await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: alice.key, body: { export: 'nope' } });
     assert.equal(noExport.status, 400);
     assert.equal(noExport.body.error.details.issues[0].field, 'export');
-    const tooBig = await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: alice.key, body: { export: 'greet', input: 'x'.repeat(300 * 1024) } });
+    const tooBig = await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: alice.key, body: { export: 'greet', input: 'x'.repeat(2 * 1024 * 1024) } });
     assert.equal(tooBig.status, 413);
     assert.equal((await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: bob.key, body: { export: 'greet' } })).status, 404);
   });
@@ -125,6 +127,12 @@ describe('events through the queue and the worker', () => {
   });
 
   it('reports usage per day, to the tenant and to admins', async () => {
+    // Let everything sent so far finish, so the two views below see the same invocations.
+    for (let tries = 0; tries < 200; tries++) {
+      const pending = await Promise.all(['queued', 'running'].map((status) => api.http.get(`/v1/invocations?status=${status}`, { token: alice.key })));
+      if (pending.every((response) => response.body.items.length === 0)) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const usage = await api.http.get('/v1/usage', { token: alice.key });
     assert.equal(usage.status, 200, usage.text);
     const today = new Date().toISOString().slice(0, 10);

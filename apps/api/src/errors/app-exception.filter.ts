@@ -55,6 +55,8 @@ export class AppExceptionFilter implements ExceptionFilter {
       );
     }
     if (status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+    const retryAfter = (body.error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
     if (!response.headersSent) response.status(status).json(body);
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BindingRepository, type EventWithInvocations, EventRepository, type PlannedInvocation, PluginVersionRepository, type Tenant } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
-import { enqueueInvocations, type InvocationJobData } from '@airlock/queue';
+import { enqueueInvocations, type InvocationJobData, TenantQuotaGateRepository } from '@airlock/queue';
 import type { Queue } from 'bullmq';
 import type { z } from 'zod';
 import type { AirlockConfig } from '@airlock/config';
@@ -21,7 +21,23 @@ export class EventsService {
     private readonly policies: TenantPolicyService,
     @Inject(INVOCATION_QUEUE) private readonly queue: Queue<InvocationJobData>,
     @Inject(API_CONFIG) private readonly config: AirlockConfig,
+    private readonly quotaGate: TenantQuotaGateRepository,
   ) {}
+
+  /** Counts a request that creates `invocations` invocations against the tenant's quotas, or refuses it (429). */
+  async admit(tenant: Tenant, invocations: number, quotas: { eventsPerSecond: number; invocationsPerDay: number; fuelPerDay: number; concurrentRuns: number }): Promise<void> {
+    let verdict;
+    try {
+      verdict = await this.quotaGate.admit(tenant.id, invocations, quotas);
+    } catch (error) {
+      throw new AppError(AppErrorCode.NotReady, 'The quota store (Redis) is unavailable; nothing was recorded. Retry later.', { cause: error });
+    }
+    if (!verdict.ok) {
+      throw new AppError(AppErrorCode.QuotaExceeded, `The tenant's ${verdict.limit} quota (${verdict.max}) would be exceeded; retry in ${verdict.retryAfterSeconds} s.`, {
+        details: { limit: verdict.limit, max: verdict.max, retryAfterSeconds: verdict.retryAfterSeconds },
+      });
+    }
+  }
 
   /** Queues invocations; a Redis failure is a 503 that says what was kept and how to recover. */
   async enqueue(tenantId: string, invocationIds: string[], recovery: { recorded: string; retry: string }): Promise<void> {
@@ -50,13 +66,11 @@ export class EventsService {
     if (payload.length > policy.maxInputBytes) {
       throw new AppError(AppErrorCode.PayloadTooLarge, `The payload is ${payload.length} bytes; this tenant's plugins take at most ${policy.maxInputBytes}.`);
     }
-    const { event } = await this.events.record(
-      tenant.id,
-      { type: input.type, payload, idempotencyKey: input.idempotencyKey },
-      input.idempotencyKey !== undefined && (await this.events.findByIdempotencyKey(tenant.id, input.idempotencyKey)) !== null
-        ? []
-        : await this.plan(tenant.id, input.type),
-    );
+    const replay = input.idempotencyKey !== undefined && (await this.events.findByIdempotencyKey(tenant.id, input.idempotencyKey)) !== null;
+    const planned = replay ? [] : await this.plan(tenant.id, input.type);
+    // A replay was counted the first time.
+    if (!replay) await this.admit(tenant, planned.length, policy.quotas);
+    const { event } = await this.events.record(tenant.id, { type: input.type, payload, idempotencyKey: input.idempotencyKey }, planned);
     const queued = event.invocations.filter((invocation) => invocation.status === 'queued').map((invocation) => invocation.id);
     await this.enqueue(tenant.id, queued, {
       recorded: `event ${event.id}`,

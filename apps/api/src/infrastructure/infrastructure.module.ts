@@ -11,7 +11,7 @@ import {
   TenantQuotaRepository,
   TenantRepository,
 } from '@airlock/db';
-import { WorkerRegistryRepository } from '@airlock/queue';
+import { TenantQuotaGateRepository, WorkerRegistryRepository } from '@airlock/queue';
 import type { Redis } from 'ioredis';
 import { SecretBox } from '@airlock/execution';
 import {
@@ -51,6 +51,11 @@ export class InfrastructureModule {
         { provide: TenantRepository, useFactory: (prisma: PrismaClient) => new TenantRepository(prisma), inject: [PRISMA] },
         { provide: ApiKeyRepository, useFactory: (prisma: PrismaClient) => new ApiKeyRepository(prisma), inject: [PRISMA] },
         {
+          provide: TenantQuotaGateRepository,
+          useFactory: (redis: Redis) => new TenantQuotaGateRepository(redis, deps.config.redisPrefix),
+          inject: [REDIS],
+        },
+        {
           provide: WorkerRegistryRepository,
           useFactory: (redis: Redis) => new WorkerRegistryRepository(redis, deps.config.redisPrefix),
           inject: [REDIS],
@@ -69,6 +74,7 @@ export class InfrastructureModule {
         TenantRepository,
         ApiKeyRepository,
         WorkerRegistryRepository,
+        TenantQuotaGateRepository,
         PluginRepository,
         PluginVersionRepository,
         BindingRepository,

@@ -38,10 +38,11 @@ export class InvokeService {
       });
     }
     const input = request.inputBase64 !== undefined ? new Uint8Array(Buffer.from(request.inputBase64, 'base64')) : new TextEncoder().encode(request.input ?? '');
-    const { maxInputBytes } = await this.policies.forTenant(tenant);
+    const { maxInputBytes, quotas } = await this.policies.forTenant(tenant);
     if (input.length > maxInputBytes) {
       throw new AppError(AppErrorCode.PayloadTooLarge, `The input is ${input.length} bytes; this tenant's plugins take at most ${maxInputBytes}.`);
     }
+    await this.events.admit(tenant, 1, quotas);
     const invocation = await this.invocations.createDirect({
       tenantId: tenant.id,
       pluginId,

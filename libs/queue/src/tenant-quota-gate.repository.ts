@@ -1,0 +1,91 @@
+import type { Redis } from 'ioredis';
+
+export interface QuotaLimits {
+  eventsPerSecond: number;
+  invocationsPerDay: number;
+  fuelPerDay: number;
+  /** Invocations queued or running at once. */
+  concurrentRuns: number;
+}
+
+export type QuotaVerdict =
+  | { ok: true }
+  | { ok: false; limit: 'eventsPerSecond' | 'invocationsPerDay' | 'fuelPerDay' | 'concurrentRuns'; max: number; retryAfterSeconds: number };
+
+// One round trip, atomic: every counter is checked before any is changed, so
+// concurrent requests can never take a tenant past a limit.
+const ADMIT = `
+local eps = tonumber(redis.call('GET', KEYS[1]) or '0')
+if eps + 1 > tonumber(ARGV[2]) then return 'eventsPerSecond' end
+local n = tonumber(ARGV[1])
+if n > 0 then
+  if tonumber(redis.call('GET', KEYS[2]) or '0') + n > tonumber(ARGV[3]) then return 'invocationsPerDay' end
+  if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[4]) then return 'fuelPerDay' end
+  if tonumber(redis.call('GET', KEYS[4]) or '0') + n > tonumber(ARGV[5]) then return 'concurrentRuns' end
+end
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], 2)
+if n > 0 then
+  redis.call('INCRBY', KEYS[2], n)
+  redis.call('EXPIRE', KEYS[2], 172800)
+  redis.call('INCRBY', KEYS[4], n)
+  redis.call('EXPIRE', KEYS[4], 86400)
+end
+return 'ok'
+`;
+
+/** Seconds until the next UTC midnight, when daily counters start over. */
+function secondsToMidnight(now: number): number {
+  return Math.ceil((Math.floor(now / 86_400_000 + 1) * 86_400_000 - now) / 1000);
+}
+
+/**
+ * A tenant's allowances in Redis: events per second, invocations and fuel per
+ * UTC day, invocations in flight. Checked and counted at enqueue; fuel is
+ * charged and in-flight counts released when invocations finish.
+ */
+export class TenantQuotaGateRepository {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private keys(tenantId: string, now: number) {
+    const day = new Date(now).toISOString().slice(0, 10);
+    const base = `${this.prefix}:quota:${tenantId}`;
+    return {
+      eventsThisSecond: `${base}:eps:${Math.floor(now / 1000)}`,
+      invocationsToday: `${base}:invocations:${day}`,
+      fuelToday: `${base}:fuel:${day}`,
+      inFlight: `${base}:in-flight`,
+    };
+  }
+
+  /** Admits one event that creates `invocations` invocations, counting them; or says which limit refuses it. */
+  async admit(tenantId: string, invocations: number, limits: QuotaLimits, now = Date.now()): Promise<QuotaVerdict> {
+    const keys = this.keys(tenantId, now);
+    const result = (await this.redis.eval(
+      ADMIT,
+      4,
+      keys.eventsThisSecond,
+      keys.invocationsToday,
+      keys.fuelToday,
+      keys.inFlight,
+      invocations,
+      limits.eventsPerSecond,
+      limits.invocationsPerDay,
+      limits.fuelPerDay,
+      limits.concurrentRuns,
+    )) as string;
+    if (result === 'ok') return { ok: true };
+    const limit = result as Exclude<QuotaVerdict, { ok: true }>['limit'];
+    const daily = limit === 'invocationsPerDay' || limit === 'fuelPerDay';
+    return { ok: false, limit, max: limits[limit], retryAfterSeconds: daily ? secondsToMidnight(now) : 1 };
+  }
+
+  /** Called once per finished invocation: its fuel counts against today, and it is no longer in flight. */
+  async settle(tenantId: string, fuelUsed: bigint, now = Date.now()): Promise<void> {
+    const keys = this.keys(tenantId, now);
+    await this.redis.multi().incrby(keys.fuelToday, fuelUsed.toString()).expire(keys.fuelToday, 172800).decr(keys.inFlight).exec();
+  }
+}

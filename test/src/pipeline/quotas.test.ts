@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { INestApplicationContext } from '@nestjs/common';
+import { createRedisConnection } from '@airlock/queue';
+import { createWorkerApp } from '@airlock/worker/worker-app';
+import type { Redis } from 'ioredis';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { compileTemplate } from '../support/pdk.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+describe('tenant quotas at enqueue, in Redis', () => {
+  let api: ApiHarness;
+  let hello: Uint8Array;
+  const workers: Array<{ app: INestApplicationContext; redis: Redis }> = [];
+
+  before(async () => {
+    api = await startApi();
+    hello = await compileTemplate('hello');
+  });
+  after(async () => {
+    for (const worker of workers) {
+      await worker.app.close();
+      await worker.redis.quit();
+    }
+    await api.close();
+  });
+
+  const startWorker = async () => {
+    const redis = createRedisConnection(api.config.redisUrl!, 'consumer', 'airlock-test-worker');
+    workers.push({ app: await createWorkerApp({ config: api.config, prisma: api.database.prisma, redis, sandbox: api.sandbox, secrets: api.secretBox }), redis });
+  };
+
+  /** A tenant with one binding on order.created and these quota overrides. */
+  async function tenantWith(name: string, overrides: Record<string, number>): Promise<TenantSession> {
+    const session = await createTenantSession(api, name);
+    await api.http.request('PUT', `/v1/admin/tenants/${session.tenantId}/quota`, { token: api.adminToken, body: { overrides } });
+    const plugin = (await api.http.post('/v1/plugins', { token: session.key, body: { name: 'greeter' } })).body.id;
+    await api.http.post(`/v1/plugins/${plugin}/versions`, { token: session.key, rawBody: { data: hello, contentType: 'application/wasm' } });
+    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: session.key });
+    await api.http.post('/v1/bindings', { token: session.key, body: { event: 'order.created', pluginId: plugin, export: 'greet' } });
+    return session;
+  }
+  const burst = (session: TenantSession, count: number) =>
+    Promise.all(Array.from({ length: count }, () => api.http.post('/v1/events', { token: session.key, body: { type: 'order.created' } })));
+
+  it('never lets concurrent events take a tenant past its invocations per day', async () => {
+    const tenant = await tenantWith('Daily', { invocationsPerDay: 7, eventsPerSecond: 1000, concurrentRuns: 1000 });
+    const responses = await burst(tenant, 20);
+    const statuses = responses.map((response) => response.status);
+    assert.equal(statuses.filter((status) => status === 202).length, 7, statuses.join(','));
+    const refused = responses.filter((response) => response.status === 429);
+    assert.equal(refused.length, 13);
+    assert.deepEqual(refused[0]!.body.error.details.limit, 'invocationsPerDay');
+    assert.ok(Number(refused[0]!.headers.get('retry-after')) > 0);
+    assert.equal((await api.http.get('/v1/invocations?limit=200', { token: tenant.key })).body.items.length, 7, 'refused events recorded nothing');
+  });
+
+  it('limits events per second, with Retry-After: 1', async () => {
+    const tenant = await tenantWith('Bursty', { eventsPerSecond: 3, invocationsPerDay: 1000, concurrentRuns: 1000 });
+    const responses = await burst(tenant, 15);
+    const accepted = responses.filter((response) => response.status === 202).length;
+    assert.ok(accepted >= 3 && accepted <= 6, `${accepted} accepted (a burst can straddle two seconds)`);
+    const refused = responses.find((response) => response.status === 429)!;
+    assert.equal(refused.body.error.details.limit, 'eventsPerSecond');
+    assert.equal(refused.headers.get('retry-after'), '1');
+  });
+
+  it('limits invocations in flight, and frees them as they finish', async () => {
+    const tenant = await tenantWith('Busy', { concurrentRuns: 2, eventsPerSecond: 1000, invocationsPerDay: 1000 });
+    const [first, second, third] = await burst(tenant, 3).then((responses) => responses.map((response) => response.status).sort());
+    assert.deepEqual([first, second, third], [202, 202, 429]);
+    await startWorker();
+    let accepted = 429;
+    for (let tries = 0; tries < 100 && accepted !== 202; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      accepted = (await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created' } })).status;
+    }
+    assert.equal(accepted, 202, 'finished invocations no longer count');
+  });
+
+  it('refuses new events once the day\'s fuel is spent', async () => {
+    const tenant = await tenantWith('Hungry', { fuelPerDay: 1, eventsPerSecond: 1000, invocationsPerDay: 1000, concurrentRuns: 1000 });
+    const first = await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created' } });
+    assert.equal(first.status, 202);
+    const id = first.body.invocations[0].id;
+    for (let tries = 0; tries < 200; tries++) {
+      if ((await api.http.get(`/v1/invocations/${id}`, { token: tenant.key })).body.status === 'ok') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    let refused;
+    for (let tries = 0; tries < 50; tries++) {
+      refused = await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created' } });
+      if (refused.status === 429) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(refused!.status, 429);
+    assert.equal(refused!.body.error.details.limit, 'fuelPerDay');
+  });
+});
