@@ -126,6 +126,23 @@ describe('events through the queue and the worker', () => {
     assert.deepEqual((await api.http.get(`/v1/invocations?event=${accepted.body.eventId}`, { token: bob.key })).body.items, []);
   });
 
+  it('streams results as Server-Sent Events until done', async () => {
+    const readStream = async (path: string) => {
+      const response = await fetch(`${api.baseUrl}${path}`, { headers: { authorization: `Bearer ${alice.key}` } });
+      assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+      const text = await response.text(); // ends when the server closes the stream after "done"
+      return [...text.matchAll(/event: (\w+)\ndata: (.*)\n\n/g)].map((match) => ({ event: match[1]!, data: JSON.parse(match[2]!) }));
+    };
+    const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from('Sam').toString('base64') } });
+    const eventStream = await readStream(`/v1/events/${accepted.body.eventId}/stream`);
+    assert.deepEqual(eventStream.map((entry) => entry.event), ['invocation', 'invocation', 'done']);
+    assert.ok(eventStream.slice(0, 2).every((entry) => entry.data.status === 'ok'));
+    const one = await readStream(`/v1/invocations/${accepted.body.invocations[0].id}/stream`);
+    assert.deepEqual(one.map((entry) => entry.event), ['status', 'done']);
+    assert.equal(one[0]!.data.status, 'ok');
+    assert.equal((await api.http.get(`/v1/events/${accepted.body.eventId}/stream`, { token: bob.key })).status, 404);
+  });
+
   it('reports usage per day, to the tenant and to admins', async () => {
     // Let everything sent so far finish, so the two views below see the same invocations.
     for (let tries = 0; tries < 200; tries++) {

@@ -1,11 +1,14 @@
-import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import { CurrentPrincipal } from '../auth/current-principal.js';
 import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
+import { streamUntilDone } from '../invocations/sse-stream.js';
+import { toInvocationView } from '../invocations/invocation.schema.js';
 import { ZodBody, ZodResponse } from '../validation/zod-openapi.js';
 import { acceptedEventSchema, createEventSchema, eventViewSchema, toAcceptedEvent, toEventView } from './event.schema.js';
 import { EventsService } from './events.service.js';
@@ -25,6 +28,29 @@ export class EventsController {
   @ApiErrors(400, 413, 503)
   async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createEventSchema) body: z.output<typeof createEventSchema>) {
     return toAcceptedEvent(await this.events.accept(principal.tenant, body));
+  }
+
+  @Get(':eventId/stream')
+  @ApiOperation({ summary: 'Server-Sent Events: `invocation` as each invocation of the event finishes, then `done`' })
+  @ApiProduces('text/event-stream')
+  @ApiResponse({ status: 200, description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiErrors(404)
+  async stream(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @Param('eventId', new IdParamPipe('event')) eventId: string,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    const tenantId = principal.tenant.id;
+    await this.events.get(tenantId, eventId);
+    const reported = new Set<string>();
+    await streamUntilDone(request, response, async () => {
+      const event = await this.events.get(tenantId, eventId);
+      const finished = event.invocations.filter((invocation) => invocation.status !== 'queued' && invocation.status !== 'running');
+      const fresh = finished.filter((invocation) => !reported.has(invocation.id));
+      for (const invocation of fresh) reported.add(invocation.id);
+      return { events: fresh.map((invocation) => ({ event: 'invocation', data: toInvocationView(invocation) })), done: finished.length === event.invocations.length };
+    });
   }
 
   @Get(':eventId')

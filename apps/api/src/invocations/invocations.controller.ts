@@ -1,12 +1,13 @@
-import { Controller, Get, Param, Post, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { InvocationRepository } from '@airlock/db';
 import { CurrentPrincipal } from '../auth/current-principal.js';
 import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { streamUntilDone } from './sse-stream.js';
 import { z } from 'zod';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { type InvocationView, invocationViewSchema, toInvocationView } from './invocation.schema.js';
@@ -52,6 +53,30 @@ export class InvocationsController {
     );
     const items = rows.slice(0, query.limit);
     return { items: items.map(toInvocationView), nextCursor: rows.length > query.limit ? items.at(-1)!.id : null };
+  }
+
+  @Get('v1/invocations/:invocationId/stream')
+  @ApiOperation({ summary: 'Server-Sent Events: `status` with the invocation at each change, then `done` once it is finished' })
+  @ApiProduces('text/event-stream')
+  @ApiResponse({ status: 200, description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  async stream(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @Param('invocationId', new IdParamPipe('invocation')) id: string,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    const tenantId = principal.tenant.id;
+    if ((await this.invocations.findById(tenantId, id)) === null) throw notFound('invocation');
+    let lastStatus: string | undefined;
+    await streamUntilDone(request, response, async () => {
+      const invocation = (await this.invocations.findById(tenantId, id))!;
+      const changed = invocation.status !== lastStatus;
+      lastStatus = invocation.status;
+      return {
+        events: changed ? [{ event: 'status', data: toInvocationView(invocation) }] : [],
+        done: invocation.status !== 'queued' && invocation.status !== 'running',
+      };
+    });
   }
 
   @Get('v1/invocations/:invocationId')
