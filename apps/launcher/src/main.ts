@@ -7,7 +7,8 @@ import { resolveAdminToken } from '@airlock/api/admin-token';
 import { resolveSecretBox } from '@airlock/api/secrets';
 import { createApiApp } from '@airlock/api/api-app';
 import { ConfigError, loadConfig, type AirlockConfig } from '@airlock/config';
-import { openDatabase } from '@airlock/db';
+import { openDatabase, PluginKvRepository } from '@airlock/db';
+import { DatabaseKvStore } from '@airlock/execution';
 import { createInvocationQueue, createRedisConnection } from '@airlock/queue';
 import { Sandbox } from '@airlock/sandbox';
 import { createWorkerApp } from '@airlock/worker/worker-app';
@@ -44,7 +45,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
 
     // Plugin code runs in executor processes started with an empty environment;
     // in the all-in-one process the API and the worker share them.
-    const sandbox = await Sandbox.start({ executors: config.executors });
+    const sandbox = await Sandbox.start({ executors: config.executors, kv: new DatabaseKvStore(new PluginKvRepository(database.prisma)) });
     closers.push(() => sandbox.stop());
     const secrets = await resolveSecretBox(config.secretsKeys, config.dataDir);
 

@@ -18,3 +18,4 @@ export type { AuditEvent } from './generated/prisma/client.js';
 export { EventRepository, type EventWithInvocations, type PlannedInvocation } from './repositories/event.repository.js';
 export { InvocationRepository, type InvocationOutcome } from './repositories/invocation.repository.js';
 export type { Event, Invocation } from './generated/prisma/client.js';
+export { PluginKvRepository } from './repositories/plugin-kv.repository.js';

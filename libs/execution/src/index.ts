@@ -5,3 +5,4 @@ export { quotaOverridesSchema, type QuotaOverrides } from './quota-overrides.sch
 export { SecretBox, type SecretKey } from './secret-box.js';
 export { ArtifactCache } from './artifact-cache.js';
 export { InvocationRunner, type InvocationRunnerDeps, type RunOutcome, TRANSIENT_STATUSES } from './invocation-runner.js';
+export { DatabaseKvStore } from './database-kv-store.js';

@@ -91,6 +91,13 @@ const MODEL_CHECKS: Record<Prisma.ModelName, (db: Database) => Promise<void>> = 
     assert.equal(done.fuelUsed, 9_007_199_254_740_993n, 'fuel beyond 2^53 is kept exactly');
     assert.equal((await prisma.event.findUniqueOrThrow({ where: { id: event.id }, include: { invocations: true } })).invocations.length, 1);
   },
+  PluginKvEntry: async ({ prisma }) => {
+    const tenant = await prisma.tenant.create({ data: { name: 'KV owner' } });
+    const id = { tenantId: tenant.id, pluginId: '00000000-0000-4000-8000-000000000002', key: 'count' };
+    await prisma.pluginKvEntry.upsert({ where: { tenantId_pluginId_key: id }, create: { ...id, value: new Uint8Array([1]) }, update: { value: new Uint8Array([1]) } });
+    await prisma.pluginKvEntry.upsert({ where: { tenantId_pluginId_key: id }, create: { ...id, value: new Uint8Array([2]) }, update: { value: new Uint8Array([2]) } });
+    assert.deepEqual([...(await prisma.pluginKvEntry.findUniqueOrThrow({ where: { tenantId_pluginId_key: id } })).value], [2]);
+  },
   AuditEvent: async ({ prisma }) => {
     const tenant = await prisma.tenant.create({ data: { name: 'Audited' } });
     await prisma.auditEvent.create({ data: { tenantId: tenant.id, actor: 'admin', action: 'quota.updated', target: tenant.id, details: { maxPlugins: 4 } } });

@@ -24,6 +24,7 @@ describe('events through the queue and the worker', () => {
   let alice: TenantSession;
   let bob: TenantSession;
   let greeter: string;
+  let counterBinding: string;
 
   before(async () => {
     api = await startApi();
@@ -40,6 +41,7 @@ describe('events through the queue and the worker', () => {
       if (name === 'greeter') greeter = plugin;
       const binding = await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.created', pluginId: plugin, export: exportName, ...(config ? { config } : {}) } });
       assert.equal(binding.status, 201, binding.text);
+      if (name === 'counter') counterBinding = binding.body.id;
     };
     await publish('greeter', 'hello', 'greet');
     await publish('counter', 'kv-counter', 'count');
@@ -89,6 +91,13 @@ describe('events through the queue and the worker', () => {
     const third = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from('Grace').toString('base64') } });
     const counted = (await Promise.all(third.body.invocations.map((i: { id: string }) => finished(api, alice.key, i.id)))).find((r) => r.export === 'count');
     assert.deepEqual(JSON.parse(counted.output), { key: 'count:Grace', count: 2 }, 'the replay ran nothing');
+  });
+
+  it('keeps plugin key-value data in the database, shared by the worker and the API', async () => {
+    const tested = await api.http.post(`/v1/bindings/${counterBinding}/test`, { token: alice.key, body: { input: 'Grace' } });
+    assert.deepEqual(JSON.parse(tested.body.output), { key: 'count:Grace', count: 3 }, 'the API sees what the worker counted');
+    const stored = await api.database.prisma.pluginKvEntry.findMany({ where: { tenantId: alice.tenantId, key: 'count:Grace' } });
+    assert.equal(Buffer.from(stored[0]!.value).toString(), '3');
   });
 
   it('invokes a plugin directly, waiting for the result or answering 202', async () => {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { createApiApp } from '@airlock/api/api-app';
 import { resolveSecretBox } from '@airlock/api/secrets';
 import { loadConfig } from '@airlock/config';
-import { type Database, openDatabase } from '@airlock/db';
+import { type Database, openDatabase, PluginKvRepository } from '@airlock/db';
+import { DatabaseKvStore } from '@airlock/execution';
 import { createInvocationQueue, createRedisConnection } from '@airlock/queue';
 import { Sandbox, type SandboxOptions } from '@airlock/sandbox';
 import { createFreshDatabase, type FreshDatabase } from './fresh-database.js';
@@ -59,7 +60,11 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const redis = createRedisConnection(config.redisUrl!, 'request', 'airlock-test-api');
   redis.on('error', () => undefined);
-  const sandbox = await Sandbox.start({ executors: 1, ...(options.sandboxHttp ? { http: options.sandboxHttp } : {}) });
+  const sandbox = await Sandbox.start({
+    executors: 1,
+    kv: new DatabaseKvStore(new PluginKvRepository(database.prisma)),
+    ...(options.sandboxHttp ? { http: options.sandboxHttp } : {}),
+  });
   const secretBox = await resolveSecretBox(config.secretsKeys, config.dataDir);
   const invocationQueue = createInvocationQueue(redis, redisPrefix);
   const app = await createApiApp({
