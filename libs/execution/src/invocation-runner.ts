@@ -1,5 +1,5 @@
 import { type BindingRepository, type InvocationRepository, type PluginVersionRepository, type Prisma, type TenantRepository } from '@airlock/db';
-import type { RunResult, Sandbox } from '@airlock/sandbox';
+import { failedResult, type RunResult, type Sandbox } from '@airlock/sandbox';
 import type { ArtifactCache } from './artifact-cache.js';
 import { reviewPolicy } from './permission-review.js';
 import type { PolicyResolver } from './policy-resolver.js';
@@ -70,16 +70,7 @@ export class InvocationRunner {
 
   private async execute(tenantId: string, invocation: NonNullable<Awaited<ReturnType<InvocationRepository['claim']>>>): Promise<RunResult> {
     const { deps } = this;
-    const failed = (status: RunResult['status'], message: string): RunResult => ({
-      status,
-      output: new Uint8Array(0),
-      error: { message },
-      fuelUsed: 0,
-      memoryPeakBytes: 0,
-      durationMs: 0,
-      logs: [],
-      logsDropped: 0,
-    });
+    const failed = failedResult;
     const tenant = await deps.tenants.findById(tenantId);
     const version = await deps.versions.findWithWasm(tenantId, invocation.pluginId, invocation.version);
     if (tenant === null || version === null) return failed('invalid_module', 'the plugin version no longer exists');

@@ -52,3 +52,8 @@ export interface RunResult {
   /** Log lines dropped by the policy's caps. */
   logsDropped: number;
 }
+
+/** The result of a call that ended before (or without) running plugin code. */
+export function failedResult(status: SandboxStatus, message: string, durationMs = 0): RunResult {
+  return { status, output: new Uint8Array(0), error: { message }, fuelUsed: 0, memoryPeakBytes: 0, durationMs, logs: [], logsDropped: 0 };
+}

@@ -4,7 +4,7 @@ import { checkImports } from './admission/import-policy.js';
 import type { HostAnswer, HostCall } from './executor/executor-protocol.js';
 import { guardedHttp, type GuardedHttpOptions, HttpRefusedError } from './host/guarded-http.js';
 import { type KvScope, type KvStore, MemoryKvStore } from './host/kv-store.js';
-import type { RunResult, SandboxStatus } from './outcome.js';
+import { failedResult, type RunResult, type SandboxStatus } from './outcome.js';
 import type { SandboxPolicy } from './policy/sandbox-policy.schema.js';
 import { ExecutorPool, type PoolStats } from './supervisor/executor-pool.js';
 
@@ -34,16 +34,7 @@ export interface RunContext {
   instanceKey?: string;
 }
 
-const immediate = (status: SandboxStatus, message: string): RunResult => ({
-  status,
-  output: new Uint8Array(0),
-  error: { message },
-  fuelUsed: 0,
-  memoryPeakBytes: 0,
-  durationMs: 0,
-  logs: [],
-  logsDropped: 0,
-});
+const immediate = failedResult;
 
 /**
  * Runs admitted plugins in a pool of executor processes, under a policy per

@@ -3,6 +3,7 @@
 // credentials, and talks only through two pipes (fd 3 in, fd 4 out).
 import type { HttpResponseSpec, KernelHost } from '../kernel/extism-kernel.js';
 import { CallAbort } from '../kernel/limit-errors.js';
+import { failedResult } from '../outcome.js';
 import { BlockingChannel } from './blocking-channel.js';
 import type { ExecutorMessage, HostAnswer, HostCall, ModuleMessage, RunMessage } from './executor-protocol.js';
 import { LruCache } from './lru-cache.js';
@@ -48,10 +49,7 @@ function run(message: RunMessage): void {
       module = moduleFor(message.artifactHash);
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
-      send({
-        type: 'result',
-        result: { status: 'invalid_module', output: new Uint8Array(0), error: { message: text }, fuelUsed: 0, memoryPeakBytes: 0, durationMs: 0, logs: [], logsDropped: 0 },
-      });
+      send({ type: 'result', result: failedResult('invalid_module', text) });
       return;
     }
     const created = PluginInstance.create(module, message.limits, host);

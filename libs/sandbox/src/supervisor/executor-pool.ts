@@ -1,4 +1,4 @@
-import type { RunResult } from '../outcome.js';
+import { failedResult, type RunResult } from '../outcome.js';
 import { type ExecutorJob, type ExecutorOptions, ExecutorProcess } from './executor-process.js';
 
 export interface PoolStats {
@@ -64,16 +64,7 @@ export class ExecutorPool {
   async stop(): Promise<void> {
     this.stopping = true;
     for (const waiting of this.queue.splice(0)) {
-      waiting.resolve({
-        status: 'crashed',
-        output: new Uint8Array(0),
-        error: { message: 'the sandbox stopped before the call ran' },
-        fuelUsed: 0,
-        memoryPeakBytes: 0,
-        durationMs: 0,
-        logs: [],
-        logsDropped: 0,
-      });
+      waiting.resolve(failedResult('crashed', 'the sandbox stopped before the call ran'));
     }
     const exits = this.executors.map((executor) => executor.exit);
     for (const executor of this.executors) executor.kill();

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import type { ExecutorMessage, HostAnswer, HostCall, RunMessage, SupervisorMessage } from '../executor/executor-protocol.js';
 import { decodePayload, encodeFrame, FrameAssembler } from '../executor/frame-codec.js';
-import type { RunResult, SandboxStatus } from '../outcome.js';
+import { failedResult, type RunResult, type SandboxStatus } from '../outcome.js';
 
 const EXECUTOR_SCRIPT = fileURLToPath(new URL('../executor/executor-main.js', import.meta.url));
 const STDERR_TAIL_BYTES = 4096;
@@ -30,9 +30,7 @@ interface ActiveJob {
   resolve(result: RunResult): void;
 }
 
-function failure(status: SandboxStatus, message: string, startedAt: number): RunResult {
-  return { status, output: new Uint8Array(0), error: { message }, fuelUsed: 0, memoryPeakBytes: 0, durationMs: performance.now() - startedAt, logs: [], logsDropped: 0 };
-}
+const failure = (status: SandboxStatus, message: string, startedAt: number): RunResult => failedResult(status, message, performance.now() - startedAt);
 
 /**
  * A child process that runs plugin code, seen from the supervisor. It gets an
