@@ -1,7 +1,7 @@
 import type { AirlockConfig } from '@airlock/config';
 import type { PrismaClient } from '@airlock/db';
 import type { SecretBox } from '@airlock/execution';
-import type { Sandbox } from '@airlock/sandbox';
+import type { GuardedHttpOptions, Sandbox } from '@airlock/sandbox';
 import type { Redis } from 'ioredis';
 
 /** What the worker is given by whoever starts it: the config and open connections. */
@@ -14,6 +14,8 @@ export interface WorkerDependencies {
   sandbox: Sandbox;
   /** Opens binding secrets for the calls that use them. */
   secrets: SecretBox;
+  /** DNS and address rules for webhook deliveries (default: system DNS, no private addresses). */
+  webhookHttp?: Pick<GuardedHttpOptions, 'resolve' | 'isAddressAllowed'>;
 }
 
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');

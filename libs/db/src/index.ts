@@ -19,3 +19,5 @@ export { EventRepository, type EventWithInvocations, type PlannedInvocation } fr
 export { InvocationRepository, type InvocationOutcome } from './repositories/invocation.repository.js';
 export type { Event, Invocation } from './generated/prisma/client.js';
 export { PluginKvRepository } from './repositories/plugin-kv.repository.js';
+export { WebhookRepository } from './repositories/webhook.repository.js';
+export type { Webhook, WebhookDelivery } from './generated/prisma/client.js';

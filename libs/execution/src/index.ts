@@ -6,3 +6,4 @@ export { SecretBox, type SecretKey } from './secret-box.js';
 export { ArtifactCache } from './artifact-cache.js';
 export { InvocationRunner, type InvocationRunnerDeps, type RunOutcome, TRANSIENT_STATUSES } from './invocation-runner.js';
 export { DatabaseKvStore } from './database-kv-store.js';
+export { type DeliveryOutcome, signWebhook, WebhookSender } from './webhook-sender.js';

@@ -14,8 +14,8 @@ export interface InvocationRunnerDeps {
   secrets: SecretBox;
   artifacts: ArtifactCache;
   sandbox: Sandbox;
-  /** Told once per finished invocation (fuel to charge, no longer in flight). */
-  onFinished?: (tenantId: string, fuelUsed: bigint) => Promise<void>;
+  /** Told once per finished invocation (fuel to charge, no longer in flight, results to post). */
+  onFinished?: (invocation: { tenantId: string; id: string; eventId: string | null }, fuelUsed: bigint) => Promise<void>;
 }
 
 /** Failures that may not happen again: the executor died, or the host failed to serve a host function. */
@@ -64,7 +64,7 @@ export class InvocationRunner {
       transient,
     );
     // Only the run that wrote the outcome charges it: a job delivered twice charges once.
-    if (wrote) await deps.onFinished?.(tenantId, BigInt(result.fuelUsed));
+    if (wrote) await deps.onFinished?.({ tenantId, id: invocationId, eventId: invocation.eventId }, BigInt(result.fuelUsed));
     return { kind: 'finished', status: result.status };
   }
 

@@ -98,6 +98,20 @@ const MODEL_CHECKS: Record<Prisma.ModelName, (db: Database) => Promise<void>> = 
     await prisma.pluginKvEntry.upsert({ where: { tenantId_pluginId_key: id }, create: { ...id, value: new Uint8Array([2]) }, update: { value: new Uint8Array([2]) } });
     assert.deepEqual([...(await prisma.pluginKvEntry.findUniqueOrThrow({ where: { tenantId_pluginId_key: id } })).value], [2]);
   },
+  Webhook: async ({ prisma }) => {
+    const tenant = await prisma.tenant.create({ data: { name: 'Webhook owner' } });
+    const webhook = await prisma.webhook.create({ data: { tenantId: tenant.id, url: 'https://hooks.example.com/x', events: ['order.created'], secret: 'sealed' } });
+    assert.deepEqual(webhook.events, ['order.created']);
+    assert.equal(webhook.enabled, true);
+  },
+  WebhookDelivery: async ({ prisma }) => {
+    const tenant = await prisma.tenant.create({ data: { name: 'Delivery owner' } });
+    const webhook = await prisma.webhook.create({ data: { tenantId: tenant.id, url: 'https://hooks.example.com/x', secret: 'sealed' } });
+    const invocationId = '00000000-0000-4000-8000-000000000003';
+    await prisma.webhookDelivery.create({ data: { tenantId: tenant.id, webhookId: webhook.id, invocationId } });
+    const again = await prisma.webhookDelivery.createMany({ data: [{ tenantId: tenant.id, webhookId: webhook.id, invocationId }], skipDuplicates: true });
+    assert.equal(again.count, 0, 'one delivery per webhook and invocation');
+  },
   AuditEvent: async ({ prisma }) => {
     const tenant = await prisma.tenant.create({ data: { name: 'Audited' } });
     await prisma.auditEvent.create({ data: { tenantId: tenant.id, actor: 'admin', action: 'quota.updated', target: tenant.id, details: { maxPlugins: 4 } } });

@@ -4,11 +4,12 @@ import { InvocationsController } from '../invocations/invocations.controller.js'
 import { InvokeService } from '../invocations/invoke.service.js';
 import { UsageController } from '../invocations/usage.controller.js';
 import { TenantsModule } from '../tenants/tenants.module.js';
+import { WebhooksController } from '../webhooks/webhooks.controller.js';
 import { PluginsModule } from '../plugins/plugins.module.js';
 import { PoliciesModule } from '../policies/policies.module.js';
 import { DeadLettersController } from './dead-letters.controller.js';
 import { EventsController } from './events.controller.js';
 import { EventsService } from './events.service.js';
 
-@Module({ imports: [AuthModule, PoliciesModule, PluginsModule, TenantsModule], controllers: [EventsController, InvocationsController, DeadLettersController, UsageController], providers: [EventsService, InvokeService] })
+@Module({ imports: [AuthModule, PoliciesModule, PluginsModule, TenantsModule], controllers: [EventsController, InvocationsController, DeadLettersController, UsageController, WebhooksController], providers: [EventsService, InvokeService] })
 export class EventsModule {}

@@ -10,6 +10,7 @@ import {
   type PrismaClient,
   TenantQuotaRepository,
   TenantRepository,
+  WebhookRepository,
 } from '@airlock/db';
 import { TenantQuotaGateRepository, WorkerRegistryRepository } from '@airlock/queue';
 import type { Redis } from 'ioredis';
@@ -43,6 +44,7 @@ export class InfrastructureModule {
         { provide: INVOCATION_QUEUE, useValue: deps.invocationQueue },
         { provide: EventRepository, useFactory: (prisma: PrismaClient) => new EventRepository(prisma), inject: [PRISMA] },
         { provide: InvocationRepository, useFactory: (prisma: PrismaClient) => new InvocationRepository(prisma), inject: [PRISMA] },
+        { provide: WebhookRepository, useFactory: (prisma: PrismaClient) => new WebhookRepository(prisma), inject: [PRISMA] },
         { provide: PluginRepository, useFactory: (prisma: PrismaClient) => new PluginRepository(prisma), inject: [PRISMA] },
         { provide: PluginVersionRepository, useFactory: (prisma: PrismaClient) => new PluginVersionRepository(prisma), inject: [PRISMA] },
         { provide: BindingRepository, useFactory: (prisma: PrismaClient) => new BindingRepository(prisma), inject: [PRISMA] },
@@ -71,6 +73,7 @@ export class InfrastructureModule {
         INVOCATION_QUEUE,
         EventRepository,
         InvocationRepository,
+        WebhookRepository,
         TenantRepository,
         ApiKeyRepository,
         WorkerRegistryRepository,

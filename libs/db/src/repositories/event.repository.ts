@@ -56,6 +56,10 @@ export class EventRepository {
     });
   }
 
+  async typeOf(tenantId: string, id: string): Promise<string | null> {
+    return (await this.prisma.event.findFirst({ where: { id, tenantId }, select: { type: true } }))?.type ?? null;
+  }
+
   findById(tenantId: string, id: string): Promise<EventWithInvocations | null> {
     return this.prisma.event.findFirst({ where: { id, tenantId }, include: { invocations: { orderBy: { createdAt: 'asc' } } } });
   }

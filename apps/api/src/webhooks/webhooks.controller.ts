@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { type Webhook, type WebhookDelivery, WebhookRepository } from '@airlock/db';
+import { SecretBox } from '@airlock/execution';
+import { z } from 'zod';
+import { actorOf, AuditService } from '../audit/audit.service.js';
+import { CurrentPrincipal } from '../auth/current-principal.js';
+import { TenantGuard } from '../auth/tenant.guard.js';
+import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
+import { eventNameSchema } from '../bindings/binding.schema.js';
+import { ApiErrors } from '../errors/api-errors.decorator.js';
+import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
+import { ZodBody, ZodResponse } from '../validation/zod-openapi.js';
+
+const createWebhookSchema = z.strictObject({
+  url: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .max(2000)
+    .refine((url) => !new URL(url).username && !new URL(url).password, 'must not carry credentials'),
+  /** Event types whose invocations are posted; empty or absent: every type. */
+  events: z.array(eventNameSchema).max(100).default([]),
+});
+
+const webhookViewSchema = z.object({ id: z.uuid(), url: z.string(), events: z.array(z.string()), enabled: z.boolean(), createdAt: z.iso.datetime() });
+const createdWebhookSchema = webhookViewSchema.extend({
+  signingSecret: z.string().describe('Shown this once. Verify `Airlock-Signature: v1=<hex>` = HMAC-SHA256(secret, `<Airlock-Timestamp>.<body>`).'),
+});
+const deliveryViewSchema = z.object({
+  id: z.uuid(),
+  invocationId: z.uuid(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  lastStatus: z.number().int().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  deliveredAt: z.iso.datetime().nullable(),
+});
+
+const toView = (webhook: Webhook) => ({ id: webhook.id, url: webhook.url, events: webhook.events as string[], enabled: webhook.enabled, createdAt: webhook.createdAt.toISOString() });
+const toDeliveryView = (delivery: WebhookDelivery): z.infer<typeof deliveryViewSchema> => ({
+  id: delivery.id,
+  invocationId: delivery.invocationId,
+  status: delivery.status as 'pending' | 'delivered' | 'failed',
+  attempts: delivery.attempts,
+  lastStatus: delivery.lastStatus,
+  lastError: delivery.lastError,
+  createdAt: delivery.createdAt.toISOString(),
+  deliveredAt: delivery.deliveredAt?.toISOString() ?? null,
+});
+
+@ApiTags('webhooks')
+@ApiBearerAuth('tenant')
+@ApiErrors(401)
+@UseGuards(TenantGuard)
+@Controller('v1/webhooks')
+export class WebhooksController {
+  constructor(
+    private readonly webhooks: WebhookRepository,
+    private readonly secrets: SecretBox,
+    private readonly audit: AuditService,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Register a webhook for invocation results: signed, retried with backoff, never to private addresses' })
+  @ZodResponse(201, createdWebhookSchema, 'The webhook, with its signing secret (shown once).')
+  @ApiErrors(400)
+  async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createWebhookSchema) body: z.output<typeof createWebhookSchema>) {
+    const signingSecret = randomBytes(32).toString('hex');
+    const webhook = await this.webhooks.create(principal.tenant.id, { url: body.url, events: body.events, secret: this.secrets.seal(signingSecret) });
+    await this.audit.record(principal.tenant.id, actorOf(principal), 'webhook.created', webhook.id, { url: body.url, events: body.events });
+    return { ...toView(webhook), signingSecret };
+  }
+
+  @Get()
+  @ApiOperation({ summary: "The tenant's webhooks" })
+  @ZodResponse(200, z.object({ items: z.array(webhookViewSchema) }), 'Webhooks.')
+  async list(@CurrentPrincipal() principal: TenantPrincipal) {
+    return { items: (await this.webhooks.list(principal.tenant.id)).map(toView) };
+  }
+
+  @Get(':webhookId/deliveries')
+  @ApiOperation({ summary: "A webhook's deliveries, newest first, with their status and last answer" })
+  @ZodResponse(200, z.object({ items: z.array(deliveryViewSchema) }), 'Deliveries.')
+  @ApiErrors(404)
+  async deliveries(@CurrentPrincipal() principal: TenantPrincipal, @Param('webhookId', new IdParamPipe('webhook')) webhookId: string) {
+    if ((await this.webhooks.findById(principal.tenant.id, webhookId)) === null) throw notFound('webhook');
+    return { items: (await this.webhooks.listDeliveries(principal.tenant.id, webhookId, 100)).map(toDeliveryView) };
+  }
+
+  @Delete(':webhookId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a webhook' })
+  @ApiResponse({ status: 204, description: 'Deleted.' })
+  @ApiErrors(404)
+  async delete(@CurrentPrincipal() principal: TenantPrincipal, @Param('webhookId', new IdParamPipe('webhook')) webhookId: string): Promise<void> {
+    if (!(await this.webhooks.delete(principal.tenant.id, webhookId))) throw notFound('webhook');
+    await this.audit.record(principal.tenant.id, actorOf(principal), 'webhook.deleted', webhookId);
+  }
+}

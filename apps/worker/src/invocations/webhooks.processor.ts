@@ -1,0 +1,37 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { AirlockConfig } from '@airlock/config';
+import { WebhookSender } from '@airlock/execution';
+import { WEBHOOKS_QUEUE, webhookJob } from '@airlock/queue';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { WORKER_CONFIG, WORKER_REDIS } from '../worker-dependencies.js';
+
+/** Posts invocation results to tenants' webhooks, retrying with backoff until a 2xx. */
+@Injectable()
+export class WebhooksProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
+  private worker: Worker | undefined;
+  private readonly logger = new Logger('Webhooks');
+
+  constructor(
+    @Inject(WORKER_CONFIG) private readonly config: AirlockConfig,
+    @Inject(WORKER_REDIS) private readonly redis: Redis,
+    private readonly sender: WebhookSender,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.worker = new Worker(WEBHOOKS_QUEUE, (job) => this.process(job), { connection: this.redis, prefix: this.config.redisPrefix, concurrency: 8 });
+    this.worker.on('error', (error) => this.logger.warn(`queue error: ${error.message}`));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.worker?.close();
+  }
+
+  private async process(job: Job): Promise<string> {
+    if (job.name !== webhookJob.name) throw new UnrecoverableError(`unknown job ${job.name}`);
+    const data = webhookJob.schema.parse(job.data);
+    const outcome = await this.sender.deliver(data.tenantId, data.deliveryId, job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
+    if (outcome === 'retry') throw new Error('the webhook did not accept the delivery; will retry');
+    return outcome;
+  }
+}

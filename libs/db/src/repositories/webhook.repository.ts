@@ -1,0 +1,52 @@
+import type { PrismaClient, Webhook, WebhookDelivery } from '../generated/prisma/client.js';
+
+/** A tenant's result webhooks and their deliveries. */
+export class WebhookRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  create(tenantId: string, webhook: { url: string; events: string[]; secret: string }): Promise<Webhook> {
+    return this.prisma.webhook.create({ data: { tenantId, ...webhook } });
+  }
+
+  list(tenantId: string): Promise<Webhook[]> {
+    return this.prisma.webhook.findMany({ where: { tenantId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  }
+
+  findById(tenantId: string, id: string): Promise<Webhook | null> {
+    return this.prisma.webhook.findFirst({ where: { id, tenantId } });
+  }
+
+  async delete(tenantId: string, id: string): Promise<boolean> {
+    return (await this.prisma.webhook.deleteMany({ where: { id, tenantId } })).count > 0;
+  }
+
+  /** Creates the deliveries of an invocation to every enabled webhook that wants its event type; returns their ids. */
+  async planDeliveries(tenantId: string, invocationId: string, eventType: string | null): Promise<string[]> {
+    const webhooks = (await this.prisma.webhook.findMany({ where: { tenantId, enabled: true } })).filter((webhook) => {
+      const events = webhook.events as string[];
+      return events.length === 0 || (eventType !== null && events.includes(eventType));
+    });
+    if (webhooks.length === 0) return [];
+    await this.prisma.webhookDelivery.createMany({
+      data: webhooks.map((webhook) => ({ tenantId, webhookId: webhook.id, invocationId })),
+      skipDuplicates: true,
+    });
+    const deliveries = await this.prisma.webhookDelivery.findMany({ where: { tenantId, invocationId, status: 'pending' }, select: { id: true } });
+    return deliveries.map((delivery) => delivery.id);
+  }
+
+  findDelivery(tenantId: string, id: string): Promise<(WebhookDelivery & { webhook: Webhook }) | null> {
+    return this.prisma.webhookDelivery.findFirst({ where: { id, tenantId }, include: { webhook: true } });
+  }
+
+  listDeliveries(tenantId: string, webhookId: string, limit: number): Promise<WebhookDelivery[]> {
+    return this.prisma.webhookDelivery.findMany({ where: { tenantId, webhookId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: limit });
+  }
+
+  async recordAttempt(id: string, outcome: { status: 'pending' | 'delivered' | 'failed'; lastStatus: number | null; lastError: string | null }, at: Date): Promise<void> {
+    await this.prisma.webhookDelivery.update({
+      where: { id },
+      data: { ...outcome, attempts: { increment: 1 }, ...(outcome.status === 'delivered' ? { deliveredAt: at } : {}) },
+    });
+  }
+}

@@ -1,0 +1,77 @@
+import { createHmac } from 'node:crypto';
+import type { InvocationRepository, WebhookRepository } from '@airlock/db';
+import { guardedHttp, type GuardedHttpOptions } from '@airlock/sandbox';
+import type { SecretBox } from './secret-box.js';
+
+/** `Airlock-Signature: v1=<hex>`, HMAC-SHA256 with the webhook's secret over `<timestamp>.<body>`. */
+export function signWebhook(secret: string, timestamp: number, body: string): string {
+  return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+export type DeliveryOutcome = 'delivered' | 'retry' | 'gone';
+
+/**
+ * Posts an invocation's result to a webhook, signed, through the same guard as
+ * plugin HTTP: the webhook's host only, never a private or metadata address.
+ */
+export class WebhookSender {
+  constructor(
+    private readonly webhooks: WebhookRepository,
+    private readonly invocations: InvocationRepository,
+    private readonly secrets: SecretBox,
+    private readonly http: Pick<GuardedHttpOptions, 'resolve' | 'isAddressAllowed'> = {},
+  ) {}
+
+  async deliver(tenantId: string, deliveryId: string, finalAttempt: boolean): Promise<DeliveryOutcome> {
+    const delivery = await this.webhooks.findDelivery(tenantId, deliveryId);
+    if (delivery === null || delivery.status === 'delivered') return 'gone';
+    const invocation = await this.invocations.findById(tenantId, delivery.invocationId);
+    if (invocation === null) return 'gone';
+    const body = JSON.stringify({
+      type: 'invocation.finished',
+      invocation: {
+        id: invocation.id,
+        eventId: invocation.eventId,
+        pluginId: invocation.pluginId,
+        version: invocation.version,
+        export: invocation.exportName,
+        status: invocation.status,
+        outputBase64: invocation.output === null ? null : Buffer.from(invocation.output).toString('base64'),
+        error: invocation.status === 'ok' ? null : { kind: invocation.status, message: invocation.errorMessage ?? '' },
+        fuelUsed: invocation.fuelUsed === null ? null : Number(invocation.fuelUsed),
+        durationMs: invocation.durationMs,
+        finishedAt: invocation.finishedAt?.toISOString() ?? null,
+      },
+    });
+    const timestamp = Math.floor(Date.now() / 1000);
+    let lastStatus: number | null = null;
+    let lastError: string | null = null;
+    try {
+      const url = new URL(delivery.webhook.url);
+      const response = await guardedHttp(
+        {
+          url: delivery.webhook.url,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'airlock-timestamp': String(timestamp),
+            'airlock-signature': signWebhook(this.secrets.open(delivery.webhook.secret), timestamp, body),
+            'airlock-delivery': delivery.id,
+          },
+          body: new TextEncoder().encode(body),
+        },
+        { allowedHosts: [url.hostname], maxResponseBytes: 64 * 1024, requestTimeoutMs: 10_000, maxRedirects: 0, ...this.http },
+      );
+      lastStatus = response.status;
+      if (response.status >= 200 && response.status < 300) {
+        await this.webhooks.recordAttempt(delivery.id, { status: 'delivered', lastStatus, lastError }, new Date());
+        return 'delivered';
+      }
+      lastError = `the receiver answered ${response.status}`;
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+    }
+    await this.webhooks.recordAttempt(delivery.id, { status: finalAttempt ? 'failed' : 'pending', lastStatus, lastError }, new Date());
+    return finalAttempt ? 'gone' : 'retry';
+  }
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { INestApplicationContext } from '@nestjs/common';
+import { createRedisConnection } from '@airlock/queue';
+import { createWorkerApp } from '@airlock/worker/worker-app';
+import type { Redis } from 'ioredis';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { compileTemplate } from '../support/pdk.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+describe('result webhooks', () => {
+  let api: ApiHarness;
+  let worker: INestApplicationContext;
+  let consumer: Redis;
+  let alice: TenantSession;
+  let receiver: Server;
+  let port: number;
+  const received: Received[] = [];
+  let flakyCalls = 0;
+
+  before(async () => {
+    receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk));
+      request.on('end', () => {
+        received.push({ path: request.url ?? '', headers: request.headers, body });
+        if (request.url === '/flaky' && ++flakyCalls === 1) response.writeHead(503).end();
+        else response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    port = (receiver.address() as AddressInfo).port;
+    api = await startApi();
+    consumer = createRedisConnection(api.config.redisUrl!, 'consumer', 'airlock-test-worker');
+    worker = await createWorkerApp({
+      config: api.config,
+      prisma: api.database.prisma,
+      redis: consumer,
+      sandbox: api.sandbox,
+      secrets: api.secretBox,
+      // The receiver runs on this machine: only its test name may reach loopback.
+      webhookHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (_address, host) => host === 'hooks.example.test' },
+    });
+    alice = await createTenantSession(api, 'Alice');
+    const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'greeter' } })).body.id;
+    await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileTemplate('hello'), contentType: 'application/wasm' } });
+    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
+    await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.created', pluginId: plugin, export: 'greet' } });
+  });
+  after(async () => {
+    await worker.close();
+    await consumer.quit();
+    await api.close();
+    receiver.close();
+  });
+
+  const register = async (url: string, events: string[] = []) => {
+    const created = await api.http.post('/v1/webhooks', { token: alice.key, body: { url, events } });
+    assert.equal(created.status, 201, created.text);
+    return created.body as { id: string; signingSecret: string };
+  };
+  const deliveries = async (webhookId: string, accept: (items: any[]) => boolean) => {
+    for (let tries = 0; tries < 200; tries++) {
+      const items = (await api.http.get(`/v1/webhooks/${webhookId}/deliveries`, { token: alice.key })).body.items;
+      if (accept(items)) return items;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.fail('deliveries did not settle');
+  };
+
+  it('posts results signed, retries until accepted, refuses private addresses, and keeps tenants apart', async () => {
+    const good = await register(`http://hooks.example.test:${port}/hook`, ['order.created']);
+    const flaky = await register(`http://hooks.example.test:${port}/flaky`);
+    const local = await register(`http://127.0.0.1:${port}/local`);
+    const elsewhere = await register(`http://hooks.example.test:${port}/other-events`, ['invoice.due']);
+    assert.match(good.signingSecret, /^[0-9a-f]{64}$/);
+    assert.ok(!(await api.http.get('/v1/webhooks', { token: alice.key })).text.includes(good.signingSecret), 'the secret is shown once');
+
+    const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from('Ada').toString('base64') } });
+    const invocationId = accepted.body.invocations[0].id;
+
+    const [delivered] = await deliveries(good.id, (items) => items[0]?.status === 'delivered');
+    assert.equal(delivered.invocationId, invocationId);
+    const request = received.find((entry) => entry.path === '/hook')!;
+    const timestamp = request.headers['airlock-timestamp'] as string;
+    const expected = `v1=${createHmac('sha256', good.signingSecret).update(`${timestamp}.${request.body}`).digest('hex')}`;
+    assert.equal(request.headers['airlock-signature'], expected, 'the signature verifies with the signing secret');
+    const payload = JSON.parse(request.body);
+    assert.equal(payload.type, 'invocation.finished');
+    assert.equal(payload.invocation.id, invocationId);
+    assert.equal(payload.invocation.status, 'ok');
+    assert.equal(Buffer.from(payload.invocation.outputBase64, 'base64').toString(), 'hello, Ada');
+
+    const [retried] = await deliveries(flaky.id, (items) => items[0]?.status === 'delivered');
+    assert.equal(retried.attempts, 2, 'a 503 is retried');
+    assert.equal(retried.lastStatus, 204);
+
+    const [refused] = await deliveries(local.id, (items) => items[0]?.attempts >= 1);
+    assert.notEqual(refused.status, 'delivered');
+    assert.match(refused.lastError, /private or reserved address/);
+    assert.ok(!received.some((entry) => entry.path === '/local'), 'nothing reached the private address');
+
+    assert.deepEqual(await deliveries(elsewhere.id, () => true), [], 'other event types are not posted');
+
+    const bob = await createTenantSession(api, 'Bob');
+    assert.equal((await api.http.get(`/v1/webhooks/${good.id}/deliveries`, { token: bob.key })).status, 404);
+    assert.equal((await api.http.delete(`/v1/webhooks/${good.id}`, { token: bob.key })).status, 404);
+    assert.deepEqual((await api.http.get('/v1/webhooks', { token: bob.key })).body.items, []);
+    assert.equal((await api.http.delete(`/v1/webhooks/${elsewhere.id}`, { token: alice.key })).status, 204);
+    const invalid = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: 'ftp://example.com/x' } });
+    assert.equal(invalid.status, 400);
+    assert.equal(invalid.body.error.details.issues[0].field, 'url');
+  });
+});
