@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { type LauncherProcess, spawnLauncher } from '../support/launcher-process.js';
+import { compileSource } from '../support/pdk.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+// About a second of work, so that a worker can be killed while it runs.
+const WORK = `import { Host } from "@airlock/plugin-pdk";
+export function work(): i32 {
+  let x: i64 = 0;
+  for (let i: i64 = 0; i < 400000000; i++) x += i & 7;
+  Host.outputString(Host.inputString() + " " + x.toString());
+  return 0;
+}
+`;
+
+describe('chaos: a worker process killed with SIGKILL mid-job', () => {
+  let api: ApiHarness;
+  let alice: TenantSession;
+  const workers: LauncherProcess[] = [];
+
+  before(async () => {
+    api = await startApi();
+    alice = await createTenantSession(api, 'Alice');
+    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, {
+      token: api.adminToken,
+      body: { tier: 'standard', overrides: { fuelPerCall: 1_000_000_000_000, timeoutMs: 60_000 } },
+    });
+    const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'worker-bee' } })).body.id;
+    await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileSource(WORK), contentType: 'application/wasm' } });
+    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
+    await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'job.run', pluginId: plugin, export: 'work' } });
+  });
+  after(async () => {
+    for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+    await api.close();
+  });
+
+  /** A worker alone in its own process, on the harness's database, Redis prefix and secrets. */
+  async function startWorker(): Promise<LauncherProcess> {
+    const worker = spawnLauncher(
+      process.cwd(),
+      {
+        DATABASE_URL: api.config.databaseUrl!,
+        REDIS_URL: api.config.redisUrl!,
+        AIRLOCK_REDIS_PREFIX: api.redisPrefix,
+        AIRLOCK_DATA_DIR: api.config.dataDir,
+        AIRLOCK_JOB_LOCK_MS: '1000',
+        AIRLOCK_EXECUTORS: '1',
+        LOG_LEVEL: 'error',
+      },
+      ['worker'],
+    );
+    workers.push(worker);
+    await worker.running();
+    return worker;
+  }
+
+  const invocation = async (id: string) => (await api.http.get(`/v1/invocations/${id}`, { token: alice.key })).body;
+
+  it('loses nothing: the job comes back, runs on another worker, and is recorded once', async () => {
+    const first = await startWorker();
+    const ids: string[] = [];
+    for (const name of ['a', 'b', 'c']) {
+      const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'job.run', payloadBase64: Buffer.from(name).toString('base64') } });
+      assert.equal(accepted.status, 202, accepted.text);
+      ids.push(accepted.body.invocations[0].id);
+    }
+    let running: string | undefined;
+    for (let tries = 0; tries < 200 && running === undefined; tries++) {
+      for (const id of ids) if ((await invocation(id)).status === 'running') running = id;
+      if (running === undefined) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    assert.ok(running, 'a job started');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    first.child.kill('SIGKILL');
+    await first.exited();
+
+    const second = await startWorker();
+    const results = [];
+    for (const id of ids) {
+      let result = await invocation(id);
+      for (let tries = 0; tries < 600 && ['queued', 'running'].includes(result.status); tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        result = await invocation(id);
+      }
+      results.push(result);
+    }
+    assert.deepEqual(results.map((result) => result.status), ['ok', 'ok', 'ok'], JSON.stringify(results.map((r) => r.error)));
+    assert.deepEqual(results.map((result) => result.output.split(' ')[0]), ['a', 'b', 'c']);
+    assert.ok(results.find((result) => result.id === running)!.attempts >= 2, 'the killed job ran again');
+    const usage = await api.http.get('/v1/usage', { token: alice.key });
+    assert.equal(usage.body.days.reduce((sum: number, day: { invocations: { ok?: number } }) => sum + (day.invocations.ok ?? 0), 0), 3, 'recorded and charged once each');
+
+    assert.equal(await second.stop(), 0, 'SIGTERM drains and exits cleanly');
+  });
+});
