@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { INestApplicationContext } from '@nestjs/common';
+import { type PrivateRedis, startPrivateRedis } from '@airlock/launcher/private-redis';
+import { createRedisConnection } from '@airlock/queue';
+import { createWorkerApp } from '@airlock/worker/worker-app';
+import type { Redis } from 'ioredis';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { compileTemplate } from '../support/pdk.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+describe('chaos: Redis restarted under load', () => {
+  let dir: string;
+  let redis: PrivateRedis;
+  let api: ApiHarness;
+  let worker: INestApplicationContext;
+  let consumer: Redis;
+  let alice: TenantSession;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'airlock-redis-restart-'));
+    // Append-only file on: what Redis acknowledged survives its restart.
+    redis = await startPrivateRedis({ dir, appendOnly: true });
+    api = await startApi({ redisUrl: redis.url });
+    consumer = createRedisConnection(redis.url, 'consumer', 'airlock-test-worker');
+    worker = await createWorkerApp({ config: api.config, prisma: api.database.prisma, redis: consumer, sandbox: api.sandbox, secrets: api.secretBox });
+    alice = await createTenantSession(api, 'Alice');
+    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken, body: { tier: 'enterprise' } });
+    const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'greeter' } })).body.id;
+    await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileTemplate('hello'), contentType: 'application/wasm' } });
+    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
+    await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.created', pluginId: plugin, export: 'greet' } });
+  });
+  after(async () => {
+    await worker.close();
+    await consumer.quit();
+    await api.close();
+    await redis.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('loses no acknowledged event: the worker resumes without a restart of its own', async () => {
+    const acknowledged: string[] = [];
+    let refused = 0;
+    const send = async (i: number) => {
+      const response = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from(`n${i}`).toString('base64') } });
+      if (response.status === 202) acknowledged.push(response.body.invocations[0].id);
+      else {
+        assert.equal(response.status, 503, response.text);
+        refused++;
+      }
+    };
+    for (let i = 0; i < 40; i++) await send(i);
+    const port = redis.port;
+    await redis.stop(); // a clean shutdown: the append-only file has everything acknowledged
+    for (let i = 40; i < 50; i++) await send(i);
+    redis = await startPrivateRedis({ dir, appendOnly: true, port });
+    for (let i = 50; i < 90; i++) {
+      await send(i);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(refused >= 10, `events sent while Redis was down were refused (${refused})`);
+    assert.ok(acknowledged.length >= 60, `${acknowledged.length} acknowledged`);
+
+    const pending = new Set(acknowledged);
+    const deadline = Date.now() + 60_000;
+    while (pending.size > 0 && Date.now() < deadline) {
+      for (const id of [...pending]) {
+        const status = (await api.http.get(`/v1/invocations/${id}`, { token: alice.key })).body.status;
+        if (status === 'ok') pending.delete(id);
+        else assert.ok(['queued', 'running'].includes(status), `invocation ${id}: ${status}`);
+      }
+      if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.equal(pending.size, 0, `${pending.size} acknowledged events never ran`);
+  });
+});
