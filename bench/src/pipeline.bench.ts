@@ -1,0 +1,231 @@
+// npm run bench:pipeline [-- --json]
+// Event → result latency at fixed rates, backlog drain rate and cross-tenant
+// fairness of the event pipeline, against a bare BullMQ no-op worker measured in
+// the same run. Everything (load generator, API, worker, executors) shares this
+// machine, as it would with `npm start`.
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { createApiApp } from '@airlock/api/api-app';
+import { resolveSecretBox } from '@airlock/api/secrets';
+import { loadConfig } from '@airlock/config';
+import { openDatabase, PluginKvRepository } from '@airlock/db';
+import { DatabaseKvStore } from '@airlock/execution';
+import { compilePlugin } from '@airlock/plugin-pdk';
+import { createInvocationQueue, createRedisConnection, INVOCATIONS_QUEUE } from '@airlock/queue';
+import { Sandbox } from '@airlock/sandbox';
+import { createWorkerApp } from '@airlock/worker/worker-app';
+import { Queue, QueueEvents, Worker } from 'bullmq';
+import pg from 'pg';
+import { median, percentile } from './stats.js';
+
+const json = process.argv.includes('--json');
+const adminUrl = process.env.AIRLOCK_BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const redisUrl = process.env.AIRLOCK_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `airlock-bench-${randomBytes(4).toString('hex')}`;
+const dbName = `airlock_bench_${randomBytes(4).toString('hex')}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Sends `count` items at `rate` per second, calling `send(i)` without waiting for the previous. */
+async function paced(rate: number, count: number, send: (i: number) => Promise<void>): Promise<void> {
+  const started = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    pending.push(send(i));
+  }
+  await Promise.all(pending);
+}
+
+// --- Baseline: a bare BullMQ queue and a no-op worker.
+async function bareBullmq(rates: number[], backlog: number) {
+  const connection = createRedisConnection(redisUrl, 'consumer', 'bench-bare');
+  const queue = new Queue('bare', { connection, prefix });
+  const events = new QueueEvents('bare', { connection: createRedisConnection(redisUrl, 'consumer', 'bench-bare-events'), prefix });
+  await events.waitUntilReady();
+  const started = new Map<string, number>();
+  const latencies: number[] = [];
+  let completed = 0;
+  events.on('completed', ({ jobId }) => {
+    completed++;
+    const at = started.get(jobId);
+    if (at !== undefined) latencies.push(performance.now() - at);
+  });
+  const worker = new Worker('bare', async () => 'ok', { connection: createRedisConnection(redisUrl, 'consumer', 'bench-bare-worker'), prefix, concurrency: availableParallelism() });
+  const p99ByRate: Record<number, number> = {};
+  for (const rate of rates) {
+    latencies.length = 0;
+    await paced(rate, rate * 3, async (i) => {
+      const id = `r${rate}-${i}`;
+      started.set(id, performance.now());
+      await queue.add('noop', {}, { jobId: id });
+    });
+    await sleep(500);
+    p99ByRate[rate] = percentile(latencies, 99);
+  }
+  await worker.pause();
+  for (let i = 0; i < backlog; i += 500) await queue.addBulk(Array.from({ length: Math.min(500, backlog - i) }, (_, j) => ({ name: 'noop', data: {}, opts: { jobId: `b${i + j}` } })));
+  const before = completed;
+  const drainStart = performance.now();
+  worker.resume();
+  while (completed - before < backlog) await sleep(5);
+  const drainPerSecond = backlog / ((performance.now() - drainStart) / 1000);
+  await worker.close();
+  await events.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return { p99ByRate, drainPerSecond };
+}
+
+// --- Airlock: API, worker and executors in this process, on a fresh database.
+await admin((client) => client.query(`CREATE DATABASE "${dbName}"`));
+const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
+const adminToken = `at_bench_${randomBytes(16).toString('hex')}`;
+const config = loadConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, AIRLOCK_ADMIN_TOKEN: adminToken, AIRLOCK_REDIS_PREFIX: prefix, AIRLOCK_DATA_DIR: `/tmp/${prefix}`, LOG_LEVEL: 'error' });
+const database = await openDatabase({ databaseUrl, dataDir: config.dataDir });
+const sandbox = await Sandbox.start({ executors: config.executors, kv: new DatabaseKvStore(new PluginKvRepository(database.prisma)) });
+const secrets = await resolveSecretBox(undefined, config.dataDir);
+const requestRedis = createRedisConnection(redisUrl, 'request', 'bench-api');
+const invocationQueue = createInvocationQueue(requestRedis, prefix);
+const { createHash } = await import('node:crypto');
+const app = await createApiApp({ config, prisma: database.prisma, redis: requestRedis, adminTokenHash: createHash('sha256').update(adminToken).digest('hex'), pingDatabase: () => database.ping(), sandbox, secrets, invocationQueue });
+await app.listen(0, '127.0.0.1');
+const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+const call = async (method: string, path: string, token: string, body?: unknown) => {
+  const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: response.status, body: (await response.json().catch(() => null)) as any };
+};
+
+const hello = await compilePlugin({ files: { 'index.ts': 'import { Host } from "@airlock/plugin-pdk";\nexport function greet(): i32 { Host.outputString("hello, " + Host.inputString()); return 0; }\n' } });
+if (!hello.ok) throw new Error('cannot compile the bench plugin');
+async function tenant(name: string): Promise<string> {
+  const created = await call('POST', '/v1/admin/tenants', adminToken, { name, tier: 'enterprise' });
+  const key = (await call('POST', `/v1/admin/tenants/${created.body.id}/keys`, adminToken)).body.key as string;
+  // Room for the rates measured here.
+  await call('PUT', `/v1/admin/tenants/${created.body.id}/quota`, adminToken, { overrides: { eventsPerSecond: 100_000, invocationsPerDay: 100_000_000, concurrentRuns: 100_000 } });
+  const plugin = (await call('POST', '/v1/plugins', key, { name: 'greeter' })).body.id;
+  await fetch(`${base}/v1/plugins/${plugin}/versions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/wasm' }, body: hello.ok ? Buffer.from(hello.wasm) : '' });
+  await call('POST', `/v1/plugins/${plugin}/versions/1/publish`, key);
+  await call('POST', '/v1/bindings', key, { event: 'order.created', pluginId: plugin, export: 'greet' });
+  return key;
+}
+const tenantA = await tenant('A');
+const tenantB = await tenant('B');
+
+const queueEvents = new QueueEvents(INVOCATIONS_QUEUE, { connection: createRedisConnection(redisUrl, 'consumer', 'bench-events'), prefix });
+await queueEvents.waitUntilReady();
+const sentAt = new Map<string, number>();
+const doneAt = new Map<string, number>();
+queueEvents.on('completed', ({ jobId }) => doneAt.set(jobId, performance.now()));
+async function emit(key: string): Promise<string | null> {
+  const started = performance.now();
+  const response = await call('POST', '/v1/events', key, { type: 'order.created', payload: 'bench' }).catch(() => null);
+  if (response === null || response.status !== 202) return null;
+  const id = response.body.invocations[0].id as string;
+  sentAt.set(id, started);
+  return id;
+}
+async function waitFor(ids: Array<string | null>, timeoutMs = 120_000): Promise<number[]> {
+  const deadline = performance.now() + timeoutMs;
+  const wanted = ids.filter((id): id is string => id !== null);
+  while (wanted.some((id) => !doneAt.has(id)) && performance.now() < deadline) await sleep(10);
+  return wanted.filter((id) => doneAt.has(id)).map((id) => doneAt.get(id)! - sentAt.get(id)!);
+}
+
+// Backlog drain: events queued before any worker runs.
+const BACKLOG = 2000;
+const backlogIds: Array<string | null> = [];
+for (let i = 0; i < BACKLOG; i += 50) backlogIds.push(...(await Promise.all(Array.from({ length: 50 }, () => emit(tenantA)))));
+const consumer = createRedisConnection(redisUrl, 'consumer', 'bench-worker');
+const drainStart = performance.now();
+const worker = await createWorkerApp({ config, prisma: database.prisma, redis: consumer, sandbox, secrets });
+await waitFor(backlogIds, 300_000);
+const airlockDrainPerSecond = BACKLOG / ((performance.now() - drainStart) / 1000);
+
+const rates = [100, 500, 1000];
+const results: Record<number, { p50: number; p99: number; achieved: number; refused: number }> = {};
+for (const rate of rates) {
+  const ids: Array<string | null> = [];
+  const started = performance.now();
+  await paced(rate, rate * 3, async () => void ids.push(await emit(tenantA)));
+  const latencies = await waitFor(ids);
+  const seconds = (Math.max(...ids.filter((id): id is string => id !== null).map((id) => doneAt.get(id) ?? 0)) - started) / 1000;
+  results[rate] = { p50: median(latencies), p99: percentile(latencies, 99), achieved: latencies.length / seconds, refused: ids.filter((id) => id === null).length };
+  await sleep(500);
+}
+
+// Fairness: tenant B's latency alone, then while A floods.
+async function tenantBLatencies(): Promise<number[]> {
+  const ids: Array<string | null> = [];
+  await paced(20, 60, async () => void ids.push(await emit(tenantB)));
+  return waitFor(ids);
+}
+const idle = await tenantBLatencies();
+// A's flood: 10,000 events sent as fast as 100 connections allow, while B sends its usual trickle.
+const floodIds: Array<string | null> = [];
+let floodNext = 0;
+const flood = Promise.all(
+  Array.from({ length: 100 }, async () => {
+    while (floodNext < 10_000) {
+      floodNext++;
+      floodIds.push(await emit(tenantA));
+    }
+  }),
+);
+await sleep(1000);
+const duringFlood = await tenantBLatencies();
+await flood;
+await waitFor(floodIds, 600_000);
+const fairnessP99Ratio = percentile(duringFlood, 99) / percentile(idle, 99);
+
+const bare = await bareBullmq(rates, BACKLOG);
+const report = {
+  p50Ms500: round(results[500]!.p50),
+  p99Ms500: round(results[500]!.p99),
+  p99Ms1000: round(results[1000]!.p99),
+  achievedRate1000: round(results[1000]!.achieved),
+  drainPerSecond: round(airlockDrainPerSecond),
+  bullmqDrainPerSecond: round(bare.drainPerSecond),
+  drainRatioVsBullmq: round(airlockDrainPerSecond / bare.drainPerSecond, 3),
+  fairnessP99Ratio: round(fairnessP99Ratio, 2),
+  tenantBIdleP99Ms: round(percentile(idle, 99)),
+  tenantBFloodP99Ms: round(percentile(duringFlood, 99)),
+  byRate: results,
+  bullmqP99ByRate: bare.p99ByRate,
+  executors: config.executors,
+};
+for (const rate of rates) {
+  const r = results[rate]!;
+  console.log(`${rate} events/s: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, achieved ${r.achieved.toFixed(0)}/s, refused ${r.refused} (bare BullMQ p99 ${bare.p99ByRate[rate]!.toFixed(1)} ms)`);
+}
+console.log(`drain: ${airlockDrainPerSecond.toFixed(0)} invocations/s vs bare BullMQ ${bare.drainPerSecond.toFixed(0)} jobs/s (ratio ${report.drainRatioVsBullmq})`);
+console.log(`fairness: tenant B p99 ${report.tenantBIdleP99Ms} ms idle, ${report.tenantBFloodP99Ms} ms while A floods 10,000 events (ratio ${report.fairnessP99Ratio})`);
+if (json) console.log(JSON.stringify(report));
+
+await worker.close();
+await app.close();
+await queueEvents.close();
+await invocationQueue.obliterate({ force: true }).catch(() => undefined);
+await invocationQueue.close();
+await sandbox.stop();
+consumer.disconnect();
+requestRedis.disconnect();
+await database.close();
+await admin((client) => client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
+process.exit(0);
+
+function round(value: number, digits = 1): number {
+  return Number(value.toFixed(digits));
+}
