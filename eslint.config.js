@@ -20,8 +20,8 @@ export default tseslint.config(
     },
   },
   {
-    // Tests read JSON response bodies, which are untyped by nature.
-    files: ['test/**/*.ts'],
+    // Tests and benchmarks read JSON response bodies, which are untyped by nature.
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
