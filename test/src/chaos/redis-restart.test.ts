@@ -3,21 +3,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { INestApplicationContext } from '@nestjs/common';
 import { type PrivateRedis, startPrivateRedis } from '@airlock/launcher/private-redis';
-import { createRedisConnection } from '@airlock/queue';
-import { createWorkerApp } from '@airlock/worker/worker-app';
-import type { Redis } from 'ioredis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
-import { compileTemplate } from '../support/pdk.js';
+import { type InProcessWorker, publishAndBind, startWorker } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
 describe('chaos: Redis restarted under load', () => {
   let dir: string;
   let redis: PrivateRedis;
   let api: ApiHarness;
-  let worker: INestApplicationContext;
-  let consumer: Redis;
+  let worker: InProcessWorker;
   let alice: TenantSession;
 
   before(async () => {
@@ -25,18 +20,13 @@ describe('chaos: Redis restarted under load', () => {
     // Append-only file on: what Redis acknowledged survives its restart.
     redis = await startPrivateRedis({ dir, appendOnly: true });
     api = await startApi({ redisUrl: redis.url });
-    consumer = createRedisConnection(redis.url, 'consumer', 'airlock-test-worker');
-    worker = await createWorkerApp({ config: api.config, prisma: api.database.prisma, redis: consumer, sandbox: api.sandbox, secrets: api.secretBox });
+    worker = await startWorker(api);
     alice = await createTenantSession(api, 'Alice');
     await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken, body: { tier: 'enterprise' } });
-    const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'greeter' } })).body.id;
-    await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileTemplate('hello'), contentType: 'application/wasm' } });
-    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
-    await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.created', pluginId: plugin, export: 'greet' } });
+    await publishAndBind(api, alice, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' });
   });
   after(async () => {
     await worker.close();
-    await consumer.quit();
     await api.close();
     await redis.stop();
     await rm(dir, { recursive: true, force: true });

@@ -3,13 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { INestApplicationContext } from '@nestjs/common';
 import { type PrivateRedis, startPrivateRedis } from '@airlock/launcher/private-redis';
-import { createRedisConnection } from '@airlock/queue';
-import { createWorkerApp } from '@airlock/worker/worker-app';
-import type { Redis } from 'ioredis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
-import { compileTemplate } from '../support/pdk.js';
+import { publishAndBind, startWorker } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
 describe('events while Redis is down', () => {
@@ -23,10 +19,7 @@ describe('events while Redis is down', () => {
     redis = await startPrivateRedis({ dir, appendOnly: false });
     api = await startApi({ redisUrl: redis.url });
     alice = await createTenantSession(api, 'Alice');
-    const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'greeter' } })).body.id;
-    await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileTemplate('hello'), contentType: 'application/wasm' } });
-    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
-    await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.created', pluginId: plugin, export: 'greet' } });
+    await publishAndBind(api, alice, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' });
   });
   after(async () => {
     await api.close();
@@ -52,8 +45,7 @@ describe('events while Redis is down', () => {
       accepted = await api.http.post('/v1/events', { token: alice.key, body });
     }
     assert.equal(accepted.status, 202, accepted.text);
-    const consumer: Redis = createRedisConnection(redis.url, 'consumer', 'airlock-test-worker');
-    const worker: INestApplicationContext = await createWorkerApp({ config: api.config, prisma: api.database.prisma, redis: consumer, sandbox: api.sandbox, secrets: api.secretBox });
+    const worker = await startWorker(api, { redisUrl: redis.url });
     try {
       const id = accepted.body.invocations[0].id;
       let result;
@@ -66,7 +58,6 @@ describe('events while Redis is down', () => {
       assert.equal(result.output, 'hello, Ada', 'the event recorded during the outage ran, once');
     } finally {
       await worker.close();
-      await consumer.quit();
     }
   });
 });

@@ -3,12 +3,8 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { INestApplicationContext } from '@nestjs/common';
-import { createRedisConnection } from '@airlock/queue';
-import { createWorkerApp } from '@airlock/worker/worker-app';
-import type { Redis } from 'ioredis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
-import { compileTemplate } from '../support/pdk.js';
+import { type InProcessWorker, publishAndBind, startWorker } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
 interface Received {
@@ -19,8 +15,7 @@ interface Received {
 
 describe('result webhooks', () => {
   let api: ApiHarness;
-  let worker: INestApplicationContext;
-  let consumer: Redis;
+  let worker: InProcessWorker;
   let alice: TenantSession;
   let receiver: Server;
   let port: number;
@@ -40,25 +35,15 @@ describe('result webhooks', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     port = (receiver.address() as AddressInfo).port;
     api = await startApi();
-    consumer = createRedisConnection(api.config.redisUrl!, 'consumer', 'airlock-test-worker');
-    worker = await createWorkerApp({
-      config: api.config,
-      prisma: api.database.prisma,
-      redis: consumer,
-      sandbox: api.sandbox,
-      secrets: api.secretBox,
+    worker = await startWorker(api, {
       // The receiver runs on this machine: only its test name may reach loopback.
       webhookHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (_address, host) => host === 'hooks.example.test' },
     });
     alice = await createTenantSession(api, 'Alice');
-    const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'greeter' } })).body.id;
-    await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileTemplate('hello'), contentType: 'application/wasm' } });
-    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
-    await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.created', pluginId: plugin, export: 'greet' } });
+    await publishAndBind(api, alice, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' });
   });
   after(async () => {
     await worker.close();
-    await consumer.quit();
     await api.close();
     receiver.close();
   });
