@@ -30,6 +30,8 @@ const ABI = wat(`(module
   (import "extism:host/env" "log_error" (func $log_error (param i64)))
   (import "extism:host/env" "log_debug" (func $log_debug (param i64)))
   (import "extism:host/env" "get_log_level" (func $get_log_level (result i32)))
+  (import "extism:host/env" "error_get" (func $error_get (result i64)))
+  (import "extism:host/env" "length_unsafe" (func $length_unsafe (param i64) (result i64)))
   (memory (export "memory") 1)
   (data (i32.const 0) "greeting")
   (data (i32.const 16) "missing")
@@ -128,6 +130,11 @@ const ABI = wat(`(module
     (call $output_set (local.get $out) (i64.const 1))
     (i32.const 0))
   (func (export "nothing") (result i32) (i32.const 0))
+  ;; Sets an error, reads it back with error_get and length_unsafe, outputs it: the call still fails with it.
+  (func (export "error_roundtrip") (result i32)
+    (call $error_set (call $block (i32.const 32) (i32.const 3)))
+    (call $output_set (call $error_get) (call $length_unsafe (call $error_get)))
+    (i32.const 0))
 )`);
 
 interface Outcome {
@@ -190,6 +197,7 @@ describe('Extism ABI conformance: Airlock and @extism/extism agree', () => {
     ['config', ''],
     ['logs', ''],
     ['nothing', ''],
+    ['error_roundtrip', ''],
   ];
 
   for (const [exportName, input, config] of cases) {
