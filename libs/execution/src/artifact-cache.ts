@@ -10,11 +10,12 @@ export class ArtifactCache {
 
   constructor(private readonly maxEntries = 256) {}
 
-  admit(sha256: string, bytes: Uint8Array, policy: SandboxPolicy): AdmissionResult {
+  /** The admission of the module with this hash; `bytes` is only loaded when it is not cached. */
+  async admit(sha256: string, bytes: () => Promise<Uint8Array>, policy: SandboxPolicy): Promise<AdmissionResult> {
     const key = `${sha256}:${createHash('sha256').update(JSON.stringify(policy)).digest('hex')}`;
     let result = this.entries.get(key);
     if (result === undefined) {
-      result = admit(bytes, policy);
+      result = admit(await bytes(), policy);
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     } else {
       this.entries.delete(key);

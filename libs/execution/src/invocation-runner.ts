@@ -72,12 +72,17 @@ export class InvocationRunner {
     const { deps } = this;
     const failed = failedResult;
     const tenant = await deps.tenants.findById(tenantId);
-    const version = await deps.versions.findWithWasm(tenantId, invocation.pluginId, invocation.version);
+    const version = await deps.versions.find(tenantId, invocation.pluginId, invocation.version);
     if (tenant === null || version === null) return failed('invalid_module', 'the plugin version no longer exists');
     const tenantPolicy = await deps.policies.forTenant(tenant);
     // A version whose permissions an admin approved runs with them.
     const policy = version.approvalStatus === 'approved' ? reviewPolicy(tenantPolicy) : tenantPolicy;
-    const admission = deps.artifacts.admit(version.sha256, version.wasm, policy);
+    // The module's bytes are read from the database only when its admission is not cached.
+    const admission = await deps.artifacts.admit(
+      version.sha256,
+      async () => (await deps.versions.findWithWasm(tenantId, invocation.pluginId, invocation.version))?.wasm ?? new Uint8Array(0),
+      policy,
+    );
     if (!admission.ok) return failed(admission.rejection.kind === 'forbidden_import' ? 'forbidden_import' : 'invalid_module', admission.rejection.reason);
     const binding = invocation.bindingId === null ? null : await deps.bindings.findById(tenantId, invocation.bindingId);
     // Secrets reach the plugin as config entries, at run time only.

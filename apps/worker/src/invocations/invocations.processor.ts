@@ -25,7 +25,9 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
     this.worker = new Worker(INVOCATIONS_QUEUE, (job) => this.process(job), {
       connection: this.redis,
       prefix: this.config.redisPrefix,
-      concurrency: this.config.executors,
+      // More jobs than executors: while one waits for the database, another runs; the
+      // executor pool queues the calls themselves.
+      concurrency: this.config.executors * 4,
       lockDuration: this.config.jobLockMs,
       // Look for lapsed locks as often as they can lapse: a dead worker's jobs come back within a lock's time.
       stalledInterval: this.config.jobLockMs,
