@@ -140,5 +140,12 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     assert.equal((await api.http.post(`/v1/dead-letters/${id}/replay`, { token: other.key })).status, 404);
     assert.deepEqual((await api.http.get('/v1/dead-letters', { token: other.key })).body.items, []);
     assert.equal((await api.http.post(`/v1/dead-letters/${replay.body.invocationId}/replay`, { token: alice.key })).status, 404, 'only dead letters replay');
+
+    // A replay is a new run: it counts against the tenant's quotas like an event.
+    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken, body: { overrides: { invocationsPerDay: 1 } } });
+    const refused = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key });
+    assert.equal(refused.status, 429, refused.text);
+    assert.equal(refused.body.error.details.limit, 'invocationsPerDay');
+    assert.deepEqual((await api.http.get('/v1/dead-letters', { token: alice.key })).body.items.map((item: { id: string }) => item.id), [id], 'the dead letter is kept');
   });
 });

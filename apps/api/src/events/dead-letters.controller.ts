@@ -9,6 +9,7 @@ import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { invocationViewSchema, toInvocationView } from '../invocations/invocation.schema.js';
+import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { EventsService } from './events.service.js';
@@ -26,6 +27,7 @@ export class DeadLettersController {
     private readonly versions: PluginVersionRepository,
     private readonly events: EventsService,
     private readonly audit: AuditService,
+    private readonly policies: TenantPolicyService,
   ) {}
 
   @Get()
@@ -40,7 +42,7 @@ export class DeadLettersController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Run a dead letter again, as a new invocation, optionally on another published version' })
   @ZodResponse(202, z.object({ invocationId: z.uuid(), replayOf: z.uuid(), version: z.number().int() }), 'Queued.')
-  @ApiErrors(400, 404, 409, 503)
+  @ApiErrors(400, 404, 409, 429, 503)
   async replay(
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('invocationId', new IdParamPipe('dead letter')) invocationId: string,
@@ -55,6 +57,9 @@ export class DeadLettersController {
     if (version.status !== 'published' || version.approvalStatus === 'pending' || version.approvalStatus === 'rejected') {
       throw new AppError(AppErrorCode.Conflict, `Version ${number} cannot run: it is ${version.status}, approval ${version.approvalStatus}.`);
     }
+    // A replay is a new run: it counts against the quotas like any other, and
+    // the worker releases its in-flight slot when it finishes.
+    await this.events.admit(principal.tenant, 1, (await this.policies.forTenant(principal.tenant)).quotas);
     const replay = await this.invocations.replay(original, number);
     await this.events.enqueue(tenantId, [replay.id], { recorded: `replay ${replay.id}`, retry: 'it runs once the queue is back, or replay again' });
     await this.audit.record(tenantId, actorOf(principal), 'dead_letter.replayed', original.id, { replay: replay.id, version: number });
