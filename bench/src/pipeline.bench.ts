@@ -24,6 +24,8 @@ const adminUrl = process.env.AIRLOCK_BENCH_POSTGRES_URL ?? 'postgresql://postgre
 const redisUrl = process.env.AIRLOCK_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `airlock-bench-${randomBytes(4).toString('hex')}`;
 const dbName = `airlock_bench_${randomBytes(4).toString('hex')}`;
+/** Loop iterations of the slow plugin: a few milliseconds of fuel-metered work. */
+const CRUNCH_ITERATIONS = Number(process.env.AIRLOCK_BENCH_CRUNCH_ITERATIONS ?? 1_000_000);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -108,7 +110,15 @@ const call = async (method: string, path: string, token: string, body?: unknown)
   return { status: response.status, body: (await response.json().catch(() => null)) as any };
 };
 
-const hello = await compilePlugin({ files: { 'index.ts': 'import { Host } from "@airlock/plugin-pdk";\nexport function greet(): i32 { Host.outputString("hello, " + Host.inputString()); return 0; }\n' } });
+// `greet` answers at once; `crunch` spins for a few milliseconds: the slow plugin of the fairness flood.
+const hello = await compilePlugin({
+  files: {
+    'index.ts': `import { Host } from "@airlock/plugin-pdk";
+export function greet(): i32 { Host.outputString("hello, " + Host.inputString()); return 0; }
+export function crunch(): i32 { let x: u32 = 1; for (let i: u32 = 0; i < ${CRUNCH_ITERATIONS}; i++) x = x * 1664525 + 1013904223; Host.outputString(x.toString()); return 0; }
+`,
+  },
+});
 if (!hello.ok) throw new Error('cannot compile the bench plugin');
 async function tenant(name: string): Promise<string> {
   const created = await call('POST', '/v1/admin/tenants', adminToken, { name, tier: 'enterprise' });
@@ -119,6 +129,7 @@ async function tenant(name: string): Promise<string> {
   await fetch(`${base}/v1/plugins/${plugin}/versions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/wasm' }, body: hello.ok ? Buffer.from(hello.wasm) : '' });
   await call('POST', `/v1/plugins/${plugin}/versions/1/publish`, key);
   await call('POST', '/v1/bindings', key, { event: 'order.created', pluginId: plugin, export: 'greet' });
+  await call('POST', '/v1/bindings', key, { event: 'report.requested', pluginId: plugin, export: 'crunch' });
   return key;
 }
 const tenantA = await tenant('A');
@@ -129,9 +140,9 @@ await queueEvents.waitUntilReady();
 const sentAt = new Map<string, number>();
 const doneAt = new Map<string, number>();
 queueEvents.on('completed', ({ jobId }) => doneAt.set(jobId, performance.now()));
-async function emit(key: string): Promise<string | null> {
+async function emit(key: string, type = 'order.created'): Promise<string | null> {
   const started = performance.now();
-  const response = await call('POST', '/v1/events', key, { type: 'order.created', payload: 'bench' }).catch(() => null);
+  const response = await call('POST', '/v1/events', key, { type, payload: 'bench' }).catch(() => null);
   if (response === null || response.status !== 202) return null;
   const id = response.body.invocations[0].id as string;
   sentAt.set(id, started);
@@ -166,28 +177,33 @@ for (const rate of rates) {
   await sleep(500);
 }
 
-// Fairness: tenant B's latency alone, then while A floods.
+// Fairness: tenant B's latency alone, then while 10,000 events of A's slow plugin wait in the queue.
 async function tenantBLatencies(): Promise<number[]> {
   const ids: Array<string | null> = [];
   await paced(20, 60, async () => void ids.push(await emit(tenantB)));
   return waitFor(ids);
 }
 const idle = await tenantBLatencies();
-// A's flood: 10,000 events sent as fast as 100 connections allow, while B sends its usual trickle.
+const crunchStarted = performance.now();
+const crunchProbe = await emit(tenantA, 'report.requested');
+await waitFor([crunchProbe]);
+const crunchMs = performance.now() - crunchStarted;
+// A's flood: 10,000 events sent as fast as 100 connections allow; B's trickle starts once they are queued.
 const floodIds: Array<string | null> = [];
 let floodNext = 0;
-const flood = Promise.all(
+await Promise.all(
   Array.from({ length: 100 }, async () => {
     while (floodNext < 10_000) {
       floodNext++;
-      floodIds.push(await emit(tenantA));
+      floodIds.push(await emit(tenantA, 'report.requested'));
     }
   }),
 );
-await sleep(1000);
+const floodQueuedAt = performance.now();
 const duringFlood = await tenantBLatencies();
-await flood;
-await waitFor(floodIds, 600_000);
+const floodStillQueued = floodIds.filter((id) => id !== null && !doneAt.has(id)).length;
+await waitFor(floodIds, 900_000);
+const floodDrainSeconds = (performance.now() - floodQueuedAt) / 1000;
 const fairnessP99Ratio = percentile(duringFlood, 99) / percentile(idle, 99);
 
 const bare = await bareBullmq(rates, BACKLOG);
@@ -202,6 +218,9 @@ const report = {
   fairnessP99Ratio: round(fairnessP99Ratio, 2),
   tenantBIdleP99Ms: round(percentile(idle, 99)),
   tenantBFloodP99Ms: round(percentile(duringFlood, 99)),
+  slowPluginEventMs: round(crunchMs),
+  floodStillQueuedAfterB: floodStillQueued,
+  floodDrainSeconds: round(floodDrainSeconds),
   byRate: results,
   bullmqP99ByRate: bare.p99ByRate,
   executors: config.executors,
@@ -211,7 +230,10 @@ for (const rate of rates) {
   console.log(`${rate} events/s: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, achieved ${r.achieved.toFixed(0)}/s, refused ${r.refused} (bare BullMQ p99 ${bare.p99ByRate[rate]!.toFixed(1)} ms)`);
 }
 console.log(`drain: ${airlockDrainPerSecond.toFixed(0)} invocations/s vs bare BullMQ ${bare.drainPerSecond.toFixed(0)} jobs/s (ratio ${report.drainRatioVsBullmq})`);
-console.log(`fairness: tenant B p99 ${report.tenantBIdleP99Ms} ms idle, ${report.tenantBFloodP99Ms} ms while A floods 10,000 events (ratio ${report.fairnessP99Ratio})`);
+console.log(
+  `fairness: tenant B p99 ${report.tenantBIdleP99Ms} ms idle, ${report.tenantBFloodP99Ms} ms with A's 10,000 events of a ${report.slowPluginEventMs} ms plugin queued ` +
+    `(${floodStillQueued} still queued when B finished; ratio ${report.fairnessP99Ratio})`,
+);
 if (json) console.log(JSON.stringify(report));
 
 await worker.close();

@@ -1,14 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import {
-  BindingRepository,
-  EventRepository,
-  InvocationRepository,
-  PluginVersionRepository,
-  TenantQuotaRepository,
-  TenantRepository,
-  WebhookRepository,
-} from '@airlock/db';
-import { ArtifactCache, InvocationRunner, PolicyResolver, WebhookSender } from '@airlock/execution';
+import { InvocationRepository, InvocationWorkRepository, PluginVersionRepository, TenantQuotaRepository, WebhookRepository } from '@airlock/db';
+import { ArtifactCache, CoalescingBatcher, InvocationRunner, PolicyResolver, WebhookSender } from '@airlock/execution';
 import { createWebhookQueue, enqueueDeliveries, TenantQuotaGateRepository, WorkerRegistryRepository } from '@airlock/queue';
 import type { Redis } from 'ioredis';
 import { WorkerHeartbeatService } from './heartbeat/worker-heartbeat.service.js';
@@ -35,22 +27,23 @@ export class WorkerModule {
           provide: InvocationRunner,
           useFactory: (redis: Redis) => {
             const quotas = new TenantQuotaGateRepository(redis, deps.config.redisPrefix);
+            const settles = new CoalescingBatcher<{ tenantId: string; fuelUsed: bigint }, void>(async (finished) => {
+              await quotas.settleMany(finished);
+              return finished.map(() => undefined);
+            });
             const webhooks = new WebhookRepository(prisma);
-            const events = new EventRepository(prisma);
             const webhookQueue = createWebhookQueue(redis, deps.config.redisPrefix);
             return new InvocationRunner({
-              tenants: new TenantRepository(prisma),
+              work: new InvocationWorkRepository(prisma),
               versions: new PluginVersionRepository(prisma),
-              bindings: new BindingRepository(prisma),
-              invocations: new InvocationRepository(prisma),
               policies: new PolicyResolver(new TenantQuotaRepository(prisma)),
               secrets: deps.secrets,
               artifacts: new ArtifactCache(),
               sandbox: deps.sandbox,
-              onFinished: async (invocation, fuelUsed) => {
-                await quotas.settle(invocation.tenantId, fuelUsed);
-                const eventType = invocation.eventId === null ? null : await events.typeOf(invocation.tenantId, invocation.eventId);
-                const deliveries = await webhooks.planDeliveries(invocation.tenantId, invocation.id, eventType);
+              onFinished: async (invocation, result) => {
+                await settles.submit({ tenantId: invocation.tenantId, fuelUsed: BigInt(result.fuelUsed) });
+                if (!invocation.hasWebhooks) return;
+                const deliveries = await webhooks.planDeliveries(invocation.tenantId, invocation.id, invocation.eventType);
                 await enqueueDeliveries(webhookQueue, invocation.tenantId, deliveries);
               },
             });

@@ -7,3 +7,4 @@ export { ArtifactCache } from './artifact-cache.js';
 export { InvocationRunner, type InvocationRunnerDeps, type RunOutcome, TRANSIENT_STATUSES } from './invocation-runner.js';
 export { DatabaseKvStore } from './database-kv-store.js';
 export { type DeliveryOutcome, signWebhook, WebhookSender } from './webhook-sender.js';
+export { CoalescingBatcher } from './coalescing-batcher.js';

@@ -1,21 +1,22 @@
-import { type BindingRepository, type InvocationRepository, type PluginVersionRepository, type Prisma, type TenantRepository } from '@airlock/db';
-import { failedResult, type RunResult, type Sandbox } from '@airlock/sandbox';
+import type { ClaimedInvocation, ClaimRequest, FinishRequest, InvocationWorkRepository, PluginVersionRepository } from '@airlock/db';
+import { failedResult, type RunResult, type Sandbox, type SandboxPolicy } from '@airlock/sandbox';
 import type { ArtifactCache } from './artifact-cache.js';
+import { CoalescingBatcher } from './coalescing-batcher.js';
 import { reviewPolicy } from './permission-review.js';
 import type { PolicyResolver } from './policy-resolver.js';
+import type { QuotaOverrides } from './quota-overrides.schema.js';
 import type { SecretBox } from './secret-box.js';
 
 export interface InvocationRunnerDeps {
-  tenants: TenantRepository;
+  work: InvocationWorkRepository;
+  /** Reads a module's bytes when its admission is not cached. */
   versions: PluginVersionRepository;
-  bindings: BindingRepository;
-  invocations: InvocationRepository;
   policies: PolicyResolver;
   secrets: SecretBox;
   artifacts: ArtifactCache;
   sandbox: Sandbox;
   /** Told once per finished invocation (fuel to charge, no longer in flight, results to post). */
-  onFinished?: (invocation: { tenantId: string; id: string; eventId: string | null }, fuelUsed: bigint) => Promise<void>;
+  onFinished?: (invocation: ClaimedInvocation, result: RunResult) => Promise<void>;
 }
 
 /** Failures that may not happen again: the executor died, or the host failed to serve a host function. */
@@ -24,12 +25,26 @@ export const TRANSIENT_STATUSES: ReadonlySet<string> = new Set(['crashed', 'host
 export type RunOutcome = { kind: 'finished'; status: string } | { kind: 'already_finished' } | { kind: 'retry'; reason: string };
 
 /**
- * Runs one invocation in the sandbox and records its outcome. Safe to call
+ * Runs invocations in the sandbox and records their outcomes. Safe to call
  * twice for the same invocation (at-least-once delivery): a finished one is
- * left alone, and the outcome is written only once.
+ * left alone, and the outcome is written only once. Claims and outcomes of
+ * concurrent runs share database round trips (CoalescingBatcher).
  */
 export class InvocationRunner {
-  constructor(private readonly deps: InvocationRunnerDeps) {}
+  private readonly claims: CoalescingBatcher<ClaimRequest, ClaimedInvocation | null>;
+  private readonly finishes: CoalescingBatcher<FinishRequest, boolean>;
+  private readonly reviewed = new WeakMap<SandboxPolicy, SandboxPolicy>();
+
+  constructor(private readonly deps: InvocationRunnerDeps) {
+    this.claims = new CoalescingBatcher(async (requests) => {
+      const claimed = new Map((await deps.work.claim(requests, new Date())).map((invocation) => [invocation.id, invocation]));
+      return requests.map((request) => claimed.get(request.id) ?? null);
+    });
+    this.finishes = new CoalescingBatcher(async (requests) => {
+      const written = await deps.work.finish(requests, new Date());
+      return requests.map((request) => written.has(request.id));
+    });
+  }
 
   /**
    * Deterministic outcomes are final at once. A transient one is retried
@@ -38,60 +53,64 @@ export class InvocationRunner {
    */
   async run(tenantId: string, invocationId: string, attempt = 1, maxAttempts = 1): Promise<RunOutcome> {
     const { deps } = this;
-    const invocation = await deps.invocations.claim(tenantId, invocationId, new Date());
+    const invocation = await this.claims.submit({ tenantId, id: invocationId });
     if (invocation === null) return { kind: 'already_finished' };
-    const result = await this.execute(tenantId, invocation);
+    const result = await this.execute(invocation);
     const transient = TRANSIENT_STATUSES.has(result.status);
     if (transient && attempt < maxAttempts) {
       const reason = `${result.status}: ${result.error?.message ?? ''}`;
-      await deps.invocations.requeue(tenantId, invocationId, reason);
+      await deps.work.requeue(tenantId, invocationId, reason);
       return { kind: 'retry', reason };
     }
-    const wrote = await deps.invocations.finish(
+    const wrote = await this.finishes.submit({
       tenantId,
-      invocationId,
-      {
+      id: invocationId,
+      outcome: {
         status: result.status,
         output: result.output,
         errorMessage: result.error?.message ?? null,
         fuelUsed: BigInt(result.fuelUsed),
         memoryPeakBytes: BigInt(result.memoryPeakBytes),
         durationMs: result.durationMs,
-        logs: result.logs as unknown as Prisma.InputJsonValue,
+        egressBytes: BigInt(result.egressBytes),
+        logs: result.logs as never,
         logsDropped: result.logsDropped,
       },
-      new Date(),
-      transient,
-    );
+      deadLettered: transient,
+    });
     // Only the run that wrote the outcome charges it: a job delivered twice charges once.
-    if (wrote) await deps.onFinished?.({ tenantId, id: invocationId, eventId: invocation.eventId }, BigInt(result.fuelUsed));
+    if (wrote) await deps.onFinished?.(invocation, result);
     return { kind: 'finished', status: result.status };
   }
 
-  private async execute(tenantId: string, invocation: NonNullable<Awaited<ReturnType<InvocationRepository['claim']>>>): Promise<RunResult> {
+  private async execute(invocation: ClaimedInvocation): Promise<RunResult> {
     const { deps } = this;
-    const failed = failedResult;
-    const tenant = await deps.tenants.findById(tenantId);
-    const version = await deps.versions.find(tenantId, invocation.pluginId, invocation.version);
-    if (tenant === null || version === null) return failed('invalid_module', 'the plugin version no longer exists');
-    const tenantPolicy = await deps.policies.forTenant(tenant);
+    const { module } = invocation;
+    if (module === null) return failedResult('invalid_module', 'the plugin version no longer exists');
+    const tenantPolicy = await deps.policies.resolve(invocation.tenantTier, invocation.quotaOverrides as QuotaOverrides);
     // A version whose permissions an admin approved runs with them.
-    const policy = version.approvalStatus === 'approved' ? reviewPolicy(tenantPolicy) : tenantPolicy;
+    const policy = module.approvalStatus === 'approved' ? this.reviewedPolicy(tenantPolicy) : tenantPolicy;
     // The module's bytes are read from the database only when its admission is not cached.
     const admission = await deps.artifacts.admit(
-      version.sha256,
-      async () => (await deps.versions.findWithWasm(tenantId, invocation.pluginId, invocation.version))?.wasm ?? new Uint8Array(0),
+      module.sha256,
+      async () => (await deps.versions.findWithWasm(invocation.tenantId, invocation.pluginId, invocation.version))?.wasm ?? new Uint8Array(0),
       policy,
     );
-    if (!admission.ok) return failed(admission.rejection.kind === 'forbidden_import' ? 'forbidden_import' : 'invalid_module', admission.rejection.reason);
-    const binding = invocation.bindingId === null ? null : await deps.bindings.findById(tenantId, invocation.bindingId);
+    if (!admission.ok) return failedResult(admission.rejection.kind === 'forbidden_import' ? 'forbidden_import' : 'invalid_module', admission.rejection.reason);
     // Secrets reach the plugin as config entries, at run time only.
-    const secrets = binding?.secrets ? (JSON.parse(deps.secrets.open(binding.secrets)) as Record<string, string>) : {};
-    return deps.sandbox.run(admission.artifact, invocation.exportName, await deps.invocations.inputOf(invocation), {
-      tenantId,
+    const secrets = invocation.bindingSecrets === null ? {} : (JSON.parse(deps.secrets.open(invocation.bindingSecrets)) as Record<string, string>);
+    return deps.sandbox.run(admission.artifact, invocation.exportName, invocation.input, {
+      tenantId: invocation.tenantId,
       pluginId: invocation.pluginId,
       policy,
-      config: { ...(invocation.config as Record<string, string>), ...secrets },
+      config: { ...invocation.config, ...secrets },
     });
+  }
+
+  /** The same reviewed policy object for the same tenant policy, so what is cached per policy stays cached. */
+  private reviewedPolicy(policy: SandboxPolicy): SandboxPolicy {
+    let reviewed = this.reviewed.get(policy);
+    if (reviewed === undefined) this.reviewed.set(policy, (reviewed = reviewPolicy(policy)));
+    return reviewed;
   }
 }

@@ -1,4 +1,7 @@
 import { type Job, Queue, type QueueOptions } from 'bullmq';
+
+/** BullMQ's highest priority number (2^21 - 1); lower numbers are served first. */
+const PRIORITY_LIMIT = 2 ** 21 - 1;
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 
@@ -28,18 +31,34 @@ export interface RetryPolicy {
   firstBackoffMs: number;
 }
 
+/**
+ * Queues invocations of one tenant. `placeInLine` is how many of the tenant's
+ * invocations are queued or running already (the quota gate counts them).
+ *
+ * Fairness between tenants: BullMQ serves lower priority numbers first, and
+ * each job's priority is its place in its own tenant's line. A tenant with
+ * 10,000 jobs waiting holds priorities up to 10,000; another tenant's first
+ * job gets 1 and is served next. Within a tenant, order stays first come,
+ * first served (equal priorities are FIFO in BullMQ).
+ */
 export async function enqueueInvocations(
   queue: Queue<InvocationJobData>,
   tenantId: string,
   invocationIds: readonly string[],
   retry: RetryPolicy,
+  placeInLine = 0,
 ): Promise<void> {
   if (invocationIds.length === 0) return;
   await queue.addBulk(
-    invocationIds.map((invocationId) => ({
+    invocationIds.map((invocationId, index) => ({
       name: invocationJob.name,
       data: { v: invocationJob.version, tenantId, invocationId },
-      opts: { jobId: invocationId, attempts: retry.attempts, backoff: { type: 'exponential', delay: retry.firstBackoffMs } },
+      opts: {
+        jobId: invocationId,
+        attempts: retry.attempts,
+        backoff: { type: 'exponential', delay: retry.firstBackoffMs },
+        priority: Math.min(PRIORITY_LIMIT, placeInLine + index + 1),
+      },
     })),
   );
 }

@@ -9,19 +9,21 @@ export interface QuotaLimits {
 }
 
 export type QuotaVerdict =
-  | { ok: true }
+  /** `inFlightBefore`: the tenant's invocations queued or running before these (their place in its line). */
+  | { ok: true; inFlightBefore: number }
   | { ok: false; limit: 'eventsPerSecond' | 'invocationsPerDay' | 'fuelPerDay' | 'concurrentRuns'; max: number; retryAfterSeconds: number };
 
 // One round trip, atomic: every counter is checked before any is changed, so
 // concurrent requests can never take a tenant past a limit.
 const ADMIT = `
 local eps = tonumber(redis.call('GET', KEYS[1]) or '0')
-if eps + 1 > tonumber(ARGV[2]) then return 'eventsPerSecond' end
+if eps + 1 > tonumber(ARGV[2]) then return {'eventsPerSecond'} end
 local n = tonumber(ARGV[1])
+local inFlight = tonumber(redis.call('GET', KEYS[4]) or '0')
 if n > 0 then
-  if tonumber(redis.call('GET', KEYS[2]) or '0') + n > tonumber(ARGV[3]) then return 'invocationsPerDay' end
-  if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[4]) then return 'fuelPerDay' end
-  if tonumber(redis.call('GET', KEYS[4]) or '0') + n > tonumber(ARGV[5]) then return 'concurrentRuns' end
+  if tonumber(redis.call('GET', KEYS[2]) or '0') + n > tonumber(ARGV[3]) then return {'invocationsPerDay'} end
+  if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[4]) then return {'fuelPerDay'} end
+  if inFlight + n > tonumber(ARGV[5]) then return {'concurrentRuns'} end
 end
 redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], 2)
@@ -31,7 +33,7 @@ if n > 0 then
   redis.call('INCRBY', KEYS[4], n)
   redis.call('EXPIRE', KEYS[4], 86400)
 end
-return 'ok'
+return {'ok', inFlight}
 `;
 
 /** Seconds until the next UTC midnight, when daily counters start over. */
@@ -64,7 +66,7 @@ export class TenantQuotaGateRepository {
   /** Admits one event that creates `invocations` invocations, counting them; or says which limit refuses it. */
   async admit(tenantId: string, invocations: number, limits: QuotaLimits, now = Date.now()): Promise<QuotaVerdict> {
     const keys = this.keys(tenantId, now);
-    const result = (await this.redis.eval(
+    const [result, inFlightBefore] = (await this.redis.eval(
       ADMIT,
       4,
       keys.eventsThisSecond,
@@ -76,16 +78,27 @@ export class TenantQuotaGateRepository {
       limits.invocationsPerDay,
       limits.fuelPerDay,
       limits.concurrentRuns,
-    )) as string;
-    if (result === 'ok') return { ok: true };
+    )) as [string, number?];
+    // A counter can dip below zero if a run is released twice; a place in line cannot.
+    if (result === 'ok') return { ok: true, inFlightBefore: Math.max(0, inFlightBefore ?? 0) };
     const limit = result as Exclude<QuotaVerdict, { ok: true }>['limit'];
     const daily = limit === 'invocationsPerDay' || limit === 'fuelPerDay';
     return { ok: false, limit, max: limits[limit], retryAfterSeconds: daily ? secondsToMidnight(now) : 1 };
   }
 
-  /** Called once per finished invocation: its fuel counts against today, and it is no longer in flight. */
-  async settle(tenantId: string, fuelUsed: bigint, now = Date.now()): Promise<void> {
-    const keys = this.keys(tenantId, now);
-    await this.redis.multi().incrby(keys.fuelToday, fuelUsed.toString()).expire(keys.fuelToday, 172800).decr(keys.inFlight).exec();
+  /**
+   * Called once per finished invocation, many at a time (one round trip): its
+   * fuel counts against today, and it is no longer in flight.
+   */
+  async settleMany(finished: ReadonlyArray<{ tenantId: string; fuelUsed: bigint }>, now = Date.now()): Promise<void> {
+    if (finished.length === 0) return;
+    const transaction = this.redis.multi();
+    for (const { tenantId, fuelUsed } of finished) {
+      const keys = this.keys(tenantId, now);
+      transaction.incrby(keys.fuelToday, fuelUsed.toString()).expire(keys.fuelToday, 172800).decr(keys.inFlight);
+    }
+    const replies = await transaction.exec();
+    const failed = replies?.find(([error]) => error !== null);
+    if (replies === null || failed !== undefined) throw failed?.[0] ?? new Error('the settle transaction was aborted');
   }
 }

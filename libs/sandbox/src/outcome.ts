@@ -51,9 +51,11 @@ export interface RunResult {
   logs: PluginLogLine[];
   /** Log lines dropped by the policy's caps. */
   logsDropped: number;
+  /** Bytes the call's HTTP requests sent out (request lines, headers, bodies; every hop). */
+  egressBytes: number;
 }
 
 /** The result of a call that ended before (or without) running plugin code. */
 export function failedResult(status: SandboxStatus, message: string, durationMs = 0): RunResult {
-  return { status, output: new Uint8Array(0), error: { message }, fuelUsed: 0, memoryPeakBytes: 0, durationMs, logs: [], logsDropped: 0 };
+  return { status, output: new Uint8Array(0), error: { message }, fuelUsed: 0, memoryPeakBytes: 0, durationMs, logs: [], logsDropped: 0, egressBytes: 0 };
 }

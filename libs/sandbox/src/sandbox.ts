@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { AdmittedArtifact } from './admission/admit.js';
 import { checkImports } from './admission/import-policy.js';
 import type { HostAnswer, HostCall } from './executor/executor-protocol.js';
-import { guardedHttp, type GuardedHttpOptions, HttpRefusedError } from './host/guarded-http.js';
+import { type EgressMeter, guardedHttp, type GuardedHttpOptions, HttpRefusedError } from './host/guarded-http.js';
 import { type KvScope, type KvStore, MemoryKvStore } from './host/kv-store.js';
 import { failedResult, type RunResult, type SandboxStatus } from './outcome.js';
 import type { SandboxPolicy } from './policy/sandbox-policy.schema.js';
@@ -82,6 +82,7 @@ export class Sandbox {
     const config = context.config ?? {};
     const scope: KvScope = { tenantId: context.tenantId, pluginId: context.pluginId };
     let httpRequests = 0;
+    const egress: EgressMeter = { bytesSent: 0 };
     const answerHostCall = async (call: HostCall): Promise<HostAnswer> => {
       try {
         switch (call.op) {
@@ -98,7 +99,7 @@ export class Sandbox {
             if (httpRequests > policy.http.maxRequestsPerCall) {
               return refusal('http_refused', `more than ${policy.http.maxRequestsPerCall} HTTP requests in one call`);
             }
-            const response = await guardedHttp(call.request, { ...policy.http, ...this.http });
+            const response = await guardedHttp(call.request, { ...policy.http, ...this.http }, egress);
             return { type: 'host-answer', ok: true, value: response };
           }
         }
@@ -107,7 +108,7 @@ export class Sandbox {
         return refusal(error instanceof HttpRefusedError ? 'http_refused' : 'host_error', message);
       }
     };
-    return this.pool.submit({
+    const result = await this.pool.submit({
       message: {
         type: 'run',
         artifactHash: artifact.artifactHash,
@@ -128,7 +129,8 @@ export class Sandbox {
       artifactBytes: artifact.bytes,
       timeoutMs: policy.timeoutMs,
       answerHostCall,
-    });
+    }, context.tenantId);
+    return { ...result, egressBytes: egress.bytesSent };
   }
 
   /** Process ids of the executors. */

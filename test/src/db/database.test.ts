@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Database, MIGRATIONS_DIR, openDatabase, Prisma, readMigrationFiles } from '@airlock/db';
+import { BindingRepository, type Database, EventRepository, InvocationWorkRepository, MIGRATIONS_DIR, openDatabase, Prisma, readMigrationFiles } from '@airlock/db';
 import { createFreshDatabase, type FreshDatabase } from '../support/fresh-database.js';
 
 /** Exercises every model; the list must name them all, so a new model without a check fails here. */
@@ -146,6 +146,59 @@ function describeBackend(name: string, open: () => Promise<{ options: Parameters
     for (const [model, check] of Object.entries(MODEL_CHECKS)) {
       it(`reads and writes ${model} through Prisma Client`, () => check(database));
     }
+
+    it('plans, records, claims and finishes invocations with the one-round-trip statements of the event pipeline', async () => {
+      const { prisma } = database;
+      const [tenant, stranger] = [await prisma.tenant.create({ data: { name: 'Pipeline owner', tier: 'pro' } }), await prisma.tenant.create({ data: { name: 'Stranger' } })];
+      const plugin = await prisma.plugin.create({ data: { tenantId: tenant.id, name: 'p' } });
+      const module = { tenantId: tenant.id, pluginId: plugin.id, sizeBytes: 1, wasm: new Uint8Array([0]), imports: [], permissions: [], createdBy: 'admin' };
+      await prisma.pluginVersion.create({ data: { ...module, number: 1, sha256: '1'.repeat(64), exports: ['run'], status: 'published' } });
+      await prisma.pluginVersion.create({ data: { ...module, number: 2, sha256: '2'.repeat(64), exports: ['run'], status: 'draft' } });
+      const binding = { tenantId: tenant.id, pluginId: plugin.id, event: 'order.created', exportName: 'run' };
+      const latest = await prisma.binding.create({ data: { ...binding, config: { region: 'eu' }, secrets: 'sealed' } });
+      await prisma.binding.create({ data: { ...binding, enabled: false } });
+      await prisma.binding.create({ data: { ...binding, version: 2 } }); // a draft: not runnable
+      await prisma.binding.create({ data: { ...binding, exportName: 'missing' } });
+      await prisma.binding.create({ data: { ...binding, event: 'order.paid' } });
+
+      const planned = await new BindingRepository(prisma).planFor(tenant.id, 'order.created');
+      assert.deepEqual(planned, [{ bindingId: latest.id, pluginId: plugin.id, version: 1, exportName: 'run', config: { region: 'eu' } }]);
+      assert.deepEqual(await new BindingRepository(prisma).planFor(stranger.id, 'order.created'), []);
+
+      const events = new EventRepository(prisma);
+      const payload = new TextEncoder().encode('{"total":3}');
+      const first = await events.record(tenant.id, { type: 'order.created', payload, idempotencyKey: 'k1' }, planned);
+      assert.equal(first.created, true);
+      const again = await events.record(tenant.id, { type: 'order.created', payload, idempotencyKey: 'k1' }, planned);
+      assert.equal(again.created, false);
+      assert.equal(again.event.id, first.event.id);
+      assert.deepEqual(again.event.invocations.map((i) => i.id), first.event.invocations.map((i) => i.id));
+      const stored = await prisma.event.findUniqueOrThrow({ where: { id: first.event.id }, include: { invocations: true } });
+      assert.deepEqual([...stored.payload], [...payload]);
+      assert.deepEqual(stored.invocations[0]!.config, { region: 'eu' });
+
+      const work = new InvocationWorkRepository(prisma);
+      const invocationId = first.event.invocations[0]!.id;
+      assert.deepEqual(await work.claim([{ tenantId: stranger.id, id: invocationId }], new Date()), [], "another tenant's id claims nothing");
+      const [claimed, ...rest] = await work.claim([{ tenantId: tenant.id, id: invocationId }], new Date());
+      assert.equal(rest.length, 0);
+      assert.equal(new TextDecoder().decode(claimed!.input), '{"total":3}', 'the event payload comes with the claim');
+      assert.deepEqual(
+        { type: claimed!.eventType, tier: claimed!.tenantTier, module: claimed!.module, secrets: claimed!.bindingSecrets, attempts: claimed!.attempts, webhooks: claimed!.hasWebhooks },
+        { type: 'order.created', tier: 'pro', module: { sha256: '1'.repeat(64), approvalStatus: 'not_required' }, secrets: 'sealed', attempts: 1, webhooks: false },
+      );
+      assert.equal((await prisma.invocation.findUniqueOrThrow({ where: { id: invocationId } })).status, 'running');
+
+      const outcome = { status: 'ok', output: new Uint8Array([104, 105]), errorMessage: null, fuelUsed: 12n, memoryPeakBytes: 65536n, durationMs: 1.5, egressBytes: 321n, logs: [{ level: 'info', message: 'a "quoted" line', atMs: 0.1 }], logsDropped: 2 };
+      assert.deepEqual([...(await work.finish([{ tenantId: tenant.id, id: invocationId, outcome, deadLettered: false }], new Date()))], [invocationId]);
+      assert.equal((await work.finish([{ tenantId: tenant.id, id: invocationId, outcome: { ...outcome, status: 'trap' }, deadLettered: true }], new Date())).size, 0, 'written once');
+      const finished = await prisma.invocation.findUniqueOrThrow({ where: { id: invocationId } });
+      assert.deepEqual(
+        { status: finished.status, output: [...finished.output!], fuel: finished.fuelUsed, egress: finished.egressBytes, logs: finished.logs, dropped: finished.logsDropped, dead: finished.deadLetteredAt },
+        { status: 'ok', output: [104, 105], fuel: 12n, egress: 321n, logs: outcome.logs, dropped: 2, dead: null },
+      );
+      assert.deepEqual(await work.claim([{ tenantId: tenant.id, id: invocationId }], new Date()), [], 'a finished invocation is not claimed again');
+    });
 
     it('runs interactive transactions and rolls them back on error', async () => {
       await assert.rejects(

@@ -1,4 +1,4 @@
-import type { EventWithInvocations } from '@airlock/db';
+import type { AcceptedEvent, EventWithInvocations } from '@airlock/db';
 import { z } from 'zod';
 import { eventNameSchema } from '../bindings/binding.schema.js';
 import { invocationViewSchema, toInvocationView } from '../invocations/invocation.schema.js';
@@ -31,7 +31,7 @@ export const eventViewSchema = z.object({
   invocations: z.array(invocationViewSchema),
 });
 
-export function toAcceptedEvent(event: EventWithInvocations): z.infer<typeof acceptedEventSchema> {
+export function toAcceptedEvent(event: AcceptedEvent): z.infer<typeof acceptedEventSchema> {
   return {
     eventId: event.id,
     invocations: event.invocations.map((invocation) => ({

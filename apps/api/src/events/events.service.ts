@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { BindingRepository, type EventWithInvocations, EventRepository, type PlannedInvocation, PluginVersionRepository, type Tenant } from '@airlock/db';
+import { type AcceptedEvent, BindingRepository, type EventWithInvocations, EventRepository, type Tenant } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { enqueueInvocations, type InvocationJobData, TenantQuotaGateRepository } from '@airlock/queue';
 import type { Queue } from 'bullmq';
@@ -17,15 +17,18 @@ export class EventsService {
   constructor(
     private readonly events: EventRepository,
     private readonly bindings: BindingRepository,
-    private readonly versions: PluginVersionRepository,
     private readonly policies: TenantPolicyService,
     @Inject(INVOCATION_QUEUE) private readonly queue: Queue<InvocationJobData>,
     @Inject(API_CONFIG) private readonly config: AirlockConfig,
     private readonly quotaGate: TenantQuotaGateRepository,
   ) {}
 
-  /** Counts a request that creates `invocations` invocations against the tenant's quotas, or refuses it (429). */
-  async admit(tenant: Tenant, invocations: number, quotas: { eventsPerSecond: number; invocationsPerDay: number; fuelPerDay: number; concurrentRuns: number }): Promise<void> {
+  /**
+   * Counts a request that creates `invocations` invocations against the
+   * tenant's quotas, or refuses it (429). Returns their place in the tenant's
+   * line (how many of its invocations are ahead), for `enqueue`.
+   */
+  async admit(tenant: Tenant, invocations: number, quotas: { eventsPerSecond: number; invocationsPerDay: number; fuelPerDay: number; concurrentRuns: number }): Promise<number> {
     let verdict;
     try {
       verdict = await this.quotaGate.admit(tenant.id, invocations, quotas);
@@ -37,12 +40,13 @@ export class EventsService {
         details: { limit: verdict.limit, max: verdict.max, retryAfterSeconds: verdict.retryAfterSeconds },
       });
     }
+    return verdict.inFlightBefore;
   }
 
   /** Queues invocations; a Redis failure is a 503 that says what was kept and how to recover. */
-  async enqueue(tenantId: string, invocationIds: string[], recovery: { recorded: string; retry: string }): Promise<void> {
+  async enqueue(tenantId: string, invocationIds: string[], placeInLine: number, recovery: { recorded: string; retry: string }): Promise<void> {
     try {
-      await enqueueInvocations(this.queue, tenantId, invocationIds, { attempts: this.config.jobAttempts, firstBackoffMs: 1000 });
+      await enqueueInvocations(this.queue, tenantId, invocationIds, { attempts: this.config.jobAttempts, firstBackoffMs: 1000 }, placeInLine);
     } catch (error) {
       this.logger.warn(`${recovery.recorded}: queueing failed: ${error instanceof Error ? error.message : String(error)}`);
       throw new AppError(AppErrorCode.NotReady, `The queue is unavailable; ${recovery.recorded} is recorded: ${recovery.retry}.`, {
@@ -57,7 +61,7 @@ export class EventsService {
    * and queues again only what is still queued (job ids make that a no-op when
    * the jobs exist), so a request that failed after recording heals on retry.
    */
-  async accept(tenant: Tenant, input: z.output<typeof createEventSchema>): Promise<EventWithInvocations> {
+  async accept(tenant: Tenant, input: z.output<typeof createEventSchema>): Promise<AcceptedEvent> {
     const payload =
       input.payloadBase64 !== undefined
         ? new Uint8Array(Buffer.from(input.payloadBase64, 'base64'))
@@ -67,12 +71,12 @@ export class EventsService {
       throw new AppError(AppErrorCode.PayloadTooLarge, `The payload is ${payload.length} bytes; this tenant's plugins take at most ${policy.maxInputBytes}.`);
     }
     const replay = input.idempotencyKey !== undefined && (await this.events.findByIdempotencyKey(tenant.id, input.idempotencyKey)) !== null;
-    const planned = replay ? [] : await this.plan(tenant.id, input.type);
-    // A replay was counted the first time.
-    if (!replay) await this.admit(tenant, planned.length, policy.quotas);
+    const planned = replay ? [] : await this.bindings.planFor(tenant.id, input.type);
+    // A replay was counted the first time (and its jobs, if queued, keep their place).
+    const placeInLine = replay ? 0 : await this.admit(tenant, planned.length, policy.quotas);
     const { event } = await this.events.record(tenant.id, { type: input.type, payload, idempotencyKey: input.idempotencyKey }, planned);
     const queued = event.invocations.filter((invocation) => invocation.status === 'queued').map((invocation) => invocation.id);
-    await this.enqueue(tenant.id, queued, {
+    await this.enqueue(tenant.id, queued, placeInLine, {
       recorded: `event ${event.id}`,
       retry: input.idempotencyKey === undefined ? 'send events with an idempotencyKey to retry them safely' : 'send it again with the same idempotencyKey to queue it',
     });
@@ -83,31 +87,5 @@ export class EventsService {
     const event = await this.events.findById(tenantId, id);
     if (event === null) throw notFound('event');
     return event;
-  }
-
-  /** What runs for an event type: every enabled binding whose version can run now. */
-  private async plan(tenantId: string, type: string): Promise<PlannedInvocation[]> {
-    const planned: PlannedInvocation[] = [];
-    for (const binding of await this.bindings.list(tenantId, { event: type })) {
-      if (!binding.enabled) continue;
-      const version =
-        binding.version === null
-          ? await this.versions.latestPublished(tenantId, binding.pluginId)
-          : await this.versions.find(tenantId, binding.pluginId, binding.version);
-      const runnable =
-        version !== null &&
-        version.status === 'published' &&
-        (version.approvalStatus === 'not_required' || version.approvalStatus === 'approved') &&
-        (version.exports as string[]).includes(binding.exportName);
-      if (!runnable) continue;
-      planned.push({
-        bindingId: binding.id,
-        pluginId: binding.pluginId,
-        version: version.number,
-        exportName: binding.exportName,
-        config: binding.config as Record<string, string>,
-      });
-    }
-    return planned;
   }
 }

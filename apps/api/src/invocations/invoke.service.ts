@@ -42,7 +42,7 @@ export class InvokeService {
     if (input.length > maxInputBytes) {
       throw new AppError(AppErrorCode.PayloadTooLarge, `The input is ${input.length} bytes; this tenant's plugins take at most ${maxInputBytes}.`);
     }
-    await this.events.admit(tenant, 1, quotas);
+    const placeInLine = await this.events.admit(tenant, 1, quotas);
     const invocation = await this.invocations.createDirect({
       tenantId: tenant.id,
       pluginId,
@@ -51,7 +51,7 @@ export class InvokeService {
       input,
       config: request.config,
     });
-    await this.events.enqueue(tenant.id, [invocation.id], { recorded: `invocation ${invocation.id}`, retry: 'invoke again' });
+    await this.events.enqueue(tenant.id, [invocation.id], placeInLine, { recorded: `invocation ${invocation.id}`, retry: 'invoke again' });
     return this.waitFor(tenant.id, invocation, request.wait);
   }
 

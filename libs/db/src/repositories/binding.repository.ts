@@ -1,4 +1,5 @@
 import type { Binding, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { PlannedInvocation } from './event.repository.js';
 
 export interface BindingFields {
   event: string;
@@ -29,6 +30,34 @@ export class BindingRepository {
       where: { tenantId, ...(filter.event ? { event: filter.event } : {}), ...(filter.pluginId ? { pluginId: filter.pluginId } : {}) },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     });
+  }
+
+  /**
+   * What runs for an event type, in one query: each enabled binding of the type
+   * with the version it runs (its pinned one, or the newest published), when that
+   * version is published, cleared by review, and exports the bound function.
+   */
+  async planFor(tenantId: string, eventType: string): Promise<PlannedInvocation[]> {
+    const rows = await this.prisma.$queryRaw<Array<{ binding_id: string; plugin_id: string; version: number; export_name: string; config: Prisma.JsonValue }>>`
+      SELECT b.id AS binding_id, b.plugin_id, v.number AS version, b.export_name, b.config
+        FROM bindings b
+        JOIN LATERAL (
+          SELECT number, approval_status, exports FROM plugin_versions v
+           WHERE v.plugin_id = b.plugin_id AND v.tenant_id = b.tenant_id AND v.status = 'published'
+             AND (b.version IS NULL OR v.number = b.version)
+           ORDER BY v.number DESC
+           LIMIT 1
+        ) v ON true
+       WHERE b.tenant_id = ${tenantId}::uuid AND b.event = ${eventType} AND b.enabled
+         AND v.approval_status IN ('not_required', 'approved') AND v.exports ? b.export_name
+       ORDER BY b.created_at, b.id`;
+    return rows.map((row) => ({
+      bindingId: row.binding_id,
+      pluginId: row.plugin_id,
+      version: row.version,
+      exportName: row.export_name,
+      config: row.config as Prisma.InputJsonValue,
+    }));
   }
 
   countEnabledForPlugin(tenantId: string, pluginId: string): Promise<number> {

@@ -1,8 +1,5 @@
 import type { Invocation, Prisma, PrismaClient } from '../generated/prisma/client.js';
 
-/** Statuses of an invocation not finished yet. */
-const UNFINISHED = ['queued', 'running'];
-
 export interface InvocationOutcome {
   status: string;
   output: Uint8Array;
@@ -10,11 +7,12 @@ export interface InvocationOutcome {
   fuelUsed: bigint;
   memoryPeakBytes: bigint;
   durationMs: number;
+  egressBytes: bigint;
   logs: Prisma.InputJsonValue;
   logsDropped: number;
 }
 
-/** Invocations: claimed by a worker, finished once. Writes are guarded so a job run twice records once. */
+/** Invocations as tenants see them; workers claim and finish them through InvocationWorkRepository. */
 export class InvocationRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -52,35 +50,6 @@ export class InvocationRepository {
 
   findById(tenantId: string, id: string): Promise<Invocation | null> {
     return this.prisma.invocation.findFirst({ where: { id, tenantId } });
-  }
-
-  /**
-   * Marks the invocation running and counts the attempt. Null when it is already
-   * finished (a job delivered again after its result was written).
-   */
-  async claim(tenantId: string, id: string, at: Date): Promise<Invocation | null> {
-    const { count } = await this.prisma.invocation.updateMany({
-      where: { id, tenantId, status: { in: UNFINISHED } },
-      data: { status: 'running', attempts: { increment: 1 }, startedAt: at },
-    });
-    return count === 0 ? null : this.findById(tenantId, id);
-  }
-
-  /**
-   * Writes the outcome unless one is written already; true when this call wrote
-   * it. `deadLettered` marks a transient failure that outlasted its retries.
-   */
-  async finish(tenantId: string, id: string, outcome: InvocationOutcome, at: Date, deadLettered = false): Promise<boolean> {
-    const { count } = await this.prisma.invocation.updateMany({
-      where: { id, tenantId, status: { in: UNFINISHED } },
-      data: { ...outcome, output: outcome.output as Uint8Array<ArrayBuffer>, finishedAt: at, deadLetteredAt: deadLettered ? at : null },
-    });
-    return count === 1;
-  }
-
-  /** Puts a running invocation back in the queue state after a transient failure, keeping what went wrong. */
-  async requeue(tenantId: string, id: string, lastError: string): Promise<void> {
-    await this.prisma.invocation.updateMany({ where: { id, tenantId, status: 'running' }, data: { status: 'queued', errorMessage: lastError } });
   }
 
   listDeadLetters(tenantId: string, limit: number): Promise<Invocation[]> {
@@ -124,13 +93,5 @@ export class InvocationRepository {
       fuel: row.fuel ?? 0n,
       runMs: row.run_ms ?? 0,
     }));
-  }
-
-  /** The event payload or direct input a call runs on. */
-  async inputOf(invocation: Invocation): Promise<Uint8Array> {
-    if (invocation.input !== null) return invocation.input;
-    if (invocation.eventId === null) return new Uint8Array(0);
-    const event = await this.prisma.event.findUnique({ where: { id: invocation.eventId }, select: { payload: true } });
-    return event?.payload ?? new Uint8Array(0);
   }
 }

@@ -130,6 +130,8 @@ export class PluginInstance {
       durationMs: performance.now() - started,
       logs: this.kernel.logs.lines,
       logsDropped: this.kernel.logs.dropped,
+      // Counted by the supervisor, which makes the requests.
+      egressBytes: 0,
     };
   }
 }
@@ -144,6 +146,7 @@ function startFailure(kernel: ExtismKernel, failure: Failure, fuelUsed: number, 
     durationMs: performance.now() - started,
     logs: kernel.logs.lines,
     logsDropped: kernel.logs.dropped,
+    egressBytes: 0,
   };
 }
 

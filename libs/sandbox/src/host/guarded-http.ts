@@ -34,6 +34,12 @@ export interface GuardedHttpOptions {
   isAddressAllowed?: (address: string, hostname: string) => boolean;
 }
 
+/** Counts what requests send out, as metered usage. */
+export interface EgressMeter {
+  /** Bytes written to the network: request lines, headers and bodies, every hop, failed ones too. */
+  bytesSent: number;
+}
+
 const systemResolve = async (hostname: string): Promise<ResolvedAddress[]> =>
   (await dnsLookup(hostname, { all: true, verbatim: true })).map(({ address, family }) => ({ address, family }));
 
@@ -52,7 +58,7 @@ export function hostAllowed(hostname: string, patterns: readonly string[]): bool
  * checked (no second lookup for DNS rebinding to exploit). The response body
  * is capped while it streams, and the whole request is bounded in time.
  */
-export async function guardedHttp(request: HttpRequestSpec, options: GuardedHttpOptions): Promise<HttpResponseSpec> {
+export async function guardedHttp(request: HttpRequestSpec, options: GuardedHttpOptions, egress: EgressMeter = { bytesSent: 0 }): Promise<HttpResponseSpec> {
   const resolve = options.resolve ?? systemResolve;
   const isAddressAllowed = options.isAddressAllowed ?? ((address: string) => !isPrivateAddress(address));
   const deadline = Date.now() + options.requestTimeoutMs;
@@ -61,7 +67,7 @@ export async function guardedHttp(request: HttpRequestSpec, options: GuardedHttp
   let body = request.body;
   for (let hop = 0; ; hop++) {
     const address = await vetDestination(url, options.allowedHosts, resolve, isAddressAllowed);
-    const response = await exchange(url, method, request.headers, body, address, deadline, options);
+    const response = await exchange(url, method, request.headers, body, address, deadline, options, egress);
     const location = response.headers.location;
     if (response.status >= 300 && response.status < 400 && location !== undefined) {
       if (hop >= (options.maxRedirects ?? 5)) throw new HttpRefusedError(`more than ${options.maxRedirects ?? 5} redirects`);
@@ -122,6 +128,7 @@ function exchange(
   address: ResolvedAddress,
   deadline: number,
   options: GuardedHttpOptions,
+  egress: EgressMeter,
 ): Promise<HttpResponseSpec> {
   const remaining = deadline - Date.now();
   if (remaining <= 0) return Promise.reject(new HttpRefusedError(`the request took longer than ${options.requestTimeoutMs} ms`));
@@ -132,6 +139,12 @@ function exchange(
   };
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
+    // Once per exchange, whichever way it ends: what its socket wrote (nothing if it never connected).
+    let metered = false;
+    const meter = () => {
+      if (!metered) egress.bytesSent += outgoing.socket?.bytesWritten ?? 0;
+      metered = true;
+    };
     const outgoing = client.request(url, { method, headers, lookup: pinned, agent: false }, (incoming) => {
       const chunks: Buffer[] = [];
       let received = 0;
@@ -145,13 +158,17 @@ function exchange(
       });
       incoming.on('end', () => {
         clearTimeout(timer);
+        meter();
         const responseHeaders: Record<string, string> = {};
         for (const [name, value] of Object.entries(incoming.headers)) {
           if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
         }
         resolve({ status: incoming.statusCode ?? 0, headers: responseHeaders, body: new Uint8Array(Buffer.concat(chunks)) });
       });
-      incoming.on('error', (error) => reject(error));
+      incoming.on('error', (error) => {
+        meter();
+        reject(error);
+      });
     });
     const timer = setTimeout(
       () => outgoing.destroy(new HttpRefusedError(`the request took longer than ${options.requestTimeoutMs} ms`)),
@@ -159,6 +176,7 @@ function exchange(
     );
     outgoing.on('error', (error) => {
       clearTimeout(timer);
+      meter();
       reject(error);
     });
     outgoing.end(body ?? undefined);

@@ -1,5 +1,6 @@
 import { failedResult, type RunResult } from '../outcome.js';
 import { type ExecutorJob, type ExecutorOptions, ExecutorProcess } from './executor-process.js';
+import { FairQueue } from './fair-queue.js';
 
 export interface PoolStats {
   size: number;
@@ -17,13 +18,14 @@ interface QueuedJob {
 }
 
 /**
- * A fixed number of executor processes. Calls wait in one queue and go to an
- * idle executor, preferably one that ran the same artifact last (its module and
- * instance are cached there). A dead executor is replaced at once.
+ * A fixed number of executor processes. Calls wait in a queue fair between
+ * tenants (round-robin, so one tenant's burst does not hold up another's
+ * calls) and go to an idle executor, preferably one that ran the same artifact
+ * last (its module and instance are cached there). A dead executor is replaced at once.
  */
 export class ExecutorPool {
   private executors: ExecutorProcess[] = [];
-  private readonly queue: QueuedJob[] = [];
+  private readonly queue = new FairQueue<QueuedJob>();
   private stopping = false;
   private restarts = 0;
   private timeoutKills = 0;
@@ -38,10 +40,11 @@ export class ExecutorPool {
     await Promise.all(started.map((executor) => executor.ready));
   }
 
-  submit(job: ExecutorJob): Promise<RunResult> {
+  /** Runs `job` when an executor is free; `owner` (the tenant) is whose turn it takes. */
+  submit(job: ExecutorJob, owner = ''): Promise<RunResult> {
     if (this.stopping) return Promise.reject(new Error('the sandbox is stopping'));
     return new Promise((resolve) => {
-      this.queue.push({ job, resolve });
+      this.queue.push(owner, { job, resolve });
       this.dispatch();
     });
   }
@@ -63,7 +66,7 @@ export class ExecutorPool {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const waiting of this.queue.splice(0)) {
+    for (const waiting of this.queue.drain()) {
       waiting.resolve(failedResult('crashed', 'the sandbox stopped before the call ran'));
     }
     const exits = this.executors.map((executor) => executor.exit);
@@ -92,9 +95,8 @@ export class ExecutorPool {
     while (this.queue.length > 0) {
       const idle = this.executors.filter((executor) => executor.alive && executor.isReady && !executor.busy);
       if (idle.length === 0) return;
-      const next = this.queue[0]!;
+      const next = this.queue.shift()!;
       const executor = idle.find((candidate) => candidate.lastArtifact === next.job.message.artifactHash) ?? idle[0]!;
-      this.queue.shift();
       void executor.run(next.job).then((result) => {
         next.resolve(result);
         this.dispatch();

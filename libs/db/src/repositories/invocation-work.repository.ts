@@ -1,0 +1,146 @@
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { InvocationOutcome } from './invocation.repository.js';
+
+/** An invocation a worker has claimed, with everything its run needs, read in the same round trip. */
+export interface ClaimedInvocation {
+  id: string;
+  tenantId: string;
+  eventId: string | null;
+  eventType: string | null;
+  bindingId: string | null;
+  pluginId: string;
+  version: number;
+  exportName: string;
+  /** The direct input, or the event's payload. */
+  input: Uint8Array;
+  config: Record<string, string>;
+  /** Attempts so far, this one included. */
+  attempts: number;
+  tenantTier: string;
+  /** The admin's quota overrides ({} when none). */
+  quotaOverrides: unknown;
+  /** Null when the version no longer exists. */
+  module: { sha256: string; approvalStatus: string } | null;
+  /** The binding's sealed secrets, if any. */
+  bindingSecrets: string | null;
+  /** Whether the tenant has an enabled webhook (deliveries need planning). */
+  hasWebhooks: boolean;
+}
+
+export interface ClaimRequest {
+  tenantId: string;
+  id: string;
+}
+
+export interface FinishRequest {
+  tenantId: string;
+  id: string;
+  outcome: InvocationOutcome;
+  /** A transient failure that outlasted its retries. */
+  deadLettered: boolean;
+}
+
+interface ClaimRow {
+  id: string;
+  tenant_id: string;
+  event_id: string | null;
+  event_type: string | null;
+  binding_id: string | null;
+  plugin_id: string;
+  version: number;
+  export_name: string;
+  input: Uint8Array | null;
+  payload: Uint8Array | null;
+  config: Record<string, string>;
+  attempts: number;
+  tier: string;
+  overrides: unknown;
+  sha256: string | null;
+  approval_status: string | null;
+  secrets: string | null;
+  has_webhooks: boolean;
+}
+
+/**
+ * The worker's side of invocations: claim and finish, many at a time. Each is
+ * one statement whatever the batch size, so the database costs a round trip per
+ * batch rather than the ten a run used to take; both are guarded by status, so
+ * a job delivered twice runs and records once.
+ */
+export class InvocationWorkRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /**
+   * Marks the invocations running and counts an attempt for each, returning what
+   * their runs need. An invocation already finished is left out of the result.
+   */
+  async claim(requests: readonly ClaimRequest[], at: Date): Promise<ClaimedInvocation[]> {
+    if (requests.length === 0) return [];
+    const rows = await this.prisma.$queryRaw<ClaimRow[]>`
+      WITH wanted AS (
+        SELECT * FROM unnest(${requests.map((r) => r.id)}::uuid[], ${requests.map((r) => r.tenantId)}::uuid[]) AS w(id, tenant_id)
+      ), claimed AS (
+        UPDATE invocations i
+           SET status = 'running', attempts = i.attempts + 1, started_at = ${at}
+          FROM wanted w
+         WHERE i.id = w.id AND i.tenant_id = w.tenant_id AND i.status IN ('queued', 'running')
+        RETURNING i.id, i.tenant_id, i.event_id, i.binding_id, i.plugin_id, i.version, i.export_name, i.input, i.config, i.attempts
+      )
+      SELECT c.*, e.type AS event_type, e.payload, t.tier, COALESCE(q.overrides, '{}'::jsonb) AS overrides,
+             v.sha256, v.approval_status, b.secrets,
+             EXISTS (SELECT 1 FROM webhooks h WHERE h.tenant_id = c.tenant_id AND h.enabled) AS has_webhooks
+        FROM claimed c
+        JOIN tenants t ON t.id = c.tenant_id
+        LEFT JOIN events e ON e.id = c.event_id
+        LEFT JOIN tenant_quotas q ON q.tenant_id = c.tenant_id
+        LEFT JOIN plugin_versions v ON v.plugin_id = c.plugin_id AND v.number = c.version AND v.tenant_id = c.tenant_id
+        LEFT JOIN bindings b ON b.id = c.binding_id AND b.tenant_id = c.tenant_id`;
+    return rows.map((row) => ({
+      id: row.id,
+      tenantId: row.tenant_id,
+      eventId: row.event_id,
+      eventType: row.event_type,
+      bindingId: row.binding_id,
+      pluginId: row.plugin_id,
+      version: row.version,
+      exportName: row.export_name,
+      input: row.input ?? row.payload ?? new Uint8Array(0),
+      config: row.config,
+      attempts: row.attempts,
+      tenantTier: row.tier,
+      quotaOverrides: row.overrides,
+      module: row.sha256 === null ? null : { sha256: row.sha256, approvalStatus: row.approval_status ?? 'not_required' },
+      bindingSecrets: row.secrets,
+      hasWebhooks: row.has_webhooks,
+    }));
+  }
+
+  /** Writes outcomes not written yet; returns the ids this call wrote (the others were finished already). */
+  async finish(requests: readonly FinishRequest[], at: Date): Promise<Set<string>> {
+    if (requests.length === 0) return new Set();
+    const column = <T>(pick: (request: FinishRequest) => T) => requests.map(pick);
+    // Arrays of text cast in SQL: bytea and jsonb travel as base64 and JSON text, bigints as decimal text.
+    const rows = await this.prisma.$queryRaw<Array<{ id: string }>>`
+      UPDATE invocations i
+         SET status = f.status, output = decode(f.output, 'base64'), error_message = f.error_message,
+             fuel_used = f.fuel_used, memory_peak_bytes = f.memory_peak_bytes, duration_ms = f.duration_ms,
+             egress_bytes = f.egress_bytes, logs = f.logs, logs_dropped = f.logs_dropped, finished_at = ${at},
+             dead_lettered_at = CASE WHEN f.dead_lettered THEN ${at}::timestamptz END
+        FROM unnest(
+               ${column((r) => r.id)}::uuid[], ${column((r) => r.tenantId)}::uuid[], ${column((r) => r.outcome.status)}::text[],
+               ${column((r) => Buffer.from(r.outcome.output).toString('base64'))}::text[], ${column((r) => r.outcome.errorMessage)}::text[],
+               ${column((r) => r.outcome.fuelUsed.toString())}::bigint[], ${column((r) => r.outcome.memoryPeakBytes.toString())}::bigint[],
+               ${column((r) => r.outcome.durationMs)}::float8[], ${column((r) => r.outcome.egressBytes.toString())}::bigint[],
+               ${column((r) => JSON.stringify(r.outcome.logs))}::jsonb[], ${column((r) => r.outcome.logsDropped)}::int[],
+               ${column((r) => r.deadLettered)}::bool[]
+             ) AS f(id, tenant_id, status, output, error_message, fuel_used, memory_peak_bytes, duration_ms, egress_bytes, logs, logs_dropped, dead_lettered)
+       WHERE i.id = f.id AND i.tenant_id = f.tenant_id AND i.status IN ('queued', 'running')
+      RETURNING i.id`;
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** Puts a running invocation back in the queue state after a transient failure, keeping what went wrong. */
+  async requeue(tenantId: string, id: string, lastError: string): Promise<void> {
+    await this.prisma.invocation.updateMany({ where: { id, tenantId, status: 'running' }, data: { status: 'queued', errorMessage: lastError } });
+  }
+}

@@ -1,0 +1,51 @@
+interface Waiting<In, Out> {
+  item: In;
+  resolve: (out: Out) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Sends many requests as one. A request made while no batch is in flight goes
+ * at once; those made while one is in flight wait for it and go together in
+ * the next. So an idle system adds no delay and a busy one makes fewer, larger
+ * round trips. (DataLoader batches only what arrives in one tick; jobs finish
+ * in different ticks, so it would send batches of one.)
+ */
+export class CoalescingBatcher<In, Out> {
+  private waiting: Array<Waiting<In, Out>> = [];
+  private inFlight = 0;
+
+  /**
+   * @param send runs one batch; its result holds one output per input, in order.
+   * @param maxBatch the most requests in one batch.
+   * @param maxInFlight batches sent at once.
+   */
+  constructor(
+    private readonly send: (items: In[]) => Promise<Out[]>,
+    private readonly maxBatch = 128,
+    private readonly maxInFlight = 1,
+  ) {}
+
+  submit(item: In): Promise<Out> {
+    return new Promise<Out>((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, this.maxBatch);
+      this.inFlight++;
+      this.send(batch.map((entry) => entry.item))
+        .then(
+          (outputs) => batch.forEach((entry, index) => entry.resolve(outputs[index] as Out)),
+          (error: unknown) => batch.forEach((entry) => entry.reject(error)),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.pump();
+        });
+    }
+  }
+}

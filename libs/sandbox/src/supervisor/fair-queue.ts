@@ -1,0 +1,45 @@
+/**
+ * Waiting items in one lane per owner, served round-robin: however many items
+ * one owner has waiting, another owner's next item waits for at most one item
+ * of each other owner.
+ */
+export class FairQueue<T> {
+  /** Insertion order is the rotation: the lane served goes to the back. */
+  private readonly lanes = new Map<string, T[]>();
+  private count = 0;
+
+  get length(): number {
+    return this.count;
+  }
+
+  push(owner: string, item: T): void {
+    let lane = this.lanes.get(owner);
+    if (lane === undefined) this.lanes.set(owner, (lane = []));
+    lane.push(item);
+    this.count++;
+  }
+
+  /** The item `shift` would return next. */
+  peek(): T | undefined {
+    const first = this.lanes.values().next();
+    return first.done ? undefined : first.value[0];
+  }
+
+  shift(): T | undefined {
+    const first = this.lanes.entries().next();
+    if (first.done) return undefined;
+    const [owner, lane] = first.value;
+    const item = lane.shift()!;
+    this.lanes.delete(owner);
+    if (lane.length > 0) this.lanes.set(owner, lane);
+    this.count--;
+    return item;
+  }
+
+  /** Empties the queue, returning what waited (in serving order). */
+  drain(): T[] {
+    const items: T[] = [];
+    for (let item = this.shift(); item !== undefined; item = this.shift()) items.push(item);
+    return items;
+  }
+}

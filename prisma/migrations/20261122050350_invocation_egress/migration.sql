@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "invocations" ADD COLUMN     "egress_bytes" BIGINT NOT NULL DEFAULT 0;
