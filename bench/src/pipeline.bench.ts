@@ -1,20 +1,17 @@
 // npm run bench:pipeline [-- --json]
 // Event → result latency at fixed rates, backlog drain rate and cross-tenant
 // fairness of the event pipeline, against a bare BullMQ no-op worker measured in
-// the same run. Everything (load generator, API, worker, executors) shares this
-// machine, as it would with `npm start`.
+// the same run. Airlock runs as deployed (`npm start -- api`, `npm start -- worker`,
+// each a process with its executors); this process is the host app sending events.
+// All of them, PostgreSQL and Redis share this machine.
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { createApiApp } from '@airlock/api/api-app';
-import { resolveSecretBox } from '@airlock/api/secrets';
-import { loadConfig } from '@airlock/config';
-import { openDatabase, PluginKvRepository } from '@airlock/db';
-import { DatabaseKvStore } from '@airlock/execution';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { findFreePort as freePort } from '@airlock/launcher/private-redis';
 import { compilePlugin } from '@airlock/plugin-pdk';
 import { createInvocationQueue, createRedisConnection, INVOCATIONS_QUEUE } from '@airlock/queue';
-import { Sandbox } from '@airlock/sandbox';
-import { createWorkerApp } from '@airlock/worker/worker-app';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import pg from 'pg';
 import { median, percentile } from './stats.js';
@@ -26,6 +23,7 @@ const prefix = `airlock-bench-${randomBytes(4).toString('hex')}`;
 const dbName = `airlock_bench_${randomBytes(4).toString('hex')}`;
 /** Loop iterations of the slow plugin: a few milliseconds of fuel-metered work. */
 const CRUNCH_ITERATIONS = Number(process.env.AIRLOCK_BENCH_CRUNCH_ITERATIONS ?? 1_000_000);
+const LAUNCHER = fileURLToPath(new URL('../../apps/launcher/dist/main.js', import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -91,20 +89,43 @@ async function bareBullmq(rates: number[], backlog: number) {
   return { p99ByRate, drainPerSecond };
 }
 
-// --- Airlock: API, worker and executors in this process, on a fresh database.
+// --- Airlock as deployed: `npm start -- api` and `npm start -- worker` as their own
+// processes (plus their executors), on a fresh database; this process only sends
+// events and watches the queue.
 await admin((client) => client.query(`CREATE DATABASE "${dbName}"`));
 const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
 const adminToken = `at_bench_${randomBytes(16).toString('hex')}`;
-const config = loadConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, AIRLOCK_ADMIN_TOKEN: adminToken, AIRLOCK_REDIS_PREFIX: prefix, AIRLOCK_DATA_DIR: `/tmp/${prefix}`, LOG_LEVEL: 'error' });
-const database = await openDatabase({ databaseUrl, dataDir: config.dataDir });
-const sandbox = await Sandbox.start({ executors: config.executors, kv: new DatabaseKvStore(new PluginKvRepository(database.prisma)) });
-const secrets = await resolveSecretBox(undefined, config.dataDir);
-const requestRedis = createRedisConnection(redisUrl, 'request', 'bench-api');
-const invocationQueue = createInvocationQueue(requestRedis, prefix);
-const { createHash } = await import('node:crypto');
-const app = await createApiApp({ config, prisma: database.prisma, redis: requestRedis, adminTokenHash: createHash('sha256').update(adminToken).digest('hex'), pingDatabase: () => database.ping(), sandbox, secrets, invocationQueue });
-await app.listen(0, '127.0.0.1');
-const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+const apiPort = await freePort();
+const executors = availableParallelism();
+const airlockEnv = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  DATABASE_URL: databaseUrl,
+  REDIS_URL: redisUrl,
+  AIRLOCK_ADMIN_TOKEN: adminToken,
+  AIRLOCK_REDIS_PREFIX: prefix,
+  AIRLOCK_DATA_DIR: `/tmp/${prefix}`,
+  LOG_LEVEL: 'error',
+};
+async function launch(role: 'api' | 'worker', env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [LAUNCHER, role], { env: { ...airlockEnv, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      if (out.includes('Airlock is running.')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`the ${role} exited with ${code}:\n${out}`)));
+  });
+  return child;
+}
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+// The API runs plugin code only for test routes: one executor. The worker gets one per core.
+const apiProcess = await launch('api', { PORT: String(apiPort), HOST: '127.0.0.1', AIRLOCK_EXECUTORS: '1' });
+const base = `http://127.0.0.1:${apiPort}`;
 const call = async (method: string, path: string, token: string, body?: unknown) => {
   const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: response.status, body: (await response.json().catch(() => null)) as any };
@@ -140,10 +161,16 @@ await queueEvents.waitUntilReady();
 const sentAt = new Map<string, number>();
 const doneAt = new Map<string, number>();
 queueEvents.on('completed', ({ jobId }) => doneAt.set(jobId, performance.now()));
+/** Answers other than 202, by status ("error" for no answer). */
+const refusals: Record<string, number> = {};
 async function emit(key: string, type = 'order.created'): Promise<string | null> {
   const started = performance.now();
   const response = await call('POST', '/v1/events', key, { type, payload: 'bench' }).catch(() => null);
-  if (response === null || response.status !== 202) return null;
+  if (response === null || response.status !== 202) {
+    const why = response === null ? 'error' : `${response.status} ${response.body?.code ?? ''}`;
+    refusals[why] = (refusals[why] ?? 0) + 1;
+    return null;
+  }
   const id = response.body.invocations[0].id as string;
   sentAt.set(id, started);
   return id;
@@ -159,9 +186,8 @@ async function waitFor(ids: Array<string | null>, timeoutMs = 120_000): Promise<
 const BACKLOG = 2000;
 const backlogIds: Array<string | null> = [];
 for (let i = 0; i < BACKLOG; i += 50) backlogIds.push(...(await Promise.all(Array.from({ length: 50 }, () => emit(tenantA)))));
-const consumer = createRedisConnection(redisUrl, 'consumer', 'bench-worker');
 const drainStart = performance.now();
-const worker = await createWorkerApp({ config, prisma: database.prisma, redis: consumer, sandbox, secrets });
+const workerProcess = await launch('worker', { AIRLOCK_EXECUTORS: String(executors) });
 await waitFor(backlogIds, 300_000);
 const airlockDrainPerSecond = BACKLOG / ((performance.now() - drainStart) / 1000);
 
@@ -188,7 +214,9 @@ const crunchStarted = performance.now();
 const crunchProbe = await emit(tenantA, 'report.requested');
 await waitFor([crunchProbe]);
 const crunchMs = performance.now() - crunchStarted;
-// A's flood: 10,000 events sent as fast as 100 connections allow; B's trickle starts once they are queued.
+// A's flood: 10,000 events queued while no worker runs (sent as fast as 100 connections
+// allow), then the worker starts on them and B sends its trickle.
+await stop(workerProcess);
 const floodIds: Array<string | null> = [];
 let floodNext = 0;
 await Promise.all(
@@ -199,6 +227,7 @@ await Promise.all(
     }
   }),
 );
+const restartedWorker = await launch('worker', { AIRLOCK_EXECUTORS: String(executors) });
 const floodQueuedAt = performance.now();
 const duringFlood = await tenantBLatencies();
 const floodStillQueued = floodIds.filter((id) => id !== null && !doneAt.has(id)).length;
@@ -221,9 +250,11 @@ const report = {
   slowPluginEventMs: round(crunchMs),
   floodStillQueuedAfterB: floodStillQueued,
   floodDrainSeconds: round(floodDrainSeconds),
+  floodAccepted: floodIds.filter((id) => id !== null).length,
+  refusals,
   byRate: results,
   bullmqP99ByRate: bare.p99ByRate,
-  executors: config.executors,
+  executors,
 };
 for (const rate of rates) {
   const r = results[rate]!;
@@ -236,15 +267,12 @@ console.log(
 );
 if (json) console.log(JSON.stringify(report));
 
-await worker.close();
-await app.close();
+await stop(restartedWorker);
+await stop(apiProcess);
 await queueEvents.close();
-await invocationQueue.obliterate({ force: true }).catch(() => undefined);
-await invocationQueue.close();
-await sandbox.stop();
-consumer.disconnect();
-requestRedis.disconnect();
-await database.close();
+const queue = createInvocationQueue(createRedisConnection(redisUrl, 'request', 'bench-cleanup'), prefix);
+await queue.obliterate({ force: true }).catch(() => undefined);
+await queue.close();
 await admin((client) => client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
 process.exit(0);
 

@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ApiModule } from './api.module.js';
 import { AppExceptionFilter } from './errors/app-exception.filter.js';
 import { requestIdMiddleware } from './errors/request-id.middleware.js';
+import { requestTracingMiddleware } from './traces/request-tracing.middleware.js';
 import type { ApiDependencies } from './infrastructure/api-dependencies.js';
 import { setupOpenApi } from './openapi/openapi.js';
 
@@ -25,6 +26,7 @@ export async function createApiApp(deps: ApiDependencies): Promise<INestApplicat
   });
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
+  app.use(requestTracingMiddleware);
   app.useBodyParser('json', { limit: deps.config.bodyLimitBytes });
   // Modules upload raw; gzip is inflated, and the limit applies to the inflated bytes.
   app.useBodyParser('raw', { type: 'application/wasm', limit: deps.config.moduleUploadLimitBytes });

@@ -11,6 +11,7 @@ import { MeModule } from './me/me.module.js';
 import { PluginsModule } from './plugins/plugins.module.js';
 import { PoliciesModule } from './policies/policies.module.js';
 import { TenantsModule } from './tenants/tenants.module.js';
+import { TracesModule } from './traces/traces.module.js';
 import { VersionsModule } from './versions/versions.module.js';
 
 @Module({})
@@ -31,6 +32,7 @@ export class ApiModule {
         BindingsModule,
         ApprovalsModule,
         EventsModule,
+        TracesModule,
       ],
     };
   }

@@ -2,12 +2,13 @@
 // worker in this one process, with the embedded database and a local Redis
 // when none is configured. `node main.js api` or `node main.js worker` starts
 // one of them alone, for production, where both DATABASE_URL and REDIS_URL are required.
+import { telemetry } from './instrumentation.js';
 import { mkdir } from 'node:fs/promises';
 import { resolveAdminToken } from '@airlock/api/admin-token';
 import { resolveSecretBox } from '@airlock/api/secrets';
 import { createApiApp } from '@airlock/api/api-app';
 import { ConfigError, loadConfig, type AirlockConfig } from '@airlock/config';
-import { openDatabase, PluginKvRepository } from '@airlock/db';
+import { openDatabase, PluginKvRepository, SpanRepository } from '@airlock/db';
 import { DatabaseKvStore } from '@airlock/execution';
 import { createInvocationQueue, createRedisConnection } from '@airlock/queue';
 import { Sandbox } from '@airlock/sandbox';
@@ -16,7 +17,8 @@ import { RedisBinaryMissingError } from './private-redis.js';
 import { resolveRedis } from './redis-resolution.js';
 
 type Role = 'all' | 'api' | 'worker';
-const SHUTDOWN_DEADLINE_MS = 15_000;
+/** What closing may take beyond the worker's drain (connections, executors, the embedded database). */
+const SHUTDOWN_MARGIN_MS = 5_000;
 
 class LaunchError extends Error {}
 
@@ -37,6 +39,10 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
     closers.push(redis.stop);
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     closers.push(() => database.close());
+    // Tenants' spans go to their trace store from now on; the last ones are written before the database closes.
+    const spans = new SpanRepository(database.prisma);
+    telemetry.spanStore.attach((batch) => spans.insertMany(batch));
+    closers.push(() => telemetry.flush());
     const lines = [
       `database: ${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)'}` +
         (database.appliedMigrations.length > 0 ? `, applied ${database.appliedMigrations.join(', ')}` : ''),
@@ -102,10 +108,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`Airlock is stopping (${signal}).`);
+    const deadlineMs = config.shutdownDrainMs + SHUTDOWN_MARGIN_MS;
     setTimeout(() => {
-      console.error(`Airlock did not stop within ${SHUTDOWN_DEADLINE_MS / 1000} s; exiting anyway.`);
+      console.error(`Airlock did not stop within ${deadlineMs / 1000} s; exiting anyway.`);
       process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS).unref();
+    }, deadlineMs).unref();
     close().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -55,7 +55,9 @@ export const airlockConfigSchema = z.object({
   ),
   AIRLOCK_JOB_ATTEMPTS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(20).default(4)),
   AIRLOCK_JOB_LOCK_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(500).max(10 * 60_000).default(30_000)),
+  AIRLOCK_SHUTDOWN_DRAIN_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(10 * 60_000).default(10_000)),
   AIRLOCK_EXECUTORS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(256).default(availableParallelism())),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(emptyAsUndefined, urlWithProtocols(['http:', 'https:']).optional()),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['error', 'warn', 'info', 'debug']).default('info')),
 });
 
@@ -84,9 +86,16 @@ export interface AirlockConfig {
   jobAttempts: number;
   /** How long a worker's claim on a job lasts between renewals; a job whose lock lapses is run again. */
   jobLockMs: number;
+  /**
+   * On SIGTERM, how long a worker lets running jobs finish; what is still
+   * running then is left to other workers (its lock lapses and it runs again).
+   */
+  shutdownDrainMs: number;
   /** Processes that run plugin code (tests, publish gate, jobs). */
   executors: number;
   logLevel: AirlockEnv['LOG_LEVEL'];
+  /** Base URL of an OTLP/HTTP collector; spans are sent to `<url>/v1/traces` as well as kept per tenant. */
+  otlpEndpoint: string | undefined;
 }
 
 export function toAirlockConfig(env: AirlockEnv, cwd: string): AirlockConfig {
@@ -104,7 +113,9 @@ export function toAirlockConfig(env: AirlockEnv, cwd: string): AirlockConfig {
     executors: env.AIRLOCK_EXECUTORS,
     jobAttempts: env.AIRLOCK_JOB_ATTEMPTS,
     jobLockMs: env.AIRLOCK_JOB_LOCK_MS,
+    shutdownDrainMs: env.AIRLOCK_SHUTDOWN_DRAIN_MS,
     secretsKeys: env.AIRLOCK_SECRETS_KEYS,
     logLevel: env.LOG_LEVEL,
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
   };
 }

@@ -21,4 +21,6 @@ export { type ClaimedInvocation, type ClaimRequest, type FinishRequest, Invocati
 export type { Event, Invocation } from './generated/prisma/client.js';
 export { PluginKvRepository } from './repositories/plugin-kv.repository.js';
 export { WebhookRepository } from './repositories/webhook.repository.js';
+export { type NewSpan, SpanRepository } from './repositories/span.repository.js';
+export type { Span } from './generated/prisma/client.js';
 export type { Webhook, WebhookDelivery } from './generated/prisma/client.js';

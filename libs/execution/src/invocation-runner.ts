@@ -1,5 +1,7 @@
 import type { ClaimedInvocation, ClaimRequest, FinishRequest, InvocationWorkRepository, PluginVersionRepository } from '@airlock/db';
 import { failedResult, type RunResult, type Sandbox, type SandboxPolicy } from '@airlock/sandbox';
+import { trace } from '@opentelemetry/api';
+import { ATTR, SPAN, withSpan } from '@airlock/telemetry/api';
 import type { ArtifactCache } from './artifact-cache.js';
 import { CoalescingBatcher } from './coalescing-batcher.js';
 import { reviewPolicy } from './permission-review.js';
@@ -19,10 +21,17 @@ export interface InvocationRunnerDeps {
   onFinished?: (invocation: ClaimedInvocation, result: RunResult) => Promise<void>;
 }
 
+const tracer = trace.getTracer('airlock-worker');
+
 /** Failures that may not happen again: the executor died, or the host failed to serve a host function. */
 export const TRANSIENT_STATUSES: ReadonlySet<string> = new Set(['crashed', 'host_error']);
 
-export type RunOutcome = { kind: 'finished'; status: string } | { kind: 'already_finished' } | { kind: 'retry'; reason: string };
+export type RunOutcome =
+  | { kind: 'finished'; status: string }
+  | { kind: 'already_finished' }
+  | { kind: 'retry'; reason: string }
+  /** The worker is shutting down and gave up on the call: nothing was recorded. */
+  | { kind: 'abandoned' };
 
 /**
  * Runs invocations in the sandbox and records their outcomes. Safe to call
@@ -34,6 +43,7 @@ export class InvocationRunner {
   private readonly claims: CoalescingBatcher<ClaimRequest, ClaimedInvocation | null>;
   private readonly finishes: CoalescingBatcher<FinishRequest, boolean>;
   private readonly reviewed = new WeakMap<SandboxPolicy, SandboxPolicy>();
+  private abandoning = false;
 
   constructor(private readonly deps: InvocationRunnerDeps) {
     this.claims = new CoalescingBatcher(async (requests) => {
@@ -53,16 +63,26 @@ export class InvocationRunner {
    */
   async run(tenantId: string, invocationId: string, attempt = 1, maxAttempts = 1): Promise<RunOutcome> {
     const { deps } = this;
-    const invocation = await this.claims.submit({ tenantId, id: invocationId });
+    const invocation = await withSpan(tracer, SPAN.claim, {}, () => this.claims.submit({ tenantId, id: invocationId }));
     if (invocation === null) return { kind: 'already_finished' };
+    trace.getActiveSpan()?.setAttributes({
+      [ATTR.pluginId]: invocation.pluginId,
+      [ATTR.pluginVersion]: invocation.version,
+      [ATTR.exportName]: invocation.exportName,
+      ...(invocation.eventType === null ? {} : { [ATTR.eventType]: invocation.eventType }),
+      ...(invocation.eventId === null ? {} : { [ATTR.eventId]: invocation.eventId }),
+    });
     const result = await this.execute(invocation);
+    trace.getActiveSpan()?.setAttributes({ [ATTR.status]: result.status, [ATTR.fuelUsed]: result.fuelUsed });
+    // Its executor was stopped under it, or its result came too late to keep: the run did not count.
+    if (this.abandoning) return { kind: 'abandoned' };
     const transient = TRANSIENT_STATUSES.has(result.status);
     if (transient && attempt < maxAttempts) {
       const reason = `${result.status}: ${result.error?.message ?? ''}`;
       await deps.work.requeue(tenantId, invocationId, reason);
       return { kind: 'retry', reason };
     }
-    const wrote = await this.finishes.submit({
+    const wrote = await withSpan(tracer, SPAN.record, {}, () => this.finishes.submit({
       tenantId,
       id: invocationId,
       outcome: {
@@ -77,10 +97,18 @@ export class InvocationRunner {
         logsDropped: result.logsDropped,
       },
       deadLettered: transient,
-    });
+    }));
     // Only the run that wrote the outcome charges it: a job delivered twice charges once.
     if (wrote) await deps.onFinished?.(invocation, result);
     return { kind: 'finished', status: result.status };
+  }
+
+  /**
+   * From now on, runs that finish record nothing: the worker is going away and
+   * their jobs will run again elsewhere (the executors may be killed under them).
+   */
+  abandonRunning(): void {
+    this.abandoning = true;
   }
 
   private async execute(invocation: ClaimedInvocation): Promise<RunResult> {

@@ -27,8 +27,10 @@ export class PolicyResolver {
     return (await this.quotas.overrides(tenantId)) as QuotaOverrides;
   }
 
-  async forTenant(tenant: Tenant): Promise<SandboxPolicy> {
-    return this.resolve(tenant.tier, await this.overrides(tenant.id));
+  /** The tenant's policy; its overrides are read unless the tenant was loaded with them (`quota`, as authentication does). */
+  async forTenant(tenant: Tenant & { quota?: { overrides: unknown } | null }): Promise<SandboxPolicy> {
+    const overrides = tenant.quota === undefined ? await this.overrides(tenant.id) : ((tenant.quota?.overrides ?? {}) as QuotaOverrides);
+    return this.resolve(tenant.tier, overrides);
   }
 
   /**

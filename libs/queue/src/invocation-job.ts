@@ -11,7 +11,13 @@ export const INVOCATIONS_QUEUE = 'invocations';
 export const invocationJob = {
   name: 'invocation.run',
   version: 1,
-  schema: z.strictObject({ v: z.literal(1), tenantId: z.uuid(), invocationId: z.uuid() }),
+  schema: z.strictObject({
+    v: z.literal(1),
+    tenantId: z.uuid(),
+    invocationId: z.uuid(),
+    /** The W3C trace context of the request that queued it, so the run continues its trace. */
+    trace: z.record(z.string().max(64), z.string().max(512)).optional(),
+  }),
 } as const;
 
 export type InvocationJobData = z.output<typeof invocationJob.schema>;
@@ -47,12 +53,13 @@ export async function enqueueInvocations(
   invocationIds: readonly string[],
   retry: RetryPolicy,
   placeInLine = 0,
+  trace?: Record<string, string>,
 ): Promise<void> {
   if (invocationIds.length === 0) return;
   await queue.addBulk(
     invocationIds.map((invocationId, index) => ({
       name: invocationJob.name,
-      data: { v: invocationJob.version, tenantId, invocationId },
+      data: { v: invocationJob.version, tenantId, invocationId, ...(trace === undefined ? {} : { trace }) },
       opts: {
         jobId: invocationId,
         attempts: retry.attempts,

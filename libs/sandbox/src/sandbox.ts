@@ -1,4 +1,6 @@
 import { availableParallelism } from 'node:os';
+import { type Context as OtelContext, context as otelContext, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ATTR, SPAN, withSpan } from '@airlock/telemetry/api';
 import type { AdmittedArtifact } from './admission/admit.js';
 import { checkImports } from './admission/import-policy.js';
 import type { HostAnswer, HostCall } from './executor/executor-protocol.js';
@@ -7,6 +9,8 @@ import { type KvScope, type KvStore, MemoryKvStore } from './host/kv-store.js';
 import { failedResult, type RunResult, type SandboxStatus } from './outcome.js';
 import type { SandboxPolicy } from './policy/sandbox-policy.schema.js';
 import { ExecutorPool, type PoolStats } from './supervisor/executor-pool.js';
+
+const tracer = trace.getTracer('airlock-sandbox');
 
 export interface SandboxOptions {
   /** Executor processes; default: one per core. */
@@ -60,9 +64,20 @@ export class Sandbox {
 
   /**
    * Calls `exportName` with `input`. Never throws for anything the plugin does:
-   * every outcome is a RunResult with a status.
+   * every outcome is a RunResult with a status. Traced as a `sandbox.run` span
+   * (status, fuel) with a child span per host function call.
    */
-  async run(artifact: AdmittedArtifact, exportName: string, input: Uint8Array | string, context: RunContext): Promise<RunResult> {
+  run(artifact: AdmittedArtifact, exportName: string, input: Uint8Array | string, context: RunContext): Promise<RunResult> {
+    const attributes = { [ATTR.tenantId]: context.tenantId, [ATTR.pluginId]: context.pluginId, [ATTR.exportName]: exportName };
+    return withSpan(tracer, SPAN.run, { attributes }, async (span) => {
+      const result = await this.execute(artifact, exportName, input, context, otelContext.active());
+      span.setAttributes({ [ATTR.status]: result.status, [ATTR.fuelUsed]: result.fuelUsed, [ATTR.memoryPeakBytes]: result.memoryPeakBytes });
+      if (result.status !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: result.error?.message ?? result.status });
+      return result;
+    });
+  }
+
+  private async execute(artifact: AdmittedArtifact, exportName: string, input: Uint8Array | string, context: RunContext, runContext: OtelContext): Promise<RunResult> {
     const { policy } = context;
     const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
     if (bytes.length > policy.maxInputBytes) {
@@ -83,31 +98,15 @@ export class Sandbox {
     const scope: KvScope = { tenantId: context.tenantId, pluginId: context.pluginId };
     let httpRequests = 0;
     const egress: EgressMeter = { bytesSent: 0 };
-    const answerHostCall = async (call: HostCall): Promise<HostAnswer> => {
-      try {
-        switch (call.op) {
-          case 'kvGet':
-            return { type: 'host-answer', ok: true, value: await this.kv.get(scope, call.key) };
-          case 'kvSet':
-            await this.kv.set(scope, call.key, call.value);
-            return { type: 'host-answer', ok: true, value: null };
-          case 'kvDelete':
-            await this.kv.delete(scope, call.key);
-            return { type: 'host-answer', ok: true, value: null };
-          case 'http': {
-            httpRequests++;
-            if (httpRequests > policy.http.maxRequestsPerCall) {
-              return refusal('http_refused', `more than ${policy.http.maxRequestsPerCall} HTTP requests in one call`);
-            }
-            const response = await guardedHttp(call.request, { ...policy.http, ...this.http }, egress);
-            return { type: 'host-answer', ok: true, value: response };
-          }
-        }
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        return refusal(error instanceof HttpRefusedError ? 'http_refused' : 'host_error', message);
-      }
-    };
+    // Host calls arrive on the executor's pipe, outside this call's async context: their spans are parented explicitly.
+    const answerHostCall = (call: HostCall): Promise<HostAnswer> =>
+      otelContext.with(runContext, () =>
+        withSpan(tracer, SPAN.hostCall(call.op), { kind: call.op === 'http' ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes: { [ATTR.hostFunction]: call.op } }, async (span) => {
+          const answer = await this.answerHostCall(call, scope, policy, egress, () => ++httpRequests);
+          if (!answer.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: answer.message });
+          return answer;
+        }),
+      );
     const result = await this.pool.submit({
       message: {
         type: 'run',
@@ -131,6 +130,32 @@ export class Sandbox {
       answerHostCall,
     }, context.tenantId);
     return { ...result, egressBytes: egress.bytesSent };
+  }
+
+  /** Serves one host function call of a running plugin (KV, HTTP) under its policy. */
+  private async answerHostCall(call: HostCall, scope: KvScope, policy: SandboxPolicy, egress: EgressMeter, countHttpRequest: () => number): Promise<HostAnswer> {
+    try {
+      switch (call.op) {
+        case 'kvGet':
+          return { type: 'host-answer', ok: true, value: await this.kv.get(scope, call.key) };
+        case 'kvSet':
+          await this.kv.set(scope, call.key, call.value);
+          return { type: 'host-answer', ok: true, value: null };
+        case 'kvDelete':
+          await this.kv.delete(scope, call.key);
+          return { type: 'host-answer', ok: true, value: null };
+        case 'http': {
+          if (countHttpRequest() > policy.http.maxRequestsPerCall) {
+            return refusal('http_refused', `more than ${policy.http.maxRequestsPerCall} HTTP requests in one call`);
+          }
+          const response = await guardedHttp(call.request, { ...policy.http, ...this.http }, egress);
+          return { type: 'host-answer', ok: true, value: response };
+        }
+      }
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return refusal(error instanceof HttpRefusedError ? 'http_refused' : 'host_error', message);
+    }
   }
 
   /** Process ids of the executors. */

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
-import { type LauncherProcess, spawnLauncher } from '../support/launcher-process.js';
+import type { LauncherProcess } from '../support/launcher-process.js';
 import { compileSource } from '../support/pdk.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+import { startWorkerProcess } from '../support/worker-process.js';
 
 // About a second of work, so that a worker can be killed while it runs.
 const WORK = `import { Host } from "@airlock/plugin-pdk";
@@ -37,23 +38,9 @@ describe('chaos: a worker process killed with SIGKILL mid-job', () => {
     await api.close();
   });
 
-  /** A worker alone in its own process, on the harness's database, Redis prefix and secrets. */
   async function startWorker(): Promise<LauncherProcess> {
-    const worker = spawnLauncher(
-      process.cwd(),
-      {
-        DATABASE_URL: api.config.databaseUrl!,
-        REDIS_URL: api.config.redisUrl!,
-        AIRLOCK_REDIS_PREFIX: api.redisPrefix,
-        AIRLOCK_DATA_DIR: api.config.dataDir,
-        AIRLOCK_JOB_LOCK_MS: '1000',
-        AIRLOCK_EXECUTORS: '1',
-        LOG_LEVEL: 'error',
-      },
-      ['worker'],
-    );
+    const worker = await startWorkerProcess(api);
     workers.push(worker);
-    await worker.running();
     return worker;
   }
 

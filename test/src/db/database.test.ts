@@ -118,6 +118,16 @@ const MODEL_CHECKS: Record<Prisma.ModelName, (db: Database) => Promise<void>> = 
     await prisma.auditEvent.create({ data: { actor: 'admin', action: 'tenant.created' } });
     assert.equal(await prisma.auditEvent.count({ where: { tenantId: tenant.id } }), 1);
   },
+  Span: async ({ prisma }) => {
+    const tenant = await prisma.tenant.create({ data: { name: 'Span owner' } });
+    const span = { traceId: 'a'.repeat(32), tenantId: tenant.id, name: 'sandbox.run', kind: 'internal', startTime: new Date(), durationMs: 1.25, status: 'ok' };
+    await prisma.span.createMany({ data: [{ ...span, spanId: '1'.repeat(16), attributes: { 'sandbox.fuel_used': 42 } }, { ...span, spanId: '2'.repeat(16), parentSpanId: '1'.repeat(16) }] });
+    const found = await prisma.span.findMany({ where: { tenantId: tenant.id, traceId: 'a'.repeat(32) }, orderBy: { spanId: 'asc' } });
+    assert.deepEqual(found.map((row) => [row.spanId, row.parentSpanId, row.durationMs]), [['1'.repeat(16), null, 1.25], ['2'.repeat(16), '1'.repeat(16), 1.25]]);
+    assert.deepEqual(found[0]!.attributes, { 'sandbox.fuel_used': 42 });
+    await prisma.tenant.delete({ where: { id: tenant.id } });
+    assert.equal(await prisma.span.count({ where: { tenantId: tenant.id } }), 0, 'spans go with their tenant');
+  },
 };
 
 function describeBackend(name: string, open: () => Promise<{ options: Parameters<typeof openDatabase>[0]; cleanup: () => Promise<void> }>) {

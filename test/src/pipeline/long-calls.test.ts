@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { INestApplicationContext } from '@nestjs/common';
 import { createRedisConnection } from '@airlock/queue';
@@ -10,19 +10,21 @@ import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { compileTemplate } from '../support/pdk.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
-describe('a plugin busy for longer than the job lock', () => {
+describe('a plugin busy for longer than the job lock, calling out over HTTP', () => {
   let api: ApiHarness;
   let worker: INestApplicationContext;
   let consumer: Redis;
   let alice: TenantSession;
   let slow: Server;
   let requests = 0;
+  const connections: Socket[] = [];
 
   before(async () => {
     slow = createServer((_request, response) => {
       requests++;
       setTimeout(() => response.setHeader('content-type', 'application/json').end('{"name":"slow"}'), 2_600).unref();
     });
+    slow.on('connection', (socket) => connections.push(socket));
     await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
     // A 1 s lock: the call below takes 2.6 s, over twice the lock.
     api = await startApi({
@@ -55,6 +57,14 @@ describe('a plugin busy for longer than the job lock', () => {
     assert.ok(result.body.durationMs >= 2_500, `took ${result.body.durationMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // long enough for a lapsed lock to bring it back
     assert.equal(requests, 1, 'the plugin ran once');
-    assert.equal((await api.http.get(`/v1/invocations/${result.body.id}`, { token: alice.key })).body.attempts, 1);
+    const recorded = (await api.http.get(`/v1/invocations/${result.body.id}`, { token: alice.key })).body;
+    assert.equal(recorded.attempts, 1);
+
+    // Egress: what the plugin's request put on the wire, as the server read it, in the invocation and the usage.
+    const wire = connections.reduce((sum, socket) => sum + socket.bytesRead, 0);
+    assert.ok(wire > 0);
+    assert.equal(recorded.egressBytes, wire);
+    const today = (await api.http.get('/v1/usage', { token: alice.key })).body.days.find((day: { day: string }) => day.day === new Date().toISOString().slice(0, 10));
+    assert.equal(today.egressBytes, wire);
   });
 });

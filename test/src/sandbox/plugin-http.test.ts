@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { isPrivateAddress, Sandbox, type SandboxPolicy } from '@airlock/sandbox';
 import { admitted, assertStillHealthy, context, policyWith } from '../support/sandbox-harness.js';
@@ -29,6 +29,8 @@ interface TestServer {
   server: Server;
   port: number;
   requests: string[];
+  /** Every connection it accepted, in order. */
+  sockets: Socket[];
 }
 
 async function startServer(handler: Parameters<typeof createServer>[1]): Promise<TestServer> {
@@ -37,8 +39,10 @@ async function startServer(handler: Parameters<typeof createServer>[1]): Promise
     requests.push(request.url ?? '');
     handler!(request, response);
   });
+  const sockets: Socket[] = [];
+  server.on('connection', (socket) => sockets.push(socket));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port, requests };
+  return { server, port: (server.address() as AddressInfo).port, requests, sockets };
 }
 
 describe('plugin HTTP', () => {
@@ -104,6 +108,18 @@ describe('plugin HTTP', () => {
     assert.equal(Buffer.from(result.output).toString(), 'hi from upstream');
     const redirected = await fetchWith(`http://api.allowed.test:${upstream.port}/redirect-ok`);
     assert.equal(Buffer.from(redirected.output).toString(), 'hi from upstream');
+  });
+
+  it('meters egress: the bytes the upstream read from the plugin, every hop counted', async () => {
+    const before = upstream.sockets.length;
+    const result = await fetchWith(`http://api.allowed.test:${upstream.port}/redirect-ok`);
+    assert.equal(result.status, 'ok', result.error?.message);
+    const sockets = upstream.sockets.slice(before);
+    assert.equal(sockets.length, 2, 'the redirect and its target, one connection each');
+    assert.ok(result.egressBytes > 100, `${result.egressBytes} bytes`);
+    assert.equal(result.egressBytes, sockets.reduce((sum, socket) => sum + socket.bytesRead, 0));
+    const refused = await fetchWith(`http://127.0.0.1:${local.port}/`);
+    assert.equal(refused.egressBytes, 0, 'a refused request sends nothing');
   });
 
   it('refuses loopback, link-local, private and metadata addresses, even when listed', async () => {

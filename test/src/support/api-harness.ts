@@ -5,13 +5,23 @@ import { join } from 'node:path';
 import { createApiApp } from '@airlock/api/api-app';
 import { resolveSecretBox } from '@airlock/api/secrets';
 import { loadConfig } from '@airlock/config';
-import { type Database, openDatabase, PluginKvRepository } from '@airlock/db';
+import { type Database, openDatabase, PluginKvRepository, SpanRepository } from '@airlock/db';
 import { DatabaseKvStore } from '@airlock/execution';
 import { createInvocationQueue, createRedisConnection } from '@airlock/queue';
 import { Sandbox, type SandboxOptions } from '@airlock/sandbox';
+import { startTelemetry } from '@airlock/telemetry';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createFreshDatabase, type FreshDatabase } from './fresh-database.js';
 import { HttpClient } from './http-client.js';
 import { testEnvironment } from './test-environment.js';
+
+/**
+ * Tracing is on in every test process that uses the harness, as it is in
+ * Airlock's own processes: spans go to the harness's trace store and, as they
+ * end, to this exporter, for tests to inspect.
+ */
+export const spanExporter = new InMemorySpanExporter();
+const telemetry = startTelemetry({ serviceName: 'airlock-test', exporters: [spanExporter] });
 
 export interface ApiHarness {
   http: HttpClient;
@@ -58,6 +68,8 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     ...options.env,
   });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const spans = new SpanRepository(database.prisma);
+  telemetry.spanStore.attach((batch) => spans.insertMany(batch));
   const redis = createRedisConnection(config.redisUrl!, 'request', 'airlock-test-api');
   redis.on('error', () => undefined);
   const sandbox = await Sandbox.start({
@@ -99,6 +111,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
       await invocationQueue.close();
       await sandbox.stop();
       redis.disconnect();
+      await telemetry.flush();
       await database.close();
       await fresh.drop();
     },

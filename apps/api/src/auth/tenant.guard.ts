@@ -1,5 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { AppError, AppErrorCode } from '@airlock/errors';
+import { trace } from '@opentelemetry/api';
+import { ATTR } from '@airlock/telemetry/api';
 import type { Request } from 'express';
 import { bearerToken } from './credentials.js';
 import { setPrincipal } from './current-principal.js';
@@ -19,6 +21,8 @@ export class TenantGuard implements CanActivate {
     const principal = token === null ? null : await this.authenticator.authenticate(token);
     if (principal === null) throw new AppError(AppErrorCode.Unauthenticated, INVALID_TENANT_KEY_MESSAGE);
     setPrincipal(request, principal);
+    // The request's span (and every span under it) is now this tenant's: it goes to the tenant's trace store.
+    trace.getActiveSpan()?.setAttribute(ATTR.tenantId, principal.tenant.id);
     return true;
   }
 }

@@ -1,3 +1,4 @@
+import { currentTraceId } from '@airlock/telemetry';
 import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InvocationRepository, PluginVersionRepository } from '@airlock/db';
@@ -60,7 +61,7 @@ export class DeadLettersController {
     // A replay is a new run: it counts against the quotas like any other, and
     // the worker releases its in-flight slot when it finishes.
     const placeInLine = await this.events.admit(principal.tenant, 1, (await this.policies.forTenant(principal.tenant)).quotas);
-    const replay = await this.invocations.replay(original, number);
+    const replay = await this.invocations.replay(original, number, currentTraceId());
     await this.events.enqueue(tenantId, [replay.id], placeInLine, { recorded: `replay ${replay.id}`, retry: 'it runs once the queue is back, or replay again' });
     await this.audit.record(tenantId, actorOf(principal), 'dead_letter.replayed', original.id, { replay: replay.id, version: number });
     return { invocationId: replay.id, replayOf: original.id, version: number };

@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type AcceptedEvent, BindingRepository, type EventWithInvocations, EventRepository, type Tenant } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { enqueueInvocations, type InvocationJobData, TenantQuotaGateRepository } from '@airlock/queue';
+import { SpanKind, trace } from '@opentelemetry/api';
+import { ATTR, currentTraceCarrier, currentTraceId, SPAN, withSpan } from '@airlock/telemetry';
 import type { Queue } from 'bullmq';
 import type { z } from 'zod';
 import type { AirlockConfig } from '@airlock/config';
@@ -9,6 +11,8 @@ import { API_CONFIG, INVOCATION_QUEUE } from '../infrastructure/api-dependencies
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { notFound } from '../validation/id-param.pipe.js';
 import type { createEventSchema } from './event.schema.js';
+
+const tracer = trace.getTracer('airlock-api');
 
 @Injectable()
 export class EventsService {
@@ -46,7 +50,9 @@ export class EventsService {
   /** Queues invocations; a Redis failure is a 503 that says what was kept and how to recover. */
   async enqueue(tenantId: string, invocationIds: string[], placeInLine: number, recovery: { recorded: string; retry: string }): Promise<void> {
     try {
-      await enqueueInvocations(this.queue, tenantId, invocationIds, { attempts: this.config.jobAttempts, firstBackoffMs: 1000 }, placeInLine);
+      await withSpan(tracer, SPAN.enqueue, { kind: SpanKind.PRODUCER, attributes: { [ATTR.tenantId]: tenantId } }, () =>
+        enqueueInvocations(this.queue, tenantId, invocationIds, { attempts: this.config.jobAttempts, firstBackoffMs: 1000 }, placeInLine, currentTraceCarrier()),
+      );
     } catch (error) {
       this.logger.warn(`${recovery.recorded}: queueing failed: ${error instanceof Error ? error.message : String(error)}`);
       throw new AppError(AppErrorCode.NotReady, `The queue is unavailable; ${recovery.recorded} is recorded: ${recovery.retry}.`, {
@@ -74,7 +80,9 @@ export class EventsService {
     const planned = replay ? [] : await this.bindings.planFor(tenant.id, input.type);
     // A replay was counted the first time (and its jobs, if queued, keep their place).
     const placeInLine = replay ? 0 : await this.admit(tenant, planned.length, policy.quotas);
-    const { event } = await this.events.record(tenant.id, { type: input.type, payload, idempotencyKey: input.idempotencyKey }, planned);
+    trace.getActiveSpan()?.setAttribute(ATTR.eventType, input.type);
+    const { event } = await this.events.record(tenant.id, { type: input.type, payload, idempotencyKey: input.idempotencyKey, traceId: currentTraceId() }, planned);
+    trace.getActiveSpan()?.setAttribute(ATTR.eventId, event.id);
     const queued = event.invocations.filter((invocation) => invocation.status === 'queued').map((invocation) => invocation.id);
     await this.enqueue(tenant.id, queued, placeInLine, {
       recorded: `event ${event.id}`,

@@ -9,6 +9,7 @@ import {
   PluginVersionRepository,
   type PrismaClient,
   TenantQuotaRepository,
+  SpanRepository,
   TenantRepository,
   WebhookRepository,
 } from '@airlock/db';
@@ -52,6 +53,7 @@ export class InfrastructureModule {
         { provide: AuditRepository, useFactory: (prisma: PrismaClient) => new AuditRepository(prisma), inject: [PRISMA] },
         { provide: TenantRepository, useFactory: (prisma: PrismaClient) => new TenantRepository(prisma), inject: [PRISMA] },
         { provide: ApiKeyRepository, useFactory: (prisma: PrismaClient) => new ApiKeyRepository(prisma), inject: [PRISMA] },
+        { provide: SpanRepository, useFactory: (prisma: PrismaClient) => new SpanRepository(prisma), inject: [PRISMA] },
         {
           provide: TenantQuotaGateRepository,
           useFactory: (redis: Redis) => new TenantQuotaGateRepository(redis, deps.config.redisPrefix),
@@ -76,6 +78,7 @@ export class InfrastructureModule {
         WebhookRepository,
         TenantRepository,
         ApiKeyRepository,
+        SpanRepository,
         WorkerRegistryRepository,
         TenantQuotaGateRepository,
         PluginRepository,

@@ -1,3 +1,4 @@
+import { currentTraceId } from '@airlock/telemetry';
 import { Injectable } from '@nestjs/common';
 import { type Invocation, InvocationRepository, PluginVersionRepository, type Tenant } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
@@ -50,6 +51,7 @@ export class InvokeService {
       exportName: request.export,
       input,
       config: request.config,
+      traceId: currentTraceId(),
     });
     await this.events.enqueue(tenant.id, [invocation.id], placeInLine, { recorded: `invocation ${invocation.id}`, retry: 'invoke again' });
     return this.waitFor(tenant.id, invocation, request.wait);

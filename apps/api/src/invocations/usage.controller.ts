@@ -27,6 +27,7 @@ const usageSchema = z.object({
       invocations: z.record(z.string(), z.number().int()).describe('Finished invocations by status.'),
       fuel: z.number().describe('Fuel units consumed.'),
       runMs: z.number().describe('Milliseconds of plugin run time.'),
+      egressBytes: z.number().int().describe("Bytes the plugins' HTTP requests sent out."),
     }),
   ),
 });
@@ -50,10 +51,11 @@ export class UsageController {
     }
     const days = new Map<string, Usage['days'][number]>();
     for (const row of await this.invocations.usageByDay(tenantId, from, to)) {
-      const day = days.get(row.day) ?? { day: row.day, invocations: {}, fuel: 0, runMs: 0 };
+      const day = days.get(row.day) ?? { day: row.day, invocations: {}, fuel: 0, runMs: 0, egressBytes: 0 };
       day.invocations[row.status] = row.count;
       day.fuel += Number(row.fuel);
       day.runMs += row.runMs;
+      day.egressBytes += Number(row.egressBytes);
       days.set(row.day, day);
     }
     return { from: from.toISOString().slice(0, 10), to: to.toISOString().slice(0, 10), days: [...days.values()] };
@@ -62,7 +64,7 @@ export class UsageController {
   @Get('v1/usage')
   @UseGuards(TenantGuard)
   @ApiBearerAuth('tenant')
-  @ApiOperation({ summary: "The tenant's usage per UTC day: invocations by status, fuel, run time (default: the last 30 days)" })
+  @ApiOperation({ summary: "The tenant's usage per UTC day: invocations by status, fuel, run time, egress bytes (default: the last 30 days)" })
   @ZodResponse(200, usageSchema, 'Usage.')
   @ApiErrors(400, 401)
   own(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(usageQuerySchema) query: z.output<typeof usageQuerySchema>): Promise<Usage> {

@@ -1,4 +1,4 @@
-import type { ApiKey, PrismaClient, Tenant } from '../generated/prisma/client.js';
+import type { ApiKey, PrismaClient, Tenant, TenantQuota } from '../generated/prisma/client.js';
 
 export interface NewApiKey {
   tenantId: string;
@@ -32,9 +32,13 @@ export class ApiKeyRepository {
     return count === 0 && key === null ? null : key;
   }
 
-  /** For authentication only: the key with this public prefix, with its tenant. */
-  findByPrefix(prefix: string): Promise<(ApiKey & { tenant: Tenant }) | null> {
-    return this.prisma.apiKey.findUnique({ where: { prefix }, include: { tenant: true } });
+  /**
+   * For authentication only: the key with this public prefix, with its tenant
+   * and the tenant's quota overrides, in one query (a join), since nearly every
+   * request needs the tenant's policy next.
+   */
+  findByPrefix(prefix: string): Promise<(ApiKey & { tenant: Tenant & { quota: TenantQuota | null } }) | null> {
+    return this.prisma.apiKey.findUnique({ where: { prefix }, include: { tenant: { include: { quota: true } } }, relationLoadStrategy: 'join' });
   }
 
   /** Best effort, for the keys list; never blocks authentication. */

@@ -28,7 +28,7 @@ export class EventRepository {
    */
   async record(
     tenantId: string,
-    event: { type: string; payload: Uint8Array; idempotencyKey?: string | undefined },
+    event: { type: string; payload: Uint8Array; idempotencyKey?: string | undefined; traceId?: string | null },
     invocations: PlannedInvocation[],
   ): Promise<{ event: AcceptedEvent; created: boolean }> {
     const eventId = randomUUID();
@@ -41,8 +41,8 @@ export class EventRepository {
         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
         RETURNING id
       ), invocations AS (
-        INSERT INTO invocations (id, tenant_id, event_id, binding_id, plugin_id, version, export_name, config, created_at)
-        SELECT p.id, ${tenantId}::uuid, event.id, p.binding_id, p.plugin_id, p.version, p.export_name, p.config, ${at}
+        INSERT INTO invocations (id, tenant_id, event_id, binding_id, plugin_id, version, export_name, config, trace_id, created_at)
+        SELECT p.id, ${tenantId}::uuid, event.id, p.binding_id, p.plugin_id, p.version, p.export_name, p.config, ${event.traceId ?? null}, ${at}
           FROM event, unnest(
                  ${ids}::uuid[], ${invocations.map((i) => i.bindingId)}::uuid[], ${invocations.map((i) => i.pluginId)}::uuid[],
                  ${invocations.map((i) => i.version)}::int[], ${invocations.map((i) => i.exportName)}::text[],

@@ -24,6 +24,7 @@ export class InvocationRepository {
     exportName: string;
     input: Uint8Array;
     config: Prisma.InputJsonValue;
+    traceId: string | null;
   }): Promise<Invocation> {
     return this.prisma.invocation.create({ data: { ...invocation, input: invocation.input as Uint8Array<ArrayBuffer> } });
   }
@@ -61,7 +62,7 @@ export class InvocationRepository {
   }
 
   /** A new queued invocation that runs a dead letter again, optionally on another version of its plugin. */
-  replay(original: Invocation, version: number): Promise<Invocation> {
+  replay(original: Invocation, version: number, traceId: string | null): Promise<Invocation> {
     return this.prisma.invocation.create({
       data: {
         tenantId: original.tenantId,
@@ -73,15 +74,16 @@ export class InvocationRepository {
         input: original.input as Uint8Array<ArrayBuffer> | null,
         config: original.config as Prisma.InputJsonValue,
         replayOf: original.id,
+        traceId,
       },
     });
   }
 
-  /** Finished invocations per UTC day and status, with their fuel and run time, in [from, to). */
-  async usageByDay(tenantId: string, from: Date, to: Date): Promise<Array<{ day: string; status: string; count: number; fuel: bigint; runMs: number }>> {
-    const rows = await this.prisma.$queryRaw<Array<{ day: Date; status: string; count: bigint; fuel: bigint | null; run_ms: number | null }>>`
+  /** Finished invocations per UTC day and status, with their fuel, run time and egress, in [from, to). */
+  async usageByDay(tenantId: string, from: Date, to: Date): Promise<Array<{ day: string; status: string; count: number; fuel: bigint; runMs: number; egressBytes: bigint }>> {
+    const rows = await this.prisma.$queryRaw<Array<{ day: Date; status: string; count: bigint; fuel: bigint | null; run_ms: number | null; egress: bigint | null }>>`
       SELECT date_trunc('day', finished_at AT TIME ZONE 'UTC') AS day, status, count(*) AS count,
-             sum(fuel_used)::bigint AS fuel, sum(duration_ms) AS run_ms
+             sum(fuel_used)::bigint AS fuel, sum(duration_ms) AS run_ms, sum(egress_bytes)::bigint AS egress
         FROM invocations
        WHERE tenant_id = ${tenantId}::uuid AND finished_at >= ${from} AND finished_at < ${to}
        GROUP BY 1, 2
@@ -92,6 +94,7 @@ export class InvocationRepository {
       count: Number(row.count),
       fuel: row.fuel ?? 0n,
       runMs: row.run_ms ?? 0,
+      egressBytes: row.egress ?? 0n,
     }));
   }
 }

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CoalescingBatcher } from './coalescing-batcher.js';
+
+describe('CoalescingBatcher', () => {
+  it('sends the first request at once and coalesces those made while it is in flight', async () => {
+    const batches: number[][] = [];
+    const batcher = new CoalescingBatcher<number, number>(async (items) => {
+      batches.push(items);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      return items.map((item) => item * 2);
+    }, 3);
+    const results = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => batcher.submit(n)));
+    assert.deepEqual(results, [2, 4, 6, 8, 10, 12], 'each caller gets its own output');
+    assert.deepEqual(batches, [[1], [2, 3, 4], [5, 6]], 'one batch in flight, at most three per batch');
+  });
+
+  it("fails every request of a failed batch, and only that batch's", async () => {
+    let calls = 0;
+    const batcher = new CoalescingBatcher<string, string>(async (items) => {
+      calls++;
+      if (calls === 1) throw new Error('database down');
+      return items;
+    });
+    const [first, second] = await Promise.allSettled([batcher.submit('a'), batcher.submit('b')]);
+    assert.equal(first.status, 'rejected');
+    assert.deepEqual(second, { status: 'fulfilled', value: 'b' });
+  });
+});

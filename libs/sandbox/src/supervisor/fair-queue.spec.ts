@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FairQueue } from './fair-queue.js';
+
+describe('FairQueue', () => {
+  it("serves owners in turn: a late owner's item waits for one item of each other owner, not for a whole burst", () => {
+    const queue = new FairQueue<string>();
+    for (let i = 1; i <= 5; i++) queue.push('a', `a${i}`);
+    queue.push('b', 'b1');
+    queue.push('b', 'b2');
+    queue.push('c', 'c1');
+    assert.equal(queue.length, 8);
+    assert.equal(queue.peek(), 'a1');
+    const order = [];
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) order.push(item);
+    assert.deepEqual(order, ['a1', 'b1', 'c1', 'a2', 'b2', 'a3', 'a4', 'a5']);
+    assert.equal(queue.length, 0);
+  });
+
+  it('keeps first come, first served within an owner, and drains everything', () => {
+    const queue = new FairQueue<number>();
+    queue.push('a', 1);
+    queue.push('a', 2);
+    assert.equal(queue.shift(), 1);
+    queue.push('b', 10);
+    queue.push('a', 3);
+    assert.deepEqual(queue.drain(), [10, 2, 3]);
+    assert.equal(queue.length, 0);
+    assert.equal(queue.shift(), undefined);
+  });
+});

@@ -1,0 +1,6 @@
+export { withSpan } from './with-span.js';
+export { ATTR, SPAN } from './attributes.js';
+export { contextFromCarrier, currentTraceCarrier } from './trace-context.js';
+export { type StoredSpan, type SpanWriter, TenantSpanStore } from './tenant-span-store.js';
+export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.js';
+export { currentTraceId } from './current-trace.js';

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import type { LauncherProcess } from '../support/launcher-process.js';
+import { compileSource } from '../support/pdk.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+import { startWorkerProcess } from '../support/worker-process.js';
+
+// Spins for as many iterations as its input says (400 million is about a second here).
+const SPIN = `import { Host } from "@airlock/plugin-pdk";
+export function spin(): i32 {
+  const n = I64.parseInt(Host.inputString());
+  let x: i64 = 0;
+  for (let i: i64 = 0; i < n; i++) x += i & 7;
+  Host.outputString(x.toString());
+  return 0;
+}
+`;
+const DRAIN_MS = 1500;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('chaos: SIGTERM to a worker process under load', () => {
+  let api: ApiHarness;
+  let alice: TenantSession;
+  const workers: LauncherProcess[] = [];
+
+  before(async () => {
+    api = await startApi();
+    alice = await createTenantSession(api, 'Alice');
+    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, {
+      token: api.adminToken,
+      body: { tier: 'standard', overrides: { fuelPerCall: 1_000_000_000_000, timeoutMs: 60_000 } },
+    });
+    const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'spinner' } })).body.id;
+    await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileSource(SPIN), contentType: 'application/wasm' } });
+    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
+    await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'job.run', pluginId: plugin, export: 'spin' } });
+  });
+  after(async () => {
+    for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+    await api.close();
+  });
+
+  const invocation = async (id: string) => (await api.http.get(`/v1/invocations/${id}`, { token: alice.key })).body;
+  async function emit(iterations: number): Promise<string> {
+    const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'job.run', payloadBase64: Buffer.from(String(iterations)).toString('base64') } });
+    assert.equal(accepted.status, 202, accepted.text);
+    return accepted.body.invocations[0].id;
+  }
+  async function settled(id: string) {
+    let result = await invocation(id);
+    for (let tries = 0; tries < 600 && ['queued', 'running'].includes(result.status); tries++) {
+      await sleep(100);
+      result = await invocation(id);
+    }
+    return result;
+  }
+
+  it('drains within its bound: a short run finishes, a long one is left for another worker, nothing new starts, nothing is lost', async () => {
+    const first = await startWorkerProcess(api, { AIRLOCK_EXECUTORS: '2', AIRLOCK_SHUTDOWN_DRAIN_MS: String(DRAIN_MS) });
+    workers.push(first);
+    const short = await emit(200_000_000); // about half a second: ends within the drain
+    const long = await emit(2_400_000_000); // about six seconds: outlasts it
+    // Wait until both run, then queue more work that the stopping worker must not take.
+    for (let tries = 0; tries < 200; tries++) {
+      if ((await invocation(short)).status === 'running' && (await invocation(long)).status === 'running') break;
+      await sleep(25);
+    }
+    assert.equal((await invocation(long)).status, 'running', 'the long run started');
+    const queued = [await emit(1000), await emit(1000)];
+
+    const signalled = performance.now();
+    const code = await first.stop();
+    const stoppedAfterMs = performance.now() - signalled;
+    assert.equal(code, 0, `a bounded drain is a clean exit:\n${first.stderr()}`);
+    assert.ok(stoppedAfterMs < DRAIN_MS + 3000, `it stopped ${Math.round(stoppedAfterMs)} ms after SIGTERM (drain ${DRAIN_MS} ms)`);
+    assert.match(first.stderr() + first.stdout(), /still running after the 1500 ms drain/);
+
+    const shortResult = await invocation(short);
+    assert.deepEqual([shortResult.status, shortResult.attempts], ['ok', 1], 'the short run finished during the drain, recorded once');
+    for (const id of queued) {
+      const result = await invocation(id);
+      // A stopping worker takes nothing new (queued, or picked up by the run queue once the second worker starts).
+      assert.deepEqual([result.status, result.attempts], ['queued', 0], `${id} was not started by the stopping worker`);
+    }
+    assert.equal((await invocation(long)).finishedAt, null, 'the abandoned run recorded nothing');
+
+    const second = await startWorkerProcess(api);
+    workers.push(second);
+    const longResult = await settled(long);
+    assert.deepEqual([longResult.status, longResult.attempts], ['ok', 2], 'the abandoned run ran again on the other worker');
+    for (const id of queued) assert.equal((await settled(id)).status, 'ok');
+    const usage = await api.http.get('/v1/usage', { token: alice.key });
+    const ok = usage.body.days.reduce((sum: number, day: { invocations: { ok?: number } }) => sum + (day.invocations.ok ?? 0), 0);
+    assert.equal(ok, 4, 'four invocations, each charged once');
+    assert.equal(await second.stop(), 0);
+  });
+});
