@@ -39,7 +39,12 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@nestjs/*', '@prisma/*', 'bullmq', 'ioredis', '@airlock/*', '!@airlock/telemetry/api'], message: 'libs/sandbox is framework-free.' }] },
+        {
+          patterns: [
+            { group: ['@nestjs/*', '@prisma/*', 'bullmq', 'ioredis'], message: 'libs/sandbox is framework-free.' },
+            { regex: '^@airlock/(?!telemetry/api$)', message: 'libs/sandbox is framework-free.' },
+          ],
+        },
       ],
     },
   },
