@@ -20,7 +20,9 @@ describe('loadConfig', () => {
       secretsKeys: undefined,
       jobAttempts: 4,
       jobLockMs: 30_000,
+      shutdownDrainMs: 10_000,
       logLevel: 'info',
+      otlpEndpoint: undefined,
     });
   });
 

@@ -37,7 +37,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis: 500 }));
   }
   for (const exporter of options.exporters ?? []) spanProcessors.push(new SimpleSpanProcessor(exporter));
-  const provider = new NodeTracerProvider({ resource: resourceFromAttributes({ 'service.name': options.serviceName }), spanProcessors });
+  const provider = new NodeTracerProvider({ resource: resourceFromAttributes({ 'service.name': options.serviceName, 'process.pid': process.pid }), spanProcessors });
   provider.register();
   started = {
     spanStore,

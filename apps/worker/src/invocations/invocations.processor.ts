@@ -4,7 +4,7 @@ import { InvocationRunner } from '@airlock/execution';
 import { INVOCATIONS_QUEUE, invocationJob, invocationJobData } from '@airlock/queue';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { ATTR, contextFromCarrier, SPAN, withSpan } from '@airlock/telemetry';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { WORKER_CONFIG, WORKER_REDIS } from '../worker-dependencies.js';
 
@@ -20,6 +20,7 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
   private readonly logger = new Logger('Invocations');
   /** Jobs being processed, so shutdown knows what it waits for. */
   private readonly inProgress = new Set<Promise<unknown>>();
+  private stopping = false;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: AirlockConfig,
@@ -28,7 +29,7 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
   ) {}
 
   onApplicationBootstrap(): void {
-    this.worker = new Worker(INVOCATIONS_QUEUE, (job) => this.track(this.process(job)), {
+    this.worker = new Worker(INVOCATIONS_QUEUE, (job, token) => this.track(this.process(job, token)), {
       connection: this.redis,
       prefix: this.config.redisPrefix,
       // Many more jobs than executors: while some wait for the database, others run (the
@@ -51,6 +52,7 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
   async onApplicationShutdown(): Promise<void> {
     const worker = this.worker;
     if (worker === undefined) return;
+    this.stopping = true;
     await worker.pause(true);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.config.shutdownDrainMs)));
@@ -69,8 +71,13 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
     return work;
   }
 
-  private async process(job: Job): Promise<string> {
+  private async process(job: Job, token: string | undefined): Promise<string> {
     if (job.name !== invocationJob.name) throw new UnrecoverableError(`unknown job ${job.name}`);
+    if (this.stopping) {
+      // A job handed over while pausing (a blocking fetch already under way): put it back untouched, for another worker.
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
     const data = invocationJobData(job);
     // The run continues the trace of the request that queued it.
     const attributes = { [ATTR.tenantId]: data.tenantId, [ATTR.invocationId]: data.invocationId, [ATTR.attempt]: job.attemptsMade + 1 };

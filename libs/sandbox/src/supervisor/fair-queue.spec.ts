@@ -17,14 +17,14 @@ describe('FairQueue', () => {
     assert.equal(queue.length, 0);
   });
 
-  it('keeps first come, first served within an owner, and drains everything', () => {
+  it('keeps first come, first served within an owner, puts a newcomer behind the owners already waiting, and drains everything', () => {
     const queue = new FairQueue<number>();
     queue.push('a', 1);
     queue.push('a', 2);
     assert.equal(queue.shift(), 1);
     queue.push('b', 10);
     queue.push('a', 3);
-    assert.deepEqual(queue.drain(), [10, 2, 3]);
+    assert.deepEqual(queue.drain(), [2, 10, 3]);
     assert.equal(queue.length, 0);
     assert.equal(queue.shift(), undefined);
   });

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { HttpClient } from '../support/http-client.js';
+import { freePort, type LauncherProcess, spawnLauncher } from '../support/launcher-process.js';
+import { publishAndBind } from '../support/pipeline.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+import { startWorkerProcess } from '../support/worker-process.js';
+
+interface OtlpAttribute {
+  key: string;
+  value: { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
+}
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  attributes: OtlpAttribute[];
+}
+interface ReceivedSpan extends OtlpSpan {
+  service: string;
+  pid: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const attribute = (span: OtlpSpan, key: string) => {
+  const value = span.attributes.find((entry) => entry.key === key)?.value;
+  return value?.stringValue ?? (value?.intValue === undefined ? undefined : Number(value.intValue)) ?? value?.doubleValue ?? value?.boolValue;
+};
+
+describe('OTLP export: with OTEL_EXPORTER_OTLP_ENDPOINT set, spans go to the collector too', () => {
+  let api: ApiHarness;
+  let alice: TenantSession;
+  let collector: Server;
+  const received: ReceivedSpan[] = [];
+  const contentTypes = new Set<string>();
+  const processes: LauncherProcess[] = [];
+
+  before(async () => {
+    // A small OTLP/HTTP receiver on loopback.
+    collector = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        contentTypes.add(`${request.method} ${request.url} ${request.headers['content-type']}`);
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        for (const resourceSpans of body.resourceSpans ?? []) {
+          const resource = { attributes: resourceSpans.resource?.attributes ?? [] } as OtlpSpan;
+          for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
+            for (const span of scopeSpans.spans ?? []) {
+              received.push({ ...span, service: String(attribute(resource, 'service.name')), pid: String(attribute(resource, 'process.pid') ?? '') });
+            }
+          }
+        }
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    api = await startApi();
+    alice = await createTenantSession(api, 'Alice');
+    await publishAndBind(api, alice, { name: 'counter', template: 'kv-counter', event: 'page.viewed', exportName: 'count' });
+  });
+  after(async () => {
+    for (const child of processes) if (child.child.exitCode === null) child.child.kill('SIGKILL');
+    await api.close();
+    collector.close();
+  });
+
+  it('sends the spans of the API process and the worker process, one trace, with their attributes', async () => {
+    const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    const port = await freePort();
+    const apiProcess = spawnLauncher(
+      process.cwd(),
+      {
+        DATABASE_URL: api.config.databaseUrl!,
+        REDIS_URL: api.config.redisUrl!,
+        AIRLOCK_REDIS_PREFIX: api.redisPrefix,
+        AIRLOCK_DATA_DIR: api.config.dataDir,
+        AIRLOCK_ADMIN_TOKEN: api.adminToken,
+        AIRLOCK_EXECUTORS: '1',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LOG_LEVEL: 'error',
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      },
+      ['api'],
+    );
+    processes.push(apiProcess);
+    await apiProcess.running();
+    processes.push(await startWorkerProcess(api, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }));
+
+    const traceId = randomBytes(16).toString('hex');
+    const client = new HttpClient(`http://127.0.0.1:${port}`);
+    const accepted = await client.post('/v1/events', {
+      token: alice.key,
+      headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+      body: { type: 'page.viewed', payload: { page: '/' } },
+    });
+    assert.equal(accepted.status, 202, accepted.text);
+    const invocationId = accepted.body.invocations[0].id;
+
+    const ours = () => received.filter((span) => span.traceId === traceId);
+    for (let tries = 0; tries < 150 && !['POST /v1/events', 'invocation.job', 'sandbox.run', 'host.kvSet'].every((name) => ours().some((span) => span.name === name)); tries++) {
+      await sleep(100);
+    }
+    const spans = ours();
+    const byName = (name: string) => {
+      const span = spans.find((candidate) => candidate.name === name);
+      assert.ok(span, `${name} among ${spans.map((candidate) => candidate.name).join(', ')}`);
+      return span;
+    };
+    const request = byName('POST /v1/events');
+    const job = byName('invocation.job');
+    const run = byName('sandbox.run');
+    byName('host.kvSet');
+    assert.ok([...contentTypes].every((line) => line === 'POST /v1/traces application/json'), [...contentTypes].join('; '));
+    assert.equal(request.service, 'airlock');
+    assert.notEqual(request.pid, job.pid, 'the API and the worker are separate processes');
+    assert.equal(job.parentSpanId, byName('queue.enqueue').spanId, 'the worker continues the trace the API started');
+    assert.equal(run.parentSpanId, job.spanId);
+    assert.equal(attribute(request, 'tenant.id'), alice.tenantId);
+    assert.equal(attribute(job, 'invocation.id'), invocationId);
+    assert.equal(attribute(job, 'event.type'), 'page.viewed');
+    assert.equal(attribute(run, 'sandbox.status'), 'ok');
+    assert.ok(Number(attribute(run, 'sandbox.fuel_used')) > 0);
+  });
+});
