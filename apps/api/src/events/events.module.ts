@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { InvocationsController } from '../invocations/invocations.controller.js';
 import { InvokeService } from '../invocations/invoke.service.js';
+import { LogsController } from '../invocations/logs.controller.js';
 import { UsageController } from '../invocations/usage.controller.js';
 import { TenantsModule } from '../tenants/tenants.module.js';
 import { WebhooksController } from '../webhooks/webhooks.controller.js';
@@ -11,5 +12,5 @@ import { DeadLettersController } from './dead-letters.controller.js';
 import { EventsController } from './events.controller.js';
 import { EventsService } from './events.service.js';
 
-@Module({ imports: [AuthModule, PoliciesModule, PluginsModule, TenantsModule], controllers: [EventsController, InvocationsController, DeadLettersController, UsageController, WebhooksController], providers: [EventsService, InvokeService] })
+@Module({ imports: [AuthModule, PoliciesModule, PluginsModule, TenantsModule], controllers: [EventsController, InvocationsController, LogsController, DeadLettersController, UsageController, WebhooksController], providers: [EventsService, InvokeService] })
 export class EventsModule {}

@@ -9,6 +9,7 @@ import {
   PluginVersionRepository,
   type PrismaClient,
   TenantQuotaRepository,
+  PluginLogRepository,
   SpanRepository,
   TenantRepository,
   WebhookRepository,
@@ -54,6 +55,7 @@ export class InfrastructureModule {
         { provide: TenantRepository, useFactory: (prisma: PrismaClient) => new TenantRepository(prisma), inject: [PRISMA] },
         { provide: ApiKeyRepository, useFactory: (prisma: PrismaClient) => new ApiKeyRepository(prisma), inject: [PRISMA] },
         { provide: SpanRepository, useFactory: (prisma: PrismaClient) => new SpanRepository(prisma), inject: [PRISMA] },
+        { provide: PluginLogRepository, useFactory: (prisma: PrismaClient) => new PluginLogRepository(prisma), inject: [PRISMA] },
         {
           provide: TenantQuotaGateRepository,
           useFactory: (redis: Redis) => new TenantQuotaGateRepository(redis, deps.config.redisPrefix),
@@ -79,6 +81,7 @@ export class InfrastructureModule {
         TenantRepository,
         ApiKeyRepository,
         SpanRepository,
+        PluginLogRepository,
         WorkerRegistryRepository,
         TenantQuotaGateRepository,
         PluginRepository,

@@ -1,0 +1,91 @@
+import { Controller, Get, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { type LogCursor, type PluginLogEntry, PluginLogRepository } from '@airlock/db';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { CurrentPrincipal } from '../auth/current-principal.js';
+import { TenantGuard } from '../auth/tenant.guard.js';
+import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
+import { ApiErrors } from '../errors/api-errors.decorator.js';
+import { ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
+import { streamUntilDone } from './sse-stream.js';
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+
+const cursorSchema = z
+  .string()
+  .transform((text, ctx): LogCursor => {
+    try {
+      const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { f: string; i: string; l: number };
+      const cursor = { finishedAt: new Date(parsed.f), invocationId: z.uuid().parse(parsed.i), line: z.number().int().min(0).parse(parsed.l) };
+      if (Number.isNaN(cursor.finishedAt.getTime())) throw new Error('bad date');
+      return cursor;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be the nextCursor of a previous page' });
+      return z.NEVER;
+    }
+  });
+
+const logFilterSchema = {
+  pluginId: z.uuid().optional(),
+  level: z.enum(LEVELS).default('trace').describe('The lowest level returned: warn returns warn and error lines.'),
+  since: z.iso.datetime().optional().describe('Lines of invocations that finished at or after this time.'),
+};
+const searchLogsQuerySchema = z.strictObject({ ...logFilterSchema, cursor: cursorSchema.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+const streamLogsQuerySchema = z.strictObject(logFilterSchema);
+
+const logEntrySchema = z.object({
+  invocationId: z.uuid(),
+  pluginId: z.uuid(),
+  version: z.number().int(),
+  line: z.number().int().describe('Position of the line in its invocation.'),
+  level: z.enum(LEVELS),
+  message: z.string().describe('Control characters arrive escaped, as inert text.'),
+  at: z.iso.datetime(),
+});
+const logPageSchema = z.object({ items: z.array(logEntrySchema), nextCursor: z.string().nullable() });
+
+const encodeCursor = (cursor: LogCursor) => Buffer.from(JSON.stringify({ f: cursor.finishedAt.toISOString(), i: cursor.invocationId, l: cursor.line })).toString('base64url');
+const toView = (entry: PluginLogEntry) => ({ ...entry, level: entry.level as (typeof LEVELS)[number], at: entry.at.toISOString() });
+const levelsFrom = (level: (typeof LEVELS)[number]) => LEVELS.slice(LEVELS.indexOf(level));
+
+/** Plugin logs across a tenant's invocations: searched, paged, or tailed. */
+@ApiTags('logs')
+@ApiBearerAuth('tenant')
+@ApiErrors(400, 401)
+@UseGuards(TenantGuard)
+@Controller('v1/logs')
+export class LogsController {
+  constructor(private readonly logs: PluginLogRepository) {}
+
+  @Get()
+  @ApiOperation({ summary: "Search the tenant's plugin log lines, oldest first (page on with nextCursor)" })
+  @ZodResponse(200, logPageSchema, 'A page of log lines.')
+  async search(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(searchLogsQuerySchema) query: z.output<typeof searchLogsQuerySchema>) {
+    const { entries, next } = await this.logs.search(
+      principal.tenant.id,
+      { pluginId: query.pluginId, levels: levelsFrom(query.level), since: query.since === undefined ? undefined : new Date(query.since) },
+      { limit: query.limit, after: query.cursor },
+    );
+    return { items: entries.map(toView), nextCursor: next === null || entries.length < query.limit ? null : encodeCursor(next) };
+  }
+
+  @Get('stream')
+  @ApiOperation({ summary: 'Server-Sent Events: a `log` event per new line (from now, or from `since`), until the client leaves' })
+  @ApiProduces('text/event-stream')
+  @ApiResponse({ status: 200, description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  async stream(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @ZodQuery(streamLogsQuerySchema) query: z.output<typeof streamLogsQuerySchema>,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    const filter = { pluginId: query.pluginId, levels: levelsFrom(query.level), since: query.since === undefined ? new Date() : new Date(query.since) };
+    let after: LogCursor | undefined;
+    await streamUntilDone(request, response, async () => {
+      const { entries, next } = await this.logs.search(principal.tenant.id, filter, { limit: 500, after });
+      if (next !== null) after = next;
+      return { events: entries.map((entry) => ({ event: 'log', data: toView(entry) })), done: false };
+    });
+  }
+}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { compileSource } from '../support/pdk.js';
+import { type InProcessWorker, publishAndBind, startWorker } from '../support/pipeline.js';
+import { readSse } from '../support/sse.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+// Logs one line per level, naming its input; the free tier keeps info and above.
+const CHATTY = `import { Host, Log } from "@airlock/plugin-pdk";
+export function talk(): i32 {
+  const name = Host.inputString();
+  Log.debug("debug " + name);
+  Log.info("info " + name);
+  Log.warn("warn " + name);
+  Log.error("error " + name);
+  Host.outputString("ok");
+  return 0;
+}
+`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('plugin logs: searched and tailed across invocations', () => {
+  let api: ApiHarness;
+  let worker: InProcessWorker;
+  let alice: TenantSession;
+  let bob: TenantSession;
+  let pluginId: string;
+
+  before(async () => {
+    api = await startApi();
+    worker = await startWorker(api);
+    alice = await createTenantSession(api, 'Alice');
+    bob = await createTenantSession(api, 'Bob');
+    ({ pluginId } = await publishAndBind(api, alice, { name: 'chatty', template: '', wasm: await compileSource(CHATTY), event: 'chat.said', exportName: 'talk' }));
+  });
+  after(async () => {
+    await worker.close();
+    await api.close();
+  });
+
+  async function emitAndWait(name: string): Promise<string> {
+    const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'chat.said', payloadBase64: Buffer.from(name).toString('base64') } });
+    const id = accepted.body.invocations[0].id as string;
+    for (let tries = 0; tries < 200; tries++) {
+      if (!['queued', 'running'].includes((await api.http.get(`/v1/invocations/${id}`, { token: alice.key })).body.status)) return id;
+      await sleep(25);
+    }
+    throw new Error('did not finish');
+  }
+
+  it('finds lines by plugin and level, oldest first, in pages, for their tenant only', async () => {
+    const first = await emitAndWait('first');
+    const second = await emitAndWait('second');
+    const invocation = (await api.http.get(`/v1/invocations/${first}`, { token: alice.key })).body;
+    assert.deepEqual(invocation.logs.map((line: { level: string }) => line.level), ['info', 'warn', 'error'], 'the tier keeps info and above, shown on the invocation');
+
+    const all = await api.http.get(`/v1/logs?pluginId=${pluginId}`, { token: alice.key });
+    assert.equal(all.status, 200, all.text);
+    assert.deepEqual(all.body.items.map((entry: { message: string }) => entry.message), ['info first', 'warn first', 'error first', 'info second', 'warn second', 'error second']);
+    assert.deepEqual(
+      all.body.items.map((entry: { invocationId: string; line: number }) => [entry.invocationId, entry.line]),
+      [[first, 0], [first, 1], [first, 2], [second, 0], [second, 1], [second, 2]],
+    );
+    const at = Date.parse(all.body.items[0].at);
+    assert.ok(at >= Date.parse(invocation.startedAt) && at <= Date.parse(invocation.finishedAt), 'a line is timed within its run');
+
+    const warnings = await api.http.get(`/v1/logs?pluginId=${pluginId}&level=warn`, { token: alice.key });
+    assert.deepEqual(warnings.body.items.map((entry: { message: string }) => entry.message), ['warn first', 'error first', 'warn second', 'error second']);
+
+    const page1 = await api.http.get(`/v1/logs?pluginId=${pluginId}&limit=4`, { token: alice.key });
+    assert.equal(page1.body.items.length, 4);
+    const page2 = await api.http.get(`/v1/logs?pluginId=${pluginId}&limit=4&cursor=${page1.body.nextCursor}`, { token: alice.key });
+    assert.deepEqual(page2.body.items.map((entry: { message: string }) => entry.message), ['warn second', 'error second']);
+    assert.equal(page2.body.nextCursor, null);
+
+    const later = await api.http.get(`/v1/logs?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, { token: alice.key });
+    assert.deepEqual(later.body.items, []);
+
+    assert.deepEqual((await api.http.get('/v1/logs', { token: bob.key })).body.items, [], "another tenant sees none of Alice's lines");
+    assert.deepEqual((await api.http.get(`/v1/logs?pluginId=${pluginId}`, { token: bob.key })).body.items, []);
+    for (const bad of ['level=loud', 'cursor=nonsense', 'limit=0', 'since=yesterday', 'pluginId=42', 'extra=1']) {
+      const response = await api.http.get(`/v1/logs?${bad}`, { token: alice.key });
+      assert.equal(response.status, 400, bad);
+      assert.equal(response.body.error.code, 'validation_failed', bad);
+    }
+    assert.equal((await api.http.get('/v1/logs')).status, 401);
+  });
+
+  it('tails new lines as Server-Sent Events', async () => {
+    const stream = readSse(`${api.baseUrl}/v1/logs/stream?pluginId=${pluginId}&level=error`, alice.key);
+    await sleep(300);
+    await emitAndWait('tailed');
+    const events = await stream.until((received) => received.some((event) => event.event === 'log'), 10_000);
+    stream.close();
+    const lines = events.filter((event) => event.event === 'log').map((event) => (event.data as { message: string }).message);
+    assert.deepEqual(lines, ['error tailed'], 'only new lines, at the level asked');
+  });
+});
