@@ -1,11 +1,12 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { InvocationRepository, InvocationWorkRepository, PluginVersionRepository, TenantQuotaRepository, WebhookRepository } from '@airlock/db';
-import { ArtifactCache, CoalescingBatcher, InvocationRunner, PolicyResolver, WebhookSender } from '@airlock/execution';
+import { InvocationRepository, InvocationWorkRepository, PluginVersionRepository, RetentionRepository, TenantQuotaRepository, WebhookRepository } from '@airlock/db';
+import { ArtifactCache, CoalescingBatcher, InvocationRunner, PolicyResolver, RetentionSweeper, WebhookSender } from '@airlock/execution';
 import { createWebhookQueue, enqueueDeliveries, TenantQuotaGateRepository, WorkerRegistryRepository } from '@airlock/queue';
 import type { Redis } from 'ioredis';
 import { WorkerHeartbeatService } from './heartbeat/worker-heartbeat.service.js';
 import { InvocationsProcessor } from './invocations/invocations.processor.js';
 import { WebhooksProcessor } from './invocations/webhooks.processor.js';
+import { RetentionProcessor } from './maintenance/retention.processor.js';
 import { WORKER_CONFIG, WORKER_PRISMA, WORKER_REDIS, type WorkerDependencies } from './worker-dependencies.js';
 
 @Module({})
@@ -54,6 +55,11 @@ export class WorkerModule {
           provide: WebhookSender,
           useFactory: () => new WebhookSender(new WebhookRepository(prisma), new InvocationRepository(prisma), deps.secrets, deps.webhookHttp),
         },
+        {
+          provide: RetentionSweeper,
+          useFactory: () => new RetentionSweeper(new RetentionRepository(prisma), new PolicyResolver(new TenantQuotaRepository(prisma)), deps.config.retentionBatchSize),
+        },
+        RetentionProcessor,
         WorkerHeartbeatService,
         InvocationsProcessor,
         WebhooksProcessor,

@@ -56,6 +56,8 @@ export const airlockConfigSchema = z.object({
   AIRLOCK_JOB_ATTEMPTS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(20).default(4)),
   AIRLOCK_JOB_LOCK_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(500).max(10 * 60_000).default(30_000)),
   AIRLOCK_SHUTDOWN_DRAIN_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(10 * 60_000).default(10_000)),
+  AIRLOCK_RETENTION_INTERVAL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).default(3_600_000)),
+  AIRLOCK_RETENTION_BATCH_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(1000)),
   AIRLOCK_EXECUTORS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(256).default(availableParallelism())),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(emptyAsUndefined, urlWithProtocols(['http:', 'https:']).optional()),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['error', 'warn', 'info', 'debug']).default('info')),
@@ -91,6 +93,10 @@ export interface AirlockConfig {
    * running then is left to other workers (its lock lapses and it runs again).
    */
   shutdownDrainMs: number;
+  /** How often workers delete what is older than each tenant's retention. */
+  retentionIntervalMs: number;
+  /** Rows per delete statement of the retention sweep. */
+  retentionBatchSize: number;
   /** Processes that run plugin code (tests, publish gate, jobs). */
   executors: number;
   logLevel: AirlockEnv['LOG_LEVEL'];
@@ -114,6 +120,8 @@ export function toAirlockConfig(env: AirlockEnv, cwd: string): AirlockConfig {
     jobAttempts: env.AIRLOCK_JOB_ATTEMPTS,
     jobLockMs: env.AIRLOCK_JOB_LOCK_MS,
     shutdownDrainMs: env.AIRLOCK_SHUTDOWN_DRAIN_MS,
+    retentionIntervalMs: env.AIRLOCK_RETENTION_INTERVAL_MS,
+    retentionBatchSize: env.AIRLOCK_RETENTION_BATCH_SIZE,
     secretsKeys: env.AIRLOCK_SECRETS_KEYS,
     logLevel: env.LOG_LEVEL,
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,

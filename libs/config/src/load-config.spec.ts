@@ -21,6 +21,8 @@ describe('loadConfig', () => {
       jobAttempts: 4,
       jobLockMs: 30_000,
       shutdownDrainMs: 10_000,
+      retentionIntervalMs: 3_600_000,
+      retentionBatchSize: 1000,
       logLevel: 'info',
       otlpEndpoint: undefined,
     });

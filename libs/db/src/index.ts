@@ -23,5 +23,6 @@ export { PluginKvRepository } from './repositories/plugin-kv.repository.js';
 export { WebhookRepository } from './repositories/webhook.repository.js';
 export { type NewSpan, SpanRepository } from './repositories/span.repository.js';
 export { type LogCursor, type PluginLogEntry, PluginLogRepository } from './repositories/plugin-log.repository.js';
+export { type RetentionResult, RetentionRepository } from './repositories/retention.repository.js';
 export type { Span } from './generated/prisma/client.js';
 export type { Webhook, WebhookDelivery } from './generated/prisma/client.js';

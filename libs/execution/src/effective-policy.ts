@@ -7,8 +7,8 @@ import type { QuotaOverrides } from './quota-overrides.schema.js';
  * policy is a validation error naming the field (as `overrides.<path>`).
  */
 export function effectivePolicy(tier: SandboxPolicy, overrides: QuotaOverrides): SandboxPolicy {
-  const { allowedHosts, maxPlugins, maxVersionsPerPlugin, invocationsPerDay, fuelPerDay, eventsPerSecond, concurrentRuns, ...limits } = overrides;
-  const quotas = { maxPlugins, maxVersionsPerPlugin, invocationsPerDay, fuelPerDay, eventsPerSecond, concurrentRuns };
+  const { allowedHosts, maxPlugins, maxVersionsPerPlugin, invocationsPerDay, fuelPerDay, eventsPerSecond, concurrentRuns, retentionDays, ...limits } = overrides;
+  const quotas = { maxPlugins, maxVersionsPerPlugin, invocationsPerDay, fuelPerDay, eventsPerSecond, concurrentRuns, retentionDays };
   const merged = {
     ...tier,
     ...limits,

@@ -8,3 +8,4 @@ export { InvocationRunner, type InvocationRunnerDeps, type RunOutcome, TRANSIENT
 export { DatabaseKvStore } from './database-kv-store.js';
 export { type DeliveryOutcome, signWebhook, WebhookSender } from './webhook-sender.js';
 export { CoalescingBatcher } from './coalescing-batcher.js';
+export { RetentionSweeper } from './retention-sweeper.js';

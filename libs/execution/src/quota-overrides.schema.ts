@@ -14,6 +14,7 @@ export const quotaOverridesSchema = z.strictObject({
   fuelPerDay: z.number().int().min(0).optional(),
   eventsPerSecond: z.number().min(0).optional(),
   concurrentRuns: z.number().int().min(1).optional(),
+  retentionDays: z.number().int().min(1).max(3650).optional(),
 });
 
 export type QuotaOverrides = z.output<typeof quotaOverridesSchema>;

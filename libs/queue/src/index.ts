@@ -11,3 +11,4 @@ export {
 } from './invocation-job.js';
 export { type QuotaLimits, type QuotaVerdict, TenantQuotaGateRepository } from './tenant-quota-gate.repository.js';
 export { createWebhookQueue, enqueueDeliveries, WEBHOOKS_QUEUE, webhookJob, type WebhookJobData } from './webhook-job.js';
+export { createMaintenanceQueue, MAINTENANCE_QUEUE, retentionJob, scheduleRetention } from './maintenance-job.js';

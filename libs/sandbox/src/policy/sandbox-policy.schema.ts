@@ -66,6 +66,8 @@ export const sandboxPolicySchema = z.strictObject({
     fuelPerDay: z.number().int().min(0),
     eventsPerSecond: z.number().min(0),
     concurrentRuns: z.number().int().min(1),
+    /** Days invocations (with their logs), events and spans are kept; older ones are deleted. */
+    retentionDays: z.number().int().min(1).max(3650),
   }),
 });
 

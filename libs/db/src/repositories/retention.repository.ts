@@ -1,0 +1,50 @@
+import type { PrismaClient } from '../generated/prisma/client.js';
+
+/** What one sweep of a tenant deleted. */
+export interface RetentionResult {
+  invocations: number;
+  events: number;
+  spans: number;
+  webhookDeliveries: number;
+}
+
+/**
+ * Deletes a tenant's records older than its retention, a batch at a time (each
+ * batch its own short statement, so a large backlog never holds long locks).
+ * Unfinished invocations, and events with one, are kept whatever their age.
+ */
+export class RetentionRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** Every tenant with its tier and its retention override, if any. */
+  async tenants(): Promise<Array<{ id: string; tier: string; overrides: unknown }>> {
+    const tenants = await this.prisma.tenant.findMany({ select: { id: true, tier: true, quota: { select: { overrides: true } } }, orderBy: { id: 'asc' } });
+    return tenants.map((tenant) => ({ id: tenant.id, tier: tenant.tier, overrides: tenant.quota?.overrides ?? {} }));
+  }
+
+  async sweep(tenantId: string, before: Date, batchSize: number): Promise<RetentionResult> {
+    const result: RetentionResult = { invocations: 0, events: 0, spans: 0, webhookDeliveries: 0 };
+    result.webhookDeliveries = await this.inBatches(() => this.prisma.$executeRaw`
+      DELETE FROM webhook_deliveries WHERE id IN (
+        SELECT id FROM webhook_deliveries WHERE tenant_id = ${tenantId}::uuid AND created_at < ${before} LIMIT ${batchSize})`);
+    result.invocations = await this.inBatches(() => this.prisma.$executeRaw`
+      DELETE FROM invocations WHERE id IN (
+        SELECT id FROM invocations WHERE tenant_id = ${tenantId}::uuid AND created_at < ${before} AND finished_at IS NOT NULL LIMIT ${batchSize})`);
+    result.events = await this.inBatches(() => this.prisma.$executeRaw`
+      DELETE FROM events WHERE id IN (
+        SELECT e.id FROM events e
+         WHERE e.tenant_id = ${tenantId}::uuid AND e.created_at < ${before}
+           AND NOT EXISTS (SELECT 1 FROM invocations i WHERE i.event_id = e.id)
+         LIMIT ${batchSize})`);
+    result.spans = await this.inBatches(() => this.prisma.$executeRaw`
+      DELETE FROM spans WHERE span_id IN (
+        SELECT span_id FROM spans WHERE tenant_id = ${tenantId}::uuid AND start_time < ${before} LIMIT ${batchSize})`);
+    return result;
+  }
+
+  private async inBatches(deleteBatch: () => Promise<number>): Promise<number> {
+    let total = 0;
+    for (let deleted = await deleteBatch(); deleted > 0; deleted = await deleteBatch()) total += deleted;
+    return total;
+  }
+}

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { createMaintenanceQueue, createRedisConnection } from '@airlock/queue';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { type InProcessWorker, startWorker } from '../support/pipeline.js';
+
+const DAY_MS = 86_400_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('retention: a scheduled job deletes what is older than each tenant’s retention, in batches', () => {
+  let api: ApiHarness;
+  let worker: InProcessWorker | undefined;
+
+  before(async () => {
+    // Batches of two rows, and a sweep every second.
+    api = await startApi({ env: { AIRLOCK_RETENTION_BATCH_SIZE: '2', AIRLOCK_RETENTION_INTERVAL_MS: '1000' } });
+  });
+  after(async () => {
+    await worker?.close();
+    await api.close();
+  });
+
+  /** A tenant with, from ten days ago: 5 finished invocations, 1 still queued, 1 event, 3 spans; and a fresh invocation and span. */
+  async function tenantWithHistory(tier: string, overrides: { retentionDays?: number } = {}) {
+    const { prisma } = api.database;
+    const tenant = await prisma.tenant.create({ data: { name: `retention ${tier}`, tier } });
+    await prisma.tenantQuota.create({ data: { tenantId: tenant.id, overrides } });
+    const old = new Date(Date.now() - 10 * DAY_MS);
+    const invocation = { tenantId: tenant.id, pluginId: randomUUID(), version: 1, exportName: 'run' };
+    await prisma.invocation.createMany({ data: Array.from({ length: 5 }, () => ({ ...invocation, status: 'ok', createdAt: old, finishedAt: old, logs: [{ level: 'info', message: 'old', atMs: 0 }] })) });
+    const stuck = await prisma.invocation.create({ data: { ...invocation, createdAt: old } });
+    const fresh = await prisma.invocation.create({ data: { ...invocation, status: 'ok', finishedAt: new Date() } });
+    await prisma.event.create({ data: { tenantId: tenant.id, type: 'old.event', payload: new Uint8Array(0), createdAt: old } });
+    const span = { tenantId: tenant.id, traceId: randomBytes(16).toString('hex'), name: 'sandbox.run', kind: 'internal', durationMs: 1, status: 'ok' };
+    await prisma.span.createMany({ data: [0, 1, 2].map(() => ({ ...span, spanId: randomBytes(8).toString('hex'), startTime: old })) });
+    await prisma.span.create({ data: { ...span, spanId: randomBytes(8).toString('hex'), startTime: new Date() } });
+    return { id: tenant.id, stuck: stuck.id, fresh: fresh.id };
+  }
+
+  const counts = async (tenantId: string) => {
+    const { prisma } = api.database;
+    return {
+      invocations: await prisma.invocation.count({ where: { tenantId } }),
+      events: await prisma.event.count({ where: { tenantId } }),
+      spans: await prisma.span.count({ where: { tenantId } }),
+    };
+  };
+
+  it("keeps each tenant's data for its tier's days, or its override's", async () => {
+    const free = await tenantWithHistory('free'); // 7 days
+    const enterprise = await tenantWithHistory('enterprise'); // 90 days
+    const shortened = await tenantWithHistory('enterprise', { retentionDays: 3 });
+
+    worker = await startWorker(api);
+    for (let tries = 0; tries < 100 && (await counts(shortened.id)).invocations > 2; tries++) await sleep(100);
+    await sleep(200); // the sweep goes tenant by tenant
+    for (let tries = 0; tries < 100 && (await counts(free.id)).invocations > 2; tries++) await sleep(100);
+
+    for (const swept of [free, shortened]) {
+      assert.deepEqual(await counts(swept.id), { invocations: 2, events: 0, spans: 1 }, 'old rows gone, in batches of two');
+      const left = await api.database.prisma.invocation.findMany({ where: { tenantId: swept.id }, select: { id: true } });
+      assert.deepEqual(left.map((row) => row.id).sort(), [swept.stuck, swept.fresh].sort(), 'an unfinished invocation stays whatever its age');
+    }
+    assert.deepEqual(await counts(enterprise.id), { invocations: 7, events: 1, spans: 4 }, 'within 90 days: nothing deleted');
+
+    const redis = createRedisConnection(api.config.redisUrl!, 'request', 'retention-test');
+    const queue = createMaintenanceQueue(redis, api.redisPrefix);
+    const schedulers = await queue.getJobSchedulers();
+    assert.deepEqual(schedulers.map((scheduler) => [scheduler.key, scheduler.every]), [['retention', 1000]], 'one schedule, however many workers');
+    await queue.close();
+    redis.disconnect();
+  });
+});
