@@ -6,6 +6,7 @@ import { ApiModule } from './api.module.js';
 import { AppExceptionFilter } from './errors/app-exception.filter.js';
 import { requestIdMiddleware } from './errors/request-id.middleware.js';
 import { requestTracingMiddleware } from './traces/request-tracing.middleware.js';
+import { requestMetricsMiddleware } from './metrics/request-metrics.middleware.js';
 import type { ApiDependencies } from './infrastructure/api-dependencies.js';
 import { setupOpenApi } from './openapi/openapi.js';
 
@@ -27,6 +28,7 @@ export async function createApiApp(deps: ApiDependencies): Promise<INestApplicat
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
   app.use(requestTracingMiddleware);
+  app.use(requestMetricsMiddleware);
   app.useBodyParser('json', { limit: deps.config.bodyLimitBytes });
   // Modules upload raw; gzip is inflated, and the limit applies to the inflated bytes.
   app.useBodyParser('raw', { type: 'application/wasm', limit: deps.config.moduleUploadLimitBytes });

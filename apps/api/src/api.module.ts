@@ -12,6 +12,7 @@ import { PluginsModule } from './plugins/plugins.module.js';
 import { PoliciesModule } from './policies/policies.module.js';
 import { TenantsModule } from './tenants/tenants.module.js';
 import { TracesModule } from './traces/traces.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { VersionsModule } from './versions/versions.module.js';
 
 @Module({})
@@ -33,6 +34,7 @@ export class ApiModule {
         ApprovalsModule,
         EventsModule,
         TracesModule,
+        MetricsModule,
       ],
     };
   }

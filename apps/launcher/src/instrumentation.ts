@@ -4,12 +4,13 @@
 import { loadConfig } from '@airlock/config';
 import { startTelemetry } from '@airlock/telemetry';
 
-function otlpEndpoint(): string | undefined {
+function tracingOptions(): { otlpEndpoint?: string | undefined; disabled: boolean } {
   try {
-    return loadConfig(process.env).otlpEndpoint;
+    const config = loadConfig(process.env);
+    return { otlpEndpoint: config.otlpEndpoint, disabled: config.tracingDisabled };
   } catch {
-    return undefined; // main.ts reports configuration errors
+    return { disabled: false }; // main.ts reports configuration errors
   }
 }
 
-export const telemetry = startTelemetry({ serviceName: 'airlock', otlpEndpoint: otlpEndpoint() });
+export const telemetry = startTelemetry({ serviceName: 'airlock', ...tracingOptions() });

@@ -10,7 +10,9 @@ import { createApiApp } from '@airlock/api/api-app';
 import { ConfigError, loadConfig, type AirlockConfig } from '@airlock/config';
 import { openDatabase, PluginKvRepository, SpanRepository } from '@airlock/db';
 import { DatabaseKvStore } from '@airlock/execution';
-import { createInvocationQueue, createRedisConnection } from '@airlock/queue';
+import { createInvocationQueue, createRedisConnection, createWebhookQueue, queueProbe } from '@airlock/queue';
+import { observeExecutorPool, observeQueues } from '@airlock/telemetry';
+import { serveMetrics } from './metrics-server.js';
 import { Sandbox } from '@airlock/sandbox';
 import { createWorkerApp } from '@airlock/worker/worker-app';
 import { RedisBinaryMissingError } from './private-redis.js';
@@ -54,6 +56,20 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
     const sandbox = await Sandbox.start({ executors: config.executors, kv: new DatabaseKvStore(new PluginKvRepository(database.prisma)) });
     closers.push(() => sandbox.stop());
     const secrets = await resolveSecretBox(config.secretsKeys, config.dataDir);
+
+    // What /metrics reports besides counters: the executors and the queues, read at each scrape.
+    observeExecutorPool(() => sandbox.stats());
+    const probeRedis = createRedisConnection(redis.url, 'request', 'airlock-metrics');
+    probeRedis.on('error', () => undefined);
+    closers.push(async () => probeRedis.disconnect());
+    const probedQueues = [createInvocationQueue(probeRedis, config.redisPrefix), createWebhookQueue(probeRedis, config.redisPrefix)];
+    closers.push(() => Promise.all(probedQueues.map((queue) => queue.close())));
+    observeQueues(probedQueues.map(queueProbe));
+    if (config.metricsPort !== undefined) {
+      const server = await serveMetrics(config.host, config.metricsPort);
+      closers.push(() => new Promise((resolve) => server.close(resolve)));
+      lines.push(`metrics: http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.metricsPort}/metrics`);
+    }
 
     if (role !== 'api') {
       const consumerRedis = createRedisConnection(redis.url, 'consumer', 'airlock-worker');

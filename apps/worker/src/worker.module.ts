@@ -1,3 +1,4 @@
+import { metrics } from '@airlock/telemetry';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { InvocationRepository, InvocationWorkRepository, PluginVersionRepository, RetentionRepository, TenantQuotaRepository, WebhookRepository } from '@airlock/db';
 import { ArtifactCache, CoalescingBatcher, InvocationRunner, PolicyResolver, RetentionSweeper, WebhookSender } from '@airlock/execution';
@@ -42,6 +43,9 @@ export class WorkerModule {
               artifacts: new ArtifactCache(),
               sandbox: deps.sandbox,
               onFinished: async (invocation, result) => {
+                metrics.invocations.inc({ tier: invocation.tenantTier, status: result.status });
+                metrics.invocationDuration.observe({ tier: invocation.tenantTier }, result.durationMs / 1000);
+                metrics.invocationFuel.observe({ tier: invocation.tenantTier }, result.fuelUsed);
                 await settles.submit({ tenantId: invocation.tenantId, fuelUsed: BigInt(result.fuelUsed) });
                 if (!invocation.hasWebhooks) return;
                 const deliveries = await webhooks.planDeliveries(invocation.tenantId, invocation.id, invocation.eventType);

@@ -59,6 +59,8 @@ export const airlockConfigSchema = z.object({
   AIRLOCK_RETENTION_INTERVAL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).default(3_600_000)),
   AIRLOCK_RETENTION_BATCH_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(1000)),
   AIRLOCK_EXECUTORS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(256).default(availableParallelism())),
+  AIRLOCK_METRICS_PORT: z.preprocess(emptyAsUndefined, port.optional()),
+  OTEL_SDK_DISABLED: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false')),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(emptyAsUndefined, urlWithProtocols(['http:', 'https:']).optional()),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['error', 'warn', 'info', 'debug']).default('info')),
 });
@@ -100,6 +102,10 @@ export interface AirlockConfig {
   /** Processes that run plugin code (tests, publish gate, jobs). */
   executors: number;
   logLevel: AirlockEnv['LOG_LEVEL'];
+  /** A port of its own for GET /metrics, without credentials (the API also serves /metrics to the admin token). */
+  metricsPort: number | undefined;
+  /** OTEL_SDK_DISABLED=true: no spans at all (no trace store, no export). */
+  tracingDisabled: boolean;
   /** Base URL of an OTLP/HTTP collector; spans are sent to `<url>/v1/traces` as well as kept per tenant. */
   otlpEndpoint: string | undefined;
 }
@@ -125,5 +131,7 @@ export function toAirlockConfig(env: AirlockEnv, cwd: string): AirlockConfig {
     secretsKeys: env.AIRLOCK_SECRETS_KEYS,
     logLevel: env.LOG_LEVEL,
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+    tracingDisabled: env.OTEL_SDK_DISABLED === 'true',
+    metricsPort: env.AIRLOCK_METRICS_PORT,
   };
 }

@@ -25,6 +25,8 @@ describe('loadConfig', () => {
       retentionBatchSize: 1000,
       logLevel: 'info',
       otlpEndpoint: undefined,
+      tracingDisabled: false,
+      metricsPort: undefined,
     });
   });
 

@@ -1,6 +1,7 @@
 import type { ClaimedInvocation, ClaimRequest, FinishRequest, InvocationWorkRepository, PluginVersionRepository } from '@airlock/db';
 import { failedResult, type RunResult, type Sandbox, type SandboxPolicy } from '@airlock/sandbox';
 import { trace } from '@opentelemetry/api';
+import { metrics } from '@airlock/telemetry';
 import { ATTR, SPAN, withSpan } from '@airlock/telemetry/api';
 import type { ArtifactCache } from './artifact-cache.js';
 import { CoalescingBatcher } from './coalescing-batcher.js';
@@ -124,7 +125,10 @@ export class InvocationRunner {
       async () => (await deps.versions.findWithWasm(invocation.tenantId, invocation.pluginId, invocation.version))?.wasm ?? new Uint8Array(0),
       policy,
     );
-    if (!admission.ok) return failedResult(admission.rejection.kind === 'forbidden_import' ? 'forbidden_import' : 'invalid_module', admission.rejection.reason);
+    if (!admission.ok) {
+      metrics.admissionRejections.inc({ kind: admission.rejection.kind });
+      return failedResult(admission.rejection.kind === 'forbidden_import' ? 'forbidden_import' : 'invalid_module', admission.rejection.reason);
+    }
     // Secrets reach the plugin as config entries, at run time only.
     const secrets = invocation.bindingSecrets === null ? {} : (JSON.parse(deps.secrets.open(invocation.bindingSecrets)) as Record<string, string>);
     return deps.sandbox.run(admission.artifact, invocation.exportName, invocation.input, {

@@ -12,3 +12,4 @@ export {
 export { type QuotaLimits, type QuotaVerdict, TenantQuotaGateRepository } from './tenant-quota-gate.repository.js';
 export { createWebhookQueue, enqueueDeliveries, WEBHOOKS_QUEUE, webhookJob, type WebhookJobData } from './webhook-job.js';
 export { createMaintenanceQueue, MAINTENANCE_QUEUE, retentionJob, scheduleRetention } from './maintenance-job.js';
+export { queueProbe } from './queue-probe.js';

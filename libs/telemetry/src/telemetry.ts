@@ -10,6 +10,8 @@ export interface TelemetryOptions {
   otlpEndpoint?: string | undefined;
   /** More exporters, each span sent as it ends (tests use an in-memory one). */
   exporters?: SpanExporter[];
+  /** OTEL_SDK_DISABLED: no tracer provider; spans are no-ops and nothing is stored or sent. */
+  disabled?: boolean;
 }
 
 export interface Telemetry {
@@ -31,6 +33,10 @@ let started: Telemetry | undefined;
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   if (started !== undefined) return started;
   const spanStore = new TenantSpanStore({ onError: (error) => console.error('the trace store could not save spans:', error) });
+  if (options.disabled === true) {
+    started = { spanStore, flush: () => spanStore.forceFlush(), shutdown: () => spanStore.shutdown() };
+    return started;
+  }
   const spanProcessors: SpanProcessor[] = [spanStore];
   if (options.otlpEndpoint !== undefined) {
     const url = `${options.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`;

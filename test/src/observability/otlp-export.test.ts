@@ -91,7 +91,8 @@ describe('OTLP export: with OTEL_EXPORTER_OTLP_ENDPOINT set, spans go to the col
     );
     processes.push(apiProcess);
     await apiProcess.running();
-    processes.push(await startWorkerProcess(api, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }));
+    const metricsPort = await freePort();
+    processes.push(await startWorkerProcess(api, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, AIRLOCK_METRICS_PORT: String(metricsPort), HOST: '127.0.0.1' }));
 
     const traceId = randomBytes(16).toString('hex');
     const client = new HttpClient(`http://127.0.0.1:${port}`);
@@ -127,5 +128,11 @@ describe('OTLP export: with OTEL_EXPORTER_OTLP_ENDPOINT set, spans go to the col
     assert.equal(attribute(job, 'event.type'), 'page.viewed');
     assert.equal(attribute(run, 'sandbox.status'), 'ok');
     assert.ok(Number(attribute(run, 'sandbox.fuel_used')) > 0);
+
+    // The worker-only process serves its metrics on a port of its own.
+    const scraped = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    assert.equal(scraped.status, 200);
+    assert.match(await scraped.text(), /^airlock_invocations_total\{tier="[a-z]+",status="ok"\} 1$/m);
+    assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status, 404);
   });
 });

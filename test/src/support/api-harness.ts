@@ -7,9 +7,9 @@ import { resolveSecretBox } from '@airlock/api/secrets';
 import { loadConfig } from '@airlock/config';
 import { type Database, openDatabase, PluginKvRepository, SpanRepository } from '@airlock/db';
 import { DatabaseKvStore } from '@airlock/execution';
-import { createInvocationQueue, createRedisConnection } from '@airlock/queue';
+import { createInvocationQueue, createRedisConnection, queueProbe } from '@airlock/queue';
 import { Sandbox, type SandboxOptions } from '@airlock/sandbox';
-import { startTelemetry } from '@airlock/telemetry';
+import { observeExecutorPool, observeQueues, startTelemetry } from '@airlock/telemetry';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createFreshDatabase, type FreshDatabase } from './fresh-database.js';
 import { HttpClient } from './http-client.js';
@@ -79,6 +79,9 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
   });
   const secretBox = await resolveSecretBox(config.secretsKeys, config.dataDir);
   const invocationQueue = createInvocationQueue(redis, redisPrefix);
+  // As the launcher does: /metrics reads the executors and the queue at each scrape.
+  observeExecutorPool(() => sandbox.stats());
+  observeQueues([queueProbe(invocationQueue)]);
   const app = await createApiApp({
     config,
     prisma: database.prisma,
