@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import type { INestApplication, LogLevel } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module.js';
 import { AppExceptionFilter } from './errors/app-exception.filter.js';
 import { requestIdMiddleware } from './errors/request-id.middleware.js';
@@ -12,19 +13,14 @@ import { setupOpenApi } from './openapi/openapi.js';
 
 export type { ApiDependencies } from './infrastructure/api-dependencies.js';
 
-const NEST_LOG_LEVELS: Record<ApiDependencies['config']['logLevel'], LogLevel[]> = {
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
-
 /** Builds the HTTP app on the connections it is given; the caller listens and closes. */
 export async function createApiApp(deps: ApiDependencies): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.register(deps), {
     bodyParser: false,
-    logger: NEST_LOG_LEVELS[deps.config.logLevel],
+    // Held until pino takes over, so even boot messages are JSON lines.
+    bufferLogs: true,
   });
+  app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
   app.use(requestTracingMiddleware);

@@ -12,6 +12,7 @@ import { PluginsModule } from './plugins/plugins.module.js';
 import { PoliciesModule } from './policies/policies.module.js';
 import { TenantsModule } from './tenants/tenants.module.js';
 import { TracesModule } from './traces/traces.module.js';
+import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { VersionsModule } from './versions/versions.module.js';
 
@@ -21,6 +22,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [
+        LoggingModule.register(deps.config),
         InfrastructureModule.register(deps),
         AuditModule,
         PoliciesModule,

@@ -1,4 +1,5 @@
-import { metrics } from '@airlock/telemetry';
+import { logCorrelation, metrics } from '@airlock/telemetry';
+import { LoggerModule } from 'nestjs-pino';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { InvocationRepository, InvocationWorkRepository, PluginVersionRepository, RetentionRepository, TenantQuotaRepository, WebhookRepository } from '@airlock/db';
 import { ArtifactCache, CoalescingBatcher, InvocationRunner, PolicyResolver, RetentionSweeper, WebhookSender } from '@airlock/execution';
@@ -16,6 +17,8 @@ export class WorkerModule {
     const { prisma } = deps;
     return {
       module: WorkerModule,
+      // Service logs as JSON lines (pino), with the tenant and trace of the job being run when there is one.
+      imports: [LoggerModule.forRoot({ pinoHttp: { level: deps.config.logLevel, base: { service: 'airlock-worker' }, mixin: logCorrelation } })],
       providers: [
         { provide: WORKER_CONFIG, useValue: deps.config },
         { provide: WORKER_PRISMA, useValue: prisma },

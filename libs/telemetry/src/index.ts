@@ -5,3 +5,4 @@ export { type StoredSpan, type SpanWriter, TenantSpanStore } from './tenant-span
 export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.js';
 export { currentTraceId } from './current-trace.js';
 export { type ExecutorPoolStats, metrics, metricsRegistry, observeExecutorPool, observeQueues, type QueueProbe } from './metrics.js';
+export { logCorrelation } from './log-correlation.js';

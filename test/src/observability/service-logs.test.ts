@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { HttpClient } from '../support/http-client.js';
+import { freePort, type LauncherProcess, spawnLauncher } from '../support/launcher-process.js';
+import { publishAndBind } from '../support/pipeline.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('service logs: JSON lines with requestId, tenantId and traceId, without secrets or payloads', () => {
+  let api: ApiHarness;
+  let alice: TenantSession;
+  let child: LauncherProcess | undefined;
+
+  before(async () => {
+    api = await startApi();
+    alice = await createTenantSession(api, 'Alice');
+    await publishAndBind(api, alice, { name: 'greeter', template: 'hello', event: 'user.joined', exportName: 'greet' });
+  });
+  after(async () => {
+    if (child !== undefined && child.child.exitCode === null) child.child.kill('SIGKILL');
+    await api.close();
+  });
+
+  it('logs each request as one JSON line tied to its request, tenant and trace', async () => {
+    const port = await freePort();
+    child = spawnLauncher(
+      process.cwd(),
+      {
+        DATABASE_URL: api.config.databaseUrl!,
+        REDIS_URL: api.config.redisUrl!,
+        AIRLOCK_REDIS_PREFIX: api.redisPrefix,
+        AIRLOCK_DATA_DIR: api.config.dataDir,
+        AIRLOCK_ADMIN_TOKEN: api.adminToken,
+        AIRLOCK_EXECUTORS: '1',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LOG_LEVEL: 'info',
+      },
+      ['api'],
+    );
+    await child.running();
+    const traceId = randomBytes(16).toString('hex');
+    const requestId = `logs-${randomBytes(4).toString('hex')}`;
+    const secretPayload = `payload-${randomBytes(8).toString('hex')}`;
+    const accepted = await new HttpClient(`http://127.0.0.1:${port}`).post('/v1/events', {
+      token: alice.key,
+      headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`, 'x-request-id': requestId },
+      body: { type: 'user.joined', payload: { note: secretPayload } },
+    });
+    assert.equal(accepted.status, 202, accepted.text);
+
+    let line: Record<string, any> | undefined;
+    for (let tries = 0; tries < 50 && line === undefined; tries++) {
+      line = child
+        .stdout()
+        .split('\n')
+        .filter((text) => text.startsWith('{'))
+        .map((text) => JSON.parse(text) as Record<string, any>)
+        .find((entry) => entry.requestId === requestId);
+      if (line === undefined) await sleep(50);
+    }
+    assert.ok(line, `a JSON line for the request in:\n${child.stdout()}`);
+    assert.deepEqual(
+      { tenantId: line.tenantId, traceId: line.traceId, method: line.req?.method, path: line.req?.path, status: line.res?.statusCode, service: line.service },
+      { tenantId: alice.tenantId, traceId, method: 'POST', path: '/v1/events', status: 202, service: 'airlock-api' },
+    );
+    assert.equal(typeof line.level, 'number');
+    assert.equal(typeof line.time, 'number');
+
+    const output = child.stdout() + child.stderr();
+    assert.ok(!output.includes(alice.key), 'never the API key');
+    assert.ok(!output.includes(alice.key.split('_')[2]!), 'nor its secret part');
+    assert.ok(!output.includes(secretPayload), 'never the payload');
+    assert.ok(!/authorization/i.test(output), 'no request headers at all');
+    for (const text of child.stdout().split('\n').filter((candidate) => candidate.startsWith('{'))) assert.doesNotThrow(() => JSON.parse(text));
+  });
+});
