@@ -57,7 +57,7 @@ describe('chaos: SIGTERM to a worker process under load', () => {
   }
 
   it('drains within its bound: a short run finishes, a long one is left for another worker, nothing new starts, nothing is lost', async () => {
-    const first = await startWorkerProcess(api, { AIRLOCK_EXECUTORS: '2', AIRLOCK_SHUTDOWN_DRAIN_MS: String(DRAIN_MS) });
+    const first = await startWorkerProcess(api, { AIRLOCK_EXECUTORS: '2', AIRLOCK_SHUTDOWN_DRAIN_MS: String(DRAIN_MS), LOG_LEVEL: 'warn' });
     workers.push(first);
     const short = await emit(100_000_000); // about a quarter of a second: ends well within the drain
     const long = await emit(3_200_000_000); // about eight seconds: outlasts it

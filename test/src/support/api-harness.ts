@@ -98,7 +98,8 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
   const layers: ExpressLayer[] = app.getHttpAdapter().getInstance().router.stack;
   const routes = layers
     .flatMap((layer) => (layer.route === undefined ? [] : Object.keys(layer.route.methods).map((method) => ({ method: method.toUpperCase(), path: layer.route!.path }))))
-    .filter((route) => !route.path.startsWith('/docs') && !route.path.startsWith('/openapi'));
+    // `{/*splat}` layers are middleware Nest mounts for every method (the request logger), not endpoints.
+    .filter((route) => !route.path.startsWith('/docs') && !route.path.startsWith('/openapi') && route.path !== '{/*splat}');
   return {
     http: new HttpClient(baseUrl),
     baseUrl,
