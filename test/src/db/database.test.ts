@@ -3,7 +3,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BindingRepository, type Database, EventRepository, InvocationWorkRepository, MIGRATIONS_DIR, openDatabase, Prisma, readMigrationFiles } from '@airlock/db';
+import {
+  BindingRepository,
+  type Database,
+  EventRepository,
+  InvocationWorkRepository,
+  MIGRATIONS_DIR,
+  openDatabase,
+  PluginLogRepository,
+  Prisma,
+  readMigrationFiles,
+  RetentionRepository,
+  SpanRepository,
+} from '@airlock/db';
 import { createFreshDatabase, type FreshDatabase } from '../support/fresh-database.js';
 
 /** Exercises every model; the list must name them all, so a new model without a check fails here. */
@@ -208,6 +220,25 @@ function describeBackend(name: string, open: () => Promise<{ options: Parameters
         { status: 'ok', output: [104, 105], fuel: 12n, egress: 321n, logs: outcome.logs, dropped: 2, dead: null },
       );
       assert.deepEqual(await work.claim([{ tenantId: tenant.id, id: invocationId }], new Date()), [], 'a finished invocation is not claimed again');
+
+      // Plugin logs are searched inside the invocations' JSON.
+      const logs = await new PluginLogRepository(prisma).search(tenant.id, { levels: ['info'] }, { limit: 10 });
+      assert.deepEqual(logs.entries.map((entry) => [entry.invocationId, entry.line, entry.message]), [[invocationId, 0, 'a "quoted" line']]);
+
+      // Spans are saved in one statement; a span of a tenant deleted meanwhile is dropped alone.
+      const spans = new SpanRepository(prisma);
+      const span = { traceId: 'c'.repeat(32), parentSpanId: null, name: 'sandbox.run', kind: 'internal', startTime: new Date(), durationMs: 0.5, status: 'error', statusMessage: 'trap', attributes: { 'sandbox.status': 'trap', 'sandbox.fuel_used': 7 } };
+      await spans.insertMany([
+        { ...span, spanId: 'a'.repeat(16), tenantId: tenant.id },
+        { ...span, spanId: 'b'.repeat(16), tenantId: '00000000-0000-4000-8000-000000000000' },
+      ]);
+      await spans.insertMany([{ ...span, spanId: 'a'.repeat(16), tenantId: tenant.id }]); // saved twice: kept once
+      const savedSpans = await spans.findTrace(tenant.id, 'c'.repeat(32));
+      assert.deepEqual(savedSpans.map((row) => [row.spanId, row.status, row.statusMessage, row.attributes]), [['a'.repeat(16), 'error', 'trap', span.attributes]]);
+
+      // Retention deletes finished invocations and spans older than the cutoff.
+      const swept = await new RetentionRepository(prisma).sweep(tenant.id, new Date(Date.now() + 60_000), 1);
+      assert.deepEqual([swept.invocations, swept.spans], [1, 1]);
     });
 
     it('runs interactive transactions and rolls them back on error', async () => {
