@@ -86,6 +86,13 @@ export class TenantQuotaGateRepository {
     return { ok: false, limit, max: limits[limit], retryAfterSeconds: daily ? secondsToMidnight(now) : 1 };
   }
 
+  /** Gives back `invocations` admitted but never created (a request that lost an idempotency race). */
+  async release(tenantId: string, invocations: number, now = Date.now()): Promise<void> {
+    if (invocations === 0) return;
+    const keys = this.keys(tenantId, now);
+    await this.redis.multi().decrby(keys.invocationsToday, invocations).decrby(keys.inFlight, invocations).exec();
+  }
+
   /**
    * Called once per finished invocation, many at a time (one round trip): its
    * fuel counts against today, and it is no longer in flight.

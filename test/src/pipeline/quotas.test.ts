@@ -78,6 +78,18 @@ describe('tenant quotas at enqueue, in Redis', () => {
     assert.equal(accepted, 202, 'finished invocations no longer count');
   });
 
+  it('counts an event sent many times at once with one idempotency key once', async () => {
+    const tenant = await tenantWith('Retrying', { concurrentRuns: 3, invocationsPerDay: 3, eventsPerSecond: 1000 });
+    const responses = await Promise.all(
+      Array.from({ length: 3 }, () => api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created', idempotencyKey: 'same-order' } })),
+    );
+    assert.deepEqual(responses.map((response) => response.status), [202, 202, 202]);
+    assert.equal(new Set(responses.map((response) => response.body.eventId)).size, 1, 'one event');
+    // One invocation is queued: two more fit in flight and in the day, whichever request won the race.
+    const [fourth, fifth, sixth] = await burst(tenant, 3).then((all) => all.map((response) => response.status).sort());
+    assert.deepEqual([fourth, fifth, sixth], [202, 202, 429]);
+  });
+
   it('refuses new events once the day\'s fuel is spent', async () => {
     const tenant = await tenantWith('Hungry', { fuelPerDay: 1, eventsPerSecond: 1000, invocationsPerDay: 1000, concurrentRuns: 1000 });
     const first = await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created' } });

@@ -81,7 +81,9 @@ export class EventsService {
     // A replay was counted the first time (and its jobs, if queued, keep their place).
     const placeInLine = replay ? 0 : await this.admit(tenant, planned.length, policy.quotas);
     trace.getActiveSpan()?.setAttribute(ATTR.eventType, input.type);
-    const { event } = await this.events.record(tenant.id, { type: input.type, payload, idempotencyKey: input.idempotencyKey, traceId: currentTraceId() }, planned);
+    const { event, created } = await this.events.record(tenant.id, { type: input.type, payload, idempotencyKey: input.idempotencyKey, traceId: currentTraceId() }, planned);
+    // Another request with the same key won the race: what this one was admitted for will never run.
+    if (!created && !replay) await this.quotaGate.release(tenant.id, planned.length).catch(() => undefined);
     trace.getActiveSpan()?.setAttribute(ATTR.eventId, event.id);
     const queued = event.invocations.filter((invocation) => invocation.status === 'queued').map((invocation) => invocation.id);
     await this.enqueue(tenant.id, queued, placeInLine, {
