@@ -1,4 +1,6 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -45,6 +47,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   for (const exporter of options.exporters ?? []) spanProcessors.push(new SimpleSpanProcessor(exporter));
   const provider = new NodeTracerProvider({ resource: resourceFromAttributes({ 'service.name': options.serviceName, 'process.pid': process.pid }), spanProcessors });
   provider.register();
+  // PostgreSQL queries made under Airlock's spans become child spans (the driver
+  // is loaded after this: instrumentation.ts runs first). ioredis 6 is beyond what
+  // the ioredis instrumentation patches; Redis work shows as Airlock's own spans.
+  registerInstrumentations({ tracerProvider: provider, instrumentations: [new PgInstrumentation({ requireParentSpan: true })] });
   started = {
     spanStore,
     flush: () => provider.forceFlush(),

@@ -1,3 +1,4 @@
+import { telemetry } from './telemetry.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,19 +10,12 @@ import { type Database, openDatabase, PluginKvRepository, SpanRepository } from 
 import { DatabaseKvStore } from '@airlock/execution';
 import { createInvocationQueue, createRedisConnection, queueProbe } from '@airlock/queue';
 import { Sandbox, type SandboxOptions } from '@airlock/sandbox';
-import { observeExecutorPool, observeQueues, startTelemetry } from '@airlock/telemetry';
-import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { observeExecutorPool, observeQueues } from '@airlock/telemetry';
 import { createFreshDatabase, type FreshDatabase } from './fresh-database.js';
 import { HttpClient } from './http-client.js';
 import { testEnvironment } from './test-environment.js';
 
-/**
- * Tracing is on in every test process that uses the harness, as it is in
- * Airlock's own processes: spans go to the harness's trace store and, as they
- * end, to this exporter, for tests to inspect.
- */
-export const spanExporter = new InMemorySpanExporter();
-const telemetry = startTelemetry({ serviceName: 'airlock-test', exporters: [spanExporter] });
+export { spanExporter } from './telemetry.js';
 
 export interface ApiHarness {
   http: HttpClient;
