@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import type { LauncherProcess } from '../support/launcher-process.js';
-import { compileSource } from '../support/pdk.js';
-import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
-import { startWorkerProcess } from '../support/worker-process.js';
+import { waitUntilFinished } from '../support/pipeline.js';
+import type { TenantSession } from '../support/tenant-session.js';
+import { startWorkerProcess, tenantWithLongCalls } from '../support/airlock-processes.js';
 
 // About a second of work, so that a worker can be killed while it runs.
 const WORK = `import { Host } from "@airlock/plugin-pdk";
@@ -23,15 +23,7 @@ describe('chaos: a worker process killed with SIGKILL mid-job', () => {
 
   before(async () => {
     api = await startApi();
-    alice = await createTenantSession(api, 'Alice');
-    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, {
-      token: api.adminToken,
-      body: { tier: 'standard', overrides: { fuelPerCall: 1_000_000_000_000, timeoutMs: 60_000 } },
-    });
-    const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'worker-bee' } })).body.id;
-    await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileSource(WORK), contentType: 'application/wasm' } });
-    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
-    await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'job.run', pluginId: plugin, export: 'work' } });
+    alice = await tenantWithLongCalls(api, WORK, 'work');
   });
   after(async () => {
     for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
@@ -66,14 +58,7 @@ describe('chaos: a worker process killed with SIGKILL mid-job', () => {
 
     const second = await startWorker();
     const results = [];
-    for (const id of ids) {
-      let result = await invocation(id);
-      for (let tries = 0; tries < 600 && ['queued', 'running'].includes(result.status); tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        result = await invocation(id);
-      }
-      results.push(result);
-    }
+    for (const id of ids) results.push(await waitUntilFinished(api, alice.key, id, 60_000));
     assert.deepEqual(results.map((result) => result.status), ['ok', 'ok', 'ok'], JSON.stringify(results.map((r) => r.error)));
     assert.deepEqual(results.map((result) => result.output.split(' ')[0]), ['a', 'b', 'c']);
     assert.ok(results.find((result) => result.id === running)!.attempts >= 2, 'the killed job ran again');

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import type { LauncherProcess } from '../support/launcher-process.js';
-import { compileSource } from '../support/pdk.js';
-import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
-import { startWorkerProcess } from '../support/worker-process.js';
+import { waitUntilFinished } from '../support/pipeline.js';
+import type { TenantSession } from '../support/tenant-session.js';
+import { startWorkerProcess, tenantWithLongCalls } from '../support/airlock-processes.js';
 
 // Spins for as many iterations as its input says (400 million is about a second here).
 const SPIN = `import { Host } from "@airlock/plugin-pdk";
@@ -26,15 +26,7 @@ describe('chaos: SIGTERM to a worker process under load', () => {
 
   before(async () => {
     api = await startApi();
-    alice = await createTenantSession(api, 'Alice');
-    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, {
-      token: api.adminToken,
-      body: { tier: 'standard', overrides: { fuelPerCall: 1_000_000_000_000, timeoutMs: 60_000 } },
-    });
-    const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'spinner' } })).body.id;
-    await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileSource(SPIN), contentType: 'application/wasm' } });
-    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
-    await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'job.run', pluginId: plugin, export: 'spin' } });
+    alice = await tenantWithLongCalls(api, SPIN, 'spin');
   });
   after(async () => {
     for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
@@ -47,14 +39,7 @@ describe('chaos: SIGTERM to a worker process under load', () => {
     assert.equal(accepted.status, 202, accepted.text);
     return accepted.body.invocations[0].id;
   }
-  async function settled(id: string) {
-    let result = await invocation(id);
-    for (let tries = 0; tries < 600 && ['queued', 'running'].includes(result.status); tries++) {
-      await sleep(100);
-      result = await invocation(id);
-    }
-    return result;
-  }
+  const settled = (id: string) => waitUntilFinished(api, alice.key, id, 60_000);
 
   it('drains within its bound: a short run finishes, a long one is left for another worker, nothing new starts, nothing is lost', async () => {
     const first = await startWorkerProcess(api, { AIRLOCK_EXECUTORS: '2', AIRLOCK_SHUTDOWN_DRAIN_MS: String(DRAIN_MS), LOG_LEVEL: 'warn' });

@@ -5,10 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { HttpClient } from '../support/http-client.js';
-import { freePort, type LauncherProcess, spawnLauncher } from '../support/launcher-process.js';
+import { freePort, type LauncherProcess } from '../support/launcher-process.js';
 import { publishAndBind } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
-import { startWorkerProcess } from '../support/worker-process.js';
+import { startApiProcess, startWorkerProcess } from '../support/airlock-processes.js';
 
 interface OtlpAttribute {
   key: string;
@@ -72,30 +72,13 @@ describe('OTLP export: with OTEL_EXPORTER_OTLP_ENDPOINT set, spans go to the col
 
   it('sends the spans of the API process and the worker process, one trace, with their attributes', async () => {
     const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
-    const port = await freePort();
-    const apiProcess = spawnLauncher(
-      process.cwd(),
-      {
-        DATABASE_URL: api.config.databaseUrl!,
-        REDIS_URL: api.config.redisUrl!,
-        AIRLOCK_REDIS_PREFIX: api.redisPrefix,
-        AIRLOCK_DATA_DIR: api.config.dataDir,
-        AIRLOCK_ADMIN_TOKEN: api.adminToken,
-        AIRLOCK_EXECUTORS: '1',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        LOG_LEVEL: 'error',
-        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-      },
-      ['api'],
-    );
-    processes.push(apiProcess);
-    await apiProcess.running();
+    const apiProcess = await startApiProcess(api, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+    processes.push(apiProcess.process);
     const metricsPort = await freePort();
     processes.push(await startWorkerProcess(api, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, AIRLOCK_METRICS_PORT: String(metricsPort), HOST: '127.0.0.1' }));
 
     const traceId = randomBytes(16).toString('hex');
-    const client = new HttpClient(`http://127.0.0.1:${port}`);
+    const client = new HttpClient(apiProcess.baseUrl);
     const accepted = await client.post('/v1/events', {
       token: alice.key,
       headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { compileSource } from '../support/pdk.js';
-import { type InProcessWorker, publishAndBind, startWorker } from '../support/pipeline.js';
+import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { readSse } from '../support/sse.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
@@ -42,11 +42,8 @@ describe('plugin logs: searched and tailed across invocations', () => {
   async function emitAndWait(name: string): Promise<string> {
     const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'chat.said', payloadBase64: Buffer.from(name).toString('base64') } });
     const id = accepted.body.invocations[0].id as string;
-    for (let tries = 0; tries < 200; tries++) {
-      if (!['queued', 'running'].includes((await api.http.get(`/v1/invocations/${id}`, { token: alice.key })).body.status)) return id;
-      await sleep(25);
-    }
-    throw new Error('did not finish');
+    assert.equal((await waitUntilFinished(api, alice.key, id)).status, 'ok');
+    return id;
   }
 
   it('finds lines by plugin and level, oldest first, in pages, for their tenant only', async () => {

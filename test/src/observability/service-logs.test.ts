@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { HttpClient } from '../support/http-client.js';
-import { freePort, type LauncherProcess, spawnLauncher } from '../support/launcher-process.js';
+import type { LauncherProcess } from '../support/launcher-process.js';
+import { startApiProcess } from '../support/airlock-processes.js';
 import { publishAndBind } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
@@ -25,27 +26,12 @@ describe('service logs: JSON lines with requestId, tenantId and traceId, without
   });
 
   it('logs each request as one JSON line tied to its request, tenant and trace', async () => {
-    const port = await freePort();
-    child = spawnLauncher(
-      process.cwd(),
-      {
-        DATABASE_URL: api.config.databaseUrl!,
-        REDIS_URL: api.config.redisUrl!,
-        AIRLOCK_REDIS_PREFIX: api.redisPrefix,
-        AIRLOCK_DATA_DIR: api.config.dataDir,
-        AIRLOCK_ADMIN_TOKEN: api.adminToken,
-        AIRLOCK_EXECUTORS: '1',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        LOG_LEVEL: 'info',
-      },
-      ['api'],
-    );
-    await child.running();
+    const started = await startApiProcess(api, { LOG_LEVEL: 'info' });
+    child = started.process;
     const traceId = randomBytes(16).toString('hex');
     const requestId = `logs-${randomBytes(4).toString('hex')}`;
     const secretPayload = `payload-${randomBytes(8).toString('hex')}`;
-    const accepted = await new HttpClient(`http://127.0.0.1:${port}`).post('/v1/events', {
+    const accepted = await new HttpClient(started.baseUrl).post('/v1/events', {
       token: alice.key,
       headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`, 'x-request-id': requestId },
       body: { type: 'user.joined', payload: { note: secretPayload } },

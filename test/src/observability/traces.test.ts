@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { type ApiHarness, spanExporter, startApi } from '../support/api-harness.js';
-import { type InProcessWorker, publishAndBind, startWorker } from '../support/pipeline.js';
+import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -36,14 +36,7 @@ describe('traces: one trace follows an event from the host app to the result', (
     await api.close();
   });
 
-  async function finished(id: string) {
-    for (let tries = 0; tries < 200; tries++) {
-      const invocation = (await api.http.get(`/v1/invocations/${id}`, { token: alice.key })).body;
-      if (!['queued', 'running'].includes(invocation.status)) return invocation;
-      await sleep(25);
-    }
-    throw new Error(`invocation ${id} did not finish`);
-  }
+  const finished = (id: string) => waitUntilFinished(api, alice.key, id);
 
   it("continues the host app's trace through the API, the queue, the worker, the sandbox and its host calls", async () => {
     // The host app's SDK call carries a W3C traceparent.

@@ -6,16 +6,8 @@ import { createWorkerApp } from '@airlock/worker/worker-app';
 import type { Redis } from 'ioredis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { compileTemplate } from '../support/pdk.js';
+import { waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
-
-async function finished(api: ApiHarness, token: string, invocationId: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await api.http.get(`/v1/invocations/${invocationId}`, { token });
-    if (!['queued', 'running'].includes(response.body.status) || Date.now() > deadline) return response.body;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('events through the queue and the worker', () => {
   let api: ApiHarness;
@@ -56,7 +48,7 @@ describe('events through the queue and the worker', () => {
     const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from('Ada').toString('base64') } });
     assert.equal(accepted.status, 202, accepted.text);
     assert.equal(accepted.body.invocations.length, 2);
-    const results = await Promise.all(accepted.body.invocations.map((invocation: { id: string }) => finished(api, alice.key, invocation.id)));
+    const results = await Promise.all(accepted.body.invocations.map((invocation: { id: string }) => waitUntilFinished(api, alice.key, invocation.id)));
     const byExport = Object.fromEntries(results.map((result) => [result.export, result]));
     assert.equal(byExport.greet.status, 'ok', JSON.stringify(byExport.greet.error));
     assert.equal(byExport.greet.output, 'hello, Ada');
@@ -74,7 +66,7 @@ describe('events through the queue and the worker', () => {
 
   it('hands JSON payloads to plugins as JSON text', async () => {
     const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payload: { id: 'o-1' } } });
-    const results = await Promise.all(accepted.body.invocations.map((invocation: { id: string }) => finished(api, alice.key, invocation.id)));
+    const results = await Promise.all(accepted.body.invocations.map((invocation: { id: string }) => waitUntilFinished(api, alice.key, invocation.id)));
     const greet = results.find((result) => result.export === 'greet');
     assert.equal(greet.output, 'hello, {"id":"o-1"}');
   });
@@ -82,14 +74,14 @@ describe('events through the queue and the worker', () => {
   it('runs an event once per idempotency key', async () => {
     const send = () => api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from('Grace').toString('base64'), idempotencyKey: 'order-42' } });
     const first = await send();
-    await Promise.all(first.body.invocations.map((invocation: { id: string }) => finished(api, alice.key, invocation.id)));
+    await Promise.all(first.body.invocations.map((invocation: { id: string }) => waitUntilFinished(api, alice.key, invocation.id)));
     const again = await send();
     assert.equal(again.status, 202);
     assert.deepEqual(again.body, first.body, 'the same event and invocations');
     const other = await api.http.post('/v1/events', { token: bob.key, body: { type: 'order.created', idempotencyKey: 'order-42' } });
     assert.notEqual(other.body.eventId, first.body.eventId, 'keys are per tenant');
     const third = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from('Grace').toString('base64') } });
-    const counted = (await Promise.all(third.body.invocations.map((i: { id: string }) => finished(api, alice.key, i.id)))).find((r) => r.export === 'count');
+    const counted = (await Promise.all(third.body.invocations.map((i: { id: string }) => waitUntilFinished(api, alice.key, i.id)))).find((r) => r.export === 'count');
     assert.deepEqual(JSON.parse(counted.output), { key: 'count:Grace', count: 2 }, 'the replay ran nothing');
   });
 
@@ -109,7 +101,7 @@ describe('events through the queue and the worker', () => {
     const queued = await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: alice.key, body: { export: 'greet', inputBase64: Buffer.from('Yan').toString('base64') } });
     assert.equal(queued.status, 202);
     assert.equal(queued.body.status, 'queued');
-    assert.equal((await finished(api, alice.key, queued.body.id)).output, 'hello, Yan');
+    assert.equal((await waitUntilFinished(api, alice.key, queued.body.id)).output, 'hello, Yan');
 
     const noExport = await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: alice.key, body: { export: 'nope' } });
     assert.equal(noExport.status, 400);

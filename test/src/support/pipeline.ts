@@ -31,6 +31,16 @@ export async function startWorker(api: ApiHarness, options: Pick<WorkerDependenc
   };
 }
 
+/** The invocation once it has finished (or as it is when `timeoutMs` runs out). */
+export async function waitUntilFinished(api: ApiHarness, token: string, invocationId: string, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await api.http.get(`/v1/invocations/${invocationId}`, { token });
+    if (!['queued', 'running'].includes(response.body.status) || Date.now() > deadline) return response.body;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Creates a plugin from a template, publishes version 1 and binds `exportName` to `event`; returns the plugin and binding ids. */
 export async function publishAndBind(
   api: ApiHarness,
