@@ -10,6 +10,7 @@ import { InfrastructureModule } from './infrastructure/infrastructure.module.js'
 import { MeModule } from './me/me.module.js';
 import { PluginsModule } from './plugins/plugins.module.js';
 import { PoliciesModule } from './policies/policies.module.js';
+import { TenantConfigModule } from './tenant-config/tenant-config.module.js';
 import { TenantsModule } from './tenants/tenants.module.js';
 import { TracesModule } from './traces/traces.module.js';
 import { LoggingModule } from './logging/logging.module.js';
@@ -24,6 +25,7 @@ export class ApiModule {
       imports: [
         LoggingModule.register(deps.config),
         InfrastructureModule.register(deps),
+        TenantConfigModule,
         AuditModule,
         PoliciesModule,
         HealthModule,

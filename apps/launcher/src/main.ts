@@ -74,7 +74,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
     if (role !== 'api') {
       const consumerRedis = createRedisConnection(redis.url, 'consumer', 'airlock-worker');
       closers.push(async () => consumerRedis.quit());
-      const worker = await createWorkerApp({ config, prisma: database.prisma, redis: consumerRedis, sandbox, secrets });
+      const worker = await createWorkerApp({ config, prisma: database.prisma, sql: database.sql, redis: consumerRedis, sandbox, secrets });
       closers.push(() => worker.close());
       lines.push('worker: ready');
     }
@@ -88,6 +88,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
       const api = await createApiApp({
         config,
         prisma: database.prisma,
+        sql: database.sql,
         redis: requestRedis,
         adminTokenHash: adminToken.hash,
         pingDatabase: () => database.ping(),

@@ -1,5 +1,5 @@
 import type { AirlockConfig } from '@airlock/config';
-import type { PrismaClient } from '@airlock/db';
+import type { PrismaClient, SqlExecutor } from '@airlock/db';
 import type { SecretBox } from '@airlock/execution';
 import type { GuardedHttpOptions, Sandbox } from '@airlock/sandbox';
 import type { Redis } from 'ioredis';
@@ -8,6 +8,8 @@ import type { Redis } from 'ioredis';
 export interface WorkerDependencies {
   config: AirlockConfig;
   prisma: PrismaClient;
+  /** The database without Prisma Client, for claiming and finishing runs. */
+  sql: SqlExecutor;
   /** A long-lived connection that waits for Redis to come back (role `consumer`). */
   redis: Redis;
   /** Where plugin code runs: executor processes. */

@@ -39,7 +39,7 @@ export class WorkerModule {
             const webhooks = new WebhookRepository(prisma);
             const webhookQueue = createWebhookQueue(redis, deps.config.redisPrefix);
             return new InvocationRunner({
-              work: new InvocationWorkRepository(prisma),
+              work: new InvocationWorkRepository(prisma, deps.sql),
               versions: new PluginVersionRepository(prisma),
               policies: new PolicyResolver(new TenantQuotaRepository(prisma)),
               secrets: deps.secrets,

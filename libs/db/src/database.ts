@@ -8,7 +8,7 @@ import { PrismaClient } from './generated/prisma/client.js';
 import { readMigrationFiles } from './migrations/migration-files.js';
 import { applyMigrations } from './migrations/migration-runner.js';
 import { MIGRATIONS_DIR } from './paths.js';
-import { PgliteSqlExecutor, PgSqlExecutor, type SqlExecutor } from './sql-executor.js';
+import { PgliteSqlExecutor, PgPoolSqlExecutor, PgSqlExecutor, type SqlExecutor } from './sql-executor.js';
 
 export interface DatabaseOptions {
   /** A `postgresql://` URL; unset means the embedded PGlite database under `dataDir`. */
@@ -23,6 +23,12 @@ export interface DatabaseOptions {
 export interface Database {
   readonly kind: 'postgresql' | 'pglite';
   readonly prisma: PrismaClient;
+  /**
+   * The same connections without Prisma Client, for the few statements on the
+   * event path where its per-query cost shows (recording events, claiming and
+   * finishing invocations).
+   */
+  readonly sql: SqlExecutor;
   /** Names of the migrations applied while opening. */
   readonly appliedMigrations: readonly string[];
   /** Resolves when the database answers a query; rejects otherwise. */
@@ -52,10 +58,13 @@ async function openPostgres(databaseUrl: string, shouldMigrate: boolean): Promis
       await client.end();
     }
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+  // One pool for Prisma and the raw statements, so both count against one connection limit.
+  const pool = new pg.Pool({ connectionString: databaseUrl });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   return {
     kind: 'postgresql',
     prisma,
+    sql: new PgPoolSqlExecutor(pool),
     appliedMigrations,
     ping: async () => {
       await prisma.$queryRaw`SELECT 1`;
@@ -73,6 +82,7 @@ async function openPglite(dataDir: string, shouldMigrate: boolean): Promise<Data
   return {
     kind: 'pglite',
     prisma,
+    sql: new PgliteSqlExecutor(pglite, pglite),
     appliedMigrations,
     ping: async () => {
       await prisma.$queryRaw`SELECT 1`;

@@ -15,7 +15,7 @@ export type { Binding, Plugin, PluginVersion } from './generated/prisma/client.j
 export { AuditRepository, type AuditEntry } from './repositories/audit.repository.js';
 export { TenantQuotaRepository } from './repositories/tenant-quota.repository.js';
 export type { AuditEvent } from './generated/prisma/client.js';
-export { type AcceptedEvent, EventRepository, type EventWithInvocations, type PlannedInvocation } from './repositories/event.repository.js';
+export { type AcceptedEvent, EventRepository, type EventToRecord, type EventWithInvocations, type PlannedInvocation, type RecordedEvent } from './repositories/event.repository.js';
 export { InvocationRepository, type InvocationOutcome } from './repositories/invocation.repository.js';
 export { type ClaimedInvocation, type ClaimRequest, type FinishRequest, InvocationWorkRepository } from './repositories/invocation-work.repository.js';
 export type { Event, Invocation } from './generated/prisma/client.js';

@@ -2,9 +2,10 @@ import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type pg from 'pg';
 
 /**
- * Raw SQL for the few jobs Prisma Client cannot do: running migration scripts
- * (many statements at once) and the readiness probe. One implementation per
- * driver, so the runner is the same on PostgreSQL and PGlite.
+ * Raw SQL for the few jobs Prisma Client cannot do or does too slowly: running
+ * migration scripts (many statements at once) and the hot statements of the
+ * event path. One implementation per driver, so callers are the same on
+ * PostgreSQL and PGlite.
  */
 export interface SqlExecutor {
   /** Runs a script of one or more statements, without parameters. */
@@ -56,6 +57,28 @@ export class PgSqlExecutor implements SqlExecutor {
     } catch (error) {
       await this.client.query('ROLLBACK');
       throw error;
+    }
+  }
+}
+
+/** Statements on a pool: each query takes whichever connection is free. */
+export class PgPoolSqlExecutor implements SqlExecutor {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async exec(script: string): Promise<void> {
+    await this.pool.query(script);
+  }
+
+  async query<Row extends object>(statement: string, params: readonly unknown[] = []): Promise<Row[]> {
+    return (await this.pool.query<Row & pg.QueryResultRow>(statement, [...params])).rows;
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      return await new PgSqlExecutor(client).transaction(work);
+    } finally {
+      client.release();
     }
   }
 }

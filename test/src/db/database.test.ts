@@ -187,20 +187,25 @@ function describeBackend(name: string, open: () => Promise<{ options: Parameters
       assert.deepEqual(planned, [{ bindingId: latest.id, pluginId: plugin.id, version: 1, exportName: 'run', config: { region: 'eu' } }]);
       assert.deepEqual(await new BindingRepository(prisma).planFor(stranger.id, 'order.created'), []);
 
-      const events = new EventRepository(prisma);
+      const events = new EventRepository(prisma, database.sql);
       const payload = new TextEncoder().encode('{"total":3}');
-      const first = await events.record(tenant.id, { type: 'order.created', payload, idempotencyKey: 'k1' }, planned);
-      assert.equal(first.created, true);
-      const again = await events.record(tenant.id, { type: 'order.created', payload, idempotencyKey: 'k1' }, planned);
-      assert.equal(again.created, false);
-      assert.equal(again.event.id, first.event.id);
-      assert.deepEqual(again.event.invocations.map((i) => i.id), first.event.invocations.map((i) => i.id));
-      const stored = await prisma.event.findUniqueOrThrow({ where: { id: first.event.id }, include: { invocations: true } });
+      const keyed = { tenantId: tenant.id, type: 'order.created', payload, idempotencyKey: 'k1', invocations: planned };
+      // Concurrent requests are recorded by one statement; a key used twice in it records one event.
+      const [first, twin, strangers] = await events.recordMany([keyed, keyed, { tenantId: stranger.id, type: 'order.created', payload, invocations: [] }]);
+      assert.deepEqual([first!.created, twin!.created, strangers!.created], [true, false, true]);
+      assert.equal(twin!.event.id, first!.event.id);
+      const [again] = await events.recordMany([keyed]);
+      assert.equal(again!.created, false);
+      assert.equal(again!.event.id, first!.event.id);
+      assert.deepEqual(again!.event.invocations.map((i) => i.id), first!.event.invocations.map((i) => i.id));
+      assert.equal(await prisma.invocation.count({ where: { tenantId: tenant.id } }), 1, 'one invocation for the key, however often it came');
+      assert.equal(await prisma.event.count({ where: { tenantId: stranger.id } }), 1);
+      const stored = await prisma.event.findUniqueOrThrow({ where: { id: first!.event.id }, include: { invocations: true } });
       assert.deepEqual([...stored.payload], [...payload]);
       assert.deepEqual(stored.invocations[0]!.config, { region: 'eu' });
 
-      const work = new InvocationWorkRepository(prisma);
-      const invocationId = first.event.invocations[0]!.id;
+      const work = new InvocationWorkRepository(prisma, database.sql);
+      const invocationId = first!.event.invocations[0]!.id;
       assert.deepEqual(await work.claim([{ tenantId: stranger.id, id: invocationId }], new Date()), [], "another tenant's id claims nothing");
       const [claimed, ...rest] = await work.claim([{ tenantId: tenant.id, id: invocationId }], new Date());
       assert.equal(rest.length, 0);

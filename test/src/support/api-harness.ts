@@ -79,6 +79,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
   const app = await createApiApp({
     config,
     prisma: database.prisma,
+    sql: database.sql,
     redis,
     adminTokenHash: createHash('sha256').update(adminToken).digest('hex'),
     pingDatabase: () => database.ping(),

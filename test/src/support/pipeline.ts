@@ -17,6 +17,7 @@ export async function startWorker(api: ApiHarness, options: Pick<WorkerDependenc
   const app = await createWorkerApp({
     config: api.config,
     prisma: api.database.prisma,
+    sql: api.database.sql,
     redis,
     sandbox: api.sandbox,
     secrets: api.secretBox,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type ApiKey, ApiKeyRepository, type Tenant } from '@airlock/db';
+import { TenantConfigCache } from '../tenant-config/tenant-config-cache.js';
 import { digestsEqual, parseApiKey, sha256Hex } from './credentials.js';
 
 export interface TenantPrincipal {
@@ -14,17 +15,23 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 @Injectable()
 export class TenantAuthenticator {
-  constructor(private readonly apiKeys: ApiKeyRepository) {}
+  constructor(
+    private readonly apiKeys: ApiKeyRepository,
+    private readonly cache: TenantConfigCache,
+  ) {}
 
   /** The tenant a bearer token belongs to, or null for a malformed, unknown or revoked key. */
   async authenticate(token: string): Promise<TenantPrincipal | null> {
     const parsed = parseApiKey(token);
     if (parsed === null) return null;
-    const apiKey = await this.apiKeys.findByPrefix(parsed.prefix);
+    // Revoking a key or changing its tenant's quota drops this entry (TenantConfigCache).
+    const apiKey = await this.cache.get(`key:${parsed.prefix}`, () => this.apiKeys.findByPrefix(parsed.prefix), (found) => found?.tenantId ?? null);
     const matches = digestsEqual(sha256Hex(parsed.secret), apiKey?.secretHash ?? DECOY_DIGEST);
     if (apiKey === null || !matches || apiKey.revokedAt !== null) return null;
     const now = new Date();
     if (apiKey.lastUsedAt === null || now.getTime() - apiKey.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      // Noted on the cached copy too, so the next requests do not write it again.
+      apiKey.lastUsedAt = now;
       await this.apiKeys.touchLastUsed(apiKey.id, now).catch(() => undefined);
     }
     const { tenant, ...key } = apiKey;

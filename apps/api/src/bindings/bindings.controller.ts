@@ -19,6 +19,7 @@ import {
   updateBindingSchema,
 } from './binding.schema.js';
 import { BindingsService } from './bindings.service.js';
+import { LeavesConfigUnchanged } from '../tenant-config/leaves-config-unchanged.decorator.js';
 
 @ApiTags('bindings')
 @ApiBearerAuth('tenant')
@@ -86,6 +87,7 @@ export class BindingsController {
   }
 
   @Post(':bindingId/test')
+  @LeavesConfigUnchanged()
   @HttpCode(200)
   @ApiOperation({ summary: 'Run the binding once with an input, as an event would (its version, export, config and secrets)' })
   @ZodResponse(200, testResultSchema, 'The call\'s result: status, output, logs, fuel, memory, duration.')

@@ -14,6 +14,7 @@ import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { EventsService } from './events.service.js';
+import { LeavesConfigUnchanged } from '../tenant-config/leaves-config-unchanged.decorator.js';
 
 const replaySchema = z.strictObject({ version: z.number().int().min(1).optional() });
 
@@ -40,6 +41,7 @@ export class DeadLettersController {
   }
 
   @Post(':invocationId/replay')
+  @LeavesConfigUnchanged()
   @HttpCode(202)
   @ApiOperation({ summary: 'Run a dead letter again, as a new invocation, optionally on another published version' })
   @ZodResponse(202, z.object({ invocationId: z.uuid(), replayOf: z.uuid(), version: z.number().int() }), 'Queued.')

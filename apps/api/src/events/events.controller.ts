@@ -12,6 +12,7 @@ import { toInvocationView } from '../invocations/invocation.schema.js';
 import { ZodBody, ZodResponse } from '../validation/zod-openapi.js';
 import { acceptedEventSchema, createEventSchema, eventViewSchema, toAcceptedEvent, toEventView } from './event.schema.js';
 import { EventsService } from './events.service.js';
+import { LeavesConfigUnchanged } from '../tenant-config/leaves-config-unchanged.decorator.js';
 
 @ApiTags('events')
 @ApiBearerAuth('tenant')
@@ -22,6 +23,7 @@ export class EventsController {
   constructor(private readonly events: EventsService) {}
 
   @Post()
+  @LeavesConfigUnchanged()
   @HttpCode(202)
   @ApiOperation({ summary: 'Report an event: every enabled binding of its type runs, queued (one invocation each)' })
   @ZodResponse(202, acceptedEventSchema, 'Accepted: the event and its invocations, to poll.')

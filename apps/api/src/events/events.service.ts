@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { type AcceptedEvent, BindingRepository, type EventWithInvocations, EventRepository, type Tenant } from '@airlock/db';
+import { type AcceptedEvent, BindingRepository, type EventToRecord, type EventWithInvocations, EventRepository, type PlannedInvocation, type RecordedEvent, type Tenant } from '@airlock/db';
+import { CoalescingBatcher } from '@airlock/execution';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { enqueueInvocations, type InvocationJobData, TenantQuotaGateRepository } from '@airlock/queue';
 import { SpanKind, trace } from '@opentelemetry/api';
@@ -9,6 +10,7 @@ import type { z } from 'zod';
 import type { AirlockConfig } from '@airlock/config';
 import { API_CONFIG, INVOCATION_QUEUE } from '../infrastructure/api-dependencies.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
+import { TenantConfigCache } from '../tenant-config/tenant-config-cache.js';
 import { notFound } from '../validation/id-param.pipe.js';
 import type { createEventSchema } from './event.schema.js';
 
@@ -17,6 +19,8 @@ const tracer = trace.getTracer('airlock-api');
 @Injectable()
 export class EventsService {
   private readonly logger = new Logger('Events');
+  /** Events arriving while a statement is in flight are recorded together by the next one. */
+  private readonly recorder = new CoalescingBatcher<EventToRecord, RecordedEvent>((events) => this.events.recordMany(events), 128, 2);
 
   constructor(
     private readonly events: EventRepository,
@@ -25,7 +29,13 @@ export class EventsService {
     @Inject(INVOCATION_QUEUE) private readonly queue: Queue<InvocationJobData>,
     @Inject(API_CONFIG) private readonly config: AirlockConfig,
     private readonly quotaGate: TenantQuotaGateRepository,
+    private readonly cache: TenantConfigCache,
   ) {}
+
+  /** The invocations an event of `type` fans out to: the tenant's enabled, runnable bindings of that type. */
+  private planFor(tenantId: string, type: string): Promise<PlannedInvocation[]> {
+    return this.cache.get(`plan:${tenantId}:${type}`, () => this.bindings.planFor(tenantId, type), () => tenantId);
+  }
 
   /**
    * Counts a request that creates `invocations` invocations against the
@@ -77,11 +87,18 @@ export class EventsService {
       throw new AppError(AppErrorCode.PayloadTooLarge, `The payload is ${payload.length} bytes; this tenant's plugins take at most ${policy.maxInputBytes}.`);
     }
     const replay = input.idempotencyKey !== undefined && (await this.events.findByIdempotencyKey(tenant.id, input.idempotencyKey)) !== null;
-    const planned = replay ? [] : await this.bindings.planFor(tenant.id, input.type);
+    const planned = replay ? [] : await this.planFor(tenant.id, input.type);
     // A replay was counted the first time (and its jobs, if queued, keep their place).
     const placeInLine = replay ? 0 : await this.admit(tenant, planned.length, policy.quotas);
     trace.getActiveSpan()?.setAttribute(ATTR.eventType, input.type);
-    const { event, created } = await this.events.record(tenant.id, { type: input.type, payload, idempotencyKey: input.idempotencyKey, traceId: currentTraceId() }, planned);
+    const { event, created } = await this.recorder.submit({
+      tenantId: tenant.id,
+      type: input.type,
+      payload,
+      idempotencyKey: input.idempotencyKey,
+      traceId: currentTraceId(),
+      invocations: planned,
+    });
     // Another request with the same key won the race: what this one was admitted for will never run.
     if (!created && !replay) await this.quotaGate.release(tenant.id, planned.length).catch(() => undefined);
     trace.getActiveSpan()?.setAttribute(ATTR.eventId, event.id);

@@ -1,5 +1,5 @@
 import type { AirlockConfig } from '@airlock/config';
-import type { PrismaClient } from '@airlock/db';
+import type { PrismaClient, SqlExecutor } from '@airlock/db';
 import type { InvocationJobData } from '@airlock/queue';
 import type { Sandbox } from '@airlock/sandbox';
 import type { Queue } from 'bullmq';
@@ -13,6 +13,8 @@ import type { SecretBox } from '@airlock/execution';
 export interface ApiDependencies {
   config: AirlockConfig;
   prisma: PrismaClient;
+  /** The database without Prisma Client, for the event path's hot statements. */
+  sql: SqlExecutor;
   /** A connection that fails fast when Redis is down (role `request`). */
   redis: Redis;
   /** SHA-256 (hex) of the admin token; the token itself is never held. */
@@ -29,6 +31,7 @@ export interface ApiDependencies {
 
 export const API_CONFIG = Symbol('API_CONFIG');
 export const PRISMA = Symbol('PRISMA');
+export const SQL = Symbol('SQL');
 export const REDIS = Symbol('REDIS');
 export const ADMIN_TOKEN_HASH = Symbol('ADMIN_TOKEN_HASH');
 export const DATABASE_PING = Symbol('DATABASE_PING');

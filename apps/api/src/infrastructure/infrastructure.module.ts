@@ -8,6 +8,7 @@ import {
   PluginRepository,
   PluginVersionRepository,
   type PrismaClient,
+  type SqlExecutor,
   TenantQuotaRepository,
   PluginLogRepository,
   SpanRepository,
@@ -25,6 +26,7 @@ import {
   INVOCATION_QUEUE,
   PRISMA,
   REDIS,
+  SQL,
   SANDBOX,
 } from './api-dependencies.js';
 
@@ -38,13 +40,14 @@ export class InfrastructureModule {
       providers: [
         { provide: API_CONFIG, useValue: deps.config },
         { provide: PRISMA, useValue: deps.prisma },
+        { provide: SQL, useValue: deps.sql },
         { provide: REDIS, useValue: deps.redis },
         { provide: ADMIN_TOKEN_HASH, useValue: deps.adminTokenHash },
         { provide: DATABASE_PING, useValue: deps.pingDatabase },
         { provide: SANDBOX, useValue: deps.sandbox },
         { provide: SecretBox, useValue: deps.secrets },
         { provide: INVOCATION_QUEUE, useValue: deps.invocationQueue },
-        { provide: EventRepository, useFactory: (prisma: PrismaClient) => new EventRepository(prisma), inject: [PRISMA] },
+        { provide: EventRepository, useFactory: (prisma: PrismaClient, sql: SqlExecutor) => new EventRepository(prisma, sql), inject: [PRISMA, SQL] },
         { provide: InvocationRepository, useFactory: (prisma: PrismaClient) => new InvocationRepository(prisma), inject: [PRISMA] },
         { provide: WebhookRepository, useFactory: (prisma: PrismaClient) => new WebhookRepository(prisma), inject: [PRISMA] },
         { provide: PluginRepository, useFactory: (prisma: PrismaClient) => new PluginRepository(prisma), inject: [PRISMA] },

@@ -13,6 +13,7 @@ import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { type InvocationView, invocationViewSchema, toInvocationView } from './invocation.schema.js';
 import { invokeSchema, listInvocationsQuerySchema } from './invoke.schema.js';
 import { InvokeService } from './invoke.service.js';
+import { LeavesConfigUnchanged } from '../tenant-config/leaves-config-unchanged.decorator.js';
 
 @ApiTags('invocations')
 @ApiBearerAuth('tenant')
@@ -26,6 +27,7 @@ export class InvocationsController {
   ) {}
 
   @Post('v1/plugins/:pluginId/invoke')
+  @LeavesConfigUnchanged()
   @ApiOperation({ summary: 'Run one plugin directly (newest published version unless given); with wait, answer with the result when it comes in time' })
   @ZodResponse(200, invocationViewSchema, 'Finished within the wait.')
   @ZodResponse(202, invocationViewSchema, 'Queued (or still running when the wait ran out): poll GET /v1/invocations/:id.')

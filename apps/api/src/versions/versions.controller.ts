@@ -21,6 +21,7 @@ import {
   versionViewSchema,
 } from './version.schema.js';
 import { type NewVersionInput, VersionsService } from './versions.service.js';
+import { LeavesConfigUnchanged } from '../tenant-config/leaves-config-unchanged.decorator.js';
 
 class VersionNumberPipe {
   transform(value: string): number {
@@ -111,6 +112,7 @@ export class VersionsController {
   }
 
   @Post(':number/test')
+  @LeavesConfigUnchanged()
   @HttpCode(200)
   @ApiOperation({ summary: "Run the version's declared tests, or one ad-hoc call (export + input), in the sandbox" })
   @ZodResponse(200, testRunSchema, 'One result per test, with output, logs, fuel, memory and duration.')

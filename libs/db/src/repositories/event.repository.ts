@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Event, Invocation, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { SqlExecutor } from '../sql-executor.js';
 
 export interface PlannedInvocation {
   bindingId: string;
@@ -17,50 +18,85 @@ export interface AcceptedEvent {
   invocations: Array<Pick<Invocation, 'id' | 'bindingId' | 'pluginId' | 'version' | 'status'>>;
 }
 
+/** An event to record, with the invocations its bindings planned. */
+export interface EventToRecord {
+  tenantId: string;
+  type: string;
+  payload: Uint8Array;
+  idempotencyKey?: string | undefined;
+  traceId?: string | null;
+  invocations: PlannedInvocation[];
+}
+
+export interface RecordedEvent {
+  event: AcceptedEvent;
+  /** False when an earlier event with the same idempotency key stands instead. */
+  created: boolean;
+}
+
 /** A tenant's events and the invocations each fanned out to. */
 export class EventRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly sql: SqlExecutor,
+  ) {}
 
   /**
-   * Records an event and its invocations in one statement (one round trip,
-   * atomic). With an idempotency key already used by this tenant, records
-   * nothing and returns the earlier event instead (`created` false).
+   * Records events and their invocations in one statement (one round trip,
+   * atomic), for many requests at once. An event whose idempotency key this
+   * tenant used before (or another event of the same batch uses) records
+   * nothing: its result is the earlier event (`created` false).
    */
-  async record(
-    tenantId: string,
-    event: { type: string; payload: Uint8Array; idempotencyKey?: string | undefined; traceId?: string | null },
-    invocations: PlannedInvocation[],
-  ): Promise<{ event: AcceptedEvent; created: boolean }> {
-    const eventId = randomUUID();
-    const ids = invocations.map(() => randomUUID());
+  async recordMany(items: EventToRecord[]): Promise<RecordedEvent[]> {
     const at = new Date();
-    const [row] = await this.prisma.$queryRaw<Array<{ created: bigint }>>`
-      WITH event AS (
-        INSERT INTO events (id, tenant_id, type, payload, idempotency_key, created_at)
-        VALUES (${eventId}::uuid, ${tenantId}::uuid, ${event.type}, decode(${Buffer.from(event.payload).toString('base64')}, 'base64'), ${event.idempotencyKey ?? null}, ${at})
-        ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-        RETURNING id
-      ), invocations AS (
-        INSERT INTO invocations (id, tenant_id, event_id, binding_id, plugin_id, version, export_name, config, trace_id, created_at)
-        SELECT p.id, ${tenantId}::uuid, event.id, p.binding_id, p.plugin_id, p.version, p.export_name, p.config, ${event.traceId ?? null}, ${at}
-          FROM event, unnest(
-                 ${ids}::uuid[], ${invocations.map((i) => i.bindingId)}::uuid[], ${invocations.map((i) => i.pluginId)}::uuid[],
-                 ${invocations.map((i) => i.version)}::int[], ${invocations.map((i) => i.exportName)}::text[],
-                 ${invocations.map((i) => JSON.stringify(i.config))}::jsonb[]
-               ) AS p(id, binding_id, plugin_id, version, export_name, config)
-        RETURNING id
-      )
-      SELECT count(*) AS created FROM event`;
-    if (row !== undefined && Number(row.created) === 1) {
-      return {
-        event: { id: eventId, invocations: invocations.map((planned, index) => ({ id: ids[index]!, ...planned, status: 'queued' })) },
-        created: true,
-      };
-    }
-    // The key was used before (or by a concurrent request just now): the first event stands.
-    const existing = event.idempotencyKey === undefined ? null : await this.findByIdempotencyKey(tenantId, event.idempotencyKey);
-    if (existing === null) throw new Error('the event was neither recorded nor found by its idempotency key');
-    return { event: existing, created: false };
+    const events = items.map((item) => ({ ...item, id: randomUUID(), invocationIds: item.invocations.map(() => randomUUID()) }));
+    const planned = events.flatMap((event) => event.invocations.map((invocation, index) => ({ ...invocation, id: event.invocationIds[index]!, eventId: event.id, traceId: event.traceId ?? null })));
+    const inserted = await this.sql.query<{ id: string }>(
+      `WITH event AS (
+         INSERT INTO events (id, tenant_id, type, payload, idempotency_key, created_at)
+         SELECT e.id, e.tenant_id, e.type, decode(e.payload, 'base64'), e.idempotency_key, $6
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[]) AS e(id, tenant_id, type, payload, idempotency_key)
+         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+         RETURNING id, tenant_id
+       ), invocations AS (
+         INSERT INTO invocations (id, tenant_id, event_id, binding_id, plugin_id, version, export_name, config, trace_id, created_at)
+         SELECT p.id, event.tenant_id, event.id, p.binding_id, p.plugin_id, p.version, p.export_name, p.config, p.trace_id, $6
+           FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $10::uuid[], $11::int[], $12::text[], $13::jsonb[], $14::text[])
+                  AS p(id, event_id, binding_id, plugin_id, version, export_name, config, trace_id)
+           JOIN event ON event.id = p.event_id
+         RETURNING id
+       )
+       SELECT id FROM event`,
+      [
+        events.map((event) => event.id),
+        events.map((event) => event.tenantId),
+        events.map((event) => event.type),
+        events.map((event) => Buffer.from(event.payload).toString('base64')),
+        events.map((event) => event.idempotencyKey ?? null),
+        at,
+        planned.map((invocation) => invocation.id),
+        planned.map((invocation) => invocation.eventId),
+        planned.map((invocation) => invocation.bindingId),
+        planned.map((invocation) => invocation.pluginId),
+        planned.map((invocation) => invocation.version),
+        planned.map((invocation) => invocation.exportName),
+        planned.map((invocation) => JSON.stringify(invocation.config)),
+        planned.map((invocation) => invocation.traceId),
+      ],
+    );
+    const created = new Set(inserted.map((row) => row.id));
+    return Promise.all(
+      events.map(async (event): Promise<RecordedEvent> => {
+        if (created.has(event.id)) {
+          const invocations = event.invocations.map((invocation, index) => ({ id: event.invocationIds[index]!, ...invocation, status: 'queued' as const }));
+          return { event: { id: event.id, invocations }, created: true };
+        }
+        // The key was used before (or by a concurrent request just now): the first event stands.
+        const existing = event.idempotencyKey === undefined ? null : await this.findByIdempotencyKey(event.tenantId, event.idempotencyKey);
+        if (existing === null) throw new Error('the event was neither recorded nor found by its idempotency key');
+        return { event: existing, created: false };
+      }),
+    );
   }
 
   findByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<EventWithInvocations | null> {
