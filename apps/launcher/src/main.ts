@@ -42,7 +42,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     closers.push(() => database.close());
     // Tenants' spans go to their trace store from now on; the last ones are written before the database closes.
-    const spans = new SpanRepository(database.prisma);
+    const spans = new SpanRepository(database.prisma, database.sql);
     telemetry.spanStore.attach((batch) => spans.insertMany(batch));
     closers.push(() => telemetry.flush());
     const lines = [

@@ -50,7 +50,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   // PostgreSQL queries made under Airlock's spans become child spans (the driver
   // is loaded after this: instrumentation.ts runs first). ioredis 6 is beyond what
   // the ioredis instrumentation patches; Redis work shows as Airlock's own spans.
-  registerInstrumentations({ tracerProvider: provider, instrumentations: [new PgInstrumentation({ requireParentSpan: true })] });
+  // Taking a connection from the pool is not shown: it was a span per query, saying little.
+  registerInstrumentations({ tracerProvider: provider, instrumentations: [new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true })] });
   started = {
     spanStore,
     flush: () => provider.forceFlush(),

@@ -231,7 +231,7 @@ function describeBackend(name: string, open: () => Promise<{ options: Parameters
       assert.deepEqual(logs.entries.map((entry) => [entry.invocationId, entry.line, entry.message]), [[invocationId, 0, 'a "quoted" line']]);
 
       // Spans are saved in one statement; a span of a tenant deleted meanwhile is dropped alone.
-      const spans = new SpanRepository(prisma);
+      const spans = new SpanRepository(prisma, database.sql);
       const span = { traceId: 'c'.repeat(32), parentSpanId: null, name: 'sandbox.run', kind: 'internal', startTime: new Date(), durationMs: 0.5, status: 'error', statusMessage: 'trap', attributes: { 'sandbox.status': 'trap', 'sandbox.fuel_used': 7 } };
       await spans.insertMany([
         { ...span, spanId: 'a'.repeat(16), tenantId: tenant.id },

@@ -62,7 +62,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     ...options.env,
   });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const spans = new SpanRepository(database.prisma);
+  const spans = new SpanRepository(database.prisma, database.sql);
   telemetry.spanStore.attach((batch) => spans.insertMany(batch));
   const redis = createRedisConnection(config.redisUrl!, 'request', 'airlock-test-api');
   redis.on('error', () => undefined);

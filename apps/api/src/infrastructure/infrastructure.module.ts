@@ -57,7 +57,7 @@ export class InfrastructureModule {
         { provide: AuditRepository, useFactory: (prisma: PrismaClient) => new AuditRepository(prisma), inject: [PRISMA] },
         { provide: TenantRepository, useFactory: (prisma: PrismaClient) => new TenantRepository(prisma), inject: [PRISMA] },
         { provide: ApiKeyRepository, useFactory: (prisma: PrismaClient) => new ApiKeyRepository(prisma), inject: [PRISMA] },
-        { provide: SpanRepository, useFactory: (prisma: PrismaClient) => new SpanRepository(prisma), inject: [PRISMA] },
+        { provide: SpanRepository, useFactory: (prisma: PrismaClient, sql: SqlExecutor) => new SpanRepository(prisma, sql), inject: [PRISMA, SQL] },
         { provide: PluginLogRepository, useFactory: (prisma: PrismaClient) => new PluginLogRepository(prisma), inject: [PRISMA] },
         {
           provide: TenantQuotaGateRepository,
