@@ -17,3 +17,11 @@ export function timeMs(work: () => void): number {
   work();
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
+
+/**
+ * Items finished per second between the first and the last finish: a backlog's
+ * drain rate without the consumer's start-up in it.
+ */
+export function drainRate(finishedAt: readonly number[]): number {
+  return (finishedAt.length - 1) / ((Math.max(...finishedAt) - Math.min(...finishedAt)) / 1000);
+}
