@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type PrivateRedis, startPrivateRedis } from '@airlock/launcher/private-redis';
+import { startApiProcess } from '../support/airlock-processes.js';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { HttpClient } from '../support/http-client.js';
 import { type InProcessWorker, publishAndBind, startWorker } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
@@ -66,5 +68,33 @@ describe('chaos: Redis restarted under load', () => {
       if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     assert.equal(pending.size, 0, `${pending.size} acknowledged events never ran`);
+  });
+
+  it('keeps every API process hearing of configuration changes once Redis is back', async () => {
+    const other = await startApiProcess(api);
+    try {
+      const otherHttp = new HttpClient(other.baseUrl);
+      const bob = await createTenantSession(api, 'Bob');
+      await api.http.request('PUT', `/v1/admin/tenants/${bob.tenantId}/quota`, { token: api.adminToken, body: { tier: 'enterprise' } });
+      const { pluginId } = await publishAndBind(api, bob, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' });
+      const emit = () => otherHttp.post('/v1/events', { token: bob.key, body: { type: 'order.created', payload: {} } });
+      assert.equal((await emit()).body.invocations.length, 1); // the other process has Bob's key and plan cached now
+
+      const port = redis.port;
+      await redis.stop();
+      redis = await startPrivateRedis({ dir, appendOnly: true, port });
+      const backBy = Date.now() + 15_000;
+      while ((await emit()).status !== 202 && Date.now() < backBy) await new Promise((resolve) => setTimeout(resolve, 100));
+
+      // Changed through the harness's API: the other process hears of it on its re-made subscription.
+      const added = await api.http.post('/v1/bindings', { token: bob.key, body: { event: 'order.created', pluginId, export: 'greet' } });
+      assert.equal(added.status, 201, added.text);
+      const deadline = Date.now() + 1_000;
+      let fannedOut = 0;
+      while (fannedOut !== 2 && Date.now() < deadline) fannedOut = (await emit()).body.invocations?.length ?? 0;
+      assert.equal(fannedOut, 2, 'the new binding is seen by the other process within a second');
+    } finally {
+      await other.process.stop();
+    }
   });
 });

@@ -43,21 +43,25 @@ export class TenantConfigCache implements OnApplicationBootstrap, OnApplicationS
     this.channel = `${config.redisPrefix}:tenant-config-changed`;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    // Unlike the request connection this one waits for Redis, and ioredis subscribes again after a reconnect.
-    const subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'airlock-api-config' });
+  onApplicationBootstrap(): void {
+    // Unlike the request connection this one waits for Redis. It subscribes on every
+    // 'ready' (the first connection and each reconnect) and caches once the
+    // subscription is confirmed; what was published while it was away is unknown,
+    // so it starts empty. Not awaited: the API starts (and reports Redis in
+    // /readyz) while Redis is down.
+    const subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: false, connectionName: 'airlock-api-config' });
     this.subscriber = subscriber;
     subscriber.on('error', () => undefined); // readiness reports Redis; here it only means "read the database"
     subscriber.on('close', () => this.stopListening());
     subscriber.on('message', (_channel: string, tenantId: string) => this.invalidateHere(tenantId));
-    // 'ready' also follows each reconnect; what was published meanwhile is unknown, so start empty.
     subscriber.on('ready', () => {
-      if (subscriber.status === 'ready' && this.subscriber === subscriber) this.startListening();
+      subscriber.subscribe(this.channel).then(
+        () => {
+          if (subscriber.status === 'ready') this.startListening();
+        },
+        (error: unknown) => this.logger.warn(`not caching tenant configuration until Redis answers: ${String(error)}`),
+      );
     });
-    await subscriber.subscribe(this.channel).then(
-      () => this.startListening(),
-      (error: unknown) => this.logger.warn(`not caching tenant configuration until Redis answers: ${String(error)}`),
-    );
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import type { ExecutorMessage, HostAnswer, HostCall, RunMessage, SupervisorMessage } from '../executor/executor-protocol.js';
@@ -8,13 +7,6 @@ import { failedResult, type RunResult, type SandboxStatus } from '../outcome.js'
 
 const EXECUTOR_SCRIPT = fileURLToPath(new URL('../executor/executor-main.js', import.meta.url));
 const STDERR_TAIL_BYTES = 4096;
-/**
- * How much nicer executors are than their parent. Plugin code is bulk work:
- * when the cores are busy, the processes that accept events, record results and
- * renew job locks go first, so one tenant's CPU-heavy flood does not slow every
- * other tenant's requests. With cores to spare it changes nothing.
- */
-const EXECUTOR_NICENESS = 10;
 
 export interface ExecutorOptions {
   /** V8 heap of the executor (its JavaScript objects; wasm memories are capped by admission). */
@@ -74,7 +66,6 @@ export class ExecutorProcess {
       ],
       { env: {}, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], cwd: '/' },
     );
-    if (this.child.pid !== undefined) setPriority(this.child.pid, Math.min(19, getPriority() + EXECUTOR_NICENESS));
     this.toExecutor = this.child.stdio[3] as Writable;
     const fromExecutor = this.child.stdio[4] as Readable;
     this.toExecutor.on('error', () => undefined); // an executor that died is handled on exit
