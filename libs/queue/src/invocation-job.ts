@@ -55,19 +55,19 @@ export async function enqueueInvocations(
   placeInLine = 0,
   trace?: Record<string, string>,
 ): Promise<void> {
-  if (invocationIds.length === 0) return;
-  await queue.addBulk(
-    invocationIds.map((invocationId, index) => ({
-      name: invocationJob.name,
-      data: { v: invocationJob.version, tenantId, invocationId, ...(trace === undefined ? {} : { trace }) },
-      opts: {
-        jobId: invocationId,
-        attempts: retry.attempts,
-        backoff: { type: 'exponential', delay: retry.firstBackoffMs },
-        priority: Math.min(PRIORITY_LIMIT, placeInLine + index + 1),
-      },
-    })),
-  );
+  const jobs = invocationIds.map((invocationId, index) => ({
+    name: invocationJob.name,
+    data: { v: invocationJob.version, tenantId, invocationId, ...(trace === undefined ? {} : { trace }) },
+    opts: {
+      jobId: invocationId,
+      attempts: retry.attempts,
+      backoff: { type: 'exponential' as const, delay: retry.firstBackoffMs },
+      priority: Math.min(PRIORITY_LIMIT, placeInLine + index + 1),
+    },
+  }));
+  // Most events have one binding: one job is one script call, where addBulk wraps even one in a transaction.
+  if (jobs.length === 1) await queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
+  else if (jobs.length > 1) await queue.addBulk(jobs);
 }
 
 /** Validates a job's data; a job of an unknown shape is a bug, never retried. */
