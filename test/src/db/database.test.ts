@@ -7,6 +7,7 @@ import {
   BindingRepository,
   type Database,
   EventRepository,
+  type EventToRecord,
   InvocationWorkRepository,
   MIGRATIONS_DIR,
   openDatabase,
@@ -191,10 +192,11 @@ function describeBackend(name: string, open: () => Promise<{ options: Parameters
       const payload = new TextEncoder().encode('{"total":3}');
       const keyed = { tenantId: tenant.id, type: 'order.created', payload, idempotencyKey: 'k1', invocations: planned };
       // Concurrent requests are recorded by one statement; a key used twice in it records one event.
-      const [first, twin, strangers] = await events.recordMany([keyed, keyed, { tenantId: stranger.id, type: 'order.created', payload, invocations: [] }]);
+      const record = async (...items: EventToRecord[]) => (await events.recordMany(items)).map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : assert.fail(String(outcome.reason))));
+      const [first, twin, strangers] = await record(keyed, keyed, { tenantId: stranger.id, type: 'order.created', payload, invocations: [] });
       assert.deepEqual([first!.created, twin!.created, strangers!.created], [true, false, true]);
       assert.equal(twin!.event.id, first!.event.id);
-      const [again] = await events.recordMany([keyed]);
+      const [again] = await record(keyed);
       assert.equal(again!.created, false);
       assert.equal(again!.event.id, first!.event.id);
       assert.deepEqual(again!.event.invocations.map((i) => i.id), first!.event.invocations.map((i) => i.id));

@@ -20,7 +20,7 @@ const tracer = trace.getTracer('airlock-api');
 export class EventsService {
   private readonly logger = new Logger('Events');
   /** Events arriving while a statement is in flight are recorded together by the next one. */
-  private readonly recorder = new CoalescingBatcher<EventToRecord, RecordedEvent>((events) => this.events.recordMany(events), 128, 2);
+  private readonly recorder = new CoalescingBatcher<EventToRecord, PromiseSettledResult<RecordedEvent>>((events) => this.events.recordMany(events), 128, 2);
 
   constructor(
     private readonly events: EventRepository,
@@ -91,7 +91,7 @@ export class EventsService {
     // A replay was counted the first time (and its jobs, if queued, keep their place).
     const placeInLine = replay ? 0 : await this.admit(tenant, planned.length, policy.quotas);
     trace.getActiveSpan()?.setAttribute(ATTR.eventType, input.type);
-    const { event, created } = await this.recorder.submit({
+    const recorded = await this.recorder.submit({
       tenantId: tenant.id,
       type: input.type,
       payload,
@@ -99,6 +99,8 @@ export class EventsService {
       traceId: currentTraceId(),
       invocations: planned,
     });
+    if (recorded.status === 'rejected') throw recorded.reason;
+    const { event, created } = recorded.value;
     // Another request with the same key won the race: what this one was admitted for will never run.
     if (!created && !replay) await this.quotaGate.release(tenant.id, planned.length).catch(() => undefined);
     trace.getActiveSpan()?.setAttribute(ATTR.eventId, event.id);

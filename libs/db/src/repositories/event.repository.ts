@@ -45,9 +45,11 @@ export class EventRepository {
    * Records events and their invocations in one statement (one round trip,
    * atomic), for many requests at once. An event whose idempotency key this
    * tenant used before (or another event of the same batch uses) records
-   * nothing: its result is the earlier event (`created` false).
+   * nothing: its result is the earlier event (`created` false). Each event has
+   * its own outcome, so one that fails after the statement (its earlier event
+   * cannot be read back) fails alone, not the others recorded with it.
    */
-  async recordMany(items: EventToRecord[]): Promise<RecordedEvent[]> {
+  async recordMany(items: EventToRecord[]): Promise<Array<PromiseSettledResult<RecordedEvent>>> {
     const at = new Date();
     const events = items.map((item) => ({ ...item, id: randomUUID(), invocationIds: item.invocations.map(() => randomUUID()) }));
     const planned = events.flatMap((event) => event.invocations.map((invocation, index) => ({ ...invocation, id: event.invocationIds[index]!, eventId: event.id, traceId: event.traceId ?? null })));
@@ -85,7 +87,7 @@ export class EventRepository {
       ],
     );
     const created = new Set(inserted.map((row) => row.id));
-    return Promise.all(
+    return Promise.allSettled(
       events.map(async (event): Promise<RecordedEvent> => {
         if (created.has(event.id)) {
           const invocations = event.invocations.map((invocation, index) => ({ id: event.invocationIds[index]!, ...invocation, status: 'queued' as const }));
