@@ -95,14 +95,21 @@ export class TenantQuotaGateRepository {
 
   /**
    * Called once per finished invocation, many at a time (one round trip): its
-   * fuel counts against today, and it is no longer in flight.
+   * fuel counts against today, and it is no longer in flight. A batch's
+   * invocations are summed per tenant first: three commands per tenant, not
+   * per invocation.
    */
   async settleMany(finished: ReadonlyArray<{ tenantId: string; fuelUsed: bigint }>, now = Date.now()): Promise<void> {
     if (finished.length === 0) return;
-    const transaction = this.redis.multi();
+    const byTenant = new Map<string, { fuel: bigint; count: number }>();
     for (const { tenantId, fuelUsed } of finished) {
+      const sum = byTenant.get(tenantId) ?? { fuel: 0n, count: 0 };
+      byTenant.set(tenantId, { fuel: sum.fuel + fuelUsed, count: sum.count + 1 });
+    }
+    const transaction = this.redis.multi();
+    for (const [tenantId, { fuel, count }] of byTenant) {
       const keys = this.keys(tenantId, now);
-      transaction.incrby(keys.fuelToday, fuelUsed.toString()).expire(keys.fuelToday, 172800).decr(keys.inFlight);
+      transaction.incrby(keys.fuelToday, fuel.toString()).expire(keys.fuelToday, 172800).decrby(keys.inFlight, count);
     }
     const replies = await transaction.exec();
     const failed = replies?.find(([error]) => error !== null);

@@ -90,12 +90,17 @@ export class TenantSpanStore implements SpanProcessor {
     }
   }
 
-  /** Writes what is buffered (once a writer is attached); never rejects. */
+  /**
+   * Writes what is buffered now (once a writer is attached); never rejects.
+   * Spans that end while it writes wait for the next flush: under load a flush
+   * that chased them would send a small batch after every write.
+   */
   forceFlush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       const batchSize = this.options.batchSize ?? 500;
-      while (this.writer !== undefined && this.buffer.length > 0) {
-        const batch = this.buffer.splice(0, batchSize);
+      for (let due = this.buffer.length; this.writer !== undefined && due > 0 && this.buffer.length > 0; ) {
+        const batch = this.buffer.splice(0, Math.min(batchSize, due));
+        due -= batch.length;
         try {
           await this.writer(batch);
         } catch (error) {
