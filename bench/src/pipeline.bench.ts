@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findFreePort as freePort } from '@airlock/launcher/private-redis';
 import { compilePlugin } from '@airlock/plugin-pdk';
@@ -210,9 +211,21 @@ const workerProcess = await launch('worker', { AIRLOCK_EXECUTORS: String(executo
 await waitFor(backlogIds, 300_000);
 const airlockDrainPerSecond = drainRate(backlogIds.flatMap((id) => (id === null ? [] : [doneAt.get(id)!])));
 
+/** Linux's USER_HZ (`getconf CLK_TCK`): /proc reports CPU time in these ticks. */
+const CLOCK_TICKS_PER_SECOND = 100;
+/** CPU milliseconds a process has used so far (user + system), from /proc. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+// Where the CPU goes during the fixed-rate runs: the API and worker processes (not their executors) and this one.
+const cpuBefore = { api: cpuMs(apiProcess.pid!), worker: cpuMs(workerProcess.pid!), loadGenerator: cpuMs(process.pid) };
+let eventsSent = 0;
+
 const rates = [100, 500, 1000];
 const results: Record<number, { p50: number; p99: number; achieved: number; refused: number }> = {};
 for (const rate of rates) {
+  eventsSent += rate * 3;
   const ids: Array<string | null> = [];
   const started = performance.now();
   await paced(rate, rate * 3, async () => void ids.push(await emit(tenantA)));
@@ -221,6 +234,12 @@ for (const rate of rates) {
   results[rate] = { p50: median(latencies), p99: percentile(latencies, 99), achieved: latencies.length / seconds, refused: ids.filter((id) => id === null).length };
   await sleep(500);
 }
+
+const cpuMsPerEvent = {
+  api: round((cpuMs(apiProcess.pid!) - cpuBefore.api) / eventsSent, 2),
+  worker: round((cpuMs(workerProcess.pid!) - cpuBefore.worker) / eventsSent, 2),
+  loadGenerator: round((cpuMs(process.pid) - cpuBefore.loadGenerator) / eventsSent, 2),
+};
 
 // Fairness: tenant B's latency alone, then while 10,000 events of A's slow plugin wait in the queue.
 async function tenantBLatencies(): Promise<number[]> {
@@ -276,12 +295,14 @@ const report = {
   refusals,
   byRate: results,
   bullmqP99ByRate: bare.p99ByRate,
+  cpuMsPerEvent,
   executors,
 };
 for (const rate of rates) {
   const r = results[rate]!;
   console.log(`${rate} events/s: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, achieved ${r.achieved.toFixed(0)}/s, refused ${r.refused} (bare BullMQ p99 ${bare.p99ByRate[rate]!.toFixed(1)} ms)`);
 }
+console.log(`CPU per event during the fixed-rate runs: API ${cpuMsPerEvent.api} ms, worker ${cpuMsPerEvent.worker} ms (executors not included), load generator ${cpuMsPerEvent.loadGenerator} ms`);
 console.log(`drain: ${airlockDrainPerSecond.toFixed(0)} invocations/s vs bare BullMQ ${bare.drainPerSecond.toFixed(0)} jobs/s (ratio ${report.drainRatioVsBullmq})`);
 console.log(
   `fairness: tenant B p99 ${report.tenantBIdleP99Ms} ms idle, ${report.tenantBFloodP99Ms} ms with A's 10,000 events of a ${report.slowPluginEventMs} ms plugin queued ` +
