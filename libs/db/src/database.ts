@@ -8,7 +8,7 @@ import { PrismaClient } from './generated/prisma/client.js';
 import { readMigrationFiles } from './migrations/migration-files.js';
 import { applyMigrations } from './migrations/migration-runner.js';
 import { MIGRATIONS_DIR } from './paths.js';
-import { PgliteSqlExecutor, PgPoolSqlExecutor, PgSqlExecutor, type SqlExecutor } from './sql-executor.js';
+import { PgliteSqlExecutor, PgSqlExecutor, type SqlExecutor } from './sql-executor.js';
 
 export interface DatabaseOptions {
   /** A `postgresql://` URL; unset means the embedded PGlite database under `dataDir`. */
@@ -64,7 +64,7 @@ async function openPostgres(databaseUrl: string, shouldMigrate: boolean): Promis
   return {
     kind: 'postgresql',
     prisma,
-    sql: new PgPoolSqlExecutor(pool),
+    sql: new PgSqlExecutor(pool),
     appliedMigrations,
     ping: async () => {
       await prisma.$queryRaw`SELECT 1`;

@@ -1,5 +1,5 @@
 import type { PGlite, Transaction } from '@electric-sql/pglite';
-import type pg from 'pg';
+import pg from 'pg';
 
 /**
  * Raw SQL for the few jobs Prisma Client cannot do or does too slowly: running
@@ -37,48 +37,38 @@ export class PgliteSqlExecutor implements SqlExecutor {
   }
 }
 
+/**
+ * Statements on one connection, or on a pool (each statement takes whichever
+ * connection is free; a transaction holds one for its duration).
+ */
 export class PgSqlExecutor implements SqlExecutor {
-  constructor(private readonly client: pg.ClientBase) {}
+  constructor(private readonly db: pg.ClientBase | pg.Pool) {}
 
   async exec(script: string): Promise<void> {
-    await this.client.query(script);
+    await this.db.query(script);
   }
 
   async query<Row extends object>(statement: string, params: readonly unknown[] = []): Promise<Row[]> {
-    return (await this.client.query<Row & pg.QueryResultRow>(statement, [...params])).rows;
+    return (await this.db.query<Row & pg.QueryResultRow>(statement, [...params])).rows;
   }
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    await this.client.query('BEGIN');
+    if (this.db instanceof pg.Pool) {
+      const client = await this.db.connect();
+      try {
+        return await new PgSqlExecutor(client).transaction(work);
+      } finally {
+        client.release();
+      }
+    }
+    await this.db.query('BEGIN');
     try {
       const result = await work(this);
-      await this.client.query('COMMIT');
+      await this.db.query('COMMIT');
       return result;
     } catch (error) {
-      await this.client.query('ROLLBACK');
+      await this.db.query('ROLLBACK');
       throw error;
-    }
-  }
-}
-
-/** Statements on a pool: each query takes whichever connection is free. */
-export class PgPoolSqlExecutor implements SqlExecutor {
-  constructor(private readonly pool: pg.Pool) {}
-
-  async exec(script: string): Promise<void> {
-    await this.pool.query(script);
-  }
-
-  async query<Row extends object>(statement: string, params: readonly unknown[] = []): Promise<Row[]> {
-    return (await this.pool.query<Row & pg.QueryResultRow>(statement, [...params])).rows;
-  }
-
-  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      return await new PgSqlExecutor(client).transaction(work);
-    } finally {
-      client.release();
     }
   }
 }

@@ -23,8 +23,9 @@ export class ConfigInvalidationInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const request = context.switchToHttp().getRequest<Request>();
+    if (READS.has(request.method)) return next.handle();
     const unchanged = this.reflector.getAllAndOverride<boolean>(LEAVES_CONFIG_UNCHANGED, [context.getHandler(), context.getClass()]);
-    if (READS.has(request.method) || unchanged === true) return next.handle();
+    if (unchanged === true) return next.handle();
     const tenantId = principalOf(request)?.tenant.id ?? ALL_TENANTS;
     return next.handle().pipe(
       mergeMap((result) => from(this.cache.invalidate(tenantId).then(() => result))),

@@ -64,7 +64,7 @@ export class TenantConfigCache implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     this.stopListening();
     this.subscriber?.disconnect();
     this.subscriber = undefined;
