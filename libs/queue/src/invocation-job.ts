@@ -1,9 +1,9 @@
 import { type Job, Queue, type QueueOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
 
 /** BullMQ's highest priority number (2^21 - 1); lower numbers are served first. */
 const PRIORITY_LIMIT = 2 ** 21 - 1;
-import type { Redis } from 'ioredis';
-import { z } from 'zod';
 
 export const INVOCATIONS_QUEUE = 'invocations';
 
