@@ -1,6 +1,14 @@
 import { failedResult, type RunResult } from '../outcome.js';
 import { type ExecutorJob, type ExecutorOptions, ExecutorProcess } from './executor-process.js';
 import { FairQueue } from './fair-queue.js';
+import { RecentOwners } from './recent-owners.js';
+
+/**
+ * How long after another tenant's last call the pool keeps its last idle
+ * executor for a tenant with nothing running. Long enough to cover a tenant
+ * whose events come every few seconds; a lone tenant gets every executor.
+ */
+export const SHARING_WINDOW_MS = 30_000;
 
 export interface PoolStats {
   size: number;
@@ -14,6 +22,7 @@ export interface PoolStats {
 
 interface QueuedJob {
   job: ExecutorJob;
+  owner: string;
   resolve(result: RunResult): void;
 }
 
@@ -22,10 +31,19 @@ interface QueuedJob {
  * tenants (round-robin, so one tenant's burst does not hold up another's
  * calls) and go to an idle executor, preferably one that ran the same artifact
  * last (its module and instance are cached there). A dead executor is replaced at once.
+ *
+ * Round-robin alone still makes a tenant that arrives while a flood holds every
+ * executor wait for one of the flood's calls to end, however long plugin calls
+ * run. So while more than one tenant is about, the last idle executor is kept
+ * for a tenant with nothing running: a newcomer starts at once, and the flood
+ * leaves a core to the rest of the machine.
  */
 export class ExecutorPool {
   private executors: ExecutorProcess[] = [];
   private readonly queue = new FairQueue<QueuedJob>();
+  /** Calls running, by owner. */
+  private readonly running = new Map<string, number>();
+  private readonly recentOwners = new RecentOwners();
   private stopping = false;
   private restarts = 0;
   private timeoutKills = 0;
@@ -44,7 +62,8 @@ export class ExecutorPool {
   submit(job: ExecutorJob, owner = ''): Promise<RunResult> {
     if (this.stopping) return Promise.reject(new Error('the sandbox is stopping'));
     return new Promise((resolve) => {
-      this.queue.push(owner, { job, resolve });
+      this.recentOwners.record(owner);
+      this.queue.push(owner, { job, owner, resolve });
       this.dispatch();
     });
   }
@@ -95,12 +114,27 @@ export class ExecutorPool {
     while (this.queue.length > 0) {
       const idle = this.executors.filter((executor) => executor.alive && executor.isReady && !executor.busy);
       if (idle.length === 0) return;
-      const next = this.queue.shift()!;
+      const lastIdle = idle.length === 1 && this.executors.length > 1;
+      const next = this.queue.shiftWhere((owner) => !lastIdle || !this.keepsLastIdleFrom(owner));
+      if (next === undefined) return;
       const executor = idle.find((candidate) => candidate.lastArtifact === next.job.message.artifactHash) ?? idle[0]!;
+      this.running.set(next.owner, (this.running.get(next.owner) ?? 0) + 1);
       void executor.run(next.job).then((result) => {
+        const left = this.running.get(next.owner)! - 1;
+        if (left === 0) this.running.delete(next.owner);
+        else this.running.set(next.owner, left);
         next.resolve(result);
         this.dispatch();
       });
     }
+  }
+
+  /**
+   * Whether the last idle executor is kept from `owner`: it has a call running
+   * and another tenant was about lately. Its wait ends when its running call
+   * does, which dispatches again.
+   */
+  private keepsLastIdleFrom(owner: string): boolean {
+    return this.running.has(owner) && this.recentOwners.othersWithin(owner, SHARING_WINDOW_MS);
   }
 }

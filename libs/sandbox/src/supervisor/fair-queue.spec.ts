@@ -28,4 +28,16 @@ describe('FairQueue', () => {
     assert.equal(queue.length, 0);
     assert.equal(queue.shift(), undefined);
   });
+
+  it('passes over owners that may not be served now, keeping their turn for later', () => {
+    const queue = new FairQueue<string>();
+    queue.push('a', 'a1');
+    queue.push('a', 'a2');
+    queue.push('b', 'b1');
+    queue.push('c', 'c1');
+    assert.equal(queue.shiftWhere((owner) => owner !== 'a'), 'b1');
+    assert.equal(queue.shiftWhere((owner) => owner === 'x'), undefined, 'nothing eligible');
+    assert.equal(queue.length, 3);
+    assert.deepEqual(queue.drain(), ['a1', 'c1', 'a2'], 'a kept its place at the front');
+  });
 });

@@ -26,14 +26,23 @@ export class FairQueue<T> {
   }
 
   shift(): T | undefined {
-    const first = this.lanes.entries().next();
-    if (first.done) return undefined;
-    const [owner, lane] = first.value;
-    const item = lane.shift()!;
-    this.lanes.delete(owner);
-    if (lane.length > 0) this.lanes.set(owner, lane);
-    this.count--;
-    return item;
+    return this.shiftWhere(() => true);
+  }
+
+  /**
+   * The next item, in turn, of an owner `eligible` accepts; owners passed over
+   * keep their place in the rotation.
+   */
+  shiftWhere(eligible: (owner: string) => boolean): T | undefined {
+    for (const [owner, lane] of this.lanes) {
+      if (!eligible(owner)) continue;
+      const item = lane.shift()!;
+      this.lanes.delete(owner);
+      if (lane.length > 0) this.lanes.set(owner, lane);
+      this.count--;
+      return item;
+    }
+    return undefined;
   }
 
   /** Empties the queue, returning what waited (in serving order). */
