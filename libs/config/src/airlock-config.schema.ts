@@ -59,6 +59,7 @@ export const airlockConfigSchema = z.object({
   AIRLOCK_RETENTION_INTERVAL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).default(3_600_000)),
   AIRLOCK_RETENTION_BATCH_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(1000)),
   AIRLOCK_EXECUTORS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(256).default(availableParallelism())),
+  AIRLOCK_TENANT_SHARE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(4096).optional()),
   AIRLOCK_METRICS_PORT: z.preprocess(emptyAsUndefined, port.optional()),
   OTEL_SDK_DISABLED: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false')),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(emptyAsUndefined, urlWithProtocols(['http:', 'https:']).optional()),
@@ -101,6 +102,12 @@ export interface AirlockConfig {
   retentionBatchSize: number;
   /** Processes that run plugin code (tests, publish gate, jobs). */
   executors: number;
+  /**
+   * Jobs one tenant may have under way in a worker while other tenants are
+   * active (its others wait their turn); alone, a tenant has no such limit.
+   * Default: half the executors, at least 1.
+   */
+  tenantShare: number;
   logLevel: AirlockEnv['LOG_LEVEL'];
   /** A port of its own for GET /metrics, without credentials (the API also serves /metrics to the admin token). */
   metricsPort: number | undefined;
@@ -123,6 +130,7 @@ export function toAirlockConfig(env: AirlockEnv, cwd: string): AirlockConfig {
     moduleUploadLimitBytes: env.AIRLOCK_MODULE_UPLOAD_LIMIT_BYTES,
     redisBinary: env.AIRLOCK_REDIS_BINARY,
     executors: env.AIRLOCK_EXECUTORS,
+    tenantShare: env.AIRLOCK_TENANT_SHARE ?? Math.max(1, Math.floor(env.AIRLOCK_EXECUTORS / 2)),
     jobAttempts: env.AIRLOCK_JOB_ATTEMPTS,
     jobLockMs: env.AIRLOCK_JOB_LOCK_MS,
     shutdownDrainMs: env.AIRLOCK_SHUTDOWN_DRAIN_MS,

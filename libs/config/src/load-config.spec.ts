@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       moduleUploadLimitBytes: 64 * 1024 * 1024,
       redisBinary: 'redis-server',
       executors: availableParallelism(),
+      tenantShare: Math.max(1, Math.floor(availableParallelism() / 2)),
       secretsKeys: undefined,
       jobAttempts: 4,
       jobLockMs: 30_000,
@@ -39,6 +40,13 @@ describe('loadConfig', () => {
     assert.equal(config.databaseUrl, undefined);
     assert.equal(config.redisUrl, 'redis://cache:6379/2');
     assert.equal(config.dataDir, '/var/lib/airlock');
+  });
+
+  it("derives a tenant's share of a worker from its executors unless set", () => {
+    assert.equal(loadConfig({ AIRLOCK_EXECUTORS: '8' }, '/srv').tenantShare, 4);
+    assert.equal(loadConfig({ AIRLOCK_EXECUTORS: '1' }, '/srv').tenantShare, 1);
+    assert.equal(loadConfig({ AIRLOCK_EXECUTORS: '8', AIRLOCK_TENANT_SHARE: '16' }, '/srv').tenantShare, 16);
+    assert.throws(() => loadConfig({ AIRLOCK_TENANT_SHARE: '0' }, '/srv'), ConfigError);
   });
 
   it('lists every bad variable at once, without echoing values', () => {

@@ -4,6 +4,8 @@ export { type SandboxPolicy, sandboxPolicySchema } from './policy/sandbox-policy
 export { loadTier, TIERS_DIR } from './policy/tiers.js';
 export { failedResult, SANDBOX_STATUSES, type LogLevel, type PluginLogLine, type RunResult, type SandboxStatus } from './outcome.js';
 export { Sandbox, type RunContext, type SandboxOptions } from './sandbox.js';
+export { RecentOwners } from './supervisor/recent-owners.js';
+export { TENANT_SHARING_WINDOW_MS } from './supervisor/executor-pool.js';
 export { MemoryKvStore, type KvScope, type KvStore } from './host/kv-store.js';
 export { isPrivateAddress } from './host/private-address.js';
 export { guardedHttp, HttpRefusedError, type GuardedHttpOptions } from './host/guarded-http.js';

@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { AirlockConfig } from '@airlock/config';
 import { InvocationRunner } from '@airlock/execution';
+import { TENANT_SHARING_WINDOW_MS } from '@airlock/sandbox';
 import { INVOCATIONS_QUEUE, invocationJob, invocationJobData } from '@airlock/queue';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { ATTR, contextFromCarrier, SPAN, withSpan } from '@airlock/telemetry';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { WORKER_CONFIG, WORKER_REDIS } from '../worker-dependencies.js';
+import { TenantShareGate } from './tenant-share-gate.js';
 
 const tracer = trace.getTracer('airlock-worker');
 
@@ -21,12 +23,15 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
   /** Jobs being processed, so shutdown knows what it waits for. */
   private readonly inProgress = new Set<Promise<unknown>>();
   private stopping = false;
+  private readonly gate: TenantShareGate;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: AirlockConfig,
     @Inject(WORKER_REDIS) private readonly redis: Redis,
     private readonly runner: InvocationRunner,
-  ) {}
+  ) {
+    this.gate = new TenantShareGate(config.tenantShare, TENANT_SHARING_WINDOW_MS);
+  }
 
   onApplicationBootstrap(): void {
     this.worker = new Worker(INVOCATIONS_QUEUE, (job, token) => this.track(this.process(job, token)), {
@@ -53,6 +58,8 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
     const worker = this.worker;
     if (worker === undefined) return;
     this.stopping = true;
+    // Jobs held back for fairness have not started: they go back to the queue untouched.
+    this.gate.releaseAll();
     await worker.pause(true);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.config.shutdownDrainMs)));
@@ -73,21 +80,31 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
 
   private async process(job: Job, token: string | undefined): Promise<string> {
     if (job.name !== invocationJob.name) throw new UnrecoverableError(`unknown job ${job.name}`);
-    if (this.stopping) {
-      // A job handed over while pausing (a blocking fetch already under way): put it back untouched, for another worker.
-      await job.moveToDelayed(Date.now(), token);
-      throw new DelayedError();
-    }
+    if (this.stopping) return this.handBack(job, token);
     const data = invocationJobData(job);
     // The run continues the trace of the request that queued it.
     const attributes = { [ATTR.tenantId]: data.tenantId, [ATTR.invocationId]: data.invocationId, [ATTR.attempt]: job.attemptsMade + 1 };
-    const outcome = await context.with(contextFromCarrier(data.trace), () =>
-      withSpan(tracer, SPAN.job, { kind: SpanKind.CONSUMER, attributes }, () => this.runner.run(data.tenantId, data.invocationId, job.attemptsMade + 1, job.opts.attempts ?? 1)),
-    );
+    // While other tenants are about, a tenant's jobs beyond its share wait here, not in PostgreSQL, Redis or the executors.
+    await this.gate.enter(data.tenantId);
+    let outcome;
+    try {
+      if (this.stopping) return await this.handBack(job, token);
+      outcome = await context.with(contextFromCarrier(data.trace), () =>
+        withSpan(tracer, SPAN.job, { kind: SpanKind.CONSUMER, attributes }, () => this.runner.run(data.tenantId, data.invocationId, job.attemptsMade + 1, job.opts.attempts ?? 1)),
+      );
+    } finally {
+      this.gate.leave(data.tenantId);
+    }
     // Failing the job makes BullMQ retry it after its backoff; the invocation is queued again.
     if (outcome.kind === 'retry') throw new Error(`transient failure, will retry: ${outcome.reason}`);
     // Abandoned at shutdown: nothing was recorded; the job's lock lapses and it runs again elsewhere.
     if (outcome.kind === 'abandoned') throw new Error('abandoned by a worker shutting down');
     return outcome.kind === 'finished' ? outcome.status : outcome.kind;
+  }
+
+  /** Puts a job that has not started back in the queue, untouched, for another worker. */
+  private async handBack(job: Job, token: string | undefined): Promise<never> {
+    await job.moveToDelayed(Date.now(), token);
+    throw new DelayedError();
   }
 }

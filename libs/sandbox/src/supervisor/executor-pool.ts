@@ -4,11 +4,12 @@ import { FairQueue } from './fair-queue.js';
 import { RecentOwners } from './recent-owners.js';
 
 /**
- * How long after another tenant's last call the pool keeps its last idle
- * executor for a tenant with nothing running. Long enough to cover a tenant
- * whose events come every few seconds; a lone tenant gets every executor.
+ * How long after another tenant's last call a busy tenant is still made to
+ * share: here, kept from the last idle executor while it has a call running
+ * (workers hold its jobs to a share likewise). Long enough to cover a tenant
+ * whose events come every few seconds; a lone tenant gets everything.
  */
-export const SHARING_WINDOW_MS = 30_000;
+export const TENANT_SHARING_WINDOW_MS = 30_000;
 
 export interface PoolStats {
   size: number;
@@ -135,6 +136,6 @@ export class ExecutorPool {
    * does, which dispatches again.
    */
   private keepsLastIdleFrom(owner: string): boolean {
-    return this.running.has(owner) && this.recentOwners.othersWithin(owner, SHARING_WINDOW_MS);
+    return this.running.has(owner) && this.recentOwners.othersWithin(owner, TENANT_SHARING_WINDOW_MS);
   }
 }
