@@ -248,6 +248,18 @@ function describeBackend(name: string, open: () => Promise<{ options: Parameters
       assert.deepEqual([swept.invocations, swept.spans], [1, 1]);
     });
 
+    it('lets claims skip waiting for the log flush, for their own transaction only', async () => {
+      const show = async (sql: typeof database.sql) => (await sql.query<{ synchronous_commit: string }>('SHOW synchronous_commit'))[0]!.synchronous_commit;
+      const usual = await show(database.sql);
+      const setting = await database.sql.transaction(async (tx) => {
+        await new InvocationWorkRepository(database.prisma, tx).claim([{ tenantId: '00000000-0000-4000-8000-000000000000', id: '00000000-0000-4000-8000-000000000001' }], new Date());
+        return show(tx);
+      });
+      assert.equal(setting, 'off', 'a claim commits without waiting for the disk');
+      await new InvocationWorkRepository(database.prisma, database.sql).claim([{ tenantId: '00000000-0000-4000-8000-000000000000', id: '00000000-0000-4000-8000-000000000001' }], new Date());
+      assert.equal(await show(database.sql), usual, 'the next statement commits as usual');
+    });
+
     it('runs interactive transactions and rolls them back on error', async () => {
       await assert.rejects(
         database.prisma.$transaction(async (tx) => {

@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { SqlExecutor } from '../sql-executor.js';
+import { RELAXED_COMMIT } from './relaxed-commit.js';
 import type { InvocationOutcome } from './invocation.repository.js';
 
 /** An invocation a worker has claimed, with everything its run needs, read in the same round trip. */
@@ -82,8 +83,10 @@ export class InvocationWorkRepository {
   async claim(requests: readonly ClaimRequest[], at: Date): Promise<ClaimedInvocation[]> {
     if (requests.length === 0) return [];
     const rows = await this.sql.query<ClaimRow>(
+      // A claim lost in a database crash is harmless: the run is claimed again (the outcome is written whatever the
+      // status was), so claims do not wait for the log flush. Outcomes do: a lost one would lose a finished job's result.
       `WITH wanted AS (
-        SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS w(id, tenant_id)
+        SELECT w.* FROM unnest($1::uuid[], $2::uuid[]) AS w(id, tenant_id) CROSS JOIN ${RELAXED_COMMIT}
       ), claimed AS (
         UPDATE invocations i
            SET status = 'running', attempts = i.attempts + 1, started_at = $3

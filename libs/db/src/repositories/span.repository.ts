@@ -1,5 +1,6 @@
 import type { PrismaClient, Span } from '../generated/prisma/client.js';
 import type { SqlExecutor } from '../sql-executor.js';
+import { RELAXED_COMMIT } from './relaxed-commit.js';
 
 export interface NewSpan {
   traceId: string;
@@ -35,6 +36,8 @@ export class SpanRepository {
       `INSERT INTO spans (span_id, trace_id, parent_span_id, tenant_id, name, kind, start_time, duration_ms, status, status_message, attributes)
        SELECT s.* FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[], $8::float8[], $9::text[], $10::text[], $11::jsonb[])
               AS s(span_id, trace_id, parent_span_id, tenant_id, name, kind, start_time, duration_ms, status, status_message, attributes)
+              -- Traces are telemetry: losing the last moment of them in a database crash is fine; waiting on the disk is not.
+              CROSS JOIN ${RELAXED_COMMIT}
        -- A tenant deleted meanwhile takes its spans with it, not the rest of the batch.
        WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.id = s.tenant_id)
        ON CONFLICT (span_id) DO NOTHING`,
