@@ -26,4 +26,17 @@ describe('TenantSpanStore', () => {
     assert.deepEqual(writes.at(-1), ['during the first write'], 'the late span is written by the next flush');
     await store.shutdown();
   });
+
+  it("keeps a tenant's own spans, not those of instrumented libraries under them", async () => {
+    const store = new TenantSpanStore({ flushIntervalMs: 60_000 });
+    const provider = new BasicTracerProvider({ spanProcessors: [store] });
+    const kept: string[] = [];
+    store.attach(async (batch: StoredSpan[]) => void kept.push(...batch.map((span) => span.name)));
+    const attributes = { [ATTR.tenantId]: 'tenant-a' };
+    provider.getTracer('airlock-worker').startSpan('invocation.claim', { attributes }).end();
+    provider.getTracer('@opentelemetry/instrumentation-pg').startSpan('pg.query:WITH airlock', { attributes }).end();
+    await store.forceFlush();
+    assert.deepEqual(kept, ['invocation.claim']);
+    await store.shutdown();
+  });
 });

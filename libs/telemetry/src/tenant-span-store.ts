@@ -33,11 +33,16 @@ export interface TenantSpanStoreOptions {
   onError?: (error: unknown) => void;
 }
 
+/** The scope of spans made by OpenTelemetry's instrumentations of libraries (such as `pg`). */
+const LIBRARY_INSTRUMENTATION_PREFIX = '@opentelemetry/instrumentation-';
+
 /**
  * Keeps the spans of tenant-owned work (those with a `tenant.id`) for that
  * tenant's trace views. A span started under a tenant's span inherits its
- * tenant, so library spans (database, Redis) below Airlock's own are kept too.
- * Spans are buffered and written in batches on a timer, off the request and
+ * tenant (so an OTLP collector sees whose work a database query served), but
+ * spans of instrumented libraries are not kept for the tenant: their SQL and
+ * database names are the operator's business, and one batched statement serves
+ * many tenants' runs. Airlock's own spans say what each step cost. Spans are buffered and written in batches on a timer, off the request and
  * job paths; until a writer is attached (the database opens after telemetry
  * starts) they wait in the buffer.
  */
@@ -67,7 +72,7 @@ export class TenantSpanStore implements SpanProcessor {
 
   onEnd(span: ReadableSpan): void {
     const tenantId = span.attributes[ATTR.tenantId];
-    if (typeof tenantId !== 'string') return;
+    if (typeof tenantId !== 'string' || span.instrumentationScope.name.startsWith(LIBRARY_INSTRUMENTATION_PREFIX)) return;
     const [seconds, nanos] = span.startTime;
     const [durationSeconds, durationNanos] = span.duration;
     this.buffer.push({
