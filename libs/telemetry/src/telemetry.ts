@@ -48,10 +48,14 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const provider = new NodeTracerProvider({ resource: resourceFromAttributes({ 'service.name': options.serviceName, 'process.pid': process.pid }), spanProcessors });
   provider.register();
   // PostgreSQL queries made under Airlock's spans become child spans (the driver
-  // is loaded after this: instrumentation.ts runs first). ioredis 6 is beyond what
-  // the ioredis instrumentation patches; Redis work shows as Airlock's own spans.
-  // Taking a connection from the pool is not shown: it was a span per query, saying little.
-  registerInstrumentations({ tracerProvider: provider, instrumentations: [new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true })] });
+  // is loaded after this: instrumentation.ts runs first), for exporters only: the
+  // tenant store does not keep them, so without an exporter they would cost CPU on
+  // every query for nothing. ioredis 6 is beyond what the ioredis instrumentation
+  // patches; Redis work shows as Airlock's own spans. Taking a connection from the
+  // pool is not shown: it was a span per query, saying little.
+  if (spanProcessors.length > 1) {
+    registerInstrumentations({ tracerProvider: provider, instrumentations: [new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true })] });
+  }
   started = {
     spanStore,
     flush: () => provider.forceFlush(),
