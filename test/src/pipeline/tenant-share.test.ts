@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+const LOOKUP_MS = 150;
+
+describe("a tenant's share of a worker while another tenant is active", () => {
+  let api: ApiHarness;
+  let worker: InProcessWorker;
+  let alice: TenantSession;
+  let bob: TenantSession;
+  let lookups: Server;
+
+  before(async () => {
+    lookups = createServer((_request, response) => {
+      setTimeout(() => response.setHeader('content-type', 'application/json').end('{"name":"slow"}'), LOOKUP_MS).unref();
+    });
+    await new Promise<void>((resolve) => lookups.listen(0, '127.0.0.1', resolve));
+    api = await startApi({
+      env: { AIRLOCK_TENANT_SHARE: '1' },
+      sandboxHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (_address, host) => host === 'crm.example.test' },
+    });
+    worker = await startWorker(api);
+    alice = await createTenantSession(api, 'Alice');
+    bob = await createTenantSession(api, 'Bob');
+    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, {
+      token: api.adminToken,
+      body: { tier: 'standard', overrides: { allowedHosts: ['crm.example.test'] } },
+    });
+    // Alice's plugin waits on a slow lookup; Bob's answers at once.
+    const { pluginId } = await publishAndBind(api, alice, { name: 'enricher', template: 'http-enrichment', event: 'customer.seen', exportName: 'enrich' });
+    const bindings = (await api.http.get('/v1/bindings', { token: alice.key })).body.items as Array<{ id: string; pluginId: string }>;
+    const binding = bindings.find((candidate) => candidate.pluginId === pluginId)!;
+    const lookupUrl = `http://crm.example.test:${(lookups.address() as AddressInfo).port}/customers/`;
+    const patched = await api.http.request('PATCH', `/v1/bindings/${binding.id}`, { token: alice.key, body: { config: { lookupUrl } } });
+    assert.equal(patched.status, 200, patched.text);
+    await publishAndBind(api, bob, { name: 'greeter', template: 'hello', event: 'user.greeted', exportName: 'greet' });
+  });
+  after(async () => {
+    await worker.close();
+    await api.close();
+    lookups.close();
+  });
+
+  /** Sends `count` of Alice's events and returns their invocation ids. */
+  async function aliceFlood(count: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'customer.seen', payload: { customerId: `c-${i}` } } });
+      assert.equal(accepted.status, 202, accepted.text);
+      ids.push(accepted.body.invocations[0].id);
+    }
+    return ids;
+  }
+
+  /** Alice's invocations claimed by the worker at once, at most, until `ids` are all finished. */
+  async function mostRunning(ids: string[]): Promise<number> {
+    let most = 0;
+    for (;;) {
+      const running = (await api.http.get('/v1/invocations?status=running&limit=100', { token: alice.key })).body.items.length as number;
+      most = Math.max(most, running);
+      const queued = (await api.http.get('/v1/invocations?status=queued&limit=100', { token: alice.key })).body.items.length as number;
+      if (running === 0 && queued === 0) break;
+      await sleep(10);
+    }
+    for (const id of ids) assert.equal((await waitUntilFinished(api, alice.key, id)).status, 'ok');
+    return most;
+  }
+
+  it('holds a busy tenant to its share once another is about, and never before', async () => {
+    // Alone, Alice's jobs are all taken up at once (they wait for the one executor together).
+    const alone = await aliceFlood(4);
+    assert.ok((await mostRunning(alone)) >= 2, 'alone, several of her runs were under way at once');
+
+    // Bob is about now: Alice may have one run under way; her others wait, queued.
+    const greeted = await api.http.post('/v1/events', { token: bob.key, body: { type: 'user.greeted', payload: 'Bob' } });
+    assert.equal((await waitUntilFinished(api, bob.key, greeted.body.invocations[0].id)).status, 'ok');
+    const shared = await aliceFlood(4);
+    const bobsTurn = await api.http.post('/v1/events', { token: bob.key, body: { type: 'user.greeted', payload: 'Bob again' } });
+    const bobsRun = waitUntilFinished(api, bob.key, bobsTurn.body.invocations[0].id).then(async (run) => {
+      const aliceUnfinished = await Promise.all(shared.map(async (id) => (await api.http.get(`/v1/invocations/${id}`, { token: alice.key })).body.status));
+      return { run, aliceUnfinished: aliceUnfinished.filter((status) => status === 'queued' || status === 'running').length };
+    });
+    assert.equal(await mostRunning(shared), 1, 'one of her runs at a time while Bob is about');
+    const { run, aliceUnfinished } = await bobsRun;
+    assert.equal(run.status, 'ok');
+    assert.ok(aliceUnfinished >= 2, `Bob's run did not wait for Alice's flood (${aliceUnfinished} of hers were left when it finished)`);
+  });
+});
