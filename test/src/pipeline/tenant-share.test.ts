@@ -91,4 +91,27 @@ describe("a tenant's share of a worker while another tenant is active", () => {
     assert.equal(run.status, 'ok');
     assert.ok(aliceUnfinished >= 2, `Bob's run did not wait for Alice's flood (${aliceUnfinished} of hers were left when it finished)`);
   });
+
+  it('hands the jobs it holds back to the queue untouched when the worker shuts down', async () => {
+    const greeted = await api.http.post('/v1/events', { token: bob.key, body: { type: 'user.greeted', payload: 'Bob' } });
+    assert.equal((await waitUntilFinished(api, bob.key, greeted.body.invocations[0].id)).status, 'ok');
+    const flood = await aliceFlood(4);
+    const statuses = async () => Promise.all(flood.map(async (id) => (await api.http.get(`/v1/invocations/${id}`, { token: alice.key })).body as { status: string; attempts: number }));
+    // One of hers runs; the worker holds the others back (taken from the queue, not started).
+    while ((await statuses()).every((invocation) => invocation.status === 'queued')) await sleep(10);
+    await worker.close();
+    const afterShutdown = await statuses();
+    const started = afterShutdown.filter((invocation) => invocation.attempts > 0);
+    assert.equal(started.length, 1, 'only the run under way was started');
+    assert.equal(started[0]!.status, 'ok', 'and it finished within the drain');
+    assert.deepEqual(
+      afterShutdown.filter((invocation) => invocation.attempts === 0).map((invocation) => invocation.status),
+      ['queued', 'queued', 'queued'],
+    );
+    worker = await startWorker(api);
+    for (const id of flood) {
+      const finished = await waitUntilFinished(api, alice.key, id);
+      assert.deepEqual({ status: finished.status, attempts: finished.attempts }, { status: 'ok', attempts: 1 }, 'each ran once, on the next worker');
+    }
+  });
 });
