@@ -6,6 +6,7 @@ export {
   INVOCATIONS_QUEUE,
   invocationJob,
   invocationJobData,
+  newcomerChannel,
   type InvocationJobData,
   type RetryPolicy,
 } from './invocation-job.js';

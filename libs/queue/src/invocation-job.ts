@@ -31,6 +31,16 @@ export function createInvocationQueue(connection: Redis, prefix: string, options
   });
 }
 
+/**
+ * The channel on which an API announces a job of a tenant that had nothing
+ * queued or running: a worker whose every slot is taken (by jobs it holds back
+ * for fairness) hands one of those back, so the newcomer is fetched at once
+ * rather than when one of the held tenant's runs ends.
+ */
+export function newcomerChannel(prefix: string): string {
+  return `${prefix}:invocations:newcomer`;
+}
+
 /** How often a transient failure is retried, and from how long a first wait (doubling each time). */
 export interface RetryPolicy {
   attempts: number;

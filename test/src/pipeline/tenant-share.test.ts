@@ -115,3 +115,74 @@ describe("a tenant's share of a worker while another tenant is active", () => {
     }
   });
 });
+
+describe('a newcomer while a worker holds a busy tenant back', () => {
+  let api: ApiHarness;
+  let worker: InProcessWorker;
+  let alice: TenantSession;
+  let bob: TenantSession;
+  let lookups: Server;
+  /** Lookups answer only once released: Alice's runs stay under way until then. */
+  const waiting: Array<() => void> = [];
+  let released = false;
+
+  before(async () => {
+    lookups = createServer((_request, response) => {
+      const answer = () => response.setHeader('content-type', 'application/json').end('{"name":"slow"}');
+      if (released) answer();
+      else waiting.push(answer);
+    });
+    await new Promise<void>((resolve) => lookups.listen(0, '127.0.0.1', resolve));
+    // 16 job slots (one executor's worth of config), two executors: one for Alice's run, one kept for others.
+    api = await startApi({
+      executors: 2,
+      env: { AIRLOCK_EXECUTORS: '1', AIRLOCK_TENANT_SHARE: '1' },
+      sandboxHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (_address, host) => host === 'crm.example.test' },
+    });
+    worker = await startWorker(api);
+    alice = await createTenantSession(api, 'Alice');
+    bob = await createTenantSession(api, 'Bob');
+    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, {
+      token: api.adminToken,
+      body: { tier: 'standard', overrides: { allowedHosts: ['crm.example.test'], timeoutMs: 20_000 } },
+    });
+    const { bindingId } = await publishAndBind(api, alice, { name: 'enricher', template: 'http-enrichment', event: 'customer.seen', exportName: 'enrich' });
+    const lookupUrl = `http://crm.example.test:${(lookups.address() as AddressInfo).port}/customers/`;
+    assert.equal((await api.http.request('PATCH', `/v1/bindings/${bindingId}`, { token: alice.key, body: { config: { lookupUrl } } })).status, 200);
+    await publishAndBind(api, bob, { name: 'greeter', template: 'hello', event: 'user.greeted', exportName: 'greet' });
+  });
+  after(async () => {
+    released = true;
+    for (const answer of waiting.splice(0)) answer();
+    await worker.close();
+    await api.close();
+    lookups.close();
+  });
+
+  it("is fetched at once, though every slot holds one of the busy tenant's jobs", async () => {
+    const first = await api.http.post('/v1/events', { token: bob.key, body: { type: 'user.greeted', payload: 'Bob' } });
+    assert.equal((await waitUntilFinished(api, bob.key, first.body.invocations[0].id)).status, 'ok');
+    // Alice's flood fills the worker's 16 slots: one run waits on its lookup, 15 jobs are held back, 2 stay queued.
+    const flood: string[] = [];
+    for (let i = 0; i < 18; i++) {
+      const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'customer.seen', payload: { customerId: `c-${i}` } } });
+      assert.equal(accepted.status, 202, accepted.text);
+      flood.push(accepted.body.invocations[0].id);
+    }
+    while (waiting.length === 0) await sleep(10);
+    await sleep(300); // the worker takes up its slots
+
+    const newcomer = await api.http.post('/v1/events', { token: bob.key, body: { type: 'user.greeted', payload: 'Bob again' } });
+    // Without room made for it, it would wait for Alice's run to end: at her lookup's 5 s request timeout.
+    const run = await waitUntilFinished(api, bob.key, newcomer.body.invocations[0].id, 2_000);
+    assert.equal(run.status, 'ok', "Bob's job did not wait for one of Alice's runs to end");
+    assert.equal(waiting.length, 1, "Alice's first run is still waiting on its lookup");
+
+    released = true;
+    for (const answer of waiting.splice(0)) answer();
+    for (const id of flood) {
+      const finished = await waitUntilFinished(api, alice.key, id);
+      assert.deepEqual({ status: finished.status, attempts: finished.attempts }, { status: 'ok', attempts: 1 }, 'the job handed back ran later, once');
+    }
+  });
+});

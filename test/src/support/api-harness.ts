@@ -42,6 +42,8 @@ export interface ApiHarnessOptions {
   env?: Record<string, string>;
   /** DNS and address rules for plugin HTTP in the harness's sandbox. */
   sandboxHttp?: SandboxOptions['http'];
+  /** Executors of the harness's sandbox (default 1). */
+  executors?: number;
 }
 
 /**
@@ -67,7 +69,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
   const redis = createRedisConnection(config.redisUrl!, 'request', 'airlock-test-api');
   redis.on('error', () => undefined);
   const sandbox = await Sandbox.start({
-    executors: 1,
+    executors: options.executors ?? 1,
     kv: new DatabaseKvStore(new PluginKvRepository(database.prisma)),
     ...(options.sandboxHttp ? { http: options.sandboxHttp } : {}),
   });

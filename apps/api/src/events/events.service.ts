@@ -2,13 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type AcceptedEvent, BindingRepository, type EventToRecord, type EventWithInvocations, EventRepository, type PlannedInvocation, type RecordedEvent, type Tenant } from '@airlock/db';
 import { CoalescingBatcher } from '@airlock/execution';
 import { AppError, AppErrorCode } from '@airlock/errors';
-import { enqueueInvocations, type InvocationJobData, TenantQuotaGateRepository } from '@airlock/queue';
+import { enqueueInvocations, type InvocationJobData, newcomerChannel, TenantQuotaGateRepository } from '@airlock/queue';
 import { SpanKind, trace } from '@opentelemetry/api';
 import { ATTR, currentTraceCarrier, currentTraceId, SPAN, withSpan } from '@airlock/telemetry';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { AirlockConfig } from '@airlock/config';
-import { API_CONFIG, INVOCATION_QUEUE } from '../infrastructure/api-dependencies.js';
+import { API_CONFIG, INVOCATION_QUEUE, REDIS } from '../infrastructure/api-dependencies.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { TenantConfigCache } from '../tenant-config/tenant-config-cache.js';
 import { notFound } from '../validation/id-param.pipe.js';
@@ -30,6 +31,7 @@ export class EventsService {
     @Inject(API_CONFIG) private readonly config: AirlockConfig,
     private readonly quotaGate: TenantQuotaGateRepository,
     private readonly cache: TenantConfigCache,
+    @Inject(REDIS) private readonly redis: Redis,
   ) {}
 
   /** The invocations an event of `type` fans out to: the tenant's enabled, runnable bindings of that type. */
@@ -63,6 +65,9 @@ export class EventsService {
       await withSpan(tracer, SPAN.enqueue, { kind: SpanKind.PRODUCER, attributes: { [ATTR.tenantId]: tenantId } }, () =>
         enqueueInvocations(this.queue, tenantId, invocationIds, { attempts: this.config.jobAttempts, firstBackoffMs: 1000 }, placeInLine, currentTraceCarrier()),
       );
+      // The tenant had nothing queued or running: workers whose slots are all taken by jobs they hold back make room.
+      // Not awaited, and harmless if lost: the newcomer then waits for a slot to free itself.
+      if (placeInLine === 0 && invocationIds.length > 0) void this.redis.publish(newcomerChannel(this.config.redisPrefix), tenantId).catch(() => undefined);
     } catch (error) {
       this.logger.warn(`${recovery.recorded}: queueing failed: ${error instanceof Error ? error.message : String(error)}`);
       throw new AppError(AppErrorCode.NotReady, `The queue is unavailable; ${recovery.recorded} is recorded: ${recovery.retry}.`, {

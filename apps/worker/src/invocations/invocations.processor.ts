@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { AirlockConfig } from '@airlock/config';
 import { InvocationRunner } from '@airlock/execution';
 import { TENANT_SHARING_WINDOW_MS } from '@airlock/sandbox';
-import { INVOCATIONS_QUEUE, invocationJob, invocationJobData } from '@airlock/queue';
+import { INVOCATIONS_QUEUE, invocationJob, invocationJobData, newcomerChannel } from '@airlock/queue';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { ATTR, contextFromCarrier, SPAN, withSpan } from '@airlock/telemetry';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
@@ -24,6 +24,9 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
   private readonly inProgress = new Set<Promise<unknown>>();
   private stopping = false;
   private readonly gate: TenantShareGate;
+  private readonly concurrency: number;
+  /** Hears of newcomer jobs (see `newcomerChannel`). */
+  private subscriber: Redis | undefined;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: AirlockConfig,
@@ -31,22 +34,39 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
     private readonly runner: InvocationRunner,
   ) {
     this.gate = new TenantShareGate(config.tenantShare, TENANT_SHARING_WINDOW_MS);
+    // Many more jobs than executors: while some wait for the database, others run (the
+    // executor pool queues the calls), and claims and results share round trips. The
+    // pipeline bench drained 203/s at 4 per executor, 294/s at 16, 305/s at 64.
+    this.concurrency = config.executors * 16;
   }
 
   onApplicationBootstrap(): void {
     this.worker = new Worker(INVOCATIONS_QUEUE, (job, token) => this.track(this.process(job, token)), {
       connection: this.redis,
       prefix: this.config.redisPrefix,
-      // Many more jobs than executors: while some wait for the database, others run (the
-      // executor pool queues the calls), and claims and results share round trips. The
-      // pipeline bench drained 203/s at 4 per executor, 294/s at 16, 305/s at 64.
-      concurrency: this.config.executors * 16,
+      concurrency: this.concurrency,
       lockDuration: this.config.jobLockMs,
       // Look for lapsed locks as often as they can lapse: a dead worker's jobs come back within a lock's time.
       stalledInterval: this.config.jobLockMs,
     });
     this.worker.on('failed', (job, error) => this.logger.warn(`job ${job?.id} failed: ${error.message}`));
     this.worker.on('error', (error) => this.logger.warn(`queue error: ${error.message}`));
+    // Missing an announcement (Redis away) only means the newcomer waits for a slot to free itself.
+    const subscriber = this.redis.duplicate({ connectionName: 'airlock-worker-newcomers' });
+    this.subscriber = subscriber;
+    subscriber.on('error', () => undefined);
+    subscriber.on('message', () => this.makeRoomForNewcomer());
+    subscriber.subscribe(newcomerChannel(this.config.redisPrefix)).catch((error: unknown) => this.logger.warn(`not hearing of newcomer jobs: ${String(error)}`));
+  }
+
+  /**
+   * A tenant with nothing queued or running has queued a job. If every slot
+   * here is taken and some hold jobs back for fairness, one of those goes back
+   * to the queue: the slot it frees fetches the highest-priority job, the
+   * newcomer's (its place in its tenant's line is first).
+   */
+  private makeRoomForNewcomer(): void {
+    if (!this.stopping && this.inProgress.size >= this.concurrency) this.gate.handBackOne();
   }
 
   /**
@@ -58,8 +78,9 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
     const worker = this.worker;
     if (worker === undefined) return;
     this.stopping = true;
+    this.subscriber?.disconnect();
     // Jobs held back for fairness have not started: they go back to the queue untouched.
-    this.gate.releaseAll();
+    this.gate.handBackAll();
     await worker.pause(true);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.config.shutdownDrainMs)));
@@ -85,7 +106,7 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
     // The run continues the trace of the request that queued it.
     const attributes = { [ATTR.tenantId]: data.tenantId, [ATTR.invocationId]: data.invocationId, [ATTR.attempt]: job.attemptsMade + 1 };
     // While other tenants are about, a tenant's jobs beyond its share wait here, not in PostgreSQL, Redis or the executors.
-    await this.gate.enter(data.tenantId);
+    if (!(await this.gate.enter(data.tenantId))) return this.handBack(job, token);
     let outcome;
     try {
       if (this.stopping) return await this.handBack(job, token);

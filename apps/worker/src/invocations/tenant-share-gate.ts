@@ -7,11 +7,12 @@ import { RecentOwners } from '@airlock/sandbox';
  * promptly; the executor pool's round-robin alone cannot, as most of a job's
  * cost is outside the executors. A lone tenant is never held back. Held jobs
  * keep their BullMQ slot and lock and go on, first come first served, as the
- * tenant's running ones finish.
+ * tenant's running ones finish, unless they are handed back to the queue.
  */
 export class TenantShareGate {
   private readonly running = new Map<string, number>();
-  private readonly held = new Map<string, Array<() => void>>();
+  /** Per tenant, its held jobs in arrival order: each is told whether to go on (true) or be handed back. */
+  private readonly held = new Map<string, Array<(goOn: boolean) => void>>();
   private readonly recent: RecentOwners;
 
   constructor(
@@ -29,18 +30,21 @@ export class TenantShareGate {
     return count;
   }
 
-  /** Resolves when `tenantId`'s job may go on; call `leave` once it is done. */
-  async enter(tenantId: string): Promise<void> {
+  /**
+   * Resolves true when `tenantId`'s job may go on (call `leave` once it is
+   * done), or false when it is to be handed back to the queue unstarted.
+   */
+  async enter(tenantId: string): Promise<boolean> {
     this.recent.record(tenantId);
-    if (!this.mayStart(tenantId)) {
-      await new Promise<void>((resolve) => {
-        const line = this.held.get(tenantId) ?? [];
-        line.push(resolve);
-        this.held.set(tenantId, line);
-      });
-      return; // `leave` or `releaseAll` counted it as started
+    if (this.mayStart(tenantId)) {
+      this.start(tenantId);
+      return true;
     }
-    this.start(tenantId);
+    return new Promise<boolean>((resolve) => {
+      const line = this.held.get(tenantId) ?? [];
+      line.push(resolve);
+      this.held.set(tenantId, line);
+    });
   }
 
   leave(tenantId: string): void {
@@ -51,19 +55,25 @@ export class TenantShareGate {
     if (line === undefined) return;
     while (line.length > 0 && this.mayStart(tenantId)) {
       this.start(tenantId);
-      line.shift()!();
+      line.shift()!(true);
     }
     if (line.length === 0) this.held.delete(tenantId);
   }
 
-  /** Lets every held job go on at once (a worker shutting down hands them back to the queue). */
-  releaseAll(): void {
-    for (const [tenantId, line] of this.held) {
-      for (const release of line) {
-        this.start(tenantId);
-        release();
-      }
-    }
+  /** Hands back the newest held job of the tenant holding the most, freeing its slot; false when none is held. */
+  handBackOne(): boolean {
+    let longest: [string, Array<(goOn: boolean) => void>] | undefined;
+    for (const entry of this.held) if (longest === undefined || entry[1].length > longest[1].length) longest = entry;
+    if (longest === undefined) return false;
+    const [tenantId, line] = longest;
+    line.pop()!(false);
+    if (line.length === 0) this.held.delete(tenantId);
+    return true;
+  }
+
+  /** Hands back every held job (a worker shutting down). */
+  handBackAll(): void {
+    for (const line of this.held.values()) for (const handBack of line) handBack(false);
     this.held.clear();
   }
 
