@@ -7,7 +7,6 @@ import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
-const LOOKUP_MS = 150;
 
 describe("a tenant's share of a worker while another tenant is active", () => {
   let api: ApiHarness;
@@ -15,10 +14,12 @@ describe("a tenant's share of a worker while another tenant is active", () => {
   let alice: TenantSession;
   let bob: TenantSession;
   let lookups: Server;
+  /** How long the lookup server takes to answer. */
+  let lookupMs = 150;
 
   before(async () => {
     lookups = createServer((_request, response) => {
-      setTimeout(() => response.setHeader('content-type', 'application/json').end('{"name":"slow"}'), LOOKUP_MS).unref();
+      setTimeout(() => response.setHeader('content-type', 'application/json').end('{"name":"slow"}'), lookupMs).unref();
     });
     await new Promise<void>((resolve) => lookups.listen(0, '127.0.0.1', resolve));
     api = await startApi({
@@ -95,6 +96,8 @@ describe("a tenant's share of a worker while another tenant is active", () => {
   it('hands the jobs it holds back to the queue untouched when the worker shuts down', async () => {
     const greeted = await api.http.post('/v1/events', { token: bob.key, body: { type: 'user.greeted', payload: 'Bob' } });
     assert.equal((await waitUntilFinished(api, bob.key, greeted.body.invocations[0].id)).status, 'ok');
+    // Her run under way is still waiting on its lookup when the worker starts shutting down, and ends within the drain.
+    lookupMs = 2_000;
     const flood = await aliceFlood(4);
     const statuses = async () => Promise.all(flood.map(async (id) => (await api.http.get(`/v1/invocations/${id}`, { token: alice.key })).body as { status: string; attempts: number }));
     // One of hers runs; the worker holds the others back (taken from the queue, not started).
@@ -108,6 +111,7 @@ describe("a tenant's share of a worker while another tenant is active", () => {
       afterShutdown.filter((invocation) => invocation.attempts === 0).map((invocation) => invocation.status),
       ['queued', 'queued', 'queued'],
     );
+    lookupMs = 150;
     worker = await startWorker(api);
     for (const id of flood) {
       const finished = await waitUntilFinished(api, alice.key, id);
