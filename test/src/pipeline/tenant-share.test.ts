@@ -3,10 +3,45 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { type ApiHarness, type ApiHarnessOptions, startApi } from '../support/api-harness.js';
 import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
+/**
+ * An API and a worker with two tenants: Alice's plugin looks customers up on
+ * `lookups` (as crm.example.test, with `aliceOverrides` on her standard tier),
+ * Bob's answers at once.
+ */
+async function startTwoTenants(lookups: Server, harness: ApiHarnessOptions, aliceOverrides: Record<string, unknown> = {}) {
+  const api = await startApi({
+    ...harness,
+    sandboxHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (_address, host) => host === 'crm.example.test' },
+  });
+  const worker = await startWorker(api);
+  const alice = await createTenantSession(api, 'Alice');
+  const bob = await createTenantSession(api, 'Bob');
+  await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, {
+    token: api.adminToken,
+    body: { tier: 'standard', overrides: { allowedHosts: ['crm.example.test'], ...aliceOverrides } },
+  });
+  const { bindingId } = await publishAndBind(api, alice, { name: 'enricher', template: 'http-enrichment', event: 'customer.seen', exportName: 'enrich' });
+  const lookupUrl = `http://crm.example.test:${(lookups.address() as AddressInfo).port}/customers/`;
+  const patched = await api.http.request('PATCH', `/v1/bindings/${bindingId}`, { token: alice.key, body: { config: { lookupUrl } } });
+  assert.equal(patched.status, 200, patched.text);
+  await publishAndBind(api, bob, { name: 'greeter', template: 'hello', event: 'user.greeted', exportName: 'greet' });
+  return { api, worker, alice, bob };
+}
+
+/** Sends `count` of Alice's events and returns their invocation ids. */
+async function aliceFlood(api: ApiHarness, alice: TenantSession, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'customer.seen', payload: { customerId: `c-${i}` } } });
+    assert.equal(accepted.status, 202, accepted.text);
+    ids.push(accepted.body.invocations[0].id);
+  }
+  return ids;
+}
 
 describe("a tenant's share of a worker while another tenant is active", () => {
   let api: ApiHarness;
@@ -22,42 +57,13 @@ describe("a tenant's share of a worker while another tenant is active", () => {
       setTimeout(() => response.setHeader('content-type', 'application/json').end('{"name":"slow"}'), lookupMs).unref();
     });
     await new Promise<void>((resolve) => lookups.listen(0, '127.0.0.1', resolve));
-    api = await startApi({
-      env: { AIRLOCK_TENANT_SHARE: '1' },
-      sandboxHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (_address, host) => host === 'crm.example.test' },
-    });
-    worker = await startWorker(api);
-    alice = await createTenantSession(api, 'Alice');
-    bob = await createTenantSession(api, 'Bob');
-    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, {
-      token: api.adminToken,
-      body: { tier: 'standard', overrides: { allowedHosts: ['crm.example.test'] } },
-    });
-    // Alice's plugin waits on a slow lookup; Bob's answers at once.
-    const { pluginId } = await publishAndBind(api, alice, { name: 'enricher', template: 'http-enrichment', event: 'customer.seen', exportName: 'enrich' });
-    const bindings = (await api.http.get('/v1/bindings', { token: alice.key })).body.items as Array<{ id: string; pluginId: string }>;
-    const binding = bindings.find((candidate) => candidate.pluginId === pluginId)!;
-    const lookupUrl = `http://crm.example.test:${(lookups.address() as AddressInfo).port}/customers/`;
-    const patched = await api.http.request('PATCH', `/v1/bindings/${binding.id}`, { token: alice.key, body: { config: { lookupUrl } } });
-    assert.equal(patched.status, 200, patched.text);
-    await publishAndBind(api, bob, { name: 'greeter', template: 'hello', event: 'user.greeted', exportName: 'greet' });
+    ({ api, worker, alice, bob } = await startTwoTenants(lookups, { env: { AIRLOCK_TENANT_SHARE: '1' } }));
   });
   after(async () => {
     await worker.close();
     await api.close();
     lookups.close();
   });
-
-  /** Sends `count` of Alice's events and returns their invocation ids. */
-  async function aliceFlood(count: number): Promise<string[]> {
-    const ids: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'customer.seen', payload: { customerId: `c-${i}` } } });
-      assert.equal(accepted.status, 202, accepted.text);
-      ids.push(accepted.body.invocations[0].id);
-    }
-    return ids;
-  }
 
   /** Alice's invocations claimed by the worker at once, at most, until `ids` are all finished. */
   async function mostRunning(ids: string[]): Promise<number> {
@@ -75,13 +81,13 @@ describe("a tenant's share of a worker while another tenant is active", () => {
 
   it('holds a busy tenant to its share once another is about, and never before', async () => {
     // Alone, Alice's jobs are all taken up at once (they wait for the one executor together).
-    const alone = await aliceFlood(4);
+    const alone = await aliceFlood(api, alice, 4);
     assert.ok((await mostRunning(alone)) >= 2, 'alone, several of her runs were under way at once');
 
     // Bob is about now: Alice may have one run under way; her others wait, queued.
     const greeted = await api.http.post('/v1/events', { token: bob.key, body: { type: 'user.greeted', payload: 'Bob' } });
     assert.equal((await waitUntilFinished(api, bob.key, greeted.body.invocations[0].id)).status, 'ok');
-    const shared = await aliceFlood(4);
+    const shared = await aliceFlood(api, alice, 4);
     const bobsTurn = await api.http.post('/v1/events', { token: bob.key, body: { type: 'user.greeted', payload: 'Bob again' } });
     const bobsRun = waitUntilFinished(api, bob.key, bobsTurn.body.invocations[0].id).then(async (run) => {
       const aliceUnfinished = await Promise.all(shared.map(async (id) => (await api.http.get(`/v1/invocations/${id}`, { token: alice.key })).body.status));
@@ -98,7 +104,7 @@ describe("a tenant's share of a worker while another tenant is active", () => {
     assert.equal((await waitUntilFinished(api, bob.key, greeted.body.invocations[0].id)).status, 'ok');
     // Her run under way is still waiting on its lookup when the worker starts shutting down, and ends within the drain.
     lookupMs = 2_000;
-    const flood = await aliceFlood(4);
+    const flood = await aliceFlood(api, alice, 4);
     const statuses = async () => Promise.all(flood.map(async (id) => (await api.http.get(`/v1/invocations/${id}`, { token: alice.key })).body as { status: string; attempts: number }));
     // One of hers runs; the worker holds the others back (taken from the queue, not started).
     while ((await statuses()).every((invocation) => invocation.status === 'queued')) await sleep(10);
@@ -138,22 +144,7 @@ describe('a newcomer while a worker holds a busy tenant back', () => {
     });
     await new Promise<void>((resolve) => lookups.listen(0, '127.0.0.1', resolve));
     // 16 job slots (one executor's worth of config), two executors: one for Alice's run, one kept for others.
-    api = await startApi({
-      executors: 2,
-      env: { AIRLOCK_EXECUTORS: '1', AIRLOCK_TENANT_SHARE: '1' },
-      sandboxHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (_address, host) => host === 'crm.example.test' },
-    });
-    worker = await startWorker(api);
-    alice = await createTenantSession(api, 'Alice');
-    bob = await createTenantSession(api, 'Bob');
-    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, {
-      token: api.adminToken,
-      body: { tier: 'standard', overrides: { allowedHosts: ['crm.example.test'], timeoutMs: 20_000 } },
-    });
-    const { bindingId } = await publishAndBind(api, alice, { name: 'enricher', template: 'http-enrichment', event: 'customer.seen', exportName: 'enrich' });
-    const lookupUrl = `http://crm.example.test:${(lookups.address() as AddressInfo).port}/customers/`;
-    assert.equal((await api.http.request('PATCH', `/v1/bindings/${bindingId}`, { token: alice.key, body: { config: { lookupUrl } } })).status, 200);
-    await publishAndBind(api, bob, { name: 'greeter', template: 'hello', event: 'user.greeted', exportName: 'greet' });
+    ({ api, worker, alice, bob } = await startTwoTenants(lookups, { executors: 2, env: { AIRLOCK_EXECUTORS: '1', AIRLOCK_TENANT_SHARE: '1' } }, { timeoutMs: 20_000 }));
   });
   after(async () => {
     released = true;
@@ -167,12 +158,7 @@ describe('a newcomer while a worker holds a busy tenant back', () => {
     const first = await api.http.post('/v1/events', { token: bob.key, body: { type: 'user.greeted', payload: 'Bob' } });
     assert.equal((await waitUntilFinished(api, bob.key, first.body.invocations[0].id)).status, 'ok');
     // Alice's flood fills the worker's 16 slots: one run waits on its lookup, 15 jobs are held back, 2 stay queued.
-    const flood: string[] = [];
-    for (let i = 0; i < 18; i++) {
-      const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'customer.seen', payload: { customerId: `c-${i}` } } });
-      assert.equal(accepted.status, 202, accepted.text);
-      flood.push(accepted.body.invocations[0].id);
-    }
+    const flood = await aliceFlood(api, alice, 18);
     while (waiting.length === 0) await sleep(10);
     await sleep(300); // the worker takes up its slots
 
