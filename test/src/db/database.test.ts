@@ -260,6 +260,39 @@ function describeBackend(name: string, open: () => Promise<{ options: Parameters
       assert.equal(await show(database.sql), usual, 'the next statement commits as usual');
     });
 
+    it("claims and finishes an invocation by its key, not by reading the tenant's others, before the table is ever analyzed", async () => {
+      const { prisma } = database;
+      const tenant = await prisma.tenant.create({ data: { name: 'Busy tenant' } });
+      const plugin = await prisma.plugin.create({ data: { tenantId: tenant.id, name: 'p' } });
+      await prisma.pluginVersion.create({ data: { tenantId: tenant.id, pluginId: plugin.id, number: 1, sha256: '3'.repeat(64), sizeBytes: 1, wasm: new Uint8Array([0]), exports: ['run'], imports: [], permissions: [], createdBy: 'admin', status: 'published' } });
+      const binding = await prisma.binding.create({ data: { tenantId: tenant.id, pluginId: plugin.id, event: 'order.created', exportName: 'run' } });
+      const planned = { bindingId: binding.id, pluginId: plugin.id, version: 1, exportName: 'run', config: {} };
+      // One event fanned out to 300 invocations of this tenant, in a table no statistics describe yet (a new database).
+      const [recorded] = await new EventRepository(prisma, database.sql).recordMany([{ tenantId: tenant.id, type: 'order.created', payload: new Uint8Array(0), invocations: Array.from({ length: 300 }, () => planned) }]);
+      const id = recorded?.status === 'fulfilled' ? recorded.value.event.invocations[150]!.id : assert.fail('not recorded');
+      const outcome = { status: 'ok', output: new Uint8Array(0), errorMessage: null, fuelUsed: 1n, memoryPeakBytes: 1n, durationMs: 1, egressBytes: 0n, logs: [], logsDropped: 0 };
+      // Rows of invocations this transaction read: by its indexes (counted against each index) or by scanning the
+      // table (PostgreSQL counts both per transaction).
+      const rowsRead = async (tx: typeof database.sql) =>
+        Number(
+          (
+            await tx.query<{ rows: string }>(
+              `SELECT pg_stat_get_xact_tuples_returned('invocations'::regclass)
+                      + (SELECT sum(pg_stat_get_xact_tuples_fetched(indexrelid)) FROM pg_index WHERE indrelid = 'invocations'::regclass) AS rows`,
+            )
+          )[0]!.rows,
+        );
+      const reads = await database.sql.transaction(async (tx) => {
+        const work = new InvocationWorkRepository(prisma, tx);
+        const before = await rowsRead(tx);
+        assert.equal((await work.claim([{ tenantId: tenant.id, id }], new Date())).length, 1);
+        const claiming = (await rowsRead(tx)) - before;
+        assert.equal((await work.finish([{ tenantId: tenant.id, id, outcome, deadLettered: false }], new Date())).size, 1);
+        return { claiming, finishing: (await rowsRead(tx)) - before - claiming };
+      });
+      assert.ok(reads.claiming <= 2 && reads.finishing <= 2, `rows of invocations read: ${JSON.stringify(reads)}`);
+    });
+
     it('runs interactive transactions and rolls them back on error', async () => {
       await assert.rejects(
         database.prisma.$transaction(async (tx) => {

@@ -85,6 +85,7 @@ export class EventRepository {
         planned.map((invocation) => JSON.stringify(invocation.config)),
         planned.map((invocation) => invocation.traceId),
       ],
+      'airlock_record_events',
     );
     const created = new Set(inserted.map((row) => row.id));
     return Promise.allSettled(

@@ -54,6 +54,7 @@ export class SpanRepository {
         column((s) => s.statusMessage),
         column((s) => JSON.stringify(s.attributes)),
       ],
+      'airlock_insert_spans',
     );
   }
 
