@@ -27,6 +27,17 @@ const tracer = trace.getTracer('airlock-worker');
 /** Failures that may not happen again: the executor died, or the host failed to serve a host function. */
 export const TRANSIENT_STATUSES: ReadonlySet<string> = new Set(['crashed', 'host_error']);
 
+/**
+ * Which finish requests of a batch wrote their outcome, given the ids the
+ * statement wrote. Two runs of one invocation (a job fetched again after its
+ * lock lapsed) can finish in one batch; the row is written once, so only the
+ * first of them is its writer, the one that charges the run.
+ */
+export function writersOf(requests: ReadonlyArray<{ id: string }>, written: ReadonlySet<string>): boolean[] {
+  const unclaimed = new Set(written);
+  return requests.map((request) => unclaimed.delete(request.id));
+}
+
 export type RunOutcome =
   | { kind: 'finished'; status: string }
   | { kind: 'already_finished' }
@@ -51,10 +62,7 @@ export class InvocationRunner {
       const claimed = new Map((await deps.work.claim(requests, new Date())).map((invocation) => [invocation.id, invocation]));
       return requests.map((request) => claimed.get(request.id) ?? null);
     });
-    this.finishes = new CoalescingBatcher(async (requests) => {
-      const written = await deps.work.finish(requests, new Date());
-      return requests.map((request) => written.has(request.id));
-    });
+    this.finishes = new CoalescingBatcher(async (requests) => writersOf(requests, await deps.work.finish(requests, new Date())));
   }
 
   /**
@@ -73,7 +81,12 @@ export class InvocationRunner {
       ...(invocation.eventType === null ? {} : { [ATTR.eventType]: invocation.eventType }),
       ...(invocation.eventId === null ? {} : { [ATTR.eventId]: invocation.eventId }),
     });
-    const result = await this.execute(invocation);
+    const result = await this.execute(invocation).catch((error: unknown) =>
+      // The worker failed to prepare or hand over the call (a secret that no longer opens, the database gone
+      // meanwhile): a host failure like any other, retried and then dead-lettered, so the invocation never stays
+      // `running` and its tenant's in-flight count is released.
+      failedResult('host_error', `the worker could not run it: ${error instanceof Error ? error.message : String(error)}`),
+    );
     trace.getActiveSpan()?.setAttributes({ [ATTR.status]: result.status, [ATTR.fuelUsed]: result.fuelUsed });
     // Its executor was stopped under it, or its result came too late to keep: the run did not count.
     if (this.abandoning) return { kind: 'abandoned' };

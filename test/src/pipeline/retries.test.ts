@@ -52,7 +52,7 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     pluginId = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'unreliable' } })).body.id;
     await api.http.post(`/v1/plugins/${pluginId}/versions`, { token: alice.key, rawBody: { data: await compileSource(PLUGIN), contentType: 'application/wasm' } });
     await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, { token: alice.key });
-    for (const [event, exportName] of [['job.flaky', 'flaky'], ['job.spin', 'spin'], ['job.broken', 'broken']]) {
+    for (const [event, exportName] of [['job.flaky', 'flaky'], ['job.spin', 'spin'], ['job.broken', 'broken'], ['job.quick', 'quick']]) {
       await api.http.post('/v1/bindings', { token: alice.key, body: { event, pluginId, version: 1, export: exportName } });
     }
   });
@@ -147,5 +147,27 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     assert.equal(refused.status, 429, refused.text);
     assert.equal(refused.body.error.details.limit, 'invocationsPerDay');
     assert.deepEqual((await api.http.get('/v1/dead-letters', { token: alice.key })).body.items.map((item: { id: string }) => item.id), [id], 'the dead letter is kept');
+  });
+
+  it('dead-letters a call the worker cannot prepare, and releases its place among the running', async () => {
+    const overrides = { fuelPerCall: Number.MAX_SAFE_INTEGER, timeoutMs: 60_000 };
+    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken, body: { overrides } });
+    const binding = await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'job.sealed', pluginId, version: 1, export: 'quick', secrets: { TOKEN: 'opaque' } } });
+    assert.equal(binding.status, 201, binding.text);
+    // Its secrets no longer open (damaged at rest, or sealed with a key since retired): every attempt fails in the worker.
+    await api.database.prisma.binding.update({ where: { id: binding.body.id }, data: { secrets: 'v1.damaged' } });
+    const id = await emit('job.sealed');
+    const failed = await waitFor(id, (body) => !['queued', 'running'].includes(body.status));
+    assert.equal(failed.status, 'host_error');
+    assert.match(failed.error.message, /the worker could not run it/);
+    assert.equal(failed.attempts, 2, 'retried as a host failure');
+    assert.ok(failed.deadLetteredAt);
+    await api.http.request('DELETE', `/v1/bindings/${binding.body.id}`, { token: alice.key });
+
+    // With room for one run at a time, the next event is admitted: the failed one no longer counts as running.
+    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken, body: { overrides: { ...overrides, concurrentRuns: 1 } } });
+    const next = await api.http.post('/v1/events', { token: alice.key, body: { type: 'job.quick' } });
+    assert.equal(next.status, 202, next.text);
+    assert.equal((await waitFor(next.body.invocations[0].id, (body) => body.status !== 'queued' && body.status !== 'running')).output, 'quick');
   });
 });
