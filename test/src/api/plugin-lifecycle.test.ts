@@ -166,6 +166,11 @@ describe('plugin lifecycle over HTTP', () => {
     const badExport = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.created', pluginId, version: 1, export: 'nope' } });
     assert.equal(badExport.status, 400);
     assert.equal(badExport.body.error.details.issues[0].field, 'export');
+    const hugeVersion = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.created', pluginId, version: 3_000_000_000, export: 'greet' } });
+    assert.equal(hugeVersion.status, 400, hugeVersion.text);
+    assert.equal(hugeVersion.body.error.details.issues[0].field, 'version');
+    const hugeInvoke = await api.http.post(`/v1/plugins/${pluginId}/invoke`, { ...as(alice), body: { export: 'greet', version: 3_000_000_000 } });
+    assert.equal(hugeInvoke.status, 400, hugeInvoke.text);
     const draft = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.created', pluginId, version: 3, export: 'count' } });
     assert.equal(draft.status, 409, 'a draft cannot be bound');
 

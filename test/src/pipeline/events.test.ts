@@ -118,9 +118,21 @@ describe('events through the queue and the worker', () => {
     assert.ok(byPlugin.body.items.every((item: { pluginId: string; status: string }) => item.pluginId === greeter && item.status === 'ok'));
     const times = byPlugin.body.items.map((item: { createdAt: string }) => item.createdAt);
     assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
-    const first = await api.http.get(`/v1/invocations?pluginId=${greeter}&limit=1`, { token: alice.key });
-    const second = await api.http.get(`/v1/invocations?pluginId=${greeter}&limit=1&cursor=${first.body.nextCursor}`, { token: alice.key });
-    assert.notEqual(second.body.items[0].id, first.body.items[0].id);
+    // Page by page, the same invocations in the same order as in one listing.
+    const paged: string[] = [];
+    for (let cursor: string | null = null, pages = 0; pages === 0 || cursor !== null; pages++) {
+      const page: { body: { items: Array<{ id: string }>; nextCursor: string | null } } = await api.http.get(
+        `/v1/invocations?pluginId=${greeter}&status=ok&limit=2${cursor === null ? '' : `&cursor=${cursor}`}`,
+        { token: alice.key },
+      );
+      paged.push(...page.body.items.map((item) => item.id));
+      cursor = page.body.nextCursor;
+    }
+    assert.deepEqual(paged, byPlugin.body.items.map((item: { id: string }) => item.id));
+    // Another tenant's id places no page, nor tells that it exists.
+    const foreign = await api.http.get(`/v1/invocations?limit=1&cursor=${paged[0]}`, { token: bob.key });
+    assert.equal(foreign.status, 400, foreign.text);
+    assert.equal(foreign.body.error.details.issues[0].field, 'cursor');
     const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created' } });
     const byEvent = await api.http.get(`/v1/invocations?event=${accepted.body.eventId}`, { token: alice.key });
     assert.deepEqual(byEvent.body.items.map((item: { id: string }) => item.id).sort(), accepted.body.invocations.map((item: { id: string }) => item.id).sort());

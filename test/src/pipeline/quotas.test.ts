@@ -78,6 +78,46 @@ describe('tenant quotas at enqueue, in Redis', () => {
     assert.equal(accepted, 202, 'finished invocations no longer count');
   });
 
+  it('gives back what it admitted when the database refuses to record it', async () => {
+    const tenant = await tenantWith('Refused', { concurrentRuns: 2, eventsPerSecond: 1000, invocationsPerDay: 1000 });
+    const pluginId = (await api.http.get('/v1/plugins', { token: tenant.key })).body.items[0].id as string;
+    await api.http.post('/v1/bindings', { token: tenant.key, body: { event: 'order.refused', pluginId, export: 'greet', config: { refuse: 'yes' } } });
+    // The database refuses every invocation whose config asks for it.
+    await api.database.sql.exec(`
+      CREATE FUNCTION refuse_marked_invocations() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.config ? 'refuse' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER refuse_marked_invocations BEFORE INSERT ON invocations FOR EACH ROW EXECUTE FUNCTION refuse_marked_invocations();`);
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.refused' } })).status, 500);
+      assert.equal((await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created' } })).status, 202, 'the refused events hold no place among the running');
+      const invoke = (config: Record<string, string>) => api.http.post(`/v1/plugins/${pluginId}/invoke`, { token: tenant.key, body: { export: 'greet', input: 'x', config } });
+      for (let i = 0; i < 3; i++) assert.equal((await invoke({ refuse: 'yes' })).status, 500);
+      assert.equal((await invoke({})).status, 202, 'nor do the refused calls');
+    } finally {
+      await api.database.sql.exec('DROP TRIGGER refuse_marked_invocations ON invocations; DROP FUNCTION refuse_marked_invocations();');
+    }
+  });
+
+  it('refuses what the database cannot store (U+0000 in text, an overlong type), and keeps U+0000 in payloads', async () => {
+    const tenant = await tenantWith('Nul', { concurrentRuns: 1000, eventsPerSecond: 1000, invocationsPerDay: 1000 });
+    const keyed = await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created', idempotencyKey: 'a\u0000b' } });
+    assert.equal(keyed.status, 400, keyed.text);
+    assert.deepEqual(keyed.body.error.details.issues, [{ field: 'idempotencyKey', message: 'must not contain the character U+0000 (NUL)' }]);
+    const pluginId = (await api.http.get('/v1/plugins', { token: tenant.key })).body.items[0].id as string;
+    const configured = await api.http.post(`/v1/plugins/${pluginId}/invoke`, { token: tenant.key, body: { export: 'greet', config: { 'k\u0000': 'v' } } });
+    assert.equal(configured.status, 400, configured.text);
+    assert.equal(configured.body.error.details.issues[0].field, 'config.k\u0000');
+    // A type the pattern allows but the column cannot hold is refused alone, not with the events recorded beside it.
+    const longType = `${'a'.repeat(50)}.${'b'.repeat(50)}.c`;
+    const tooLong = await api.http.post('/v1/events', { token: tenant.key, body: { type: longType } });
+    assert.equal(tooLong.status, 400, tooLong.text);
+    assert.equal(tooLong.body.error.details.issues[0].field, 'type');
+    const payload = await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created', payload: { note: 'a\u0000b' } } });
+    assert.equal(payload.status, 202, payload.text);
+    const stored = await api.database.prisma.event.findUniqueOrThrow({ where: { id: payload.body.eventId } });
+    assert.equal(Buffer.from(stored.payload).toString(), JSON.stringify({ note: 'a\u0000b' }), 'a payload is bytes: kept as sent');
+  });
+
   it('counts an event sent many times at once with one idempotency key once', async () => {
     const tenant = await tenantWith('Retrying', { concurrentRuns: 3, invocationsPerDay: 3, eventsPerSecond: 1000 });
     const responses = await Promise.all(

@@ -104,5 +104,10 @@ describe('result webhooks', () => {
     const invalid = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: 'ftp://example.com/x' } });
     assert.equal(invalid.status, 400);
     assert.equal(invalid.body.error.details.issues[0].field, 'url');
+    for (const url of ['not a url', 'https://user:secret@example.com/hook']) {
+      const refused = await api.http.post('/v1/webhooks', { token: alice.key, body: { url } });
+      assert.equal(refused.status, 400, `${url}: ${refused.text}`);
+      assert.equal(refused.body.error.details.issues[0].field, 'url');
+    }
   });
 });

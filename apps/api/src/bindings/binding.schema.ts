@@ -1,12 +1,14 @@
 import type { Binding } from '@airlock/db';
 import { z } from 'zod';
+import { versionNumberSchema } from '../versions/version.schema.js';
 
-/** `order.created`, `invoice.payment_failed`: lowercase segments separated by dots, at least two. */
+/** `order.created`, `invoice.payment_failed`: lowercase segments separated by dots, at least two; 100 characters at most (as stored). */
 export const eventNameSchema = z
   .string()
+  .max(100)
   .regex(/^[a-z][a-z0-9_]{0,49}(\.[a-z][a-z0-9_]{0,49}){1,4}$/, 'must look like "order.created": 2-5 lowercase segments separated by dots');
 
-const versionSchema = z.union([z.literal('latest'), z.number().int().min(1)]);
+const versionSchema = z.union([z.literal('latest'), versionNumberSchema]);
 const configSchema = z.record(z.string().max(200), z.string().max(65_536)).refine((config) => Object.keys(config).length <= 100, 'at most 100 keys');
 
 /** Secret values by name; names are shown, values never leave Airlock except into the plugin's call. */

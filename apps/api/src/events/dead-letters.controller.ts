@@ -10,13 +10,14 @@ import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { invocationViewSchema, toInvocationView } from '../invocations/invocation.schema.js';
+import { versionNumberSchema } from '../versions/version.schema.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { EventsService } from './events.service.js';
 import { LeavesConfigUnchanged } from '../tenant-config/leaves-config-unchanged.decorator.js';
 
-const replaySchema = z.strictObject({ version: z.number().int().min(1).optional() });
+const replaySchema = z.strictObject({ version: versionNumberSchema.optional() });
 
 @ApiTags('dead letters')
 @ApiBearerAuth('tenant')
@@ -63,7 +64,7 @@ export class DeadLettersController {
     // A replay is a new run: it counts against the quotas like any other, and
     // the worker releases its in-flight slot when it finishes.
     const placeInLine = await this.events.admit(principal.tenant, 1, (await this.policies.forTenant(principal.tenant)).quotas);
-    const replay = await this.invocations.replay(original, number, currentTraceId());
+    const replay = await this.events.recordAdmitted(tenantId, 1, () => this.invocations.replay(original, number, currentTraceId()));
     await this.events.enqueue(tenantId, [replay.id], placeInLine, { recorded: `replay ${replay.id}`, retry: 'it runs once the queue is back, or replay again' });
     await this.audit.record(tenantId, actorOf(principal), 'dead_letter.replayed', original.id, { replay: replay.id, version: number });
     return { invocationId: replay.id, replayOf: original.id, version: number };

@@ -59,6 +59,20 @@ export class EventsService {
     return verdict.inFlightBefore;
   }
 
+  /**
+   * Records what `admit` just counted. If recording fails, nothing will run, so
+   * the count is given back: a tenant retrying a request that keeps failing
+   * would otherwise use up its concurrent runs for a day.
+   */
+  async recordAdmitted<T>(tenantId: string, invocations: number, record: () => Promise<T>): Promise<T> {
+    try {
+      return await record();
+    } catch (error) {
+      await this.quotaGate.release(tenantId, invocations).catch(() => undefined);
+      throw error;
+    }
+  }
+
   /** Queues invocations; a Redis failure is a 503 that says what was kept and how to recover. */
   async enqueue(tenantId: string, invocationIds: string[], placeInLine: number, recovery: { recorded: string; retry: string }): Promise<void> {
     try {
@@ -96,16 +110,18 @@ export class EventsService {
     // A replay was counted the first time (and its jobs, if queued, keep their place).
     const placeInLine = replay ? 0 : await this.admit(tenant, planned.length, policy.quotas);
     trace.getActiveSpan()?.setAttribute(ATTR.eventType, input.type);
-    const recorded = await this.recorder.submit({
-      tenantId: tenant.id,
-      type: input.type,
-      payload,
-      idempotencyKey: input.idempotencyKey,
-      traceId: currentTraceId(),
-      invocations: planned,
+    const { event, created } = await this.recordAdmitted(tenant.id, planned.length, async () => {
+      const recorded = await this.recorder.submit({
+        tenantId: tenant.id,
+        type: input.type,
+        payload,
+        idempotencyKey: input.idempotencyKey,
+        traceId: currentTraceId(),
+        invocations: planned,
+      });
+      if (recorded.status === 'rejected') throw recorded.reason;
+      return recorded.value;
     });
-    if (recorded.status === 'rejected') throw recorded.reason;
-    const { event, created } = recorded.value;
     // Another request with the same key won the race: what this one was admitted for will never run.
     if (!created && !replay) await this.quotaGate.release(tenant.id, planned.length).catch(() => undefined);
     trace.getActiveSpan()?.setAttribute(ATTR.eventId, event.id);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { versionNumberSchema } from '../versions/version.schema.js';
 
 export const MAX_WAIT_MS = 30_000;
 
@@ -8,7 +9,7 @@ export const invokeSchema = z
     input: z.string().max(10 * 1024 * 1024).optional(),
     inputBase64: z.base64().optional(),
     /** A version number; default the newest published. */
-    version: z.number().int().min(1).optional(),
+    version: versionNumberSchema.optional(),
     config: z.record(z.string().max(200), z.string().max(65_536)).default({}),
     /** Wait up to this long (ms, at most 30000) for the result; 0 or absent: answer 202 at once. */
     wait: z.number().int().min(0).max(MAX_WAIT_MS).default(0),

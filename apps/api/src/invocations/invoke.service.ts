@@ -44,15 +44,17 @@ export class InvokeService {
       throw new AppError(AppErrorCode.PayloadTooLarge, `The input is ${input.length} bytes; this tenant's plugins take at most ${maxInputBytes}.`);
     }
     const placeInLine = await this.events.admit(tenant, 1, quotas);
-    const invocation = await this.invocations.createDirect({
-      tenantId: tenant.id,
-      pluginId,
-      version: version.number,
-      exportName: request.export,
-      input,
-      config: request.config,
-      traceId: currentTraceId(),
-    });
+    const invocation = await this.events.recordAdmitted(tenant.id, 1, () =>
+      this.invocations.createDirect({
+        tenantId: tenant.id,
+        pluginId,
+        version: version.number,
+        exportName: request.export,
+        input,
+        config: request.config,
+        traceId: currentTraceId(),
+      }),
+    );
     await this.events.enqueue(tenant.id, [invocation.id], placeInLine, { recorded: `invocation ${invocation.id}`, retry: 'invoke again' });
     return this.waitFor(tenant.id, invocation, request.wait);
   }

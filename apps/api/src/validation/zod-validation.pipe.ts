@@ -4,6 +4,31 @@ import type { z } from 'zod';
 
 export type RequestPart = 'body' | 'query';
 
+/** Top-level fields carried as bytes (an event's payload, a call's input): any character may be in them. */
+const BYTES_FIELDS = new Set(['payload', 'input']);
+
+/**
+ * The path of the first key or string holding U+0000 (NUL), outside the bytes
+ * fields: every other string is stored as text or JSON, where PostgreSQL cannot
+ * keep it (and a statement shared by several requests would fail for all).
+ * Walked with a stack, not recursion: a body may nest deeper than the call stack.
+ */
+function pathOfNul(value: unknown): string[] | null {
+  const pending: Array<{ value: unknown; path: string[] }> = [{ value, path: [] }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next.value === 'string') {
+      if (next.value.includes('\u0000')) return next.path;
+    } else if (typeof next.value === 'object' && next.value !== null) {
+      for (const [key, child] of Object.entries(next.value)) {
+        const path = [...next.path, key];
+        if (key.includes('\u0000')) return path;
+        if (!(next.path.length === 0 && BYTES_FIELDS.has(key))) pending.push({ value: child, path });
+      }
+    }
+  }
+  return null;
+}
+
 /** Parses one part of a request with a zod schema; a failure names every bad field. */
 export class ZodValidationPipe<Schema extends z.ZodType> implements PipeTransform<unknown, z.output<Schema>> {
   constructor(
@@ -12,6 +37,12 @@ export class ZodValidationPipe<Schema extends z.ZodType> implements PipeTransfor
   ) {}
 
   transform(value: unknown): z.output<Schema> {
+    const nulAt = pathOfNul(value);
+    if (nulAt !== null) {
+      const field = nulAt.length === 0 ? this.part : nulAt.join('.');
+      const message = 'must not contain the character U+0000 (NUL)';
+      throw new AppError(AppErrorCode.ValidationFailed, `Invalid request ${this.part}: ${field}: ${message}`, { details: { issues: [{ field, message }] } });
+    }
     const parsed = this.schema.safeParse(value ?? {});
     if (parsed.success) return parsed.data;
     const issues = parsed.error.issues.flatMap((issue) => {

@@ -57,6 +57,8 @@ export const runTestsSchema = z
     path: ['export'],
   });
 
+/** A version number in a body: the same range as in a path. */
+export const versionNumberSchema = z.number().int().min(1).max(1_000_000);
 export const versionParamSchema = z.coerce.number().int().min(1).max(1_000_000);
 
 export const versionViewSchema = z.object({

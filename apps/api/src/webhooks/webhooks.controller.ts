@@ -17,7 +17,12 @@ const createWebhookSchema = z.strictObject({
   url: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .max(2000)
-    .refine((url) => !new URL(url).username && !new URL(url).password, 'must not carry credentials'),
+    .refine((url) => {
+      // Runs even when the URL check failed (that failure is already reported): only a parsable URL is looked into.
+      if (!URL.canParse(url)) return true;
+      const parsed = new URL(url);
+      return !parsed.username && !parsed.password;
+    }, 'must not carry credentials'),
   /** Event types whose invocations are posted; empty or absent: every type. */
   events: z.array(eventNameSchema).max(100).default([]),
 });
