@@ -66,6 +66,7 @@ async function bareBullmq(rates: number[], backlog: number) {
     if (at !== undefined) latencies.push(performance.now() - at);
   });
   const worker = new Worker('bare', async () => 'ok', { connection: createRedisConnection(redisUrl, 'consumer', 'bench-bare-worker'), prefix, concurrency: availableParallelism() });
+  const p50ByRate: Record<number, number> = {};
   const p99ByRate: Record<number, number> = {};
   for (const rate of rates) {
     latencies.length = 0;
@@ -75,6 +76,7 @@ async function bareBullmq(rates: number[], backlog: number) {
       await queue.add('noop', {}, { jobId: id });
     });
     await sleep(500);
+    p50ByRate[rate] = median(latencies);
     p99ByRate[rate] = percentile(latencies, 99);
   }
   await worker.pause();
@@ -86,7 +88,37 @@ async function bareBullmq(rates: number[], backlog: number) {
   await events.close();
   await queue.obliterate({ force: true });
   await queue.close();
-  return { p99ByRate, drainPerSecond };
+  return { p50ByRate, p99ByRate, drainPerSecond };
+}
+
+/**
+ * What one round trip to PostgreSQL and to Redis takes on this machine, back to
+ * back and one every 50 ms (a CPU that has gone idle is slow to wake): the
+ * floor under each step of an event's path, which makes several of them.
+ */
+async function roundTrips(): Promise<Record<string, number>> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  const redis = createRedisConnection(redisUrl, 'consumer', 'bench-round-trips');
+  const timed = async (gapMs: number, once: () => Promise<unknown>) => {
+    const times: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      if (gapMs > 0) await sleep(gapMs);
+      const started = performance.now();
+      await once();
+      times.push(performance.now() - started);
+    }
+    return round(median(times), 2);
+  };
+  const result = {
+    postgresBackToBack: await timed(0, () => client.query('SELECT 1')),
+    postgresEvery50Ms: await timed(50, () => client.query('SELECT 1')),
+    redisBackToBack: await timed(0, () => redis.ping()),
+    redisEvery50Ms: await timed(50, () => redis.ping()),
+  };
+  await client.end();
+  redis.disconnect();
+  return result;
 }
 
 // --- Airlock as deployed: `npm start -- api` and `npm start -- worker` as their own
@@ -277,6 +309,7 @@ const floodDrainSeconds = (performance.now() - floodQueuedAt) / 1000;
 const fairnessP99Ratio = percentile(duringFlood, 99) / percentile(idle, 99);
 
 const bare = await bareBullmq(rates, BACKLOG);
+const roundTripMs = await roundTrips();
 const report = {
   p50Ms500: round(results[500]!.p50),
   p99Ms500: round(results[500]!.p99),
@@ -294,15 +327,21 @@ const report = {
   floodAccepted: floodIds.filter((id) => id !== null).length,
   refusals,
   byRate: results,
+  bullmqP50ByRate: bare.p50ByRate,
   bullmqP99ByRate: bare.p99ByRate,
   cpuMsPerEvent,
   executors,
+  roundTripMs,
 };
 for (const rate of rates) {
   const r = results[rate]!;
-  console.log(`${rate} events/s: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, achieved ${r.achieved.toFixed(0)}/s, refused ${r.refused} (bare BullMQ p99 ${bare.p99ByRate[rate]!.toFixed(1)} ms)`);
+  console.log(`${rate} events/s: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, achieved ${r.achieved.toFixed(0)}/s, refused ${r.refused} (bare BullMQ no-op job: p50 ${bare.p50ByRate[rate]!.toFixed(1)} ms, p99 ${bare.p99ByRate[rate]!.toFixed(1)} ms)`);
 }
 console.log(`CPU per event during the fixed-rate runs: API ${cpuMsPerEvent.api} ms, worker ${cpuMsPerEvent.worker} ms (executors not included), load generator ${cpuMsPerEvent.loadGenerator} ms`);
+console.log(
+  `one round trip (p50): PostgreSQL ${roundTripMs.postgresBackToBack} ms back to back, ${roundTripMs.postgresEvery50Ms} ms every 50 ms; ` +
+    `Redis ${roundTripMs.redisBackToBack} ms, ${roundTripMs.redisEvery50Ms} ms`,
+);
 console.log(`drain: ${airlockDrainPerSecond.toFixed(0)} invocations/s vs bare BullMQ ${bare.drainPerSecond.toFixed(0)} jobs/s (ratio ${report.drainRatioVsBullmq})`);
 console.log(
   `fairness: tenant B p99 ${report.tenantBIdleP99Ms} ms idle, ${report.tenantBFloodP99Ms} ms with A's 10,000 events of a ${report.slowPluginEventMs} ms plugin queued ` +
