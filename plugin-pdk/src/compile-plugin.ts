@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import pLimit from 'p-limit';
 import type { CompileDiagnostic, CompileResult, PluginSource } from './compile-protocol.js';
 
 const COMPILER = fileURLToPath(new URL('./compiler-process.js', import.meta.url));
@@ -13,6 +15,14 @@ export interface CompileOptions {
   /** Total bytes of source accepted, default 1 MiB. */
   maxSourceBytes?: number;
 }
+
+/**
+ * Compiler processes running at once: one per core. More would only share the
+ * cores, so that a burst of uploads would each take several times longer and
+ * all run past their time limit together; a compile waits its turn instead,
+ * and its time limit counts from its start.
+ */
+const compilerSlots = pLimit(availableParallelism());
 
 function failure(message: string, file = ''): CompileResult {
   return { ok: false, diagnostics: [{ severity: 'error', file, line: 0, column: 0, message, code: 0 }] };
@@ -34,6 +44,11 @@ export async function compilePlugin(source: PluginSource, options: CompileOption
   const maxBytes = options.maxSourceBytes ?? 1024 * 1024;
   if (size > maxBytes) return failure(`the source is ${size} bytes; at most ${maxBytes} are compiled`);
 
+  return compilerSlots(() => runCompiler(source.files, entry, options));
+}
+
+/** One compiler process for one source, killed at its time limit. */
+async function runCompiler(files: PluginSource['files'], entry: string, options: CompileOptions): Promise<CompileResult> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const child = spawn(process.execPath, [`--max-old-space-size=${options.memoryMb ?? 512}`, COMPILER], {
     env: {},
@@ -49,7 +64,7 @@ export async function compilePlugin(source: PluginSource, options: CompileOption
     timedOut = true;
     child.kill('SIGKILL');
   }, timeoutMs);
-  child.stdin.end(JSON.stringify({ files: source.files, entry }));
+  child.stdin.end(JSON.stringify({ files, entry }));
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
     child.once('close', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
   );

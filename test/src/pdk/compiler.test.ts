@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -41,6 +41,34 @@ describe('plugin compiler', () => {
     const badName = await compilePlugin({ files: { '../escape.ts': 'x' }, entry: '../escape.ts' });
     assert.equal(badName.ok, false);
     assert.match(badName.diagnostics[0]!.message, /not an allowed file name/);
+  });
+
+  it('runs one compiler per core at a time, however many sources come at once, each within its own time limit', async () => {
+    const compilers = async () => {
+      let count = 0;
+      for (const pid of await readdir('/proc')) {
+        if (!/^\d+$/.test(pid)) continue;
+        // This process's compilers only (other test files may be compiling meanwhile).
+        const parent = (await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.split(' ')[1];
+        const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+        if (parent === String(process.pid) && command.includes('compiler-process.js')) count++;
+      }
+      return count;
+    };
+    let most = 0;
+    let done = false;
+    const watching = (async () => {
+      while (!done) {
+        most = Math.max(most, await compilers());
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const source = { files: { 'index.ts': 'import { Host } from "@airlock/plugin-pdk";\nexport function run(): i32 { Host.outputString("hi"); return 0; }\n' } };
+    const results = await Promise.all(Array.from({ length: availableParallelism() * 3 }, () => compilePlugin(source, { timeoutMs: 60_000 })));
+    done = true;
+    await watching;
+    assert.ok(results.every((result) => result.ok), JSON.stringify(results.find((result) => !result.ok)?.diagnostics));
+    assert.ok(most >= 1 && most <= availableParallelism(), `at most ${availableParallelism()} compilers at once, saw ${most}`);
   });
 
   it('is bounded in time', async () => {
