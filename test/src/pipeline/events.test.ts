@@ -133,6 +133,17 @@ describe('events through the queue and the worker', () => {
     const foreign = await api.http.get(`/v1/invocations?limit=1&cursor=${paged[0]}`, { token: bob.key });
     assert.equal(foreign.status, 400, foreign.text);
     assert.equal(foreign.body.error.details.issues[0].field, 'cursor');
+    // Dates the database cannot compare with are refused (ISO 8601 has a year 0000; PostgreSQL does not).
+    for (const [path, field] of [
+      ['/v1/invocations?since=0000-01-01T00:00:00Z', 'since'],
+      ['/v1/logs?since=0000-01-01T00:00:00Z', 'since'],
+      ['/v1/audit?before=0000-01-01T00:00:00Z', 'before'],
+      ['/v1/usage?from=0000-01-01&to=0000-12-01', 'from'],
+    ] as const) {
+      const refused = await api.http.get(path, { token: alice.key });
+      assert.equal(refused.status, 400, `${path}: ${refused.text}`);
+      assert.equal(refused.body.error.details.issues[0].field, field);
+    }
     const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created' } });
     const byEvent = await api.http.get(`/v1/invocations?event=${accepted.body.eventId}`, { token: alice.key });
     assert.deepEqual(byEvent.body.items.map((item: { id: string }) => item.id).sort(), accepted.body.invocations.map((item: { id: string }) => item.id).sort());

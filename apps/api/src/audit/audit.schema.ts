@@ -1,9 +1,10 @@
 import type { AuditEvent } from '@airlock/db';
 import { z } from 'zod';
+import { storableDateTime } from '../validation/storable-dates.js';
 
 export const auditQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  before: z.iso.datetime('must be an ISO date-time, e.g. the createdAt of the last entry of the previous page').optional(),
+  before: storableDateTime('must be an ISO date-time, e.g. the createdAt of the last entry of the previous page').optional(),
 });
 
 export const adminAuditQuerySchema = auditQuerySchema.extend({ tenantId: z.uuid().optional() });

@@ -58,6 +58,8 @@ export class AppExceptionFilter implements ExceptionFilter {
     const retryAfter = (body.error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
     if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
     if (!response.headersSent) response.status(status).json(body);
+    // A stream (Server-Sent Events) that failed after its headers went out: it ends rather than hangs.
+    else response.end();
   }
 
   private describe(exception: unknown, requestId: string, bodyLimit: number): { status: number; body: ErrorBody } {

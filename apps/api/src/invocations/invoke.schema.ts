@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { versionNumberSchema } from '../versions/version.schema.js';
+import { storableDateTime } from '../validation/storable-dates.js';
 
 export const MAX_WAIT_MS = 30_000;
 
@@ -20,7 +21,7 @@ export const listInvocationsQuerySchema = z.strictObject({
   event: z.uuid().optional(),
   pluginId: z.uuid().optional(),
   status: z.string().regex(/^[a-z_]{2,32}$/).optional(),
-  since: z.iso.datetime().optional(),
+  since: storableDateTime().optional(),
   cursor: z.uuid('must be the nextCursor of a previous page').optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });

@@ -9,6 +9,7 @@ import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { streamUntilDone } from './sse-stream.js';
+import { isStorableInstant, storableDateTime } from '../validation/storable-dates.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
@@ -18,7 +19,7 @@ const cursorSchema = z
     try {
       const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { f: string; i: string; l: number };
       const cursor = { finishedAt: new Date(parsed.f), invocationId: z.uuid().parse(parsed.i), line: z.number().int().min(0).parse(parsed.l) };
-      if (Number.isNaN(cursor.finishedAt.getTime())) throw new Error('bad date');
+      if (!isStorableInstant(cursor.finishedAt.getTime())) throw new Error('bad date');
       return cursor;
     } catch {
       ctx.addIssue({ code: 'custom', message: 'must be the nextCursor of a previous page' });
@@ -29,7 +30,7 @@ const cursorSchema = z
 const logFilterSchema = {
   pluginId: z.uuid().optional(),
   level: z.enum(LEVELS).default('trace').describe('The lowest level returned: warn returns warn and error lines.'),
-  since: z.iso.datetime().optional().describe('Lines of invocations that finished at or after this time.'),
+  since: storableDateTime().optional().describe('Lines of invocations that finished at or after this time.'),
 };
 const searchLogsQuerySchema = z.strictObject({ ...logFilterSchema, cursor: cursorSchema.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
 const streamLogsQuerySchema = z.strictObject(logFilterSchema);

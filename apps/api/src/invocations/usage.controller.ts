@@ -11,11 +11,12 @@ import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
 import { ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
+import { storableDate } from '../validation/storable-dates.js';
 
 const DAY_MS = 86_400_000;
 const usageQuerySchema = z.strictObject({
-  from: z.iso.date('must be a date, YYYY-MM-DD').optional(),
-  to: z.iso.date('must be a date, YYYY-MM-DD').optional(),
+  from: storableDate('must be a date, YYYY-MM-DD').optional(),
+  to: storableDate('must be a date, YYYY-MM-DD').optional(),
 });
 
 const usageSchema = z.object({
