@@ -136,6 +136,14 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     assert.equal(replayed.replayOf, id);
     assert.equal(replayed.version, 2);
 
+    // A version without the dead letter's export cannot run it.
+    const exportless = `import { Host } from "@airlock/plugin-pdk";\nexport function quick(): i32 { Host.outputString("q"); return 0; }\n`;
+    await api.http.post(`/v1/plugins/${pluginId}/versions`, { token: alice.key, rawBody: { data: await compileSource(exportless), contentType: 'application/wasm' } });
+    await api.http.post(`/v1/plugins/${pluginId}/versions/3/publish`, { token: alice.key });
+    const mismatched = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 3 } });
+    assert.equal(mismatched.status, 400, mismatched.text);
+    assert.equal(mismatched.body.error.details.issues[0].field, 'version');
+
     const other = await createTenantSession(api, 'Bob');
     assert.equal((await api.http.post(`/v1/dead-letters/${id}/replay`, { token: other.key })).status, 404);
     assert.deepEqual((await api.http.get('/v1/dead-letters', { token: other.key })).body.items, []);
@@ -169,5 +177,10 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     const next = await api.http.post('/v1/events', { token: alice.key, body: { type: 'job.quick' } });
     assert.equal(next.status, 202, next.text);
     assert.equal((await waitFor(next.body.invocations[0].id, (body) => body.status !== 'queued' && body.status !== 'running')).output, 'quick');
+
+    // Like a direct call, a replay does not run a deleted plugin.
+    assert.equal((await api.http.delete(`/v1/plugins/${pluginId}?force=true`, { token: alice.key })).status, 200);
+    const replayed = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key });
+    assert.equal(replayed.status, 409, replayed.text);
   });
 });

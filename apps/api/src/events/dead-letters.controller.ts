@@ -11,6 +11,7 @@ import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { invocationViewSchema, toInvocationView } from '../invocations/invocation.schema.js';
 import { versionNumberSchema } from '../versions/version.schema.js';
+import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
@@ -31,6 +32,7 @@ export class DeadLettersController {
     private readonly events: EventsService,
     private readonly audit: AuditService,
     private readonly policies: TenantPolicyService,
+    private readonly plugins: PluginsService,
   ) {}
 
   @Get()
@@ -55,11 +57,18 @@ export class DeadLettersController {
     const tenantId = principal.tenant.id;
     const original = await this.invocations.findById(tenantId, invocationId);
     if (original === null || original.deadLetteredAt === null) throw notFound('dead letter');
+    // Like a direct call: a deleted plugin no longer runs.
+    await this.plugins.getLive(tenantId, original.pluginId);
     const number = body.version ?? original.version;
     const version = await this.versions.find(tenantId, original.pluginId, number);
     if (version === null) throw new AppError(AppErrorCode.NotFound, `No version ${number} of this plugin.`);
     if (version.status !== 'published' || version.approvalStatus === 'pending' || version.approvalStatus === 'rejected') {
       throw new AppError(AppErrorCode.Conflict, `Version ${number} cannot run: it is ${version.status}, approval ${version.approvalStatus}.`);
+    }
+    if (!(version.exports as string[]).includes(original.exportName)) {
+      throw new AppError(AppErrorCode.ValidationFailed, `Invalid request body: version: version ${number} exports no function "${original.exportName}"`, {
+        details: { issues: [{ field: 'version', message: `exports no function "${original.exportName}"` }] },
+      });
     }
     // A replay is a new run: it counts against the quotas like any other, and
     // the worker releases its in-flight slot when it finishes.
