@@ -1,12 +1,12 @@
 import { Controller, Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { InvocationRepository } from '@airlock/db';
-import { AppError, AppErrorCode } from '@airlock/errors';
 import { CurrentPrincipal } from '../auth/current-principal.js';
 import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
+import { invalidField } from '../validation/invalid-field.js';
 import type { Request, Response } from 'express';
 import { streamUntilDone } from './sse-stream.js';
 import { z } from 'zod';
@@ -54,11 +54,7 @@ export class InvocationsController {
       { eventId: query.event, pluginId: query.pluginId, status: query.status, since: query.since ? new Date(query.since) : undefined },
       { limit: query.limit + 1, after: query.cursor },
     );
-    if (rows === null) {
-      throw new AppError(AppErrorCode.ValidationFailed, 'Invalid request query: cursor: is not a nextCursor of this listing', {
-        details: { issues: [{ field: 'cursor', message: 'is not a nextCursor of this listing' }] },
-      });
-    }
+    if (rows === null) throw invalidField('query', 'cursor', 'is not a nextCursor of this listing');
     const items = rows.slice(0, query.limit);
     return { items: items.map(toInvocationView), nextCursor: rows.length > query.limit ? items.at(-1)!.id : null };
   }

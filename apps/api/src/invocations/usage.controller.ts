@@ -1,7 +1,6 @@
 import { Controller, Get, Param, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InvocationRepository } from '@airlock/db';
-import { AppError, AppErrorCode } from '@airlock/errors';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { CurrentPrincipal } from '../auth/current-principal.js';
@@ -10,6 +9,7 @@ import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
+import { invalidField } from '../validation/invalid-field.js';
 import { ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { storableDate } from '../validation/storable-dates.js';
 
@@ -46,10 +46,8 @@ export class UsageController {
   private async usage(tenantId: string, query: z.output<typeof usageQuerySchema>): Promise<Usage> {
     const to = query.to ? new Date(`${query.to}T00:00:00Z`) : new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS + DAY_MS);
     const from = query.from ? new Date(`${query.from}T00:00:00Z`) : new Date(to.getTime() - 30 * DAY_MS);
-    if (from >= to) throw new AppError(AppErrorCode.ValidationFailed, 'Invalid request query: from: must be before to', { details: { issues: [{ field: 'from', message: 'must be before to' }] } });
-    if (to.getTime() - from.getTime() > 366 * DAY_MS) {
-      throw new AppError(AppErrorCode.ValidationFailed, 'Invalid request query: to: at most 366 days after from', { details: { issues: [{ field: 'to', message: 'at most 366 days after from' }] } });
-    }
+    if (from >= to) throw invalidField('query', 'from', 'must be before to');
+    if (to.getTime() - from.getTime() > 366 * DAY_MS) throw invalidField('query', 'to', 'at most 366 days after from');
     const days = new Map<string, Usage['days'][number]>();
     for (const row of await this.invocations.usageByDay(tenantId, from, to)) {
       const day = days.get(row.day) ?? { day: row.day, invocations: {}, fuel: 0, runMs: 0, egressBytes: 0 };

@@ -1,6 +1,7 @@
 import type { PipeTransform } from '@nestjs/common';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { z } from 'zod';
+import { invalidField } from './invalid-field.js';
 
 export type RequestPart = 'body' | 'query';
 
@@ -39,9 +40,7 @@ export class ZodValidationPipe<Schema extends z.ZodType> implements PipeTransfor
   transform(value: unknown): z.output<Schema> {
     const nulAt = pathOfNul(value);
     if (nulAt !== null) {
-      const field = nulAt.length === 0 ? this.part : nulAt.join('.');
-      const message = 'must not contain the character U+0000 (NUL)';
-      throw new AppError(AppErrorCode.ValidationFailed, `Invalid request ${this.part}: ${field}: ${message}`, { details: { issues: [{ field, message }] } });
+      throw invalidField(this.part, nulAt.length === 0 ? this.part : nulAt.join('.'), 'must not contain the character U+0000 (NUL)');
     }
     const parsed = this.schema.safeParse(value ?? {});
     if (parsed.success) return parsed.data;
