@@ -2,13 +2,22 @@ import { logCorrelation, metrics } from '@airlock/telemetry';
 import { LoggerModule } from 'nestjs-pino';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { InvocationRepository, InvocationWorkRepository, PluginVersionRepository, RetentionRepository, TenantQuotaRepository, WebhookRepository } from '@airlock/db';
-import { ArtifactCache, CoalescingBatcher, InvocationRunner, PolicyResolver, RetentionSweeper, WebhookSender } from '@airlock/execution';
-import { createWebhookQueue, enqueueDeliveries, TenantQuotaGateRepository, WorkerRegistryRepository } from '@airlock/queue';
+import { ArtifactCache, CoalescingBatcher, InvocationReconciler, InvocationRunner, PolicyResolver, RetentionSweeper, WebhookSender } from '@airlock/execution';
+import {
+  createInvocationQueue,
+  createWebhookQueue,
+  enqueueDeliveries,
+  enqueueInvocations,
+  inspectInvocationJobs,
+  invocationRetryPolicy,
+  TenantQuotaGateRepository,
+  WorkerRegistryRepository,
+} from '@airlock/queue';
 import type { Redis } from 'ioredis';
 import { WorkerHeartbeatService } from './heartbeat/worker-heartbeat.service.js';
 import { InvocationsProcessor } from './invocations/invocations.processor.js';
 import { WebhooksProcessor } from './invocations/webhooks.processor.js';
-import { RetentionProcessor } from './maintenance/retention.processor.js';
+import { MaintenanceProcessor } from './maintenance/maintenance.processor.js';
 import { WORKER_CONFIG, WORKER_PRISMA, WORKER_REDIS, type WorkerDependencies } from './worker-dependencies.js';
 
 @Module({})
@@ -66,7 +75,29 @@ export class WorkerModule {
           provide: RetentionSweeper,
           useFactory: () => new RetentionSweeper(new RetentionRepository(prisma), new PolicyResolver(new TenantQuotaRepository(prisma)), deps.config.retentionBatchSize),
         },
-        RetentionProcessor,
+        {
+          provide: InvocationReconciler,
+          useFactory: (redis: Redis, runner: InvocationRunner) => {
+            const queue = createInvocationQueue(redis, deps.config.redisPrefix);
+            const quotas = new TenantQuotaGateRepository(redis, deps.config.redisPrefix);
+            const work = new InvocationWorkRepository(prisma, deps.sql);
+            const retention = new RetentionRepository(prisma);
+            const sweepMs = deps.config.reconcileIntervalMs;
+            return new InvocationReconciler({
+              tenants: () => retention.tenants(),
+              unfinished: (tenantId, afterId, limit) => work.unfinished(tenantId, afterId, limit),
+              inspectJobs: (ids) => inspectInvocationJobs(queue, ids),
+              requeue: (tenantId, id) => enqueueInvocations(queue, tenantId, [id], invocationRetryPolicy(deps.config.jobAttempts)),
+              recordLost: (tenantId, id, message) => runner.recordLost(tenantId, id, message),
+              releaseIfIdle: (tenantId, idle) => quotas.releaseIfIdle(tenantId, idle, sweepMs),
+              // An invocation younger than a sweep may still be on its way to the queue.
+              graceMs: sweepMs,
+              pageSize: 1000,
+            });
+          },
+          inject: [WORKER_REDIS, InvocationRunner],
+        },
+        MaintenanceProcessor,
         WorkerHeartbeatService,
         InvocationsProcessor,
         WebhooksProcessor,

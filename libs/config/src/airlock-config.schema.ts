@@ -58,6 +58,7 @@ export const airlockConfigSchema = z.object({
   AIRLOCK_SHUTDOWN_DRAIN_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(10 * 60_000).default(10_000)),
   AIRLOCK_RETENTION_INTERVAL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).default(3_600_000)),
   AIRLOCK_RETENTION_BATCH_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(1000)),
+  AIRLOCK_RECONCILE_INTERVAL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(24 * 3_600_000).default(60_000)),
   AIRLOCK_EXECUTORS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(256).default(availableParallelism())),
   AIRLOCK_TENANT_SHARE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(4096).optional()),
   AIRLOCK_METRICS_PORT: z.preprocess(emptyAsUndefined, port.optional()),
@@ -100,6 +101,11 @@ export interface AirlockConfig {
   retentionIntervalMs: number;
   /** Rows per delete statement of the retention sweep. */
   retentionBatchSize: number;
+  /**
+   * How often workers look for unfinished invocations whose job the queue no
+   * longer holds or gave up on, and for in-flight counts nothing accounts for.
+   */
+  reconcileIntervalMs: number;
   /** Processes that run plugin code (tests, publish gate, jobs). */
   executors: number;
   /**
@@ -136,6 +142,7 @@ export function toAirlockConfig(env: AirlockEnv, cwd: string): AirlockConfig {
     shutdownDrainMs: env.AIRLOCK_SHUTDOWN_DRAIN_MS,
     retentionIntervalMs: env.AIRLOCK_RETENTION_INTERVAL_MS,
     retentionBatchSize: env.AIRLOCK_RETENTION_BATCH_SIZE,
+    reconcileIntervalMs: env.AIRLOCK_RECONCILE_INTERVAL_MS,
     secretsKeys: env.AIRLOCK_SECRETS_KEYS,
     logLevel: env.LOG_LEVEL,
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,

@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       shutdownDrainMs: 10_000,
       retentionIntervalMs: 3_600_000,
       retentionBatchSize: 1000,
+      reconcileIntervalMs: 60_000,
       logLevel: 'info',
       otlpEndpoint: undefined,
       tracingDisabled: false,

@@ -17,7 +17,14 @@ export { TenantQuotaRepository } from './repositories/tenant-quota.repository.js
 export type { AuditEvent } from './generated/prisma/client.js';
 export { type AcceptedEvent, EventRepository, type EventToRecord, type EventWithInvocations, type PlannedInvocation, type RecordedEvent } from './repositories/event.repository.js';
 export { InvocationRepository, type InvocationOutcome } from './repositories/invocation.repository.js';
-export { type ClaimedInvocation, type ClaimRequest, type FinishRequest, InvocationWorkRepository } from './repositories/invocation-work.repository.js';
+export {
+  type ClaimedInvocation,
+  type ClaimRequest,
+  type FinishedInvocation,
+  type FinishRequest,
+  InvocationWorkRepository,
+  type UnfinishedInvocation,
+} from './repositories/invocation-work.repository.js';
 export type { Event, Invocation } from './generated/prisma/client.js';
 export { PluginKvRepository } from './repositories/plugin-kv.repository.js';
 export { WebhookRepository } from './repositories/webhook.repository.js';

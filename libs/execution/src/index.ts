@@ -9,3 +9,4 @@ export { DatabaseKvStore } from './database-kv-store.js';
 export { type DeliveryOutcome, signWebhook, WebhookSender } from './webhook-sender.js';
 export { CoalescingBatcher } from './coalescing-batcher.js';
 export { RetentionSweeper } from './retention-sweeper.js';
+export { InvocationReconciler, type InvocationReconcilerDeps, type QueuedJobState, type ReconcileResult } from './invocation-reconciler.js';

@@ -1,4 +1,4 @@
-import type { ClaimedInvocation, ClaimRequest, FinishRequest, InvocationWorkRepository, PluginVersionRepository } from '@airlock/db';
+import type { ClaimedInvocation, ClaimRequest, FinishedInvocation, FinishRequest, InvocationOutcome, InvocationWorkRepository, PluginVersionRepository } from '@airlock/db';
 import { failedResult, type RunResult, type Sandbox, type SandboxPolicy } from '@airlock/sandbox';
 import { trace } from '@opentelemetry/api';
 import { metrics } from '@airlock/telemetry';
@@ -19,7 +19,7 @@ export interface InvocationRunnerDeps {
   artifacts: ArtifactCache;
   sandbox: Sandbox;
   /** Told once per finished invocation (fuel to charge, no longer in flight, results to post). */
-  onFinished?: (invocation: ClaimedInvocation, result: RunResult) => Promise<void>;
+  onFinished?: (invocation: FinishedInvocation, result: RunResult) => Promise<void>;
 }
 
 const tracer = trace.getTracer('airlock-worker');
@@ -36,6 +36,21 @@ export const TRANSIENT_STATUSES: ReadonlySet<string> = new Set(['crashed', 'host
 export function writersOf(requests: ReadonlyArray<{ id: string }>, written: ReadonlySet<string>): boolean[] {
   const unclaimed = new Set(written);
   return requests.map((request) => unclaimed.delete(request.id));
+}
+
+/** A run's result as it is stored. */
+function storedOutcome(result: RunResult): InvocationOutcome {
+  return {
+    status: result.status,
+    output: result.output,
+    errorMessage: result.error?.message ?? null,
+    fuelUsed: BigInt(result.fuelUsed),
+    memoryPeakBytes: BigInt(result.memoryPeakBytes),
+    durationMs: result.durationMs,
+    egressBytes: BigInt(result.egressBytes),
+    logs: result.logs as never,
+    logsDropped: result.logsDropped,
+  };
 }
 
 export type RunOutcome =
@@ -96,25 +111,27 @@ export class InvocationRunner {
       await deps.work.requeue(tenantId, invocationId, reason);
       return { kind: 'retry', reason };
     }
-    const wrote = await withSpan(tracer, SPAN.record, {}, () => this.finishes.submit({
-      tenantId,
-      id: invocationId,
-      outcome: {
-        status: result.status,
-        output: result.output,
-        errorMessage: result.error?.message ?? null,
-        fuelUsed: BigInt(result.fuelUsed),
-        memoryPeakBytes: BigInt(result.memoryPeakBytes),
-        durationMs: result.durationMs,
-        egressBytes: BigInt(result.egressBytes),
-        logs: result.logs as never,
-        logsDropped: result.logsDropped,
-      },
-      deadLettered: transient,
-    }));
+    const wrote = await withSpan(tracer, SPAN.record, {}, () =>
+      this.finishes.submit({ tenantId, id: invocationId, outcome: storedOutcome(result), deadLettered: transient }),
+    );
     // Only the run that wrote the outcome charges it: a job delivered twice charges once.
     if (wrote) await deps.onFinished?.(invocation, result);
     return { kind: 'finished', status: result.status };
+  }
+
+  /**
+   * Records an invocation whose job the queue gave up on outside any run (it
+   * stalled too often, or was failed while its worker went away): `crashed` and
+   * dead-lettered, then settled like any finished run. False when it had
+   * finished meanwhile.
+   */
+  async recordLost(tenantId: string, invocationId: string, message: string): Promise<boolean> {
+    const invocation = await this.deps.work.describeUnfinished(tenantId, invocationId);
+    if (invocation === null) return false;
+    const result = failedResult('crashed', message);
+    const wrote = await this.finishes.submit({ tenantId, id: invocationId, outcome: storedOutcome(result), deadLettered: true });
+    if (wrote) await this.deps.onFinished?.(invocation, result);
+    return wrote;
   }
 
   /**

@@ -3,6 +3,9 @@ export { WORKER_HEARTBEAT_TTL_MS, WorkerRegistryRepository } from './worker-regi
 export {
   createInvocationQueue,
   enqueueInvocations,
+  inspectInvocationJobs,
+  invocationRetryPolicy,
+  type InvocationJobInspection,
   INVOCATIONS_QUEUE,
   invocationJob,
   invocationJobData,
@@ -12,5 +15,5 @@ export {
 } from './invocation-job.js';
 export { type QuotaLimits, type QuotaVerdict, TenantQuotaGateRepository } from './tenant-quota-gate.repository.js';
 export { createWebhookQueue, enqueueDeliveries, WEBHOOKS_QUEUE, webhookJob, type WebhookJobData } from './webhook-job.js';
-export { createMaintenanceQueue, MAINTENANCE_QUEUE, retentionJob, scheduleRetention } from './maintenance-job.js';
+export { createMaintenanceQueue, MAINTENANCE_QUEUE, reconcileJob, retentionJob, scheduleMaintenance } from './maintenance-job.js';
 export { queueProbe } from './queue-probe.js';

@@ -47,6 +47,11 @@ export interface RetryPolicy {
   firstBackoffMs: number;
 }
 
+/** Transient failures are retried `jobAttempts` - 1 times, after 1 s, 2 s, 4 s… */
+export function invocationRetryPolicy(jobAttempts: number): RetryPolicy {
+  return { attempts: jobAttempts, firstBackoffMs: 1000 };
+}
+
 /**
  * Queues invocations of one tenant. `placeInLine` is how many of the tenant's
  * invocations are queued or running already (the quota gate counts them).
@@ -78,6 +83,29 @@ export async function enqueueInvocations(
   // Most events have one binding: one job is one script call, where addBulk wraps even one in a transaction.
   if (jobs.length === 1) await queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
   else if (jobs.length > 1) await queue.addBulk(jobs);
+}
+
+/** What the queue holds for an invocation: a job still to run or running, none at all, or one it gave up on. */
+export type InvocationJobInspection = { state: 'live' } | { state: 'missing' } | { state: 'failed'; reason: string };
+
+/**
+ * The queue's side of invocations the database says are unfinished. A
+ * completed job counts as live: its run recorded the outcome after the
+ * database was read.
+ */
+export async function inspectInvocationJobs(queue: Queue<InvocationJobData>, invocationIds: readonly string[]): Promise<Map<string, InvocationJobInspection>> {
+  // Concurrent commands on one connection share round trips (ioredis pipelines them).
+  const states = await Promise.all(invocationIds.map((id) => queue.getJobState(id)));
+  const inspections = new Map<string, InvocationJobInspection>();
+  await Promise.all(
+    invocationIds.map(async (id, index) => {
+      const state = states[index];
+      if (state === 'unknown') inspections.set(id, { state: 'missing' });
+      else if (state !== 'failed') inspections.set(id, { state: 'live' });
+      else inspections.set(id, { state: 'failed', reason: (await queue.getJob(id))?.failedReason ?? 'unknown reason' });
+    }),
+  );
+  return inspections;
 }
 
 /** Validates a job's data; a job of an unknown shape is a bug, never retried. */

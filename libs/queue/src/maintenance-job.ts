@@ -13,11 +13,28 @@ export const retentionJob = {
   schedulerId: 'retention',
 } as const;
 
+/** Repairs unfinished invocations the queue no longer runs (see InvocationReconciler). Scheduled like retention. */
+export const reconcileJob = {
+  name: 'invocations.reconcile',
+  version: 1,
+  schema: z.strictObject({ v: z.literal(1) }),
+  schedulerId: 'reconcile',
+} as const;
+
 export function createMaintenanceQueue(connection: Redis, prefix: string): Queue {
   return new Queue(MAINTENANCE_QUEUE, { connection, prefix, defaultJobOptions: { removeOnComplete: 100, removeOnFail: 100 } });
 }
 
-/** Schedules the retention sweep every `everyMs` (replacing an earlier schedule). */
-export async function scheduleRetention(queue: Queue, everyMs: number): Promise<void> {
-  await queue.upsertJobScheduler(retentionJob.schedulerId, { every: everyMs }, { name: retentionJob.name, data: { v: retentionJob.version } });
+/**
+ * Schedules the retention sweep and the reconciler (replacing earlier
+ * schedules). A new schedule first runs one interval from now: at start, the
+ * jobs of a worker that went away are still BullMQ's to recover as stalled.
+ */
+export async function scheduleMaintenance(queue: Queue, every: { retentionMs: number; reconcileMs: number }): Promise<void> {
+  await queue.upsertJobScheduler(retentionJob.schedulerId, { every: every.retentionMs }, { name: retentionJob.name, data: { v: retentionJob.version } });
+  await queue.upsertJobScheduler(
+    reconcileJob.schedulerId,
+    { every: every.reconcileMs, startDate: Date.now() + every.reconcileMs },
+    { name: reconcileJob.name, data: { v: reconcileJob.version } },
+  );
 }

@@ -36,6 +36,28 @@ end
 return {'ok', inFlight}
 `;
 
+// An in-flight count the database cannot account for: the tenant has nothing
+// queued or running, yet the count is not zero (a settle lost in a crash, an API
+// that died between admitting and recording). It is set back to zero only when
+// it was seen exactly so at the previous sweep too, with no invocation admitted
+// since: a count that is merely ahead of the database (admitted, not recorded
+// yet; finished, not settled yet) changes between two sweeps.
+const RELEASE_IF_IDLE = `
+local inFlight = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[1] ~= '1' or inFlight == 0 then
+  redis.call('DEL', KEYS[3])
+  return 0
+end
+local seen = inFlight .. '|' .. (redis.call('GET', KEYS[2]) or '0')
+if redis.call('GET', KEYS[3]) == seen then
+  redis.call('DECRBY', KEYS[1], inFlight)
+  redis.call('DEL', KEYS[3])
+  return inFlight
+end
+redis.call('SET', KEYS[3], seen, 'PX', ARGV[2])
+return 0
+`;
+
 /** Seconds until the next UTC midnight, when daily counters start over. */
 function secondsToMidnight(now: number): number {
   return Math.ceil((Math.floor(now / 86_400_000 + 1) * 86_400_000 - now) / 1000);
@@ -60,6 +82,7 @@ export class TenantQuotaGateRepository {
       invocationsToday: `${base}:invocations:${day}`,
       fuelToday: `${base}:fuel:${day}`,
       inFlight: `${base}:in-flight`,
+      inFlightSeenIdle: `${base}:in-flight:seen-idle`,
     };
   }
 
@@ -91,6 +114,17 @@ export class TenantQuotaGateRepository {
     if (invocations === 0) return;
     const keys = this.keys(tenantId, now);
     await this.redis.multi().decrby(keys.invocationsToday, invocations).decrby(keys.inFlight, invocations).exec();
+  }
+
+  /**
+   * Once per reconciler sweep and tenant: `idle` says the database has nothing
+   * of the tenant queued or running. Returns how much in-flight count was
+   * released as unaccounted for (see RELEASE_IF_IDLE); `sweepMs` is the time
+   * between sweeps, for how long an observation stays comparable.
+   */
+  async releaseIfIdle(tenantId: string, idle: boolean, sweepMs: number, now = Date.now()): Promise<number> {
+    const keys = this.keys(tenantId, now);
+    return (await this.redis.eval(RELEASE_IF_IDLE, 3, keys.inFlight, keys.invocationsToday, keys.inFlightSeenIdle, idle ? 1 : 0, 3 * sweepMs)) as number;
   }
 
   /**

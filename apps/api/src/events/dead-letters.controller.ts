@@ -74,7 +74,7 @@ export class DeadLettersController {
     // the worker releases its in-flight slot when it finishes.
     const placeInLine = await this.events.admit(principal.tenant, 1, (await this.policies.forTenant(principal.tenant)).quotas);
     const replay = await this.events.recordAdmitted(tenantId, 1, () => this.invocations.replay(original, number, currentTraceId()));
-    await this.events.enqueue(tenantId, [replay.id], placeInLine, { recorded: `replay ${replay.id}`, retry: 'it runs once the queue is back, or replay again' });
+    await this.events.enqueue(tenantId, [replay.id], placeInLine, { recorded: `replay ${replay.id}` });
     await this.audit.record(tenantId, actorOf(principal), 'dead_letter.replayed', original.id, { replay: replay.id, version: number });
     return { invocationId: replay.id, replayOf: original.id, version: number };
   }

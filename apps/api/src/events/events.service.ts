@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type AcceptedEvent, BindingRepository, type EventToRecord, type EventWithInvocations, EventRepository, type PlannedInvocation, type RecordedEvent, type Tenant } from '@airlock/db';
 import { CoalescingBatcher } from '@airlock/execution';
 import { AppError, AppErrorCode } from '@airlock/errors';
-import { enqueueInvocations, type InvocationJobData, newcomerChannel, TenantQuotaGateRepository } from '@airlock/queue';
+import { enqueueInvocations, type InvocationJobData, invocationRetryPolicy, newcomerChannel, TenantQuotaGateRepository } from '@airlock/queue';
 import { SpanKind, trace } from '@opentelemetry/api';
 import { ATTR, currentTraceCarrier, currentTraceId, SPAN, withSpan } from '@airlock/telemetry';
 import type { Queue } from 'bullmq';
@@ -73,18 +73,23 @@ export class EventsService {
     }
   }
 
-  /** Queues invocations; a Redis failure is a 503 that says what was kept and how to recover. */
-  async enqueue(tenantId: string, invocationIds: string[], placeInLine: number, recovery: { recorded: string; retry: string }): Promise<void> {
+  /**
+   * Queues invocations; a Redis failure is a 503 that says what was kept. What
+   * is recorded is not lost: the workers' reconciler queues it once Redis is
+   * back (`sooner` says how the caller can have it queued at once).
+   */
+  async enqueue(tenantId: string, invocationIds: string[], placeInLine: number, recovery: { recorded: string; sooner?: string }): Promise<void> {
     try {
       await withSpan(tracer, SPAN.enqueue, { kind: SpanKind.PRODUCER, attributes: { [ATTR.tenantId]: tenantId } }, () =>
-        enqueueInvocations(this.queue, tenantId, invocationIds, { attempts: this.config.jobAttempts, firstBackoffMs: 1000 }, placeInLine, currentTraceCarrier()),
+        enqueueInvocations(this.queue, tenantId, invocationIds, invocationRetryPolicy(this.config.jobAttempts), placeInLine, currentTraceCarrier()),
       );
       // The tenant had nothing queued or running: workers whose slots are all taken by jobs they hold back make room.
       // Not awaited, and harmless if lost: the newcomer then waits for a slot to free itself.
       if (placeInLine === 0 && invocationIds.length > 0) void this.redis.publish(newcomerChannel(this.config.redisPrefix), tenantId).catch(() => undefined);
     } catch (error) {
       this.logger.warn(`${recovery.recorded}: queueing failed: ${error instanceof Error ? error.message : String(error)}`);
-      throw new AppError(AppErrorCode.NotReady, `The queue is unavailable; ${recovery.recorded} is recorded: ${recovery.retry}.`, {
+      const sooner = recovery.sooner === undefined ? '' : `; ${recovery.sooner}`;
+      throw new AppError(AppErrorCode.NotReady, `The queue is unavailable; ${recovery.recorded} is recorded and runs once the queue is back${sooner}.`, {
         cause: error,
       });
     }
@@ -128,7 +133,7 @@ export class EventsService {
     const queued = event.invocations.filter((invocation) => invocation.status === 'queued').map((invocation) => invocation.id);
     await this.enqueue(tenant.id, queued, placeInLine, {
       recorded: `event ${event.id}`,
-      retry: input.idempotencyKey === undefined ? 'send events with an idempotencyKey to retry them safely' : 'send it again with the same idempotencyKey to queue it',
+      ...(input.idempotencyKey === undefined ? {} : { sooner: 'send it again with the same idempotencyKey to queue it at once' }),
     });
     return event;
   }

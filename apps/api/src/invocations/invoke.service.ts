@@ -55,7 +55,7 @@ export class InvokeService {
         traceId: currentTraceId(),
       }),
     );
-    await this.events.enqueue(tenant.id, [invocation.id], placeInLine, { recorded: `invocation ${invocation.id}`, retry: 'invoke again' });
+    await this.events.enqueue(tenant.id, [invocation.id], placeInLine, { recorded: `invocation ${invocation.id}` });
     return this.waitFor(tenant.id, invocation, request.wait);
   }
 

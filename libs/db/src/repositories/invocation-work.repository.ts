@@ -29,6 +29,15 @@ export interface ClaimedInvocation {
   hasWebhooks: boolean;
 }
 
+/** What recording an outcome needs to know of an invocation beyond its id (metrics, quota settle, webhooks). */
+export type FinishedInvocation = Pick<ClaimedInvocation, 'id' | 'tenantId' | 'tenantTier' | 'eventType' | 'hasWebhooks'>;
+
+/** An invocation not finished yet (queued, running, or waiting for a retry). */
+export interface UnfinishedInvocation {
+  id: string;
+  createdAt: Date;
+}
+
 export interface ClaimRequest {
   tenantId: string;
   id: string;
@@ -170,6 +179,34 @@ export class InvocationWorkRepository {
       ],
     );
     return new Set(rows.map((row) => row.id));
+  }
+
+  /**
+   * A page of the tenant's unfinished invocations, by id after `afterId`. Rare
+   * (the reconciler's sweep), so through Prisma; the tenant's finished_at index
+   * holds the unfinished ones together (NULLs sort last).
+   */
+  async unfinished(tenantId: string, afterId: string | null, limit: number): Promise<UnfinishedInvocation[]> {
+    return this.prisma.invocation.findMany({
+      where: { tenantId, finishedAt: null, status: { in: ['queued', 'running'] }, ...(afterId === null ? {} : { id: { gt: afterId } }) },
+      orderBy: { id: 'asc' },
+      take: limit,
+      select: { id: true, createdAt: true },
+    });
+  }
+
+  /** What recording the outcome of an unfinished invocation needs, or null when it is finished or gone. */
+  async describeUnfinished(tenantId: string, id: string): Promise<FinishedInvocation | null> {
+    const [row] = await this.sql.query<{ id: string; tenant_id: string; tier: string; event_type: string | null; has_webhooks: boolean }>(
+      `SELECT i.id, i.tenant_id, t.tier, e.type AS event_type,
+              EXISTS (SELECT 1 FROM webhooks h WHERE h.tenant_id = i.tenant_id AND h.enabled) AS has_webhooks
+         FROM invocations i
+         JOIN tenants t ON t.id = i.tenant_id
+         LEFT JOIN events e ON e.id = i.event_id
+        WHERE i.id = $1 AND i.tenant_id = $2 AND i.status IN ('queued', 'running')`,
+      [id, tenantId],
+    );
+    return row === undefined ? null : { id: row.id, tenantId: row.tenant_id, tenantTier: row.tier, eventType: row.event_type, hasWebhooks: row.has_webhooks };
   }
 
   /** Puts a running invocation back in the queue state after a transient failure, keeping what went wrong. */

@@ -1,0 +1,67 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { AirlockConfig } from '@airlock/config';
+import { InvocationReconciler, RetentionSweeper } from '@airlock/execution';
+import { createMaintenanceQueue, MAINTENANCE_QUEUE, reconcileJob, retentionJob, scheduleMaintenance } from '@airlock/queue';
+import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { WORKER_CONFIG, WORKER_REDIS } from '../worker-dependencies.js';
+
+/**
+ * Schedules and runs the maintenance jobs, each on one worker at a time:
+ * every `retentionIntervalMs` the retention sweep deletes what is older than
+ * each tenant's retention; every `reconcileIntervalMs` the reconciler repairs
+ * invocations the queue lost track of.
+ */
+@Injectable()
+export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
+  private worker: Worker | undefined;
+  private queue: Queue | undefined;
+  private readonly logger = new Logger('Maintenance');
+
+  constructor(
+    @Inject(WORKER_CONFIG) private readonly config: AirlockConfig,
+    @Inject(WORKER_REDIS) private readonly redis: Redis,
+    private readonly sweeper: RetentionSweeper,
+    private readonly reconciler: InvocationReconciler,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.queue = createMaintenanceQueue(this.redis, this.config.redisPrefix);
+    await scheduleMaintenance(this.queue, { retentionMs: this.config.retentionIntervalMs, reconcileMs: this.config.reconcileIntervalMs });
+    this.worker = new Worker(MAINTENANCE_QUEUE, (job) => this.process(job), { connection: this.redis, prefix: this.config.redisPrefix, concurrency: 1 });
+    this.worker.on('error', (error) => this.logger.warn(`queue error: ${error.message}`));
+    this.worker.on('failed', (job, error) => this.logger.warn(`${job?.name ?? 'maintenance job'} failed: ${error.message}`));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.worker?.close();
+    await this.queue?.close();
+  }
+
+  private async process(job: Job): Promise<string> {
+    if (job.name === retentionJob.name) {
+      retentionJob.schema.parse(job.data);
+      return this.sweepRetention();
+    }
+    if (job.name === reconcileJob.name) {
+      reconcileJob.schema.parse(job.data);
+      return this.reconcile();
+    }
+    throw new UnrecoverableError(`unknown job ${job.name}`);
+  }
+
+  private async sweepRetention(): Promise<string> {
+    const deleted = await this.sweeper.sweep();
+    const summary = `${deleted.tenants} tenant(s): deleted ${deleted.invocations} invocation(s), ${deleted.events} event(s), ${deleted.spans} span(s), ${deleted.webhookDeliveries} webhook deliveries`;
+    if (deleted.invocations + deleted.events + deleted.spans + deleted.webhookDeliveries > 0) this.logger.log(summary);
+    return summary;
+  }
+
+  private async reconcile(): Promise<string> {
+    const repaired = await this.reconciler.sweep();
+    const summary = `${repaired.tenants} tenant(s), ${repaired.inspected} unfinished invocation(s) looked at: ${repaired.requeued} queued again, ${repaired.lost} recorded as lost, ${repaired.inFlightReleased} in-flight slot(s) released`;
+    // Each of these means the usual path broke somewhere: worth a warning.
+    if (repaired.requeued + repaired.lost + repaired.inFlightReleased > 0) this.logger.warn(summary);
+    return summary;
+  }
+}

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { createInvocationQueue, createRedisConnection, INVOCATIONS_QUEUE, TenantQuotaGateRepository } from '@airlock/queue';
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+import { testEnvironment } from '../support/test-environment.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const SWEEP_MS = 300;
+
+describe('the reconciler: unfinished invocations the queue lost track of', () => {
+  let api: ApiHarness;
+  let redis: Redis;
+  let worker: InProcessWorker | undefined;
+
+  before(async () => {
+    api = await startApi({ env: { AIRLOCK_RECONCILE_INTERVAL_MS: String(SWEEP_MS) } });
+    redis = createRedisConnection(api.config.redisUrl!, 'request', 'reconciler-test');
+  });
+  after(async () => {
+    await worker?.close();
+    redis.disconnect();
+    await api.close();
+  });
+
+  /** A tenant with `greet` of the hello template bound to order.created, allowed `concurrentRuns` at once. */
+  async function tenantWith(name: string, concurrentRuns: number): Promise<TenantSession> {
+    const session = await createTenantSession(api, name);
+    await api.http.request('PUT', `/v1/admin/tenants/${session.tenantId}/quota`, { token: api.adminToken, body: { overrides: { concurrentRuns } } });
+    await publishAndBind(api, session, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' });
+    return session;
+  }
+  const emit = (session: TenantSession, name: string) =>
+    api.http.post('/v1/events', { token: session.key, body: { type: 'order.created', payloadBase64: Buffer.from(name).toString('base64') } });
+
+  /** Polls `check` until it returns something other than undefined, for up to `timeoutMs`. */
+  async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await check();
+      if (value !== undefined || Date.now() > deadline) return value;
+      await sleep(50);
+    }
+  }
+
+  it('records a job the queue failed outside any run (stalled too often) as crashed and dead-lettered, and gives its slot back', async () => {
+    const tenant = await tenantWith('Stalled', 1);
+    const emitted = await emit(tenant, 'Ada');
+    assert.equal(emitted.status, 202, emitted.text);
+    const lostId: string = emitted.body.invocations[0].id;
+
+    // What BullMQ's stalled-job check does to a job whose worker died twice during it: it fails the job, never
+    // running it again and telling no worker. Here a consumer takes the job and fails it the same way.
+    const connection = createRedisConnection(api.config.redisUrl!, 'consumer', 'reconciler-test-consumer');
+    const consumer = new Worker(INVOCATIONS_QUEUE, null, { connection, prefix: api.redisPrefix });
+    try {
+      const token = randomUUID();
+      const job = await consumer.getNextJob(token);
+      assert.equal(job?.id, lostId);
+      await job!.moveToFailed(new UnrecoverableError('job stalled more than allowable limit'), token);
+    } finally {
+      await consumer.close();
+      await connection.quit();
+    }
+
+    assert.equal((await emit(tenant, 'Bob')).status, 429, 'the lost invocation still holds the only slot');
+
+    worker = await startWorker(api);
+    const lost = await waitUntilFinished(api, tenant.key, lostId);
+    assert.equal(lost.status, 'crashed');
+    assert.match(lost.error.message, /lost: job stalled more than allowable limit/);
+    const deadLetters = (await api.http.get('/v1/dead-letters', { token: tenant.key })).body.items;
+    assert.deepEqual(deadLetters.map((item: { id: string }) => item.id), [lostId], 'dead-lettered, where it can be replayed');
+
+    const next = await eventually(async () => {
+      const response = await emit(tenant, 'Bob');
+      return response.status === 202 ? response : undefined;
+    });
+    assert.equal(next?.status, 202, 'the slot came back');
+    assert.equal((await waitUntilFinished(api, tenant.key, next!.body.invocations[0].id)).output, 'hello, Bob');
+
+    const replay = await api.http.post(`/v1/dead-letters/${lostId}/replay`, { token: tenant.key });
+    assert.equal(replay.status, 202, replay.text);
+    assert.equal((await waitUntilFinished(api, tenant.key, replay.body.invocationId)).output, 'hello, Ada', 'the replay runs the lost input');
+  });
+
+  it('queues again an invocation that was recorded but whose job never reached the queue', async () => {
+    const tenant = await tenantWith('Unqueued', 10);
+    await worker?.close();
+    worker = undefined;
+    const emitted = await emit(tenant, 'Cy');
+    assert.equal(emitted.status, 202, emitted.text);
+    const id: string = emitted.body.invocations[0].id;
+    // The state an enqueue that failed after the event was recorded leaves: a queued row, no job.
+    const queue = createInvocationQueue(redis, api.redisPrefix);
+    assert.equal(await queue.remove(id), 1);
+    await queue.close();
+
+    worker = await startWorker(api);
+    const finished = await waitUntilFinished(api, tenant.key, id);
+    assert.equal(finished.status, 'ok');
+    assert.equal(finished.output, 'hello, Cy');
+    assert.equal(finished.attempts, 1);
+  });
+
+  it('releases an in-flight count that nothing queued or running accounts for', async () => {
+    const tenant = await tenantWith('Leaky', 2);
+    // Two runs whose quota settle was lost (a worker that died between recording and settling).
+    await redis.incrby(`${api.redisPrefix}:quota:${tenant.tenantId}:in-flight`, 2);
+    assert.equal((await emit(tenant, 'Di')).status, 429);
+    worker ??= await startWorker(api);
+    const accepted = await eventually(async () => {
+      const response = await emit(tenant, 'Di');
+      return response.status === 202 ? response : undefined;
+    });
+    assert.equal(accepted?.status, 202, 'the leaked slots came back');
+    assert.equal((await waitUntilFinished(api, tenant.key, accepted!.body.invocations[0].id)).output, 'hello, Di');
+  });
+});
+
+describe('releasing an unaccounted in-flight count (against Redis)', () => {
+  let redis: Redis;
+  const prefix = `airlock-test-${randomUUID()}`;
+  const limits = { eventsPerSecond: 1000, invocationsPerDay: 1000, fuelPerDay: 1e12, concurrentRuns: 1000 };
+
+  before(() => {
+    redis = createRedisConnection(testEnvironment.redisUrl, 'consumer', 'reconciler-quota-test');
+  });
+  after(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('needs the same count, with nothing admitted, at two sweeps in a row where the tenant was idle', async () => {
+    const quotas = new TenantQuotaGateRepository(redis, prefix);
+    const tenantId = randomUUID();
+    const inFlight = async () => Number(await redis.get(`${prefix}:quota:${tenantId}:in-flight`));
+    await quotas.admit(tenantId, 3, limits);
+
+    assert.equal(await quotas.releaseIfIdle(tenantId, false, 1000), 0, 'busy: nothing released');
+    assert.equal(await quotas.releaseIfIdle(tenantId, true, 1000), 0, 'first idle sweep: only noted');
+    assert.equal(await quotas.releaseIfIdle(tenantId, false, 1000), 0, 'busy again: the note is dropped');
+    assert.equal(await quotas.releaseIfIdle(tenantId, true, 1000), 0);
+    await quotas.admit(tenantId, 1, limits); // admitted, not recorded yet: the database cannot see it
+    assert.equal(await quotas.releaseIfIdle(tenantId, true, 1000), 0, 'a count that moved is not stale');
+    assert.equal(await inFlight(), 4);
+    assert.equal(await quotas.releaseIfIdle(tenantId, true, 1000), 4, 'unchanged across two idle sweeps: released');
+    assert.equal(await inFlight(), 0);
+    assert.equal(await quotas.releaseIfIdle(tenantId, true, 1000), 0, 'nothing left to release');
+  });
+});
