@@ -10,6 +10,7 @@ import { requestTracingMiddleware } from './traces/request-tracing.middleware.js
 import { requestMetricsMiddleware } from './metrics/request-metrics.middleware.js';
 import type { ApiDependencies } from './infrastructure/api-dependencies.js';
 import { setupOpenApi } from './openapi/openapi.js';
+import { jsonBodiesMiddleware } from './validation/json-bodies.middleware.js';
 
 export type { ApiDependencies } from './infrastructure/api-dependencies.js';
 
@@ -25,6 +26,7 @@ export async function createApiApp(deps: ApiDependencies): Promise<INestApplicat
   app.use(requestIdMiddleware);
   app.use(requestTracingMiddleware);
   app.use(requestMetricsMiddleware);
+  app.use(jsonBodiesMiddleware);
   app.useBodyParser('json', { limit: deps.config.bodyLimitBytes });
   // Modules upload raw; gzip is inflated, and the limit applies to the inflated bytes.
   app.useBodyParser('raw', { type: 'application/wasm', limit: deps.config.moduleUploadLimitBytes });

@@ -34,6 +34,7 @@ describe('OpenAPI', () => {
     }
     const createTenant = document.paths['/v1/admin/tenants'].post;
     assert.deepEqual(createTenant.requestBody.content['application/json'].schema.required, ['name']);
+    assert.ok(createTenant.responses['415'], 'a body that is not JSON is refused, and said so');
     assert.ok(createTenant.responses['401'].content['application/json'].schema.properties.requestId);
     assert.deepEqual(createTenant.security, [{ admin: [] }]);
     assert.deepEqual(document.paths['/v1/me'].get.security, [{ tenant: [] }]);

@@ -188,6 +188,18 @@ describe('tenants and API keys over HTTP', () => {
     assert.equal(huge.body.error.code, 'payload_too_large');
     assert.match(huge.body.error.message, /5242880 bytes/);
     assert.ok(typeof huge.body.requestId === 'string' && huge.body.requestId.length > 0);
+
+    // JSON sent as a form (what `curl -d` does without a header), or as text: said so, and nothing is created.
+    const before = (await api.http.get('/v1/admin/tenants', { token: api.adminToken })).body.items.length;
+    for (const contentType of ['application/x-www-form-urlencoded', 'text/plain', 'application/merge-patch+json']) {
+      const unparsed = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: '{"name":"Form"}', contentType } });
+      assert.equal(unparsed.status, 415, contentType);
+      assert.equal(unparsed.body.error.code, 'unsupported_media_type');
+      assert.match(unparsed.body.error.message, /send JSON with Content-Type: application\/json/);
+    }
+    assert.equal((await api.http.get('/v1/admin/tenants', { token: api.adminToken })).body.items.length, before);
+    const withCharset = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: '{"name":"Charset"}', contentType: 'application/json; charset=utf-8' } });
+    assert.equal(withCharset.status, 201, withCharset.text);
   });
 
   it('answers unknown routes with a JSON 404 and echoes a caller request id', async () => {

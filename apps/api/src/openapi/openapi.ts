@@ -1,5 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { errorBodySchema } from '../errors/api-errors.decorator.js';
+import { openApiSchema } from '../validation/zod-openapi.js';
 
 /**
  * Serves the OpenAPI document at /openapi.json and a docs UI at /docs. The UI's
@@ -17,6 +19,20 @@ export function setupOpenApi(app: INestApplication): void {
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The admin token' }, 'admin')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A tenant API key, ak_...' }, 'tenant')
     .build();
-  const document = SwaggerModule.createDocument(app, config);
+  const document = withUnsupportedMediaType(SwaggerModule.createDocument(app, config));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+}
+
+/** Every route that takes a body answers 415 to a body that is not JSON (jsonBodiesMiddleware): said in each. */
+function withUnsupportedMediaType(document: OpenAPIObject): OpenAPIObject {
+  for (const path of Object.values(document.paths)) {
+    for (const operation of [path.post, path.put, path.patch, path.delete]) {
+      if (operation?.requestBody === undefined || operation.responses['415'] !== undefined) continue;
+      operation.responses['415'] = {
+        description: 'The body is not JSON: send it with Content-Type: application/json.',
+        content: { 'application/json': { schema: openApiSchema(errorBodySchema) as never } },
+      };
+    }
+  }
+  return document;
 }
