@@ -22,7 +22,9 @@ local n = tonumber(ARGV[1])
 local inFlight = tonumber(redis.call('GET', KEYS[4]) or '0')
 if n > 0 then
   if tonumber(redis.call('GET', KEYS[2]) or '0') + n > tonumber(ARGV[3]) then return {'invocationsPerDay'} end
-  if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[4]) then return {'fuelPerDay'} end
+end
+if (n > 0 or ARGV[6] == '1') and tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[4]) then return {'fuelPerDay'} end
+if n > 0 then
   if inFlight + n > tonumber(ARGV[5]) then return {'concurrentRuns'} end
 end
 redis.call('INCR', KEYS[1])
@@ -88,6 +90,27 @@ export class TenantQuotaGateRepository {
 
   /** Admits one event that creates `invocations` invocations, counting them; or says which limit refuses it. */
   async admit(tenantId: string, invocations: number, limits: QuotaLimits, now = Date.now()): Promise<QuotaVerdict> {
+    return this.check(tenantId, invocations, false, limits, now);
+  }
+
+  /**
+   * Admits a request that runs plugin code at once, outside the queue (a
+   * version's tests, a binding's test call): it counts as an event per second
+   * and is refused once the day's fuel is spent; its fuel is then charged with
+   * `chargeFuel`. It creates no invocation and holds no concurrent run.
+   */
+  async admitTestRun(tenantId: string, limits: QuotaLimits, now = Date.now()): Promise<QuotaVerdict> {
+    return this.check(tenantId, 0, true, limits, now);
+  }
+
+  /** Counts fuel burned outside invocations (test runs) against today. */
+  async chargeFuel(tenantId: string, fuel: bigint, now = Date.now()): Promise<void> {
+    if (fuel === 0n) return;
+    const { fuelToday } = this.keys(tenantId, now);
+    await this.redis.multi().incrby(fuelToday, fuel.toString()).expire(fuelToday, 172800).exec();
+  }
+
+  private async check(tenantId: string, invocations: number, checkFuel: boolean, limits: QuotaLimits, now: number): Promise<QuotaVerdict> {
     const keys = this.keys(tenantId, now);
     const [result, inFlightBefore] = (await this.redis.eval(
       ADMIT,
@@ -101,6 +124,7 @@ export class TenantQuotaGateRepository {
       limits.invocationsPerDay,
       limits.fuelPerDay,
       limits.concurrentRuns,
+      checkFuel ? 1 : 0,
     )) as [string, number?];
     // A counter can dip below zero if a run is released twice; a place in line cannot.
     if (result === 'ok') return { ok: true, inFlightBefore: Math.max(0, inFlightBefore ?? 0) };

@@ -40,6 +40,8 @@ describe('tenant quotas at enqueue, in Redis', () => {
     await api.http.post('/v1/bindings', { token: session.key, body: { event: 'order.created', pluginId: plugin, export: 'greet' } });
     return session;
   }
+  /** Waits for the next second: publishing in `tenantWith` ran the version's tests, counted as this second's events. */
+  const nextSecond = () => new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
   const burst = (session: TenantSession, count: number) =>
     Promise.all(Array.from({ length: count }, () => api.http.post('/v1/events', { token: session.key, body: { type: 'order.created' } })));
 
@@ -57,6 +59,7 @@ describe('tenant quotas at enqueue, in Redis', () => {
 
   it('limits events per second, with Retry-After: 1', async () => {
     const tenant = await tenantWith('Bursty', { eventsPerSecond: 3, invocationsPerDay: 1000, concurrentRuns: 1000 });
+    await nextSecond();
     const responses = await burst(tenant, 15);
     const accepted = responses.filter((response) => response.status === 202).length;
     assert.ok(accepted >= 3 && accepted <= 6, `${accepted} accepted (a burst can straddle two seconds)`);
@@ -147,5 +150,34 @@ describe('tenant quotas at enqueue, in Redis', () => {
     }
     assert.equal(refused!.status, 429);
     assert.equal(refused!.body.error.details.limit, 'fuelPerDay');
+  });
+
+  it('counts test runs against events per second and the day\'s fuel, sharing the budget with events', async () => {
+    const limited = await tenantWith('Tester', { eventsPerSecond: 2, invocationsPerDay: 1000, concurrentRuns: 1000 });
+    await nextSecond();
+    const limitedPlugin = (await api.http.get('/v1/plugins', { token: limited.key })).body.items[0].id as string;
+    const runs = await Promise.all(
+      Array.from({ length: 8 }, () => api.http.post(`/v1/plugins/${limitedPlugin}/versions/1/test`, { token: limited.key, body: { export: 'greet', input: 'x' } })),
+    );
+    const statuses = runs.map((response) => response.status);
+    assert.ok(statuses.filter((status) => status === 200).length <= 4, `at most two a second (a burst can straddle two): ${statuses.join(',')}`);
+    const refused = runs.find((response) => response.status === 429);
+    assert.equal(refused?.body.error.details.limit, 'eventsPerSecond');
+    assert.equal(refused?.headers.get('retry-after'), '1');
+
+    const hungry = await tenantWith('Hungry tester', { fuelPerDay: 1, eventsPerSecond: 1000, invocationsPerDay: 1000, concurrentRuns: 1000 });
+    const bindingId = (await api.http.get('/v1/bindings', { token: hungry.key })).body.items[0].id as string;
+    const first = await api.http.post(`/v1/bindings/${bindingId}/test`, { token: hungry.key, body: { input: 'Ada' } });
+    assert.equal(first.status, 200, first.text);
+    assert.ok(first.body.fuelUsed > 1, 'the run spends more than the whole day\'s fuel');
+    const again = await api.http.post(`/v1/bindings/${bindingId}/test`, { token: hungry.key, body: { input: 'Ada' } });
+    assert.equal(again.status, 429);
+    assert.equal(again.body.error.details.limit, 'fuelPerDay');
+    const pluginId = (await api.http.get('/v1/plugins', { token: hungry.key })).body.items[0].id as string;
+    const declared = await api.http.post(`/v1/plugins/${pluginId}/versions/1/test`, { token: hungry.key });
+    assert.equal(declared.status, 429, 'declared tests too');
+    const event = await api.http.post('/v1/events', { token: hungry.key, body: { type: 'order.created' } });
+    assert.equal(event.status, 429, 'and events: the fuel a test burns is the tenant\'s');
+    assert.equal(event.body.error.details.limit, 'fuelPerDay');
   });
 });

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type AcceptedEvent, BindingRepository, type EventToRecord, type EventWithInvocations, EventRepository, type PlannedInvocation, type RecordedEvent, type Tenant } from '@airlock/db';
 import { CoalescingBatcher } from '@airlock/execution';
 import { AppError, AppErrorCode } from '@airlock/errors';
-import { enqueueInvocations, type InvocationJobData, invocationRetryPolicy, newcomerChannel, TenantQuotaGateRepository } from '@airlock/queue';
+import { enqueueInvocations, type InvocationJobData, invocationRetryPolicy, newcomerChannel, type QuotaLimits, TenantQuotaGateRepository } from '@airlock/queue';
 import { SpanKind, trace } from '@opentelemetry/api';
 import { ATTR, currentTraceCarrier, currentTraceId, SPAN, withSpan } from '@airlock/telemetry';
 import type { Queue } from 'bullmq';
@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { AirlockConfig } from '@airlock/config';
 import { API_CONFIG, INVOCATION_QUEUE, REDIS } from '../infrastructure/api-dependencies.js';
+import { passQuotaGate } from '../policies/quota-verdicts.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { TenantConfigCache } from '../tenant-config/tenant-config-cache.js';
 import { notFound } from '../validation/id-param.pipe.js';
@@ -44,19 +45,8 @@ export class EventsService {
    * tenant's quotas, or refuses it (429). Returns their place in the tenant's
    * line (how many of its invocations are ahead), for `enqueue`.
    */
-  async admit(tenant: Tenant, invocations: number, quotas: { eventsPerSecond: number; invocationsPerDay: number; fuelPerDay: number; concurrentRuns: number }): Promise<number> {
-    let verdict;
-    try {
-      verdict = await this.quotaGate.admit(tenant.id, invocations, quotas);
-    } catch (error) {
-      throw new AppError(AppErrorCode.NotReady, 'The quota store (Redis) is unavailable; nothing was recorded. Retry later.', { cause: error });
-    }
-    if (!verdict.ok) {
-      throw new AppError(AppErrorCode.QuotaExceeded, `The tenant's ${verdict.limit} quota (${verdict.max}) would be exceeded; retry in ${verdict.retryAfterSeconds} s.`, {
-        details: { limit: verdict.limit, max: verdict.max, retryAfterSeconds: verdict.retryAfterSeconds },
-      });
-    }
-    return verdict.inFlightBefore;
+  async admit(tenant: Tenant, invocations: number, quotas: QuotaLimits): Promise<number> {
+    return passQuotaGate(() => this.quotaGate.admit(tenant.id, invocations, quotas));
   }
 
   /**

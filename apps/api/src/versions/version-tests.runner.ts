@@ -1,8 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable } from '@nestjs/common';
+import { TenantQuotaGateRepository } from '@airlock/queue';
 import type { AdmittedArtifact, RunResult, Sandbox, SandboxPolicy } from '@airlock/sandbox';
 import type { z } from 'zod';
 import { SANDBOX } from '../infrastructure/api-dependencies.js';
+import { passQuotaGate } from '../policies/quota-verdicts.js';
 import type { DeclaredTest, testResultSchema } from './version.schema.js';
 
 export type TestResult = z.infer<typeof testResultSchema>;
@@ -53,17 +55,40 @@ function failuresOf(test: DeclaredTest, result: RunResult, output: string | null
   return failures;
 }
 
-/** Runs a version's declared tests (or one ad-hoc call) in the sandbox, under the tenant's policy. */
+/**
+ * Runs a version's declared tests (or one ad-hoc call) in the sandbox, under
+ * the tenant's policy and quotas: a run counts as an event per second, is
+ * refused once the day's fuel is spent, and its fuel is charged.
+ */
 @Injectable()
 export class VersionTestsRunner {
-  constructor(@Inject(SANDBOX) private readonly sandbox: Sandbox) {}
+  constructor(
+    @Inject(SANDBOX) private readonly sandbox: Sandbox,
+    private readonly quotaGate: TenantQuotaGateRepository,
+  ) {}
 
   async run(
     artifact: AdmittedArtifact,
     calls: Array<{ call: TestCall; expect?: DeclaredTest }>,
     scope: { tenantId: string; pluginId: string; policy: SandboxPolicy },
   ): Promise<TestResult[]> {
+    await passQuotaGate(() => this.quotaGate.admitTestRun(scope.tenantId, scope.policy.quotas));
     const results: TestResult[] = [];
+    try {
+      await this.runInOrder(artifact, calls, scope, results);
+    } finally {
+      const fuel = results.reduce((sum, result) => sum + BigInt(result.fuelUsed), 0n);
+      await this.quotaGate.chargeFuel(scope.tenantId, fuel).catch(() => undefined);
+    }
+    return results;
+  }
+
+  private async runInOrder(
+    artifact: AdmittedArtifact,
+    calls: Array<{ call: TestCall; expect?: DeclaredTest }>,
+    scope: { tenantId: string; pluginId: string; policy: SandboxPolicy },
+    results: TestResult[],
+  ): Promise<void> {
     // One after another: tests may share the plugin's state (vars, KV) in order.
     for (const { call, expect } of calls) {
       const result = await this.sandbox.run(artifact, call.export, inputBytes(call), {
@@ -89,6 +114,5 @@ export class VersionTestsRunner {
         logs: result.logs,
       });
     }
-    return results;
   }
 }
