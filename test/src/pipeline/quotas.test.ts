@@ -101,7 +101,7 @@ describe('tenant quotas at enqueue, in Redis', () => {
     }
   });
 
-  it('refuses what the database cannot store (U+0000 in text, an overlong type), and keeps U+0000 in payloads', async () => {
+  it('refuses what the database cannot store (U+0000 or a lone surrogate in text, an overlong type), and keeps them in payloads', async () => {
     const tenant = await tenantWith('Nul', { concurrentRuns: 1000, eventsPerSecond: 1000, invocationsPerDay: 1000 });
     const keyed = await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created', idempotencyKey: 'a\u0000b' } });
     assert.equal(keyed.status, 400, keyed.text);
@@ -110,6 +110,16 @@ describe('tenant quotas at enqueue, in Redis', () => {
     const configured = await api.http.post(`/v1/plugins/${pluginId}/invoke`, { token: tenant.key, body: { export: 'greet', config: { 'k\u0000': 'v' } } });
     assert.equal(configured.status, 400, configured.text);
     assert.equal(configured.body.error.details.issues[0].field, 'config.k\u0000');
+    // A lone surrogate is no character: PostgreSQL refuses it in JSON, and as text it would become U+FFFD, so two
+    // different idempotency keys would be one.
+    const surrogate = await api.http.post(`/v1/plugins/${pluginId}/invoke`, { token: tenant.key, body: { export: 'greet', config: { k: '\ud800' } } });
+    assert.equal(surrogate.status, 400, surrogate.text);
+    assert.deepEqual(surrogate.body.error.details.issues, [{ field: 'config.k', message: 'must be well-formed Unicode (it holds a lone surrogate)' }]);
+    const surrogateKey = await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created', idempotencyKey: 'order-\udfff' } });
+    assert.equal(surrogateKey.status, 400, surrogateKey.text);
+    assert.equal(surrogateKey.body.error.details.issues[0].field, 'idempotencyKey');
+    const pairedInPayload = await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created', idempotencyKey: 'order-😀', payload: { note: '\ud800' } } });
+    assert.equal(pairedInPayload.status, 202, 'a pair is a character; a payload keeps what JSON can say');
     // A type the pattern allows but the column cannot hold is refused alone, not with the events recorded beside it.
     const longType = `${'a'.repeat(50)}.${'b'.repeat(50)}.c`;
     const tooLong = await api.http.post('/v1/events', { token: tenant.key, body: { type: longType } });

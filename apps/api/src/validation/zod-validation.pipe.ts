@@ -5,24 +5,37 @@ import { invalidField } from './invalid-field.js';
 
 export type RequestPart = 'body' | 'query';
 
-/** Top-level fields carried as bytes (an event's payload, a call's input): any character may be in them. */
+/** Top-level fields carried as bytes (an event's payload, a call's input): any character may be in them (as UTF-8, a lone surrogate becomes U+FFFD). */
 const BYTES_FIELDS = new Set(['payload', 'input']);
 
+/** A UTF-16 surrogate without its pair: JSON lets a body carry one, but it is no character at all. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why a string cannot be stored as text, or null when it can. */
+function unstorable(text: string): string | null {
+  if (text.includes('\u0000')) return 'must not contain the character U+0000 (NUL)';
+  if (LONE_SURROGATE.test(text)) return 'must be well-formed Unicode (it holds a lone surrogate)';
+  return null;
+}
+
 /**
- * The path of the first key or string holding U+0000 (NUL), outside the bytes
- * fields: every other string is stored as text or JSON, where PostgreSQL cannot
- * keep it (and a statement shared by several requests would fail for all).
+ * The first key or string PostgreSQL cannot store as text or JSON (U+0000, a
+ * lone surrogate), outside the bytes fields, with why. Such a value would be a
+ * 500 (and a statement shared by several requests would fail for all), or be
+ * silently altered, making two different idempotency keys one.
  * Walked with a stack, not recursion: a body may nest deeper than the call stack.
  */
-function pathOfNul(value: unknown): string[] | null {
+function firstUnstorable(value: unknown): { path: string[]; reason: string } | null {
   const pending: Array<{ value: unknown; path: string[] }> = [{ value, path: [] }];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     if (typeof next.value === 'string') {
-      if (next.value.includes('\u0000')) return next.path;
+      const reason = unstorable(next.value);
+      if (reason !== null) return { path: next.path, reason };
     } else if (typeof next.value === 'object' && next.value !== null) {
       for (const [key, child] of Object.entries(next.value)) {
         const path = [...next.path, key];
-        if (key.includes('\u0000')) return path;
+        const reason = unstorable(key);
+        if (reason !== null) return { path, reason };
         if (!(next.path.length === 0 && BYTES_FIELDS.has(key))) pending.push({ value: child, path });
       }
     }
@@ -38,10 +51,8 @@ export class ZodValidationPipe<Schema extends z.ZodType> implements PipeTransfor
   ) {}
 
   transform(value: unknown): z.output<Schema> {
-    const nulAt = pathOfNul(value);
-    if (nulAt !== null) {
-      throw invalidField(this.part, nulAt.length === 0 ? this.part : nulAt.join('.'), 'must not contain the character U+0000 (NUL)');
-    }
+    const bad = firstUnstorable(value);
+    if (bad !== null) throw invalidField(this.part, bad.path.length === 0 ? this.part : bad.path.join('.'), bad.reason);
     const parsed = this.schema.safeParse(value ?? {});
     if (parsed.success) return parsed.data;
     const issues = parsed.error.issues.flatMap((issue) => {
