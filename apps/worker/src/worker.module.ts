@@ -63,6 +63,8 @@ export class WorkerModule {
                 const deliveries = await webhooks.planDeliveries(invocation.tenantId, invocation.id, invocation.eventType);
                 await enqueueDeliveries(webhookQueue, invocation.tenantId, deliveries);
               },
+              // A failed attempt burned fuel too (a plugin could otherwise retry its way past the day's budget).
+              onRetrying: (invocation, result) => quotas.chargeFuel(invocation.tenantId, BigInt(result.fuelUsed)),
             });
           },
           inject: [WORKER_REDIS],

@@ -20,6 +20,8 @@ export interface InvocationRunnerDeps {
   sandbox: Sandbox;
   /** Told once per finished invocation (fuel to charge, no longer in flight, results to post). */
   onFinished?: (invocation: FinishedInvocation, result: RunResult) => Promise<void>;
+  /** Told of each attempt that failed transiently and will be retried: its fuel is the tenant's too. */
+  onRetrying?: (invocation: FinishedInvocation, result: RunResult) => Promise<void>;
 }
 
 const tracer = trace.getTracer('airlock-worker');
@@ -108,7 +110,8 @@ export class InvocationRunner {
     const transient = TRANSIENT_STATUSES.has(result.status);
     if (transient && attempt < maxAttempts) {
       const reason = `${result.status}: ${result.error?.message ?? ''}`;
-      await deps.work.requeue(tenantId, invocationId, reason);
+      await deps.work.requeue(tenantId, invocationId, reason, { fuel: BigInt(result.fuelUsed), egressBytes: BigInt(result.egressBytes) });
+      await deps.onRetrying?.(invocation, result);
       return { kind: 'retry', reason };
     }
     const wrote = await withSpan(tracer, SPAN.record, {}, () =>

@@ -147,7 +147,11 @@ export class InvocationWorkRepository {
     }));
   }
 
-  /** Writes outcomes not written yet; returns the ids this call wrote (the others were finished already). */
+  /**
+   * Writes outcomes not written yet; returns the ids this call wrote (the
+   * others were finished already). Fuel and egress add to what earlier
+   * attempts used (see `requeue`).
+   */
   async finish(requests: readonly FinishRequest[], at: Date): Promise<Set<string>> {
     if (requests.length === 0) return new Set();
     const column = <T>(pick: (request: FinishRequest) => T) => requests.map(pick);
@@ -155,8 +159,8 @@ export class InvocationWorkRepository {
     const rows = await this.sql.query<{ id: string }>(
       `UPDATE invocations i
          SET status = f.status, output = decode(f.output, 'base64'), error_message = f.error_message,
-             fuel_used = f.fuel_used, memory_peak_bytes = f.memory_peak_bytes, duration_ms = f.duration_ms,
-             egress_bytes = f.egress_bytes, logs = f.logs, logs_dropped = f.logs_dropped, finished_at = $13,
+             fuel_used = COALESCE(i.fuel_used, 0) + f.fuel_used, memory_peak_bytes = f.memory_peak_bytes, duration_ms = f.duration_ms,
+             egress_bytes = i.egress_bytes + f.egress_bytes, logs = f.logs, logs_dropped = f.logs_dropped, finished_at = $13,
              dead_lettered_at = CASE WHEN f.dead_lettered THEN $13::timestamptz END
         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::float8[], $9::bigint[], $10::jsonb[], $11::int[], $12::bool[])
              AS f(id, tenant_id, status, output, error_message, fuel_used, memory_peak_bytes, duration_ms, egress_bytes, logs, logs_dropped, dead_lettered)
@@ -209,8 +213,16 @@ export class InvocationWorkRepository {
     return row === undefined ? null : { id: row.id, tenantId: row.tenant_id, tenantTier: row.tier, eventType: row.event_type, hasWebhooks: row.has_webhooks };
   }
 
-  /** Puts a running invocation back in the queue state after a transient failure, keeping what went wrong. */
-  async requeue(tenantId: string, id: string, lastError: string): Promise<void> {
-    await this.prisma.invocation.updateMany({ where: { id, tenantId, status: 'running' }, data: { status: 'queued', errorMessage: lastError } });
+  /**
+   * Puts a running invocation back in the queue state after a transient
+   * failure, keeping what went wrong and adding what the attempt used: an
+   * invocation's fuel and egress are those of all its attempts.
+   */
+  async requeue(tenantId: string, id: string, lastError: string, used: { fuel: bigint; egressBytes: bigint }): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE invocations
+         SET status = 'queued', error_message = ${lastError},
+             fuel_used = COALESCE(fuel_used, 0) + ${used.fuel}, egress_bytes = egress_bytes + ${used.egressBytes}
+       WHERE id = ${id}::uuid AND tenant_id = ${tenantId}::uuid AND status = 'running'`;
   }
 }
