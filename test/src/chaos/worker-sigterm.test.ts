@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createInvocationQueue, createRedisConnection } from '@airlock/queue';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import type { LauncherProcess } from '../support/launcher-process.js';
 import { waitUntilFinished } from '../support/pipeline.js';
@@ -71,6 +72,14 @@ describe('chaos: SIGTERM to a worker process under load', () => {
       assert.deepEqual([result.status, result.attempts], ['queued', 0], `${id} was not started by the stopping worker`);
     }
     assert.equal((await invocation(long)).finishedAt, null, 'the abandoned run recorded nothing');
+    const redis = createRedisConnection(api.config.redisUrl!, 'consumer', 'sigterm-test');
+    const queue = createInvocationQueue(redis, api.redisPrefix);
+    try {
+      assert.equal((await queue.getJob(long))?.attemptsMade, 0, 'abandoning used up none of its attempts');
+    } finally {
+      await queue.close();
+      await redis.quit();
+    }
 
     const second = await startWorkerProcess(api);
     workers.push(second);

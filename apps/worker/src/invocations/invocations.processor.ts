@@ -48,6 +48,10 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
       lockDuration: this.config.jobLockMs,
       // Look for lapsed locks as often as they can lapse: a dead worker's jobs come back within a lock's time.
       stalledInterval: this.config.jobLockMs,
+      // A job stalls when its worker dies or shuts down late, never because of its plugin (that runs in an
+      // executor): it may stall as often as it may fail. Past that BullMQ fails it unrun, and the reconciler
+      // records it as lost.
+      maxStalledCount: this.config.jobAttempts,
     });
     this.worker.on('failed', (job, error) => this.logger.warn(`job ${job?.id} failed: ${error.message}`));
     this.worker.on('error', (error) => this.logger.warn(`queue error: ${error.message}`));
@@ -118,8 +122,9 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
     }
     // Failing the job makes BullMQ retry it after its backoff; the invocation is queued again.
     if (outcome.kind === 'retry') throw new Error(`transient failure, will retry: ${outcome.reason}`);
-    // Abandoned at shutdown: nothing was recorded; the job's lock lapses and it runs again elsewhere.
-    if (outcome.kind === 'abandoned') throw new Error('abandoned by a worker shutting down');
+    // Abandoned at shutdown: nothing was recorded. It goes back to the queue as it was, without using up an
+    // attempt; if the connection is already closing, its lock lapses and it comes back as stalled.
+    if (outcome.kind === 'abandoned') return this.handBack(job, token);
     return outcome.kind === 'finished' ? outcome.status : outcome.kind;
   }
 
