@@ -137,7 +137,8 @@ export class TenantQuotaGateRepository {
   async release(tenantId: string, invocations: number, now = Date.now()): Promise<void> {
     if (invocations === 0) return;
     const keys = this.keys(tenantId, now);
-    await this.redis.multi().decrby(keys.invocationsToday, invocations).decrby(keys.inFlight, invocations).exec();
+    // Past midnight the day's key may be new: it expires like one made by an admission.
+    await this.redis.multi().decrby(keys.invocationsToday, invocations).expire(keys.invocationsToday, 172800).decrby(keys.inFlight, invocations).exec();
   }
 
   /**

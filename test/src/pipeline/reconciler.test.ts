@@ -122,7 +122,7 @@ describe('the reconciler: unfinished invocations the queue lost track of', () =>
   });
 });
 
-describe('releasing an unaccounted in-flight count (against Redis)', () => {
+describe('quota counts given back (against Redis)', () => {
   let redis: Redis;
   const prefix = `airlock-test-${randomUUID()}`;
   const limits = { eventsPerSecond: 1000, invocationsPerDay: 1000, fuelPerDay: 1e12, concurrentRuns: 1000 };
@@ -152,5 +152,14 @@ describe('releasing an unaccounted in-flight count (against Redis)', () => {
     assert.equal(await quotas.releaseIfIdle(tenantId, true, 1000), 4, 'unchanged across two idle sweeps: released');
     assert.equal(await inFlight(), 0);
     assert.equal(await quotas.releaseIfIdle(tenantId, true, 1000), 0, 'nothing left to release');
+  });
+
+  it('gives back admitted invocations into a day key that expires, even one the release creates (past midnight)', async () => {
+    const quotas = new TenantQuotaGateRepository(redis, prefix);
+    const tenantId = randomUUID();
+    await quotas.release(tenantId, 1);
+    const dayKey = `${prefix}:quota:${tenantId}:invocations:${new Date().toISOString().slice(0, 10)}`;
+    assert.equal(await redis.get(dayKey), '-1');
+    assert.ok((await redis.ttl(dayKey)) > 86_400, 'it expires after the day, as admitted counts do');
   });
 });
