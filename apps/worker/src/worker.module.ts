@@ -14,11 +14,15 @@ import {
   WorkerRegistryRepository,
 } from '@airlock/queue';
 import type { Redis } from 'ioredis';
+import pRetry from 'p-retry';
 import { WorkerHeartbeatService } from './heartbeat/worker-heartbeat.service.js';
 import { InvocationsProcessor } from './invocations/invocations.processor.js';
 import { WebhooksProcessor } from './invocations/webhooks.processor.js';
 import { MaintenanceProcessor } from './maintenance/maintenance.processor.js';
 import { WORKER_CONFIG, WORKER_PRISMA, WORKER_REDIS, type WorkerDependencies } from './worker-dependencies.js';
+
+/** What follows a written outcome is retried for about 25 s (from 0.2 s, doubling) before the job fails. */
+const AFTER_FINISH_RETRIES = { retries: 7, minTimeout: 200, factor: 2 };
 
 @Module({})
 export class WorkerModule {
@@ -58,10 +62,15 @@ export class WorkerModule {
                 metrics.invocations.inc({ tier: invocation.tenantTier, status: result.status });
                 metrics.invocationDuration.observe({ tier: invocation.tenantTier }, result.durationMs / 1000);
                 metrics.invocationFuel.observe({ tier: invocation.tenantTier }, result.fuelUsed);
-                await settles.submit({ tenantId: invocation.tenantId, fuelUsed: BigInt(result.fuelUsed) });
+                // The outcome is written, so its job will not run again: what follows must not be lost to a hiccup,
+                // or the tenant's slot and fuel stay off (until the reconciler finds the tenant idle) and the
+                // result is never posted. Both steps are safe to repeat after a failure.
+                await pRetry(() => settles.submit({ tenantId: invocation.tenantId, fuelUsed: BigInt(result.fuelUsed) }), AFTER_FINISH_RETRIES);
                 if (!invocation.hasWebhooks) return;
-                const deliveries = await webhooks.planDeliveries(invocation.tenantId, invocation.id, invocation.eventType);
-                await enqueueDeliveries(webhookQueue, invocation.tenantId, deliveries);
+                await pRetry(async () => {
+                  const deliveries = await webhooks.planDeliveries(invocation.tenantId, invocation.id, invocation.eventType);
+                  await enqueueDeliveries(webhookQueue, invocation.tenantId, deliveries);
+                }, AFTER_FINISH_RETRIES);
               },
               // A failed attempt burned fuel too (a plugin could otherwise retry its way past the day's budget).
               onRetrying: (invocation, result) => quotas.chargeFuel(invocation.tenantId, BigInt(result.fuelUsed)),

@@ -5,10 +5,24 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type PrivateRedis, startPrivateRedis } from '@airlock/launcher/private-redis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { createRedisConnection } from '@airlock/queue';
+import { tenantWithLongCalls } from '../support/airlock-processes.js';
 import { publishAndBind, startWorker } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
-describe('events while Redis is down', () => {
+// Spins for as many iterations as its input says (400 million is about a second here).
+const SPIN = `import { Host } from "@airlock/plugin-pdk";
+export function spin(): i32 {
+  const n = I64.parseInt(Host.inputString());
+  let x: i64 = 0;
+  for (let i: i64 = 0; i < n; i++) x += i & 7;
+  Host.outputString(x.toString());
+  return 0;
+}
+`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('events while Redis is down or refusing writes', () => {
   let dir: string;
   let redis: PrivateRedis;
   let api: ApiHarness;
@@ -57,6 +71,41 @@ describe('events while Redis is down', () => {
       assert.equal(result.status, 'ok');
       assert.equal(result.output, 'hello, Ada', 'the event recorded during the outage ran, once');
     } finally {
+      await worker.close();
+    }
+  });
+
+  it('settles a finished run even when Redis refused the settle for a moment', async () => {
+    const bob = await tenantWithLongCalls(api, SPIN, 'spin');
+    await api.http.request('PUT', `/v1/admin/tenants/${bob.tenantId}/quota`, {
+      token: api.adminToken,
+      body: { tier: 'standard', overrides: { fuelPerCall: 1_000_000_000_000, timeoutMs: 60_000, concurrentRuns: 1 } },
+    });
+    const emit = () => api.http.post('/v1/events', { token: bob.key, body: { type: 'job.run', payloadBase64: Buffer.from('400000000').toString('base64') } });
+    const admin = createRedisConnection(redis.url, 'consumer', 'outage-test-admin');
+    const worker = await startWorker(api, { redisUrl: redis.url });
+    try {
+      const accepted = await emit();
+      assert.equal(accepted.status, 202, accepted.text);
+      const id = accepted.body.invocations[0].id;
+      const status = async () => (await api.http.get(`/v1/invocations/${id}`, { token: bob.key })).body.status as string;
+      for (let tries = 0; tries < 200 && (await status()) !== 'running'; tries++) await sleep(25);
+      // Out of memory, Redis refuses every write, the settle of the run about to finish among them.
+      await admin.config('SET', 'maxmemory', '1');
+      for (let tries = 0; tries < 400 && ['queued', 'running'].includes(await status()); tries++) await sleep(25);
+      assert.equal(await status(), 'ok', 'the outcome is in PostgreSQL');
+      await sleep(1000);
+      await admin.config('SET', 'maxmemory', '0');
+
+      let next = await emit();
+      for (let tries = 0; tries < 100 && next.status === 429; tries++) {
+        await sleep(100);
+        next = await emit();
+      }
+      assert.equal(next.status, 202, `the run's slot came back: ${next.text}`);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0').catch(() => undefined);
+      admin.disconnect();
       await worker.close();
     }
   });
