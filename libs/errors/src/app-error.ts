@@ -17,6 +17,8 @@ export enum AppErrorCode {
   TestsFailed = 'tests_failed',
   /** A tenant quota would be exceeded; details name the limit. */
   QuotaExceeded = 'quota_exceeded',
+  /** The request alone needs more than a tenant quota allows at all: retrying cannot help. */
+  QuotaTooSmall = 'quota_too_small',
   PayloadTooLarge = 'payload_too_large',
   UnsupportedMediaType = 'unsupported_media_type',
   NotReady = 'not_ready',

@@ -57,6 +57,20 @@ describe('tenant quotas at enqueue, in Redis', () => {
     assert.equal((await api.http.get('/v1/invocations?limit=200', { token: tenant.key })).body.items.length, 7, 'refused events recorded nothing');
   });
 
+  it('refuses for good, with 422 and no Retry-After, an event that fans out to more invocations than a limit ever admits', async () => {
+    const tenant = await tenantWith('Narrow', { concurrentRuns: 1, eventsPerSecond: 1000, invocationsPerDay: 1000 });
+    const pluginId = (await api.http.get('/v1/plugins', { token: tenant.key })).body.items[0].id as string;
+    await api.http.post('/v1/bindings', { token: tenant.key, body: { event: 'order.created', pluginId, export: 'greet', config: { second: 'yes' } } });
+    const refused = await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created' } });
+    assert.equal(refused.status, 422, refused.text);
+    assert.equal(refused.body.error.code, 'quota_too_small');
+    assert.deepEqual(refused.body.error.details, { limit: 'concurrentRuns', max: 1, requested: 2 });
+    assert.equal(refused.headers.get('retry-after'), null);
+    assert.equal((await api.http.get('/v1/invocations', { token: tenant.key })).body.items.length, 0, 'nothing recorded');
+    const direct = await api.http.post(`/v1/plugins/${pluginId}/invoke`, { token: tenant.key, body: { export: 'greet', input: 'x' } });
+    assert.equal(direct.status, 202, 'one invocation fits');
+  });
+
   it('limits events per second, with Retry-After: 1', async () => {
     const tenant = await tenantWith('Bursty', { eventsPerSecond: 3, invocationsPerDay: 1000, concurrentRuns: 1000 });
     await nextSecond();

@@ -20,7 +20,7 @@ const DESCRIPTIONS: Record<number, string> = {
   409: 'The request conflicts with the current state.',
   413: 'The request body is too large.',
   415: 'The request body has a content type this route does not take.',
-  422: 'The content was understood but refused (module admission, compilation).',
+  422: 'The content was understood but refused (module admission, compilation; a request larger than a quota allows at all).',
   429: 'A quota would be exceeded; details name the limit.',
   503: 'A dependency is unavailable.',
 };

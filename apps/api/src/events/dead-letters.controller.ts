@@ -48,7 +48,7 @@ export class DeadLettersController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Run a dead letter again, as a new invocation, optionally on another published version' })
   @ZodResponse(202, z.object({ invocationId: z.uuid(), replayOf: z.uuid(), version: z.number().int() }), 'Queued.')
-  @ApiErrors(400, 404, 409, 429, 503)
+  @ApiErrors(400, 404, 409, 422, 429, 503)
   async replay(
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('invocationId', new IdParamPipe('dead letter')) invocationId: string,

@@ -46,6 +46,16 @@ export class EventsService {
    * line (how many of its invocations are ahead), for `enqueue`.
    */
   async admit(tenant: Tenant, invocations: number, quotas: QuotaLimits): Promise<number> {
+    // More than a limit itself: a 429 would have the caller retry forever.
+    for (const limit of ['concurrentRuns', 'invocationsPerDay'] as const) {
+      if (invocations > quotas[limit]) {
+        throw new AppError(
+          AppErrorCode.QuotaTooSmall,
+          `This request makes ${invocations} invocation(s), more than the tenant's ${limit} quota (${quotas[limit]}) ever admits at once; raise the quota or disable bindings of this event.`,
+          { details: { limit, max: quotas[limit], requested: invocations } },
+        );
+      }
+    }
     return passQuotaGate(() => this.quotaGate.admit(tenant.id, invocations, quotas));
   }
 

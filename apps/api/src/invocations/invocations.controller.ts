@@ -32,7 +32,7 @@ export class InvocationsController {
   @ApiOperation({ summary: 'Run one plugin directly (newest published version unless given); with wait, answer with the result when it comes in time' })
   @ZodResponse(200, invocationViewSchema, 'Finished within the wait.')
   @ZodResponse(202, invocationViewSchema, 'Queued (or still running when the wait ran out): poll GET /v1/invocations/:id.')
-  @ApiErrors(400, 409, 413, 429, 503)
+  @ApiErrors(400, 409, 413, 422, 429, 503)
   async invoke(
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
