@@ -149,6 +149,8 @@ export class InvocationRunner {
     const { deps } = this;
     const { module } = invocation;
     if (module === null) return failedResult('invalid_module', 'the plugin version no longer exists');
+    // Deleting a plugin stops what it had queued too, as it refuses new calls.
+    if (invocation.pluginDeleted) return failedResult('invalid_module', 'the plugin was deleted');
     const tenantPolicy = await deps.policies.resolve(invocation.tenantTier, invocation.quotaOverrides as QuotaOverrides);
     // A version whose permissions an admin approved runs with them.
     const policy = module.approvalStatus === 'approved' ? this.reviewedPolicy(tenantPolicy) : tenantPolicy;

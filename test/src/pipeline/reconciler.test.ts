@@ -12,7 +12,7 @@ import { testEnvironment } from '../support/test-environment.js';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SWEEP_MS = 300;
 
-describe('the reconciler: unfinished invocations the queue lost track of', () => {
+describe('invocations the usual path does not finish: lost jobs, leaked slots, deleted plugins', () => {
   let api: ApiHarness;
   let redis: Redis;
   let worker: InProcessWorker | undefined;
@@ -105,6 +105,22 @@ describe('the reconciler: unfinished invocations the queue lost track of', () =>
     assert.equal(finished.status, 'ok');
     assert.equal(finished.output, 'hello, Cy');
     assert.equal(finished.attempts, 1);
+  });
+
+  it('does not run what a plugin deleted since had queued', async () => {
+    const tenant = await tenantWith('Deleting', 10);
+    await worker?.close();
+    worker = undefined;
+    const emitted = await emit(tenant, 'Flo');
+    assert.equal(emitted.status, 202, emitted.text);
+    const { pluginId } = emitted.body.invocations[0];
+    assert.equal((await api.http.delete(`/v1/plugins/${pluginId}?force=true`, { token: tenant.key })).status, 200);
+
+    worker = await startWorker(api);
+    const finished = await waitUntilFinished(api, tenant.key, emitted.body.invocations[0].id);
+    assert.equal(finished.status, 'invalid_module');
+    assert.equal(finished.error.message, 'the plugin was deleted');
+    assert.equal(finished.output, '', 'it did not run');
   });
 
   it('releases an in-flight count that nothing queued or running accounts for', async () => {

@@ -23,6 +23,8 @@ export interface ClaimedInvocation {
   quotaOverrides: unknown;
   /** Null when the version no longer exists. */
   module: { sha256: string; approvalStatus: string } | null;
+  /** The plugin was deleted since the invocation was queued: it no longer runs. */
+  pluginDeleted: boolean;
   /** The binding's sealed secrets, if any. */
   bindingSecrets: string | null;
   /** Whether the tenant has an enabled webhook (deliveries need planning). */
@@ -68,6 +70,7 @@ interface ClaimRow {
   overrides: unknown;
   sha256: string | null;
   approval_status: string | null;
+  plugin_deleted: boolean;
   secrets: string | null;
   has_webhooks: boolean;
 }
@@ -122,6 +125,7 @@ export class InvocationWorkRepository {
                WHERE v.plugin_id = c.plugin_id AND v.number = c.version AND v.tenant_id IS NOT DISTINCT FROM c.tenant_id) AS sha256,
              (SELECT v.approval_status FROM plugin_versions v
                WHERE v.plugin_id = c.plugin_id AND v.number = c.version AND v.tenant_id IS NOT DISTINCT FROM c.tenant_id) AS approval_status,
+             EXISTS (SELECT 1 FROM plugins p WHERE p.id = c.plugin_id AND p.deleted_at IS NOT NULL) AS plugin_deleted,
              (SELECT b.secrets FROM bindings b WHERE b.id = c.binding_id AND b.tenant_id IS NOT DISTINCT FROM c.tenant_id) AS secrets,
              EXISTS (SELECT 1 FROM webhooks h WHERE h.tenant_id = c.tenant_id AND h.enabled) AS has_webhooks
         FROM claimed c`,
@@ -142,6 +146,7 @@ export class InvocationWorkRepository {
       tenantTier: row.tier,
       quotaOverrides: row.overrides,
       module: row.sha256 === null ? null : { sha256: row.sha256, approvalStatus: row.approval_status ?? 'not_required' },
+      pluginDeleted: row.plugin_deleted,
       bindingSecrets: row.secrets,
       hasWebhooks: row.has_webhooks,
     }));
