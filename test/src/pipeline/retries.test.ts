@@ -144,6 +144,22 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     assert.equal(mismatched.status, 400, mismatched.text);
     assert.equal(mismatched.body.error.details.issues[0].field, 'version');
 
+    const audited = (await api.http.get('/v1/audit', { token: alice.key })).body.items.filter((entry: { action: string }) => entry.action === 'dead_letter.replayed');
+    assert.deepEqual(audited.map((entry: { target: string; details: unknown }) => [entry.target, entry.details]), [[id, { replay: replay.body.invocationId, version: 2 }]]);
+
+    // The replay and its audit entry are one write: when the audit cannot be written, no replay was made to run.
+    const replays = () => api.database.prisma.invocation.count({ where: { replayOf: id } });
+    const before = await replays();
+    await api.database.sql.exec(`
+      CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+      CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit();`);
+    try {
+      assert.equal((await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key })).status, 500);
+    } finally {
+      await api.database.sql.exec('DROP TRIGGER refuse_audit ON audit_events; DROP FUNCTION refuse_audit();');
+    }
+    assert.equal(await replays(), before, 'nothing made, nothing queued');
+
     const other = await createTenantSession(api, 'Bob');
     assert.equal((await api.http.post(`/v1/dead-letters/${id}/replay`, { token: other.key })).status, 404);
     assert.deepEqual((await api.http.get('/v1/dead-letters', { token: other.key })).body.items, []);

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InvocationRepository, PluginVersionRepository } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { z } from 'zod';
-import { actorOf, AuditService } from '../audit/audit.service.js';
+import { actorOf } from '../audit/audit.service.js';
 import { CurrentPrincipal } from '../auth/current-principal.js';
 import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
@@ -30,7 +30,6 @@ export class DeadLettersController {
     private readonly invocations: InvocationRepository,
     private readonly versions: PluginVersionRepository,
     private readonly events: EventsService,
-    private readonly audit: AuditService,
     private readonly policies: TenantPolicyService,
     private readonly plugins: PluginsService,
   ) {}
@@ -73,9 +72,8 @@ export class DeadLettersController {
     // A replay is a new run: it counts against the quotas like any other, and
     // the worker releases its in-flight slot when it finishes.
     const placeInLine = await this.events.admit(principal.tenant, 1, (await this.policies.forTenant(principal.tenant)).quotas);
-    const replay = await this.events.recordAdmitted(tenantId, 1, () => this.invocations.replay(original, number, currentTraceId()));
+    const replay = await this.events.recordAdmitted(tenantId, 1, () => this.invocations.replay(original, number, currentTraceId(), { actor: actorOf(principal) }));
     await this.events.enqueue(tenantId, [replay.id], placeInLine, { recorded: `replay ${replay.id}` });
-    await this.audit.record(tenantId, actorOf(principal), 'dead_letter.replayed', original.id, { replay: replay.id, version: number });
     return { invocationId: replay.id, replayOf: original.id, version: number };
   }
 }

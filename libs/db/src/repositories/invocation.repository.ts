@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Invocation, Prisma, PrismaClient } from '../generated/prisma/client.js';
 
 export interface InvocationOutcome {
@@ -66,22 +67,35 @@ export class InvocationRepository {
     });
   }
 
-  /** A new queued invocation that runs a dead letter again, optionally on another version of its plugin. */
-  replay(original: Invocation, version: number, traceId: string | null): Promise<Invocation> {
-    return this.prisma.invocation.create({
-      data: {
-        tenantId: original.tenantId,
-        eventId: original.eventId,
-        bindingId: original.bindingId,
-        pluginId: original.pluginId,
-        version,
-        exportName: original.exportName,
-        input: original.input as Uint8Array<ArrayBuffer> | null,
-        config: original.config as Prisma.InputJsonValue,
-        replayOf: original.id,
-        traceId,
-      },
-    });
+  /**
+   * A new queued invocation that runs a dead letter again, optionally on
+   * another version of its plugin, recorded with its audit entry in one
+   * transaction: a replay is never made unaudited, nor audited unmade (a
+   * caller told of a failure may replay again; it must not run twice).
+   */
+  async replay(original: Invocation, version: number, traceId: string | null, audit: { actor: string }): Promise<Invocation> {
+    const id = randomUUID();
+    const [replay] = await this.prisma.$transaction([
+      this.prisma.invocation.create({
+        data: {
+          id,
+          tenantId: original.tenantId,
+          eventId: original.eventId,
+          bindingId: original.bindingId,
+          pluginId: original.pluginId,
+          version,
+          exportName: original.exportName,
+          input: original.input as Uint8Array<ArrayBuffer> | null,
+          config: original.config as Prisma.InputJsonValue,
+          replayOf: original.id,
+          traceId,
+        },
+      }),
+      this.prisma.auditEvent.create({
+        data: { tenantId: original.tenantId, actor: audit.actor, action: 'dead_letter.replayed', target: original.id, details: { replay: id, version } },
+      }),
+    ]);
+    return replay;
   }
 
   /** Finished invocations per UTC day and status, with their fuel, run time and egress, in [from, to). */
