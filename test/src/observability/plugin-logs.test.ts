@@ -93,4 +93,33 @@ describe('plugin logs: searched and tailed across invocations', () => {
     const lines = events.filter((event) => event.event === 'log').map((event) => (event.data as { message: string }).message);
     assert.deepEqual(lines, ['error tailed'], 'only new lines, at the level asked');
   });
+
+  it('tails a line whose outcome was committed after a later one (a worker stamps the finish, then writes)', async () => {
+    const stream = readSse(`${api.baseUrl}/v1/logs/stream?pluginId=${pluginId}&level=error`, alice.key);
+    const message = (event: { data: unknown }) => (event.data as { message?: string } | null)?.message;
+    try {
+      await sleep(1500); // the stream follows what finishes from now on: the late line below is stamped within that
+      const first = await emitAndWait('on time');
+      await stream.until((received) => received.some((event) => message(event) === 'error on time'), 10_000);
+      // Another worker's outcome, stamped a second before that one, commits only now.
+      const finishedAt = new Date((await api.http.get(`/v1/invocations/${first}`, { token: alice.key })).body.finishedAt);
+      await api.database.prisma.invocation.create({
+        data: {
+          tenantId: alice.tenantId,
+          pluginId,
+          version: 1,
+          exportName: 'talk',
+          status: 'ok',
+          startedAt: new Date(finishedAt.getTime() - 1100),
+          finishedAt: new Date(finishedAt.getTime() - 1000),
+          logs: [{ level: 'error', message: 'error late', atMs: 1 }],
+        },
+      });
+      const events = await stream.until((received) => received.some((event) => message(event) === 'error late'), 10_000);
+      await sleep(500); // later polls read the same window again: nothing is sent twice
+      assert.deepEqual(events.filter((event) => event.event === 'log').map(message), ['error on time', 'error late']);
+    } finally {
+      stream.close();
+    }
+  });
 });

@@ -8,6 +8,7 @@ import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
+import { LogFollower } from './log-follower.js';
 import { streamUntilDone } from './sse-stream.js';
 import { isStorableInstant, storableDateTime } from '../validation/storable-dates.js';
 
@@ -47,7 +48,15 @@ const logEntrySchema = z.object({
 const logPageSchema = z.object({ items: z.array(logEntrySchema), nextCursor: z.string().nullable() });
 
 const encodeCursor = (cursor: LogCursor) => Buffer.from(JSON.stringify({ f: cursor.finishedAt.toISOString(), i: cursor.invocationId, l: cursor.line })).toString('base64url');
-const toView = (entry: PluginLogEntry) => ({ ...entry, level: entry.level as (typeof LEVELS)[number], at: entry.at.toISOString() });
+const toView = (entry: PluginLogEntry) => ({
+  invocationId: entry.invocationId,
+  pluginId: entry.pluginId,
+  version: entry.version,
+  line: entry.line,
+  level: entry.level as (typeof LEVELS)[number],
+  message: entry.message,
+  at: entry.at.toISOString(),
+});
 const levelsFrom = (level: (typeof LEVELS)[number]) => LEVELS.slice(LEVELS.indexOf(level));
 
 /** Plugin logs across a tenant's invocations: searched, paged, or tailed. */
@@ -81,12 +90,9 @@ export class LogsController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    const filter = { pluginId: query.pluginId, levels: levelsFrom(query.level), since: query.since === undefined ? new Date() : new Date(query.since) };
-    let after: LogCursor | undefined;
-    await streamUntilDone(request, response, async () => {
-      const { entries, next } = await this.logs.search(principal.tenant.id, filter, { limit: 500, after });
-      if (next !== null) after = next;
-      return { events: entries.map((entry) => ({ event: 'log', data: toView(entry) })), done: false };
-    });
+    const filter = { pluginId: query.pluginId, levels: levelsFrom(query.level) };
+    const since = query.since === undefined ? new Date() : new Date(query.since);
+    const follower = new LogFollower((after, limit) => this.logs.search(principal.tenant.id, filter, { limit, after }), since);
+    await streamUntilDone(request, response, async () => ({ events: (await follower.poll()).map((entry) => ({ event: 'log', data: toView(entry) })), done: false }));
   }
 }

@@ -11,6 +11,8 @@ export interface PluginLogEntry {
   message: string;
   /** When it was logged: the invocation's start plus the line's offset. */
   at: Date;
+  /** When its invocation finished: the order lines are read in. */
+  finishedAt: Date;
 }
 
 /** Where a page of log lines ends: the next page starts after it. */
@@ -67,6 +69,7 @@ export class PluginLogRepository {
       level: row.level,
       message: row.message,
       at: row.at,
+      finishedAt: row.finished_at,
     }));
     const last = rows.at(-1);
     return { entries, next: last === undefined ? null : { finishedAt: last.finished_at, invocationId: last.invocation_id, line: Number(last.line) } };
