@@ -14,7 +14,10 @@ export type QuotaVerdict =
   | { ok: false; limit: 'eventsPerSecond' | 'invocationsPerDay' | 'fuelPerDay' | 'concurrentRuns'; max: number; retryAfterSeconds: number };
 
 // One round trip, atomic: every counter is checked before any is changed, so
-// concurrent requests can never take a tenant past a limit.
+// concurrent requests can never take a tenant past a limit. The in-flight count
+// is a gauge, not a daily counter: it never expires (a count that vanished while
+// runs were still queued would let a tenant past its concurrent runs); the
+// reconciler repairs one that nothing accounts for.
 const ADMIT = `
 local eps = tonumber(redis.call('GET', KEYS[1]) or '0')
 if eps + 1 > tonumber(ARGV[2]) then return {'eventsPerSecond'} end
@@ -33,7 +36,6 @@ if n > 0 then
   redis.call('INCRBY', KEYS[2], n)
   redis.call('EXPIRE', KEYS[2], 172800)
   redis.call('INCRBY', KEYS[4], n)
-  redis.call('EXPIRE', KEYS[4], 86400)
 end
 return {'ok', inFlight}
 `;
