@@ -5,7 +5,7 @@ export const SENSITIVE_PERMISSIONS = ['http', 'kv', 'wasi'] as const;
 
 export interface RequestedPermission {
   permission: string;
-  /** `beyond_tier`: the tenant's policy does not grant it; `new`: the previous published version did not use it. */
+  /** `beyond_tier`: the tenant's policy does not grant it; `new`: the last published version with approved permissions did not use it. */
   reason: 'beyond_tier' | 'new';
 }
 
@@ -25,7 +25,8 @@ function granted(policy: SandboxPolicy, permission: string): boolean {
 
 /**
  * The sensitive permissions a new version asks for that an admin must approve:
- * those its tier does not grant, and those the previous published version did not have.
+ * those its tier does not grant, and those the last version published with approved
+ * permissions (`previous`; null for a plugin never published) did not have.
  */
 export function reviewPermissions(permissions: readonly string[], previous: readonly string[] | null, policy: SandboxPolicy): RequestedPermission[] {
   const requested: RequestedPermission[] = [];

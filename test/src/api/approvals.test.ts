@@ -51,7 +51,7 @@ describe('permission review and admin approvals', () => {
     assert.equal(audit.body.items[1].action, 'approval.approved');
   });
 
-  it('reviews sensitive permissions a version adds over the previous published one', async () => {
+  it('reviews sensitive permissions a version adds over the last published one with approved permissions', async () => {
     await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { ...admin(), body: { tier: 'standard', overrides: { allowedHosts: ['api.example.com'] } } });
     const pluginId = await newPlugin('growing');
     const first = await upload(pluginId, plugin(KV));
@@ -70,6 +70,17 @@ describe('permission review and admin approvals', () => {
     assert.equal(refused.status, 409);
     assert.match(refused.body.error.message, /refused by an admin/);
     assert.equal((await bind(pluginId, 1)).status, 201, 'the previous version still binds');
+
+    // A version refused (or still awaiting review) is no baseline, even published: the same permissions in new bytes
+    // are reviewed again, not let in because the refused version had them.
+    const withExtra = (name: string) => wat(`(module ${KV} ${HTTP} (func (export "run") (result i32) (i32.const 0)) (func (export "${name}") (result i32) (i32.const 1)))`);
+    const third = await upload(pluginId, withExtra('again'));
+    assert.equal(third.body.approvalStatus, 'pending', third.text);
+    assert.deepEqual((await pending()).find((item) => item.version === 3 && item.pluginId === pluginId)?.requested, [{ permission: 'http', reason: 'new' }]);
+    // Nor does unpublishing every version clear the record: version 1 was published without HTTP.
+    for (const number of [1, 2]) assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions/${number}/unpublish`, as)).status, 200);
+    const fourth = await upload(pluginId, withExtra('once more'));
+    assert.equal(fourth.body.approvalStatus, 'pending', fourth.text);
   });
 
   it('validates decisions and 404s unknown requests', async () => {

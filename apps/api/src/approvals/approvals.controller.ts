@@ -23,7 +23,7 @@ const approvalViewSchema = z.object({
   version: z.number().int(),
   permissions: z.array(z.string()).describe('Everything the version uses.'),
   requested: z.array(z.object({ permission: z.string(), reason: z.enum(['beyond_tier', 'new']) })),
-  previous: z.array(z.string()).describe('The permissions of the previous published version.'),
+  previous: z.array(z.string()).describe('The permissions of the last version published with approved permissions.'),
   status: approvalStatus,
   note: z.string().nullable(),
   decidedAt: z.iso.datetime().nullable(),

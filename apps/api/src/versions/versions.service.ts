@@ -60,7 +60,7 @@ export class VersionsService {
         details: { limit: 'maxVersionsPerPlugin', max: maxVersionsPerPlugin },
       });
     }
-    const previous = await this.versions.latestPublished(tenant.id, plugin.id);
+    const previous = await this.versions.latestSanctioned(tenant.id, plugin.id);
     const previousPermissions = previous === null ? null : (previous.permissions as string[]);
     const requested = reviewPermissions(artifact.permissions, previousPermissions, policy);
     return this.versions.createOrFind({

@@ -83,6 +83,20 @@ export class PluginVersionRepository {
     });
   }
 
+  /**
+   * The newest version whose permissions stand approved: published now or
+   * before, and not waiting for or refused approval. A new version is reviewed
+   * against it, so neither publishing a version still under review nor
+   * unpublishing every version lets a permission in unreviewed.
+   */
+  latestSanctioned(tenantId: string, pluginId: string): Promise<PluginVersionSummary | null> {
+    return this.prisma.pluginVersion.findFirst({
+      where: { tenantId, pluginId, status: { in: ['published', 'unpublished'] }, approvalStatus: { in: ['not_required', 'approved'] } },
+      orderBy: { number: 'desc' },
+      omit: WITHOUT_WASM,
+    });
+  }
+
   count(tenantId: string, pluginId: string): Promise<number> {
     return this.prisma.pluginVersion.count({ where: { tenantId, pluginId } });
   }
