@@ -176,6 +176,18 @@ describe('plugin lifecycle over HTTP', () => {
 
     const disabled = await api.http.request('PATCH', `/v1/bindings/${bound.body.id}`, { ...as(alice), body: { enabled: false } });
     assert.equal(disabled.body.enabled, false);
+    // A binding deleted by another request between this one's read and its write (the trigger makes the row vanish
+    // at the write): a 404 like any missing binding, not a 500.
+    await api.database.sql.exec(`
+      CREATE FUNCTION vanish_binding() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+      CREATE TRIGGER vanish_binding BEFORE UPDATE ON bindings FOR EACH ROW EXECUTE FUNCTION vanish_binding();`);
+    try {
+      const raced = await api.http.request('PATCH', `/v1/bindings/${bound.body.id}`, { ...as(alice), body: { enabled: true } });
+      assert.equal(raced.status, 404, raced.text);
+      assert.equal(raced.body.error.code, 'not_found');
+    } finally {
+      await api.database.sql.exec('DROP TRIGGER vanish_binding ON bindings; DROP FUNCTION vanish_binding();');
+    }
     const listed = await api.http.get('/v1/bindings?event=order.created', as(alice));
     assert.deepEqual(listed.body.items.map((b: { id: string }) => b.id), [bound.body.id]);
     assert.equal((await api.http.delete(`/v1/bindings/${bound.body.id}`, as(alice))).status, 204);

@@ -1,6 +1,7 @@
 // The filter is where HTTP exceptions raised by Nest itself are translated.
 // eslint-disable-next-line no-restricted-imports
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { Prisma } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { Request, Response } from 'express';
 import { ERROR_STATUS } from './error-status.js';
@@ -78,6 +79,11 @@ export class AppExceptionFilter implements ExceptionFilter {
     if (describeBodyError !== undefined) {
       const status = bodyParserError?.status ?? 400;
       return respond(status, CODE_BY_STATUS[status] ?? AppErrorCode.ValidationFailed, describeBodyError(bodyLimit));
+    }
+    // Two requests raced on one row and the database settled it: this one lost, which is the caller's to know.
+    if (exception instanceof Prisma.PrismaClientKnownRequestError) {
+      if (exception.code === 'P2025') return respond(404, AppErrorCode.NotFound, 'Not found: another request deleted it meanwhile.');
+      if (exception.code === 'P2002') return respond(409, AppErrorCode.Conflict, 'It already exists: another request created it meanwhile.');
     }
     if (exception instanceof HttpException && exception.getStatus() < 500) {
       const status = exception.getStatus();
