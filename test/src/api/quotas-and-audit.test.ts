@@ -91,6 +91,23 @@ describe('quotas, effective policies and the audit log', () => {
     const page = await api.http.get(`/v1/audit?limit=2&before=${own.body.items[1].createdAt}`, { token: alice.key });
     assert.deepEqual(page.body.items.map((entry: { action: string }) => entry.action), ['key.issued', 'tenant.created']);
 
+    // Entries recorded in the same millisecond: paging one at a time with nextCursor skips none and repeats none.
+    const at = new Date(Date.now() + 1000);
+    await api.database.prisma.auditEvent.createMany({ data: ['a', 'b', 'c'].map((name) => ({ tenantId: alice.tenantId, actor: 'admin', action: `same.ms.${name}`, createdAt: at })) });
+    const everything = (await api.http.get('/v1/audit?limit=200', { token: alice.key })).body;
+    assert.equal(everything.nextCursor, null, 'one page holds it all');
+    const paged: string[] = [];
+    for (let cursor: string | null = ''; cursor !== null; ) {
+      const next: { items: Array<{ id: string }>; nextCursor: string | null } = (await api.http.get(`/v1/audit?limit=1${cursor ? `&cursor=${cursor}` : ''}`, { token: alice.key })).body;
+      paged.push(...next.items.map((entry) => entry.id));
+      cursor = next.nextCursor;
+      assert.ok(paged.length <= everything.items.length, 'paging ends');
+    }
+    assert.deepEqual(paged, everything.items.map((entry: { id: string }) => entry.id));
+    const forged = await api.http.get('/v1/audit?cursor=nonsense', { token: alice.key });
+    assert.equal(forged.status, 400);
+    assert.equal(forged.body.error.details.issues[0].field, 'cursor');
+
     const all = await api.http.get('/v1/admin/audit?limit=200', admin());
     const tenants = new Set(all.body.items.map((entry: { tenantId: string }) => entry.tenantId));
     assert.ok(tenants.has(alice.tenantId) && tenants.has(bob.tenantId));

@@ -8,9 +8,16 @@ import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
-import { adminAuditQuerySchema, auditEventViewSchema, auditQuerySchema, toAuditEventView } from './audit.schema.js';
+import { adminAuditQuerySchema, auditEventViewSchema, auditQuerySchema, encodeAuditCursor, toAuditEventView } from './audit.schema.js';
 
-const auditPageSchema = z.object({ items: z.array(auditEventViewSchema) });
+const auditPageSchema = z.object({ items: z.array(auditEventViewSchema), nextCursor: z.string().nullable().describe('Null on the last page.') });
+
+/** A page of entries, with where the next one starts. */
+async function page(audit: AuditRepository, tenantId: string | null, query: z.output<typeof auditQuerySchema>) {
+  const events = await audit.list(tenantId, { limit: query.limit, before: query.before ? new Date(query.before) : undefined, after: query.cursor });
+  const last = events.at(-1);
+  return { items: events.map(toAuditEventView), nextCursor: last === undefined || events.length < query.limit ? null : encodeAuditCursor(last) };
+}
 
 @ApiTags('audit')
 @Controller()
@@ -20,12 +27,11 @@ export class AuditController {
   @Get('v1/audit')
   @UseGuards(TenantGuard)
   @ApiBearerAuth('tenant')
-  @ApiOperation({ summary: "The tenant's own audit log, newest first (?before= for the next page)" })
+  @ApiOperation({ summary: "The tenant's own audit log, newest first (page on with nextCursor)" })
   @ZodResponse(200, auditPageSchema, 'Entries.')
   @ApiErrors(400, 401)
   async tenantLog(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(auditQuerySchema) query: z.output<typeof auditQuerySchema>) {
-    const events = await this.audit.list(principal.tenant.id, { limit: query.limit, before: query.before ? new Date(query.before) : undefined });
-    return { items: events.map(toAuditEventView) };
+    return page(this.audit, principal.tenant.id, query);
   }
 
   @Get('v1/admin/audit')
@@ -35,7 +41,6 @@ export class AuditController {
   @ZodResponse(200, auditPageSchema, 'Entries.')
   @ApiErrors(400, 401, 403)
   async adminLog(@ZodQuery(adminAuditQuerySchema) query: z.output<typeof adminAuditQuerySchema>) {
-    const events = await this.audit.list(query.tenantId ?? null, { limit: query.limit, before: query.before ? new Date(query.before) : undefined });
-    return { items: events.map(toAuditEventView) };
+    return page(this.audit, query.tenantId ?? null, query);
   }
 }

@@ -2,9 +2,29 @@ import type { AuditEvent } from '@airlock/db';
 import { z } from 'zod';
 import { storableDateTime } from '../validation/storable-dates.js';
 
+/** The last entry of a page, as the listing hands it out (`nextCursor`) and takes it back (`cursor`). */
+export interface AuditCursor {
+  createdAt: Date;
+  id: string;
+}
+
+export const encodeAuditCursor = (entry: AuditCursor) => Buffer.from(JSON.stringify({ c: entry.createdAt.toISOString(), i: entry.id })).toString('base64url');
+
+const auditCursorSchema = z.string().transform((text, ctx): AuditCursor => {
+  try {
+    const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { c: string; i: string };
+    const cursor = { createdAt: new Date(storableDateTime().parse(parsed.c)), id: z.uuid().parse(parsed.i) };
+    return cursor;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be the nextCursor of a previous page' });
+    return z.NEVER;
+  }
+});
+
 export const auditQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  before: storableDateTime('must be an ISO date-time, e.g. the createdAt of the last entry of the previous page').optional(),
+  cursor: auditCursorSchema.optional().describe('The nextCursor of the previous page.'),
+  before: storableDateTime('must be an ISO date-time').optional().describe('Only entries recorded before this time.'),
 });
 
 export const adminAuditQuerySchema = auditQuerySchema.extend({ tenantId: z.uuid().optional() });

@@ -18,10 +18,19 @@ export class AuditRepository {
     });
   }
 
-  /** Newest first; `tenantId` null means every tenant (admins only). */
-  list(tenantId: string | null, page: { limit: number; before?: Date | undefined }): Promise<AuditEvent[]> {
+  /**
+   * Newest first; `tenantId` null means every tenant (admins only). `after`
+   * is the last entry of the previous page: entries recorded in the same
+   * millisecond are told apart by id, in the order of the listing.
+   */
+  list(tenantId: string | null, page: { limit: number; before?: Date | undefined; after?: { createdAt: Date; id: string } | undefined }): Promise<AuditEvent[]> {
+    const { after } = page;
     return this.prisma.auditEvent.findMany({
-      where: { ...(tenantId === null ? {} : { tenantId }), ...(page.before ? { createdAt: { lt: page.before } } : {}) },
+      where: {
+        ...(tenantId === null ? {} : { tenantId }),
+        ...(page.before ? { createdAt: { lt: page.before } } : {}),
+        ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+      },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: page.limit,
     });
