@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { compileTemplate } from '../support/pdk.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 import { wat } from '../support/wasm.js';
 
@@ -81,6 +82,25 @@ describe('permission review and admin approvals', () => {
     for (const number of [1, 2]) assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions/${number}/unpublish`, as)).status, 200);
     const fourth = await upload(pluginId, withExtra('once more'));
     assert.equal(fourth.body.approvalStatus, 'pending', fourth.text);
+  });
+
+  it('tests a version awaiting approval with its permissions, but never on the plugin\'s own key-value data', async () => {
+    const carol = await createTenantSession(api, 'Carol');
+    const pluginId = (await api.http.post('/v1/plugins', { token: carol.key, body: { name: 'counter' } })).body.id as string;
+    // Version 1 is published without key-value data; version 2 adds it, which waits for an admin.
+    await api.http.post(`/v1/plugins/${pluginId}/versions`, { token: carol.key, rawBody: { data: await compileTemplate('hello'), contentType: 'application/wasm' } });
+    assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, { token: carol.key })).status, 200);
+    const version = await api.http.post(`/v1/plugins/${pluginId}/versions`, { token: carol.key, rawBody: { data: await compileTemplate('kv-counter'), contentType: 'application/wasm' } });
+    assert.equal(version.body.approvalStatus, 'pending', version.text);
+    const run = () => api.http.post(`/v1/plugins/${pluginId}/versions/2/test`, { token: carol.key, body: { export: 'count', input: 'Ada' } });
+    const first = await run();
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.body.results[0].status, 'ok', JSON.stringify(first.body.results[0].error));
+    assert.deepEqual(JSON.parse(first.body.results[0].output), { key: 'count:Ada', count: 1 });
+    assert.deepEqual(JSON.parse((await run()).body.results[0].output), { key: 'count:Ada', count: 2 }, 'its own data persists between its tests');
+    const kv = api.database.prisma.pluginKvEntry;
+    assert.equal(await kv.count({ where: { tenantId: carol.tenantId, pluginId } }), 0, "nothing in the plugin's data");
+    assert.equal(await kv.count({ where: { tenantId: carol.tenantId } }), 1, 'the version\'s own namespace holds it');
   });
 
   it('validates decisions and 404s unknown requests', async () => {

@@ -106,7 +106,10 @@ export class VersionsService {
       request.export !== undefined
         ? [{ call: { ...request, name: 'ad-hoc', export: request.export } }]
         : (version.tests as DeclaredTest[]).map((test) => ({ call: test, expect: test }));
-    const results = await this.tests.run(artifact, calls, { tenantId: tenant.id, pluginId: plugin.id, policy });
+    // Tests run with the permissions the version asks for, approved or not; while it is not, its key-value data is a
+    // namespace of its own (keyed by the version), so an unreviewed version never reads or changes the plugin's.
+    const reviewed = version.approvalStatus === 'not_required' || version.approvalStatus === 'approved';
+    const results = await this.tests.run(artifact, calls, { tenantId: tenant.id, pluginId: reviewed ? plugin.id : version.id, policy });
     return { passed: results.every((result) => result.passed), results };
   }
 
