@@ -40,6 +40,15 @@ describe('plugin lifecycle over HTTP', () => {
     assert.equal(invalid.body.error.details.issues[0].field, 'name');
     const listed = await api.http.get('/v1/plugins', as(alice));
     assert.deepEqual(listed.body.items.map((plugin: { name: string }) => plugin.name), ['greeter']);
+
+    // At once: one name is created once, and the plugin limit holds.
+    const carol = await createTenantSession(api, 'Carol');
+    await api.http.request('PUT', `/v1/admin/tenants/${carol.tenantId}/quota`, { token: api.adminToken, body: { overrides: { maxPlugins: 3 } } });
+    const sameName = await Promise.all(Array.from({ length: 6 }, () => api.http.post('/v1/plugins', { ...as(carol), body: { name: 'twin' } })));
+    assert.deepEqual(sameName.map((response) => response.status).sort(), [201, 409, 409, 409, 409, 409]);
+    const many = await Promise.all(Array.from({ length: 6 }, (_, n) => api.http.post('/v1/plugins', { ...as(carol), body: { name: `many-${n}` } })));
+    assert.deepEqual(many.map((response) => response.status).sort(), [201, 201, 429, 429, 429, 429]);
+    assert.equal((await api.http.get('/v1/plugins', as(carol))).body.items.length, 3);
   });
 
   it('stores an uploaded module as an immutable, content-addressed version', async () => {

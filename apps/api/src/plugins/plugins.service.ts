@@ -15,15 +15,15 @@ export class PluginsService {
   async create(tenant: Tenant, input: { name: string; description?: string | undefined }): Promise<Plugin> {
     const tenantId = tenant.id;
     const { maxPlugins } = (await this.policies.forTenant(tenant)).quotas;
-    if ((await this.plugins.countLive(tenantId)) >= maxPlugins) {
-      throw new AppError(AppErrorCode.QuotaExceeded, `The tenant has reached its limit of ${maxPlugins} plugins.`, {
-        details: { limit: 'maxPlugins', max: maxPlugins },
-      });
-    }
+    const created = await this.plugins.createWithin(tenantId, input, maxPlugins);
+    if (created !== null) return created;
+    // Refused: say why (both checks ran under the tenant's lock; this reads what stopped it).
     if ((await this.plugins.findLiveByName(tenantId, input.name)) !== null) {
       throw new AppError(AppErrorCode.Conflict, `A plugin named "${input.name}" already exists.`, { details: { field: 'name' } });
     }
-    return this.plugins.create(tenantId, input);
+    throw new AppError(AppErrorCode.QuotaExceeded, `The tenant has reached its limit of ${maxPlugins} plugins.`, {
+      details: { limit: 'maxPlugins', max: maxPlugins },
+    });
   }
 
   list(tenantId: string, includeDeleted: boolean): Promise<Plugin[]> {

@@ -1,11 +1,29 @@
+import { randomUUID } from 'node:crypto';
 import type { Plugin, PrismaClient } from '../generated/prisma/client.js';
 
 /** A tenant's plugins. Every method takes the tenant: another tenant's plugin is simply not found. */
 export class PluginRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  create(tenantId: string, plugin: { name: string; description?: string | undefined }): Promise<Plugin> {
-    return this.prisma.plugin.create({ data: { tenantId, name: plugin.name, description: plugin.description ?? null } });
+  /**
+   * Creates a live plugin unless the tenant has a live one of that name or
+   * `maxLive` live ones already; null when refused. A tenant's creations take
+   * turns (an advisory lock held to the end of the transaction), and the
+   * conditional insert, a later statement, sees every creation committed
+   * before it: concurrent requests can neither share a name nor pass the limit.
+   */
+  async createWithin(tenantId: string, plugin: { name: string; description?: string | undefined }, maxLive: number): Promise<Plugin | null> {
+    const id = randomUUID();
+    const [, inserted] = await this.prisma.$transaction([
+      this.prisma.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`plugins:${tenantId}`}, 0))) AS l`,
+      this.prisma.$queryRaw<Array<{ id: string }>>`
+        INSERT INTO plugins (id, tenant_id, name, description)
+        SELECT ${id}::uuid, ${tenantId}::uuid, ${plugin.name}, ${plugin.description ?? null}::varchar
+         WHERE NOT EXISTS (SELECT 1 FROM plugins WHERE tenant_id = ${tenantId}::uuid AND name = ${plugin.name} AND deleted_at IS NULL)
+           AND (SELECT count(*) FROM plugins WHERE tenant_id = ${tenantId}::uuid AND deleted_at IS NULL) < ${maxLive}
+        RETURNING id`,
+    ]);
+    return inserted.length === 0 ? null : this.prisma.plugin.findUniqueOrThrow({ where: { id } });
   }
 
   findById(tenantId: string, id: string): Promise<Plugin | null> {
@@ -21,10 +39,6 @@ export class PluginRepository {
       where: { tenantId, ...(includeDeleted ? {} : { deletedAt: null }) },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     });
-  }
-
-  countLive(tenantId: string): Promise<number> {
-    return this.prisma.plugin.count({ where: { tenantId, deletedAt: null } });
   }
 
   /** Soft-deletes the plugin and removes its bindings, in one transaction. */
