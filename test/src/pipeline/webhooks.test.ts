@@ -110,4 +110,17 @@ describe('result webhooks', () => {
       assert.equal(refused.body.error.details.issues[0].field, 'url');
     }
   });
+
+  it('keeps a tenant to 20 webhooks, even when it registers them all at once', async () => {
+    const dora = await createTenantSession(api, 'Dora');
+    const created = await Promise.all(
+      Array.from({ length: 25 }, (_, n) => api.http.post('/v1/webhooks', { token: dora.key, body: { url: `https://hooks.example.test/${n}` } })),
+    );
+    const statuses = created.map((response) => response.status);
+    assert.equal(statuses.filter((status) => status === 201).length, 20, statuses.join(','));
+    const refused = created.find((response) => response.status === 429)!;
+    assert.equal(refused.body.error.code, 'quota_exceeded');
+    assert.deepEqual(refused.body.error.details, { limit: 'maxWebhooks', max: 20 });
+    assert.equal((await api.http.get('/v1/webhooks', { token: dora.key })).body.items.length, 20);
+  });
 });

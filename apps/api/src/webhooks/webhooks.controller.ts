@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { type Webhook, type WebhookDelivery, WebhookRepository } from '@airlock/db';
+import { AppError, AppErrorCode } from '@airlock/errors';
 import { SecretBox } from '@airlock/execution';
 import { z } from 'zod';
 import { actorOf, AuditService } from '../audit/audit.service.js';
@@ -12,6 +13,9 @@ import { eventNameSchema } from '../bindings/binding.schema.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
 import { ZodBody, ZodResponse } from '../validation/zod-openapi.js';
+
+/** Webhooks one tenant may have: each finished invocation is posted to every matching one. */
+const MAX_WEBHOOKS = 20;
 
 const createWebhookSchema = z.strictObject({
   url: z
@@ -70,10 +74,15 @@ export class WebhooksController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Register a webhook for invocation results: signed, retried with backoff, never to private addresses' })
   @ZodResponse(201, createdWebhookSchema, 'The webhook, with its signing secret (shown once).')
-  @ApiErrors(400)
+  @ApiErrors(400, 429)
   async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createWebhookSchema) body: z.output<typeof createWebhookSchema>) {
     const signingSecret = randomBytes(32).toString('hex');
-    const webhook = await this.webhooks.create(principal.tenant.id, { url: body.url, events: body.events, secret: this.secrets.seal(signingSecret) });
+    const webhook = await this.webhooks.createWithin(principal.tenant.id, { url: body.url, events: body.events, secret: this.secrets.seal(signingSecret) }, MAX_WEBHOOKS);
+    if (webhook === null) {
+      throw new AppError(AppErrorCode.QuotaExceeded, `The tenant has reached its limit of ${MAX_WEBHOOKS} webhooks; delete one first.`, {
+        details: { limit: 'maxWebhooks', max: MAX_WEBHOOKS },
+      });
+    }
     await this.audit.record(principal.tenant.id, actorOf(principal), 'webhook.created', webhook.id, { url: body.url, events: body.events });
     return { ...toView(webhook), signingSecret };
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Plugin, PrismaClient } from '../generated/prisma/client.js';
+import { tenantTurn } from './tenant-turns.js';
 
 /** A tenant's plugins. Every method takes the tenant: another tenant's plugin is simply not found. */
 export class PluginRepository {
@@ -8,14 +9,13 @@ export class PluginRepository {
   /**
    * Creates a live plugin unless the tenant has a live one of that name or
    * `maxLive` live ones already; null when refused. A tenant's creations take
-   * turns (an advisory lock held to the end of the transaction), and the
-   * conditional insert, a later statement, sees every creation committed
-   * before it: concurrent requests can neither share a name nor pass the limit.
+   * turns (`tenantTurn`), so concurrent requests can neither share a name nor
+   * pass the limit.
    */
   async createWithin(tenantId: string, plugin: { name: string; description?: string | undefined }, maxLive: number): Promise<Plugin | null> {
     const id = randomUUID();
     const [, inserted] = await this.prisma.$transaction([
-      this.prisma.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`plugins:${tenantId}`}, 0))) AS l`,
+      tenantTurn(this.prisma, 'plugins', tenantId),
       this.prisma.$queryRaw<Array<{ id: string }>>`
         INSERT INTO plugins (id, tenant_id, name, description)
         SELECT ${id}::uuid, ${tenantId}::uuid, ${plugin.name}, ${plugin.description ?? null}::varchar
