@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { compileTemplate, TEMPLATES_DIR } from '../support/pdk.js';
+import { publishAndBind } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 import { wat } from '../support/wasm.js';
 
@@ -201,6 +202,20 @@ describe('plugin lifecycle over HTTP', () => {
     assert.deepEqual(listed.body.items.map((b: { id: string }) => b.id), [bound.body.id]);
     assert.equal((await api.http.delete(`/v1/bindings/${bound.body.id}`, as(alice))).status, 204);
     assert.equal((await api.http.get(`/v1/bindings/${bound.body.id}`, as(alice))).status, 404);
+  });
+
+  it('keeps a tenant to 500 bindings, even when it creates them at once', async () => {
+    const dave = await createTenantSession(api, 'Dave');
+    const { pluginId: davesPlugin } = await publishAndBind(api, dave, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' });
+    const made = (n: number) => ({ tenantId: dave.tenantId, event: `bulk.e${n}`, pluginId: davesPlugin, version: 1, exportName: 'greet' });
+    await api.database.prisma.binding.createMany({ data: Array.from({ length: 498 }, (_, n) => made(n)) });
+    const last = await Promise.all(
+      Array.from({ length: 5 }, () => api.http.post('/v1/bindings', { ...as(dave), body: { event: 'order.paid', pluginId: davesPlugin, version: 1, export: 'greet' } })),
+    );
+    assert.deepEqual(last.map((response) => response.status).sort(), [201, 429, 429, 429, 429]);
+    const refused = last.find((response) => response.status === 429)!;
+    assert.deepEqual(refused.body.error.details, { limit: 'maxBindings', max: 500 });
+    assert.equal(await api.database.prisma.binding.count({ where: { tenantId: dave.tenantId } }), 500);
   });
 
   it('takes every example plugin as source, compiled by the API', async () => {

@@ -11,6 +11,9 @@ import { type TestCall, type TestResult, VersionTestsRunner } from '../versions/
 import { notFound } from '../validation/id-param.pipe.js';
 import type { createBindingSchema, updateBindingSchema } from './binding.schema.js';
 
+/** Bindings one tenant may have (each runs on every event of its type; the list is read whole). */
+const MAX_BINDINGS = 500;
+
 type BindingInput = z.output<typeof createBindingSchema>;
 
 @Injectable()
@@ -59,15 +62,24 @@ export class BindingsService {
   async create(tenantId: string, input: BindingInput): Promise<{ binding: Binding; resolvedVersion: number }> {
     refuseSharedNames(input.config, input.secrets);
     const resolvedVersion = await this.check(tenantId, input);
-    const binding = await this.bindings.create(tenantId, {
-      event: input.event,
-      pluginId: input.pluginId,
-      version: input.version === 'latest' ? null : input.version,
-      exportName: input.export,
-      config: input.config,
-      ...this.sealed(input.secrets),
-      enabled: input.enabled,
-    });
+    const binding = await this.bindings.createWithin(
+      tenantId,
+      {
+        event: input.event,
+        pluginId: input.pluginId,
+        version: input.version === 'latest' ? null : input.version,
+        exportName: input.export,
+        config: input.config,
+        ...this.sealed(input.secrets),
+        enabled: input.enabled,
+      },
+      MAX_BINDINGS,
+    );
+    if (binding === null) {
+      throw new AppError(AppErrorCode.QuotaExceeded, `The tenant has reached its limit of ${MAX_BINDINGS} bindings; delete one first.`, {
+        details: { limit: 'maxBindings', max: MAX_BINDINGS },
+      });
+    }
     return { binding, resolvedVersion };
   }
 
