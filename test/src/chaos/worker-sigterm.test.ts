@@ -5,18 +5,8 @@ import { type ApiHarness, startApi } from '../support/api-harness.js';
 import type { LauncherProcess } from '../support/launcher-process.js';
 import { waitUntilFinished } from '../support/pipeline.js';
 import type { TenantSession } from '../support/tenant-session.js';
-import { startWorkerProcess, tenantWithLongCalls } from '../support/airlock-processes.js';
+import { SPIN_PLUGIN, startWorkerProcess, tenantWithLongCalls } from '../support/airlock-processes.js';
 
-// Spins for as many iterations as its input says (400 million is about a second here).
-const SPIN = `import { Host } from "@airlock/plugin-pdk";
-export function spin(): i32 {
-  const n = I64.parseInt(Host.inputString());
-  let x: i64 = 0;
-  for (let i: i64 = 0; i < n; i++) x += i & 7;
-  Host.outputString(x.toString());
-  return 0;
-}
-`;
 const DRAIN_MS = 3000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -27,7 +17,7 @@ describe('chaos: SIGTERM to a worker process under load', () => {
 
   before(async () => {
     api = await startApi();
-    alice = await tenantWithLongCalls(api, SPIN, 'spin');
+    alice = await tenantWithLongCalls(api, SPIN_PLUGIN, 'spin');
   });
   after(async () => {
     for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');

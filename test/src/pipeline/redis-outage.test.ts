@@ -6,20 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { type PrivateRedis, startPrivateRedis } from '@airlock/launcher/private-redis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { createRedisConnection } from '@airlock/queue';
-import { tenantWithLongCalls } from '../support/airlock-processes.js';
+import { SPIN_PLUGIN, tenantWithLongCalls } from '../support/airlock-processes.js';
 import { publishAndBind, startWorker } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
-// Spins for as many iterations as its input says (400 million is about a second here).
-const SPIN = `import { Host } from "@airlock/plugin-pdk";
-export function spin(): i32 {
-  const n = I64.parseInt(Host.inputString());
-  let x: i64 = 0;
-  for (let i: i64 = 0; i < n; i++) x += i & 7;
-  Host.outputString(x.toString());
-  return 0;
-}
-`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('events while Redis is down or refusing writes', () => {
@@ -76,7 +66,7 @@ describe('events while Redis is down or refusing writes', () => {
   });
 
   it('settles a finished run even when Redis refused the settle for a moment', async () => {
-    const bob = await tenantWithLongCalls(api, SPIN, 'spin');
+    const bob = await tenantWithLongCalls(api, SPIN_PLUGIN, 'spin');
     await api.http.request('PUT', `/v1/admin/tenants/${bob.tenantId}/quota`, {
       token: api.adminToken,
       body: { tier: 'standard', overrides: { fuelPerCall: 1_000_000_000_000, timeoutMs: 60_000, concurrentRuns: 1 } },

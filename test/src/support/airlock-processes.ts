@@ -35,6 +35,17 @@ export async function startApiProcess(api: ApiHarness, env: Record<string, strin
   return { process: child, baseUrl: `http://127.0.0.1:${port}` };
 }
 
+/** Spins for as many iterations as its input says (400 million is about a second here); export `spin`. */
+export const SPIN_PLUGIN = `import { Host } from "@airlock/plugin-pdk";
+export function spin(): i32 {
+  const n = I64.parseInt(Host.inputString());
+  let x: i64 = 0;
+  for (let i: i64 = 0; i < n; i++) x += i & 7;
+  Host.outputString(x.toString());
+  return 0;
+}
+`;
+
 /**
  * A tenant whose calls may run long and burn much fuel, with `source` built,
  * published and bound to `job.run`: for killing and stopping workers mid-call.
