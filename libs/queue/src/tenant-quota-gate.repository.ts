@@ -105,7 +105,7 @@ export class TenantQuotaGateRepository {
     return this.check(tenantId, 0, true, limits, now);
   }
 
-  /** Counts fuel burned outside invocations (test runs) against today. */
+  /** Counts fuel burned outside a finished invocation's settle (test runs, attempts that will be retried) against today. */
   async chargeFuel(tenantId: string, fuel: bigint, now = Date.now()): Promise<void> {
     if (fuel === 0n) return;
     const { fuelToday } = this.keys(tenantId, now);

@@ -37,6 +37,15 @@ describe('invocations the usual path does not finish: lost jobs, leaked slots, d
   const emit = (session: TenantSession, name: string) =>
     api.http.post('/v1/events', { token: session.key, body: { type: 'order.created', payloadBase64: Buffer.from(name).toString('base64') } });
 
+  /** Emits an event while no worker runs, so its invocation stays queued; returns that invocation. */
+  async function emitWithoutWorker(tenant: TenantSession, name: string): Promise<{ id: string; pluginId: string }> {
+    await worker?.close();
+    worker = undefined;
+    const emitted = await emit(tenant, name);
+    assert.equal(emitted.status, 202, emitted.text);
+    return emitted.body.invocations[0];
+  }
+
   /** Polls `check` until it returns something other than undefined, for up to `timeoutMs`. */
   async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T | undefined> {
     const deadline = Date.now() + timeoutMs;
@@ -90,11 +99,7 @@ describe('invocations the usual path does not finish: lost jobs, leaked slots, d
 
   it('queues again an invocation that was recorded but whose job never reached the queue', async () => {
     const tenant = await tenantWith('Unqueued', 10);
-    await worker?.close();
-    worker = undefined;
-    const emitted = await emit(tenant, 'Cy');
-    assert.equal(emitted.status, 202, emitted.text);
-    const id: string = emitted.body.invocations[0].id;
+    const { id } = await emitWithoutWorker(tenant, 'Cy');
     // The state an enqueue that failed after the event was recorded leaves: a queued row, no job.
     const queue = createInvocationQueue(redis, api.redisPrefix);
     assert.equal(await queue.remove(id), 1);
@@ -109,15 +114,11 @@ describe('invocations the usual path does not finish: lost jobs, leaked slots, d
 
   it('does not run what a plugin deleted since had queued', async () => {
     const tenant = await tenantWith('Deleting', 10);
-    await worker?.close();
-    worker = undefined;
-    const emitted = await emit(tenant, 'Flo');
-    assert.equal(emitted.status, 202, emitted.text);
-    const { pluginId } = emitted.body.invocations[0];
+    const { id, pluginId } = await emitWithoutWorker(tenant, 'Flo');
     assert.equal((await api.http.delete(`/v1/plugins/${pluginId}?force=true`, { token: tenant.key })).status, 200);
 
     worker = await startWorker(api);
-    const finished = await waitUntilFinished(api, tenant.key, emitted.body.invocations[0].id);
+    const finished = await waitUntilFinished(api, tenant.key, id);
     assert.equal(finished.status, 'invalid_module');
     assert.equal(finished.error.message, 'the plugin was deleted');
     assert.equal(finished.output, '', 'it did not run');

@@ -1,5 +1,6 @@
 import type { AuditEvent } from '@airlock/db';
 import { z } from 'zod';
+import { cursorSchema, encodeCursor } from '../validation/opaque-cursor.js';
 import { storableDateTime } from '../validation/storable-dates.js';
 
 /** The last entry of a page, as the listing hands it out (`nextCursor`) and takes it back (`cursor`). */
@@ -8,18 +9,9 @@ export interface AuditCursor {
   id: string;
 }
 
-export const encodeAuditCursor = (entry: AuditCursor) => Buffer.from(JSON.stringify({ c: entry.createdAt.toISOString(), i: entry.id })).toString('base64url');
+export const encodeAuditCursor = (entry: AuditCursor) => encodeCursor({ c: entry.createdAt.toISOString(), i: entry.id });
 
-const auditCursorSchema = z.string().transform((text, ctx): AuditCursor => {
-  try {
-    const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { c: string; i: string };
-    const cursor = { createdAt: new Date(storableDateTime().parse(parsed.c)), id: z.uuid().parse(parsed.i) };
-    return cursor;
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be the nextCursor of a previous page' });
-    return z.NEVER;
-  }
-});
+const auditCursorSchema = cursorSchema((fields): AuditCursor => ({ createdAt: new Date(storableDateTime().parse(fields.c)), id: z.uuid().parse(fields.i) }));
 
 export const auditQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),

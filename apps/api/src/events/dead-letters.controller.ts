@@ -14,6 +14,7 @@ import { versionNumberSchema } from '../versions/version.schema.js';
 import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
+import { invalidField } from '../validation/invalid-field.js';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { EventsService } from './events.service.js';
 import { LeavesConfigUnchanged } from '../tenant-config/leaves-config-unchanged.decorator.js';
@@ -65,9 +66,7 @@ export class DeadLettersController {
       throw new AppError(AppErrorCode.Conflict, `Version ${number} cannot run: it is ${version.status}, approval ${version.approvalStatus}.`);
     }
     if (!(version.exports as string[]).includes(original.exportName)) {
-      throw new AppError(AppErrorCode.ValidationFailed, `Invalid request body: version: version ${number} exports no function "${original.exportName}"`, {
-        details: { issues: [{ field: 'version', message: `exports no function "${original.exportName}"` }] },
-      });
+      throw invalidField('body', 'version', `version ${number} exports no function "${original.exportName}"`);
     }
     // A replay is a new run: it counts against the quotas like any other, and
     // the worker releases its in-flight slot when it finishes.

@@ -10,30 +10,23 @@ import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { LogFollower } from './log-follower.js';
 import { streamUntilDone } from './sse-stream.js';
+import { cursorSchema, encodeCursor } from '../validation/opaque-cursor.js';
 import { isStorableInstant, storableDateTime } from '../validation/storable-dates.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
-const cursorSchema = z
-  .string()
-  .transform((text, ctx): LogCursor => {
-    try {
-      const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { f: string; i: string; l: number };
-      const cursor = { finishedAt: new Date(parsed.f), invocationId: z.uuid().parse(parsed.i), line: z.number().int().min(0).parse(parsed.l) };
-      if (!isStorableInstant(cursor.finishedAt.getTime())) throw new Error('bad date');
-      return cursor;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be the nextCursor of a previous page' });
-      return z.NEVER;
-    }
-  });
+const logCursorSchema = cursorSchema((fields): LogCursor => {
+  const cursor = { finishedAt: new Date(z.string().parse(fields.f)), invocationId: z.uuid().parse(fields.i), line: z.number().int().min(0).parse(fields.l) };
+  if (!isStorableInstant(cursor.finishedAt.getTime())) throw new Error('bad date');
+  return cursor;
+});
 
 const logFilterSchema = {
   pluginId: z.uuid().optional(),
   level: z.enum(LEVELS).default('trace').describe('The lowest level returned: warn returns warn and error lines.'),
   since: storableDateTime().optional().describe('Lines of invocations that finished at or after this time.'),
 };
-const searchLogsQuerySchema = z.strictObject({ ...logFilterSchema, cursor: cursorSchema.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+const searchLogsQuerySchema = z.strictObject({ ...logFilterSchema, cursor: logCursorSchema.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
 const streamLogsQuerySchema = z.strictObject(logFilterSchema);
 
 const logEntrySchema = z.object({
@@ -47,7 +40,7 @@ const logEntrySchema = z.object({
 });
 const logPageSchema = z.object({ items: z.array(logEntrySchema), nextCursor: z.string().nullable() });
 
-const encodeCursor = (cursor: LogCursor) => Buffer.from(JSON.stringify({ f: cursor.finishedAt.toISOString(), i: cursor.invocationId, l: cursor.line })).toString('base64url');
+const encodeLogCursor = (cursor: LogCursor) => encodeCursor({ f: cursor.finishedAt.toISOString(), i: cursor.invocationId, l: cursor.line });
 const toView = (entry: PluginLogEntry) => ({
   invocationId: entry.invocationId,
   pluginId: entry.pluginId,
@@ -77,7 +70,7 @@ export class LogsController {
       { pluginId: query.pluginId, levels: levelsFrom(query.level), since: query.since === undefined ? undefined : new Date(query.since) },
       { limit: query.limit, after: query.cursor },
     );
-    return { items: entries.map(toView), nextCursor: next === null || entries.length < query.limit ? null : encodeCursor(next) };
+    return { items: entries.map(toView), nextCursor: next === null || entries.length < query.limit ? null : encodeLogCursor(next) };
   }
 
   @Get('stream')

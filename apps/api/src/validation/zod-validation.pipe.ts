@@ -8,13 +8,11 @@ export type RequestPart = 'body' | 'query';
 /** Top-level fields carried as bytes (an event's payload, a call's input): any character may be in them (as UTF-8, a lone surrogate becomes U+FFFD). */
 const BYTES_FIELDS = new Set(['payload', 'input']);
 
-/** A UTF-16 surrogate without its pair: JSON lets a body carry one, but it is no character at all. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /** Why a string cannot be stored as text, or null when it can. */
 function unstorable(text: string): string | null {
   if (text.includes('\u0000')) return 'must not contain the character U+0000 (NUL)';
-  if (LONE_SURROGATE.test(text)) return 'must be well-formed Unicode (it holds a lone surrogate)';
+  // A UTF-16 surrogate without its pair: JSON lets a body carry one, but it is no character at all.
+  if (!text.isWellFormed()) return 'must be well-formed Unicode (it holds a lone surrogate)';
   return null;
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Binding, Prisma, PrismaClient } from '../generated/prisma/client.js';
-import { tenantTurn } from './tenant-turns.js';
+import { insertInTurn } from './tenant-turns.js';
 import type { PlannedInvocation } from './event.repository.js';
 
 export interface BindingFields {
@@ -19,19 +19,21 @@ export interface BindingFields {
 export class BindingRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Creates a binding unless the tenant has `max` already (null then); concurrent requests take turns (`tenantTurn`). */
+  /** Creates a binding unless the tenant has `max` already (null then); concurrent requests take turns (`insertInTurn`). */
   async createWithin(tenantId: string, fields: BindingFields, max: number): Promise<Binding | null> {
     const id = randomUUID();
-    const [, inserted] = await this.prisma.$transaction([
-      tenantTurn(this.prisma, 'bindings', tenantId),
-      this.prisma.$queryRaw<Array<{ id: string }>>`
+    const inserted = await insertInTurn(
+      this.prisma,
+      'bindings',
+      tenantId,
+      this.prisma.$queryRaw`
         INSERT INTO bindings (id, tenant_id, event, plugin_id, version, export_name, config, secrets, secret_names, enabled, updated_at)
         SELECT ${id}::uuid, ${tenantId}::uuid, ${fields.event}, ${fields.pluginId}::uuid, ${fields.version}::int, ${fields.exportName},
                ${JSON.stringify(fields.config)}::jsonb, ${fields.secrets}::text, ${JSON.stringify(fields.secretNames)}::jsonb, ${fields.enabled}, now()
          WHERE (SELECT count(*) FROM bindings WHERE tenant_id = ${tenantId}::uuid) < ${max}
         RETURNING id`,
-    ]);
-    return inserted.length === 0 ? null : this.prisma.binding.findUniqueOrThrow({ where: { id } });
+    );
+    return !inserted ? null : this.prisma.binding.findUniqueOrThrow({ where: { id } });
   }
 
   findById(tenantId: string, id: string): Promise<Binding | null> {

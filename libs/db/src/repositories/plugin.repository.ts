@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Plugin, PrismaClient } from '../generated/prisma/client.js';
-import { tenantTurn } from './tenant-turns.js';
+import { insertInTurn } from './tenant-turns.js';
 
 /** A tenant's plugins. Every method takes the tenant: another tenant's plugin is simply not found. */
 export class PluginRepository {
@@ -9,21 +9,23 @@ export class PluginRepository {
   /**
    * Creates a live plugin unless the tenant has a live one of that name or
    * `maxLive` live ones already; null when refused. A tenant's creations take
-   * turns (`tenantTurn`), so concurrent requests can neither share a name nor
+   * turns (`insertInTurn`), so concurrent requests can neither share a name nor
    * pass the limit.
    */
   async createWithin(tenantId: string, plugin: { name: string; description?: string | undefined }, maxLive: number): Promise<Plugin | null> {
     const id = randomUUID();
-    const [, inserted] = await this.prisma.$transaction([
-      tenantTurn(this.prisma, 'plugins', tenantId),
-      this.prisma.$queryRaw<Array<{ id: string }>>`
+    const inserted = await insertInTurn(
+      this.prisma,
+      'plugins',
+      tenantId,
+      this.prisma.$queryRaw`
         INSERT INTO plugins (id, tenant_id, name, description)
         SELECT ${id}::uuid, ${tenantId}::uuid, ${plugin.name}, ${plugin.description ?? null}::varchar
          WHERE NOT EXISTS (SELECT 1 FROM plugins WHERE tenant_id = ${tenantId}::uuid AND name = ${plugin.name} AND deleted_at IS NULL)
            AND (SELECT count(*) FROM plugins WHERE tenant_id = ${tenantId}::uuid AND deleted_at IS NULL) < ${maxLive}
         RETURNING id`,
-    ]);
-    return inserted.length === 0 ? null : this.prisma.plugin.findUniqueOrThrow({ where: { id } });
+    );
+    return !inserted ? null : this.prisma.plugin.findUniqueOrThrow({ where: { id } });
   }
 
   findById(tenantId: string, id: string): Promise<Plugin | null> {

@@ -1,11 +1,22 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 
 /**
- * The first statement of a transaction in which a tenant's creations of one
- * kind take turns: an advisory lock held to the end of the transaction. The
- * statements after it see every creation committed before, so a conditional
- * insert (a unique name, a limit on how many) holds under concurrent requests.
+ * Runs a conditional insert (a unique name, a limit on how many) of one of a
+ * tenant's things while the tenant's creations of that kind take turns: an
+ * advisory lock is taken by a first statement and held to the end of the
+ * transaction, so the insert, a later statement, sees every creation committed
+ * before it, and the condition holds under concurrent requests. True when the
+ * insert made its row.
  */
-export function tenantTurn(prisma: PrismaClient, kind: string, tenantId: string) {
-  return prisma.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`${kind}:${tenantId}`}, 0))) AS l`;
+export async function insertInTurn(
+  prisma: PrismaClient,
+  kind: string,
+  tenantId: string,
+  insert: ReturnType<PrismaClient['$queryRaw']>,
+): Promise<boolean> {
+  const [, inserted] = await prisma.$transaction([
+    prisma.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`${kind}:${tenantId}`}, 0))) AS l`,
+    insert,
+  ]);
+  return (inserted as unknown[]).length > 0;
 }

@@ -1,23 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient, Webhook, WebhookDelivery } from '../generated/prisma/client.js';
-import { tenantTurn } from './tenant-turns.js';
+import { insertInTurn } from './tenant-turns.js';
 
 /** A tenant's result webhooks and their deliveries. */
 export class WebhookRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Creates a webhook unless the tenant has `max` already (null then); concurrent requests take turns (`tenantTurn`). */
+  /** Creates a webhook unless the tenant has `max` already (null then); concurrent requests take turns (`insertInTurn`). */
   async createWithin(tenantId: string, webhook: { url: string; events: string[]; secret: string }, max: number): Promise<Webhook | null> {
     const id = randomUUID();
-    const [, inserted] = await this.prisma.$transaction([
-      tenantTurn(this.prisma, 'webhooks', tenantId),
-      this.prisma.$queryRaw<Array<{ id: string }>>`
+    const inserted = await insertInTurn(
+      this.prisma,
+      'webhooks',
+      tenantId,
+      this.prisma.$queryRaw`
         INSERT INTO webhooks (id, tenant_id, url, events, secret)
         SELECT ${id}::uuid, ${tenantId}::uuid, ${webhook.url}, ${JSON.stringify(webhook.events)}::jsonb, ${webhook.secret}
          WHERE (SELECT count(*) FROM webhooks WHERE tenant_id = ${tenantId}::uuid) < ${max}
         RETURNING id`,
-    ]);
-    return inserted.length === 0 ? null : this.prisma.webhook.findUniqueOrThrow({ where: { id } });
+    );
+    return !inserted ? null : this.prisma.webhook.findUniqueOrThrow({ where: { id } });
   }
 
   list(tenantId: string): Promise<Webhook[]> {
