@@ -9,7 +9,9 @@ import {
   enqueueDeliveries,
   enqueueInvocations,
   inspectInvocationJobs,
+  invocationJobKey,
   invocationRetryPolicy,
+  type Settlement,
   TenantQuotaGateRepository,
   WorkerRegistryRepository,
 } from '@airlock/queue';
@@ -45,7 +47,7 @@ export class WorkerModule {
           provide: InvocationRunner,
           useFactory: (redis: Redis) => {
             const quotas = new TenantQuotaGateRepository(redis, deps.config.redisPrefix);
-            const settles = new CoalescingBatcher<{ tenantId: string; fuelUsed: bigint }, void>(async (finished) => {
+            const settles = new CoalescingBatcher<Settlement, void>(async (finished) => {
               await quotas.settleMany(finished);
               return finished.map(() => undefined);
             });
@@ -58,14 +60,18 @@ export class WorkerModule {
               secrets: deps.secrets,
               artifacts: new ArtifactCache(),
               sandbox: deps.sandbox,
-              onFinished: async (invocation, result) => {
+              onFinished: (invocation, result) => {
                 metrics.invocations.inc({ tier: invocation.tenantTier, status: result.status });
                 metrics.invocationDuration.observe({ tier: invocation.tenantTier }, result.durationMs / 1000);
                 metrics.invocationFuel.observe({ tier: invocation.tenantTier }, result.fuelUsed);
+              },
+              settle: async (invocation, lastAttemptFuel) => {
                 // The outcome is written, so its job will not run again: what follows must not be lost to a hiccup,
-                // or the tenant's slot and fuel stay off (until the reconciler finds the tenant idle) and the
-                // result is never posted. Both steps are safe to repeat after a failure.
-                await pRetry(() => settles.submit({ tenantId: invocation.tenantId, fuelUsed: BigInt(result.fuelUsed) }), AFTER_FINISH_RETRIES);
+                // or the tenant's slot and fuel stay off and the result is never posted. Both steps are safe to
+                // repeat (the settle is marked on the job, deliveries are one per webhook and invocation), and are
+                // repeated if the worker dies here and the job comes back.
+                const jobKey = invocationJobKey(deps.config.redisPrefix, invocation.id);
+                await pRetry(() => settles.submit({ tenantId: invocation.tenantId, fuelUsed: lastAttemptFuel, jobKey }), AFTER_FINISH_RETRIES);
                 if (!invocation.hasWebhooks) return;
                 await pRetry(async () => {
                   const deliveries = await webhooks.planDeliveries(invocation.tenantId, invocation.id, invocation.eventType);

@@ -18,8 +18,15 @@ export interface InvocationRunnerDeps {
   secrets: SecretBox;
   artifacts: ArtifactCache;
   sandbox: Sandbox;
-  /** Told once per finished invocation (fuel to charge, no longer in flight, results to post). */
-  onFinished?: (invocation: FinishedInvocation, result: RunResult) => Promise<void>;
+  /** Told once per outcome written (metrics). */
+  onFinished?: (invocation: FinishedInvocation, result: RunResult) => void;
+  /**
+   * What a written outcome leads to: the fuel of the attempt that wrote it
+   * charged, the invocation no longer in flight, its results posted. Must be
+   * safe to repeat: it is called again when an invocation's job comes back
+   * finished (its worker died after writing the outcome, maybe before this).
+   */
+  settle?: (invocation: FinishedInvocation, lastAttemptFuel: bigint) => Promise<void>;
   /** Told of each attempt that failed transiently and will be retried: its fuel is the tenant's too. */
   onRetrying?: (invocation: FinishedInvocation, result: RunResult) => Promise<void>;
 }
@@ -90,7 +97,10 @@ export class InvocationRunner {
   async run(tenantId: string, invocationId: string, attempt = 1, maxAttempts = 1): Promise<RunOutcome> {
     const { deps } = this;
     const invocation = await withSpan(tracer, SPAN.claim, {}, () => this.claims.submit({ tenantId, id: invocationId }));
-    if (invocation === null) return { kind: 'already_finished' };
+    if (invocation === null) {
+      await this.settleAgain(tenantId, invocationId);
+      return { kind: 'already_finished' };
+    }
     trace.getActiveSpan()?.setAttributes({
       [ATTR.pluginId]: invocation.pluginId,
       [ATTR.pluginVersion]: invocation.version,
@@ -118,8 +128,24 @@ export class InvocationRunner {
       this.finishes.submit({ tenantId, id: invocationId, outcome: storedOutcome(result), deadLettered: transient }),
     );
     // Only the run that wrote the outcome charges it: a job delivered twice charges once.
-    if (wrote) await deps.onFinished?.(invocation, result);
+    if (wrote) await this.afterOutcome(invocation, result);
     return { kind: 'finished', status: result.status };
+  }
+
+  private async afterOutcome(invocation: FinishedInvocation, result: RunResult): Promise<void> {
+    this.deps.onFinished?.(invocation, result);
+    await this.deps.settle?.(invocation, BigInt(result.fuelUsed));
+  }
+
+  /**
+   * A job came back for an invocation already finished: its worker may have
+   * died between writing the outcome and settling it. Settling is marked, so
+   * this settles only what was not.
+   */
+  private async settleAgain(tenantId: string, invocationId: string): Promise<void> {
+    if (this.deps.settle === undefined) return;
+    const finished = await this.deps.work.describeFinished(tenantId, invocationId);
+    if (finished !== null) await this.deps.settle(finished, finished.lastAttemptFuel);
   }
 
   /**
@@ -133,7 +159,7 @@ export class InvocationRunner {
     if (invocation === null) return false;
     const result = failedResult('crashed', message);
     const wrote = await this.finishes.submit({ tenantId, id: invocationId, outcome: storedOutcome(result), deadLettered: true });
-    if (wrote) await this.deps.onFinished?.(invocation, result);
+    if (wrote) await this.afterOutcome(invocation, result);
     return wrote;
   }
 

@@ -9,11 +9,12 @@ export {
   INVOCATIONS_QUEUE,
   invocationJob,
   invocationJobData,
+  invocationJobKey,
   newcomerChannel,
   type InvocationJobData,
   type RetryPolicy,
 } from './invocation-job.js';
-export { type QuotaLimits, type QuotaVerdict, TenantQuotaGateRepository } from './tenant-quota-gate.repository.js';
+export { type QuotaLimits, type QuotaVerdict, type Settlement, TenantQuotaGateRepository } from './tenant-quota-gate.repository.js';
 export { createWebhookQueue, enqueueDeliveries, WEBHOOKS_QUEUE, webhookJob, type WebhookJobData } from './webhook-job.js';
 export { createMaintenanceQueue, MAINTENANCE_QUEUE, reconcileJob, retentionJob, scheduleMaintenance } from './maintenance-job.js';
 export { queueProbe } from './queue-probe.js';

@@ -32,6 +32,14 @@ export function createInvocationQueue(connection: Redis, prefix: string, options
 }
 
 /**
+ * The Redis key of an invocation's job (BullMQ's hash of it, where settling a
+ * finished invocation leaves its mark).
+ */
+export function invocationJobKey(prefix: string, invocationId: string): string {
+  return `${prefix}:${INVOCATIONS_QUEUE}:${invocationId}`;
+}
+
+/**
  * The channel on which an API announces a job of a tenant that had nothing
  * queued or running: a worker whose every slot is taken (by jobs it holds back
  * for fairness) hands one of those back, so the newcomer is fetched at once

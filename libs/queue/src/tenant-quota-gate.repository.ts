@@ -41,8 +41,8 @@ return {'ok', inFlight}
 `;
 
 // An in-flight count the database cannot account for: the tenant has nothing
-// queued or running, yet the count is not zero (a settle lost in a crash, an API
-// that died between admitting and recording). It is set back to zero only when
+// queued or running, yet the count is not zero (an API that died between
+// admitting and recording, a settle whose job was removed before it came back). It is set back to zero only when
 // it was seen exactly so at the previous sweep too, with no invocation admitted
 // since: a count that is merely ahead of the database (admitted, not recorded
 // yet; finished, not settled yet) changes between two sweeps.
@@ -61,6 +61,32 @@ end
 redis.call('SET', KEYS[3], seen, 'PX', ARGV[2])
 return 0
 `;
+
+// Per invocation i: KEYS[3i-2] its job, KEYS[3i-1] its tenant's fuel today,
+// KEYS[3i] its tenant's in-flight count; ARGV[i] the fuel to charge. The mark is
+// set only on a job that exists: a removed job cannot come back, and a mark on
+// nothing would be a key that never expires.
+const SETTLE = `
+local settled = 0
+for i = 1, #ARGV do
+  local job = KEYS[3 * i - 2]
+  if redis.call('EXISTS', job) == 0 or redis.call('HSETNX', job, 'airlockSettled', '1') == 1 then
+    redis.call('INCRBY', KEYS[3 * i - 1], ARGV[i])
+    redis.call('EXPIRE', KEYS[3 * i - 1], 172800)
+    redis.call('DECR', KEYS[3 * i])
+    settled = settled + 1
+  end
+end
+return settled
+`;
+
+/** A finished invocation to settle: its tenant, the fuel of the attempt that wrote its outcome, and its job's key. */
+export interface Settlement {
+  tenantId: string;
+  fuelUsed: bigint;
+  /** See `invocationJobKey`. */
+  jobKey: string;
+}
 
 /** Seconds until the next UTC midnight, when daily counters start over. */
 function secondsToMidnight(now: number): number {
@@ -155,25 +181,19 @@ export class TenantQuotaGateRepository {
   }
 
   /**
-   * Called once per finished invocation, many at a time (one round trip): its
-   * fuel counts against today, and it is no longer in flight. A batch's
-   * invocations are summed per tenant first: three commands per tenant, not
-   * per invocation.
+   * Called once per finished invocation, many at a time (one round trip): the
+   * fuel of the attempt that wrote its outcome counts against today, and it is
+   * no longer in flight. Each settle is marked on the invocation's job, in the
+   * same script, so settling one again (its worker died between settling it and
+   * completing the job, and the job came back) changes nothing. Returns how many
+   * were settled now.
    */
-  async settleMany(finished: ReadonlyArray<{ tenantId: string; fuelUsed: bigint }>, now = Date.now()): Promise<void> {
-    if (finished.length === 0) return;
-    const byTenant = new Map<string, { fuel: bigint; count: number }>();
-    for (const { tenantId, fuelUsed } of finished) {
-      const sum = byTenant.get(tenantId) ?? { fuel: 0n, count: 0 };
-      byTenant.set(tenantId, { fuel: sum.fuel + fuelUsed, count: sum.count + 1 });
-    }
-    const transaction = this.redis.multi();
-    for (const [tenantId, { fuel, count }] of byTenant) {
-      const keys = this.keys(tenantId, now);
-      transaction.incrby(keys.fuelToday, fuel.toString()).expire(keys.fuelToday, 172800).decrby(keys.inFlight, count);
-    }
-    const replies = await transaction.exec();
-    const failed = replies?.find(([error]) => error !== null);
-    if (replies === null || failed !== undefined) throw failed?.[0] ?? new Error('the settle transaction was aborted');
+  async settleMany(finished: readonly Settlement[], now = Date.now()): Promise<number> {
+    if (finished.length === 0) return 0;
+    const keys = finished.flatMap(({ tenantId, jobKey }) => {
+      const { fuelToday, inFlight } = this.keys(tenantId, now);
+      return [jobKey, fuelToday, inFlight];
+    });
+    return (await this.redis.eval(SETTLE, keys.length, ...keys, ...finished.map(({ fuelUsed }) => fuelUsed.toString()))) as number;
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createInvocationQueue, createRedisConnection, INVOCATIONS_QUEUE, TenantQuotaGateRepository } from '@airlock/queue';
+import { createInvocationQueue, createRedisConnection, enqueueInvocations, INVOCATIONS_QUEUE, invocationJobKey, invocationRetryPolicy, TenantQuotaGateRepository } from '@airlock/queue';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
@@ -169,6 +169,29 @@ describe('quota counts given back (against Redis)', () => {
     assert.equal(await quotas.releaseIfIdle(tenantId, true, 1000), 4, 'unchanged across two idle sweeps: released');
     assert.equal(await inFlight(), 0);
     assert.equal(await quotas.releaseIfIdle(tenantId, true, 1000), 0, 'nothing left to release');
+  });
+
+  it('settles a finished invocation once, however often its settle is repeated', async () => {
+    const quotas = new TenantQuotaGateRepository(redis, prefix);
+    const queue = createInvocationQueue(redis, prefix);
+    const tenantId = randomUUID();
+    const [first, second, removed] = [randomUUID(), randomUUID(), randomUUID()];
+    await enqueueInvocations(queue, tenantId, [first, second], invocationRetryPolicy(1));
+    await quotas.admit(tenantId, 3, limits);
+    const inFlight = async () => Number(await redis.get(`${prefix}:quota:${tenantId}:in-flight`));
+    const fuelToday = async () => Number(await redis.get(`${prefix}:quota:${tenantId}:fuel:${new Date().toISOString().slice(0, 10)}`));
+    const settlement = (id: string, fuelUsed: bigint) => ({ tenantId, fuelUsed, jobKey: invocationJobKey(prefix, id) });
+
+    assert.equal(await quotas.settleMany([settlement(first, 100n)]), 1);
+    assert.deepEqual([await inFlight(), await fuelToday()], [2, 100]);
+    // The same invocation again (its job came back after its worker died past the settle), in a batch with another.
+    assert.equal(await quotas.settleMany([settlement(first, 100n), settlement(second, 20n)]), 1, 'only the second is new');
+    assert.deepEqual([await inFlight(), await fuelToday()], [1, 120]);
+    // A job already removed cannot come back: its invocation is settled, and no mark is left behind.
+    assert.equal(await quotas.settleMany([settlement(removed, 3n)]), 1);
+    assert.deepEqual([await inFlight(), await fuelToday()], [0, 123]);
+    assert.equal(await redis.exists(invocationJobKey(prefix, removed)), 0);
+    await queue.close();
   });
 
   it('gives back admitted invocations into a day key that expires, even one the release creates (past midnight)', async () => {

@@ -6,8 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { type PrivateRedis, startPrivateRedis } from '@airlock/launcher/private-redis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { createRedisConnection } from '@airlock/queue';
-import { SPIN_PLUGIN, tenantWithLongCalls } from '../support/airlock-processes.js';
-import { publishAndBind, startWorker } from '../support/pipeline.js';
+import { SPIN_PLUGIN, startWorkerProcess, tenantWithLongCalls } from '../support/airlock-processes.js';
+import type { LauncherProcess } from '../support/launcher-process.js';
+import { publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -97,6 +98,77 @@ describe('events while Redis is down or refusing writes', () => {
       await admin.config('SET', 'maxmemory', '0').catch(() => undefined);
       admin.disconnect();
       await worker.close();
+    }
+  });
+});
+
+// Its own Redis and API: a worker of the tests above, with the default 30 s lock, would hold off
+// the next check for stalled jobs (BullMQ runs one per interval across workers) for as long.
+describe('a worker that dies between writing an outcome and settling it', () => {
+  let dir: string;
+  let redis: PrivateRedis;
+  let api: ApiHarness;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'airlock-settle-'));
+    redis = await startPrivateRedis({ dir, appendOnly: false });
+    api = await startApi({ redisUrl: redis.url });
+  });
+  after(async () => {
+    await api.close();
+    await redis.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('settles a run whose worker died after writing its outcome, when its job comes back', async () => {
+    const carol = await tenantWithLongCalls(api, SPIN_PLUGIN, 'spin');
+    // One run at a time, and a day's fuel that one run uses up: what settling it changes shows in the next event's answer.
+    const setQuota = (fuelPerDay: number) =>
+      api.http.request('PUT', `/v1/admin/tenants/${carol.tenantId}/quota`, {
+        token: api.adminToken,
+        body: { tier: 'standard', overrides: { fuelPerCall: 1_000_000_000_000, timeoutMs: 60_000, concurrentRuns: 1, fuelPerDay } },
+      });
+    assert.equal((await setQuota(1000)).status, 200);
+    const emit = () => api.http.post('/v1/events', { token: carol.key, body: { type: 'job.run', payloadBase64: Buffer.from('100000000').toString('base64') } });
+    const admin = createRedisConnection(redis.url, 'consumer', 'outage-test-admin');
+    const workers: LauncherProcess[] = [];
+    try {
+      workers.push(await startWorkerProcess(api));
+      const accepted = await emit();
+      assert.equal(accepted.status, 202, accepted.text);
+      const id = accepted.body.invocations[0].id;
+      const invocation = async () => (await api.http.get(`/v1/invocations/${id}`, { token: carol.key })).body;
+      for (let tries = 0; tries < 200 && (await invocation()).status !== 'running'; tries++) await sleep(25);
+      // Redis refuses the settle; the worker dies while it tries again.
+      await admin.config('SET', 'maxmemory', '1');
+      for (let tries = 0; tries < 400 && ['queued', 'running'].includes((await invocation()).status); tries++) await sleep(25);
+      const finished = await invocation();
+      assert.equal(finished.status, 'ok', 'the outcome is in PostgreSQL');
+      workers[0]!.child.kill('SIGKILL');
+      await workers[0]!.exited();
+      await admin.config('SET', 'maxmemory', '0');
+      const held = await emit();
+      assert.equal(held.status, 429, held.text);
+      assert.equal(held.body.error.details.limit, 'concurrentRuns', 'the finished run still holds the only slot');
+
+      // Another worker takes the job back once its lock lapses, finds the invocation finished, and settles it.
+      workers.push(await startWorkerProcess(api));
+      let next = await emit();
+      for (let tries = 0; tries < 100 && next.body.error?.details?.limit === 'concurrentRuns'; tries++) {
+        await sleep(100);
+        next = await emit();
+      }
+      assert.equal(next.status, 429, next.text);
+      assert.equal(next.body.error.details.limit, 'fuelPerDay', `the run's ${finished.fuelUsed} fuel is charged, and its slot is free`);
+      assert.equal((await invocation()).attempts, 1, 'the run was not run again');
+      assert.equal((await setQuota(1_000_000_000_000)).status, 200);
+      const afterwards = await emit();
+      assert.equal(afterwards.status, 202, afterwards.text);
+      assert.equal((await waitUntilFinished(api, carol.key, afterwards.body.invocations[0].id)).status, 'ok');
+    } finally {
+      await admin.config('SET', 'maxmemory', '0').catch(() => undefined);
+      admin.disconnect();
+      for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
     }
   });
 });

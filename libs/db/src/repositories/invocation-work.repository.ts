@@ -164,7 +164,7 @@ export class InvocationWorkRepository {
     const rows = await this.sql.query<{ id: string }>(
       `UPDATE invocations i
          SET status = f.status, output = decode(f.output, 'base64'), error_message = f.error_message,
-             fuel_used = COALESCE(i.fuel_used, 0) + f.fuel_used, memory_peak_bytes = f.memory_peak_bytes, duration_ms = f.duration_ms,
+             fuel_used = COALESCE(i.fuel_used, 0) + f.fuel_used, last_attempt_fuel = f.fuel_used, memory_peak_bytes = f.memory_peak_bytes, duration_ms = f.duration_ms,
              egress_bytes = i.egress_bytes + f.egress_bytes, logs = f.logs, logs_dropped = f.logs_dropped, finished_at = $13,
              dead_lettered_at = CASE WHEN f.dead_lettered THEN $13::timestamptz END
         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::float8[], $9::bigint[], $10::jsonb[], $11::int[], $12::bool[])
@@ -206,16 +206,36 @@ export class InvocationWorkRepository {
 
   /** What recording the outcome of an unfinished invocation needs, or null when it is finished or gone. */
   async describeUnfinished(tenantId: string, id: string): Promise<FinishedInvocation | null> {
-    const [row] = await this.sql.query<{ id: string; tenant_id: string; tier: string; event_type: string | null; has_webhooks: boolean }>(
-      `SELECT i.id, i.tenant_id, t.tier, e.type AS event_type,
+    return (await this.describe(tenantId, id, true)) ?? null;
+  }
+
+  /**
+   * A finished invocation, with the fuel of the attempt that wrote its outcome
+   * (what settling it charges), or null when it is unfinished or gone.
+   */
+  async describeFinished(tenantId: string, id: string): Promise<(FinishedInvocation & { lastAttemptFuel: bigint }) | null> {
+    return (await this.describe(tenantId, id, false)) ?? null;
+  }
+
+  private async describe(tenantId: string, id: string, unfinished: boolean): Promise<(FinishedInvocation & { lastAttemptFuel: bigint }) | undefined> {
+    const [row] = await this.sql.query<{ id: string; tenant_id: string; tier: string; event_type: string | null; has_webhooks: boolean; last_attempt_fuel: string | null }>(
+      `SELECT i.id, i.tenant_id, t.tier, e.type AS event_type, i.last_attempt_fuel,
               EXISTS (SELECT 1 FROM webhooks h WHERE h.tenant_id = i.tenant_id AND h.enabled) AS has_webhooks
          FROM invocations i
          JOIN tenants t ON t.id = i.tenant_id
          LEFT JOIN events e ON e.id = i.event_id
-        WHERE i.id = $1 AND i.tenant_id = $2 AND i.status IN ('queued', 'running')`,
-      [id, tenantId],
+        WHERE i.id = $1 AND i.tenant_id = $2 AND (i.status IN ('queued', 'running')) = $3`,
+      [id, tenantId, unfinished],
     );
-    return row === undefined ? null : { id: row.id, tenantId: row.tenant_id, tenantTier: row.tier, eventType: row.event_type, hasWebhooks: row.has_webhooks };
+    if (row === undefined) return undefined;
+    return {
+      id: row.id,
+      tenantId: row.tenant_id,
+      tenantTier: row.tier,
+      eventType: row.event_type,
+      hasWebhooks: row.has_webhooks,
+      lastAttemptFuel: BigInt(row.last_attempt_fuel ?? 0),
+    };
   }
 
   /**

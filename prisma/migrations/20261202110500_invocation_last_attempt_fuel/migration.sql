@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "invocations" ADD COLUMN     "last_attempt_fuel" BIGINT;
