@@ -6,6 +6,7 @@ export { applyMigrations, MigrationChecksumError } from './migrations/migration-
 export { MIGRATIONS_DIR, SCHEMA_PATH } from './paths.js';
 export { ApiKeyRepository, type NewApiKey } from './repositories/api-key.repository.js';
 export { TenantRepository, type NewTenant } from './repositories/tenant.repository.js';
+export { type ListPage, type ListPosition } from './repositories/list-position.js';
 export { diffMigrationsToSchema, type SchemaDiff } from './schema-engine/schema-diff.js';
 export { PgliteSqlExecutor, PgSqlExecutor, type SqlExecutor } from './sql-executor.js';
 export { BindingRepository, type BindingFields } from './repositories/binding.repository.js';

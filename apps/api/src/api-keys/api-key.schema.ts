@@ -1,5 +1,6 @@
 import type { ApiKey } from '@airlock/db';
 import { z } from 'zod';
+import { listPageQuery, listPageSchema } from '../validation/list-page.js';
 
 export const createApiKeySchema = z.strictObject({
   name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').default('default'),
@@ -19,7 +20,9 @@ export const createdApiKeySchema = apiKeyViewSchema.extend({
   key: z.string().describe('The whole key. Shown this once only: Airlock keeps just a hash of it.'),
 });
 
-export const apiKeyListSchema = z.object({ items: z.array(apiKeyViewSchema) });
+export const apiKeyListSchema = listPageSchema(apiKeyViewSchema);
+
+export const listApiKeysQuerySchema = z.strictObject(listPageQuery);
 
 export type ApiKeyView = z.infer<typeof apiKeyViewSchema>;
 

@@ -5,13 +5,15 @@ import { ADMIN_ACTOR, AuditService } from '../audit/audit.service.js';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
-import { ZodBody, ZodResponse } from '../validation/zod-openapi.js';
+import { readListPage } from '../validation/list-page.js';
+import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import {
   type ApiKeyView,
   apiKeyListSchema,
   apiKeyViewSchema,
   createApiKeySchema,
   createdApiKeySchema,
+  listApiKeysQuerySchema,
   toApiKeyView,
 } from './api-key.schema.js';
 import { ApiKeysService } from './api-keys.service.js';
@@ -43,9 +45,10 @@ export class ApiKeysController {
 
   @Get()
   @ApiOperation({ summary: "List a tenant's API keys (never their secrets)" })
-  @ZodResponse(200, apiKeyListSchema, 'The keys, oldest first, revoked ones included.')
-  async list(@Param('tenantId', new IdParamPipe('tenant')) tenantId: string) {
-    return { items: (await this.apiKeys.list(tenantId)).map(toApiKeyView) };
+  @ZodResponse(200, apiKeyListSchema, 'One page of keys, oldest first, revoked ones included.')
+  @ApiErrors(400)
+  list(@Param('tenantId', new IdParamPipe('tenant')) tenantId: string, @ZodQuery(listApiKeysQuerySchema) query: z.output<typeof listApiKeysQuerySchema>) {
+    return readListPage(query, (page) => this.apiKeys.list(tenantId, page), toApiKeyView);
   }
 
   @Delete(':keyId')

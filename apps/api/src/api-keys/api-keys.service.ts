@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type ApiKey, ApiKeyRepository } from '@airlock/db';
+import { type ApiKey, ApiKeyRepository, type ListPage } from '@airlock/db';
 import { generateApiKey } from '../auth/credentials.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import { notFound } from '../validation/id-param.pipe.js';
@@ -24,9 +24,9 @@ export class ApiKeysService {
     return { record, key: generated.key };
   }
 
-  async list(tenantId: string): Promise<ApiKey[]> {
+  async list(tenantId: string, page: ListPage): Promise<ApiKey[]> {
     await this.tenants.get(tenantId);
-    return this.apiKeys.listForTenant(tenantId);
+    return this.apiKeys.listForTenant(tenantId, page);
   }
 
   /** Revokes at once; revoking a revoked key again returns it unchanged. */

@@ -6,6 +6,7 @@ import { ADMIN_ACTOR, AuditService } from '../audit/audit.service.js';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
+import { listPageQuery, listPageSchema, readListPage } from '../validation/list-page.js';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 
 const approvalStatus = z.enum(['pending', 'approved', 'rejected']);
@@ -14,6 +15,8 @@ const decisionSchema = z.strictObject({
   decision: z.enum(['approve', 'reject']),
   note: z.string().trim().max(2000).optional(),
 });
+
+const listApprovalsQuerySchema = z.strictObject({ status: approvalStatus.optional(), ...listPageQuery });
 
 const approvalViewSchema = z.object({
   id: z.uuid(),
@@ -62,10 +65,10 @@ export class ApprovalsController {
 
   @Get()
   @ApiOperation({ summary: 'Versions whose new permissions wait for (or got) a decision; ?status=pending' })
-  @ZodResponse(200, z.object({ items: z.array(approvalViewSchema) }), 'Approval requests, oldest first.')
+  @ZodResponse(200, listPageSchema(approvalViewSchema), 'One page of approval requests, oldest first.')
   @ApiErrors(400)
-  async list(@ZodQuery(z.strictObject({ status: approvalStatus.optional() })) query: { status?: string }) {
-    return { items: (await this.versions.listApprovals(query.status)).map(toApprovalView) };
+  list(@ZodQuery(listApprovalsQuerySchema) query: z.output<typeof listApprovalsQuerySchema>) {
+    return readListPage(query, (page) => this.versions.listApprovals(query.status, page), toApprovalView);
   }
 
   @Post(':approvalId')

@@ -8,15 +8,15 @@ import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
-import { adminAuditQuerySchema, auditEventViewSchema, auditQuerySchema, encodeAuditCursor, toAuditEventView } from './audit.schema.js';
+import { adminAuditQuerySchema, auditEventViewSchema, auditQuerySchema, toAuditEventView } from './audit.schema.js';
+import { listPageSchema, readListPage } from '../validation/list-page.js';
 
-const auditPageSchema = z.object({ items: z.array(auditEventViewSchema), nextCursor: z.string().nullable().describe('Null on the last page.') });
+const auditPageSchema = listPageSchema(auditEventViewSchema);
 
 /** A page of entries, with where the next one starts. */
 async function page(audit: AuditRepository, tenantId: string | null, query: z.output<typeof auditQuerySchema>) {
-  const events = await audit.list(tenantId, { limit: query.limit, before: query.before ? new Date(query.before) : undefined, after: query.cursor });
-  const last = events.at(-1);
-  return { items: events.map(toAuditEventView), nextCursor: last === undefined || events.length < query.limit ? null : encodeAuditCursor(last) };
+  const before = query.before ? new Date(query.before) : undefined;
+  return readListPage(query, (page) => audit.list(tenantId, { ...page, before }), toAuditEventView);
 }
 
 @ApiTags('audit')

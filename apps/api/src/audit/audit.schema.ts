@@ -1,21 +1,11 @@
 import type { AuditEvent } from '@airlock/db';
 import { z } from 'zod';
-import { cursorSchema, encodeCursor } from '../validation/opaque-cursor.js';
+import { positionCursorSchema } from '../validation/opaque-cursor.js';
 import { storableDateTime } from '../validation/storable-dates.js';
-
-/** The last entry of a page, as the listing hands it out (`nextCursor`) and takes it back (`cursor`). */
-export interface AuditCursor {
-  createdAt: Date;
-  id: string;
-}
-
-export const encodeAuditCursor = (entry: AuditCursor) => encodeCursor({ c: entry.createdAt.toISOString(), i: entry.id });
-
-const auditCursorSchema = cursorSchema((fields): AuditCursor => ({ createdAt: new Date(storableDateTime().parse(fields.c)), id: z.uuid().parse(fields.i) }));
 
 export const auditQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: auditCursorSchema.optional().describe('The nextCursor of the previous page.'),
+  cursor: positionCursorSchema().optional().describe('The nextCursor of the previous page.'),
   before: storableDateTime('must be an ISO date-time').optional().describe('Only entries recorded before this time.'),
 });
 

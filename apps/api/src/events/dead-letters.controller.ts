@@ -1,7 +1,7 @@
 import { currentTraceId } from '@airlock/telemetry';
 import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { InvocationRepository, PluginVersionRepository } from '@airlock/db';
+import { InvocationRepository, type ListPosition, PluginVersionRepository } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { z } from 'zod';
 import { actorOf } from '../audit/audit.service.js';
@@ -15,6 +15,7 @@ import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
 import { invalidField } from '../validation/invalid-field.js';
+import { listPageQuery, listPageSchema, readListPage } from '../validation/list-page.js';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { EventsService } from './events.service.js';
 import { LeavesConfigUnchanged } from '../tenant-config/leaves-config-unchanged.decorator.js';
@@ -37,10 +38,10 @@ export class DeadLettersController {
 
   @Get()
   @ApiOperation({ summary: 'Invocations whose transient failures (crashed executor, host failure) outlasted every retry' })
-  @ZodResponse(200, z.object({ items: z.array(invocationViewSchema) }), 'Dead letters, newest first.')
+  @ZodResponse(200, listPageSchema(invocationViewSchema), 'One page of dead letters, the most recently dead-lettered first.')
   @ApiErrors(400)
-  async list(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) })) query: { limit: number }) {
-    return { items: (await this.invocations.listDeadLetters(principal.tenant.id, query.limit)).map(toInvocationView) };
+  list(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(z.strictObject(listPageQuery)) query: { limit: number; cursor?: ListPosition }) {
+    return readListPage(query, (page) => this.invocations.listDeadLetters(principal.tenant.id, page), toInvocationView, (row) => ({ at: row.deadLetteredAt!, id: row.id }));
   }
 
   @Post(':invocationId/replay')

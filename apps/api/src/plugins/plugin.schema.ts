@@ -1,5 +1,6 @@
 import type { Plugin } from '@airlock/db';
 import { z } from 'zod';
+import { listPageQuery } from '../validation/list-page.js';
 
 export const createPluginSchema = z.strictObject({
   name: z
@@ -11,6 +12,7 @@ export const createPluginSchema = z.strictObject({
 
 export const listPluginsQuerySchema = z.strictObject({
   includeDeleted: z.enum(['true', 'false']).default('false'),
+  ...listPageQuery,
 });
 
 export const deletePluginQuerySchema = z.strictObject({

@@ -7,6 +7,7 @@ import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
+import { listPageSchema, readListPage } from '../validation/list-page.js';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import {
   createPluginSchema,
@@ -42,10 +43,10 @@ export class PluginsController {
 
   @Get()
   @ApiOperation({ summary: "List the tenant's plugins" })
-  @ZodResponse(200, z.object({ items: z.array(pluginViewSchema) }), 'Plugins, oldest first.')
+  @ZodResponse(200, listPageSchema(pluginViewSchema), 'One page of plugins, oldest first.')
   @ApiErrors(400)
-  async list(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(listPluginsQuerySchema) query: z.output<typeof listPluginsQuerySchema>) {
-    return { items: (await this.plugins.list(principal.tenant.id, query.includeDeleted === 'true')).map(toPluginView) };
+  list(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(listPluginsQuerySchema) query: z.output<typeof listPluginsQuerySchema>) {
+    return readListPage(query, (page) => this.plugins.list(principal.tenant.id, query.includeDeleted === 'true', page), toPluginView);
   }
 
   @Get(':pluginId')

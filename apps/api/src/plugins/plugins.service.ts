@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BindingRepository, type Plugin, PluginRepository, type Tenant } from '@airlock/db';
+import { BindingRepository, type ListPage, type Plugin, PluginRepository, type Tenant } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { notFound } from '../validation/id-param.pipe.js';
@@ -26,8 +26,8 @@ export class PluginsService {
     });
   }
 
-  list(tenantId: string, includeDeleted: boolean): Promise<Plugin[]> {
-    return this.plugins.list(tenantId, includeDeleted);
+  list(tenantId: string, includeDeleted: boolean, page: ListPage): Promise<Plugin[]> {
+    return this.plugins.list(tenantId, includeDeleted, page);
   }
 
   async get(tenantId: string, id: string): Promise<Plugin> {

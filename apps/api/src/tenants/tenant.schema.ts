@@ -1,5 +1,6 @@
 import type { Tenant } from '@airlock/db';
 import { z } from 'zod';
+import { listPageQuery, listPageSchema } from '../validation/list-page.js';
 
 /** The sandbox tiers a tenant can be put on. */
 export const KNOWN_TIERS = ['free', 'standard', 'enterprise'] as const;
@@ -9,10 +10,7 @@ export const createTenantSchema = z.strictObject({
   tier: z.enum(KNOWN_TIERS).default('free'),
 });
 
-export const listTenantsQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.uuid('must be the nextCursor of a previous page').optional(),
-});
+export const listTenantsQuerySchema = z.strictObject(listPageQuery);
 
 export const tenantViewSchema = z.object({
   id: z.uuid(),
@@ -22,10 +20,7 @@ export const tenantViewSchema = z.object({
   updatedAt: z.iso.datetime(),
 });
 
-export const tenantPageSchema = z.object({
-  items: z.array(tenantViewSchema),
-  nextCursor: z.uuid().nullable().describe('Pass as ?cursor= for the next page; null on the last page.'),
-});
+export const tenantPageSchema = listPageSchema(tenantViewSchema);
 
 export type TenantView = z.infer<typeof tenantViewSchema>;
 

@@ -43,8 +43,7 @@ export class TenantsController {
   @ZodResponse(200, tenantPageSchema, 'One page of tenants.')
   @ApiErrors(400)
   async list(@ZodQuery(listTenantsQuerySchema) query: z.output<typeof listTenantsQuerySchema>) {
-    const page = await this.tenants.list(query);
-    return { items: page.items.map(toTenantView), nextCursor: page.nextCursor };
+    return this.tenants.list(query);
   }
 
   @Get(':tenantId')

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { type Tenant, TenantRepository } from '@airlock/db';
 import type { z } from 'zod';
 import { notFound } from '../validation/id-param.pipe.js';
-import type { createTenantSchema, listTenantsQuerySchema } from './tenant.schema.js';
+import { readListPage } from '../validation/list-page.js';
+import { type createTenantSchema, type listTenantsQuerySchema, type TenantView, toTenantView } from './tenant.schema.js';
 
 @Injectable()
 export class TenantsService {
@@ -12,11 +13,8 @@ export class TenantsService {
     return this.tenants.create(input);
   }
 
-  async list(query: z.output<typeof listTenantsQuerySchema>): Promise<{ items: Tenant[]; nextCursor: string | null }> {
-    // One extra row tells whether there is a next page.
-    const rows = await this.tenants.list({ limit: query.limit + 1, after: query.cursor });
-    const items = rows.slice(0, query.limit);
-    return { items, nextCursor: rows.length > query.limit ? items[items.length - 1]!.id : null };
+  list(query: z.output<typeof listTenantsQuerySchema>): Promise<{ items: TenantView[]; nextCursor: string | null }> {
+    return readListPage(query, (page) => this.tenants.list(page), toTenantView);
   }
 
   async get(id: string): Promise<Tenant> {

@@ -1,4 +1,6 @@
+import type { ListPosition } from '@airlock/db';
 import { z } from 'zod';
+import { storableDateTime } from './storable-dates.js';
 
 /** A list's `nextCursor`: the fields that place the next page, as base64url JSON, opaque to callers. */
 export const encodeCursor = (fields: Record<string, unknown>): string => Buffer.from(JSON.stringify(fields)).toString('base64url');
@@ -17,3 +19,10 @@ export function cursorSchema<T>(read: (fields: Record<string, unknown>) => T) {
     }
   });
 }
+
+/** The `nextCursor` of a list: the position of its last row. */
+export const encodePositionCursor = (position: ListPosition): string => encodeCursor({ c: position.at.toISOString(), i: position.id });
+
+/** Reads back what `encodePositionCursor` wrote. */
+export const positionCursorSchema = () =>
+  cursorSchema((fields): ListPosition => ({ at: new Date(storableDateTime().parse(fields.c)), id: z.uuid().parse(fields.i) }));

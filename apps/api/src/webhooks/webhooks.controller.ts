@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { type Webhook, type WebhookDelivery, WebhookRepository } from '@airlock/db';
+import { type ListPosition, type Webhook, type WebhookDelivery, WebhookRepository } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { SecretBox } from '@airlock/execution';
 import { z } from 'zod';
@@ -12,7 +12,8 @@ import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { eventNameSchema } from '../bindings/binding.schema.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
-import { ZodBody, ZodResponse } from '../validation/zod-openapi.js';
+import { listPageQuery, listPageSchema, readListPage } from '../validation/list-page.js';
+import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 
 /** Webhooks one tenant may have: each finished invocation is posted to every matching one. */
 const MAX_WEBHOOKS = 20;
@@ -96,11 +97,15 @@ export class WebhooksController {
 
   @Get(':webhookId/deliveries')
   @ApiOperation({ summary: "A webhook's deliveries, newest first, with their status and last answer" })
-  @ZodResponse(200, z.object({ items: z.array(deliveryViewSchema) }), 'Deliveries.')
-  @ApiErrors(404)
-  async deliveries(@CurrentPrincipal() principal: TenantPrincipal, @Param('webhookId', new IdParamPipe('webhook')) webhookId: string) {
+  @ZodResponse(200, listPageSchema(deliveryViewSchema), 'One page of deliveries.')
+  @ApiErrors(400, 404)
+  async deliveries(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @Param('webhookId', new IdParamPipe('webhook')) webhookId: string,
+    @ZodQuery(z.strictObject(listPageQuery)) query: { limit: number; cursor?: ListPosition },
+  ) {
     if ((await this.webhooks.findById(principal.tenant.id, webhookId)) === null) throw notFound('webhook');
-    return { items: (await this.webhooks.listDeliveries(principal.tenant.id, webhookId, 100)).map(toDeliveryView) };
+    return readListPage(query, (page) => this.webhooks.listDeliveries(principal.tenant.id, webhookId, page), toDeliveryView);
   }
 
   @Delete(':webhookId')

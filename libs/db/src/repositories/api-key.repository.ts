@@ -1,4 +1,5 @@
 import type { ApiKey, PrismaClient, Tenant, TenantQuota } from '../generated/prisma/client.js';
+import { createdAfter, type ListPage } from './list-position.js';
 
 export interface NewApiKey {
   tenantId: string;
@@ -15,8 +16,9 @@ export class ApiKeyRepository {
     return this.prisma.apiKey.create({ data: key });
   }
 
-  listForTenant(tenantId: string): Promise<ApiKey[]> {
-    return this.prisma.apiKey.findMany({ where: { tenantId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  /** Oldest first, revoked ones included. */
+  listForTenant(tenantId: string, page: ListPage): Promise<ApiKey[]> {
+    return this.prisma.apiKey.findMany({ where: { tenantId, ...createdAfter(page.after) }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: page.take });
   }
 
   /**

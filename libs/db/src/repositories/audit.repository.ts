@@ -1,4 +1,5 @@
 import type { AuditEvent, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { createdBefore, type ListPage } from './list-position.js';
 
 export interface AuditEntry {
   tenantId: string | null;
@@ -23,16 +24,15 @@ export class AuditRepository {
    * is the last entry of the previous page: entries recorded in the same
    * millisecond are told apart by id, in the order of the listing.
    */
-  list(tenantId: string | null, page: { limit: number; before?: Date | undefined; after?: { createdAt: Date; id: string } | undefined }): Promise<AuditEvent[]> {
-    const { after } = page;
+  list(tenantId: string | null, page: ListPage & { before?: Date | undefined }): Promise<AuditEvent[]> {
     return this.prisma.auditEvent.findMany({
       where: {
         ...(tenantId === null ? {} : { tenantId }),
         ...(page.before ? { createdAt: { lt: page.before } } : {}),
-        ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+        ...createdBefore(page.after),
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: page.limit,
+      take: page.take,
     });
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Invocation, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { ListPage } from './list-position.js';
 
 export interface InvocationOutcome {
   status: string;
@@ -59,11 +60,17 @@ export class InvocationRepository {
     return this.prisma.invocation.findFirst({ where: { id, tenantId } });
   }
 
-  listDeadLetters(tenantId: string, limit: number): Promise<Invocation[]> {
+  /** Newest first by the time they were dead-lettered. */
+  listDeadLetters(tenantId: string, page: ListPage): Promise<Invocation[]> {
+    const { after } = page;
     return this.prisma.invocation.findMany({
-      where: { tenantId, deadLetteredAt: { not: null } },
+      where: {
+        tenantId,
+        deadLetteredAt: { not: null },
+        ...(after ? { OR: [{ deadLetteredAt: { lt: after.at } }, { deadLetteredAt: after.at, id: { lt: after.id } }] } : {}),
+      },
       orderBy: [{ deadLetteredAt: 'desc' }, { id: 'desc' }],
-      take: limit,
+      take: page.take,
     });
   }
 

@@ -1,4 +1,5 @@
 import { Prisma, type PluginVersion, type PrismaClient } from '../generated/prisma/client.js';
+import { createdAfter, type ListPage } from './list-position.js';
 
 export interface NewPluginVersion {
   tenantId: string;
@@ -102,10 +103,12 @@ export class PluginVersionRepository {
   }
 
   /** The approval request of each version that has one, with its plugin, for admins. */
-  listApprovals(status: string | undefined) {
+  /** Oldest first. */
+  listApprovals(status: string | undefined, page: ListPage) {
     return this.prisma.approval.findMany({
-      where: status === undefined ? {} : { status },
+      where: { ...(status === undefined ? {} : { status }), ...createdAfter(page.after) },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take: page.take,
       include: { version: { select: { number: true, pluginId: true, permissions: true, plugin: { select: { name: true } } } } },
     });
   }

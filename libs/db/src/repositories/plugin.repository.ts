@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Plugin, PrismaClient } from '../generated/prisma/client.js';
+import { createdAfter, type ListPage } from './list-position.js';
 import { insertInTurn } from './tenant-turns.js';
 
 /** A tenant's plugins. Every method takes the tenant: another tenant's plugin is simply not found. */
@@ -36,10 +37,12 @@ export class PluginRepository {
     return this.prisma.plugin.findFirst({ where: { tenantId, name, deletedAt: null } });
   }
 
-  list(tenantId: string, includeDeleted: boolean): Promise<Plugin[]> {
+  /** Oldest first. */
+  list(tenantId: string, includeDeleted: boolean, page: ListPage): Promise<Plugin[]> {
     return this.prisma.plugin.findMany({
-      where: { tenantId, ...(includeDeleted ? {} : { deletedAt: null }) },
+      where: { tenantId, ...(includeDeleted ? {} : { deletedAt: null }), ...createdAfter(page.after) },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take: page.take,
     });
   }
 

@@ -1,4 +1,5 @@
 import type { PrismaClient, Tenant } from '../generated/prisma/client.js';
+import { createdAfter, type ListPage } from './list-position.js';
 
 export interface NewTenant {
   name: string;
@@ -18,11 +19,8 @@ export class TenantRepository {
   }
 
   /** Oldest first; `after` is the id of the last tenant of the previous page. */
-  list(page: { limit: number; after?: string | undefined }): Promise<Tenant[]> {
-    return this.prisma.tenant.findMany({
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      take: page.limit,
-      ...(page.after === undefined ? {} : { cursor: { id: page.after }, skip: 1 }),
-    });
+  /** Oldest first. */
+  list(page: ListPage): Promise<Tenant[]> {
+    return this.prisma.tenant.findMany({ where: createdAfter(page.after), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: page.take });
   }
 }

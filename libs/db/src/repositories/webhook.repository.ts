@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient, Webhook, WebhookDelivery } from '../generated/prisma/client.js';
+import { createdBefore, type ListPage } from './list-position.js';
 import { insertInTurn } from './tenant-turns.js';
 
 /** A tenant's result webhooks and their deliveries. */
@@ -53,8 +54,13 @@ export class WebhookRepository {
     return this.prisma.webhookDelivery.findFirst({ where: { id, tenantId }, include: { webhook: true } });
   }
 
-  listDeliveries(tenantId: string, webhookId: string, limit: number): Promise<WebhookDelivery[]> {
-    return this.prisma.webhookDelivery.findMany({ where: { tenantId, webhookId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: limit });
+  /** Newest first. */
+  listDeliveries(tenantId: string, webhookId: string, page: ListPage): Promise<WebhookDelivery[]> {
+    return this.prisma.webhookDelivery.findMany({
+      where: { tenantId, webhookId, ...createdBefore(page.after) },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: page.take,
+    });
   }
 
   async recordAttempt(id: string, outcome: { status: 'pending' | 'delivered' | 'failed'; lastStatus: number | null; lastError: string | null }, at: Date): Promise<void> {

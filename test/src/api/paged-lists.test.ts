@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { pageThroughList, withQuery } from '../support/paging.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+import { wat } from '../support/wasm.js';
+
+const HTTP_PLUGIN = wat('(module (import "extism:host/env" "http_request" (func (param i64 i64) (result i64))) (func (export "run") (result i32) (i32.const 0)))');
+
+describe('paged lists: plugins, API keys, approvals, dead letters, webhook deliveries', () => {
+  let api: ApiHarness;
+  let alice: TenantSession;
+  let bob: TenantSession;
+
+  before(async () => {
+    api = await startApi();
+    alice = await createTenantSession(api, 'Alice');
+    bob = await createTenantSession(api, 'Bob');
+  });
+  after(() => api.close());
+
+  const pageThrough = (url: string, token: string, limit: number) => pageThroughList(api, url, token, limit);
+  const get = async (url: string, token: string) => (await api.http.get(url, { token })).body as { items: Array<{ id: string }>; nextCursor: string | null };
+  const ids = (page: { items: Array<{ id: string }> }) => page.items.map((item) => item.id);
+
+  it("pages a tenant's plugins, deleted ones included on request, and never shows another tenant's", async () => {
+    const created: string[] = [];
+    for (const name of ['a', 'b', 'c', 'd', 'e']) created.push((await api.http.post('/v1/plugins', { token: alice.key, body: { name } })).body.id);
+    assert.equal((await api.http.request('DELETE', `/v1/plugins/${created[2]}`, { token: alice.key })).status, 200);
+    const bobs = (await api.http.post('/v1/plugins', { token: bob.key, body: { name: 'b-only' } })).body.id as string;
+
+    const live = await pageThrough('/v1/plugins', alice.key, 2);
+    assert.deepEqual([...live].sort(), created.filter((_, n) => n !== 2).sort());
+    assert.deepEqual([...(await pageThrough('/v1/plugins?includeDeleted=true', alice.key, 2))].sort(), [...created].sort());
+
+    // Alice's cursor in Bob's hands places Bob's page; it shows nothing of Alice's.
+    const alicesFirst = await get('/v1/plugins?limit=1', alice.key);
+    const bobsPage = await get(`/v1/plugins?cursor=${alicesFirst.nextCursor}`, bob.key);
+    assert.ok(ids(bobsPage).every((id) => id === bobs), JSON.stringify(bobsPage));
+  });
+
+  it("pages a tenant's API keys", async () => {
+    for (const name of ['ci', 'deploy', 'backup']) await api.http.post(`/v1/admin/tenants/${alice.tenantId}/keys`, { token: api.adminToken, body: { name } });
+    const keys = await pageThrough(`/v1/admin/tenants/${alice.tenantId}/keys`, api.adminToken, 3);
+    assert.equal(keys.length, 4);
+    assert.equal(keys[0], alice.keyId, 'oldest first');
+    assert.ok(!(await pageThrough(`/v1/admin/tenants/${bob.tenantId}/keys`, api.adminToken, 3)).some((id) => keys.includes(id)));
+  });
+
+  it('pages approval requests', async () => {
+    for (const name of ['caller-1', 'caller-2', 'caller-3']) {
+      const pluginId = (await api.http.post('/v1/plugins', { token: bob.key, body: { name } })).body.id;
+      const version = await api.http.post(`/v1/plugins/${pluginId}/versions`, { token: bob.key, rawBody: { data: HTTP_PLUGIN, contentType: 'application/wasm' } });
+      assert.equal(version.body.approvalStatus, 'pending', version.text);
+    }
+    assert.equal((await pageThrough('/v1/admin/approvals?status=pending', api.adminToken, 2)).length, 3);
+  });
+
+  it('pages dead letters (most recently dead-lettered first) and webhook deliveries (newest first)', async () => {
+    // Rows as runs leave them, written directly: producing dozens of real dead letters takes minutes of retries.
+    const pluginId = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'failing' } })).body.id as string;
+    const { prisma } = api.database;
+    const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second));
+    const failed = Array.from({ length: 7 }, (_, n) => ({
+      id: randomUUID(),
+      tenantId: alice.tenantId,
+      pluginId,
+      version: 1,
+      exportName: 'run',
+      status: 'crashed',
+      // Some share a time: the id tells them apart.
+      deadLetteredAt: at(Math.floor(n / 2)),
+      finishedAt: at(Math.floor(n / 2)),
+    }));
+    await prisma.invocation.createMany({ data: failed });
+    const letters = await pageThrough('/v1/dead-letters', alice.key, 3);
+    assert.deepEqual([...letters].sort(), failed.map((row) => row.id).sort());
+    assert.deepEqual(ids(await get('/v1/dead-letters', bob.key)), [], "none of Alice's");
+
+    const webhook = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: 'https://hooks.example.com/airlock' } });
+    assert.equal(webhook.status, 201, webhook.text);
+    await prisma.webhookDelivery.createMany({
+      data: failed.map((row, n) => ({ tenantId: alice.tenantId, webhookId: webhook.body.id, invocationId: row.id, createdAt: at(Math.floor(n / 3)) })),
+    });
+    assert.equal((await pageThrough(`/v1/webhooks/${webhook.body.id}/deliveries`, alice.key, 2)).length, failed.length);
+    assert.equal((await api.http.get(`/v1/webhooks/${webhook.body.id}/deliveries`, { token: bob.key })).status, 404);
+  });
+
+  it('refuses a cursor it did not hand out, and a page too large, with a 400 naming the field', async () => {
+    for (const url of ['/v1/plugins', `/v1/admin/tenants/${alice.tenantId}/keys`, '/v1/admin/approvals', '/v1/admin/tenants', '/v1/dead-letters', '/v1/audit']) {
+      const token = url.includes('admin') ? api.adminToken : alice.key;
+      for (const [query, field] of [['cursor=not-a-cursor', 'cursor'], ['limit=201', 'limit'], ['limit=0', 'limit']] as const) {
+        const response = await api.http.get(withQuery(url, query), { token });
+        assert.equal(response.status, 400, `${url} ${query}: ${response.text}`);
+        assert.equal(response.body.error.details.issues[0].field, field);
+      }
+    }
+  });
+});
