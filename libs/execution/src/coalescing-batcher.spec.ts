@@ -15,7 +15,7 @@ describe('CoalescingBatcher', () => {
     assert.deepEqual(batches, [[1], [2, 3, 4], [5, 6]], 'one batch in flight, at most three per batch');
   });
 
-  it("fails every request of a failed batch, and only that batch's", async () => {
+  it("fails a failed batch's requests, and only that batch's", async () => {
     let calls = 0;
     const batcher = new CoalescingBatcher<string, string>(async (items) => {
       calls++;
@@ -25,5 +25,21 @@ describe('CoalescingBatcher', () => {
     const [first, second] = await Promise.allSettled([batcher.submit('a'), batcher.submit('b')]);
     assert.equal(first.status, 'rejected');
     assert.deepEqual(second, { status: 'fulfilled', value: 'b' });
+  });
+
+  it('sends a failed batch again one request at a time, so a bad request fails alone', async () => {
+    const batches: string[][] = [];
+    const batcher = new CoalescingBatcher<string, string>(async (items) => {
+      batches.push(items);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (items.includes('bad')) throw new Error(`refused: ${items.join(',')}`);
+      return items.map((item) => item.toUpperCase());
+    });
+    const results = await Promise.allSettled(['first', 'a', 'bad', 'b'].map((item) => batcher.submit(item)));
+    assert.deepEqual(
+      results.map((result) => (result.status === 'fulfilled' ? result.value : (result.reason as Error).message)),
+      ['FIRST', 'A', 'refused: bad', 'B'],
+    );
+    assert.deepEqual(batches, [['first'], ['a', 'bad', 'b'], ['a'], ['bad'], ['b']]);
   });
 });

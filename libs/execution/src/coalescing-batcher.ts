@@ -10,6 +10,10 @@ interface Waiting<In, Out> {
  * the next. So an idle system adds no delay and a busy one makes fewer, larger
  * round trips. (DataLoader batches only what arrives in one tick; jobs finish
  * in different ticks, so it would send batches of one.)
+ *
+ * A batch of several that fails is sent again one request at a time, so a
+ * request the store refuses (bad data in one row) fails alone instead of
+ * failing every tenant's request that happened to share its batch.
  */
 export class CoalescingBatcher<In, Out> {
   private waiting: Array<Waiting<In, Out>> = [];
@@ -33,6 +37,10 @@ export class CoalescingBatcher<In, Out> {
     });
   }
 
+  private sendAlone(entry: Waiting<In, Out>): void {
+    this.send([entry.item]).then((outputs) => entry.resolve(outputs[0] as Out), entry.reject);
+  }
+
   private pump(): void {
     while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
       const batch = this.waiting.splice(0, this.maxBatch);
@@ -40,7 +48,7 @@ export class CoalescingBatcher<In, Out> {
       this.send(batch.map((entry) => entry.item))
         .then(
           (outputs) => batch.forEach((entry, index) => entry.resolve(outputs[index] as Out)),
-          (error: unknown) => batch.forEach((entry) => entry.reject(error)),
+          (error: unknown) => (batch.length === 1 ? batch[0]!.reject(error) : batch.forEach((entry) => this.sendAlone(entry))),
         )
         .finally(() => {
           this.inFlight--;

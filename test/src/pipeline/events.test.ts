@@ -6,8 +6,9 @@ import { createWorkerApp } from '@airlock/worker/worker-app';
 import type { Redis } from 'ioredis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { compileTemplate } from '../support/pdk.js';
-import { waitUntilFinished } from '../support/pipeline.js';
+import { publishAndBind, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+import { wat } from '../support/wasm.js';
 
 describe('events through the queue and the worker', () => {
   let api: ApiHarness;
@@ -203,5 +204,42 @@ describe('events through the queue and the worker', () => {
     assert.equal((await api.http.get(`/v1/events/${accepted.body.eventId}`, { token: bob.key })).status, 404);
     assert.equal((await api.http.get(`/v1/invocations/${accepted.body.invocations[0].id}`, { token: bob.key })).status, 404);
     assert.equal((await api.http.get(`/v1/invocations/${accepted.body.invocations[0].id}`)).status, 401);
+  });
+
+  it("records a plugin's error message with a NUL in it, and the results written alongside it", async () => {
+    // Text columns cannot hold U+0000: the message keeps it as a visible escape, and other tenants' results that
+    // shared the statement are not failed with it.
+    const nulError = wat(`(module
+      (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+      (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+      (import "extism:host/env" "error_set" (func $error_set (param i64)))
+      (func (export "fail") (result i32) (local $message i64)
+        (local.set $message (call $alloc (i64.const 3)))
+        (call $store_u8 (local.get $message) (i32.const 0x78))
+        (call $store_u8 (i64.add (local.get $message) (i64.const 1)) (i32.const 0))
+        (call $store_u8 (i64.add (local.get $message) (i64.const 2)) (i32.const 0x79))
+        (call $error_set (local.get $message))
+        (i32.const 1)))`);
+    const carol = await createTenantSession(api, 'Carol');
+    await api.http.request('PUT', `/v1/admin/tenants/${carol.tenantId}/quota`, { token: api.adminToken, body: { tier: 'standard' } });
+    await publishAndBind(api, carol, { name: 'nul-error', template: '', wasm: nulError, event: 'order.failed', exportName: 'fail' });
+    const emit = (session: TenantSession, type: string) => api.http.post('/v1/events', { token: session.key, body: { type, payload: 'Nul' } });
+    const accepted = await Promise.all(Array.from({ length: 8 }, (_, n) => (n % 2 === 0 ? emit(carol, 'order.failed') : emit(alice, 'order.created'))));
+    const finished = await Promise.all(
+      accepted.flatMap((response, n) => {
+        assert.equal(response.status, 202, response.text);
+        const session = n % 2 === 0 ? carol : alice;
+        return response.body.invocations.map((invocation: { id: string }) => waitUntilFinished(api, session.key, invocation.id));
+      }),
+    );
+    for (const result of finished) {
+      if (result.export === 'fail') {
+        assert.equal(result.status, 'plugin_error');
+        assert.equal(result.error.message, 'x\\u0000y');
+      } else {
+        assert.equal(result.status, 'ok', JSON.stringify(result.error));
+      }
+      assert.equal(result.attempts, 1, 'written at the first attempt');
+    }
   });
 });

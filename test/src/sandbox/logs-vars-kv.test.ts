@@ -12,6 +12,9 @@ const CHATTY = wat(`(module
   ;; An ANSI colour escape, a carriage return and a newline that tries to forge a second line.
   (data (i32.const 0) "ok \\1b[31mred\\1b[0m\\0d\\0a[error] forged")
   (data (i32.const 100) "counter")
+  ;; Keys a database cannot tell apart or hold: a NUL inside, and bytes that are not UTF-8.
+  (data (i32.const 120) "a\\00b")
+  (data (i32.const 130) "\\ff\\fe")
   ${GUEST_HELPERS}
   (func (export "flood") (result i32) (local $i i32)
     (loop $more
@@ -26,6 +29,12 @@ const CHATTY = wat(`(module
       (call $var_set (call $to_block (i32.const 200) (i32.const 4)) (call $alloc (i64.const 4096)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $more))
+    (i32.const 0))
+  (func (export "nul_key") (result i32)
+    (drop (call $kv_get (call $to_block (i32.const 120) (i32.const 3))))
+    (i32.const 0))
+  (func (export "non_utf8_key") (result i32)
+    (drop (call $kv_get (call $to_block (i32.const 130) (i32.const 2))))
     (i32.const 0))
   (func (export "count") (result i32) (local $value i64) (local $n i32)
     ;; Increments a little-endian u32 stored under "counter" and outputs it.
@@ -87,5 +96,14 @@ describe('plugin logs, vars and key-value data', () => {
     assert.equal(await count('tenant-a', 'plugin-b'), 1, 'another plugin has its own data');
     assert.equal(await count('tenant-a', 'plugin-a'), 3);
     assert.deepEqual(await kv.get({ tenantId: 'tenant-a', pluginId: 'plugin-a' }, 'counter'), new Uint8Array([3]));
+  });
+
+  it('refuses keys that are not UTF-8 text without NUL, as a trap of the plugin', async () => {
+    for (const [exportName, message] of [['nul_key', 'kv keys cannot contain NUL (U+0000)'], ['non_utf8_key', 'kv keys must be valid UTF-8']]) {
+      const result = await sandbox.run(artifact, exportName!, '', context());
+      assert.equal(result.status, 'trap', exportName);
+      assert.match(result.error!.message, new RegExp(message!.replace(/[()+]/g, '\\$&')));
+    }
+    await assertStillHealthy(sandbox);
   });
 });

@@ -42,6 +42,19 @@ export interface CallEnd {
 const ADDRESS_SHIFT = 48n;
 const OFFSET_MASK = (1n << ADDRESS_SHIFT) - 1n;
 const decoder = new TextDecoder();
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The most of a plugin's error message that is kept. */
+const MAX_ERROR_CHARACTERS = 8192;
+
+/**
+ * A plugin's error message as it can be stored: text cannot hold U+0000, so
+ * NUL becomes a visible escape, and a message beyond 8,192 characters is cut.
+ */
+function storableError(bytes: Uint8Array): string {
+  const text = decoder.decode(bytes).replaceAll('\0', '\\u0000');
+  return text.length <= MAX_ERROR_CHARACTERS ? text : `${text.slice(0, MAX_ERROR_CHARACTERS)}… (${text.length - MAX_ERROR_CHARACTERS} more characters)`;
+}
 
 /**
  * Airlock's implementation of the Extism kernel (`extism:host/env`) and of
@@ -99,7 +112,7 @@ export class ExtismKernel {
     const errorBlock = this.blocks[this.errorIndex];
     return {
       output: outputBlock ? outputBlock.slice(this.outputOffset, this.outputOffset + this.outputLength) : new Uint8Array(0),
-      error: errorBlock ? decoder.decode(errorBlock) : null,
+      error: errorBlock ? storableError(errorBlock) : null,
       hostMemoryPeakBytes: this.peakBytes,
     };
   }
@@ -292,7 +305,16 @@ export class ExtismKernel {
     if (block.length === 0 || block.length > this.limits.kv.maxKeyBytes) {
       throw new CallAbort('trap', `kv keys must be 1 to ${this.limits.kv.maxKeyBytes} bytes, got ${block.length}`);
     }
-    return decoder.decode(block);
+    // Decoded strictly: two different byte strings must not name one key (a lenient decoder maps every bad
+    // sequence to U+FFFD), and stored text cannot hold NUL.
+    let key: string;
+    try {
+      key = strictDecoder.decode(block);
+    } catch {
+      throw new CallAbort('trap', 'kv keys must be valid UTF-8');
+    }
+    if (key.includes('\0')) throw new CallAbort('trap', 'kv keys cannot contain NUL (U+0000)');
+    return key;
   }
 
   private airlockFunctions() {
