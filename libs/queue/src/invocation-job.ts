@@ -15,8 +15,12 @@ export const invocationJob = {
     v: z.literal(1),
     tenantId: z.uuid(),
     invocationId: z.uuid(),
-    /** The W3C trace context of the request that queued it, so the run continues its trace. */
-    trace: z.record(z.string().max(64), z.string().max(512)).optional(),
+    /**
+     * The W3C trace context of the request that queued it, so the run continues
+     * its trace. One that is not what this expects is dropped, not a reason to
+     * refuse the job: the run then starts a trace of its own.
+     */
+    trace: z.record(z.string().max(64), z.string().max(512)).optional().catch(undefined),
   }),
 } as const;
 

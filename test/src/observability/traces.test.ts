@@ -38,6 +38,21 @@ describe('traces: one trace follows an event from the host app to the result', (
 
   const finished = (id: string) => waitUntilFinished(api, alice.key, id);
 
+  it("runs an event whose request carries large W3C baggage, in the caller's trace (the baggage stays behind)", async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const baggage = Array.from({ length: 40 }, (_, n) => `member${n}=${'v'.repeat(40)}`).join(',');
+    const accepted = await api.http.post('/v1/events', {
+      token: alice.key,
+      headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`, baggage },
+      body: { type: 'page.viewed', payload: { page: '/baggage' } },
+    });
+    assert.equal(accepted.status, 202, accepted.text);
+    const invocation = await finished(accepted.body.invocations[0].id);
+    assert.equal(invocation.status, 'ok', JSON.stringify(invocation.error));
+    assert.equal(invocation.attempts, 1);
+    assert.equal(invocation.traceId, traceId);
+  });
+
   it("continues the host app's trace through the API, the queue, the worker, the sandbox and its host calls", async () => {
     // The host app's SDK call carries a W3C traceparent.
     const traceId = randomBytes(16).toString('hex');
