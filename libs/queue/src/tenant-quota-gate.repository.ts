@@ -65,7 +65,9 @@ return 0
 // Per invocation i: KEYS[3i-2] its job, KEYS[3i-1] its tenant's fuel today,
 // KEYS[3i] its tenant's in-flight count; ARGV[i] the fuel to charge. The mark is
 // set only on a job that exists: a removed job cannot come back, and a mark on
-// nothing would be a key that never expires.
+// nothing would be a key that never expires. The count never goes below zero:
+// the reconciler may have released a run (its tenant idle at two sweeps) whose
+// job came back to be settled later.
 const SETTLE = `
 local settled = 0
 for i = 1, #ARGV do
@@ -73,7 +75,7 @@ for i = 1, #ARGV do
   if redis.call('EXISTS', job) == 0 or redis.call('HSETNX', job, 'airlockSettled', '1') == 1 then
     redis.call('INCRBY', KEYS[3 * i - 1], ARGV[i])
     redis.call('EXPIRE', KEYS[3 * i - 1], 172800)
-    redis.call('DECR', KEYS[3 * i])
+    if tonumber(redis.call('GET', KEYS[3 * i]) or '0') > 0 then redis.call('DECR', KEYS[3 * i]) end
     settled = settled + 1
   end
 end

@@ -145,6 +145,10 @@ describe('events through the queue and the worker', () => {
       assert.equal(refused.status, 400, `${path}: ${refused.text}`);
       assert.equal(refused.body.error.details.issues[0].field, field);
     }
+    // Only `to`, near the first year: the default 30 days before it stop at the first day the database holds.
+    const early = await api.http.get('/v1/usage?to=0001-01-10', { token: alice.key });
+    assert.equal(early.status, 200, early.text);
+    assert.equal(early.body.from, '0001-01-01');
     const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created' } });
     const byEvent = await api.http.get(`/v1/invocations?event=${accepted.body.eventId}`, { token: alice.key });
     assert.deepEqual(byEvent.body.items.map((item: { id: string }) => item.id).sort(), accepted.body.invocations.map((item: { id: string }) => item.id).sort());

@@ -191,6 +191,9 @@ describe('quota counts given back (against Redis)', () => {
     assert.equal(await quotas.settleMany([settlement(removed, 3n)]), 1);
     assert.deepEqual([await inFlight(), await fuelToday()], [0, 123]);
     assert.equal(await redis.exists(invocationJobKey(prefix, removed)), 0);
+    // A run the reconciler already released (its tenant was idle at two sweeps) takes the count no lower.
+    assert.equal(await quotas.settleMany([settlement(randomUUID(), 1n)]), 1);
+    assert.deepEqual([await inFlight(), await fuelToday()], [0, 124]);
     await queue.close();
   });
 

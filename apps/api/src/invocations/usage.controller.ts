@@ -11,7 +11,7 @@ import { TenantsService } from '../tenants/tenants.service.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
 import { invalidField } from '../validation/invalid-field.js';
 import { ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
-import { storableDate } from '../validation/storable-dates.js';
+import { EARLIEST_STORABLE_MS, storableDate } from '../validation/storable-dates.js';
 
 const DAY_MS = 86_400_000;
 const usageQuerySchema = z.strictObject({
@@ -45,7 +45,8 @@ export class UsageController {
 
   private async usage(tenantId: string, query: z.output<typeof usageQuerySchema>): Promise<Usage> {
     const to = query.to ? new Date(`${query.to}T00:00:00Z`) : new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS + DAY_MS);
-    const from = query.from ? new Date(`${query.from}T00:00:00Z`) : new Date(to.getTime() - 30 * DAY_MS);
+    // By default the 30 days before `to`, but never before the first day the database holds.
+    const from = query.from ? new Date(`${query.from}T00:00:00Z`) : new Date(Math.max(to.getTime() - 30 * DAY_MS, EARLIEST_STORABLE_MS));
     if (from >= to) throw invalidField('query', 'from', 'must be before to');
     if (to.getTime() - from.getTime() > 366 * DAY_MS) throw invalidField('query', 'to', 'at most 366 days after from');
     const days = new Map<string, Usage['days'][number]>();

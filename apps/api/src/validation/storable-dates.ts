@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
-const EARLIEST_MS = Date.parse('0001-01-01T00:00:00Z');
+/** The first instant PostgreSQL's timestamps hold (it has no year 0). */
+export const EARLIEST_STORABLE_MS = Date.parse('0001-01-01T00:00:00Z');
 const LATEST_MS = Date.parse('9999-12-31T23:59:59.999Z');
 const OUT_OF_RANGE = 'must be in the years 0001 to 9999';
 
@@ -8,7 +9,7 @@ const OUT_OF_RANGE = 'must be in the years 0001 to 9999';
  * Whether an instant can be compared with stored timestamps: PostgreSQL has no
  * year 0, which ISO 8601 (and so the formats below) allows as 0000.
  */
-export const isStorableInstant = (ms: number): boolean => ms >= EARLIEST_MS && ms <= LATEST_MS;
+export const isStorableInstant = (ms: number): boolean => ms >= EARLIEST_STORABLE_MS && ms <= LATEST_MS;
 
 /** An ISO 8601 date-time in a query, within the years the database holds. */
 export const storableDateTime = (message?: string) => z.iso.datetime(message).refine((text) => isStorableInstant(Date.parse(text)), OUT_OF_RANGE);
