@@ -71,6 +71,26 @@ describe('plugin lifecycle over HTTP', () => {
     assert.deepEqual(new Uint8Array(await download.arrayBuffer()), hello);
   });
 
+  it('numbers versions uploaded at once one after another, and keeps to the version limit', async () => {
+    const module = (n: number) => wat(`(module (func (export "run") (result i32) (i32.const ${n})))`);
+    const dana = await createTenantSession(api, 'Dana');
+    const upload = async (name: string, modules: Uint8Array[]) => {
+      const plugin = (await api.http.post('/v1/plugins', { ...as(dana), body: { name } })).body.id as string;
+      return Promise.all(modules.map((bytes) => api.http.post(`/v1/plugins/${plugin}/versions`, { ...as(dana), ...wasmBody(bytes) })));
+    };
+    const free = await upload('many-at-once', Array.from({ length: 8 }, (_, n) => module(n)));
+    assert.deepEqual(free.map((response) => response.status), Array(8).fill(201), free.map((response) => response.text).join('\n'));
+    assert.deepEqual(free.map((response) => response.body.number).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8]);
+
+    await api.http.request('PUT', `/v1/admin/tenants/${dana.tenantId}/quota`, { token: api.adminToken, body: { overrides: { maxVersionsPerPlugin: 3 } } });
+    const limited = await upload('limited', Array.from({ length: 6 }, (_, n) => module(100 + n)));
+    assert.deepEqual(limited.map((response) => response.status).sort(), [201, 201, 201, 429, 429, 429]);
+    assert.deepEqual(limited.filter((response) => response.status === 429).map((response) => response.body.error.details.limit), Array(3).fill('maxVersionsPerPlugin'));
+    // The same module twice at once is one version.
+    const twice = await upload('same-bytes', [module(7), module(7)]);
+    assert.deepEqual(twice.map((response) => response.body.number), [1, 1]);
+  });
+
   it('accepts gzip within the body limit and refuses a bomb past it', async () => {
     const other = wat('(module (func (export "run") (result i32) (i32.const 0)))');
     const gzipped = await api.http.post(`/v1/plugins/${pluginId}/versions`, {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HttpClient } from '../support/http-client.js';
 import { freePort, spawnLauncher } from '../support/launcher-process.js';
+import { wat } from '../support/wasm.js';
 
 describe('npm start with nothing configured', () => {
   let cwd: string;
@@ -53,6 +54,18 @@ describe('npm start with nothing configured', () => {
       );
       const me = await http.get('/v1/me', { token: key.body.key });
       assert.equal(me.body.id, tenant.body.id, 'keys survive a restart');
+      // Uploads at once take turns in the embedded database too (one connection, a transaction each).
+      const plugin = await http.post('/v1/plugins', { token: key.body.key, body: { name: 'numbered' } });
+      const uploads = await Promise.all(
+        [1, 2, 3].map((n) =>
+          http.post(`/v1/plugins/${plugin.body.id}/versions`, {
+            token: key.body.key,
+            rawBody: { data: wat(`(module (func (export "run") (result i32) (i32.const ${n})))`), contentType: 'application/wasm' },
+          }),
+        ),
+      );
+      assert.deepEqual(uploads.map((upload) => upload.status), [201, 201, 201], uploads.map((upload) => upload.text).join('\n'));
+      assert.deepEqual(uploads.map((upload) => upload.body.number).sort(), [1, 2, 3]);
     } finally {
       assert.equal(await second.stop(), 0);
     }

@@ -54,16 +54,11 @@ export class VersionsService {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const existing = await this.versions.findBySha(tenant.id, plugin.id, sha256);
     if (existing !== null) return { version: existing, created: false };
-    const { maxVersionsPerPlugin } = policy.quotas;
-    if ((await this.versions.count(tenant.id, plugin.id)) >= maxVersionsPerPlugin) {
-      throw new AppError(AppErrorCode.QuotaExceeded, `The plugin has reached its limit of ${maxVersionsPerPlugin} versions.`, {
-        details: { limit: 'maxVersionsPerPlugin', max: maxVersionsPerPlugin },
-      });
-    }
     const previous = await this.versions.latestSanctioned(tenant.id, plugin.id);
     const previousPermissions = previous === null ? null : (previous.permissions as string[]);
     const requested = reviewPermissions(artifact.permissions, previousPermissions, policy);
-    return this.versions.createOrFind({
+    const { maxVersionsPerPlugin } = policy.quotas;
+    const stored = await this.versions.createOrFind({
       approval: requested.length === 0 ? undefined : { requested: requested as never, previous: previousPermissions ?? [] },
       tenantId: tenant.id,
       pluginId: plugin.id,
@@ -76,7 +71,13 @@ export class VersionsService {
       source: input.kind === 'source' ? { files: input.files, entry: input.entry ?? 'index.ts' } : undefined,
       tests: input.tests as never,
       createdBy: actor,
-    });
+    }, maxVersionsPerPlugin);
+    if ('limitReached' in stored) {
+      throw new AppError(AppErrorCode.QuotaExceeded, `The plugin has reached its limit of ${maxVersionsPerPlugin} versions.`, {
+        details: { limit: 'maxVersionsPerPlugin', max: maxVersionsPerPlugin },
+      });
+    }
+    return stored;
   }
 
   async list(tenantId: string, pluginId: string): Promise<PluginVersionSummary[]> {

@@ -1,5 +1,6 @@
 import { Prisma, type PluginVersion, type PrismaClient } from '../generated/prisma/client.js';
 import { createdAfter, type ListPage } from './list-position.js';
+import { takeTurn } from './tenant-turns.js';
 
 export interface NewPluginVersion {
   tenantId: string;
@@ -28,17 +29,20 @@ export class PluginVersionRepository {
 
   /**
    * Stores a new version numbered after the plugin's last one, or returns the
-   * existing version with the same bytes. Concurrent uploads are serialized by
-   * the unique constraints: the loser retries.
+   * existing version with the same bytes; `limitReached` when the plugin has
+   * `maxVersions` already. A plugin's uploads take turns (see `takeTurn`), so
+   * numbers, the limit and one version per content hold under concurrent ones.
    */
-  async createOrFind(version: NewPluginVersion): Promise<{ version: PluginVersionSummary; created: boolean }> {
-    for (let attempt = 0; ; attempt++) {
-      const existing = await this.findBySha(version.tenantId, version.pluginId, version.sha256);
-      if (existing !== null) return { version: existing, created: false };
-      const last = await this.prisma.pluginVersion.aggregate({ where: { pluginId: version.pluginId }, _max: { number: true } });
-      const { approval, ...fields } = version;
-      try {
-        const created = await this.prisma.pluginVersion.create({
+  createOrFind(version: NewPluginVersion, maxVersions: number): Promise<{ version: PluginVersionSummary; created: boolean } | { limitReached: true }> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        await takeTurn(tx, 'versions', version.pluginId);
+        const existing = await tx.pluginVersion.findFirst({ where: { tenantId: version.tenantId, pluginId: version.pluginId, sha256: version.sha256 }, omit: WITHOUT_WASM });
+        if (existing !== null) return { version: existing, created: false };
+        const last = await tx.pluginVersion.aggregate({ where: { pluginId: version.pluginId }, _max: { number: true }, _count: true });
+        if (last._count >= maxVersions) return { limitReached: true as const };
+        const { approval, ...fields } = version;
+        const created = await tx.pluginVersion.create({
           data: {
             ...fields,
             approvalStatus: approval === undefined ? 'not_required' : 'pending',
@@ -52,11 +56,10 @@ export class PluginVersionRepository {
           omit: WITHOUT_WASM,
         });
         return { version: created, created: true };
-      } catch (error) {
-        const conflict = error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
-        if (!conflict || attempt >= 5) throw error;
-      }
-    }
+      },
+      // Uploads of one plugin wait for each other's turn: room for several modules of a few MB to be written first.
+      { maxWait: 10_000, timeout: 30_000 },
+    );
   }
 
   findBySha(tenantId: string, pluginId: string, sha256: string): Promise<PluginVersionSummary | null> {
@@ -96,10 +99,6 @@ export class PluginVersionRepository {
       orderBy: { number: 'desc' },
       omit: WITHOUT_WASM,
     });
-  }
-
-  count(tenantId: string, pluginId: string): Promise<number> {
-    return this.prisma.pluginVersion.count({ where: { tenantId, pluginId } });
   }
 
   /** The approval request of each version that has one, with its plugin, for admins. */

@@ -1,4 +1,13 @@
-import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+
+/**
+ * Takes the turn of `kind` for `id` (a tenant, a plugin) in the current
+ * transaction: an advisory lock held to its end, so transactions that take the
+ * same turn run one after another from this statement on.
+ */
+export function takeTurn(prisma: PrismaClient | Prisma.TransactionClient, kind: string, id: string) {
+  return prisma.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`${kind}:${id}`}, 0))) AS l`;
+}
 
 /**
  * Runs a conditional insert (a unique name, a limit on how many) of one of a
@@ -14,9 +23,6 @@ export async function insertInTurn(
   tenantId: string,
   insert: ReturnType<PrismaClient['$queryRaw']>,
 ): Promise<boolean> {
-  const [, inserted] = await prisma.$transaction([
-    prisma.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`${kind}:${tenantId}`}, 0))) AS l`,
-    insert,
-  ]);
+  const [, inserted] = await prisma.$transaction([takeTurn(prisma, kind, tenantId), insert]);
   return (inserted as unknown[]).length > 0;
 }
