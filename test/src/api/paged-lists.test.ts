@@ -87,6 +87,22 @@ describe('paged lists: plugins, API keys, approvals, dead letters, webhook deliv
     assert.equal((await api.http.get(`/v1/webhooks/${webhook.body.id}/deliveries`, { token: bob.key })).status, 404);
   });
 
+  it("pages a plugin's versions by number, without their source and tests", async () => {
+    const pluginId = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'versioned' } })).body.id as string;
+    for (let n = 1; n <= 5; n++) {
+      const module = wat(`(module (func (export "run") (result i32) (i32.const ${n})))`);
+      const body = { wasmBase64: Buffer.from(module).toString('base64'), tests: [{ name: 'runs', export: 'run', input: '', expect: { status: 'ok' } }] };
+      assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions`, { token: alice.key, body })).status, 201);
+    }
+    const url = `/v1/plugins/${pluginId}/versions`;
+    assert.deepEqual(await pageThroughList(api, url, alice.key, 2, (item) => String(item.number)), ['1', '2', '3', '4', '5']);
+    const [first] = (await api.http.get(url, { token: alice.key })).body.items;
+    assert.ok(!('source' in first) && !('tests' in first), Object.keys(first).join(', '));
+    assert.equal((await api.http.get(`${url}/1`, { token: alice.key })).body.tests.length, 1, 'the version itself has them');
+    assert.equal((await api.http.get(`${url}?cursor=${encodeURIComponent('eyJuIjowfQ')}`, { token: alice.key })).status, 400, 'a cursor for number 0');
+    assert.equal((await api.http.get(url, { token: bob.key })).status, 404);
+  });
+
   it('refuses a cursor it did not hand out, and a page too large, with a 400 naming the field', async () => {
     for (const url of ['/v1/plugins', `/v1/admin/tenants/${alice.tenantId}/keys`, '/v1/admin/approvals', '/v1/admin/tenants', '/v1/dead-letters', '/v1/audit']) {
       const token = url.includes('admin') ? api.adminToken : alice.key;

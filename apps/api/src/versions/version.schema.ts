@@ -1,6 +1,8 @@
 import type { PluginVersionSummary } from '@airlock/db';
 import { SANDBOX_STATUSES } from '@airlock/sandbox';
 import { z } from 'zod';
+import { listPageQuery } from '../validation/list-page.js';
+import { cursorSchema } from '../validation/opaque-cursor.js';
 
 const configSchema = z.record(z.string().max(200), z.string().max(65_536)).refine((config) => Object.keys(config).length <= 100, 'at most 100 keys');
 
@@ -80,6 +82,21 @@ export const versionViewSchema = z.object({
 });
 
 export type VersionView = z.infer<typeof versionViewSchema>;
+
+/** A version as lists show it: without its source and tests (up to megabytes each); `GET .../versions/:n` has them. */
+export const versionListItemSchema = versionViewSchema.omit({ source: true, tests: true });
+
+export const listVersionsQuerySchema = z.strictObject({
+  limit: listPageQuery.limit,
+  cursor: cursorSchema((fields) => versionNumberSchema.parse(fields.n))
+    .optional()
+    .describe('The nextCursor of the previous page.'),
+});
+
+export function toVersionListItem(version: PluginVersionSummary): z.infer<typeof versionListItemSchema> {
+  const { source: _source, tests: _tests, ...item } = toVersionView(version);
+  return item;
+}
 
 export function toVersionView(version: PluginVersionSummary): VersionView {
   return {

@@ -10,14 +10,18 @@ import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe.js';
-import { openApiSchema, ZodBody, ZodResponse } from '../validation/zod-openapi.js';
+import { listPageSchema } from '../validation/list-page.js';
+import { openApiSchema, ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import {
   createVersionJsonSchema,
+  listVersionsQuerySchema,
   runTestsSchema,
   testRunSchema,
+  toVersionListItem,
   toVersionView,
   versionParamSchema,
   type VersionView,
+  versionListItemSchema,
   versionViewSchema,
 } from './version.schema.js';
 import { type NewVersionInput, VersionsService } from './versions.service.js';
@@ -81,9 +85,15 @@ export class VersionsController {
 
   @Get()
   @ApiOperation({ summary: "List a plugin's versions" })
-  @ZodResponse(200, z.object({ items: z.array(versionViewSchema) }), 'Versions, oldest first.')
-  async list(@CurrentPrincipal() principal: TenantPrincipal, @Param('pluginId', new IdParamPipe('plugin')) pluginId: string) {
-    return { items: (await this.versions.list(principal.tenant.id, pluginId)).map(toVersionView) };
+  @ZodResponse(200, listPageSchema(versionListItemSchema), 'One page of versions, by number (without source and tests: get a version for those).')
+  @ApiErrors(400, 404)
+  async list(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
+    @ZodQuery(listVersionsQuerySchema) query: z.output<typeof listVersionsQuerySchema>,
+  ) {
+    const page = await this.versions.list(principal.tenant.id, pluginId, query);
+    return { items: page.items.map(toVersionListItem), nextCursor: page.nextCursor };
   }
 
   @Get(':number')

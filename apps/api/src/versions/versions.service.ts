@@ -7,6 +7,7 @@ import type { AdmittedArtifact, SandboxPolicy } from '@airlock/sandbox';
 import type { z } from 'zod';
 import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
+import { encodeCursor } from '../validation/opaque-cursor.js';
 import { admitOrThrow } from './admit-or-throw.js';
 import { reviewPermissions, reviewPolicy } from '@airlock/execution';
 import type { DeclaredTest, runTestsSchema } from './version.schema.js';
@@ -80,9 +81,13 @@ export class VersionsService {
     return stored;
   }
 
-  async list(tenantId: string, pluginId: string): Promise<PluginVersionSummary[]> {
+  /** A page of the plugin's versions by number, and the cursor of the next page. */
+  async list(tenantId: string, pluginId: string, query: { limit: number; cursor?: number | undefined }): Promise<{ items: PluginVersionSummary[]; nextCursor: string | null }> {
     await this.plugins.get(tenantId, pluginId);
-    return this.versions.list(tenantId, pluginId);
+    const rows = await this.versions.list(tenantId, pluginId, { take: query.limit + 1, afterNumber: query.cursor });
+    const items = rows.slice(0, query.limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > query.limit && last !== undefined ? encodeCursor({ n: last.number }) : null };
   }
 
   async get(tenantId: string, pluginId: string, number: number): Promise<PluginVersionSummary> {

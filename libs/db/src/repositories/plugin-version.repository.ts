@@ -74,8 +74,14 @@ export class PluginVersionRepository {
     return this.prisma.pluginVersion.findFirst({ where: { tenantId, pluginId, number } });
   }
 
-  list(tenantId: string, pluginId: string): Promise<PluginVersionSummary[]> {
-    return this.prisma.pluginVersion.findMany({ where: { tenantId, pluginId }, orderBy: { number: 'asc' }, omit: WITHOUT_WASM });
+  /** By number, from the one after `afterNumber`. */
+  list(tenantId: string, pluginId: string, page: { take: number; afterNumber?: number | undefined }): Promise<PluginVersionSummary[]> {
+    return this.prisma.pluginVersion.findMany({
+      where: { tenantId, pluginId, ...(page.afterNumber === undefined ? {} : { number: { gt: page.afterNumber } }) },
+      orderBy: { number: 'asc' },
+      take: page.take,
+      omit: WITHOUT_WASM,
+    });
   }
 
   /** The newest published version, which bindings to "latest" follow. */
