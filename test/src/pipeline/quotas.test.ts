@@ -143,6 +143,20 @@ describe('tenant quotas at enqueue, in Redis', () => {
     assert.equal(payload.status, 202, payload.text);
     const stored = await api.database.prisma.event.findUniqueOrThrow({ where: { id: payload.body.eventId } });
     assert.equal(Buffer.from(stored.payload).toString(), JSON.stringify({ note: 'a\u0000b' }), 'a payload is bytes: kept as sent');
+    // JSON nested deeper than code that serializes it again can follow.
+    const deep = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    const deepPayload = await api.http.post('/v1/events', {
+      token: tenant.key,
+      rawBody: { data: Buffer.from(`{"type": "order.created", "payload": ${deep(200_000)}}`), contentType: 'application/json' },
+    });
+    assert.equal(deepPayload.status, 400, deepPayload.text);
+    assert.equal(deepPayload.body.error.details.issues[0].field, 'payload');
+    const deepConfig = await api.http.post(`/v1/plugins/${pluginId}/invoke`, {
+      token: tenant.key,
+      rawBody: { data: Buffer.from(`{"export": "greet", "config": {"k": ${deep(100)}}}`), contentType: 'application/json' },
+    });
+    assert.equal(deepConfig.status, 400, deepConfig.text);
+    assert.match(deepConfig.body.error.details.issues[0].message, /nests deeper than 64 levels/);
   });
 
   it('counts an event sent many times at once with one idempotency key once', async () => {

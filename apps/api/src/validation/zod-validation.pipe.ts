@@ -8,6 +8,9 @@ export type RequestPart = 'body' | 'query';
 /** Top-level fields carried as bytes (an event's payload, a call's input): any character may be in them (as UTF-8, a lone surrogate becomes U+FFFD). */
 const BYTES_FIELDS = new Set(['payload', 'input']);
 
+/** How deep JSON may nest outside the bytes fields: deeper, code that recurses (serializing it again) would overflow its stack. */
+const MAX_DEPTH = 64;
+
 /** Why a string cannot be stored as text, or null when it can. */
 function unstorable(text: string): string | null {
   if (text.includes('\u0000')) return 'must not contain the character U+0000 (NUL)';
@@ -18,9 +21,10 @@ function unstorable(text: string): string | null {
 
 /**
  * The first key or string PostgreSQL cannot store as text or JSON (U+0000, a
- * lone surrogate), outside the bytes fields, with why. Such a value would be a
- * 500 (and a statement shared by several requests would fail for all), or be
- * silently altered, making two different idempotency keys one.
+ * lone surrogate), or the first value nested deeper than MAX_DEPTH, outside the
+ * bytes fields, with why. Such a value would be a 500 (and a statement shared
+ * by several requests would fail for all), or be silently altered, making two
+ * different idempotency keys one.
  * Walked with a stack, not recursion: a body may nest deeper than the call stack.
  */
 function firstUnstorable(value: unknown): { path: string[]; reason: string } | null {
@@ -30,6 +34,7 @@ function firstUnstorable(value: unknown): { path: string[]; reason: string } | n
       const reason = unstorable(next.value);
       if (reason !== null) return { path: next.path, reason };
     } else if (typeof next.value === 'object' && next.value !== null) {
+      if (next.path.length >= MAX_DEPTH) return { path: next.path, reason: `nests deeper than ${MAX_DEPTH} levels` };
       for (const [key, child] of Object.entries(next.value)) {
         const path = [...next.path, key];
         const reason = unstorable(key);
