@@ -104,6 +104,9 @@ describe('events through the queue and the worker', () => {
     assert.equal(queued.body.status, 'queued');
     assert.equal((await waitUntilFinished(api, alice.key, queued.body.id)).output, 'hello, Yan');
 
+    const noVersion = await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: alice.key, body: { export: 'greet', version: 99 } });
+    assert.equal(noVersion.status, 400, noVersion.text);
+    assert.deepEqual(noVersion.body.error.details.issues, [{ field: 'version', message: 'the plugin has no version 99' }]);
     const noExport = await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: alice.key, body: { export: 'nope' } });
     assert.equal(noExport.status, 400);
     assert.equal(noExport.body.error.details.issues[0].field, 'export');
@@ -170,6 +173,15 @@ describe('events through the queue and the worker', () => {
     assert.deepEqual(one.map((entry) => entry.event), ['status', 'done']);
     assert.equal(one[0]!.data.status, 'ok');
     assert.equal((await api.http.get(`/v1/events/${accepted.body.eventId}/stream`, { token: bob.key })).status, 404);
+    assert.equal((await api.http.get(`/v1/invocations/${accepted.body.invocations[0].id}/stream`, { token: bob.key })).status, 404);
+
+    // An invocation deleted while followed (its tenant's retention ran) ends the stream with `gone`.
+    const { prisma } = api.database;
+    const waiting = await prisma.invocation.create({ data: { tenantId: alice.tenantId, pluginId: greeter, version: 1, exportName: 'greet', status: 'queued' } });
+    const following = readStream(`/v1/invocations/${waiting.id}/stream`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await prisma.invocation.delete({ where: { id: waiting.id } });
+    assert.deepEqual((await following).map((entry) => entry.event), ['status', 'gone', 'done']);
   });
 
   it('reports usage per day, to the tenant and to admins', async () => {

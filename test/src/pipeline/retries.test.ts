@@ -143,6 +143,9 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     const mismatched = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 3 } });
     assert.equal(mismatched.status, 400, mismatched.text);
     assert.equal(mismatched.body.error.details.issues[0].field, 'version');
+    const unknownVersion = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 99 } });
+    assert.equal(unknownVersion.status, 400, unknownVersion.text);
+    assert.deepEqual(unknownVersion.body.error.details.issues, [{ field: 'version', message: 'the plugin has no version 99' }]);
 
     const audited = (await api.http.get('/v1/audit', { token: alice.key })).body.items.filter((entry: { action: string }) => entry.action === 'dead_letter.replayed');
     assert.deepEqual(audited.map((entry: { target: string; details: unknown }) => [entry.target, entry.details]), [[id, { replay: replay.body.invocationId, version: 2 }]]);

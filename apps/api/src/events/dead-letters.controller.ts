@@ -62,7 +62,9 @@ export class DeadLettersController {
     await this.plugins.getLive(tenantId, original.pluginId);
     const number = body.version ?? original.version;
     const version = await this.versions.find(tenantId, original.pluginId, number);
-    if (version === null) throw new AppError(AppErrorCode.NotFound, `No version ${number} of this plugin.`);
+    if (version === null) {
+      throw body.version === undefined ? new AppError(AppErrorCode.NotFound, `No version ${number} of this plugin.`) : invalidField('body', 'version', `the plugin has no version ${number}`);
+    }
     if (version.status !== 'published' || version.approvalStatus === 'pending' || version.approvalStatus === 'rejected') {
       throw new AppError(AppErrorCode.Conflict, `Version ${number} cannot run: it is ${version.status}, approval ${version.approvalStatus}.`);
     }

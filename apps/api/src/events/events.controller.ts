@@ -2,12 +2,13 @@ import { Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@ne
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
+import { InvocationRepository } from '@airlock/db';
 import { CurrentPrincipal } from '../auth/current-principal.js';
 import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
-import { streamUntilDone } from '../invocations/sse-stream.js';
+import { isUnfinished, streamUntilDone } from '../invocations/sse-stream.js';
 import { toInvocationView } from '../invocations/invocation.schema.js';
 import { ZodBody, ZodResponse } from '../validation/zod-openapi.js';
 import { acceptedEventSchema, createEventSchema, eventViewSchema, toAcceptedEvent, toEventView } from './event.schema.js';
@@ -20,7 +21,10 @@ import { LeavesConfigUnchanged } from '../tenant-config/leaves-config-unchanged.
 @UseGuards(TenantGuard)
 @Controller('v1/events')
 export class EventsController {
-  constructor(private readonly events: EventsService) {}
+  constructor(
+    private readonly events: EventsService,
+    private readonly invocations: InvocationRepository,
+  ) {}
 
   @Post()
   @LeavesConfigUnchanged()
@@ -33,7 +37,7 @@ export class EventsController {
   }
 
   @Get(':eventId/stream')
-  @ApiOperation({ summary: 'Server-Sent Events: `invocation` as each invocation of the event finishes, then `done`' })
+  @ApiOperation({ summary: 'Server-Sent Events: `invocation` as each invocation of the event finishes, then `done` (`timeout` after 10 minutes: reconnect)' })
   @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
   @ApiErrors(404)
@@ -47,11 +51,13 @@ export class EventsController {
     await this.events.get(tenantId, eventId);
     const reported = new Set<string>();
     await streamUntilDone(request, response, async () => {
-      const event = await this.events.get(tenantId, eventId);
-      const finished = event.invocations.filter((invocation) => invocation.status !== 'queued' && invocation.status !== 'running');
-      const fresh = finished.filter((invocation) => !reported.has(invocation.id));
-      for (const invocation of fresh) reported.add(invocation.id);
-      return { events: fresh.map((invocation) => ({ event: 'invocation', data: toInvocationView(invocation) })), done: finished.length === event.invocations.length };
+      // Only statuses are polled; an invocation is read whole once, when it has finished.
+      const statuses = await this.invocations.statuses(tenantId, { eventId });
+      const finished = statuses.filter((invocation) => !isUnfinished(invocation.status));
+      const fresh = finished.filter((invocation) => !reported.has(invocation.id)).map((invocation) => invocation.id);
+      const rows = fresh.length === 0 ? [] : await this.invocations.findManyById(tenantId, fresh);
+      for (const invocation of rows) reported.add(invocation.id);
+      return { events: rows.map((invocation) => ({ event: 'invocation', data: toInvocationView(invocation) })), done: reported.size === statuses.length };
     });
   }
 

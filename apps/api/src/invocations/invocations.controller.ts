@@ -8,7 +8,7 @@ import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
 import { invalidField } from '../validation/invalid-field.js';
 import type { Request, Response } from 'express';
-import { streamUntilDone } from './sse-stream.js';
+import { isUnfinished, streamUntilDone } from './sse-stream.js';
 import { z } from 'zod';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { type InvocationView, invocationViewSchema, toInvocationView } from './invocation.schema.js';
@@ -60,7 +60,7 @@ export class InvocationsController {
   }
 
   @Get('v1/invocations/:invocationId/stream')
-  @ApiOperation({ summary: 'Server-Sent Events: `status` with the invocation at each change, then `done` once it is finished' })
+  @ApiOperation({ summary: 'Server-Sent Events: `status` with the invocation at each change, then `done` once it is finished (`gone` if it was deleted; `timeout` after 10 minutes: reconnect)' })
   @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
   async stream(
@@ -73,13 +73,14 @@ export class InvocationsController {
     if ((await this.invocations.findById(tenantId, id)) === null) throw notFound('invocation');
     let lastStatus: string | undefined;
     await streamUntilDone(request, response, async () => {
-      const invocation = (await this.invocations.findById(tenantId, id))!;
-      const changed = invocation.status !== lastStatus;
+      // Only the status is polled; the whole invocation is read when it changes.
+      const [current] = await this.invocations.statuses(tenantId, { ids: [id] });
+      if (current !== undefined && current.status === lastStatus) return { events: [], done: false };
+      const invocation = current === undefined ? null : await this.invocations.findById(tenantId, id);
+      // Deleted meanwhile (its tenant's retention ran): nothing more will come.
+      if (invocation === null) return { events: [{ event: 'gone', data: { id } }], done: true };
       lastStatus = invocation.status;
-      return {
-        events: changed ? [{ event: 'status', data: toInvocationView(invocation) }] : [],
-        done: invocation.status !== 'queued' && invocation.status !== 'running',
-      };
+      return { events: [{ event: 'status', data: toInvocationView(invocation) }], done: !isUnfinished(invocation.status) };
     });
   }
 

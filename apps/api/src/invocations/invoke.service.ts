@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { EventsService } from '../events/events.service.js';
 import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
+import { invalidField } from '../validation/invalid-field.js';
 import type { invokeSchema } from './invoke.schema.js';
 
 const POLL_MS = 20;
@@ -28,15 +29,13 @@ export class InvokeService {
     if (version === null) {
       throw request.version === undefined
         ? new AppError(AppErrorCode.Conflict, 'The plugin has no published version.')
-        : new AppError(AppErrorCode.NotFound, `No version ${request.version} of this plugin.`);
+        : invalidField('body', 'version', `the plugin has no version ${request.version}`);
     }
     if (version.status !== 'published' || version.approvalStatus === 'pending' || version.approvalStatus === 'rejected') {
       throw new AppError(AppErrorCode.Conflict, `Version ${version.number} cannot run: it is ${version.status}, approval ${version.approvalStatus}. Use .../test for drafts.`);
     }
     if (!(version.exports as string[]).includes(request.export)) {
-      throw new AppError(AppErrorCode.ValidationFailed, `Invalid request body: export: version ${version.number} exports no function "${request.export}"`, {
-        details: { issues: [{ field: 'export', message: 'not exported' }] },
-      });
+      throw invalidField('body', 'export', `version ${version.number} exports no function "${request.export}"`);
     }
     const input = request.inputBase64 !== undefined ? new Uint8Array(Buffer.from(request.inputBase64, 'base64')) : new TextEncoder().encode(request.input ?? '');
     const { maxInputBytes, quotas } = await this.policies.forTenant(tenant);

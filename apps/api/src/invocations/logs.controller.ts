@@ -74,7 +74,7 @@ export class LogsController {
   }
 
   @Get('stream')
-  @ApiOperation({ summary: 'Server-Sent Events: a `log` event per new line (from now, or from `since`), until the client leaves' })
+  @ApiOperation({ summary: 'Server-Sent Events: a `log` event per new line (from now, or from `since`), until the client leaves or 10 minutes pass (then `timeout`: reconnect with `since`)' })
   @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
   async stream(

@@ -1,35 +1,51 @@
+import { once } from 'node:events';
 import type { Request, Response } from 'express';
 
 const POLL_MS = 100;
 const HEARTBEAT_MS = 15_000;
 const MAX_STREAM_MS = 10 * 60_000;
 
+/** Whether an invocation's status says it may still change (queued or running). */
+export const isUnfinished = (status: string): boolean => status === 'queued' || status === 'running';
+
+export interface StreamPoll {
+  events: Array<{ event: string; data: unknown }>;
+  /** Nothing more will come: the stream sends `done` and ends. */
+  done: boolean;
+}
+
 /**
  * Streams Server-Sent Events while `poll` keeps returning new events, until it
- * says done, the client goes away, or ten minutes pass. Polling the database
- * keeps this correct whichever process finishes the work.
+ * says done, the client goes away, or ten minutes pass; then it sends `timeout`
+ * (`{"reconnect": true}`) so the client knows to open the stream again rather
+ * than take the end for completion. Polling the database keeps this correct
+ * whichever process finishes the work. A client that stops reading is not
+ * polled for more: the next poll waits until what was written has drained.
  */
-export async function streamUntilDone(
-  request: Request,
-  response: Response,
-  poll: () => Promise<{ events: Array<{ event: string; data: unknown }>; done: boolean }>,
-): Promise<void> {
+export async function streamUntilDone(request: Request, response: Response, poll: () => Promise<StreamPoll>): Promise<void> {
   response.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
   response.flushHeaders();
   let open = true;
-  request.on('close', () => (open = false));
+  const closed = once(request, 'close').then(() => (open = false));
+  const write = async (text: string) => {
+    if (!response.write(text)) await Promise.race([once(response, 'drain'), closed]);
+  };
   const started = Date.now();
   let lastWrite = Date.now();
-  while (open && Date.now() - started < MAX_STREAM_MS) {
+  while (open) {
+    if (Date.now() - started >= MAX_STREAM_MS) {
+      await write(`event: timeout\ndata: ${JSON.stringify({ reconnect: true, afterMs: MAX_STREAM_MS })}\n\n`);
+      break;
+    }
     const { events, done } = await poll();
-    for (const { event, data } of events) response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    for (const { event, data } of events) await write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     if (events.length > 0) lastWrite = Date.now();
     if (done) {
-      response.write('event: done\ndata: {}\n\n');
+      await write('event: done\ndata: {}\n\n');
       break;
     }
     if (Date.now() - lastWrite > HEARTBEAT_MS) {
-      response.write(': still working\n\n');
+      await write(': still working\n\n');
       lastWrite = Date.now();
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));

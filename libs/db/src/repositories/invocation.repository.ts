@@ -56,6 +56,21 @@ export class InvocationRepository {
     });
   }
 
+  /**
+   * The status of each invocation asked for, or of an event's invocations:
+   * what streams poll, without the rows' input, output and logs.
+   */
+  statuses(tenantId: string, where: { ids: string[] } | { eventId: string }): Promise<Array<{ id: string; status: string }>> {
+    return this.prisma.invocation.findMany({
+      where: { tenantId, ...('ids' in where ? { id: { in: where.ids } } : { eventId: where.eventId }) },
+      select: { id: true, status: true },
+    });
+  }
+
+  findManyById(tenantId: string, ids: string[]): Promise<Invocation[]> {
+    return this.prisma.invocation.findMany({ where: { tenantId, id: { in: ids } } });
+  }
+
   findById(tenantId: string, id: string): Promise<Invocation | null> {
     return this.prisma.invocation.findFirst({ where: { id, tenantId } });
   }
