@@ -38,6 +38,19 @@ describe('OpenAPI', () => {
     assert.ok(createTenant.responses['401'].content['application/json'].schema.properties.requestId);
     assert.deepEqual(createTenant.security, [{ admin: [] }]);
     assert.deepEqual(document.paths['/v1/me'].get.security, [{ tenant: [] }]);
+    // Every route that runs plugin code or creates what a quota counts says it may be refused for it.
+    for (const [path, method] of [
+      ['/v1/plugins', 'post'],
+      ['/v1/plugins/{pluginId}/versions', 'post'],
+      ['/v1/plugins/{pluginId}/versions/{number}/test', 'post'],
+      ['/v1/plugins/{pluginId}/versions/{number}/publish', 'post'],
+      ['/v1/bindings/{bindingId}/test', 'post'],
+      ['/v1/bindings', 'post'],
+      ['/v1/events', 'post'],
+      ['/v1/plugins/{pluginId}/invoke', 'post'],
+    ] as const) {
+      assert.ok(document.paths[path][method].responses['429'], `${method.toUpperCase()} ${path} declares 429`);
+    }
   });
 
   it('serves the docs UI with no asset from another host', async () => {

@@ -91,7 +91,7 @@ export class BindingsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Run the binding once with an input, as an event would (its version, export, config and secrets)' })
   @ZodResponse(200, testResultSchema, 'The call\'s result: status, output, logs, fuel, memory, duration.')
-  @ApiErrors(400, 404, 409, 422)
+  @ApiErrors(400, 404, 409, 422, 429, 503)
   async test(
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('bindingId', new IdParamPipe('binding')) bindingId: string,

@@ -57,7 +57,7 @@ export class VersionsController {
   })
   @ZodResponse(201, versionViewSchema, 'The new version.')
   @ZodResponse(200, versionViewSchema, 'A version with these exact bytes existed already: that one.')
-  @ApiErrors(400, 409, 413, 415, 422)
+  @ApiErrors(400, 409, 413, 415, 422, 429)
   async create(
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
@@ -126,7 +126,7 @@ export class VersionsController {
   @HttpCode(200)
   @ApiOperation({ summary: "Run the version's declared tests, or one ad-hoc call (export + input), in the sandbox" })
   @ZodResponse(200, testRunSchema, 'One result per test, with output, logs, fuel, memory and duration.')
-  @ApiErrors(400, 422)
+  @ApiErrors(400, 422, 429, 503)
   async test(
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
@@ -140,7 +140,7 @@ export class VersionsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Publish the version once its declared tests pass (409 with the failing tests otherwise)' })
   @ZodResponse(200, z.object({ version: versionViewSchema, results: testRunSchema.shape.results }), 'Published.')
-  @ApiErrors(409, 422)
+  @ApiErrors(409, 422, 429, 503)
   async publish(
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
