@@ -267,6 +267,17 @@ describe('plugin lifecycle over HTTP', () => {
     assert.equal((await api.http.get(`/v1/plugins/${pluginId}/versions/1`, as(alice))).status, 200, 'versions stay readable');
     assert.ok(!(await api.http.get('/v1/plugins', as(alice))).body.items.some((p: { id: string }) => p.id === pluginId));
     assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), ...wasmBody(hello) })).status, 409, 'no new versions');
+
+    // Bindings created while the plugin is being deleted either land before (and go with it) or are refused.
+    const erin = await createTenantSession(api, 'Erin');
+    const { pluginId: doomed } = await publishAndBind(api, erin, { name: 'doomed', template: 'hello', event: 'order.created', exportName: 'greet' });
+    const [deleted, ...created] = await Promise.all([
+      api.http.delete(`/v1/plugins/${doomed}?force=true`, as(erin)),
+      ...Array.from({ length: 6 }, (_, n) => api.http.post('/v1/bindings', { ...as(erin), body: { event: `order.${'abcdef'[n]}`, pluginId: doomed, version: 1, export: 'greet' } })),
+    ]);
+    assert.equal(deleted!.status, 200, deleted!.text);
+    for (const response of created) assert.ok([201, 409].includes(response.status), response.text);
+    assert.deepEqual((await api.http.get(`/v1/bindings?pluginId=${doomed}`, as(erin))).body.items, [], 'no binding outlives its plugin');
   });
 
   it('answers 404 to another tenant on every plugin, version and binding route', async () => {

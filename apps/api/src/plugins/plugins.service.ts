@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BindingRepository, type ListPage, type Plugin, PluginRepository, type Tenant } from '@airlock/db';
+import { type ListPage, type Plugin, PluginRepository, type Tenant } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { notFound } from '../validation/id-param.pipe.js';
@@ -8,7 +8,6 @@ import { notFound } from '../validation/id-param.pipe.js';
 export class PluginsService {
   constructor(
     private readonly plugins: PluginRepository,
-    private readonly bindings: BindingRepository,
     private readonly policies: TenantPolicyService,
   ) {}
 
@@ -47,14 +46,13 @@ export class PluginsService {
   async delete(tenantId: string, id: string, force: boolean): Promise<Plugin> {
     const plugin = await this.get(tenantId, id);
     if (plugin.deletedAt !== null) return plugin;
-    const live = await this.bindings.countEnabledForPlugin(tenantId, id);
-    if (live > 0 && !force) {
-      throw new AppError(
-        AppErrorCode.Conflict,
-        `The plugin has ${live} enabled binding${live === 1 ? '' : 's'}; delete them first or pass ?force=true to delete them with it.`,
-        { details: { enabledBindings: live } },
-      );
-    }
-    return this.plugins.softDelete(tenantId, id, new Date());
+    const deleted = await this.plugins.softDelete(tenantId, id, new Date(), force);
+    if ('plugin' in deleted) return deleted.plugin;
+    const live = deleted.enabledBindings;
+    throw new AppError(
+      AppErrorCode.Conflict,
+      `The plugin has ${live} enabled binding${live === 1 ? '' : 's'}; delete them first or pass ?force=true to delete them with it.`,
+      { details: { enabledBindings: live } },
+    );
   }
 }

@@ -19,7 +19,11 @@ export interface BindingFields {
 export class BindingRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Creates a binding unless the tenant has `max` already (null then); concurrent requests take turns (`insertInTurn`). */
+  /**
+   * Creates a binding unless the tenant has `max` already or its plugin is
+   * deleted (null then); concurrent creates, and plugin deletions (see
+   * PluginRepository.softDelete), take turns (`insertInTurn`).
+   */
   async createWithin(tenantId: string, fields: BindingFields, max: number): Promise<Binding | null> {
     const id = randomUUID();
     const inserted = await insertInTurn(
@@ -31,6 +35,7 @@ export class BindingRepository {
         SELECT ${id}::uuid, ${tenantId}::uuid, ${fields.event}, ${fields.pluginId}::uuid, ${fields.version}::int, ${fields.exportName},
                ${JSON.stringify(fields.config)}::jsonb, ${fields.secrets}::text, ${JSON.stringify(fields.secretNames)}::jsonb, ${fields.enabled}, now()
          WHERE (SELECT count(*) FROM bindings WHERE tenant_id = ${tenantId}::uuid) < ${max}
+           AND EXISTS (SELECT 1 FROM plugins WHERE id = ${fields.pluginId}::uuid AND tenant_id = ${tenantId}::uuid AND deleted_at IS NULL)
         RETURNING id`,
     );
     return !inserted ? null : this.prisma.binding.findUniqueOrThrow({ where: { id } });
@@ -73,10 +78,6 @@ export class BindingRepository {
       exportName: row.export_name,
       config: row.config as Prisma.InputJsonValue,
     }));
-  }
-
-  countEnabledForPlugin(tenantId: string, pluginId: string): Promise<number> {
-    return this.prisma.binding.count({ where: { tenantId, pluginId, enabled: true } });
   }
 
   update(tenantId: string, id: string, fields: BindingFields): Promise<Binding> {

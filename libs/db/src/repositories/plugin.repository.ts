@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Plugin, PrismaClient } from '../generated/prisma/client.js';
 import { createdAfter, type ListPage } from './list-position.js';
-import { insertInTurn } from './tenant-turns.js';
+import { insertInTurn, takeTurn } from './tenant-turns.js';
 
 /** A tenant's plugins. Every method takes the tenant: another tenant's plugin is simply not found. */
 export class PluginRepository {
@@ -46,12 +46,19 @@ export class PluginRepository {
     });
   }
 
-  /** Soft-deletes the plugin and removes its bindings, in one transaction. */
-  async softDelete(tenantId: string, id: string, at: Date): Promise<Plugin> {
-    const [, plugin] = await this.prisma.$transaction([
-      this.prisma.binding.deleteMany({ where: { tenantId, pluginId: id } }),
-      this.prisma.plugin.update({ where: { id, tenantId }, data: { deletedAt: at } }),
-    ]);
-    return plugin;
+  /**
+   * Soft-deletes the plugin and removes its bindings, in one transaction taken
+   * in turn with the tenant's binding creations, so none is made for it
+   * meanwhile. Unless `force`, refused (with their count) while any binding is
+   * enabled.
+   */
+  softDelete(tenantId: string, id: string, at: Date, force: boolean): Promise<{ plugin: Plugin } | { enabledBindings: number }> {
+    return this.prisma.$transaction(async (tx) => {
+      await takeTurn(tx, 'bindings', tenantId);
+      const enabledBindings = await tx.binding.count({ where: { tenantId, pluginId: id, enabled: true } });
+      if (enabledBindings > 0 && !force) return { enabledBindings };
+      await tx.binding.deleteMany({ where: { tenantId, pluginId: id } });
+      return { plugin: await tx.plugin.update({ where: { id, tenantId }, data: { deletedAt: at } }) };
+    });
   }
 }
