@@ -84,14 +84,21 @@ describe('plugin logs: searched and tailed across invocations', () => {
     assert.equal((await api.http.get('/v1/logs')).status, 401);
   });
 
-  it('tails new lines as Server-Sent Events', async () => {
+  it("tails new lines as Server-Sent Events, and none of them to another tenant", async () => {
     const stream = readSse(`${api.baseUrl}/v1/logs/stream?pluginId=${pluginId}&level=error`, alice.key);
+    // Bob follows everything of his, and Alice's plugin by id: neither shows him Alice's lines.
+    const bobsStreams = [readSse(`${api.baseUrl}/v1/logs/stream`, bob.key), readSse(`${api.baseUrl}/v1/logs/stream?pluginId=${pluginId}`, bob.key)];
     await sleep(300);
     await emitAndWait('tailed');
     const events = await stream.until((received) => received.some((event) => event.event === 'log'), 10_000);
     stream.close();
     const lines = events.filter((event) => event.event === 'log').map((event) => (event.data as { message: string }).message);
     assert.deepEqual(lines, ['error tailed'], 'only new lines, at the level asked');
+    await sleep(500); // a poll or more after Alice's stream had the line
+    for (const bobs of bobsStreams) {
+      bobs.close();
+      assert.deepEqual((await bobs.until(() => true, 0)).filter((event) => event.event === 'log'), []);
+    }
   });
 
   it('tails a line whose outcome was committed after a later one (a worker stamps the finish, then writes)', async () => {

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Request, Response } from 'express';
 
 const POLL_MS = 100;
@@ -26,9 +25,10 @@ export async function streamUntilDone(request: Request, response: Response, poll
   response.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
   response.flushHeaders();
   let open = true;
-  const closed = once(request, 'close').then(() => (open = false));
+  // Not events.once: an aborted request also emits 'error', which would reject it.
+  const closed = new Promise<void>((resolve) => request.on('close', resolve)).then(() => (open = false));
   const write = async (text: string) => {
-    if (!response.write(text)) await Promise.race([once(response, 'drain'), closed]);
+    if (!response.write(text)) await Promise.race([new Promise((resolve) => response.once('drain', resolve)), closed]);
   };
   const started = Date.now();
   let lastWrite = Date.now();
