@@ -75,7 +75,7 @@ export class WorkerModule {
                 if (!invocation.hasWebhooks) return;
                 await pRetry(async () => {
                   const deliveries = await webhooks.planDeliveries(invocation.tenantId, invocation.id, invocation.eventType);
-                  await enqueueDeliveries(webhookQueue, invocation.tenantId, deliveries);
+                  await enqueueDeliveries(webhookQueue, redis, invocation.tenantId, deliveries);
                 }, AFTER_FINISH_RETRIES);
               },
               // A failed attempt burned fuel too (a plugin could otherwise retry its way past the day's budget).

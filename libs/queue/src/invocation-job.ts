@@ -1,9 +1,7 @@
 import { type Job, Queue, type QueueOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-
-/** BullMQ's highest priority number (2^21 - 1); lower numbers are served first. */
-const PRIORITY_LIMIT = 2 ** 21 - 1;
+import { linePriority } from './tenant-line.js';
 
 export const INVOCATIONS_QUEUE = 'invocations';
 
@@ -66,13 +64,9 @@ export function invocationRetryPolicy(jobAttempts: number): RetryPolicy {
 
 /**
  * Queues invocations of one tenant. `placeInLine` is how many of the tenant's
- * invocations are queued or running already (the quota gate counts them).
- *
- * Fairness between tenants: BullMQ serves lower priority numbers first, and
- * each job's priority is its place in its own tenant's line. A tenant with
- * 10,000 jobs waiting holds priorities up to 10,000; another tenant's first
- * job gets 1 and is served next. Within a tenant, order stays first come,
- * first served (equal priorities are FIFO in BullMQ).
+ * invocations are queued or running already (the quota gate counts them):
+ * each job's priority is its place in its tenant's line (`linePriority`), so
+ * tenants are served fairly.
  */
 export async function enqueueInvocations(
   queue: Queue<InvocationJobData>,
@@ -89,7 +83,7 @@ export async function enqueueInvocations(
       jobId: invocationId,
       attempts: retry.attempts,
       backoff: { type: 'exponential' as const, delay: retry.firstBackoffMs },
-      priority: Math.min(PRIORITY_LIMIT, placeInLine + index + 1),
+      priority: linePriority(placeInLine + index),
     },
   }));
   // Most events have one binding: one job is one script call, where addBulk wraps even one in a transaction.

@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
-import { type InProcessWorker, publishAndBind, startWorker } from '../support/pipeline.js';
+import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
 interface Received {
@@ -29,6 +29,8 @@ describe('result webhooks', () => {
       request.on('end', () => {
         received.push({ path: request.url ?? '', headers: request.headers, body });
         if (request.url === '/flaky' && ++flakyCalls === 1) response.writeHead(503).end();
+        // A tenant's slow endpoints: each delivery holds a worker slot for a while.
+        else if (request.url?.startsWith('/slow/')) setTimeout(() => response.writeHead(204).end(), 1500);
         else response.writeHead(204).end();
       });
     });
@@ -122,5 +124,31 @@ describe('result webhooks', () => {
     assert.equal(refused.body.error.code, 'quota_exceeded');
     assert.deepEqual(refused.body.error.details, { limit: 'maxWebhooks', max: 20 });
     assert.equal((await api.http.get('/v1/webhooks', { token: dora.key })).body.items.length, 20);
+  });
+
+  it("serves another tenant's deliveries before a tenant's backlog of slow ones", async () => {
+    const arrivals = () => received.filter((entry) => entry.path.startsWith('/slow/') || entry.path === '/prompt').map((entry) => entry.path);
+    const emitAndFinish = async (session: TenantSession) => {
+      const accepted = await api.http.post('/v1/events', { token: session.key, body: { type: 'order.created', payload: 'Ada' } });
+      assert.equal(accepted.status, 202, accepted.text);
+      await waitUntilFinished(api, session.key, accepted.body.invocations[0].id);
+    };
+    const slowpoke = await createTenantSession(api, 'Slowpoke');
+    await api.http.request('PUT', `/v1/admin/tenants/${slowpoke.tenantId}/quota`, { token: api.adminToken, body: { tier: 'standard' } });
+    await publishAndBind(api, slowpoke, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' });
+    for (let n = 0; n < 4; n++) await api.http.post('/v1/webhooks', { token: slowpoke.key, body: { url: `http://hooks.example.test:${port}/slow/${n}` } });
+    const prompt = await createTenantSession(api, 'Prompt');
+    await publishAndBind(api, prompt, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' });
+    await api.http.post('/v1/webhooks', { token: prompt.key, body: { url: `http://hooks.example.test:${port}/prompt` } });
+
+    // 6 events, 4 webhooks each: 24 deliveries of 1.5 s for 8 worker slots.
+    await Promise.all(Array.from({ length: 6 }, () => emitAndFinish(slowpoke)));
+    for (let tries = 0; tries < 100 && arrivals().length < 8; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await emitAndFinish(prompt);
+    for (let tries = 0; tries < 300 && !arrivals().includes('/prompt'); tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = arrivals().indexOf('/prompt');
+    assert.ok(before >= 0, 'delivered');
+    // First come, first served would post it after all 24; it goes with the next free slot instead.
+    assert.ok(before <= 16, `${before} of the other tenant's deliveries went first`);
   });
 });
