@@ -80,6 +80,16 @@ describe('tenant quotas at enqueue, in Redis', () => {
     const refused = responses.find((response) => response.status === 429)!;
     assert.equal(refused.body.error.details.limit, 'eventsPerSecond');
     assert.equal(refused.headers.get('retry-after'), '1');
+
+    // Sending one event again with its idempotency key runs nothing new, but is a request like any other.
+    await nextSecond();
+    const replays = await Promise.all(
+      Array.from({ length: 15 }, () => api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created', idempotencyKey: 'same-order' } })),
+    );
+    const replayed = replays.filter((response) => response.status === 202);
+    assert.ok(replayed.length >= 3 && replayed.length <= 6, `${replayed.length} accepted`);
+    assert.equal(new Set(replayed.map((response) => response.body.eventId)).size, 1, 'one event');
+    assert.equal(replays.find((response) => response.status === 429)?.body.error.details.limit, 'eventsPerSecond');
   });
 
   it('limits invocations in flight, and frees them as they finish', async () => {

@@ -91,13 +91,14 @@ export class EventsService {
    * is recorded is not lost: the workers' reconciler queues it once Redis is
    * back (`sooner` says how the caller can have it queued at once).
    */
-  async enqueue(tenantId: string, invocationIds: string[], placeInLine: number, recovery: { recorded: string; sooner?: string }): Promise<void> {
+  async enqueue(tenantId: string, invocationIds: string[], placeInLine: number | null, recovery: { recorded: string; sooner?: string }): Promise<void> {
     try {
       await withSpan(tracer, SPAN.enqueue, { kind: SpanKind.PRODUCER, attributes: { [ATTR.tenantId]: tenantId } }, () =>
-        enqueueInvocations(this.queue, tenantId, invocationIds, invocationRetryPolicy(this.config.jobAttempts), placeInLine, currentTraceCarrier()),
+        enqueueInvocations(this.queue, tenantId, invocationIds, invocationRetryPolicy(this.config.jobAttempts), placeInLine ?? 0, currentTraceCarrier()),
       );
       // The tenant had nothing queued or running: workers whose slots are all taken by jobs they hold back make room.
-      // Not awaited, and harmless if lost: the newcomer then waits for a slot to free itself.
+      // Not awaited, and harmless if lost: the newcomer then waits for a slot to free itself. A replay (null: its
+      // jobs, if still queued, exist already) announces nothing.
       if (placeInLine === 0 && invocationIds.length > 0) void this.redis.publish(newcomerChannel(this.config.redisPrefix), tenantId).catch(() => undefined);
     } catch (error) {
       this.logger.warn(`${recovery.recorded}: queueing failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -122,8 +123,9 @@ export class EventsService {
     }
     const replay = input.idempotencyKey !== undefined && (await this.events.findByIdempotencyKey(tenant.id, input.idempotencyKey)) !== null;
     const planned = replay ? [] : await this.planFor(tenant.id, input.type);
-    // A replay was counted the first time (and its jobs, if queued, keep their place).
-    const placeInLine = replay ? 0 : await this.admit(tenant, planned.length, policy.quotas);
+    // A replay's invocations were counted the first time (and its jobs, if queued, keep their place); the request
+    // itself still counts as an event per second, or replays would be a way past that limit.
+    const placeInLine = await this.admit(tenant, planned.length, policy.quotas);
     trace.getActiveSpan()?.setAttribute(ATTR.eventType, input.type);
     const { event, created } = await this.recordAdmitted(tenant.id, planned.length, async () => {
       const recorded = await this.recorder.submit({
@@ -141,7 +143,7 @@ export class EventsService {
     if (!created && !replay) await this.quotaGate.release(tenant.id, planned.length).catch(() => undefined);
     trace.getActiveSpan()?.setAttribute(ATTR.eventId, event.id);
     const queued = event.invocations.filter((invocation) => invocation.status === 'queued').map((invocation) => invocation.id);
-    await this.enqueue(tenant.id, queued, placeInLine, {
+    await this.enqueue(tenant.id, queued, replay || !created ? null : placeInLine, {
       recorded: `event ${event.id}`,
       ...(input.idempotencyKey === undefined ? {} : { sooner: 'send it again with the same idempotencyKey to queue it at once' }),
     });
