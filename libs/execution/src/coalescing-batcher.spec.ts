@@ -27,6 +27,22 @@ describe('CoalescingBatcher', () => {
     assert.deepEqual(second, { status: 'fulfilled', value: 'b' });
   });
 
+  it('bounds a batch by the size of its requests too, taking at least one', async () => {
+    const batches: number[][] = [];
+    const batcher = new CoalescingBatcher<number, number>(
+      async (items) => {
+        batches.push(items);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return items;
+      },
+      128,
+      1,
+      { of: (item) => item, max: 10 },
+    );
+    await Promise.all([1, 4, 4, 4, 20, 3, 3].map((n) => batcher.submit(n)));
+    assert.deepEqual(batches, [[1], [4, 4], [4], [20], [3, 3]]);
+  });
+
   it('sends a failed batch again one request at a time, so a bad request fails alone', async () => {
     const batches: string[][] = [];
     const batcher = new CoalescingBatcher<string, string>(async (items) => {

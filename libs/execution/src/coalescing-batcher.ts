@@ -23,11 +23,14 @@ export class CoalescingBatcher<In, Out> {
    * @param send runs one batch; its result holds one output per input, in order.
    * @param maxBatch the most requests in one batch.
    * @param maxInFlight batches sent at once.
+   * @param size with `maxSize`, bounds a batch by the sum of its requests' sizes
+   * too (bytes a statement carries): a batch holds at least one request.
    */
   constructor(
     private readonly send: (items: In[]) => Promise<Out[]>,
     private readonly maxBatch = 128,
     private readonly maxInFlight = 1,
+    private readonly size?: { of: (item: In) => number; max: number },
   ) {}
 
   submit(item: In): Promise<Out> {
@@ -37,13 +40,25 @@ export class CoalescingBatcher<In, Out> {
     });
   }
 
+  /** How many of the waiting requests the next batch takes. */
+  private batchLength(): number {
+    const most = Math.min(this.maxBatch, this.waiting.length);
+    if (this.size === undefined) return most;
+    let total = 0;
+    for (let count = 0; count < most; count++) {
+      total += this.size.of(this.waiting[count]!.item);
+      if (total > this.size.max) return Math.max(1, count);
+    }
+    return most;
+  }
+
   private sendAlone(entry: Waiting<In, Out>): void {
     this.send([entry.item]).then((outputs) => entry.resolve(outputs[0] as Out), entry.reject);
   }
 
   private pump(): void {
     while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, this.maxBatch);
+      const batch = this.waiting.splice(0, this.batchLength());
       this.inFlight++;
       this.send(batch.map((entry) => entry.item))
         .then(

@@ -86,7 +86,11 @@ export class InvocationRunner {
       const claimed = new Map((await deps.work.claim(requests, new Date())).map((invocation) => [invocation.id, invocation]));
       return requests.map((request) => claimed.get(request.id) ?? null);
     });
-    this.finishes = new CoalescingBatcher(async (requests) => writersOf(requests, await deps.work.finish(requests, new Date())));
+    // Outputs may be megabytes each: a statement carries at most 16 MiB of them.
+    this.finishes = new CoalescingBatcher(async (requests) => writersOf(requests, await deps.work.finish(requests, new Date())), 128, 1, {
+      of: (request) => request.outcome.output.length,
+      max: 16 * 1024 * 1024,
+    });
   }
 
   /**

@@ -34,8 +34,15 @@ function payloadText(payload: unknown): string {
 @Injectable()
 export class EventsService {
   private readonly logger = new Logger('Events');
-  /** Events arriving while a statement is in flight are recorded together by the next one. */
-  private readonly recorder = new CoalescingBatcher<EventToRecord, PromiseSettledResult<RecordedEvent>>((events) => this.events.recordMany(events), 128, 2);
+  /**
+   * Events arriving while a statement is in flight are recorded together by the
+   * next one, up to 16 MiB of payloads a statement (each event may carry
+   * megabytes, and a statement's parameters are one string on each side).
+   */
+  private readonly recorder = new CoalescingBatcher<EventToRecord, PromiseSettledResult<RecordedEvent>>((events) => this.events.recordMany(events), 128, 2, {
+    of: (event) => event.payload.length,
+    max: 16 * 1024 * 1024,
+  });
 
   constructor(
     private readonly events: EventRepository,

@@ -7,6 +7,7 @@ import { EventsService } from '../events/events.service.js';
 import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { invalidField } from '../validation/invalid-field.js';
+import { isUnfinished } from './sse-stream.js';
 import type { invokeSchema } from './invoke.schema.js';
 
 const POLL_MS = 20;
@@ -60,12 +61,13 @@ export class InvokeService {
 
   private async waitFor(tenantId: string, invocation: Invocation, waitMs: number): Promise<{ invocation: Invocation; finished: boolean }> {
     const deadline = Date.now() + waitMs;
-    let current = invocation;
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      current = (await this.invocations.findById(tenantId, invocation.id)) ?? current;
-      if (current.status !== 'queued' && current.status !== 'running') return { invocation: current, finished: true };
+      // Only the status is polled; the whole invocation is read once it has finished.
+      const [current] = await this.invocations.statuses(tenantId, { ids: [invocation.id] });
+      if (current !== undefined && !isUnfinished(current.status)) break;
     }
-    return { invocation: current, finished: false };
+    const current = (await this.invocations.findById(tenantId, invocation.id)) ?? invocation;
+    return { invocation: current, finished: !isUnfinished(current.status) };
   }
 }
