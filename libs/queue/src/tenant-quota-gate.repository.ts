@@ -69,15 +69,28 @@ return 0
 // the reconciler may have released a run (its tenant idle at two sweeps) whose
 // job came back to be settled later.
 const SETTLE = `
-local settled = 0
+local count, order = {}, {}
 for i = 1, #ARGV do
   local job = KEYS[3 * i - 2]
   if redis.call('EXISTS', job) == 0 or redis.call('HSETNX', job, 'airlockSettled', '1') == 1 then
-    redis.call('INCRBY', KEYS[3 * i - 1], ARGV[i])
-    redis.call('EXPIRE', KEYS[3 * i - 1], 172800)
-    if tonumber(redis.call('GET', KEYS[3 * i]) or '0') > 0 then redis.call('DECR', KEYS[3 * i]) end
-    settled = settled + 1
+    local fuelKey = KEYS[3 * i - 1]
+    -- Charged as sent (Redis adds 64-bit integers exactly; Lua numbers would round past 2^53).
+    redis.call('INCRBY', fuelKey, ARGV[i])
+    if count[fuelKey] == nil then
+      count[fuelKey] = 0
+      order[#order + 1] = { fuelKey, KEYS[3 * i] }
+    end
+    count[fuelKey] = count[fuelKey] + 1
   end
+end
+-- Per tenant, not per invocation: the expiry, and the release of its in-flight count.
+local settled = 0
+for _, keys in ipairs(order) do
+  local fuelKey, inFlightKey = keys[1], keys[2]
+  redis.call('EXPIRE', fuelKey, 172800)
+  local release = math.min(count[fuelKey], tonumber(redis.call('GET', inFlightKey) or '0'))
+  if release > 0 then redis.call('DECRBY', inFlightKey, release) end
+  settled = settled + count[fuelKey]
 end
 return settled
 `;
