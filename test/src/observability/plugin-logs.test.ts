@@ -88,7 +88,7 @@ describe('plugin logs: searched and tailed across invocations', () => {
     const stream = readSse(`${api.baseUrl}/v1/logs/stream?pluginId=${pluginId}&level=error`, alice.key);
     // Bob follows everything of his, and Alice's plugin by id: neither shows him Alice's lines.
     const bobsStreams = [readSse(`${api.baseUrl}/v1/logs/stream`, bob.key), readSse(`${api.baseUrl}/v1/logs/stream?pluginId=${pluginId}`, bob.key)];
-    await sleep(300);
+    for (const following of [stream, ...bobsStreams]) assert.equal(await following.opened, 200, 'following from before the line');
     await emitAndWait('tailed');
     const events = await stream.until((received) => received.some((event) => event.event === 'log'), 10_000);
     stream.close();

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { compileTemplate } from '../support/pdk.js';
 import { publishAndBind, waitUntilFinished } from '../support/pipeline.js';
+import { readSse } from '../support/sse.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 import { wat } from '../support/wasm.js';
 
@@ -178,10 +179,15 @@ describe('events through the queue and the worker', () => {
     // An invocation deleted while followed (its tenant's retention ran) ends the stream with `gone`.
     const { prisma } = api.database;
     const waiting = await prisma.invocation.create({ data: { tenantId: alice.tenantId, pluginId: greeter, version: 1, exportName: 'greet', status: 'queued' } });
-    const following = readStream(`/v1/invocations/${waiting.id}/stream`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await prisma.invocation.delete({ where: { id: waiting.id } });
-    assert.deepEqual((await following).map((entry) => entry.event), ['status', 'gone', 'done']);
+    const following = readSse(`${api.baseUrl}/v1/invocations/${waiting.id}/stream`, alice.key);
+    try {
+      await following.until((events) => events.some((entry) => entry.event === 'status'), 5_000);
+      await prisma.invocation.delete({ where: { id: waiting.id } });
+      const events = await following.until((received) => received.some((entry) => entry.event === 'done'), 5_000);
+      assert.deepEqual(events.map((entry) => entry.event), ['status', 'gone', 'done']);
+    } finally {
+      following.close();
+    }
   });
 
   it('reports usage per day, to the tenant and to admins', async () => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { INestApplicationContext } from '@nestjs/common';
 import { createRedisConnection } from '@airlock/queue';
@@ -7,6 +6,7 @@ import { createWorkerApp } from '@airlock/worker/worker-app';
 import type { Redis } from 'ioredis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { compileSource } from '../support/pdk.js';
+import { killBusyExecutor } from '../support/sandbox-harness.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
 const PLUGIN = `import { Host, Kv } from "@airlock/plugin-pdk";
@@ -72,30 +72,12 @@ describe('retries of transient failures, final deterministic ones, dead letters'
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  /**
-   * Kills the executor that is running a call (the one on a CPU), once the
-   * plugin is well into its loop (not still being instantiated).
-   */
-  async function killBusyExecutor(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    for (let tries = 0; tries < 100; tries++) {
-      for (const pid of api.sandbox.executorPids()) {
-        const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-        if (stat.split(' ')[2] === 'R') {
-          process.kill(pid, 'SIGKILL');
-          return;
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    assert.fail('no executor was busy');
-  }
   const emit = async (type: string) => (await api.http.post('/v1/events', { token: alice.key, body: { type } })).body.invocations[0].id as string;
 
   it('retries a call whose executor died, and records the retry\'s result once', async () => {
     const id = await emit('job.flaky');
     await waitFor(id, (body) => body.status === 'running');
-    await killBusyExecutor();
+    await killBusyExecutor(api.sandbox);
     const done = await waitFor(id, (body) => !['queued', 'running'].includes(body.status));
     assert.equal(done.status, 'ok', JSON.stringify(done.error));
     assert.equal(done.output, 'recovered');
@@ -115,7 +97,7 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     const id = await emit('job.spin');
     for (let attempt = 1; attempt <= 2; attempt++) {
       await waitFor(id, (body) => body.status === 'running' && body.attempts === attempt);
-      await killBusyExecutor();
+      await killBusyExecutor(api.sandbox);
     }
     const dead = await waitFor(id, (body) => !['queued', 'running'].includes(body.status));
     assert.equal(dead.status, 'crashed');

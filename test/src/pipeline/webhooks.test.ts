@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { isPrivateAddress } from '@airlock/sandbox';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
@@ -38,8 +39,11 @@ describe('result webhooks', () => {
     port = (receiver.address() as AddressInfo).port;
     api = await startApi();
     worker = await startWorker(api, {
-      // The receiver runs on this machine: only its test name may reach loopback.
-      webhookHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (_address, host) => host === 'hooks.example.test' },
+      // The receiver runs on this machine: its test name may reach loopback; every other host meets the real rule.
+      webhookHttp: {
+        resolve: async () => [{ address: '127.0.0.1', family: 4 }],
+        isAddressAllowed: (address, host) => host === 'hooks.example.test' || !isPrivateAddress(address),
+      },
     });
     alice = await createTenantSession(api, 'Alice');
     await publishAndBind(api, alice, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' });

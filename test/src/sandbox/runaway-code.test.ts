@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { Sandbox } from '@airlock/sandbox';
-import { admitted, assertStillHealthy, context, freeTier, policyWith } from '../support/sandbox-harness.js';
+import { admitted, assertStillHealthy, context, freeTier, killBusyExecutor, policyWith } from '../support/sandbox-harness.js';
 import { EXTISM_IMPORTS, GUEST_HELPERS, wat } from '../support/wasm.js';
 
 /** Peak resident memory of a process, from /proc. */
@@ -140,17 +140,7 @@ describe('runaway plugins', () => {
 
   it('reports a killed executor as crashed, and carries on', async () => {
     const call = sandbox.run(artifact, 'spin', '', context(policyWith({ fuelPerCall: Number.MAX_SAFE_INTEGER, timeoutMs: 10_000 })));
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const busy = sandbox.executorPids();
-    for (const pid of busy) {
-      try {
-        // Only the busy one is spinning; killing an idle one would just be replaced.
-        const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-        if (stat.split(' ')[2] === 'R') process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    await killBusyExecutor(sandbox);
     const result = await call;
     assert.equal(result.status, 'crashed');
     assert.match(result.error!.message, /SIGKILL/);

@@ -5,14 +5,22 @@ export interface SseEvent {
 
 /**
  * Reads a Server-Sent Events stream as it arrives (for streams that stay open):
- * `until` resolves with everything received once the predicate holds.
+ * `until` resolves with everything received once the predicate holds; `opened`
+ * with the response's status once its headers are in (a stream's headers are
+ * sent when it starts following).
  */
-export function readSse(url: string, token: string): { until(done: (events: SseEvent[]) => boolean, timeoutMs: number): Promise<SseEvent[]>; close(): void } {
+export function readSse(
+  url: string,
+  token: string,
+): { opened: Promise<number>; until(done: (events: SseEvent[]) => boolean, timeoutMs: number): Promise<SseEvent[]>; close(): void } {
   const abort = new AbortController();
   const events: SseEvent[] = [];
   const waiters: Array<() => void> = [];
+  let opened!: (status: number) => void;
+  const openedPromise = new Promise<number>((resolve) => (opened = resolve));
   void (async () => {
     const response = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
+    opened(response.status);
     const decoder = new TextDecoder();
     let buffer = '';
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
@@ -40,6 +48,7 @@ export function readSse(url: string, token: string): { until(done: (events: SseE
       }
       return events;
     },
+    opened: openedPromise,
     close: () => abort.abort(),
   };
 }
