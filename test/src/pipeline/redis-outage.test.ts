@@ -32,7 +32,7 @@ describe('events while Redis is down or refusing writes', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('answers 503 within a second, and runs the event once when sent again after Redis is back', async () => {
+  it('answers 503 within a second, recording nothing, and runs the event once when sent again after Redis is back', async () => {
     const port = redis.port;
     await redis.stop();
     const body = { type: 'order.created', payloadBase64: Buffer.from('Ada').toString('base64'), idempotencyKey: 'during-outage' };
@@ -41,7 +41,7 @@ describe('events while Redis is down or refusing writes', () => {
     assert.ok(Date.now() - started < 1000, `answered in ${Date.now() - started} ms`);
     assert.equal(refused.status, 503);
     assert.equal(refused.body.error.code, 'not_ready');
-    assert.match(refused.body.error.message, /unavailable/);
+    assert.match(refused.body.error.message, /nothing was recorded/);
 
     redis = await startPrivateRedis({ dir, appendOnly: false, port });
     let accepted = await api.http.post('/v1/events', { token: alice.key, body });
@@ -60,7 +60,10 @@ describe('events while Redis is down or refusing writes', () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       assert.equal(result.status, 'ok');
-      assert.equal(result.output, 'hello, Ada', 'the event recorded during the outage ran, once');
+      assert.equal(result.output, 'hello, Ada');
+      assert.equal(result.attempts, 1);
+      const ofEvent = await api.http.get(`/v1/invocations?event=${accepted.body.eventId}`, { token: alice.key });
+      assert.deepEqual(ofEvent.body.items.map((item: { id: string }) => item.id), [id], 'one invocation: the refused request left nothing behind');
     } finally {
       await worker.close();
     }
