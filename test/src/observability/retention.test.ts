@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { RetentionRepository } from '@airlock/db';
 import { createMaintenanceQueue, createRedisConnection } from '@airlock/queue';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { type InProcessWorker, startWorker } from '../support/pipeline.js';
@@ -21,7 +22,10 @@ describe('retention: a scheduled job deletes what is older than each tenant’s 
     await api.close();
   });
 
-  /** A tenant with, from ten days ago: 5 finished invocations, 1 still queued, 1 event, 3 spans; and a fresh invocation and span. */
+  /**
+   * A tenant with, from ten days ago: 5 finished invocations, 1 still queued, 1
+   * event, 3 spans, 3 webhook deliveries; and a fresh invocation, span and delivery.
+   */
   async function tenantWithHistory(tier: string, overrides: { retentionDays?: number } = {}) {
     const { prisma } = api.database;
     const tenant = await prisma.tenant.create({ data: { name: `retention ${tier}`, tier } });
@@ -35,6 +39,10 @@ describe('retention: a scheduled job deletes what is older than each tenant’s 
     const span = { tenantId: tenant.id, traceId: randomBytes(16).toString('hex'), name: 'sandbox.run', kind: 'internal', durationMs: 1, status: 'ok' };
     await prisma.span.createMany({ data: [0, 1, 2].map(() => ({ ...span, spanId: randomBytes(8).toString('hex'), startTime: old })) });
     await prisma.span.create({ data: { ...span, spanId: randomBytes(8).toString('hex'), startTime: new Date() } });
+    const webhook = await prisma.webhook.create({ data: { tenantId: tenant.id, url: 'https://hooks.example.com/', secret: 'sealed' } });
+    const delivery = { tenantId: tenant.id, webhookId: webhook.id, status: 'delivered' };
+    await prisma.webhookDelivery.createMany({ data: [0, 1, 2].map(() => ({ ...delivery, invocationId: randomUUID(), createdAt: old })) });
+    await prisma.webhookDelivery.create({ data: { ...delivery, invocationId: fresh.id } });
     return { id: tenant.id, stuck: stuck.id, fresh: fresh.id };
   }
 
@@ -44,6 +52,7 @@ describe('retention: a scheduled job deletes what is older than each tenant’s 
       invocations: await prisma.invocation.count({ where: { tenantId } }),
       events: await prisma.event.count({ where: { tenantId } }),
       spans: await prisma.span.count({ where: { tenantId } }),
+      webhookDeliveries: await prisma.webhookDelivery.count({ where: { tenantId } }),
     };
   };
 
@@ -58,12 +67,14 @@ describe('retention: a scheduled job deletes what is older than each tenant’s 
     for (let tries = 0; tries < 100 && (await counts(free.id)).invocations > 2; tries++) await sleep(100);
 
     for (const swept of [free, shortened]) {
-      assert.deepEqual(await counts(swept.id), { invocations: 2, events: 0, spans: 1 }, 'old rows gone, in batches of two');
+      assert.deepEqual(await counts(swept.id), { invocations: 2, events: 0, spans: 1, webhookDeliveries: 1 }, 'old rows gone');
       const left = await api.database.prisma.invocation.findMany({ where: { tenantId: swept.id }, select: { id: true } });
       assert.deepEqual(left.map((row) => row.id).sort(), [swept.stuck, swept.fresh].sort(), 'an unfinished invocation stays whatever its age');
     }
-    assert.deepEqual(await counts(enterprise.id), { invocations: 7, events: 1, spans: 4 }, 'within 90 days: nothing deleted');
+    assert.deepEqual(await counts(enterprise.id), { invocations: 7, events: 1, spans: 4, webhookDeliveries: 4 }, 'within 90 days: nothing deleted');
 
+    // A second worker adds no second schedule.
+    const second = await startWorker(api);
     const redis = createRedisConnection(api.config.redisUrl!, 'request', 'retention-test');
     const queue = createMaintenanceQueue(redis, api.redisPrefix);
     const schedulers = await queue.getJobSchedulers();
@@ -74,5 +85,14 @@ describe('retention: a scheduled job deletes what is older than each tenant’s 
     );
     await queue.close();
     redis.disconnect();
+    await second.close();
+  });
+
+  it('deletes in batches until nothing old is left, in one sweep', async () => {
+    const tenant = await tenantWithHistory('free');
+    // Batches of two: five old invocations take three statements, and one sweep runs them all.
+    const deleted = await new RetentionRepository(api.database.prisma).sweep(tenant.id, new Date(Date.now() - 7 * DAY_MS), 2);
+    assert.deepEqual(deleted, { invocations: 5, events: 1, spans: 3, webhookDeliveries: 3 });
+    assert.deepEqual(await counts(tenant.id), { invocations: 2, events: 0, spans: 1, webhookDeliveries: 1 });
   });
 });
