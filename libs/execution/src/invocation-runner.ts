@@ -1,5 +1,5 @@
 import type { ClaimedInvocation, ClaimRequest, FinishedInvocation, FinishRequest, InvocationOutcome, InvocationWorkRepository, PluginVersionRepository } from '@airlock/db';
-import { failedResult, type RunResult, type Sandbox, type SandboxPolicy } from '@airlock/sandbox';
+import { failedResult, type RunResult, type Sandbox, type SandboxPolicy, storableText } from '@airlock/sandbox';
 import { trace } from '@opentelemetry/api';
 import { metrics } from '@airlock/telemetry';
 import { ATTR, SPAN, withSpan } from '@airlock/telemetry/api';
@@ -52,7 +52,8 @@ function storedOutcome(result: RunResult): InvocationOutcome {
   return {
     status: result.status,
     output: result.output,
-    errorMessage: result.error?.message ?? null,
+    // Results made outside the sandbox (the worker's own failures) are made storable here too.
+    errorMessage: result.error === undefined ? null : storableText(result.error.message),
     fuelUsed: BigInt(result.fuelUsed),
     memoryPeakBytes: BigInt(result.memoryPeakBytes),
     durationMs: result.durationMs,
@@ -123,7 +124,7 @@ export class InvocationRunner {
     if (this.abandoning) return { kind: 'abandoned' };
     const transient = TRANSIENT_STATUSES.has(result.status);
     if (transient && attempt < maxAttempts) {
-      const reason = `${result.status}: ${result.error?.message ?? ''}`;
+      const reason = storableText(`${result.status}: ${result.error?.message ?? ''}`);
       await deps.work.requeue(tenantId, invocationId, reason, { fuel: BigInt(result.fuelUsed), egressBytes: BigInt(result.egressBytes) });
       await deps.onRetrying?.(invocation, result);
       return { kind: 'retry', reason };

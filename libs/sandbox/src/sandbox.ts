@@ -8,6 +8,7 @@ import { type EgressMeter, guardedHttp, type GuardedHttpOptions, HttpRefusedErro
 import { type KvScope, type KvStore, MemoryKvStore } from './host/kv-store.js';
 import { failedResult, type RunResult, type SandboxStatus } from './outcome.js';
 import type { SandboxPolicy } from './policy/sandbox-policy.schema.js';
+import { storableText } from './storable-text.js';
 import { ExecutorPool, type PoolStats } from './supervisor/executor-pool.js';
 
 const tracer = trace.getTracer('airlock-sandbox');
@@ -70,7 +71,9 @@ export class Sandbox {
   run(artifact: AdmittedArtifact, exportName: string, input: Uint8Array | string, context: RunContext): Promise<RunResult> {
     const attributes = { [ATTR.tenantId]: context.tenantId, [ATTR.pluginId]: context.pluginId, [ATTR.exportName]: exportName };
     return withSpan(tracer, SPAN.run, { attributes }, async (span) => {
-      const result = await this.execute(artifact, exportName, input, context, otelContext.active());
+      const executed = await this.execute(artifact, exportName, input, context, otelContext.active());
+      // Whatever the message came from (the plugin, a host call, the engine), it is one that can be stored.
+      const result = executed.error === undefined ? executed : { ...executed, error: { message: storableText(executed.error.message) } };
       span.setAttributes({ [ATTR.status]: result.status, [ATTR.fuelUsed]: result.fuelUsed, [ATTR.memoryPeakBytes]: result.memoryPeakBytes });
       if (result.status !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: result.error?.message ?? result.status });
       return result;
@@ -185,5 +188,5 @@ function forbiddenImports(artifact: AdmittedArtifact, policy: SandboxPolicy) {
 }
 
 function refusal(status: SandboxStatus, message: string): HostAnswer {
-  return { type: 'host-answer', ok: false, status, message };
+  return { type: 'host-answer', ok: false, status, message: storableText(message) };
 }

@@ -85,7 +85,8 @@ export class TenantSpanStore implements SpanProcessor {
       startTime: new Date(seconds * 1000 + nanos / 1e6),
       durationMs: durationSeconds * 1000 + durationNanos / 1e6,
       status: STATUSES[span.status.code],
-      statusMessage: span.status.message ?? null,
+      // A status message may quote a plugin: text columns cannot hold NUL, which would fail the whole insert.
+      statusMessage: span.status.message?.replaceAll('\0', '\\u0000') ?? null,
       attributes: { ...span.attributes },
     });
     const excess = this.buffer.length - (this.options.maxBuffered ?? 50_000);

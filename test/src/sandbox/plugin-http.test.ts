@@ -170,6 +170,25 @@ describe('plugin HTTP', () => {
     assert.equal(upstream.requests.filter((url) => url === '/count').length - before, 10);
   });
 
+  it("refuses a malformed request as the plugin's mistake, with a message that can be stored", async () => {
+    const send = (request: Record<string, unknown>) => sandbox.run(artifact, 'fetch', JSON.stringify(request), context(policy));
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ url: `http://api.allowed.test:${upstream.port}/hello`, method: 'GET X' }, /is not an HTTP method/],
+      [{ url: `http://api.allowed.test:${upstream.port}/hello`, method: 'GET', headers: { 'a b': 'x' } }, /is not a valid HTTP header/],
+      [{ url: `http://api.allowed.test:${upstream.port}/hello`, method: 'GET', headers: { a: 'x\ny' } }, /is not a valid HTTP header/],
+      [{ url: 'x\u0000y', method: 'GET' }, /is not a URL/],
+      [{ url: `${'a'.repeat(20_000)}:b`, method: 'GET' }, /URLs are not allowed/],
+    ];
+    for (const [request, message] of cases) {
+      const result = await send(request);
+      assert.equal(result.status, 'http_refused', `${JSON.stringify(request).slice(0, 100)}: ${result.error?.message.slice(0, 200)}`);
+      assert.match(result.error!.message, message);
+      assert.ok(!result.error!.message.includes(String.fromCharCode(0)), 'no NUL: it is kept as the text \\u0000');
+      assert.ok(result.error!.message.length < 8300, `${result.error!.message.length} characters`);
+    }
+    await assertStillHealthy(sandbox);
+  });
+
   it('refuses every request on a tier without HTTP', async () => {
     const result = await fetchWith(`http://api.allowed.test:${upstream.port}/hello`, 'fetch', policyWith({}));
     assert.equal(result.status, 'http_refused');

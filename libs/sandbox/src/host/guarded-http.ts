@@ -62,6 +62,7 @@ export async function guardedHttp(request: HttpRequestSpec, options: GuardedHttp
   const resolve = options.resolve ?? systemResolve;
   const isAddressAllowed = options.isAddressAllowed ?? ((address: string) => !isPrivateAddress(address));
   const deadline = Date.now() + options.requestTimeoutMs;
+  checkWellFormed(request.method, request.headers);
   let url = parseUrl(request.url);
   let method = request.method;
   let body = request.body;
@@ -82,6 +83,25 @@ export async function guardedHttp(request: HttpRequestSpec, options: GuardedHttp
   }
 }
 
+// An HTTP token (RFC 9110): what a method may be.
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * A method and headers Node would refuse to send are the plugin's mistake, to
+ * be refused as such (not a host failure, which would be retried).
+ */
+function checkWellFormed(method: string, headers: Record<string, string>): void {
+  if (!TOKEN.test(method)) throw new HttpRefusedError(`${JSON.stringify(method.slice(0, 100))} is not an HTTP method`);
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      http.validateHeaderName(name);
+      http.validateHeaderValue(name, value);
+    } catch {
+      throw new HttpRefusedError(`the header ${JSON.stringify(name.slice(0, 100))} is not a valid HTTP header name and value`);
+    }
+  }
+}
+
 function parseUrl(text: string): URL {
   let url: URL;
   try {
@@ -89,7 +109,7 @@ function parseUrl(text: string): URL {
   } catch {
     throw new HttpRefusedError(`"${text.slice(0, 200)}" is not a URL`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new HttpRefusedError(`${url.protocol} URLs are not allowed`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new HttpRefusedError(`${url.protocol.slice(0, 100)} URLs are not allowed`);
   return url;
 }
 

@@ -1,6 +1,7 @@
 import type { LogLevel } from '../outcome.js';
 import { CallAbort } from './limit-errors.js';
 import { LogCollector, type LogLimits } from './log-collector.js';
+import { storableText } from '../storable-text.js';
 
 export interface HttpRequestSpec {
   url: string;
@@ -43,18 +44,6 @@ const ADDRESS_SHIFT = 48n;
 const OFFSET_MASK = (1n << ADDRESS_SHIFT) - 1n;
 const decoder = new TextDecoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
-
-/** The most of a plugin's error message that is kept. */
-const MAX_ERROR_CHARACTERS = 8192;
-
-/**
- * A plugin's error message as it can be stored: text cannot hold U+0000, so
- * NUL becomes a visible escape, and a message beyond 8,192 characters is cut.
- */
-function storableError(bytes: Uint8Array): string {
-  const text = decoder.decode(bytes).replaceAll('\0', '\\u0000');
-  return text.length <= MAX_ERROR_CHARACTERS ? text : `${text.slice(0, MAX_ERROR_CHARACTERS)}… (${text.length - MAX_ERROR_CHARACTERS} more characters)`;
-}
 
 /**
  * Airlock's implementation of the Extism kernel (`extism:host/env`) and of
@@ -112,7 +101,7 @@ export class ExtismKernel {
     const errorBlock = this.blocks[this.errorIndex];
     return {
       output: outputBlock ? outputBlock.slice(this.outputOffset, this.outputOffset + this.outputLength) : new Uint8Array(0),
-      error: errorBlock ? storableError(errorBlock) : null,
+      error: errorBlock ? storableText(decoder.decode(errorBlock)) : null,
       hostMemoryPeakBytes: this.peakBytes,
     };
   }
