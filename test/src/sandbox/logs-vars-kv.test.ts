@@ -30,6 +30,16 @@ const CHATTY = wat(`(module
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $more))
     (i32.const 0))
+  (func (export "hoard_keys") (result i32) (local $key i64) (local $i i32)
+    ;; Sets vars under ever new 64 KiB keys, each with a one-byte value.
+    (local.set $key (call $alloc (i64.const 65536)))
+    (loop $more
+      (call $store_u8 (local.get $key) (local.get $i))
+      (call $store_u8 (i64.add (local.get $key) (i64.const 1)) (i32.shr_u (local.get $i) (i32.const 8)))
+      (call $var_set (local.get $key) (call $alloc (i64.const 1)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $more))
+    (i32.const 0))
   (func (export "nul_key") (result i32)
     (drop (call $kv_get (call $to_block (i32.const 120) (i32.const 3))))
     (i32.const 0))
@@ -77,10 +87,12 @@ describe('plugin logs, vars and key-value data', () => {
     await assertStillHealthy(sandbox);
   });
 
-  it('stops a plugin whose vars outgrow the policy', async () => {
-    const result = await sandbox.run(artifact, 'hoard', '', context());
-    assert.equal(result.status, 'memory_limit');
-    assert.match(result.error!.message, new RegExp(`vars would hold \\d+ bytes, over the policy's ${freeTier.maxVarBytes}`));
+  it('stops a plugin whose vars outgrow the policy, counting their keys too', async () => {
+    for (const exportName of ['hoard', 'hoard_keys']) {
+      const result = await sandbox.run(artifact, exportName, '', context());
+      assert.equal(result.status, 'memory_limit', `${exportName}: ${result.error?.message}`);
+      assert.match(result.error!.message, new RegExp(`vars would hold \\d+ bytes, over the policy's ${freeTier.maxVarBytes}`));
+    }
     await assertStillHealthy(sandbox);
   });
 

@@ -242,14 +242,17 @@ export class ExtismKernel {
       },
       var_set: (keyAddress: bigint, valueAddress: bigint) => {
         const key = this.readString(keyAddress);
-        const previous = this.vars.get(key)?.length ?? 0;
+        // A var costs its key and its value: keys count too, or many large keys with empty values would fill the heap.
+        const keyBytes = Buffer.byteLength(key);
+        const existing = this.vars.get(key);
+        const previous = existing === undefined ? 0 : keyBytes + existing.length;
         if (valueAddress === 0n) {
           this.vars.delete(key);
           this.varBytes -= previous;
           return;
         }
         const value = this.blockAt(valueAddress);
-        const total = this.varBytes - previous + value.length;
+        const total = this.varBytes - previous + keyBytes + value.length;
         if (total > this.limits.maxVarBytes) {
           throw new CallAbort('memory_limit', `vars would hold ${total} bytes, over the policy's ${this.limits.maxVarBytes}`);
         }
