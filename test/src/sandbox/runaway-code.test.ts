@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { Sandbox } from '@airlock/sandbox';
 import { admitted, assertStillHealthy, context, freeTier, killBusyExecutor, policyWith } from '../support/sandbox-harness.js';
@@ -135,6 +135,21 @@ describe('runaway plugins', () => {
     const division = await sandbox.run(artifact, 'divide_by_zero', '', context());
     assert.equal(division.status, 'trap');
     assert.match(division.error!.message, /divi/i);
+    await assertStillHealthy(sandbox);
+  });
+
+  it('keeps an executor to a few descriptors, however many WASI instances it makes and drops', async () => {
+    const wasiPolicy = policyWith({ wasi: true });
+    const wasiTrap = admitted(wat('(module (import "wasi_snapshot_preview1" "proc_exit" (func (param i32))) (memory (export "memory") 1) (func (export "trap") (result i32) (unreachable)))'), wasiPolicy);
+    const descriptors = async () => {
+      const counts = await Promise.all(sandbox.executorPids().map(async (pid) => (await readdir(`/proc/${pid}/fd`)).length));
+      return counts.reduce((sum, count) => sum + count, 0);
+    };
+    // A trap leaves its instance unusable: each call makes a new one.
+    assert.equal((await sandbox.run(wasiTrap, 'trap', '', context(wasiPolicy))).status, 'trap');
+    const before = await descriptors();
+    for (let n = 0; n < 40; n++) assert.equal((await sandbox.run(wasiTrap, 'trap', '', context(wasiPolicy))).status, 'trap');
+    assert.ok((await descriptors()) <= before + 2, `${before} descriptors before, ${await descriptors()} after 40 instances`);
     await assertStillHealthy(sandbox);
   });
 

@@ -60,7 +60,7 @@ function run(message: RunMessage): void {
     instance = created;
   }
   const result = instance.call(message.exportName, message.input, message.config, message.limits);
-  if (instance.reusable) instances.set(message.instanceKey, instance, instance.memoryBytes());
+  if (instance.reusable) instances.set(message.instanceKey, instance, instance.cacheBytes());
   else instances.delete(message.instanceKey);
   send({ type: 'result', result });
 }

@@ -9,7 +9,17 @@ import { CallAbort } from '../kernel/limit-errors.js';
 import type { RunResult, SandboxStatus } from '../outcome.js';
 import type { CallLimits } from './executor-protocol.js';
 
-const devNull = () => openSync('/dev/null', 'r+');
+// One /dev/null for every WASI instance of this executor: a descriptor per instance would never be closed (an
+// instance is dropped, not closed), and enough of them would exhaust the process's descriptors.
+let devNullFd: number | undefined;
+const devNull = () => (devNullFd ??= openSync('/dev/null', 'r+'));
+
+/**
+ * The least an instance counts for in the executor's cache, whatever memory it
+ * shows: it bounds how many instances are kept (a module's memory is not seen
+ * when it does not export it).
+ */
+const MIN_INSTANCE_BYTES = 4 * 1024 * 1024;
 // Loaded only for policies with WASI: node:wasi prints an experimental warning when loaded.
 const loadWasi = () => (createRequire(import.meta.url)('node:wasi') as typeof import('node:wasi')).WASI;
 
@@ -114,7 +124,15 @@ export class PluginInstance {
     };
   }
 
-  /** Bytes of the instance's linear memory, for the executor's cache accounting. */
+  /**
+   * What keeping the instance costs, for the executor's cache: its linear
+   * memory and its vars (which last across calls), at least MIN_INSTANCE_BYTES.
+   */
+  cacheBytes(): number {
+    return Math.max(MIN_INSTANCE_BYTES, this.memoryBytes() + this.kernel.retainedBytes());
+  }
+
+  /** Bytes of the instance's linear memory. */
   memoryBytes(): number {
     const memory = this.instance.exports.memory;
     return memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0;

@@ -96,14 +96,24 @@ export class ExtismKernel {
     this.inputIndex = this.storeBlock(input);
   }
 
+  /** Ends a call: its output and error, and its host blocks freed (an instance kept for later holds none). */
   end(): CallEnd {
     const outputBlock = this.blocks[this.outputIndex];
     const errorBlock = this.blocks[this.errorIndex];
-    return {
+    const ended = {
       output: outputBlock ? outputBlock.slice(this.outputOffset, this.outputOffset + this.outputLength) : new Uint8Array(0),
       error: errorBlock ? storableText(decoder.decode(errorBlock)) : null,
       hostMemoryPeakBytes: this.peakBytes,
     };
+    this.blocks = [null];
+    this.views = [null];
+    this.liveBytes = 0;
+    return ended;
+  }
+
+  /** Bytes the kernel keeps between calls: its vars (keys and values). */
+  retainedBytes(): number {
+    return this.varBytes;
   }
 
   /** The functions a module may import, by namespace. */
