@@ -95,4 +95,21 @@ describe('fuel', () => {
     assert.equal((await run('fib', 15, policyWith({ fuelPerCall: fibNeed }))).status, 'ok');
     assert.equal((await run('fib', 15, policyWith({ fuelPerCall: fibNeed - 1 }))).status, 'fuel_exhausted');
   });
+
+  it("charges a start function's fuel to the first call, within that call's one budget", async () => {
+    const startsBusy = admitted(
+      wat(`(module (memory (export "memory") 1) (global $spent (mut i32) (i32.const 0))
+        (func $start (loop $l (global.set $spent (i32.add (global.get $spent) (i32.const 1))) (br_if $l (i32.lt_u (global.get $spent) (i32.const 10000)))))
+        (start $start)
+        (func (export "run") (result i32) (i32.const 0)))`),
+    );
+    const call = (key: string, policy = unlimited) => sandbox.run(startsBusy, 'run', '', context(policy, { instanceKey: key }));
+    const first = await call('start-fuel');
+    const second = await call('start-fuel');
+    assert.equal(first.status, 'ok');
+    assert.ok(first.fuelUsed > second.fuelUsed + 10_000, `the first call ${first.fuelUsed}, the next ${second.fuelUsed}`);
+    // A budget the start function alone nearly spends leaves the first call too little: one budget, not two.
+    const short = await call('start-fuel-short', policyWith({ fuelPerCall: first.fuelUsed - 1 }));
+    assert.equal(short.status, 'fuel_exhausted');
+  });
 });

@@ -76,6 +76,7 @@ describe('runaway plugins', () => {
     const started = Date.now();
     const result = await sandbox.run(artifact, 'spin', '', context(policyWith({ fuelPerCall: Number.MAX_SAFE_INTEGER, timeoutMs: 300 })));
     assert.equal(result.status, 'timeout');
+    assert.equal(result.fuelUsed, Number.MAX_SAFE_INTEGER, 'what it burned is unknown: it is charged its whole budget');
     assert.ok(Date.now() - started < 2_000, 'the call ends near its limit');
     await assertStillHealthy(sandbox);
     assert.ok(sandbox.stats().timeoutKills >= 1);

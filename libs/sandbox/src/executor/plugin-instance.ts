@@ -35,6 +35,8 @@ interface Failure {
  */
 export class PluginInstance {
   reusable = true;
+  /** Fuel the start function burned, charged to (and taken from the budget of) the first call. */
+  private startFuel = 0;
 
   private constructor(
     private readonly instance: WebAssembly.Instance,
@@ -82,7 +84,9 @@ export class PluginInstance {
         return startFailure(kernel, failure, limits.fuelPerCall - Number(fuel.value), started);
       }
     }
-    return new PluginInstance(instance, kernel, fuel, flags, wasi);
+    const created = new PluginInstance(instance, kernel, fuel, flags, wasi);
+    created.startFuel = limits.fuelPerCall - Number(fuel.value);
+    return created;
   }
 
   call(exportName: string, input: Uint8Array, config: Record<string, string>, limits: CallLimits): RunResult {
@@ -91,7 +95,9 @@ export class PluginInstance {
     if (typeof exported !== 'function') {
       return this.result('plugin_error', `the module has no exported function "${exportName}"`, started, limits, 0);
     }
-    this.fuel.value = BigInt(limits.fuelPerCall);
+    // Start and first call share one budget: a start function cannot burn a budget of its own.
+    this.fuel.value = BigInt(limits.fuelPerCall - this.startFuel);
+    this.startFuel = 0;
     this.flags.value = 0;
     this.kernel.begin(input, config, limits);
     let failure: Failure | null = null;

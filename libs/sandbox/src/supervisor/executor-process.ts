@@ -97,7 +97,8 @@ export class ExecutorProcess {
         if (active !== null) {
           this.finish(
             this.killedOnPurpose
-              ? failure('timeout', `the call ran past its ${active.job.timeoutMs} ms limit`, active.startedAt)
+              ? // What a call stopped at its time limit burned is not known: it is charged its whole fuel budget.
+                { ...failure('timeout', `the call ran past its ${active.job.timeoutMs} ms limit`, active.startedAt), fuelUsed: active.job.message.limits.fuelPerCall }
               : failure('crashed', `the executor died during the call (${signal ?? `exit code ${code}`})${this.crashDetail()}`, active.startedAt),
           );
         }
