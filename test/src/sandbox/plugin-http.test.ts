@@ -79,6 +79,8 @@ describe('plugin HTTP', () => {
           if (hostname === 'api.allowed.test') return [{ address: '127.0.0.1', family: 4 }];
           if (hostname === 'internal.allowed.test') return [{ address: '10.0.0.1', family: 4 }];
           if (hostname === 'mixed.allowed.test') return [{ address: '93.184.216.34', family: 4 }, { address: '::ffff:127.0.0.1', family: 6 }];
+          // A name server that never answers.
+          if (hostname === 'silent.allowed.test') return new Promise(() => undefined);
           throw new Error(`no such host ${hostname}`);
         },
         isAddressAllowed: (address, hostname) => hostname === 'api.allowed.test' || !isPrivateAddress(address),
@@ -159,6 +161,9 @@ describe('plugin HTTP', () => {
     const huge = await fetchWith(`http://api.allowed.test:${upstream.port}/huge`);
     assert.equal(huge.status, 'http_refused');
     assert.equal(huge.error!.message, 'the response is larger than 1048576 bytes');
+    const silent = await fetchWith('http://silent.allowed.test/');
+    assert.equal(silent.status, 'http_refused', silent.error?.message);
+    assert.equal(silent.error!.message, 'the request took longer than 300 ms (resolving its host)');
     await assertStillHealthy(sandbox);
   });
 

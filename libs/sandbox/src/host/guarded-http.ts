@@ -67,7 +67,7 @@ export async function guardedHttp(request: HttpRequestSpec, options: GuardedHttp
   let method = request.method;
   let body = request.body;
   for (let hop = 0; ; hop++) {
-    const address = await vetDestination(url, options.allowedHosts, resolve, isAddressAllowed);
+    const address = await vetDestination(url, options.allowedHosts, (hostname) => withinDeadline(resolve(hostname), deadline, options.requestTimeoutMs), isAddressAllowed);
     const response = await exchange(url, method, request.headers, body, address, deadline, options, egress);
     const location = response.headers.location;
     if (response.status >= 300 && response.status < 400 && location !== undefined) {
@@ -102,6 +102,19 @@ function checkWellFormed(method: string, headers: Record<string, string>): void 
   }
 }
 
+/**
+ * A lookup that answers by the request's deadline, or a refusal: a name server
+ * that never answers must not hold the call (nor its share of the process's
+ * resolver threads' attention) past its time.
+ */
+function withinDeadline<T>(pending: Promise<T>, deadline: number, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HttpRefusedError(`the request took longer than ${timeoutMs} ms (resolving its host)`)), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([pending, late]).finally(() => clearTimeout(timer));
+}
+
 function parseUrl(text: string): URL {
   let url: URL;
   try {
@@ -127,6 +140,7 @@ async function vetDestination(
     try {
       addresses = await resolve(hostname);
     } catch (error) {
+      if (error instanceof HttpRefusedError) throw error;
       throw new Error(`cannot resolve ${hostname}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
   }
