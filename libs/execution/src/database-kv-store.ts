@@ -9,8 +9,8 @@ export class DatabaseKvStore implements KvStore {
     return this.entries.get(scope.tenantId, scope.pluginId, key);
   }
 
-  set(scope: KvScope, key: string, value: Uint8Array): Promise<void> {
-    return this.entries.set(scope.tenantId, scope.pluginId, key, value);
+  set(scope: KvScope, key: string, value: Uint8Array, maxKeys: number): Promise<boolean> {
+    return this.entries.set(scope.tenantId, scope.pluginId, key, value, maxKeys);
   }
 
   delete(scope: KvScope, key: string): Promise<void> {

@@ -99,13 +99,14 @@ export class Sandbox {
     }
     const config = context.config ?? {};
     const scope: KvScope = { tenantId: context.tenantId, pluginId: context.pluginId };
-    let httpRequests = 0;
+    // What the call has done so far, against its per-call limits.
+    const counts = { httpRequests: 0, kvWrites: 0 };
     const egress: EgressMeter = { bytesSent: 0 };
     // Host calls arrive on the executor's pipe, outside this call's async context: their spans are parented explicitly.
     const answerHostCall = (call: HostCall): Promise<HostAnswer> =>
       otelContext.with(runContext, () =>
         withSpan(tracer, SPAN.hostCall(call.op), { kind: call.op === 'http' ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes: { [ATTR.hostFunction]: call.op } }, async (span) => {
-          const answer = await this.answerHostCall(call, scope, policy, egress, () => ++httpRequests);
+          const answer = await this.answerHostCall(call, scope, policy, egress, counts);
           if (!answer.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: answer.message });
           return answer;
         }),
@@ -136,19 +137,29 @@ export class Sandbox {
   }
 
   /** Serves one host function call of a running plugin (KV, HTTP) under its policy. */
-  private async answerHostCall(call: HostCall, scope: KvScope, policy: SandboxPolicy, egress: EgressMeter, countHttpRequest: () => number): Promise<HostAnswer> {
+  private async answerHostCall(
+    call: HostCall,
+    scope: KvScope,
+    policy: SandboxPolicy,
+    egress: EgressMeter,
+    counts: { httpRequests: number; kvWrites: number },
+  ): Promise<HostAnswer> {
     try {
       switch (call.op) {
         case 'kvGet':
           return { type: 'host-answer', ok: true, value: await this.kv.get(scope, call.key) };
         case 'kvSet':
-          await this.kv.set(scope, call.key, call.value);
+          if (++counts.kvWrites > policy.kv.maxWritesPerCall) return refusal('trap', `more than ${policy.kv.maxWritesPerCall} key-value writes in one call`);
+          if (!(await this.kv.set(scope, call.key, call.value, policy.kv.maxKeys))) {
+            return refusal('trap', `the plugin's key-value store holds ${policy.kv.maxKeys} keys, its most: delete some first`);
+          }
           return { type: 'host-answer', ok: true, value: null };
         case 'kvDelete':
+          if (++counts.kvWrites > policy.kv.maxWritesPerCall) return refusal('trap', `more than ${policy.kv.maxWritesPerCall} key-value writes in one call`);
           await this.kv.delete(scope, call.key);
           return { type: 'host-answer', ok: true, value: null };
         case 'http': {
-          if (countHttpRequest() > policy.http.maxRequestsPerCall) {
+          if (++counts.httpRequests > policy.http.maxRequestsPerCall) {
             return refusal('http_refused', `more than ${policy.http.maxRequestsPerCall} HTTP requests in one call`);
           }
           const response = await guardedHttp(call.request, { ...policy.http, ...this.http }, egress);

@@ -11,6 +11,7 @@ import {
   InvocationWorkRepository,
   MIGRATIONS_DIR,
   openDatabase,
+  PluginKvRepository,
   PluginLogRepository,
   Prisma,
   readMigrationFiles,
@@ -110,6 +111,16 @@ const MODEL_CHECKS: Record<Prisma.ModelName, (db: Database) => Promise<void>> = 
     await prisma.pluginKvEntry.upsert({ where: { tenantId_pluginId_key: id }, create: { ...id, value: new Uint8Array([1]) }, update: { value: new Uint8Array([1]) } });
     await prisma.pluginKvEntry.upsert({ where: { tenantId_pluginId_key: id }, create: { ...id, value: new Uint8Array([2]) }, update: { value: new Uint8Array([2]) } });
     assert.deepEqual([...(await prisma.pluginKvEntry.findUniqueOrThrow({ where: { tenantId_pluginId_key: id } })).value], [2]);
+    // The plugins' store keeps a plugin to its most keys: a new key past them is refused, an existing one rewritten.
+    const kv = new PluginKvRepository(prisma);
+    const other = '00000000-0000-4000-8000-000000000003';
+    assert.equal(await kv.set(tenant.id, other, 'a', new Uint8Array([1]), 2), true);
+    assert.equal(await kv.set(tenant.id, other, 'b', new Uint8Array([1]), 2), true);
+    assert.equal(await kv.set(tenant.id, other, 'c', new Uint8Array([1]), 2), false, 'a third key');
+    assert.equal(await kv.set(tenant.id, other, 'a', new Uint8Array([9]), 2), true, 'a key it holds');
+    assert.deepEqual(await kv.get(tenant.id, other, 'a'), new Uint8Array([9]));
+    assert.equal(await kv.get(tenant.id, other, 'c'), null);
+    assert.equal(await kv.set(tenant.id, id.pluginId, 'another', new Uint8Array([1]), 2), true, 'keys are counted per plugin');
   },
   Webhook: async ({ prisma }) => {
     const tenant = await prisma.tenant.create({ data: { name: 'Webhook owner' } });

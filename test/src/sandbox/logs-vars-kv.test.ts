@@ -40,6 +40,20 @@ const CHATTY = wat(`(module
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $more))
     (i32.const 0))
+  (func (export "kv_many") (result i32) (local $n i32) (local $i i32) (local $key i64)
+    ;; Sets as many distinct one-byte keys as its input's first byte says, then one of them again.
+    (drop (call $input_to_memory))
+    (local.set $n (i32.load8_u (i32.const 0)))
+    (local.set $key (call $alloc (i64.const 1)))
+    (block $done (loop $more
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (call $store_u8 (local.get $key) (i32.add (i32.const 65) (local.get $i)))
+      (call $kv_set (local.get $key) (call $alloc (i64.const 1)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $more)))
+    (call $store_u8 (local.get $key) (i32.const 65))
+    (call $kv_set (local.get $key) (call $alloc (i64.const 1)))
+    (i32.const 0))
   (func (export "nul_key") (result i32)
     (drop (call $kv_get (call $to_block (i32.const 120) (i32.const 3))))
     (i32.const 0))
@@ -108,6 +122,21 @@ describe('plugin logs, vars and key-value data', () => {
     assert.equal(await count('tenant-a', 'plugin-b'), 1, 'another plugin has its own data');
     assert.equal(await count('tenant-a', 'plugin-a'), 3);
     assert.deepEqual(await kv.get({ tenantId: 'tenant-a', pluginId: 'plugin-a' }, 'counter'), new Uint8Array([3]));
+  });
+
+  it("keeps a plugin to its tier's keys, and a call to its tier's writes", async () => {
+    const kvPolicy = (maxKeys: number, maxWritesPerCall: number) => policyWith({ kv: { ...freeTier.kv, maxKeys, maxWritesPerCall } });
+    const write = (keys: number, policy: ReturnType<typeof kvPolicy>, pluginId: string) =>
+      sandbox.run(artifact, 'kv_many', new Uint8Array([keys]), context(policy, { tenantId: 'tenant-kv', pluginId }));
+    // Three keys, then the first again: within a limit of three.
+    assert.equal((await write(3, kvPolicy(3, 100), 'plugin-three')).status, 'ok');
+    const fourth = await write(4, kvPolicy(3, 100), 'plugin-three');
+    assert.equal(fourth.status, 'trap');
+    assert.equal(fourth.error!.message, "the plugin's key-value store holds 3 keys, its most: delete some first");
+    const busy = await write(20, kvPolicy(1000, 10), 'plugin-busy');
+    assert.equal(busy.status, 'trap');
+    assert.equal(busy.error!.message, 'more than 10 key-value writes in one call');
+    await assertStillHealthy(sandbox);
   });
 
   it('refuses keys that are not UTF-8 text without NUL, as a trap of the plugin', async () => {

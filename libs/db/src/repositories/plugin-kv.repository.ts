@@ -9,10 +9,20 @@ export class PluginKvRepository {
     return entry?.value ?? null;
   }
 
-  async set(tenantId: string, pluginId: string, key: string, value: Uint8Array): Promise<void> {
-    const id = { tenantId, pluginId, key };
-    const bytes = value as Uint8Array<ArrayBuffer>;
-    await this.prisma.pluginKvEntry.upsert({ where: { tenantId_pluginId_key: id }, create: { ...id, value: bytes }, update: { value: bytes } });
+  /**
+   * Stores the value, unless the key is new and the plugin holds `maxKeys` keys
+   * already (false then). The count is read by the statement that writes, so
+   * concurrent calls of one plugin can pass it by the few writing at that moment.
+   */
+  async set(tenantId: string, pluginId: string, key: string, value: Uint8Array, maxKeys: number): Promise<boolean> {
+    const written = await this.prisma.$queryRaw<unknown[]>`
+      INSERT INTO plugin_kv (tenant_id, plugin_id, key, value, updated_at)
+      SELECT ${tenantId}::uuid, ${pluginId}::uuid, ${key}, ${Buffer.from(value)}, now()
+       WHERE EXISTS (SELECT 1 FROM plugin_kv WHERE tenant_id = ${tenantId}::uuid AND plugin_id = ${pluginId}::uuid AND key = ${key})
+          OR (SELECT count(*) FROM plugin_kv WHERE tenant_id = ${tenantId}::uuid AND plugin_id = ${pluginId}::uuid) < ${maxKeys}
+      ON CONFLICT (tenant_id, plugin_id, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
+      RETURNING 1 AS written`;
+    return written.length > 0;
   }
 
   async delete(tenantId: string, pluginId: string, key: string): Promise<void> {

@@ -52,6 +52,10 @@ export const sandboxPolicySchema = z.strictObject({
     enabled: z.boolean(),
     maxKeyBytes: z.number().int().min(1).max(1024),
     maxValueBytes: bytes,
+    /** Keys one plugin may hold at once (checked as each new key is written). */
+    maxKeys: z.number().int().min(1),
+    /** kv_set and kv_delete calls in one call. */
+    maxWritesPerCall: z.number().int().min(1),
   }),
   /** WASI preview 1 (no files, no environment, no clock beyond what WASI gives). */
   wasi: z.boolean(),
