@@ -13,7 +13,7 @@ export class RetentionSweeper {
   ) {}
 
   async sweep(now = new Date()): Promise<RetentionResult & { tenants: number }> {
-    const total = { tenants: 0, invocations: 0, events: 0, spans: 0, webhookDeliveries: 0 };
+    const total = { tenants: 0, invocations: 0, events: 0, spans: 0, webhookDeliveries: 0, kvEntries: 0 };
     for (const tenant of await this.retention.tenants()) {
       const { retentionDays } = (await this.policies.resolve(tenant.tier, tenant.overrides as QuotaOverrides)).quotas;
       const deleted = await this.retention.sweep(tenant.id, new Date(now.getTime() - retentionDays * DAY_MS), this.batchSize);
@@ -22,6 +22,7 @@ export class RetentionSweeper {
       total.events += deleted.events;
       total.spans += deleted.spans;
       total.webhookDeliveries += deleted.webhookDeliveries;
+      total.kvEntries += deleted.kvEntries;
     }
     return total;
   }

@@ -92,7 +92,27 @@ describe('retention: a scheduled job deletes what is older than each tenant’s 
     const tenant = await tenantWithHistory('free');
     // Batches of two: five old invocations take three statements, and one sweep runs them all.
     const deleted = await new RetentionRepository(api.database.prisma).sweep(tenant.id, new Date(Date.now() - 7 * DAY_MS), 2);
-    assert.deepEqual(deleted, { invocations: 5, events: 1, spans: 3, webhookDeliveries: 3 });
+    assert.deepEqual(deleted, { invocations: 5, events: 1, spans: 3, webhookDeliveries: 3, kvEntries: 0 });
     assert.deepEqual(await counts(tenant.id), { invocations: 2, events: 0, spans: 1, webhookDeliveries: 1 });
+  });
+
+  it("keeps a live plugin's key-value data, and deletes what deleted plugins and test namespaces left untouched", async () => {
+    const { prisma } = api.database;
+    const tenant = await prisma.tenant.create({ data: { name: 'kv retention', tier: 'free' } });
+    const live = await prisma.plugin.create({ data: { tenantId: tenant.id, name: 'live' } });
+    const deleted = await prisma.plugin.create({ data: { tenantId: tenant.id, name: 'deleted', deletedAt: new Date(Date.now() - 20 * DAY_MS) } });
+    const namespace = randomUUID(); // a version's own, for its tests
+    const old = new Date(Date.now() - 10 * DAY_MS);
+    const entry = (pluginId: string, key: string, updatedAt: Date) => ({ tenantId: tenant.id, pluginId, key, value: new Uint8Array([1]), updatedAt });
+    await prisma.pluginKvEntry.createMany({
+      data: [entry(live.id, 'old', old), entry(deleted.id, 'old', old), entry(deleted.id, 'fresh', new Date()), entry(namespace, 'old', old), entry(namespace, 'fresh', new Date())],
+    });
+    const swept = await new RetentionRepository(prisma).sweep(tenant.id, new Date(Date.now() - 7 * DAY_MS), 2);
+    assert.equal(swept.kvEntries, 2);
+    const left = await prisma.pluginKvEntry.findMany({ where: { tenantId: tenant.id }, select: { pluginId: true, key: true } });
+    assert.deepEqual(
+      left.map((row) => `${row.pluginId === live.id ? 'live' : row.pluginId === deleted.id ? 'deleted' : 'namespace'}/${row.key}`).sort(),
+      ['deleted/fresh', 'live/old', 'namespace/fresh'],
+    );
   });
 });

@@ -52,8 +52,8 @@ export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicati
 
   private async sweepRetention(): Promise<string> {
     const deleted = await this.sweeper.sweep();
-    const summary = `${deleted.tenants} tenant(s): deleted ${deleted.invocations} invocation(s), ${deleted.events} event(s), ${deleted.spans} span(s), ${deleted.webhookDeliveries} webhook deliveries`;
-    if (deleted.invocations + deleted.events + deleted.spans + deleted.webhookDeliveries > 0) this.logger.log(summary);
+    const summary = `${deleted.tenants} tenant(s): deleted ${deleted.invocations} invocation(s), ${deleted.events} event(s), ${deleted.spans} span(s), ${deleted.webhookDeliveries} webhook deliveries, ${deleted.kvEntries} key-value entries of plugins gone`;
+    if (deleted.invocations + deleted.events + deleted.spans + deleted.webhookDeliveries + deleted.kvEntries > 0) this.logger.log(summary);
     return summary;
   }
 

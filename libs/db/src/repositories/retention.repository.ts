@@ -6,12 +6,17 @@ export interface RetentionResult {
   events: number;
   spans: number;
   webhookDeliveries: number;
+  /** Key-value entries of plugins that are gone: deleted plugins, and versions' own test namespaces. */
+  kvEntries: number;
 }
 
 /**
  * Deletes a tenant's records older than its retention, a batch at a time (each
  * batch its own short statement, so a large backlog never holds long locks).
- * Unfinished invocations, and events with one, are kept whatever their age.
+ * Unfinished invocations, and events with one, are kept whatever their age. A
+ * live plugin's key-value data is its state, kept however old; that of a
+ * deleted plugin, or of a version's own test namespace, goes once untouched for
+ * the retention.
  */
 export class RetentionRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -23,7 +28,7 @@ export class RetentionRepository {
   }
 
   async sweep(tenantId: string, before: Date, batchSize: number): Promise<RetentionResult> {
-    const result: RetentionResult = { invocations: 0, events: 0, spans: 0, webhookDeliveries: 0 };
+    const result: RetentionResult = { invocations: 0, events: 0, spans: 0, webhookDeliveries: 0, kvEntries: 0 };
     result.webhookDeliveries = await this.inBatches(() => this.prisma.$executeRaw`
       DELETE FROM webhook_deliveries WHERE id IN (
         SELECT id FROM webhook_deliveries WHERE tenant_id = ${tenantId}::uuid AND created_at < ${before} LIMIT ${batchSize})`);
@@ -39,6 +44,12 @@ export class RetentionRepository {
     result.spans = await this.inBatches(() => this.prisma.$executeRaw`
       DELETE FROM spans WHERE span_id IN (
         SELECT span_id FROM spans WHERE tenant_id = ${tenantId}::uuid AND start_time < ${before} LIMIT ${batchSize})`);
+    result.kvEntries = await this.inBatches(() => this.prisma.$executeRaw`
+      DELETE FROM plugin_kv WHERE (tenant_id, plugin_id, key) IN (
+        SELECT k.tenant_id, k.plugin_id, k.key FROM plugin_kv k
+         WHERE k.tenant_id = ${tenantId}::uuid AND k.updated_at < ${before}
+           AND NOT EXISTS (SELECT 1 FROM plugins p WHERE p.id = k.plugin_id AND p.deleted_at IS NULL)
+         LIMIT ${batchSize})`);
     return result;
   }
 
