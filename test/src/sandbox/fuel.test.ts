@@ -96,6 +96,18 @@ describe('fuel', () => {
     assert.equal((await run('fib', 15, policyWith({ fuelPerCall: fibNeed - 1 }))).status, 'fuel_exhausted');
   });
 
+  it('charges what a loop burned before the plugin traps on purpose', async () => {
+    const burnsThenTraps = admitted(
+      wat(`(module (memory (export "memory") 1)
+        (func (export "run") (result i32) (local $i i32)
+          (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1))) (br_if $l (i32.lt_u (local.get $i) (i32.const 100000))))
+          (unreachable)))`),
+    );
+    const result = await sandbox.run(burnsThenTraps, 'run', '', context(unlimited));
+    assert.equal(result.status, 'trap');
+    assert.ok(result.fuelUsed > 100_000 * 5, `${result.fuelUsed} units for 100,000 iterations of a 6-instruction loop`);
+  });
+
   it("charges a start function's fuel to the first call, within that call's one budget", async () => {
     const startsBusy = admitted(
       wat(`(module (memory (export "memory") 1) (global $spent (mut i32) (i32.const 0))

@@ -124,6 +124,12 @@ export function meterFunctionBody(body: Uint8Array, fn: FunctionBody, globals: M
         copy(out, body, instruction);
         charge(regionCosts[++loopOrdinal]!);
         break;
+      case Op.unreachable:
+        // A trap skips every exit's write-back: one the plugin raises on purpose leaves its count first. (Writing
+        // back on every loop iteration too, for the traps the engine raises, cost 5 points of fuel overhead.)
+        writeBack();
+        copy(out, body, instruction);
+        break;
       case Op.end:
         frames--;
         if (frames > 0) copy(out, body, instruction);
