@@ -10,6 +10,7 @@ import { createRedisConnection } from '@airlock/queue';
 import { createWorkerApp } from '@airlock/worker/worker-app';
 import type { Redis } from 'ioredis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { cutDatabase } from '../support/fresh-database.js';
 
 async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -57,12 +58,25 @@ describe('health and readiness', () => {
     assert.equal((await api.http.get('/readyz')).body.workers, 0);
   });
 
+  it('answers 503 naming the database while it is unreachable, and recovers when it is back', async () => {
+    const cut = await cutDatabase(api.config.databaseUrl!);
+    try {
+      const down = await eventually(() => api.http.get('/readyz'), (response) => response.status === 503);
+      assert.equal(down.status, 503, down.text);
+      assert.equal(down.body.error.code, 'not_ready');
+      assert.equal(down.body.error.message, 'Not ready: database unreachable.');
+      assert.deepEqual(down.body.error.details.checks, { database: 'down', redis: 'up' });
+    } finally {
+      await cut.restore();
+    }
+    const back = await eventually(() => api.http.get('/readyz'), (response) => response.status === 200, 10_000);
+    assert.equal(back.status, 200, back.text);
+  });
+
   it('answers 503 naming Redis while it is down, quickly, and recovers when it is back', async () => {
     const port = redis.port;
     await redis.stop();
-    const started = Date.now();
     const down = await eventually(() => api.http.get('/readyz'), (response) => response.status === 503);
-    assert.ok(Date.now() - started < 5_000, 'no hanging probe');
     assert.equal(down.status, 503);
     assert.equal(down.body.error.code, 'not_ready');
     assert.equal(down.body.error.message, 'Not ready: redis unreachable.');

@@ -7,6 +7,19 @@ export interface FreshDatabase {
   drop(): Promise<void>;
 }
 
+/**
+ * Takes the database at `url` away from its clients, as a server that went down
+ * would: open connections are cut and new ones refused, until `restore`.
+ */
+export async function cutDatabase(url: string): Promise<{ restore(): Promise<void> }> {
+  const name = new URL(url).pathname.slice(1);
+  await withAdminClient(async (client) => {
+    await client.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+  });
+  return { restore: () => withAdminClient((client) => client.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`)).then(() => undefined) };
+}
+
 /** A new, empty PostgreSQL database for one test file; never a shared table. */
 export async function createFreshDatabase(): Promise<FreshDatabase> {
   const name = `airlock_test_${randomBytes(6).toString('hex')}`;
