@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createInvocationQueue, createRedisConnection } from '@airlock/queue';
 import { type ApiHarness, type ApiHarnessOptions, startApi } from '../support/api-harness.js';
 import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
@@ -160,7 +161,17 @@ describe('a newcomer while a worker holds a busy tenant back', () => {
     // Alice's flood fills the worker's 16 slots: one run waits on its lookup, 15 jobs are held back, 2 stay queued.
     const flood = await aliceFlood(api, alice, 18);
     while (waiting.length === 0) await sleep(10);
-    await sleep(300); // the worker takes up its slots
+    // The worker has taken up its 16 slots once only 2 of the 18 jobs are left in the queue.
+    const connection = createRedisConnection(api.config.redisUrl!, 'request', 'tenant-share-test');
+    const queue = createInvocationQueue(connection, api.redisPrefix);
+    try {
+      const queued = async () => Object.values(await queue.getJobCounts('waiting', 'prioritized')).reduce((sum, count) => sum + count, 0);
+      for (let tries = 0; tries < 200 && (await queued()) > 2; tries++) await sleep(10);
+      assert.equal(await queued(), 2, 'every slot holds one of her jobs');
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
 
     const newcomer = await api.http.post('/v1/events', { token: bob.key, body: { type: 'user.greeted', payload: 'Bob again' } });
     // Without room made for it, it would wait for Alice's run to end: at her lookup's 5 s request timeout.
