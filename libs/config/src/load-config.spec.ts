@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       jobAttempts: 4,
       jobLockMs: 30_000,
       shutdownDrainMs: 10_000,
+      streamMaxMs: 600_000,
       retentionIntervalMs: 3_600_000,
       retentionBatchSize: 1000,
       reconcileIntervalMs: 60_000,

@@ -130,3 +130,24 @@ describe('plugin logs: searched and tailed across invocations', () => {
     }
   });
 });
+
+describe('streams that last longer than AIRLOCK_STREAM_MAX_MS', () => {
+  let api: ApiHarness;
+  let alice: TenantSession;
+  before(async () => {
+    api = await startApi({ env: { AIRLOCK_STREAM_MAX_MS: '1000' } });
+    alice = await createTenantSession(api, 'Alice');
+  });
+  after(() => api.close());
+
+  it('end with a timeout event that says to reconnect, not silently', async () => {
+    const stream = readSse(`${api.baseUrl}/v1/logs/stream`, alice.key);
+    try {
+      assert.equal(await stream.opened, 200);
+      const events = await stream.until((received) => received.some((event) => event.event === 'timeout'), 5_000);
+      assert.deepEqual(events.at(-1), { event: 'timeout', data: { reconnect: true, afterMs: 1000 } });
+    } finally {
+      stream.close();
+    }
+  });
+});

@@ -8,7 +8,7 @@ import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
-import { isUnfinished, streamUntilDone } from '../invocations/sse-stream.js';
+import { EventStreams, isUnfinished } from '../invocations/sse-stream.js';
 import { toInvocationView } from '../invocations/invocation.schema.js';
 import { ZodBody, ZodResponse } from '../validation/zod-openapi.js';
 import { acceptedEventSchema, createEventSchema, eventViewSchema, toAcceptedEvent, toEventView } from './event.schema.js';
@@ -24,6 +24,7 @@ export class EventsController {
   constructor(
     private readonly events: EventsService,
     private readonly invocations: InvocationRepository,
+    private readonly streams: EventStreams,
   ) {}
 
   @Post()
@@ -50,7 +51,7 @@ export class EventsController {
     const tenantId = principal.tenant.id;
     await this.events.get(tenantId, eventId);
     const reported = new Set<string>();
-    await streamUntilDone(request, response, async () => {
+    await this.streams.follow(request, response, async () => {
       // Only statuses are polled; an invocation is read whole once, when it has finished.
       const statuses = await this.invocations.statuses(tenantId, { eventId });
       const finished = statuses.filter((invocation) => !isUnfinished(invocation.status));

@@ -3,6 +3,7 @@ import { AuthModule } from '../auth/auth.module.js';
 import { InvocationsController } from '../invocations/invocations.controller.js';
 import { InvokeService } from '../invocations/invoke.service.js';
 import { LogsController } from '../invocations/logs.controller.js';
+import { EventStreams } from '../invocations/sse-stream.js';
 import { UsageController } from '../invocations/usage.controller.js';
 import { TenantsModule } from '../tenants/tenants.module.js';
 import { WebhooksController } from '../webhooks/webhooks.controller.js';
@@ -12,5 +13,5 @@ import { DeadLettersController } from './dead-letters.controller.js';
 import { EventsController } from './events.controller.js';
 import { EventsService } from './events.service.js';
 
-@Module({ imports: [AuthModule, PoliciesModule, PluginsModule, TenantsModule], controllers: [EventsController, InvocationsController, LogsController, DeadLettersController, UsageController, WebhooksController], providers: [EventsService, InvokeService] })
+@Module({ imports: [AuthModule, PoliciesModule, PluginsModule, TenantsModule], controllers: [EventsController, InvocationsController, LogsController, DeadLettersController, UsageController, WebhooksController], providers: [EventsService, InvokeService, EventStreams] })
 export class EventsModule {}

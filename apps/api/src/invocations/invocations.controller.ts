@@ -8,7 +8,7 @@ import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
 import { invalidField } from '../validation/invalid-field.js';
 import type { Request, Response } from 'express';
-import { isUnfinished, streamUntilDone } from './sse-stream.js';
+import { EventStreams, isUnfinished } from './sse-stream.js';
 import { z } from 'zod';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { type InvocationView, invocationViewSchema, toInvocationView } from './invocation.schema.js';
@@ -25,6 +25,7 @@ export class InvocationsController {
   constructor(
     private readonly invocations: InvocationRepository,
     private readonly invoker: InvokeService,
+    private readonly streams: EventStreams,
   ) {}
 
   @Post('v1/plugins/:pluginId/invoke')
@@ -72,7 +73,7 @@ export class InvocationsController {
     const tenantId = principal.tenant.id;
     if ((await this.invocations.findById(tenantId, id)) === null) throw notFound('invocation');
     let lastStatus: string | undefined;
-    await streamUntilDone(request, response, async () => {
+    await this.streams.follow(request, response, async () => {
       // Only the status is polled; the whole invocation is read when it changes.
       const [current] = await this.invocations.statuses(tenantId, { ids: [id] });
       if (current !== undefined && current.status === lastStatus) return { events: [], done: false };

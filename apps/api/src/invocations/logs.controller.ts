@@ -9,7 +9,7 @@ import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { LogFollower } from './log-follower.js';
-import { streamUntilDone } from './sse-stream.js';
+import { EventStreams } from './sse-stream.js';
 import { cursorSchema, encodeCursor } from '../validation/opaque-cursor.js';
 import { isStorableInstant, storableDateTime } from '../validation/storable-dates.js';
 
@@ -59,7 +59,10 @@ const levelsFrom = (level: (typeof LEVELS)[number]) => LEVELS.slice(LEVELS.index
 @UseGuards(TenantGuard)
 @Controller('v1/logs')
 export class LogsController {
-  constructor(private readonly logs: PluginLogRepository) {}
+  constructor(
+    private readonly logs: PluginLogRepository,
+    private readonly streams: EventStreams,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: "Search the tenant's plugin log lines, oldest first (page on with nextCursor)" })
@@ -86,6 +89,6 @@ export class LogsController {
     const filter = { pluginId: query.pluginId, levels: levelsFrom(query.level) };
     const since = query.since === undefined ? new Date() : new Date(query.since);
     const follower = new LogFollower((after, limit) => this.logs.search(principal.tenant.id, filter, { limit, after }), since);
-    await streamUntilDone(request, response, async () => ({ events: (await follower.poll()).map((entry) => ({ event: 'log', data: toView(entry) })), done: false }));
+    await this.streams.follow(request, response, async () => ({ events: (await follower.poll()).map((entry) => ({ event: 'log', data: toView(entry) })), done: false }));
   }
 }

@@ -1,8 +1,10 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AirlockConfig } from '@airlock/config';
 import type { Request, Response } from 'express';
+import { API_CONFIG } from '../infrastructure/api-dependencies.js';
 
 const POLL_MS = 100;
 const HEARTBEAT_MS = 15_000;
-const MAX_STREAM_MS = 10 * 60_000;
 
 /** Whether an invocation's status says it may still change (queued or running). */
 export const isUnfinished = (status: string): boolean => status === 'queued' || status === 'running';
@@ -15,13 +17,13 @@ export interface StreamPoll {
 
 /**
  * Streams Server-Sent Events while `poll` keeps returning new events, until it
- * says done, the client goes away, or ten minutes pass; then it sends `timeout`
+ * says done, the client goes away, or `maxMs` pass; then it sends `timeout`
  * (`{"reconnect": true}`) so the client knows to open the stream again rather
  * than take the end for completion. Polling the database keeps this correct
  * whichever process finishes the work. A client that stops reading is not
  * polled for more: the next poll waits until what was written has drained.
  */
-export async function streamUntilDone(request: Request, response: Response, poll: () => Promise<StreamPoll>): Promise<void> {
+export async function streamUntilDone(request: Request, response: Response, maxMs: number, poll: () => Promise<StreamPoll>): Promise<void> {
   response.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
   response.flushHeaders();
   let open = true;
@@ -33,8 +35,8 @@ export async function streamUntilDone(request: Request, response: Response, poll
   const started = Date.now();
   let lastWrite = Date.now();
   while (open) {
-    if (Date.now() - started >= MAX_STREAM_MS) {
-      await write(`event: timeout\ndata: ${JSON.stringify({ reconnect: true, afterMs: MAX_STREAM_MS })}\n\n`);
+    if (Date.now() - started >= maxMs) {
+      await write(`event: timeout\ndata: ${JSON.stringify({ reconnect: true, afterMs: maxMs })}\n\n`);
       break;
     }
     const { events, done } = await poll();
@@ -51,4 +53,14 @@ export async function streamUntilDone(request: Request, response: Response, poll
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   response.end();
+}
+
+/** `streamUntilDone` with this API's stream length (`AIRLOCK_STREAM_MAX_MS`), for the routes that stream. */
+@Injectable()
+export class EventStreams {
+  constructor(@Inject(API_CONFIG) private readonly config: AirlockConfig) {}
+
+  follow(request: Request, response: Response, poll: () => Promise<StreamPoll>): Promise<void> {
+    return streamUntilDone(request, response, this.config.streamMaxMs, poll);
+  }
 }
