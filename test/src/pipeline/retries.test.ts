@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { INestApplicationContext } from '@nestjs/common';
-import { createRedisConnection } from '@airlock/queue';
+import { createInvocationQueue, createRedisConnection } from '@airlock/queue';
 import { createWorkerApp } from '@airlock/worker/worker-app';
 import type { Redis } from 'ioredis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
@@ -149,6 +149,28 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     assert.equal((await api.http.post(`/v1/dead-letters/${id}/replay`, { token: other.key })).status, 404);
     assert.deepEqual((await api.http.get('/v1/dead-letters', { token: other.key })).body.items, []);
     assert.equal((await api.http.post(`/v1/dead-letters/${replay.body.invocationId}/replay`, { token: alice.key })).status, 404, 'only dead letters replay');
+
+    // Replays sent at once (a double click, a client's retry) make one run; another may follow once it has finished.
+    const queue = createInvocationQueue(consumer, api.redisPrefix);
+    await queue.pause(); // the replay stays queued while the others are answered
+    let made: string;
+    try {
+      const together = await Promise.all(Array.from({ length: 3 }, () => api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 2 } })));
+      assert.deepEqual(together.map((response) => response.status).sort(), [202, 409, 409], together.map((response) => response.text).join('\n'));
+      made = together.find((response) => response.status === 202)!.body.invocationId;
+      for (const refusedTwice of together.filter((response) => response.status === 409)) assert.equal(refusedTwice.body.error.details.replay, made);
+    } finally {
+      await queue.resume();
+    }
+    assert.equal((await waitFor(made, (body) => !['queued', 'running'].includes(body.status))).status, 'ok');
+    let again = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 2 } });
+    // The free tier's 5 requests a second may just have been spent by those above.
+    for (let tries = 0; tries < 10 && again.body.error?.details?.limit === 'eventsPerSecond'; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      again = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 2 } });
+    }
+    assert.equal(again.status, 202, `once it has finished: ${again.text}`);
+    await waitFor(again.body.invocationId, (body) => !['queued', 'running'].includes(body.status));
 
     // A replay is a new run: it counts against the tenant's quotas like an event.
     await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken, body: { overrides: { invocationsPerDay: 1 } } });

@@ -74,7 +74,14 @@ export class DeadLettersController {
     // A replay is a new run: it counts against the quotas like any other, and
     // the worker releases its in-flight slot when it finishes.
     const placeInLine = await this.events.admit(principal.tenant, 1, (await this.policies.forTenant(principal.tenant)).quotas);
-    const replay = await this.events.recordAdmitted(tenantId, 1, () => this.invocations.replay(original, number, currentTraceId(), { actor: actorOf(principal) }));
+    const replay = await this.events.recordAdmitted(tenantId, 1, async () => {
+      const made = await this.invocations.replay(original, number, currentTraceId(), { actor: actorOf(principal) });
+      if ('replay' in made) return made.replay;
+      // Thrown inside: what was admitted for it is given back.
+      throw new AppError(AppErrorCode.Conflict, `A replay of this dead letter is still ${made.pending.status}: ${made.pending.id}. Replay it again once that one has finished.`, {
+        details: { replay: made.pending.id },
+      });
+    });
     await this.events.enqueue(tenantId, [replay.id], placeInLine, { recorded: `replay ${replay.id}` });
     return { invocationId: replay.id, replayOf: original.id, version: number };
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Invocation, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { ListPage } from './list-position.js';
+import { takeTurn } from './tenant-turns.js';
 
 export interface InvocationOutcome {
   status: string;
@@ -93,12 +94,17 @@ export class InvocationRepository {
    * A new queued invocation that runs a dead letter again, optionally on
    * another version of its plugin, recorded with its audit entry in one
    * transaction: a replay is never made unaudited, nor audited unmade (a
-   * caller told of a failure may replay again; it must not run twice).
+   * caller told of a failure may replay again; it must not run twice). Not
+   * while an earlier replay of it is queued or running (`pending` then): replays
+   * of one dead letter take turns, so two sent at once make one.
    */
-  async replay(original: Invocation, version: number, traceId: string | null, audit: { actor: string }): Promise<Invocation> {
-    const id = randomUUID();
-    const [replay] = await this.prisma.$transaction([
-      this.prisma.invocation.create({
+  replay(original: Invocation, version: number, traceId: string | null, audit: { actor: string }): Promise<{ replay: Invocation } | { pending: Invocation }> {
+    return this.prisma.$transaction(async (tx) => {
+      await takeTurn(tx, 'replays', original.id);
+      const pending = await tx.invocation.findFirst({ where: { tenantId: original.tenantId, replayOf: original.id, status: { in: ['queued', 'running'] } } });
+      if (pending !== null) return { pending };
+      const id = randomUUID();
+      const replay = await tx.invocation.create({
         data: {
           id,
           tenantId: original.tenantId,
@@ -112,12 +118,12 @@ export class InvocationRepository {
           replayOf: original.id,
           traceId,
         },
-      }),
-      this.prisma.auditEvent.create({
+      });
+      await tx.auditEvent.create({
         data: { tenantId: original.tenantId, actor: audit.actor, action: 'dead_letter.replayed', target: original.id, details: { replay: id, version } },
-      }),
-    ]);
-    return replay;
+      });
+      return { replay };
+    });
   }
 
   /** Finished invocations per UTC day and status, with their fuel, run time and egress, in [from, to). */
