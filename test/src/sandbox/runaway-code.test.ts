@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { Sandbox } from '@airlock/sandbox';
 import { admitted, assertStillHealthy, context, freeTier, killBusyExecutor, policyWith } from '../support/sandbox-harness.js';
@@ -151,6 +151,23 @@ describe('runaway plugins', () => {
     const before = await descriptors();
     for (let n = 0; n < 40; n++) assert.equal((await sandbox.run(wasiTrap, 'trap', '', context(wasiPolicy))).status, 'trap');
     assert.ok((await descriptors()) <= before + 2, `${before} descriptors before, ${await descriptors()} after 40 instances`);
+
+    // The descriptor is shared by every WASI instance of the executor, other tenants' too: no guest may close it.
+    const closer = admitted(wat('(module (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32))) (memory (export "memory") 1) (func (export "close_stdout") (result i32) (call $close (i32.const 1))))'), wasiPolicy);
+    const devNulls = async () => {
+      let count = 0;
+      for (const pid of sandbox.executorPids()) {
+        for (const fd of await readdir(`/proc/${pid}/fd`)) if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === '/dev/null') count++;
+      }
+      return count;
+    };
+    const held = await devNulls();
+    assert.ok(held > 0);
+    for (let n = 0; n < 4; n++) {
+      const closed = await sandbox.run(closer, 'close_stdout', '', context(wasiPolicy));
+      assert.equal(closed.error?.message, 'the plugin returned 58', 'fd_close answers ENOTSUP');
+    }
+    assert.equal(await devNulls(), held, 'still open');
     await assertStillHealthy(sandbox);
   });
 

@@ -10,9 +10,24 @@ import type { RunResult, SandboxStatus } from '../outcome.js';
 import type { CallLimits } from './executor-protocol.js';
 
 // One /dev/null for every WASI instance of this executor: a descriptor per instance would never be closed (an
-// instance is dropped, not closed), and enough of them would exhaust the process's descriptors.
+// instance is dropped, not closed), and enough of them would exhaust the process's descriptors. No guest may
+// close it or renumber over it (see guardStdio): the next instance, maybe another tenant's, uses it too.
 let devNullFd: number | undefined;
 const devNull = () => (devNullFd ??= openSync('/dev/null', 'r+'));
+
+/** WASI preview 1's errno for an operation that is not supported. */
+const WASI_ENOTSUP = 58;
+
+/** The WASI imports with `fd_close` and `fd_renumber` refused on the standard streams (the shared descriptor). */
+function guardStdio(wasiImports: WebAssembly.ModuleImports): WebAssembly.ModuleImports {
+  const close = wasiImports.fd_close as (fd: number) => number;
+  const renumber = wasiImports.fd_renumber as (from: number, to: number) => number;
+  return {
+    ...wasiImports,
+    fd_close: (fd: number) => (fd <= 2 ? WASI_ENOTSUP : close(fd)),
+    fd_renumber: (from: number, to: number) => (from <= 2 || to <= 2 ? WASI_ENOTSUP : renumber(from, to)),
+  };
+}
 
 /**
  * The least an instance counts for in the executor's cache, whatever memory it
@@ -58,7 +73,7 @@ export class PluginInstance {
       // No files, no environment, no arguments; output goes nowhere.
       const Wasi = loadWasi();
       wasi = new Wasi({ version: 'preview1', args: [], env: {}, preopens: {}, stdin: devNull(), stdout: devNull(), stderr: devNull(), returnOnExit: true });
-      imports[WASI_MODULE] = (wasi.getImportObject() as WebAssembly.Imports)[WASI_MODULE]!;
+      imports[WASI_MODULE] = guardStdio((wasi.getImportObject() as WebAssembly.Imports)[WASI_MODULE]!);
     }
     const started = performance.now();
     kernel.begin(new Uint8Array(0), {}, limits);
@@ -91,13 +106,13 @@ export class PluginInstance {
 
   call(exportName: string, input: Uint8Array, config: Record<string, string>, limits: CallLimits): RunResult {
     const started = performance.now();
+    // Start and first call share one budget: a start function cannot burn a budget of its own.
+    this.fuel.value = BigInt(limits.fuelPerCall - this.startFuel);
+    this.startFuel = 0;
     const exported = this.instance.exports[exportName];
     if (typeof exported !== 'function') {
       return this.result('plugin_error', `the module has no exported function "${exportName}"`, started, limits, 0);
     }
-    // Start and first call share one budget: a start function cannot burn a budget of its own.
-    this.fuel.value = BigInt(limits.fuelPerCall - this.startFuel);
-    this.startFuel = 0;
     this.flags.value = 0;
     this.kernel.begin(input, config, limits);
     let failure: Failure | null = null;
