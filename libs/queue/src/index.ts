@@ -15,6 +15,6 @@ export {
   type RetryPolicy,
 } from './invocation-job.js';
 export { type QuotaLimits, type QuotaVerdict, type Settlement, TenantQuotaGateRepository } from './tenant-quota-gate.repository.js';
-export { createWebhookQueue, enqueueDeliveries, leaveDeliveryLine, WEBHOOKS_QUEUE, webhookJob, type WebhookJobData } from './webhook-job.js';
+export { createWebhookQueue, enqueueDeliveries, WEBHOOKS_QUEUE, webhookJob, type WebhookJobData } from './webhook-job.js';
 export { createMaintenanceQueue, MAINTENANCE_QUEUE, reconcileJob, retentionJob, scheduleMaintenance } from './maintenance-job.js';
 export { queueProbe } from './queue-probe.js';

@@ -20,32 +20,31 @@ export function createWebhookQueue(connection: Redis, prefix: string): Queue<Web
   return new Queue<WebhookJobData>(WEBHOOKS_QUEUE, { connection, prefix, defaultJobOptions: { removeOnComplete: 10_000, removeOnFail: 10_000 } });
 }
 
-// A tenant's deliveries queued or being retried: the length of its line. Kept a
-// day after its last delivery joined: a count left behind by a worker that died
-// between a delivery's end and its leaving the line only lowers its own tenant's
-// priorities, and not for long.
+// A tenant's place in the line of deliveries: how many it queued this minute and
+// the last (each minute's count expires after the next). Nothing has to leave the
+// line, so nothing lost (a worker that died, a delivery queued twice) can leave a
+// tenant behind for longer than two minutes.
 const JOIN_LINE = `
-local total = redis.call('INCRBY', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[1], 86400)
-return total
-`;
-const LEAVE_LINE = `
-if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
-return 0
+local now = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], 180)
+return now + tonumber(redis.call('GET', KEYS[2]) or '0')
 `;
 
-const lineKey = (prefix: string, tenantId: string) => `${prefix}:${WEBHOOKS_QUEUE}:line:${tenantId}`;
+const lineKey = (prefix: string, tenantId: string, minute: number) => `${prefix}:${WEBHOOKS_QUEUE}:line:${tenantId}:${minute}`;
 
 /**
  * Queues deliveries of one tenant, each at its place in the tenant's line of
- * deliveries (`linePriority`): a tenant whose endpoints are slow, or many,
- * does not hold up another tenant's deliveries behind its own. `redis` is the
- * queue's connection, which keeps the lines.
+ * deliveries (`linePriority`, after what the tenant queued in the last minute
+ * or two): a tenant whose endpoints are slow, or many, does not hold up
+ * another tenant's deliveries behind its own. `redis` is the queue's
+ * connection, which keeps the counts.
  */
 export async function enqueueDeliveries(queue: Queue<WebhookJobData>, redis: Redis, tenantId: string, deliveryIds: readonly string[]): Promise<void> {
   if (deliveryIds.length === 0) return;
-  const total = Number(await redis.eval(JOIN_LINE, 1, lineKey(queue.opts.prefix ?? 'bull', tenantId), deliveryIds.length));
-  const ahead = total - deliveryIds.length;
+  const prefix = queue.opts.prefix ?? 'bull';
+  const minute = Math.floor(Date.now() / 60_000);
+  const recent = Number(await redis.eval(JOIN_LINE, 2, lineKey(prefix, tenantId, minute), lineKey(prefix, tenantId, minute - 1), deliveryIds.length));
+  const ahead = recent - deliveryIds.length;
   await queue.addBulk(
     deliveryIds.map((deliveryId, index) => ({
       name: webhookJob.name,
@@ -58,9 +57,4 @@ export async function enqueueDeliveries(queue: Queue<WebhookJobData>, redis: Red
       },
     })),
   );
-}
-
-/** A delivery has ended (delivered, or failed for good): it leaves its tenant's line. */
-export async function leaveDeliveryLine(redis: Redis, prefix: string, tenantId: string): Promise<void> {
-  await redis.eval(LEAVE_LINE, 1, lineKey(prefix, tenantId));
 }

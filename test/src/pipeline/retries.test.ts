@@ -173,6 +173,7 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     await waitFor(again.body.invocationId, (body) => !['queued', 'running'].includes(body.status));
 
     // A replay is a new run: it counts against the tenant's quotas like an event.
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // past the events per second spent above
     await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken, body: { overrides: { invocationsPerDay: 1 } } });
     const refused = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key });
     assert.equal(refused.status, 429, refused.text);

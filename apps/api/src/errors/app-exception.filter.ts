@@ -84,6 +84,8 @@ export class AppExceptionFilter implements ExceptionFilter {
     if (exception instanceof Prisma.PrismaClientKnownRequestError) {
       if (exception.code === 'P2025') return respond(404, AppErrorCode.NotFound, 'Not found: another request deleted it meanwhile.');
       if (exception.code === 'P2002') return respond(409, AppErrorCode.Conflict, 'It already exists: another request created it meanwhile.');
+      // A transaction that waited its turn too long (many writes of one thing at once): nothing was written.
+      if (exception.code === 'P2028') return respond(503, AppErrorCode.NotReady, 'Busy: other requests were writing the same thing; nothing was written. Retry.');
     }
     if (exception instanceof HttpException && exception.getStatus() < 500) {
       const status = exception.getStatus();

@@ -60,6 +60,7 @@ export class InvokeService {
   }
 
   private async waitFor(tenantId: string, invocation: Invocation, waitMs: number): Promise<{ invocation: Invocation; finished: boolean }> {
+    if (waitMs <= 0) return { invocation, finished: false };
     const deadline = Date.now() + waitMs;
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));

@@ -29,10 +29,19 @@ export async function streamUntilDone(request: Request, response: Response, maxM
   let open = true;
   // Not events.once: an aborted request also emits 'error', which would reject it.
   const closed = new Promise<void>((resolve) => request.on('close', resolve)).then(() => (open = false));
-  const write = async (text: string) => {
-    if (!response.write(text)) await Promise.race([new Promise((resolve) => response.once('drain', resolve)), closed]);
-  };
   const started = Date.now();
+  const write = async (text: string) => {
+    if (!open || response.write(text)) return;
+    // A reader that does not catch up by the stream's end is cut off: a stream never outlasts maxMs.
+    let timer: NodeJS.Timeout | undefined;
+    const cutOff = new Promise<'cut'>((resolve) => (timer = setTimeout(() => resolve('cut'), Math.max(0, started + maxMs - Date.now()))));
+    const outcome = await Promise.race([new Promise((resolve) => response.once('drain', resolve)), closed, cutOff]);
+    clearTimeout(timer);
+    if (outcome === 'cut') {
+      open = false;
+      response.destroy();
+    }
+  };
   let lastWrite = Date.now();
   while (open) {
     if (Date.now() - started >= maxMs) {

@@ -23,6 +23,9 @@ function notFoundVersion(number: number): AppError {
 
 @Injectable()
 export class VersionsService {
+  /** The last upload of each plugin this process is storing (see inTurn). */
+  private readonly uploads = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly versions: PluginVersionRepository,
     private readonly plugins: PluginsService,
@@ -59,7 +62,7 @@ export class VersionsService {
     const previousPermissions = previous === null ? null : (previous.permissions as string[]);
     const requested = reviewPermissions(artifact.permissions, previousPermissions, policy);
     const { maxVersionsPerPlugin } = policy.quotas;
-    const stored = await this.versions.createOrFind({
+    const stored = await this.inTurn(plugin.id, () => this.versions.createOrFind({
       approval: requested.length === 0 ? undefined : { requested: requested as never, previous: previousPermissions ?? [] },
       tenantId: tenant.id,
       pluginId: plugin.id,
@@ -72,7 +75,7 @@ export class VersionsService {
       source: input.kind === 'source' ? { files: input.files, entry: input.entry ?? 'index.ts' } : undefined,
       tests: input.tests as never,
       createdBy: actor,
-    }, maxVersionsPerPlugin);
+    }, maxVersionsPerPlugin));
     if ('limitReached' in stored) {
       throw new AppError(AppErrorCode.QuotaExceeded, `The plugin has reached its limit of ${maxVersionsPerPlugin} versions.`, {
         details: { limit: 'maxVersionsPerPlugin', max: maxVersionsPerPlugin },
@@ -82,6 +85,18 @@ export class VersionsService {
   }
 
   /** A page of the plugin's versions by number, and the cursor of the next page. */
+  /**
+   * Runs this process's uploads to one plugin one after another. The database
+   * serializes them anyway (see createOrFind), but each waits there holding a
+   * pooled connection the event path needs too; here it waits holding none.
+   */
+  private inTurn<T>(pluginId: string, work: () => Promise<T>): Promise<T> {
+    const mine = (this.uploads.get(pluginId) ?? Promise.resolve()).catch(() => undefined).then(work);
+    this.uploads.set(pluginId, mine);
+    void mine.finally(() => this.uploads.get(pluginId) === mine && this.uploads.delete(pluginId)).catch(() => undefined);
+    return mine;
+  }
+
   async list(tenantId: string, pluginId: string, query: { limit: number; cursor?: number | undefined }): Promise<{ items: PluginVersionSummary[]; nextCursor: string | null }> {
     await this.plugins.get(tenantId, pluginId);
     const rows = await this.versions.list(tenantId, pluginId, { take: query.limit + 1, afterNumber: query.cursor });

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { AirlockConfig } from '@airlock/config';
 import { WebhookSender } from '@airlock/execution';
-import { leaveDeliveryLine, WEBHOOKS_QUEUE, webhookJob } from '@airlock/queue';
+import { WEBHOOKS_QUEUE, webhookJob } from '@airlock/queue';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { WORKER_CONFIG, WORKER_REDIS } from '../worker-dependencies.js';
@@ -32,9 +32,6 @@ export class WebhooksProcessor implements OnApplicationBootstrap, OnApplicationS
     const data = webhookJob.schema.parse(job.data);
     const outcome = await this.sender.deliver(data.tenantId, data.deliveryId, job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
     if (outcome === 'retry') throw new Error('the webhook did not accept the delivery; will retry');
-    // Lost if Redis fails here: the tenant's line then counts one delivery too many, which lowers only its own
-    // priorities, until the count expires (a day after its last delivery joined).
-    await leaveDeliveryLine(this.redis, this.config.redisPrefix, data.tenantId).catch(() => undefined);
     return outcome;
   }
 }
