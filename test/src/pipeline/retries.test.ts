@@ -151,6 +151,11 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     assert.equal((await api.http.post(`/v1/dead-letters/${replay.body.invocationId}/replay`, { token: alice.key })).status, 404, 'only dead letters replay');
 
     // Replays sent at once (a double click, a client's retry) make one run; another may follow once it has finished.
+    // Room for all of them in the quotas, so that only the turn taking decides.
+    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, {
+      token: api.adminToken,
+      body: { overrides: { fuelPerCall: Number.MAX_SAFE_INTEGER, timeoutMs: 60_000, concurrentRuns: 10, eventsPerSecond: 100 } },
+    });
     const queue = createInvocationQueue(consumer, api.redisPrefix);
     await queue.pause(); // the replay stays queued while the others are answered
     let made: string;
