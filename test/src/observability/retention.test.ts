@@ -89,6 +89,9 @@ describe('retention: a scheduled job deletes what is older than each tenant’s 
   });
 
   it('deletes in batches until nothing old is left, in one sweep', async () => {
+    // The sweeps below are the only ones: the worker's scheduled sweeps would race them.
+    await worker?.close();
+    worker = undefined;
     const tenant = await tenantWithHistory('free');
     // Batches of two: five old invocations take three statements, and one sweep runs them all.
     const deleted = await new RetentionRepository(api.database.prisma).sweep(tenant.id, new Date(Date.now() - 7 * DAY_MS), 2);
