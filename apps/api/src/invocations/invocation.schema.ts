@@ -39,8 +39,11 @@ function utf8(bytes: Uint8Array): string | null {
   }
 }
 
+/** Whether an invocation's status says it may still change (queued or running). */
+export const isUnfinished = (status: string): boolean => status === 'queued' || status === 'running';
+
 export function toInvocationView(invocation: Invocation): InvocationView {
-  const finished = invocation.status !== 'queued' && invocation.status !== 'running';
+  const finished = !isUnfinished(invocation.status);
   return {
     id: invocation.id,
     eventId: invocation.eventId,

@@ -7,7 +7,7 @@ import { EventsService } from '../events/events.service.js';
 import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { invalidField } from '../validation/invalid-field.js';
-import { isUnfinished } from './sse-stream.js';
+import { isUnfinished } from './invocation.schema.js';
 import type { invokeSchema } from './invoke.schema.js';
 
 const POLL_MS = 20;

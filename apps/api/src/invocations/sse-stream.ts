@@ -6,9 +6,6 @@ import { API_CONFIG } from '../infrastructure/api-dependencies.js';
 const POLL_MS = 100;
 const HEARTBEAT_MS = 15_000;
 
-/** Whether an invocation's status says it may still change (queued or running). */
-export const isUnfinished = (status: string): boolean => status === 'queued' || status === 'running';
-
 export interface StreamPoll {
   events: Array<{ event: string; data: unknown }>;
   /** Nothing more will come: the stream sends `done` and ends. */
