@@ -10,6 +10,8 @@ export interface LauncherProcess {
   stderr(): string;
   /** Resolves with the stdout so far once Airlock says it is running; rejects if it exits first. */
   running(timeoutMs?: number): Promise<string>;
+  /** Resolves with the stdout so far once it includes `text`; rejects if the process exits first. */
+  printed(text: string, timeoutMs?: number): Promise<string>;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
   exited(): Promise<number | null>;
@@ -29,28 +31,30 @@ export function spawnLauncher(cwd: string, env: Record<string, string>, args: st
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const exit = once(child, 'exit').then(([code]) => code as number | null);
+  const printed = (text: string, timeoutMs = 90_000) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`"${text}" not printed after ${timeoutMs} ms:\n${out}\n${err}`)), timeoutMs);
+      const check = () => {
+        if (out.includes(text)) {
+          clearTimeout(timer);
+          child.stdout.off('data', check);
+          resolve(out);
+        }
+      };
+      child.stdout.on('data', check);
+      check();
+      void exit.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`exited with ${code} before printing "${text}":\n${out}\n${err}`));
+      });
+    });
   return {
     child,
     stdout: () => out,
     stderr: () => err,
     exited: () => exit,
-    running: (timeoutMs = 90_000) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`not running after ${timeoutMs} ms:\n${out}\n${err}`)), timeoutMs);
-        const check = () => {
-          if (out.includes('Airlock is running.')) {
-            clearTimeout(timer);
-            child.stdout.off('data', check);
-            resolve(out);
-          }
-        };
-        child.stdout.on('data', check);
-        check();
-        void exit.then((code) => {
-          clearTimeout(timer);
-          reject(new Error(`exited with ${code} before running:\n${out}\n${err}`));
-        });
-      }),
+    printed,
+    running: (timeoutMs = 90_000) => printed('Airlock is running.', timeoutMs),
     stop: async () => {
       child.kill('SIGTERM');
       return exit;

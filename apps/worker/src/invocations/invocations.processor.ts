@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { AirlockConfig } from '@airlock/config';
 import { InvocationRunner } from '@airlock/execution';
 import { TENANT_SHARING_WINDOW_MS } from '@airlock/sandbox';
@@ -17,7 +17,7 @@ const tracer = trace.getTracer('airlock-worker');
  * event loop stays free to renew job locks however long a plugin runs.
  */
 @Injectable()
-export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
+export class InvocationsProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private worker: Worker | undefined;
   private readonly logger = new Logger('Invocations');
   /** Jobs being processed, so shutdown knows what it waits for. */
@@ -74,18 +74,31 @@ export class InvocationsProcessor implements OnApplicationBootstrap, OnApplicati
   }
 
   /**
-   * A bounded drain: no new jobs; running ones get `shutdownDrainMs` to finish.
-   * Calls still running then are abandoned unrecorded and the worker closes
-   * without them: their locks lapse and another worker runs them again.
+   * Stops taking jobs as soon as shutdown begins. Nest runs every provider's
+   * `beforeApplicationShutdown` before any `onApplicationShutdown`, and those in
+   * dependency order: the maintenance worker closes (waiting for its sweep)
+   * before this drains, and jobs queued meanwhile are for other workers.
    */
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     const worker = this.worker;
-    if (worker === undefined) return;
+    if (worker === undefined || this.stopping) return;
     this.stopping = true;
     this.subscriber?.disconnect();
     // Jobs held back for fairness have not started: they go back to the queue untouched.
     this.gate.handBackAll();
     await worker.pause(true);
+    this.logger.log(`Stopped taking jobs; draining ${this.inProgress.size} running for up to ${this.config.shutdownDrainMs} ms`);
+  }
+
+  /**
+   * A bounded drain: running jobs get `shutdownDrainMs` to finish. Calls still
+   * running then are abandoned unrecorded and the worker closes without them:
+   * their locks lapse and another worker runs them again.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    const worker = this.worker;
+    if (worker === undefined) return;
+    await this.beforeApplicationShutdown();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.config.shutdownDrainMs)));
     const drained = await Promise.race([Promise.allSettled([...this.inProgress]).then(() => 'drained' as const), deadline]);
