@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { type RedisScript, redisScript } from './redis-script.js';
 
 export interface QuotaLimits {
   eventsPerSecond: number;
@@ -114,10 +115,18 @@ function secondsToMidnight(now: number): number {
  * charged and in-flight counts released when invocations finish.
  */
 export class TenantQuotaGateRepository {
+  private readonly admitScript: RedisScript;
+  private readonly releaseIfIdleScript: RedisScript;
+  private readonly settleScript: RedisScript;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.admitScript = redisScript(redis, 'airlockQuotaAdmit', ADMIT);
+    this.releaseIfIdleScript = redisScript(redis, 'airlockQuotaReleaseIfIdle', RELEASE_IF_IDLE);
+    this.settleScript = redisScript(redis, 'airlockQuotaSettle', SETTLE);
+  }
 
   private keys(tenantId: string, now: number) {
     const day = new Date(now).toISOString().slice(0, 10);
@@ -155,8 +164,7 @@ export class TenantQuotaGateRepository {
 
   private async check(tenantId: string, invocations: number, checkFuel: boolean, limits: QuotaLimits, now: number): Promise<QuotaVerdict> {
     const keys = this.keys(tenantId, now);
-    const [result, inFlightBefore] = (await this.redis.eval(
-      ADMIT,
+    const [result, inFlightBefore] = (await this.admitScript(
       4,
       keys.eventsThisSecond,
       keys.invocationsToday,
@@ -192,7 +200,7 @@ export class TenantQuotaGateRepository {
    */
   async releaseIfIdle(tenantId: string, idle: boolean, sweepMs: number, now = Date.now()): Promise<number> {
     const keys = this.keys(tenantId, now);
-    return (await this.redis.eval(RELEASE_IF_IDLE, 3, keys.inFlight, keys.invocationsToday, keys.inFlightSeenIdle, idle ? 1 : 0, 3 * sweepMs)) as number;
+    return (await this.releaseIfIdleScript(3, keys.inFlight, keys.invocationsToday, keys.inFlightSeenIdle, idle ? 1 : 0, 3 * sweepMs)) as number;
   }
 
   /**
@@ -209,6 +217,6 @@ export class TenantQuotaGateRepository {
       const { fuelToday, inFlight } = this.keys(tenantId, now);
       return [jobKey, fuelToday, inFlight];
     });
-    return (await this.redis.eval(SETTLE, keys.length, ...keys, ...finished.map(({ fuelUsed }) => fuelUsed.toString()))) as number;
+    return (await this.settleScript(keys.length, ...keys, ...finished.map(({ fuelUsed }) => fuelUsed.toString()))) as number;
   }
 }

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { redisScript } from './redis-script.js';
 import { linePriority } from './tenant-line.js';
 
 export const WEBHOOKS_QUEUE = 'webhooks';
@@ -43,7 +44,7 @@ export async function enqueueDeliveries(queue: Queue<WebhookJobData>, redis: Red
   if (deliveryIds.length === 0) return;
   const prefix = queue.opts.prefix ?? 'bull';
   const minute = Math.floor(Date.now() / 60_000);
-  const recent = Number(await redis.eval(JOIN_LINE, 2, lineKey(prefix, tenantId, minute), lineKey(prefix, tenantId, minute - 1), deliveryIds.length));
+  const recent = Number(await redisScript(redis, 'airlockWebhookJoinLine', JOIN_LINE)(2, lineKey(prefix, tenantId, minute), lineKey(prefix, tenantId, minute - 1), deliveryIds.length));
   const ahead = recent - deliveryIds.length;
   await queue.addBulk(
     deliveryIds.map((deliveryId, index) => ({

@@ -105,6 +105,20 @@ describe('tenant quotas at enqueue, in Redis', () => {
     assert.equal(accepted, 202, 'finished invocations no longer count');
   });
 
+  it('keeps counting when Redis has forgotten its scripts (a restart, SCRIPT FLUSH)', async () => {
+    const tenant = await tenantWith('Forgetful', { invocationsPerDay: 2, eventsPerSecond: 1000, concurrentRuns: 1000 });
+    const send = async () => (await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created' } })).status;
+    assert.equal(await send(), 202);
+    const redis = createRedisConnection(api.config.redisUrl!, 'consumer', 'airlock-test-script-flush');
+    try {
+      await redis.script('FLUSH');
+    } finally {
+      await redis.quit();
+    }
+    assert.equal(await send(), 202, 'the script was sent again');
+    assert.equal(await send(), 429, 'and the count went on from where it was');
+  });
+
   it('gives back what it admitted when the database refuses to record it', async () => {
     const tenant = await tenantWith('Refused', { concurrentRuns: 2, eventsPerSecond: 1000, invocationsPerDay: 1000 });
     const pluginId = (await api.http.get('/v1/plugins', { token: tenant.key })).body.items[0].id as string;
