@@ -122,6 +122,28 @@ const MODEL_CHECKS: Record<Prisma.ModelName, (db: Database) => Promise<void>> = 
     assert.equal(await kv.get(tenant.id, other, 'c'), null);
     assert.equal(await kv.set(tenant.id, id.pluginId, 'another', new Uint8Array([1]), 2), true, 'keys are counted per plugin');
   },
+  PluginKvUsage: async ({ prisma }) => {
+    const tenant = await prisma.tenant.create({ data: { name: 'KV counter' } });
+    const pluginId = '00000000-0000-4000-8000-000000000004';
+    const kv = new PluginKvRepository(prisma);
+    const held = () => kv.countKeys(tenant.id, pluginId);
+    // Calls running at once cannot pass the limit together: exactly as many new keys as it allows are stored.
+    const written = await Promise.all(Array.from({ length: 24 }, (_, i) => kv.set(tenant.id, pluginId, `key-${i}`, new Uint8Array([i]), 5)));
+    assert.equal(written.filter(Boolean).length, 5, written.join(','));
+    assert.equal(await held(), 5);
+    assert.equal(await prisma.pluginKvEntry.count({ where: { tenantId: tenant.id, pluginId } }), 5);
+    // Every way a key goes counts: a plugin's delete (of a key it holds, and of one it does not), any other statement.
+    const stored = (await prisma.pluginKvEntry.findMany({ where: { tenantId: tenant.id, pluginId }, orderBy: { key: 'asc' } })).map((entry) => entry.key);
+    await kv.delete(tenant.id, pluginId, stored[0]!);
+    await kv.delete(tenant.id, pluginId, 'never-stored');
+    assert.equal(await held(), 4);
+    await prisma.pluginKvEntry.deleteMany({ where: { tenantId: tenant.id, pluginId, key: { in: stored.slice(1, 3) } } });
+    assert.equal(await held(), 2);
+    assert.equal(await kv.set(tenant.id, pluginId, 'new-1', new Uint8Array([1]), 3), true);
+    assert.equal(await kv.set(tenant.id, pluginId, 'new-2', new Uint8Array([1]), 3), false, 'room for one more only');
+    await prisma.tenant.delete({ where: { id: tenant.id } });
+    assert.equal(await prisma.pluginKvUsage.count({ where: { tenantId: tenant.id } }), 0, 'counts go with their tenant');
+  },
   Webhook: async ({ prisma }) => {
     const tenant = await prisma.tenant.create({ data: { name: 'Webhook owner' } });
     const webhook = await prisma.webhook.create({ data: { tenantId: tenant.id, url: 'https://hooks.example.com/x', events: ['order.created'], secret: 'sealed' } });

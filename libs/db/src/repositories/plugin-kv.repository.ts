@@ -11,21 +11,22 @@ export class PluginKvRepository {
 
   /**
    * Stores the value, unless the key is new and the plugin holds `maxKeys` keys
-   * already (false then). The count is read by the statement that writes, so
-   * concurrent calls of one plugin can pass it by the few writing at that moment.
+   * already (false then). Exact under concurrent calls of one plugin: the
+   * database function adds a new key under the lock of the plugin's key count.
    */
   async set(tenantId: string, pluginId: string, key: string, value: Uint8Array, maxKeys: number): Promise<boolean> {
-    const written = await this.prisma.$queryRaw<unknown[]>`
-      INSERT INTO plugin_kv (tenant_id, plugin_id, key, value, updated_at)
-      SELECT ${tenantId}::uuid, ${pluginId}::uuid, ${key}, ${Buffer.from(value)}, now()
-       WHERE EXISTS (SELECT 1 FROM plugin_kv WHERE tenant_id = ${tenantId}::uuid AND plugin_id = ${pluginId}::uuid AND key = ${key})
-          OR (SELECT count(*) FROM plugin_kv WHERE tenant_id = ${tenantId}::uuid AND plugin_id = ${pluginId}::uuid) < ${maxKeys}
-      ON CONFLICT (tenant_id, plugin_id, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
-      RETURNING 1 AS written`;
-    return written.length > 0;
+    const [row] = await this.prisma.$queryRaw<Array<{ written: boolean }>>`
+      SELECT plugin_kv_set(${tenantId}::uuid, ${pluginId}::uuid, ${key}, ${Buffer.from(value)}, ${maxKeys}::integer) AS written`;
+    return row?.written === true;
   }
 
   async delete(tenantId: string, pluginId: string, key: string): Promise<void> {
-    await this.prisma.pluginKvEntry.deleteMany({ where: { tenantId, pluginId, key } });
+    await this.prisma.$queryRaw`SELECT plugin_kv_delete(${tenantId}::uuid, ${pluginId}::uuid, ${key}) AS removed`;
+  }
+
+  /** How many keys the plugin holds, as its limit counts them. */
+  async countKeys(tenantId: string, pluginId: string): Promise<number> {
+    const usage = await this.prisma.pluginKvUsage.findUnique({ where: { tenantId_pluginId: { tenantId, pluginId } } });
+    return usage?.keys ?? 0;
   }
 }
