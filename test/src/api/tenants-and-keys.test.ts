@@ -189,9 +189,23 @@ describe('tenants and API keys over HTTP', () => {
     assert.match(huge.body.error.message, /5242880 bytes/);
     assert.ok(typeof huge.body.requestId === 'string' && huge.body.requestId.length > 0);
 
-    // JSON sent as a form (what `curl -d` does without a header), or as text: said so, and nothing is created.
+    // A body of many bad fields gets a short answer, listing the first of them.
+    const unknownFields = Object.fromEntries(Array.from({ length: 100_000 }, (_, n) => [`field${n}`, 0]));
+    const many = await api.http.post('/v1/admin/tenants', { token: api.adminToken, body: { name: 'Many', ...unknownFields } });
+    assert.equal(many.status, 400);
+    assert.equal(many.body.error.details.issues.length, 20);
+    assert.equal(many.body.error.details.unlisted, 99_980);
+    assert.match(many.body.error.message, /field0: is not a known field; .*\(and 99980 more\)$/);
+    assert.ok(many.text.length < 4096, `${many.text.length} bytes`);
+    // A body of millions of values is read and answered like any other.
+    const long = await api.http.post('/v1/admin/tenants', { token: api.adminToken, body: { name: Array.from({ length: 2_000_000 }, () => 0) } });
+    assert.equal(long.status, 400);
+    assert.match(long.body.error.message, /^Invalid request body: name: /);
+
+    // JSON sent as a form (what `curl -d` does without a header), as text, or as a module (which only the version
+    // upload takes): said so, and nothing is created.
     const before = (await api.http.get('/v1/admin/tenants', { token: api.adminToken })).body.items.length;
-    for (const contentType of ['application/x-www-form-urlencoded', 'text/plain', 'application/merge-patch+json']) {
+    for (const contentType of ['application/x-www-form-urlencoded', 'text/plain', 'application/merge-patch+json', 'application/wasm']) {
       const unparsed = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: '{"name":"Form"}', contentType } });
       assert.equal(unparsed.status, 415, contentType);
       assert.equal(unparsed.body.error.code, 'unsupported_media_type');

@@ -19,6 +19,20 @@ function unstorable(text: string): string | null {
   return null;
 }
 
+/** A value still to look at, and how it was reached (its path is built only for the one reported). */
+interface Pending {
+  value: unknown;
+  key: string;
+  parent: Pending | null;
+  depth: number;
+}
+
+function pathOf(entry: Pending): string[] {
+  const path: string[] = [];
+  for (let at: Pending | null = entry; at !== null && at.parent !== null; at = at.parent) path.push(at.key);
+  return path.reverse();
+}
+
 /**
  * The first key or string PostgreSQL cannot store as text or JSON (U+0000, a
  * lone surrogate), or the first value nested deeper than MAX_DEPTH, outside the
@@ -26,25 +40,50 @@ function unstorable(text: string): string | null {
  * by several requests would fail for all), or be silently altered, making two
  * different idempotency keys one.
  * Walked with a stack, not recursion: a body may nest deeper than the call stack.
+ * Only objects are stacked, and paths are built for the one reported: a body of
+ * millions of small values is walked in one pass that allocates next to nothing.
  */
 function firstUnstorable(value: unknown): { path: string[]; reason: string } | null {
-  const pending: Array<{ value: unknown; path: string[] }> = [{ value, path: [] }];
+  const root: Pending = { value, key: '', parent: null, depth: 0 };
+  if (typeof value === 'string') {
+    const reason = unstorable(value);
+    return reason === null ? null : { path: [], reason };
+  }
+  const pending: Pending[] = typeof value === 'object' && value !== null ? [root] : [];
+  const child = (parent: Pending, key: string, item: unknown): { path: string[]; reason: string } | null => {
+    if (typeof item === 'string') {
+      const reason = unstorable(item);
+      if (reason !== null) return { path: [...pathOf(parent), key], reason };
+    } else if (typeof item === 'object' && item !== null) {
+      pending.push({ value: item, key, parent, depth: parent.depth + 1 });
+    }
+    return null;
+  };
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    if (typeof next.value === 'string') {
-      const reason = unstorable(next.value);
-      if (reason !== null) return { path: next.path, reason };
-    } else if (typeof next.value === 'object' && next.value !== null) {
-      if (next.path.length >= MAX_DEPTH) return { path: next.path, reason: `nests deeper than ${MAX_DEPTH} levels` };
-      for (const [key, child] of Object.entries(next.value)) {
-        const path = [...next.path, key];
-        const reason = unstorable(key);
-        if (reason !== null) return { path, reason };
-        if (!(next.path.length === 0 && BYTES_FIELDS.has(key))) pending.push({ value: child, path });
+    if (next.depth >= MAX_DEPTH) return { path: pathOf(next), reason: `nests deeper than ${MAX_DEPTH} levels` };
+    if (Array.isArray(next.value)) {
+      // Indices are always storable keys.
+      const items: unknown[] = next.value;
+      for (let index = 0; index < items.length; index++) {
+        const bad = child(next, String(index), items[index]);
+        if (bad !== null) return bad;
       }
+      continue;
+    }
+    const object = next.value as Record<string, unknown>;
+    for (const key of Object.keys(object)) {
+      const reason = unstorable(key);
+      if (reason !== null) return { path: [...pathOf(next), key], reason };
+      if (next.depth === 0 && BYTES_FIELDS.has(key)) continue;
+      const bad = child(next, key, object[key]);
+      if (bad !== null) return bad;
     }
   }
   return null;
 }
+
+/** At most this many problems are listed in a 400: a body of a million bad fields gets a short answer. */
+const MAX_LISTED_ISSUES = 20;
 
 /** Parses one part of a request with a zod schema; a failure names every bad field. */
 export class ZodValidationPipe<Schema extends z.ZodType> implements PipeTransform<unknown, z.output<Schema>> {
@@ -54,6 +93,8 @@ export class ZodValidationPipe<Schema extends z.ZodType> implements PipeTransfor
   ) {}
 
   transform(value: unknown): z.output<Schema> {
+    // Raw bytes reach a JSON route only by mistake (jsonBodiesMiddleware refuses them first): never walked byte by byte.
+    if (Buffer.isBuffer(value)) throw new AppError(AppErrorCode.UnsupportedMediaType, 'This route takes JSON: send it with Content-Type: application/json.');
     const bad = firstUnstorable(value);
     if (bad !== null) throw invalidField(this.part, bad.path.length === 0 ? this.part : bad.path.join('.'), bad.reason);
     const parsed = this.schema.safeParse(value ?? {});
@@ -66,10 +107,12 @@ export class ZodValidationPipe<Schema extends z.ZodType> implements PipeTransfor
       }
       return [{ field: at.length === 0 ? this.part : at.join('.'), message: issue.message }];
     });
+    const listed = issues.slice(0, MAX_LISTED_ISSUES);
+    const more = issues.length > listed.length ? ` (and ${issues.length - listed.length} more)` : '';
     throw new AppError(
       AppErrorCode.ValidationFailed,
-      `Invalid request ${this.part}: ${issues.map((issue) => `${issue.field}: ${issue.message}`).join('; ')}`,
-      { details: { issues } },
+      `Invalid request ${this.part}: ${listed.map((issue) => `${issue.field}: ${issue.message}`).join('; ')}${more}`,
+      { details: { issues: listed, ...(more === '' ? {} : { unlisted: issues.length - listed.length }) } },
     );
   }
 }
