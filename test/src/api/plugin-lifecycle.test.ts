@@ -204,17 +204,35 @@ describe('plugin lifecycle over HTTP', () => {
     const draft = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.created', pluginId, version: 3, export: 'count' } });
     assert.equal(draft.status, 409, 'a draft cannot be bound');
 
-    const disabled = await api.http.request('PATCH', `/v1/bindings/${bound.body.id}`, { ...as(alice), body: { enabled: false } });
+    const binding = `/v1/bindings/${bound.body.id}`;
+    const patch = (body: Record<string, unknown>) => api.http.request('PATCH', binding, { ...as(alice), body });
+    const disabled = await patch({ enabled: false });
     assert.equal(disabled.body.enabled, false);
-    // A binding deleted by another request between this one's read and its write (the trigger makes the row vanish
-    // at the write): a 404 like any missing binding, not a 500.
+    // Changes sent at once are each applied, one after the other: none is lost.
+    for (let round = 0; round < 5; round++) {
+      const answers = await Promise.all([patch({ config: { a: `round ${round}` } }), patch({ enabled: round % 2 === 0 })]);
+      assert.deepEqual(answers.map((answer) => answer.status), [200, 200], answers.map((answer) => answer.text).join('\n'));
+      const now = (await api.http.get(binding, as(alice))).body;
+      assert.deepEqual([now.config, now.enabled], [{ a: `round ${round}` }, round % 2 === 0], `round ${round}`);
+    }
+    // Its version unpublished, the binding can still be turned off and reconfigured; turning it on is checked again.
+    await api.http.post(`/v1/plugins/${pluginId}/versions/1/unpublish`, as(alice));
+    assert.equal((await patch({ enabled: false })).status, 200);
+    const reconfigured = await patch({ config: { a: 'while unpublished' } });
+    assert.deepEqual([reconfigured.status, reconfigured.body.config, reconfigured.body.resolvedVersion], [200, { a: 'while unpublished' }, 1]);
+    const reenabled = await patch({ enabled: true });
+    assert.equal(reenabled.status, 409, reenabled.text);
+    assert.match(reenabled.body.error.message, /Version 1 is unpublished/);
+    assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, as(alice))).status, 200);
+    // A binding that changes under every attempt to write it (the trigger turns each write into nothing, as another
+    // request's change would): given up with a 409 to send again, not a loop or a 500.
     await api.database.sql.exec(`
       CREATE FUNCTION vanish_binding() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
       CREATE TRIGGER vanish_binding BEFORE UPDATE ON bindings FOR EACH ROW EXECUTE FUNCTION vanish_binding();`);
     try {
-      const raced = await api.http.request('PATCH', `/v1/bindings/${bound.body.id}`, { ...as(alice), body: { enabled: true } });
-      assert.equal(raced.status, 404, raced.text);
-      assert.equal(raced.body.error.code, 'not_found');
+      const raced = await patch({ enabled: true });
+      assert.equal(raced.status, 409, raced.text);
+      assert.match(raced.body.error.message, /kept changing/);
     } finally {
       await api.database.sql.exec('DROP TRIGGER vanish_binding ON bindings; DROP FUNCTION vanish_binding();');
     }

@@ -13,6 +13,8 @@ import type { createBindingSchema, updateBindingSchema } from './binding.schema.
 
 /** Bindings one tenant may have (each runs on every event of its type; the list is read whole). */
 const MAX_BINDINGS = 500;
+/** How often an update starts over on a binding that other changes keep changing under it. */
+const MAX_UPDATE_ATTEMPTS = 10;
 
 type BindingInput = z.output<typeof createBindingSchema>;
 
@@ -96,32 +98,45 @@ export class BindingsService {
     return { binding, resolvedVersion: await this.resolve(tenantId, binding) };
   }
 
+  /**
+   * Applies the fields given over the binding as it is now. What it will run is
+   * checked again when that changes (another version or export) or when it is
+   * enabled again; a change of config, secrets or event type alone, or disabling
+   * it, is not held up by its version having been unpublished since. Changes
+   * sent at once are applied one after the other, none lost: one that finds
+   * the binding changed since it read it starts over.
+   */
   async update(tenantId: string, id: string, changes: z.output<typeof updateBindingSchema>) {
-    const { binding } = await this.get(tenantId, id);
-    const next: Omit<BindingInput, 'secrets'> = {
-      event: changes.event ?? binding.event,
-      pluginId: binding.pluginId,
-      version: changes.version ?? binding.version ?? 'latest',
-      export: changes.export ?? binding.exportName,
-      config: changes.config ?? (binding.config as Record<string, string>),
-      enabled: changes.enabled ?? binding.enabled,
-    };
-    const secrets =
-      changes.secrets === undefined
-        ? { secrets: binding.secrets, secretNames: binding.secretNames as string[] }
-        : this.sealed(changes.secrets ?? {});
-    refuseSharedNames(next.config, Object.fromEntries(secrets.secretNames.map((name) => [name, ''])));
-    const resolvedVersion = await this.check(tenantId, next);
-    const updated = await this.bindings.update(tenantId, id, {
-      event: next.event,
-      pluginId: next.pluginId,
-      version: next.version === 'latest' ? null : next.version,
-      exportName: next.export,
-      config: next.config,
-      ...secrets,
-      enabled: next.enabled,
-    });
-    return { binding: updated, resolvedVersion };
+    for (let attempt = 1; ; attempt++) {
+      const { binding } = await this.get(tenantId, id);
+      const next: Omit<BindingInput, 'secrets'> = {
+        event: changes.event ?? binding.event,
+        pluginId: binding.pluginId,
+        version: changes.version ?? binding.version ?? 'latest',
+        export: changes.export ?? binding.exportName,
+        config: changes.config ?? (binding.config as Record<string, string>),
+        enabled: changes.enabled ?? binding.enabled,
+      };
+      const secrets =
+        changes.secrets === undefined
+          ? { secrets: binding.secrets, secretNames: binding.secretNames as string[] }
+          : this.sealed(changes.secrets ?? {});
+      refuseSharedNames(next.config, Object.fromEntries(secrets.secretNames.map((name) => [name, ''])));
+      const rebinds = next.version !== (binding.version ?? 'latest') || next.export !== binding.exportName || (next.enabled && !binding.enabled);
+      const resolvedVersion = rebinds ? await this.check(tenantId, next) : await this.resolve(tenantId, binding);
+      const updated = await this.bindings.updateIfUnchanged(binding, {
+        event: next.event,
+        version: next.version === 'latest' ? null : next.version,
+        exportName: next.export,
+        config: next.config,
+        ...secrets,
+        enabled: next.enabled,
+      });
+      if (updated !== null) return { binding: updated, resolvedVersion };
+      if (attempt === MAX_UPDATE_ATTEMPTS) {
+        throw new AppError(AppErrorCode.Conflict, 'The binding kept changing while this change was applied; send it again.');
+      }
+    }
   }
 
   async delete(tenantId: string, id: string): Promise<void> {

@@ -80,8 +80,22 @@ export class BindingRepository {
     }));
   }
 
-  update(tenantId: string, id: string, fields: BindingFields): Promise<Binding> {
-    return this.prisma.binding.update({ where: { id, tenantId }, data: fields });
+  /**
+   * Writes `fields` over the binding only while it is still as `seen` (every
+   * field a change can touch): a change made meanwhile is never overwritten
+   * unseen. Null when the binding changed or went away since it was read.
+   */
+  async updateIfUnchanged(seen: Binding, fields: Omit<BindingFields, 'pluginId'>): Promise<Binding | null> {
+    const updated = await this.prisma.$queryRaw<Array<{ id: string }>>`
+      UPDATE bindings
+         SET event = ${fields.event}, version = ${fields.version}::int, export_name = ${fields.exportName}, config = ${JSON.stringify(fields.config)}::jsonb,
+             secrets = ${fields.secrets}::text, secret_names = ${JSON.stringify(fields.secretNames)}::jsonb, enabled = ${fields.enabled}, updated_at = now()
+       WHERE id = ${seen.id}::uuid AND tenant_id = ${seen.tenantId}::uuid
+         AND event = ${seen.event} AND version IS NOT DISTINCT FROM ${seen.version}::int AND export_name = ${seen.exportName}
+         AND config = ${JSON.stringify(seen.config)}::jsonb AND secrets IS NOT DISTINCT FROM ${seen.secrets}::text
+         AND secret_names = ${JSON.stringify(seen.secretNames)}::jsonb AND enabled = ${seen.enabled}
+      RETURNING id`;
+    return updated.length === 0 ? null : this.prisma.binding.findUnique({ where: { id: seen.id } });
   }
 
   async delete(tenantId: string, id: string): Promise<boolean> {
