@@ -18,6 +18,8 @@ export type { ApiDependencies } from './infrastructure/api-dependencies.js';
 export async function createApiApp(deps: ApiDependencies): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.register(deps), {
     bodyParser: false,
+    // Each JSON body's bytes are kept beside it (request.rawBody): an event's payload is read again from them.
+    rawBody: true,
     // Held until pino takes over, so even boot messages are JSON lines.
     bufferLogs: true,
   });

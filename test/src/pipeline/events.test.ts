@@ -71,6 +71,22 @@ describe('events through the queue and the worker', () => {
     const results = await Promise.all(accepted.body.invocations.map((invocation: { id: string }) => waitUntilFinished(api, alice.key, invocation.id)));
     const greet = results.find((result) => result.export === 'greet');
     assert.equal(greet.output, 'hello, {"id":"o-1"}');
+
+    // Numbers reach the plugin as they were sent, however many digits they have.
+    const exact = '{"id":9007199254740993,"amount":1.10,"big":12345678901234567890123,"list":[1e2,-0]}';
+    const sent = await api.http.post('/v1/events', { token: alice.key, rawBody: { data: `{"type":"order.created","payload":${exact}}`, contentType: 'application/json' } });
+    assert.equal(sent.status, 202, sent.text);
+    const exactResults = await Promise.all(sent.body.invocations.map((invocation: { id: string }) => waitUntilFinished(api, alice.key, invocation.id)));
+    assert.equal(exactResults.find((result) => result.export === 'greet').output, `hello, ${exact}`);
+    // A payload that says one key twice, differently, cannot be read one way only.
+    const twice = await api.http.post('/v1/events', { token: alice.key, rawBody: { data: '{"type":"order.created","payload":{"id":1,"id":2}}', contentType: 'application/json' } });
+    assert.equal(twice.status, 400, twice.text);
+    assert.equal(twice.body.error.details.issues[0].field, 'payload');
+    assert.match(twice.body.error.message, /Duplicate key 'id'/);
+    // One nested deeper than the parsers recurse: a 400 that says how to send it.
+    const deep = await api.http.post('/v1/events', { token: alice.key, rawBody: { data: `{"type":"order.created","payload":${'['.repeat(20_000)}${']'.repeat(20_000)}}`, contentType: 'application/json' } });
+    assert.equal(deep.status, 400, deep.text);
+    assert.match(deep.body.error.message, /payload: nests too deeply to serialize; send it as payloadBase64/);
   });
 
   it('runs an event once per idempotency key', async () => {

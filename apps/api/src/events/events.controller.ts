@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, type RawBodyRequest, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
@@ -33,8 +33,12 @@ export class EventsController {
   @ApiOperation({ summary: 'Report an event: every enabled binding of its type runs, queued (one invocation each)' })
   @ZodResponse(202, acceptedEventSchema, 'Accepted: the event and its invocations, to poll.')
   @ApiErrors(400, 413, 422, 429, 503)
-  async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createEventSchema) body: z.output<typeof createEventSchema>) {
-    return toAcceptedEvent(await this.events.accept(principal.tenant, body));
+  async create(
+    @CurrentPrincipal() principal: TenantPrincipal,
+    @ZodBody(createEventSchema) body: z.output<typeof createEventSchema>,
+    @Req() request: RawBodyRequest<Request>,
+  ) {
+    return toAcceptedEvent(await this.events.accept(principal.tenant, body, request.rawBody));
   }
 
   @Get(':eventId/stream')

@@ -14,22 +14,10 @@ import { passQuotaGate } from '../policies/quota-verdicts.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { TenantConfigCache } from '../tenant-config/tenant-config-cache.js';
 import { notFound } from '../validation/id-param.pipe.js';
-import { invalidField } from '../validation/invalid-field.js';
 import type { createEventSchema } from './event.schema.js';
+import { payloadText } from './payload-text.js';
 
 const tracer = trace.getTracer('airlock-api');
-
-/** An event's JSON payload as the text its plugins read. */
-function payloadText(payload: unknown): string {
-  if (payload === undefined) return '';
-  try {
-    return JSON.stringify(payload);
-  } catch (error) {
-    // Serializing recurses: a payload nested some thousands deep overflows the stack.
-    if (error instanceof RangeError) throw invalidField('body', 'payload', 'nests too deeply to serialize; send it as payloadBase64');
-    throw error;
-  }
-}
 
 @Injectable()
 export class EventsService {
@@ -121,9 +109,10 @@ export class EventsService {
    * queues them. A replay with the same idempotency key returns the first event
    * and queues again only what is still queued (job ids make that a no-op when
    * the jobs exist), so a request that failed after recording heals on retry.
+   * `rawBody` is the request's bytes, from which the payload's numbers are read as sent (see payloadText).
    */
-  async accept(tenant: Tenant, input: z.output<typeof createEventSchema>): Promise<AcceptedEvent> {
-    const payload = input.payloadBase64 !== undefined ? new Uint8Array(Buffer.from(input.payloadBase64, 'base64')) : new TextEncoder().encode(payloadText(input.payload));
+  async accept(tenant: Tenant, input: z.output<typeof createEventSchema>, rawBody?: Buffer): Promise<AcceptedEvent> {
+    const payload = input.payloadBase64 !== undefined ? new Uint8Array(Buffer.from(input.payloadBase64, 'base64')) : new TextEncoder().encode(payloadText(input.payload, rawBody));
     const policy = await this.policies.forTenant(tenant);
     if (payload.length > policy.maxInputBytes) {
       throw new AppError(AppErrorCode.PayloadTooLarge, `The payload is ${payload.length} bytes; this tenant's plugins take at most ${policy.maxInputBytes}.`);
