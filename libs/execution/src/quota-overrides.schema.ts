@@ -12,7 +12,8 @@ export const quotaOverridesSchema = z.strictObject({
   maxVersionsPerPlugin: z.number().int().min(1).optional(),
   invocationsPerDay: z.number().int().min(0).optional(),
   fuelPerDay: z.number().int().min(0).optional(),
-  eventsPerSecond: z.number().min(0).optional(),
+  /** Whole events: the count is kept per second (0 stops the tenant's events). */
+  eventsPerSecond: z.number().int().min(0).optional(),
   concurrentRuns: z.number().int().min(1).optional(),
   retentionDays: z.number().int().min(1).max(3650).optional(),
 });

@@ -201,6 +201,13 @@ describe('plugin lifecycle over HTTP', () => {
     assert.equal(hugeVersion.body.error.details.issues[0].field, 'version');
     const hugeInvoke = await api.http.post(`/v1/plugins/${pluginId}/invoke`, { ...as(alice), body: { export: 'greet', version: 3_000_000_000 } });
     assert.equal(hugeInvoke.status, 400, hugeInvoke.text);
+    // A config or secret named __proto__ would be dropped by validation without a word: refused, named.
+    for (const field of ['config', 'secrets']) {
+      const data = `{"event":"order.created","pluginId":"${pluginId}","version":1,"export":"greet","${field}":{"__proto__":"x","a":"b"}}`;
+      const proto = await api.http.post('/v1/bindings', { ...as(alice), rawBody: { data, contentType: 'application/json' } });
+      assert.equal(proto.status, 400, proto.text);
+      assert.equal(proto.body.error.details.issues[0].field, `${field}.__proto__`);
+    }
     const draft = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.created', pluginId, version: 3, export: 'count' } });
     assert.equal(draft.status, 409, 'a draft cannot be bound');
 

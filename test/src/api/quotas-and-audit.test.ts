@@ -45,7 +45,10 @@ describe('quotas, effective policies and the audit log', () => {
     assert.equal(zero.body.error.details.issues[0].field, 'overrides.memoryPages');
     const host = await putQuota(alice.tenantId, { overrides: { allowedHosts: ['not a host!'] } });
     assert.equal(host.status, 400);
-    assert.equal(host.body.error.details.issues[0].field, 'overrides.http.allowedHosts.0');
+    assert.equal(host.body.error.details.issues[0].field, 'overrides.allowedHosts.0', 'named as sent');
+    const fraction = await putQuota(alice.tenantId, { overrides: { eventsPerSecond: 0.5 } });
+    assert.equal(fraction.status, 400, 'events are counted whole, per second');
+    assert.equal(fraction.body.error.details.issues[0].field, 'overrides.eventsPerSecond');
     const unknown = await putQuota(alice.tenantId, { overrides: { fuel: 1 } });
     assert.equal(unknown.status, 400);
     assert.equal((await api.http.get('/v1/quota', { token: alice.key })).body.effective.fuelPerCall, 1234, 'nothing changed');

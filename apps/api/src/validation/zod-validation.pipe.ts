@@ -35,7 +35,8 @@ function pathOf(entry: Pending): string[] {
 
 /**
  * The first key or string PostgreSQL cannot store as text or JSON (U+0000, a
- * lone surrogate), or the first value nested deeper than MAX_DEPTH, outside the
+ * lone surrogate), the first key named `__proto__` (which validation would drop
+ * without a word), or the first value nested deeper than MAX_DEPTH, outside the
  * bytes fields, with why. Such a value would be a 500 (and a statement shared
  * by several requests would fail for all), or be silently altered, making two
  * different idempotency keys one.
@@ -72,7 +73,7 @@ function firstUnstorable(value: unknown): { path: string[]; reason: string } | n
     }
     const object = next.value as Record<string, unknown>;
     for (const key of Object.keys(object)) {
-      const reason = unstorable(key);
+      const reason = key === '__proto__' ? 'is not a name this API takes (JavaScript would read it as no entry at all)' : unstorable(key);
       if (reason !== null) return { path: [...pathOf(next), key], reason };
       if (next.depth === 0 && BYTES_FIELDS.has(key)) continue;
       const bad = child(next, key, object[key]);
