@@ -75,6 +75,9 @@ export function inspect(): i32 {
       token: alice.key,
       body: { event: 'order.created', pluginId: plugin, export: 'inspect', config: { region: 'eu' }, secrets: { API_TOKEN: SECRET } },
     });
+    const twoInputs = await api.http.post(`/v1/bindings/${binding.body.id}/test`, { token: alice.key, body: { input: 'event', inputJson: 'event' } });
+    assert.equal(twoInputs.status, 400, 'one input per call');
+    assert.equal(twoInputs.body.error.details.issues[0].field, 'inputJson');
     const run = await api.http.post(`/v1/bindings/${binding.body.id}/test`, { token: alice.key, body: { input: 'event' } });
     assert.equal(run.status, 200, run.text);
     assert.equal(run.body.status, 'ok', run.body.error?.message);

@@ -169,6 +169,21 @@ describe('plugin lifecycle over HTTP', () => {
 
     const adHoc = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, { ...as(alice), body: { export: 'greet', input: 'you' } });
     assert.equal(adHoc.body.results[0].output, 'hello, you');
+    // Two inputs for one call: which was meant is not known.
+    const twoInputs = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, { ...as(alice), body: { export: 'greet', input: 'Alice', inputBase64: 'Qm9i' } });
+    assert.equal(twoInputs.status, 400, twoInputs.text);
+    assert.deepEqual(twoInputs.body.error.details.issues, [{ field: 'inputBase64', message: 'send one of input, inputBase64, not several' }]);
+    const declaredTwice = await api.http.post(`/v1/plugins/${plugin2}/versions`, {
+      ...as(alice),
+      body: { wasmBase64: Buffer.from(hello).toString('base64'), tests: [{ name: 'two', export: 'greet', input: 'a', inputJson: { b: 1 } }] },
+    });
+    assert.equal(declaredTwice.status, 400, declaredTwice.text);
+    assert.equal(declaredTwice.body.error.details.issues[0].field, 'tests.0.inputJson');
+    // A version is named by its plain decimal number only.
+    for (const name of ['0x1', '1e0', '+1', '01', '%201']) {
+      assert.equal((await api.http.get(`/v1/plugins/${plugin2}/versions/${name}`, as(alice))).status, 404, name);
+    }
+    assert.equal((await api.http.get(`/v1/plugins/${plugin2}/versions/1`, as(alice))).status, 200);
 
     const published = await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, as(alice));
     assert.equal(published.status, 200, published.text);

@@ -1,6 +1,6 @@
 import type { Binding } from '@airlock/db';
 import { z } from 'zod';
-import { versionNumberSchema } from '../versions/version.schema.js';
+import { inputFields, oneInputAtMost, versionNumberSchema } from '../versions/version.schema.js';
 
 /** `order.created`, `invoice.payment_failed`: lowercase segments separated by dots, at least two; 100 characters at most (as stored). */
 export const eventNameSchema = z
@@ -38,11 +38,7 @@ export const updateBindingSchema = z
   })
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');
 
-export const bindingTestSchema = z.strictObject({
-  input: z.string().max(1024 * 1024).optional(),
-  inputJson: z.unknown().optional(),
-  inputBase64: z.base64().max(1_400_000).optional(),
-});
+export const bindingTestSchema = z.strictObject(inputFields).superRefine(oneInputAtMost);
 
 export const listBindingsQuerySchema = z.strictObject({
   event: eventNameSchema.optional(),

@@ -6,29 +6,37 @@ import { cursorSchema } from '../validation/opaque-cursor.js';
 
 const configSchema = z.record(z.string().max(200), z.string().max(65_536)).refine((config) => Object.keys(config).length <= 100, 'at most 100 keys');
 
-/** What a call of a test gets: text, JSON (sent as its text) or bytes in base64; one of them at most. */
-const inputFields = {
+/** What a call of a test gets: text, JSON (sent as its text) or bytes in base64; one of them at most (`oneInputAtMost`). */
+export const inputFields = {
   input: z.string().max(1024 * 1024).optional(),
   inputJson: z.unknown().optional(),
   inputBase64: z.base64().max(1_400_000).optional(),
 };
 
-export const declaredTestSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  export: z.string().min(1).max(200),
-  ...inputFields,
-  config: configSchema.optional(),
-  expect: z
-    .strictObject({
-      status: z.enum(SANDBOX_STATUSES).default('ok'),
-      /** The output, as UTF-8 text, exactly. */
-      output: z.string().optional(),
-      /** The output parsed as JSON, deeply equal. */
-      outputJson: z.unknown().optional(),
-      maxFuel: z.number().int().positive().optional(),
-    })
-    .default({ status: 'ok' }),
-});
+/** Refuses a call given two inputs (which one was meant?), naming the second. */
+export function oneInputAtMost(call: { input?: string | undefined; inputJson?: unknown; inputBase64?: string | undefined }, context: z.RefinementCtx): void {
+  const given = (['input', 'inputJson', 'inputBase64'] as const).filter((field) => call[field] !== undefined);
+  if (given.length > 1) context.addIssue({ code: 'custom', message: `send one of ${given.join(', ')}, not several`, path: [given[1]!] });
+}
+
+export const declaredTestSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200),
+    export: z.string().min(1).max(200),
+    ...inputFields,
+    config: configSchema.optional(),
+    expect: z
+      .strictObject({
+        status: z.enum(SANDBOX_STATUSES).default('ok'),
+        /** The output, as UTF-8 text, exactly. */
+        output: z.string().optional(),
+        /** The output parsed as JSON, deeply equal. */
+        outputJson: z.unknown().optional(),
+        maxFuel: z.number().int().positive().optional(),
+      })
+      .default({ status: 'ok' }),
+  })
+  .superRefine(oneInputAtMost);
 
 export type DeclaredTest = z.output<typeof declaredTestSchema>;
 
@@ -54,6 +62,7 @@ export const runTestsSchema = z
     ...inputFields,
     config: configSchema.optional(),
   })
+  .superRefine(oneInputAtMost)
   .refine((body) => body.export !== undefined || (body.input === undefined && body.inputJson === undefined && body.inputBase64 === undefined), {
     message: 'an ad-hoc input needs an export',
     path: ['export'],
@@ -61,7 +70,12 @@ export const runTestsSchema = z
 
 /** A version number in a body: the same range as in a path. */
 export const versionNumberSchema = z.number().int().min(1).max(1_000_000);
-export const versionParamSchema = z.coerce.number().int().min(1).max(1_000_000);
+/** In a path: the number's plain decimal digits (not 0x1, 1e0, +1 or " 1", which JavaScript would also read as 1). */
+export const versionParamSchema = z
+  .string()
+  .regex(/^[1-9][0-9]{0,6}$/)
+  .transform(Number)
+  .pipe(z.number().max(1_000_000));
 
 export const versionViewSchema = z.object({
   pluginId: z.uuid(),
