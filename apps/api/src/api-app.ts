@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module.js';
 import { AppExceptionFilter } from './errors/app-exception.filter.js';
+import { answerMalformedRequests } from './errors/malformed-requests.js';
 import { requestIdMiddleware } from './errors/request-id.middleware.js';
 import { requestTracingMiddleware } from './traces/request-tracing.middleware.js';
 import { requestMetricsMiddleware } from './metrics/request-metrics.middleware.js';
@@ -35,5 +36,6 @@ export async function createApiApp(deps: ApiDependencies): Promise<INestApplicat
   app.useGlobalFilters(new AppExceptionFilter(deps.config));
   setupOpenApi(app);
   await app.init();
+  answerMalformedRequests(app.getHttpServer());
   return app;
 }

@@ -8,6 +8,7 @@ export enum AppErrorCode {
   Unauthenticated = 'unauthenticated',
   Forbidden = 'forbidden',
   NotFound = 'not_found',
+  MethodNotAllowed = 'method_not_allowed',
   Conflict = 'conflict',
   /** Admission refused the module (size, structure, memory, imports). */
   ModuleRejected = 'module_rejected',
@@ -21,6 +22,7 @@ export enum AppErrorCode {
   QuotaTooSmall = 'quota_too_small',
   PayloadTooLarge = 'payload_too_large',
   UnsupportedMediaType = 'unsupported_media_type',
+  RequestTimeout = 'request_timeout',
   NotReady = 'not_ready',
   Internal = 'internal_error',
 }

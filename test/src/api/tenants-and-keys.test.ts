@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
@@ -222,5 +223,33 @@ describe('tenants and API keys over HTTP', () => {
     assert.equal(response.body.error.code, 'not_found');
     assert.equal(response.body.requestId, 'trace-me-123');
     assert.equal(response.headers.get('x-request-id'), 'trace-me-123');
+  });
+
+  it('answers a method a path does not take with 405 and the methods it does (Allow)', async () => {
+    const wrong = await api.http.request('DELETE', '/v1/admin/tenants', { token: api.adminToken });
+    assert.equal(wrong.status, 405, wrong.text);
+    assert.equal(wrong.body.error.code, 'method_not_allowed');
+    assert.equal(wrong.headers.get('allow'), 'GET, HEAD, POST');
+    assert.deepEqual(wrong.body.error.details.allowed, ['GET', 'HEAD', 'POST']);
+    const withId = await api.http.request('PUT', '/v1/admin/tenants/00000000-0000-4000-8000-000000000000', { token: api.adminToken, body: {} });
+    assert.equal(withId.status, 405, 'a path with a parameter too');
+    assert.equal((await api.http.request('DELETE', '/v1/nothing-here', { token: api.adminToken })).status, 404, 'a path nothing serves is still 404');
+  });
+
+  it('answers a request that is not valid HTTP (a control byte in a header) with a JSON 400, as every error', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(api.baseUrl).port), '127.0.0.1', () => socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Broken: a\u0001b\r\n\r\n'));
+      let text = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    const [head, body] = answer.split('\r\n\r\n');
+    assert.match(head!, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(head!, /content-type: application\/json/i);
+    const parsed = JSON.parse(body!);
+    assert.equal(parsed.error.code, 'validation_failed');
+    assert.match(parsed.error.message, /not valid HTTP \(HPE_/);
+    assert.ok(typeof parsed.requestId === 'string');
   });
 });

@@ -1,9 +1,10 @@
 // The filter is where HTTP exceptions raised by Nest itself are translated.
 // eslint-disable-next-line no-restricted-imports
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger, NotFoundException } from '@nestjs/common';
 import { Prisma } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { Request, Response } from 'express';
+import { allowedMethods } from './allowed-methods.js';
 import { ERROR_STATUS } from './error-status.js';
 import { requestIdOf } from './request-id.middleware.js';
 
@@ -48,7 +49,7 @@ export class AppExceptionFilter implements ExceptionFilter {
     const response = http.getResponse<Response>();
     const requestId = requestIdOf(request);
     const limit = request.is('application/wasm') ? this.limits.moduleUploadLimitBytes : this.limits.bodyLimitBytes;
-    const { status, body } = this.describe(exception, requestId, limit);
+    const { status, body } = this.describe(this.knownPathOtherMethod(exception, request, response) ?? exception, requestId, limit);
     if (status >= 500) {
       this.logger.error(
         `${request.method} ${request.path} failed (requestId ${requestId})`,
@@ -61,6 +62,18 @@ export class AppExceptionFilter implements ExceptionFilter {
     if (!response.headersSent) response.status(status).json(body);
     // A stream (Server-Sent Events) that failed after its headers went out: it ends rather than hangs.
     else response.end();
+  }
+
+  /**
+   * Nest's 404 for a request no route took, when routes serve its path with
+   * other methods: a 405 naming them (and the Allow header) instead.
+   */
+  private knownPathOtherMethod(exception: unknown, request: Request, response: Response): AppError | undefined {
+    if (!(exception instanceof NotFoundException) || !exception.message.startsWith(`Cannot ${request.method} `)) return undefined;
+    const allowed = allowedMethods(request);
+    if (allowed.length === 0) return undefined;
+    response.setHeader('Allow', allowed.join(', '));
+    return new AppError(AppErrorCode.MethodNotAllowed, `${request.method} is not served at ${request.path}; it takes ${allowed.join(', ')}.`, { details: { allowed } });
   }
 
   private describe(exception: unknown, requestId: string, bodyLimit: number): { status: number; body: ErrorBody } {

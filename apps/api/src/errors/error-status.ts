@@ -6,6 +6,7 @@ export const ERROR_STATUS: Record<AppErrorCode, number> = {
   [AppErrorCode.Unauthenticated]: 401,
   [AppErrorCode.Forbidden]: 403,
   [AppErrorCode.NotFound]: 404,
+  [AppErrorCode.MethodNotAllowed]: 405,
   [AppErrorCode.Conflict]: 409,
   [AppErrorCode.ModuleRejected]: 422,
   [AppErrorCode.CompileFailed]: 422,
@@ -14,6 +15,7 @@ export const ERROR_STATUS: Record<AppErrorCode, number> = {
   [AppErrorCode.QuotaTooSmall]: 422,
   [AppErrorCode.PayloadTooLarge]: 413,
   [AppErrorCode.UnsupportedMediaType]: 415,
+  [AppErrorCode.RequestTimeout]: 408,
   [AppErrorCode.NotReady]: 503,
   [AppErrorCode.Internal]: 500,
 };
