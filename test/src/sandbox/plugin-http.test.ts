@@ -59,6 +59,10 @@ describe('plugin HTTP', () => {
       else if (request.url === '/redirect-local') response.writeHead(302, { location: `http://127.0.0.1:${local.port}/secret` }).end();
       else if (request.url === '/redirect-name') response.writeHead(302, { location: `http://localhost:${local.port}/secret` }).end();
       else if (request.url === '/redirect-ok') response.writeHead(302, { location: '/hello' }).end();
+      // What credentials reach each hop: the same origin, then another host (on the same server here).
+      else if (request.url === '/redirect-same') response.writeHead(302, { location: '/credentials' }).end();
+      else if (request.url === '/redirect-other') response.writeHead(302, { location: `http://other.allowed.test:${upstream.port}/credentials` }).end();
+      else if (request.url === '/credentials') response.end(JSON.stringify({ host: request.headers.host, authorization: request.headers.authorization ?? null, cookie: request.headers.cookie ?? null, token: request.headers['x-token'] ?? null }));
       else if (request.url === '/slow') setTimeout(() => response.end('late'), 3_000).unref();
       else if (request.url === '/huge') {
         const chunk = Buffer.alloc(64 * 1024, 120);
@@ -76,14 +80,14 @@ describe('plugin HTTP', () => {
       executors: 1,
       http: {
         resolve: async (hostname) => {
-          if (hostname === 'api.allowed.test') return [{ address: '127.0.0.1', family: 4 }];
+          if (hostname === 'api.allowed.test' || hostname === 'other.allowed.test') return [{ address: '127.0.0.1', family: 4 }];
           if (hostname === 'internal.allowed.test') return [{ address: '10.0.0.1', family: 4 }];
           if (hostname === 'mixed.allowed.test') return [{ address: '93.184.216.34', family: 4 }, { address: '::ffff:127.0.0.1', family: 6 }];
           // A name server that never answers.
           if (hostname === 'silent.allowed.test') return new Promise(() => undefined);
           throw new Error(`no such host ${hostname}`);
         },
-        isAddressAllowed: (address, hostname) => hostname === 'api.allowed.test' || !isPrivateAddress(address),
+        isAddressAllowed: (address, hostname) => hostname === 'api.allowed.test' || hostname === 'other.allowed.test' || !isPrivateAddress(address),
       },
     });
     policy = policyWith({
@@ -110,6 +114,22 @@ describe('plugin HTTP', () => {
     assert.equal(Buffer.from(result.output).toString(), 'hi from upstream');
     const redirected = await fetchWith(`http://api.allowed.test:${upstream.port}/redirect-ok`);
     assert.equal(Buffer.from(redirected.output).toString(), 'hi from upstream');
+  });
+
+  it('sends credentials only to the origin they were sent to, and lets no plugin name the host itself', async () => {
+    const credentials = { Authorization: 'Bearer s3cret', Cookie: 'session=1', 'X-Token': 'kept' };
+    const fetchWithHeaders = (path: string, headers: Record<string, string>) =>
+      sandbox.run(artifact, 'fetch', JSON.stringify({ url: `http://api.allowed.test:${upstream.port}${path}`, method: 'GET', headers }), context(policy));
+    const same = await fetchWithHeaders('/redirect-same', credentials);
+    assert.deepEqual(JSON.parse(Buffer.from(same.output).toString()), { host: `api.allowed.test:${upstream.port}`, authorization: 'Bearer s3cret', cookie: 'session=1', token: 'kept' });
+    const other = await fetchWithHeaders('/redirect-other', credentials);
+    assert.deepEqual(JSON.parse(Buffer.from(other.output).toString()), { host: `other.allowed.test:${upstream.port}`, authorization: null, cookie: null, token: 'kept' });
+    // A Host of its own would reach another site behind an allowed host's address; framing headers are the sandbox's.
+    for (const name of ['Host', 'transfer-encoding', 'Connection', 'Content-Length']) {
+      const refused = await fetchWithHeaders('/credentials', { [name]: name === 'Host' ? 'internal-admin.corp' : 'chunked' });
+      assert.equal(refused.status, 'http_refused', name);
+      assert.match(refused.error!.message, new RegExp(`the header ${name} is set by the sandbox`), name);
+    }
   });
 
   it('meters egress: the bytes the upstream read from the plugin, every hop counted', async () => {

@@ -66,13 +66,19 @@ export async function guardedHttp(request: HttpRequestSpec, options: GuardedHttp
   let url = parseUrl(request.url);
   let method = request.method;
   let body = request.body;
+  let headers = request.headers;
   for (let hop = 0; ; hop++) {
     const address = await vetDestination(url, options.allowedHosts, (hostname) => withinDeadline(resolve(hostname), deadline, options.requestTimeoutMs), isAddressAllowed);
-    const response = await exchange(url, method, request.headers, body, address, deadline, options, egress);
+    const response = await exchange(url, method, headers, body, address, deadline, options, egress);
     const location = response.headers.location;
     if (response.status >= 300 && response.status < 400 && location !== undefined) {
       if (hop >= (options.maxRedirects ?? 5)) throw new HttpRefusedError(`more than ${options.maxRedirects ?? 5} redirects`);
-      url = parseUrl(new URL(location, url).toString());
+      const next = parseUrl(new URL(location, url).toString());
+      // What was sent encrypted is not sent again in clear.
+      if (url.protocol === 'https:' && next.protocol === 'http:') throw new HttpRefusedError(`a redirect from https to http (${next.origin.slice(0, 200)})`);
+      // Credentials are for the origin they were sent to, not for wherever it redirects (as browsers do).
+      if (next.origin !== url.origin) headers = withoutCredentials(headers);
+      url = next;
       if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
         method = 'GET';
         body = null;
@@ -87,8 +93,23 @@ export async function guardedHttp(request: HttpRequestSpec, options: GuardedHttp
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
- * A method and headers Node would refuse to send are the plugin's mistake, to
- * be refused as such (not a host failure, which would be retried).
+ * Headers the sandbox writes itself, from the URL and the body: a plugin's own
+ * `Host` would reach another site behind an allowed host's address (and name
+ * it in TLS), and the others would change how the connection is framed.
+ */
+const SANDBOX_HEADERS = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'proxy-connection', 'expect']);
+
+/** Headers that carry credentials: dropped when a redirect leaves the origin they were sent to. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+function withoutCredentials(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase())));
+}
+
+/**
+ * A method and headers Node would refuse to send, or headers the sandbox sets
+ * itself, are the plugin's mistake, to be refused as such (not a host failure,
+ * which would be retried).
  */
 function checkWellFormed(method: string, headers: Record<string, string>): void {
   if (!TOKEN.test(method)) throw new HttpRefusedError(`${JSON.stringify(method.slice(0, 100))} is not an HTTP method`);
@@ -99,6 +120,7 @@ function checkWellFormed(method: string, headers: Record<string, string>): void 
     } catch {
       throw new HttpRefusedError(`the header ${JSON.stringify(name.slice(0, 100))} is not a valid HTTP header name and value`);
     }
+    if (SANDBOX_HEADERS.has(name.toLowerCase())) throw new HttpRefusedError(`the header ${name} is set by the sandbox (from the URL and the body), not by plugins`);
   }
 }
 
@@ -179,7 +201,10 @@ function exchange(
       if (!metered) egress.bytesSent += outgoing.socket?.bytesWritten ?? 0;
       metered = true;
     };
-    const outgoing = client.request(url, { method, headers, lookup: pinned, agent: false }, (incoming) => {
+    // TLS names the URL's host (never a header's), and the certificate is checked against it.
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    const tls = client === https && isIP(hostname) === 0 ? { servername: hostname } : {};
+    const outgoing = client.request(url, { method, headers, lookup: pinned, agent: false, ...tls }, (incoming) => {
       const chunks: Buffer[] = [];
       let received = 0;
       incoming.on('data', (chunk: Buffer) => {
