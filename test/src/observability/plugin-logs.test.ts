@@ -101,6 +101,23 @@ describe('plugin logs: searched and tailed across invocations', () => {
     }
   });
 
+  it('ends a stream once the key it was opened with is revoked, sending nothing after', async () => {
+    const second = await api.http.post(`/v1/admin/tenants/${alice.tenantId}/keys`, { token: api.adminToken, body: { name: 'short-lived' } });
+    const stream = readSse(`${api.baseUrl}/v1/logs/stream?pluginId=${pluginId}&level=error`, second.body.key);
+    try {
+      assert.equal(await stream.opened, 200);
+      await api.http.delete(`/v1/admin/tenants/${alice.tenantId}/keys/${second.body.id}`, { token: api.adminToken });
+      const events = await stream.until((received) => received.some((event) => event.event === 'unauthenticated'), 10_000);
+      await emitAndWait('after revoking');
+      await sleep(500);
+      assert.deepEqual(events.filter((event) => event.event === 'log'), [], 'no line after the key was revoked');
+      assert.deepEqual((events.at(-1)!.data as { reason: string }).reason, 'The API key this stream was opened with was revoked.');
+      assert.equal(events.filter((event) => event.event === 'log' || event.event === 'done').length, 0);
+    } finally {
+      stream.close();
+    }
+  });
+
   it('tails a line whose outcome was committed after a later one (a worker stamps the finish, then writes)', async () => {
     const stream = readSse(`${api.baseUrl}/v1/logs/stream?pluginId=${pluginId}&level=error`, alice.key);
     const message = (event: { data: unknown }) => (event.data as { message?: string } | null)?.message;

@@ -37,4 +37,15 @@ export class TenantAuthenticator {
     const { tenant, ...key } = apiKey;
     return { tenant, apiKey: key };
   }
+
+  /**
+   * Whether the key a principal authenticated with still holds (not revoked,
+   * not gone): for what outlasts its request, such as a stream. Read through
+   * the same cache, which a revocation clears in every API process at once.
+   */
+  async stillValid(principal: TenantPrincipal): Promise<boolean> {
+    const { prefix, id } = principal.apiKey;
+    const apiKey = await this.cache.get(`key:${prefix}`, () => this.apiKeys.findByPrefix(prefix), (found) => found?.tenantId ?? null);
+    return apiKey !== null && apiKey.id === id && apiKey.revokedAt === null;
+  }
 }

@@ -42,7 +42,7 @@ export class EventsController {
   }
 
   @Get(':eventId/stream')
-  @ApiOperation({ summary: 'Server-Sent Events: `invocation` as each invocation of the event finishes, then `done` (`timeout` after 10 minutes: reconnect)' })
+  @ApiOperation({ summary: 'Server-Sent Events: `invocation` as each invocation of the event finishes, then `done` (`timeout` after 10 minutes: reconnect; `unauthenticated` once its key is revoked)' })
   @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
   @ApiErrors(404)
@@ -55,7 +55,7 @@ export class EventsController {
     const tenantId = principal.tenant.id;
     await this.events.get(tenantId, eventId);
     const reported = new Set<string>();
-    await this.streams.follow(request, response, async () => {
+    await this.streams.follow(principal, request, response, async () => {
       // Only statuses are polled; an invocation is read whole once, when it has finished.
       const statuses = await this.invocations.statuses(tenantId, { eventId });
       const finished = statuses.filter((invocation) => !isUnfinished(invocation.status));

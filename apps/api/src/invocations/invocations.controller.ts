@@ -61,7 +61,7 @@ export class InvocationsController {
   }
 
   @Get('v1/invocations/:invocationId/stream')
-  @ApiOperation({ summary: 'Server-Sent Events: `status` with the invocation at each change, then `done` once it is finished (`gone` if it was deleted; `timeout` after 10 minutes: reconnect)' })
+  @ApiOperation({ summary: 'Server-Sent Events: `status` with the invocation at each change, then `done` once it is finished (`gone` if it was deleted; `timeout` after 10 minutes: reconnect; `unauthenticated` once its key is revoked)' })
   @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
   async stream(
@@ -73,7 +73,7 @@ export class InvocationsController {
     const tenantId = principal.tenant.id;
     if ((await this.invocations.findById(tenantId, id)) === null) throw notFound('invocation');
     let lastStatus: string | undefined;
-    await this.streams.follow(request, response, async () => {
+    await this.streams.follow(principal, request, response, async () => {
       // Only the status is polled; the whole invocation is read when it changes.
       const [current] = await this.invocations.statuses(tenantId, { ids: [id] });
       if (current !== undefined && current.status === lastStatus) return { events: [], done: false };

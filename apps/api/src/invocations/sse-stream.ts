@@ -1,15 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AirlockConfig } from '@airlock/config';
 import type { Request, Response } from 'express';
+import { type TenantPrincipal, TenantAuthenticator } from '../auth/tenant-authenticator.service.js';
 import { API_CONFIG } from '../infrastructure/api-dependencies.js';
 
 const POLL_MS = 100;
 const HEARTBEAT_MS = 15_000;
+/** How often a stream checks that the key it was opened with still holds. */
+const KEY_CHECK_MS = 1_000;
 
 export interface StreamPoll {
   events: Array<{ event: string; data: unknown }>;
   /** Nothing more will come: the stream sends `done` and ends. */
   done: boolean;
+  /** The stream ends after these events without `done` (its key was revoked). */
+  closed?: boolean;
 }
 
 /**
@@ -45,9 +50,10 @@ export async function streamUntilDone(request: Request, response: Response, maxM
       await write(`event: timeout\ndata: ${JSON.stringify({ reconnect: true, afterMs: maxMs })}\n\n`);
       break;
     }
-    const { events, done } = await poll();
+    const { events, done, closed } = await poll();
     for (const { event, data } of events) await write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     if (events.length > 0) lastWrite = Date.now();
+    if (closed === true) break;
     if (done) {
       await write('event: done\ndata: {}\n\n');
       break;
@@ -61,12 +67,28 @@ export async function streamUntilDone(request: Request, response: Response, maxM
   response.end();
 }
 
-/** `streamUntilDone` with this API's stream length (`AIRLOCK_STREAM_MAX_MS`), for the routes that stream. */
+/**
+ * `streamUntilDone` with this API's stream length (`AIRLOCK_STREAM_MAX_MS`), for
+ * the routes that stream. A stream lasts only as long as the key it was opened
+ * with: once that key is revoked, it sends `unauthenticated` and ends.
+ */
 @Injectable()
 export class EventStreams {
-  constructor(@Inject(API_CONFIG) private readonly config: AirlockConfig) {}
+  constructor(
+    @Inject(API_CONFIG) private readonly config: AirlockConfig,
+    private readonly authenticator: TenantAuthenticator,
+  ) {}
 
-  follow(request: Request, response: Response, poll: () => Promise<StreamPoll>): Promise<void> {
-    return streamUntilDone(request, response, this.config.streamMaxMs, poll);
+  follow(principal: TenantPrincipal, request: Request, response: Response, poll: () => Promise<StreamPoll>): Promise<void> {
+    let checkedAt = Date.now();
+    return streamUntilDone(request, response, this.config.streamMaxMs, async () => {
+      if (Date.now() - checkedAt >= KEY_CHECK_MS) {
+        checkedAt = Date.now();
+        if (!(await this.authenticator.stillValid(principal))) {
+          return { events: [{ event: 'unauthenticated', data: { reason: 'The API key this stream was opened with was revoked.' } }], done: false, closed: true };
+        }
+      }
+      return poll();
+    });
   }
 }
