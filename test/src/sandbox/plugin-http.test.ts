@@ -85,7 +85,7 @@ describe('plugin HTTP', () => {
           if (hostname === 'mixed.allowed.test') return [{ address: '93.184.216.34', family: 4 }, { address: '::ffff:127.0.0.1', family: 6 }];
           // A name server that never answers.
           if (hostname === 'silent.allowed.test') return new Promise(() => undefined);
-          throw new Error(`no such host ${hostname}`);
+          throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
         },
         isAddressAllowed: (address, hostname) => hostname === 'api.allowed.test' || hostname === 'other.allowed.test' || !isPrivateAddress(address),
       },
@@ -150,8 +150,10 @@ describe('plugin HTTP', () => {
       [`http://[::1]:${local.port}/`, /^::1 is a private or reserved address$/],
       ['http://169.254.169.254/latest/meta-data/', /^169\.254\.169\.254 is a private or reserved address$/],
       ['http://10.0.0.1/', /^10\.0\.0\.1 is a private or reserved address$/],
-      ['http://internal.allowed.test/', /^internal\.allowed\.test resolves to 10\.0\.0\.1, which is a private or reserved address$/],
-      ['http://mixed.allowed.test/', /resolves to ::ffff:127\.0\.0\.1, which is a private/],
+      // A name with a private address and a name that does not exist get one answer, which names no address.
+      ['http://internal.allowed.test/', /^internal\.allowed\.test does not resolve to a public address$/],
+      ['http://mixed.allowed.test/', /^mixed\.allowed\.test does not resolve to a public address$/],
+      ['http://nowhere.allowed.test/', /^nowhere\.allowed\.test does not resolve to a public address$/],
       [`http://localhost:${local.port}/`, /^localhost is not an allowed host$/],
       ['file:///etc/passwd', /^file: URLs are not allowed$/],
     ];

@@ -156,6 +156,9 @@ async function vetDestination(
 ): Promise<ResolvedAddress> {
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
   if (!hostAllowed(hostname, allowedHosts)) throw new HttpRefusedError(`${hostname} is not an allowed host`);
+  // A name that does not exist and one that resolves to an address it may not reach get the same answer, so that
+  // plugins and webhooks cannot map the names and addresses of the network Airlock runs in.
+  const unreachable = () => new HttpRefusedError(`${hostname} does not resolve to a public address`);
   let addresses: ResolvedAddress[];
   if (isIP(hostname) !== 0) addresses = [{ address: hostname, family: isIP(hostname) }];
   else {
@@ -163,16 +166,15 @@ async function vetDestination(
       addresses = await resolve(hostname);
     } catch (error) {
       if (error instanceof HttpRefusedError) throw error;
-      throw new Error(`cannot resolve ${hostname}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      if ((error as NodeJS.ErrnoException).code === 'ENOTFOUND' || (error as NodeJS.ErrnoException).code === 'ENODATA') throw unreachable();
+      // Anything else (a name server that failed or timed out) may pass: a host failure, retried.
+      throw new Error(`cannot resolve ${hostname} now: ${(error as NodeJS.ErrnoException).code ?? 'lookup failed'}`, { cause: error });
     }
   }
-  if (addresses.length === 0) throw new Error(`${hostname} has no address`);
+  if (addresses.length === 0) throw unreachable();
   // All of them, not just the first: a name may hide a private address among public ones.
   const forbidden = addresses.find((entry) => !isAddressAllowed(entry.address, hostname));
-  if (forbidden !== undefined) {
-    const what = forbidden.address === hostname ? hostname : `${hostname} resolves to ${forbidden.address}, which`;
-    throw new HttpRefusedError(`${what} is a private or reserved address`);
-  }
+  if (forbidden !== undefined) throw forbidden.address === hostname ? new HttpRefusedError(`${hostname} is a private or reserved address`) : unreachable();
   return addresses[0]!;
 }
 
