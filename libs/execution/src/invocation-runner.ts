@@ -125,7 +125,12 @@ export class InvocationRunner {
     const transient = TRANSIENT_STATUSES.has(result.status);
     if (transient && attempt < maxAttempts) {
       const reason = storableText(`${result.status}: ${result.error?.message ?? ''}`);
-      await deps.work.requeue(tenantId, invocationId, reason, { fuel: BigInt(result.fuelUsed), egressBytes: BigInt(result.egressBytes) });
+      await deps.work.requeue(tenantId, invocationId, reason, {
+        fuel: BigInt(result.fuelUsed),
+        egressBytes: BigInt(result.egressBytes),
+        durationMs: result.durationMs,
+        memoryPeakBytes: BigInt(result.memoryPeakBytes),
+      });
       await deps.onRetrying?.(invocation, result);
       return { kind: 'retry', reason };
     }

@@ -77,12 +77,15 @@ describe('retries of transient failures, final deterministic ones, dead letters'
   it('retries a call whose executor died, and records the retry\'s result once', async () => {
     const id = await emit('job.flaky');
     await waitFor(id, (body) => body.status === 'running');
+    await new Promise((resolve) => setTimeout(resolve, 400)); // the first attempt spins a while before it dies
     await killBusyExecutor(api.sandbox);
     const done = await waitFor(id, (body) => !['queued', 'running'].includes(body.status));
     assert.equal(done.status, 'ok', JSON.stringify(done.error));
     assert.equal(done.output, 'recovered');
     assert.equal(done.attempts, 2);
     assert.equal(done.deadLetteredAt, null);
+    // Its run time, like its fuel, is that of both attempts: the one that died counts.
+    assert.ok(done.durationMs >= 400, `${done.durationMs} ms`);
   });
 
   it('does not retry deterministic failures', async () => {

@@ -154,8 +154,8 @@ export class InvocationWorkRepository {
 
   /**
    * Writes outcomes not written yet; returns the ids this call wrote (the
-   * others were finished already). Fuel and egress add to what earlier
-   * attempts used (see `requeue`).
+   * others were finished already). Fuel, egress and run time add to what
+   * earlier attempts used (see `requeue`); the memory peak is the highest.
    */
   async finish(requests: readonly FinishRequest[], at: Date): Promise<Set<string>> {
     if (requests.length === 0) return new Set();
@@ -164,7 +164,7 @@ export class InvocationWorkRepository {
     const rows = await this.sql.query<{ id: string }>(
       `UPDATE invocations i
          SET status = f.status, output = decode(f.output, 'base64'), error_message = f.error_message,
-             fuel_used = COALESCE(i.fuel_used, 0) + f.fuel_used, last_attempt_fuel = f.fuel_used, memory_peak_bytes = f.memory_peak_bytes, duration_ms = f.duration_ms,
+             fuel_used = COALESCE(i.fuel_used, 0) + f.fuel_used, last_attempt_fuel = f.fuel_used, memory_peak_bytes = GREATEST(i.memory_peak_bytes, f.memory_peak_bytes), duration_ms = COALESCE(i.duration_ms, 0) + f.duration_ms,
              egress_bytes = i.egress_bytes + f.egress_bytes, logs = f.logs, logs_dropped = f.logs_dropped, finished_at = $13,
              dead_lettered_at = CASE WHEN f.dead_lettered THEN $13::timestamptz END
         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::float8[], $9::bigint[], $10::jsonb[], $11::int[], $12::bool[])
@@ -241,13 +241,16 @@ export class InvocationWorkRepository {
   /**
    * Puts a running invocation back in the queue state after a transient
    * failure, keeping what went wrong and adding what the attempt used: an
-   * invocation's fuel and egress are those of all its attempts.
+   * invocation's fuel, egress and run time are those of all its attempts, its
+   * memory peak the highest of them.
    */
-  async requeue(tenantId: string, id: string, lastError: string, used: { fuel: bigint; egressBytes: bigint }): Promise<void> {
+  async requeue(tenantId: string, id: string, lastError: string, used: { fuel: bigint; egressBytes: bigint; durationMs: number; memoryPeakBytes: bigint }): Promise<void> {
     await this.prisma.$executeRaw`
       UPDATE invocations
          SET status = 'queued', error_message = ${lastError},
-             fuel_used = COALESCE(fuel_used, 0) + ${used.fuel}, egress_bytes = egress_bytes + ${used.egressBytes}
+             fuel_used = COALESCE(fuel_used, 0) + ${used.fuel}, egress_bytes = egress_bytes + ${used.egressBytes},
+             duration_ms = COALESCE(duration_ms, 0) + ${used.durationMs}::float8,
+             memory_peak_bytes = GREATEST(memory_peak_bytes, ${used.memoryPeakBytes})
        WHERE id = ${id}::uuid AND tenant_id = ${tenantId}::uuid AND status = 'running'`;
   }
 }
