@@ -97,7 +97,8 @@ describe('retries of transient failures, final deterministic ones, dead letters'
   });
 
   it('dead-letters a call that fails transiently on every attempt, and replays it on another version', async () => {
-    const id = await emit('job.spin');
+    const sendKeyed = () => api.http.post('/v1/events', { token: alice.key, body: { type: 'job.spin', idempotencyKey: 'spin-once' } });
+    const id = (await sendKeyed()).body.invocations[0].id as string;
     for (let attempt = 1; attempt <= 2; attempt++) {
       await waitFor(id, (body) => body.status === 'running' && body.attempts === attempt);
       await killBusyExecutor(api.sandbox);
@@ -120,6 +121,9 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     assert.equal(replayed.output, 'fixed');
     assert.equal(replayed.replayOf, id);
     assert.equal(replayed.version, 2);
+    // The event's key still answers what it answered first: its one invocation, not the replay.
+    const resent = await sendKeyed();
+    assert.deepEqual(resent.body.invocations.map((item: { id: string }) => item.id), [id]);
 
     // A version without the dead letter's export cannot run it.
     const exportless = `import { Host } from "@airlock/plugin-pdk";\nexport function quick(): i32 { Host.outputString("q"); return 0; }\n`;

@@ -102,10 +102,15 @@ export class EventRepository {
     );
   }
 
+  /**
+   * The event recorded with this key, with the invocations it made: a replay of
+   * one of them (a dead letter run again) belongs to the event but is not part
+   * of the first answer, which a send with the same key gets again.
+   */
   findByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<EventWithInvocations | null> {
     return this.prisma.event.findUnique({
       where: { tenantId_idempotencyKey: { tenantId, idempotencyKey } },
-      include: { invocations: { orderBy: { createdAt: 'asc' } } },
+      include: { invocations: { where: { replayOf: null }, orderBy: { createdAt: 'asc' } } },
     });
   }
 
