@@ -44,8 +44,12 @@ DECLARE held INTEGER;
 BEGIN
   UPDATE plugin_kv SET value = p_value, updated_at = now() WHERE tenant_id = p_tenant AND plugin_id = p_plugin AND key = p_key;
   IF FOUND THEN RETURN TRUE; END IF;
-  INSERT INTO plugin_kv_usage (tenant_id, plugin_id) VALUES (p_tenant, p_plugin) ON CONFLICT DO NOTHING;
-  SELECT keys INTO held FROM plugin_kv_usage WHERE tenant_id = p_tenant AND plugin_id = p_plugin FOR UPDATE;
+  -- The count's row is made if missing, then locked; made again if the retention sweep removed it in between.
+  LOOP
+    INSERT INTO plugin_kv_usage (tenant_id, plugin_id) VALUES (p_tenant, p_plugin) ON CONFLICT DO NOTHING;
+    SELECT keys INTO held FROM plugin_kv_usage WHERE tenant_id = p_tenant AND plugin_id = p_plugin FOR UPDATE;
+    EXIT WHEN FOUND;
+  END LOOP;
   IF held < p_max_keys THEN
     INSERT INTO plugin_kv (tenant_id, plugin_id, key, value, updated_at) VALUES (p_tenant, p_plugin, p_key, p_value, now())
       ON CONFLICT (tenant_id, plugin_id, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now();

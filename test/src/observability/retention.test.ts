@@ -117,5 +117,12 @@ describe('retention: a scheduled job deletes what is older than each tenant’s 
       left.map((row) => `${row.pluginId === live.id ? 'live' : row.pluginId === deleted.id ? 'deleted' : 'namespace'}/${row.key}`).sort(),
       ['deleted/fresh', 'live/old', 'namespace/fresh'],
     );
+    // Key counts follow, and one left at zero by a namespace nothing uses any more goes.
+    const gone = randomUUID();
+    await prisma.pluginKvEntry.create({ data: entry(gone, 'old', old) });
+    await new RetentionRepository(prisma).sweep(tenant.id, new Date(Date.now() - 7 * DAY_MS), 2);
+    const counts = await prisma.pluginKvUsage.findMany({ where: { tenantId: tenant.id } });
+    const countOf = (pluginId: string) => counts.find((row) => row.pluginId === pluginId)?.keys;
+    assert.deepEqual([countOf(live.id), countOf(deleted.id), countOf(namespace), countOf(gone)], [1, 1, 1, undefined]);
   });
 });

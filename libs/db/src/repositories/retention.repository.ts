@@ -50,6 +50,11 @@ export class RetentionRepository {
          WHERE k.tenant_id = ${tenantId}::uuid AND k.updated_at < ${before}
            AND NOT EXISTS (SELECT 1 FROM plugins p WHERE p.id = k.plugin_id AND p.deleted_at IS NULL)
          LIMIT ${batchSize})`);
+    // The key counts those entries leave at zero (plugin_kv_set makes a count again if one is needed).
+    await this.prisma.$executeRaw`
+      DELETE FROM plugin_kv_usage u
+       WHERE u.tenant_id = ${tenantId}::uuid AND u.keys = 0
+         AND NOT EXISTS (SELECT 1 FROM plugins p WHERE p.id = u.plugin_id AND p.deleted_at IS NULL)`;
     return result;
   }
 
