@@ -187,6 +187,8 @@ export class InvocationRunner {
     if (module === null) return failedResult('invalid_module', 'the plugin version no longer exists');
     // Deleting a plugin stops what it had queued too, as it refuses new calls.
     if (invocation.pluginDeleted) return failedResult('invalid_module', 'the plugin was deleted');
+    // Nor does a deleted binding's queued work run: its secrets went with it, and half its config is not its config.
+    if (invocation.bindingDeleted) return failedResult('invalid_module', 'the binding was deleted');
     const tenantPolicy = await deps.policies.resolve(invocation.tenantTier, invocation.quotaOverrides as QuotaOverrides);
     // A version whose permissions an admin approved runs with them.
     const policy = module.approvalStatus === 'approved' ? this.reviewedPolicy(tenantPolicy) : tenantPolicy;

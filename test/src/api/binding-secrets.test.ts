@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { compileSource, compileTemplate } from '../support/pdk.js';
+import { startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
 const SECRET = 'sk-live-8f3a9c1e-do-not-leak';
@@ -85,5 +86,21 @@ export function inspect(): i32 {
     assert.ok(!run.text.includes(SECRET));
     const other = await createTenantSession(api, 'Bob');
     assert.equal((await api.http.post(`/v1/bindings/${binding.body.id}/test`, { token: other.key })).status, 404);
+
+    // Work a binding queued, then the binding deleted: it does not run without its secrets, nor is it replayed.
+    const doomed = await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.shipped', pluginId: plugin, export: 'inspect', secrets: { API_TOKEN: SECRET } } });
+    const queued = (await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.shipped' } })).body.invocations[0].id as string;
+    assert.equal((await api.http.delete(`/v1/bindings/${doomed.body.id}`, { token: alice.key })).status, 204);
+    const worker = await startWorker(api);
+    try {
+      const ran = await waitUntilFinished(api, alice.key, queued);
+      assert.deepEqual([ran.status, ran.error?.message], ['invalid_module', 'the binding was deleted']);
+    } finally {
+      await worker.close();
+    }
+    await api.database.prisma.invocation.update({ where: { id: queued }, data: { status: 'crashed', deadLetteredAt: new Date() } });
+    const replay = await api.http.post(`/v1/dead-letters/${queued}/replay`, { token: alice.key });
+    assert.equal(replay.status, 409, replay.text);
+    assert.match(replay.body.error.message, /binding that ran it was deleted/);
   });
 });

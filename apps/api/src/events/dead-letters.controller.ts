@@ -1,7 +1,7 @@
 import { currentTraceId } from '@airlock/telemetry';
 import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { InvocationRepository, type ListPosition, PluginVersionRepository } from '@airlock/db';
+import { BindingRepository, InvocationRepository, type ListPosition, PluginVersionRepository } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { z } from 'zod';
 import { actorOf } from '../audit/audit.service.js';
@@ -34,6 +34,7 @@ export class DeadLettersController {
     private readonly events: EventsService,
     private readonly policies: TenantPolicyService,
     private readonly plugins: PluginsService,
+    private readonly bindings: BindingRepository,
   ) {}
 
   @Get()
@@ -60,6 +61,12 @@ export class DeadLettersController {
     if (original === null || original.deadLetteredAt === null) throw notFound('dead letter');
     // Like a direct call: a deleted plugin no longer runs.
     await this.plugins.getLive(tenantId, original.pluginId);
+    // Nor does what a deleted binding ran: its secrets are gone with it.
+    if (original.bindingId !== null && (await this.bindings.findById(tenantId, original.bindingId)) === null) {
+      throw new AppError(AppErrorCode.Conflict, 'The binding that ran it was deleted, and its secrets with it; call the plugin directly (POST /v1/plugins/:pluginId/invoke) instead.', {
+        details: { bindingId: original.bindingId },
+      });
+    }
     const number = body.version ?? original.version;
     const version = await this.versions.find(tenantId, original.pluginId, number);
     if (version === null) {

@@ -25,6 +25,8 @@ export interface ClaimedInvocation {
   module: { sha256: string; approvalStatus: string } | null;
   /** The plugin was deleted since the invocation was queued: it no longer runs. */
   pluginDeleted: boolean;
+  /** It was queued for a binding that has been deleted since (with its secrets). */
+  bindingDeleted: boolean;
   /** The binding's sealed secrets, if any. */
   bindingSecrets: string | null;
   /** Whether the tenant has an enabled webhook (deliveries need planning). */
@@ -71,6 +73,7 @@ interface ClaimRow {
   sha256: string | null;
   approval_status: string | null;
   plugin_deleted: boolean;
+  binding_deleted: boolean;
   secrets: string | null;
   has_webhooks: boolean;
 }
@@ -127,6 +130,7 @@ export class InvocationWorkRepository {
                WHERE v.plugin_id = c.plugin_id AND v.number = c.version AND v.tenant_id IS NOT DISTINCT FROM c.tenant_id) AS approval_status,
              EXISTS (SELECT 1 FROM plugins p WHERE p.id = c.plugin_id AND p.deleted_at IS NOT NULL) AS plugin_deleted,
              (SELECT b.secrets FROM bindings b WHERE b.id = c.binding_id AND b.tenant_id IS NOT DISTINCT FROM c.tenant_id) AS secrets,
+             c.binding_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM bindings b WHERE b.id = c.binding_id) AS binding_deleted,
              EXISTS (SELECT 1 FROM webhooks h WHERE h.tenant_id = c.tenant_id AND h.enabled) AS has_webhooks
         FROM claimed c`,
       [requests.map((r) => r.id), requests.map((r) => r.tenantId), at],
@@ -147,6 +151,7 @@ export class InvocationWorkRepository {
       quotaOverrides: row.overrides,
       module: row.sha256 === null ? null : { sha256: row.sha256, approvalStatus: row.approval_status ?? 'not_required' },
       pluginDeleted: row.plugin_deleted,
+      bindingDeleted: row.binding_deleted,
       bindingSecrets: row.secrets,
       hasWebhooks: row.has_webhooks,
     }));
