@@ -144,6 +144,13 @@ const MODEL_CHECKS: Record<Prisma.ModelName, (db: Database) => Promise<void>> = 
     await prisma.tenant.delete({ where: { id: tenant.id } });
     assert.equal(await prisma.pluginKvUsage.count({ where: { tenantId: tenant.id } }), 0, 'counts go with their tenant');
   },
+  UsageDay: async ({ prisma }) => {
+    const tenant = await prisma.tenant.create({ data: { name: 'Usage' } });
+    const day = new Date('2026-03-04T00:00:00Z');
+    await prisma.usageDay.create({ data: { tenantId: tenant.id, day, status: 'ok', invocations: 3, fuel: 9_007_199_254_740_993n, runMs: 1.5, egressBytes: 4n } });
+    const read = await prisma.usageDay.findUniqueOrThrow({ where: { tenantId_day_status: { tenantId: tenant.id, day, status: 'ok' } } });
+    assert.deepEqual([read.day.toISOString(), read.fuel, read.runMs], ['2026-03-04T00:00:00.000Z', 9_007_199_254_740_993n, 1.5]);
+  },
   Webhook: async ({ prisma }) => {
     const tenant = await prisma.tenant.create({ data: { name: 'Webhook owner' } });
     const webhook = await prisma.webhook.create({ data: { tenantId: tenant.id, url: 'https://hooks.example.com/x', events: ['order.created'], secret: 'sealed' } });

@@ -32,7 +32,18 @@ describe('retention: a scheduled job deletes what is older than each tenant’s 
     await prisma.tenantQuota.create({ data: { tenantId: tenant.id, overrides } });
     const old = new Date(Date.now() - 10 * DAY_MS);
     const invocation = { tenantId: tenant.id, pluginId: randomUUID(), version: 1, exportName: 'run' };
-    await prisma.invocation.createMany({ data: Array.from({ length: 5 }, () => ({ ...invocation, status: 'ok', createdAt: old, finishedAt: old, logs: [{ level: 'info', message: 'old', atMs: 0 }] })) });
+    await prisma.invocation.createMany({
+      data: Array.from({ length: 5 }, (_, n) => ({
+        ...invocation,
+        status: n === 0 ? 'trap' : 'ok',
+        createdAt: old,
+        finishedAt: old,
+        fuelUsed: 100n,
+        durationMs: 2.5,
+        egressBytes: 7n,
+        logs: [{ level: 'info', message: 'old', atMs: 0 }],
+      })),
+    });
     const stuck = await prisma.invocation.create({ data: { ...invocation, createdAt: old } });
     const fresh = await prisma.invocation.create({ data: { ...invocation, status: 'ok', finishedAt: new Date() } });
     await prisma.event.create({ data: { tenantId: tenant.id, type: 'old.event', payload: new Uint8Array(0), createdAt: old } });
@@ -93,10 +104,15 @@ describe('retention: a scheduled job deletes what is older than each tenant’s 
     await worker?.close();
     worker = undefined;
     const tenant = await tenantWithHistory('free');
+    const usage = async () => (await api.http.get(`/v1/admin/tenants/${tenant.id}/usage`, { token: api.adminToken })).body.days;
+    const before = await usage();
+    const tenDaysAgo = new Date(Date.now() - 10 * DAY_MS).toISOString().slice(0, 10);
+    assert.deepEqual(before.find((day: { day: string }) => day.day === tenDaysAgo), { day: tenDaysAgo, invocations: { ok: 4, trap: 1 }, fuel: 500, runMs: 12.5, egressBytes: 35 });
     // Batches of two: five old invocations take three statements, and one sweep runs them all.
     const deleted = await new RetentionRepository(api.database.prisma).sweep(tenant.id, new Date(Date.now() - 7 * DAY_MS), 2);
     assert.deepEqual(deleted, { invocations: 5, events: 1, spans: 3, webhookDeliveries: 3, kvEntries: 0 });
     assert.deepEqual(await counts(tenant.id), { invocations: 2, events: 0, spans: 1, webhookDeliveries: 1 });
+    assert.deepEqual(await usage(), before, 'usage outlives the invocations it counts');
   });
 
   it("keeps a live plugin's key-value data, and deletes what deleted plugins and test namespaces left untouched", async () => {

@@ -126,13 +126,25 @@ export class InvocationRepository {
     });
   }
 
-  /** Finished invocations per UTC day and status, with their fuel, run time and egress, in [from, to). */
+  /**
+   * Finished invocations per UTC day and status, with their fuel, run time and
+   * egress, in [from, to) (both UTC midnights): those still kept, plus what the
+   * retention sweep rolled up of those it deleted (usage_days).
+   */
   async usageByDay(tenantId: string, from: Date, to: Date): Promise<Array<{ day: string; status: string; count: number; fuel: bigint; runMs: number; egressBytes: bigint }>> {
     const rows = await this.prisma.$queryRaw<Array<{ day: Date; status: string; count: bigint; fuel: bigint | null; run_ms: number | null; egress: bigint | null }>>`
-      SELECT date_trunc('day', finished_at AT TIME ZONE 'UTC') AS day, status, count(*) AS count,
-             sum(fuel_used)::bigint AS fuel, sum(duration_ms) AS run_ms, sum(egress_bytes)::bigint AS egress
-        FROM invocations
-       WHERE tenant_id = ${tenantId}::uuid AND finished_at >= ${from} AND finished_at < ${to}
+      SELECT day, status, sum(count)::bigint AS count, sum(fuel)::bigint AS fuel, sum(run_ms) AS run_ms, sum(egress)::bigint AS egress
+        FROM (
+          SELECT (finished_at AT TIME ZONE 'UTC')::date AS day, status, count(*) AS count,
+                 sum(fuel_used) AS fuel, sum(duration_ms) AS run_ms, sum(egress_bytes) AS egress
+            FROM invocations
+           WHERE tenant_id = ${tenantId}::uuid AND finished_at >= ${from} AND finished_at < ${to}
+           GROUP BY 1, 2
+          UNION ALL
+          SELECT day, status, invocations, fuel, run_ms, egress_bytes
+            FROM usage_days
+           WHERE tenant_id = ${tenantId}::uuid AND day >= (${from}::timestamptz AT TIME ZONE 'UTC')::date AND day < (${to}::timestamptz AT TIME ZONE 'UTC')::date
+        ) AS kept_and_rolled_up
        GROUP BY 1, 2
        ORDER BY 1, 2`;
     return rows.map((row) => ({

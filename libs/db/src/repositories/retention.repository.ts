@@ -32,9 +32,25 @@ export class RetentionRepository {
     result.webhookDeliveries = await this.inBatches(() => this.prisma.$executeRaw`
       DELETE FROM webhook_deliveries WHERE id IN (
         SELECT id FROM webhook_deliveries WHERE tenant_id = ${tenantId}::uuid AND created_at < ${before} LIMIT ${batchSize})`);
-    result.invocations = await this.inBatches(() => this.prisma.$executeRaw`
-      DELETE FROM invocations WHERE id IN (
-        SELECT id FROM invocations WHERE tenant_id = ${tenantId}::uuid AND created_at < ${before} AND finished_at IS NOT NULL LIMIT ${batchSize})`);
+    // What the deleted invocations used is added to their days' usage in the same statement: usage outlives them.
+    result.invocations = await this.inBatches(async () => {
+      const [row] = await this.prisma.$queryRaw<Array<{ deleted: bigint }>>`
+        WITH gone AS (
+          DELETE FROM invocations WHERE id IN (
+            SELECT id FROM invocations WHERE tenant_id = ${tenantId}::uuid AND created_at < ${before} AND finished_at IS NOT NULL LIMIT ${batchSize})
+          RETURNING tenant_id, finished_at, status, fuel_used, duration_ms, egress_bytes
+        ), rolled_up AS (
+          INSERT INTO usage_days AS u (tenant_id, day, status, invocations, fuel, run_ms, egress_bytes)
+          SELECT tenant_id, (finished_at AT TIME ZONE 'UTC')::date, status, count(*), COALESCE(sum(fuel_used), 0), COALESCE(sum(duration_ms), 0), sum(egress_bytes)
+            FROM gone GROUP BY 1, 2, 3
+          ON CONFLICT (tenant_id, day, status) DO UPDATE
+            SET invocations = u.invocations + EXCLUDED.invocations, fuel = u.fuel + EXCLUDED.fuel,
+                run_ms = u.run_ms + EXCLUDED.run_ms, egress_bytes = u.egress_bytes + EXCLUDED.egress_bytes
+          RETURNING 1
+        )
+        SELECT count(*) AS deleted FROM gone`;
+      return Number(row?.deleted ?? 0);
+    });
     result.events = await this.inBatches(() => this.prisma.$executeRaw`
       DELETE FROM events WHERE id IN (
         SELECT e.id FROM events e
