@@ -10,7 +10,9 @@ CREATE TABLE "plugin_kv_usage" (
 -- AddForeignKey
 ALTER TABLE "plugin_kv_usage" ADD CONSTRAINT "plugin_kv_usage_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "tenants"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
--- The counts of what is stored already.
+-- The counts of what is stored already. Writers wait until the triggers below exist (the migration's transaction
+-- ends), so no key is added or removed between the count and the triggers that keep it.
+LOCK TABLE "plugin_kv" IN SHARE ROW EXCLUSIVE MODE;
 INSERT INTO "plugin_kv_usage" ("tenant_id", "plugin_id", "keys")
 SELECT "tenant_id", "plugin_id", count(*) FROM "plugin_kv" GROUP BY "tenant_id", "plugin_id";
 
@@ -60,7 +62,8 @@ BEGIN
   RETURN FOUND;
 END $$;
 
--- Removes a plugin's key, taking its count's lock first as plugin_kv_set does (one order of locks: no deadlock).
+-- Removes a plugin's key, taking its count's lock first as plugin_kv_set does. Whatever else deletes keys takes
+-- the counts' locks first too (the retention sweep), or is alone on them (a tenant's deletion): one order, no deadlock.
 -- Returns how many keys it removed (0 or 1).
 CREATE FUNCTION plugin_kv_delete(p_tenant UUID, p_plugin UUID, p_key VARCHAR) RETURNS INTEGER
 LANGUAGE plpgsql AS $$

@@ -17,8 +17,10 @@ const STATUS_BY_ERROR: Record<string, { status: number; reason: string; code: Ap
  */
 export function answerMalformedRequests(server: Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    // A connection the client reset, or one already answered, is left alone.
-    if (error.code === 'ECONNRESET' || !socket.writable) {
+    // A connection the client reset, or one whose response has begun (a request pipelined behind a stream), is
+    // closed without a word: an answer written now would land in the middle of that response.
+    const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || answering?.headersSent === true) {
       socket.destroy();
       return;
     }

@@ -10,13 +10,12 @@ export const createEventSchema = z
     payload: z.unknown().optional(),
     /** Bytes instead of JSON. */
     payloadBase64: z.base64().optional(),
-    /** The same key again (per tenant) returns the same event and enqueues nothing new. */
     idempotencyKey: z
       .string()
       .min(1)
       .max(200)
       .optional()
-      .describe("Sent again, returns the first event and queues nothing; a key holds as long as its event is kept (the tenant's retentionDays)."),
+      .describe("Per tenant: sent again, returns the first event and queues nothing; a key holds as long as its event is kept (the tenant's retentionDays)."),
   })
   .refine((body) => !(body.payload !== undefined && body.payloadBase64 !== undefined), {
     message: 'send payload or payloadBase64, not both',

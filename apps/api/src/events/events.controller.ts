@@ -38,7 +38,7 @@ export class EventsController {
     @ZodBody(createEventSchema) body: z.output<typeof createEventSchema>,
     @Req() request: RawBodyRequest<Request>,
   ) {
-    return toAcceptedEvent(await this.events.accept(principal.tenant, body, request.rawBody));
+    return toAcceptedEvent(await this.events.accept(principal.tenant, body, { rawBody: request.rawBody, contentType: request.headers['content-type'] }));
   }
 
   @Get(':eventId/stream')

@@ -109,10 +109,13 @@ export class EventsService {
    * queues them. A replay with the same idempotency key returns the first event
    * and queues again only what is still queued (job ids make that a no-op when
    * the jobs exist), so a request that failed after recording heals on retry.
-   * `rawBody` is the request's bytes, from which the payload's numbers are read as sent (see payloadText).
+   * `sent` is the request's bytes and Content-Type, from which the payload is read as it was written (see payloadText).
    */
-  async accept(tenant: Tenant, input: z.output<typeof createEventSchema>, rawBody?: Buffer): Promise<AcceptedEvent> {
-    const payload = input.payloadBase64 !== undefined ? new Uint8Array(Buffer.from(input.payloadBase64, 'base64')) : new TextEncoder().encode(payloadText(input.payload, rawBody));
+  async accept(tenant: Tenant, input: z.output<typeof createEventSchema>, sent: { rawBody?: Buffer | undefined; contentType?: string | undefined } = {}): Promise<AcceptedEvent> {
+    const payload =
+      input.payloadBase64 !== undefined
+        ? new Uint8Array(Buffer.from(input.payloadBase64, 'base64'))
+        : new TextEncoder().encode(payloadText(input.payload, sent.rawBody, sent.contentType));
     const policy = await this.policies.forTenant(tenant);
     if (payload.length > policy.maxInputBytes) {
       throw new AppError(AppErrorCode.PayloadTooLarge, `The payload is ${payload.length} bytes; this tenant's plugins take at most ${policy.maxInputBytes}.`);

@@ -60,12 +60,23 @@ export class RetentionRepository {
     result.spans = await this.inBatches(() => this.prisma.$executeRaw`
       DELETE FROM spans WHERE span_id IN (
         SELECT span_id FROM spans WHERE tenant_id = ${tenantId}::uuid AND start_time < ${before} LIMIT ${batchSize})`);
-    result.kvEntries = await this.inBatches(() => this.prisma.$executeRaw`
-      DELETE FROM plugin_kv WHERE (tenant_id, plugin_id, key) IN (
-        SELECT k.tenant_id, k.plugin_id, k.key FROM plugin_kv k
-         WHERE k.tenant_id = ${tenantId}::uuid AND k.updated_at < ${before}
-           AND NOT EXISTS (SELECT 1 FROM plugins p WHERE p.id = k.plugin_id AND p.deleted_at IS NULL)
-         LIMIT ${batchSize})`);
+    // Key counts are locked before their keys (as the plugins' own writes do, see plugin_kv_set): one order of locks.
+    result.kvEntries = await this.inBatches(async () => {
+      const [, deleted] = await this.prisma.$transaction([
+        this.prisma.$queryRaw`
+          SELECT 1 FROM plugin_kv_usage u
+           WHERE u.tenant_id = ${tenantId}::uuid AND NOT EXISTS (SELECT 1 FROM plugins p WHERE p.id = u.plugin_id AND p.deleted_at IS NULL)
+           ORDER BY u.plugin_id
+             FOR UPDATE`,
+        this.prisma.$executeRaw`
+          DELETE FROM plugin_kv WHERE (tenant_id, plugin_id, key) IN (
+            SELECT k.tenant_id, k.plugin_id, k.key FROM plugin_kv k
+             WHERE k.tenant_id = ${tenantId}::uuid AND k.updated_at < ${before}
+               AND NOT EXISTS (SELECT 1 FROM plugins p WHERE p.id = k.plugin_id AND p.deleted_at IS NULL)
+             LIMIT ${batchSize})`,
+      ]);
+      return deleted;
+    });
     // The key counts those entries leave at zero (plugin_kv_set makes a count again if one is needed).
     await this.prisma.$executeRaw`
       DELETE FROM plugin_kv_usage u
