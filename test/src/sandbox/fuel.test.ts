@@ -108,6 +108,34 @@ describe('fuel', () => {
     assert.ok(result.fuelUsed > 100_000 * 5, `${result.fuelUsed} units for 100,000 iterations of a 6-instruction loop`);
   });
 
+  it('charges the whole budget when the engine traps in a function with loops (which counts its fuel as it returns), and only then', async () => {
+    // The same loop in a function of its own; then a division by zero inside it on its last turn, or in its caller,
+    // which has no loop, once it has returned.
+    const loopThen = (inside: boolean) =>
+      admitted(
+        wat(`(module (memory (export "memory") 1)
+          (func $spin (local $i i32)
+            (loop $l
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              ${inside ? '(if (i32.eq (local.get $i) (i32.const 100000)) (then (drop (i32.div_u (i32.const 1) (i32.const 0)))))' : ''}
+              (br_if $l (i32.lt_u (local.get $i) (i32.const 100000)))))
+          (func (export "run") (result i32)
+            (call $spin)
+            (drop (i32.div_u (i32.const 1) (i32.const 0)))
+            (i32.const 0)))`),
+      );
+    const budget = 50_000_000;
+    const policy = policyWith({ fuelPerCall: budget });
+    const inside = await sandbox.run(loopThen(true), 'run', '', context(policy));
+    assert.equal(inside.status, 'trap');
+    assert.equal(inside.fuelUsed, budget, 'what the function counted was lost with the trap: the whole budget is charged');
+    assert.match(inside.error!.message, /divide by zero \(in a function with loops, which counts its fuel as it returns: the call is charged its whole budget\)/);
+    const after = await sandbox.run(loopThen(false), 'run', '', context(policy));
+    assert.equal(after.status, 'trap');
+    assert.ok(after.fuelUsed > 100_000 * 5 && after.fuelUsed < budget, `${after.fuelUsed}: the loop's function wrote its count back as it returned`);
+    assert.doesNotMatch(after.error!.message, /whole budget/);
+  });
+
   it("charges a start function's fuel to the first call, within that call's one budget", async () => {
     const startsBusy = admitted(
       wat(`(module (memory (export "memory") 1) (global $spent (mut i32) (i32.const 0))

@@ -37,9 +37,11 @@ const SIMPLE_VALUE_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]);
  * Functions with loops keep the counter in a local (a global in a hot loop costs up to
  * twice the run time) and write it back to the global around calls and on every exit;
  * functions without loops, or with exception handlers (where a write-back could be
- * skipped by a throw), charge the global directly.
+ * skipped by a throw), charge the global directly. `countsLocally` says which:
+ * a trap the engine raises inside such a function loses what it counted since
+ * its last write-back (see LOCAL_FUEL_SECTION).
  */
-export function meterFunctionBody(body: Uint8Array, fn: FunctionBody, globals: MeteringGlobals): Uint8Array {
+export function meterFunctionBody(body: Uint8Array, fn: FunctionBody, globals: MeteringGlobals): { body: Uint8Array; countsLocally: boolean } {
   const reader = new ByteReader(body);
   const localGroups: Array<{ count: number; bytes: Uint8Array }> = [];
   let localCount = fn.paramCount;
@@ -192,7 +194,7 @@ export function meterFunctionBody(body: Uint8Array, fn: FunctionBody, globals: M
         copy(out, body, instruction);
     }
   }
-  return out.toBytes();
+  return { body: out.toBytes(), countsLocally: localMode };
 }
 
 function copy(out: ByteWriter, body: Uint8Array, instruction: Instruction): void {

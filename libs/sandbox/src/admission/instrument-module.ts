@@ -12,6 +12,14 @@ export const FUEL_EXPORT = '__airlock_fuel';
 export const FLAGS_EXPORT = '__airlock_flags';
 /** The module's start function, which the host calls itself once the fuel is set. */
 export const START_EXPORT = '__airlock_start';
+/**
+ * A custom section of the module Airlock runs: the indices (u32 count, then
+ * each) of the functions that keep their fuel count in a local, written back
+ * around calls and as they return. A trap the engine raises inside one of them
+ * (an out-of-bounds access, a division by zero) skips the write-back, so the
+ * host cannot know the fuel it used and charges the call's whole budget.
+ */
+export const LOCAL_FUEL_SECTION = 'airlock.local_fuel';
 
 export interface InstrumentOptions {
   /** The memory's new maximum, in 64 KiB pages. */
@@ -45,14 +53,15 @@ const EXPORT_KIND_GLOBAL = 0x03;
  * (fuel, flags), fuel metering in every function, the memory and tables capped,
  * and the start function exported instead of run at instantiation, so that it
  * runs under a fuel budget the host has set and can read back. Custom sections
- * (names, debug info) are dropped. Deterministic: the same input and options
- * always give the same bytes.
+ * (names, debug info) are dropped, and LOCAL_FUEL_SECTION added. Deterministic:
+ * the same input and options always give the same bytes.
  */
 export function instrumentModule(layout: ModuleLayout, options: InstrumentOptions): Uint8Array {
   // The new globals go after every existing one, so no index changes.
   const fuelIndex = layout.importedGlobalCount + layout.definedGlobalCount;
   const globals: MeteringGlobals = { fuel: fuelIndex, flags: fuelIndex + 1 };
   const { bytes } = layout;
+  const countingLocally: number[] = [];
   const out = new ByteWriter().bytes(bytes.subarray(0, 8));
   const emit = (id: number, content: ByteWriter) => out.byte(id).sized(content);
 
@@ -75,12 +84,16 @@ export function instrumentModule(layout: ModuleLayout, options: InstrumentOption
       case SectionId.start:
         break; // exported as START_EXPORT instead
       case SectionId.code:
-        if (reader) emit(sectionId, codeSection(reader, layout, globals));
+        if (reader) emit(sectionId, codeSection(reader, layout, globals, countingLocally));
         break;
       default:
         if (section) out.byte(sectionId).u32(section.end - section.start).bytes(bytes.subarray(section.start, section.end));
     }
   }
+  // Custom sections may come last, after the data section.
+  const localFuel = new ByteWriter().name(LOCAL_FUEL_SECTION).u32(countingLocally.length);
+  for (const index of countingLocally) localFuel.u32(index);
+  out.byte(0).sized(localFuel);
   return out.toBytes();
 }
 
@@ -133,7 +146,8 @@ function exportSection(reader: ByteReader | undefined, globals: MeteringGlobals,
   return content;
 }
 
-function codeSection(reader: ByteReader, layout: ModuleLayout, globals: MeteringGlobals): ByteWriter {
+/** The code, metered; the index of each function that counts its fuel in a local goes to `countingLocally`. */
+function codeSection(reader: ByteReader, layout: ModuleLayout, globals: MeteringGlobals, countingLocally: number[]): ByteWriter {
   const content = new ByteWriter();
   const count = reader.u32();
   content.u32(count);
@@ -149,7 +163,8 @@ function codeSection(reader: ByteReader, layout: ModuleLayout, globals: Metering
       },
       globals,
     );
-    content.u32(metered.length).bytes(metered);
+    if (metered.countsLocally) countingLocally.push(layout.importedFunctionCount + i);
+    content.u32(metered.body.length).bytes(metered.body);
   }
   return content;
 }

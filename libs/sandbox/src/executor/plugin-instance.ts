@@ -2,11 +2,12 @@ import { openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { WASI } from 'node:wasi';
 import { FLAG_MEMORY_GROW_FAILED } from '../admission/fuel-metering.js';
-import { FLAGS_EXPORT, FUEL_EXPORT, START_EXPORT } from '../admission/instrument-module.js';
+import { FLAGS_EXPORT, FUEL_EXPORT, LOCAL_FUEL_SECTION, START_EXPORT } from '../admission/instrument-module.js';
 import { WASI_MODULE } from '../admission/import-policy.js';
 import { ExtismKernel, type KernelHost } from '../kernel/extism-kernel.js';
 import { CallAbort } from '../kernel/limit-errors.js';
 import type { RunResult, SandboxStatus } from '../outcome.js';
+import { ByteReader } from '../wasm/byte-reader.js';
 import type { CallLimits } from './executor-protocol.js';
 
 // One /dev/null for every WASI instance of this executor: a descriptor per instance would never be closed (an
@@ -43,6 +44,28 @@ interface Failure {
   message: string;
 }
 
+/** Per compiled module, the functions that count their fuel in a local (LOCAL_FUEL_SECTION). */
+const localFuelFunctions = new WeakMap<WebAssembly.Module, ReadonlySet<number>>();
+
+function countingLocally(module: WebAssembly.Module): ReadonlySet<number> {
+  let functions = localFuelFunctions.get(module);
+  if (functions === undefined) {
+    const indices = new Set<number>();
+    for (const section of WebAssembly.Module.customSections(module, LOCAL_FUEL_SECTION)) {
+      const reader = new ByteReader(new Uint8Array(section));
+      for (let count = reader.u32(); count > 0; count--) indices.add(reader.u32());
+    }
+    localFuelFunctions.set(module, (functions = indices));
+  }
+  return functions;
+}
+
+/** The index of the wasm function a trap was raised in: the top wasm frame of its stack. */
+function trappedIn(error: unknown): number | undefined {
+  const frame = error instanceof Error ? /wasm-function\[(\d+)\]/.exec(error.stack ?? '') : null;
+  return frame === null ? undefined : Number(frame[1]);
+}
+
 /**
  * One instantiated plugin with its kernel and metering globals. Calls are
  * synchronous. After any outcome that may leave the instance in a bad state
@@ -59,6 +82,7 @@ export class PluginInstance {
     private readonly fuel: WebAssembly.Global,
     private readonly flags: WebAssembly.Global,
     private readonly wasi: WASI | null,
+    private readonly countsLocally: ReadonlySet<number>,
   ) {}
 
   /**
@@ -95,11 +119,11 @@ export class PluginInstance {
       try {
         (start as () => void)();
       } catch (error) {
-        const failure = classify(error, fuel, flags, limits.fuelPerCall);
+        const failure = chargeUncounted(classify(error, fuel, flags, limits.fuelPerCall), error, countingLocally(module), fuel);
         return startFailure(kernel, failure, limits.fuelPerCall - Number(fuel.value), started);
       }
     }
-    const created = new PluginInstance(instance, kernel, fuel, flags, wasi);
+    const created = new PluginInstance(instance, kernel, fuel, flags, wasi, countingLocally(module));
     created.startFuel = limits.fuelPerCall - Number(fuel.value);
     return created;
   }
@@ -126,6 +150,7 @@ export class PluginInstance {
       }
     } catch (error) {
       failure = classify(error, this.fuel, this.flags, limits.fuelPerCall);
+      failure = chargeUncounted(failure, error, this.countsLocally, this.fuel);
     }
     const end = this.kernel.end();
     if (failure === null && end.error !== null) failure = { status: 'plugin_error', message: end.error };
@@ -187,6 +212,20 @@ function startFailure(kernel: ExtismKernel, failure: Failure, fuelUsed: number, 
     logsDropped: kernel.logs.dropped,
     egressBytes: 0,
   };
+}
+
+/**
+ * A trap the engine raised (not `unreachable`, which writes the count back
+ * first) inside a function that counts its fuel in a local lost what that
+ * function counted since its last write-back (its entry or its last call): the
+ * call is charged its whole budget (the fuel global set to 0), or a trap at the
+ * end of a long loop would be a way to compute for free.
+ */
+function chargeUncounted(failure: Failure, error: unknown, countsLocally: ReadonlySet<number>, fuel: WebAssembly.Global): Failure {
+  const index = failure.status === 'trap' && failure.message !== 'unreachable' ? trappedIn(error) : undefined;
+  if (index === undefined || !countsLocally.has(index)) return failure;
+  fuel.value = 0n;
+  return { status: 'trap', message: `${failure.message} (in a function with loops, which counts its fuel as it returns: the call is charged its whole budget)` };
 }
 
 /** Names what stopped a call, from the error it threw and the metering globals. */
