@@ -50,6 +50,32 @@ describe('permission review and admin approvals', () => {
     assert.deepEqual(await pending(), []);
     const audit = await api.http.get('/v1/audit', as);
     assert.equal(audit.body.items[1].action, 'approval.approved');
+
+    // Decided requests: the same decision again changes nothing; another one needs revise, which is audited too.
+    const decide = (body: Record<string, unknown>) => api.http.post(`/v1/admin/approvals/${request!.id}`, { ...admin(), body });
+    const again = await decide({ decision: 'approve' });
+    assert.deepEqual([again.status, again.body.decidedAt, again.body.note], [200, approved.body.decidedAt, 'partner integration']);
+    const overruled = await decide({ decision: 'reject' });
+    assert.equal(overruled.status, 409, overruled.text);
+    assert.match(overruled.body.error.message, /was approved already .* send revise: true/);
+    assert.equal((await api.http.get(`/v1/plugins/${pluginId}/versions/1`, as)).body.approvalStatus, 'approved', 'nothing changed');
+    const revised = await decide({ decision: 'reject', revise: true, note: 'withdrawn' });
+    assert.deepEqual([revised.status, revised.body.status, revised.body.note], [200, 'rejected', 'withdrawn']);
+    assert.equal((await api.http.get(`/v1/plugins/${pluginId}/versions/1`, as)).body.approvalStatus, 'rejected');
+    const actions = (await api.http.get('/v1/audit', as)).body.items.map((entry: { action: string }) => entry.action);
+    assert.deepEqual(actions.filter((action: string) => action.startsWith('approval.')), ['approval.rejected', 'approval.approved']);
+  });
+
+  it('lets the first of two admins deciding at once decide, and tells the second', async () => {
+    const pluginId = await newPlugin('contested');
+    await upload(pluginId, plugin(HTTP));
+    const request = (await pending()).find((item) => item.pluginId === pluginId)!;
+    const answers = await Promise.all(
+      (['approve', 'reject'] as const).map((decision) => api.http.post(`/v1/admin/approvals/${request.id}`, { ...admin(), body: { decision } })),
+    );
+    assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, 409]);
+    const winner = answers.find((answer) => answer.status === 200)!.body.status as string;
+    assert.equal((await api.http.get(`/v1/plugins/${pluginId}/versions/1`, as)).body.approvalStatus, winner, 'the version follows the decision that won');
   });
 
   it('reviews sensitive permissions a version adds over the last published one with approved permissions', async () => {

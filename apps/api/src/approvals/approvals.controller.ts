@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { PluginVersionRepository } from '@airlock/db';
+import { AppError, AppErrorCode } from '@airlock/errors';
 import { z } from 'zod';
 import { ADMIN_ACTOR, AuditService } from '../audit/audit.service.js';
 import { AdminGuard } from '../auth/admin.guard.js';
@@ -14,6 +15,7 @@ const approvalStatus = z.enum(['pending', 'approved', 'rejected']);
 const decisionSchema = z.strictObject({
   decision: z.enum(['approve', 'reject']),
   note: z.string().trim().max(2000).optional(),
+  revise: z.boolean().default(false).describe('Change a decision made already (without it, deciding a request decided otherwise is a 409).'),
 });
 
 const listApprovalsQuerySchema = z.strictObject({ status: approvalStatus.optional(), ...listPageQuery });
@@ -33,7 +35,7 @@ const approvalViewSchema = z.object({
   createdAt: z.iso.datetime(),
 });
 
-type ApprovalRow = NonNullable<Awaited<ReturnType<PluginVersionRepository['decide']>>>;
+type ApprovalRow = NonNullable<Awaited<ReturnType<PluginVersionRepository['decide']>>>['approval'];
 
 function toApprovalView(approval: ApprovalRow): z.infer<typeof approvalViewSchema> {
   return {
@@ -73,20 +75,31 @@ export class ApprovalsController {
 
   @Post(':approvalId')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Approve or reject a version\'s permissions' })
-  @ZodResponse(200, approvalViewSchema, 'The decided request.')
-  @ApiErrors(400, 404)
+  @ApiOperation({ summary: "Approve or reject a version's permissions (a decided request only with revise: true)" })
+  @ZodResponse(200, approvalViewSchema, 'The decided request (the same decision again leaves it as it was).')
+  @ApiErrors(400, 404, 409)
   async decide(
     @Param('approvalId', new IdParamPipe('approval')) approvalId: string,
     @ZodBody(decisionSchema) body: z.output<typeof decisionSchema>,
   ) {
-    const decided = await this.versions.decide(approvalId, body.decision === 'approve' ? 'approved' : 'rejected', body.note, new Date());
+    const decision = body.decision === 'approve' ? 'approved' : 'rejected';
+    const decided = await this.versions.decide(approvalId, decision, body.note, new Date(), body.revise);
     if (decided === null) throw notFound('approval');
-    await this.audit.record(decided.tenantId, ADMIN_ACTOR, `approval.${decided.status}`, decided.id, {
-      pluginId: decided.version.pluginId,
-      version: decided.version.number,
-      requested: decided.requested,
-    });
-    return toApprovalView(decided);
+    const { approval } = decided;
+    if (decided.conflict) {
+      throw new AppError(
+        AppErrorCode.Conflict,
+        `This request was ${approval.status} already (${approval.decidedAt?.toISOString()}); send revise: true to change that decision.`,
+        { details: { status: approval.status, decidedAt: approval.decidedAt?.toISOString() ?? null } },
+      );
+    }
+    if (decided.changed) {
+      await this.audit.record(approval.tenantId, ADMIN_ACTOR, `approval.${approval.status}`, approval.id, {
+        pluginId: approval.version.pluginId,
+        version: approval.version.number,
+        requested: approval.requested,
+      });
+    }
+    return toApprovalView(approval);
   }
 }

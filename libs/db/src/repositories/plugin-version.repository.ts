@@ -118,19 +118,26 @@ export class PluginVersionRepository {
     });
   }
 
-  /** Records an admin's decision on the approval and its version, together. Null when there is no such approval. */
-  async decide(approvalId: string, decision: 'approved' | 'rejected', note: string | undefined, at: Date) {
-    const approval = await this.prisma.approval.findUnique({ where: { id: approvalId } });
-    if (approval === null) return null;
-    const [updated] = await this.prisma.$transaction([
-      this.prisma.approval.update({
-        where: { id: approvalId },
+  /**
+   * Records an admin's decision on the approval and its version, together: on
+   * a pending request; on one decided already only with `revise` (the same
+   * decision again changes nothing). Two admins deciding at once: the first
+   * decides, the second gets `conflict` with the decision it would overwrite.
+   * Null when there is no such approval.
+   */
+  async decide(approvalId: string, decision: 'approved' | 'rejected', note: string | undefined, at: Date, revise = false) {
+    const withVersion = { version: { select: { number: true, pluginId: true, permissions: true, plugin: { select: { name: true } } } } } as const;
+    return this.prisma.$transaction(async (tx) => {
+      const { count } = await tx.approval.updateMany({
+        where: { id: approvalId, ...(revise ? { status: { not: decision } } : { status: 'pending' }) },
         data: { status: decision, note: note ?? null, decidedAt: at },
-        include: { version: { select: { number: true, pluginId: true, permissions: true, plugin: { select: { name: true } } } } },
-      }),
-      this.prisma.pluginVersion.update({ where: { id: approval.versionId }, data: { approvalStatus: decision } }),
-    ]);
-    return updated;
+      });
+      const approval = await tx.approval.findUnique({ where: { id: approvalId }, include: withVersion });
+      if (approval === null) return null;
+      if (count === 0) return { approval, changed: false, conflict: approval.status !== decision };
+      await tx.pluginVersion.update({ where: { id: approval.versionId }, data: { approvalStatus: decision } });
+      return { approval, changed: true, conflict: false };
+    });
   }
 
   setStatus(tenantId: string, id: string, status: 'published' | 'unpublished', at: Date): Promise<PluginVersionSummary> {

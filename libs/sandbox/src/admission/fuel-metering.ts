@@ -17,7 +17,7 @@ interface FunctionBody {
   paramCount: number;
   /** Value type codes of the function's results. */
   results: number[];
-  /** Imported functions: calls to them need no fuel write-back (the host never touches fuel). */
+  /** Imported functions: after calls to them the count needs no reload (the host never changes fuel). */
   importedFunctionCount: number;
 }
 
@@ -154,8 +154,10 @@ export function meterFunctionBody(body: Uint8Array, fn: FunctionBody, globals: M
       case Op.call:
       case Op.callIndirect:
       case Op.callRef: {
+        // Written back before every call, the host's too: a host function may end the call (a limit, a bad
+        // argument), and then the count must be in the global. Only a wasm callee changes it, to be read again.
         const callsHost = opcode === Op.call && instruction.index < fn.importedFunctionCount;
-        if (!callsHost) writeBack();
+        writeBack();
         copy(out, body, instruction);
         if (!callsHost) reload();
         break;

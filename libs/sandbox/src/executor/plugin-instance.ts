@@ -215,14 +215,16 @@ function startFailure(kernel: ExtismKernel, failure: Failure, fuelUsed: number, 
 }
 
 /**
- * A trap the engine raised (not `unreachable`, which writes the count back
- * first) inside a function that counts its fuel in a local lost what that
- * function counted since its last write-back (its entry or its last call): the
- * call is charged its whole budget (the fuel global set to 0), or a trap at the
- * end of a long loop would be a way to compute for free.
+ * A trap the engine raised (not `unreachable` nor a host function's, which
+ * come after a write-back) inside a function that counts its fuel in a local
+ * lost what that function counted since its last write-back (its entry or its
+ * last call): the call is charged its whole budget (the fuel global set to 0),
+ * or a trap at the end of a long loop would be a way to compute for free.
  */
 function chargeUncounted(failure: Failure, error: unknown, countsLocally: ReadonlySet<number>, fuel: WebAssembly.Global): Failure {
-  const index = failure.status === 'trap' && failure.message !== 'unreachable' ? trappedIn(error) : undefined;
+  // A trap a host function raised (CallAbort) came after a write-back: the count is exact.
+  const raisedByEngine = failure.status === 'trap' && !(error instanceof CallAbort) && failure.message !== 'unreachable';
+  const index = raisedByEngine ? trappedIn(error) : undefined;
   if (index === undefined || !countsLocally.has(index)) return failure;
   fuel.value = 0n;
   return { status: 'trap', message: `${failure.message} (in a function with loops, which counts its fuel as it returns: the call is charged its whole budget)` };
