@@ -62,8 +62,12 @@ describe('permission review and admin approvals', () => {
     const revised = await decide({ decision: 'reject', revise: true, note: 'withdrawn' });
     assert.deepEqual([revised.status, revised.body.status, revised.body.note], [200, 'rejected', 'withdrawn']);
     assert.equal((await api.http.get(`/v1/plugins/${pluginId}/versions/1`, as)).body.approvalStatus, 'rejected');
-    const actions = (await api.http.get('/v1/audit', as)).body.items.map((entry: { action: string }) => entry.action);
-    assert.deepEqual(actions.filter((action: string) => action.startsWith('approval.')), ['approval.rejected', 'approval.approved']);
+    const decisions = (await api.http.get('/v1/audit', as)).body.items.filter((entry: { action: string }) => entry.action.startsWith('approval.'));
+    assert.deepEqual(
+      decisions.map((entry: { action: string; details: { previous: string } }) => [entry.action, entry.details.previous]),
+      [['approval.rejected', 'approved'], ['approval.approved', 'pending']],
+      'each decision audited once, with what it replaced',
+    );
   });
 
   it('lets the first of two admins deciding at once decide, and tells the second', async () => {

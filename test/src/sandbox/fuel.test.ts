@@ -134,6 +134,19 @@ describe('fuel', () => {
     assert.equal(after.status, 'trap');
     assert.ok(after.fuelUsed > 100_000 * 5 && after.fuelUsed < budget, `${after.fuelUsed}: the loop's function wrote its count back as it returned`);
     assert.doesNotMatch(after.error!.message, /whole budget/);
+    // Named after a refused memory.grow (memory_limit), the same trap is charged the same.
+    const grownFirst = admitted(
+      wat(`(module (memory (export "memory") 1)
+        (func (export "run") (result i32) (local $i i32)
+          (drop (memory.grow (i32.const 60000)))
+          (loop $l
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (if (i32.eq (local.get $i) (i32.const 100000)) (then (drop (i32.div_u (i32.const 1) (i32.const 0)))))
+            (br_if $l (i32.lt_u (local.get $i) (i32.const 100000))))
+          (i32.const 0)))`),
+    );
+    const refusedThenTrapped = await sandbox.run(grownFirst, 'run', '', context(policy));
+    assert.deepEqual([refusedThenTrapped.status, refusedThenTrapped.fuelUsed], ['memory_limit', budget]);
   });
 
   it("charges a start function's fuel to the first call, within that call's one budget", async () => {

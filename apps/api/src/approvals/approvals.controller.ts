@@ -98,6 +98,7 @@ export class ApprovalsController {
         pluginId: approval.version.pluginId,
         version: approval.version.number,
         requested: approval.requested,
+        previous: decided.previous,
       });
     }
     return toApprovalView(approval);

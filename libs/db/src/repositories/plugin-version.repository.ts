@@ -128,15 +128,17 @@ export class PluginVersionRepository {
   async decide(approvalId: string, decision: 'approved' | 'rejected', note: string | undefined, at: Date, revise = false) {
     const withVersion = { version: { select: { number: true, pluginId: true, permissions: true, plugin: { select: { name: true } } } } } as const;
     return this.prisma.$transaction(async (tx) => {
-      const { count } = await tx.approval.updateMany({
-        where: { id: approvalId, ...(revise ? { status: { not: decision } } : { status: 'pending' }) },
-        data: { status: decision, note: note ?? null, decidedAt: at },
-      });
-      const approval = await tx.approval.findUnique({ where: { id: approvalId }, include: withVersion });
-      if (approval === null) return null;
-      if (count === 0) return { approval, changed: false, conflict: approval.status !== decision };
-      await tx.pluginVersion.update({ where: { id: approval.versionId }, data: { approvalStatus: decision } });
-      return { approval, changed: true, conflict: false };
+      // Locked while it is decided: what it was before is what this decision replaces.
+      const [locked] = await tx.$queryRaw<Array<{ status: string }>>`SELECT status FROM approvals WHERE id = ${approvalId}::uuid FOR UPDATE`;
+      if (locked === undefined) return null;
+      const previous = locked.status;
+      const applies = revise ? previous !== decision : previous === 'pending';
+      if (applies) {
+        const { versionId } = await tx.approval.update({ where: { id: approvalId }, data: { status: decision, note: note ?? null, decidedAt: at } });
+        await tx.pluginVersion.update({ where: { id: versionId }, data: { approvalStatus: decision } });
+      }
+      const approval = await tx.approval.findUniqueOrThrow({ where: { id: approvalId }, include: withVersion });
+      return { approval, previous, changed: applies, conflict: !applies && previous !== decision };
     });
   }
 

@@ -222,12 +222,13 @@ function startFailure(kernel: ExtismKernel, failure: Failure, fuelUsed: number, 
  * or a trap at the end of a long loop would be a way to compute for free.
  */
 function chargeUncounted(failure: Failure, error: unknown, countsLocally: ReadonlySet<number>, fuel: WebAssembly.Global): Failure {
-  // A trap a host function raised (CallAbort) came after a write-back: the count is exact.
-  const raisedByEngine = failure.status === 'trap' && !(error instanceof CallAbort) && failure.message !== 'unreachable';
+  // Whatever the outcome is named (a trap after a refused memory.grow is memory_limit): a host function's abort
+  // (CallAbort) and `unreachable` (the out-of-fuel path's too) came after a write-back, and the count is exact.
+  const raisedByEngine = error instanceof WebAssembly.RuntimeError && error.message !== 'unreachable';
   const index = raisedByEngine ? trappedIn(error) : undefined;
   if (index === undefined || !countsLocally.has(index)) return failure;
   fuel.value = 0n;
-  return { status: 'trap', message: `${failure.message} (in a function with loops, which counts its fuel as it returns: the call is charged its whole budget)` };
+  return { ...failure, message: `${failure.message} (in a function with loops, which counts its fuel as it returns: the call is charged its whole budget)` };
 }
 
 /** Names what stopped a call, from the error it threw and the metering globals. */
