@@ -38,11 +38,22 @@ export interface PrivateRedisOptions {
  * machine's. `noeviction`: BullMQ's keys must never be evicted.
  */
 export async function startPrivateRedis(options: PrivateRedisOptions): Promise<PrivateRedis> {
-  const binary = options.binary ?? 'redis-server';
   await mkdir(options.dir, { recursive: true });
+  await stopLeftoverServer(join(options.dir, 'redis.pid'));
+  // A free port found is not a port held: another process may take it first. A port of our own choosing is tried
+  // again with another; one the caller asked for is the caller's to free.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(options.port ?? (await findFreePort()), options);
+    } catch (error) {
+      if (options.port !== undefined || error instanceof RedisBinaryMissingError || attempt === 3) throw error;
+    }
+  }
+}
+
+async function startOn(port: number, options: PrivateRedisOptions): Promise<PrivateRedis> {
+  const binary = options.binary ?? 'redis-server';
   const pidFile = join(options.dir, 'redis.pid');
-  await stopLeftoverServer(pidFile);
-  const port = options.port ?? (await findFreePort());
   const child = spawn(
     binary,
     [
@@ -72,6 +83,21 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
   };
 }
 
+/** The process id of the Redis server answering at `url`, or null when none answers within `timeoutMs`. */
+async function redisProcessId(url: string, timeoutMs: number): Promise<number | null> {
+  const probe = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    const pid = /^process_id:(\d+)/m.exec(await probe.info('server'))?.[1];
+    return pid === undefined ? null : Number(pid);
+  } catch {
+    return null;
+  } finally {
+    probe.disconnect();
+  }
+}
+
 /** Answers whether a Redis server replies to PING at `url` within `timeoutMs`. */
 export async function redisAnswers(url: string, timeoutMs = 500): Promise<boolean> {
   const probe = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -93,10 +119,13 @@ async function waitUntilAnswering(child: ChildProcess, url: string, binary: stri
     );
     child.once('exit', (code) => reject(new Error(`redis-server exited at start (code ${code}); see its redis.log`)));
   });
+  // Ours answering, not merely something: another server on the port (it took the port first) would answer too.
   const answering = (async () => {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
-      if (await redisAnswers(url, 200)) return;
+      const pid = await redisProcessId(url, 200);
+      if (pid !== null && pid === child.pid) return;
+      if (pid !== null) throw new Error(`another Redis server (process ${pid}) holds ${url}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     throw new Error(`redis-server did not answer on ${url} within 10 s`);
