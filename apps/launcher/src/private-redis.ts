@@ -83,14 +83,13 @@ async function startOn(port: number, options: PrivateRedisOptions): Promise<Priv
   };
 }
 
-/** The process id of the Redis server answering at `url`, or null when none answers within `timeoutMs`. */
-async function redisProcessId(url: string, timeoutMs: number): Promise<number | null> {
+/** Asks the Redis server at `url` one thing on a connection of its own; null when none answers within `timeoutMs`. */
+async function askRedis<T>(url: string, timeoutMs: number, ask: (probe: Redis) => Promise<T>): Promise<T | null> {
   const probe = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => undefined);
   try {
     await probe.connect();
-    const pid = /^process_id:(\d+)/m.exec(await probe.info('server'))?.[1];
-    return pid === undefined ? null : Number(pid);
+    return await ask(probe);
   } catch {
     return null;
   } finally {
@@ -98,18 +97,15 @@ async function redisProcessId(url: string, timeoutMs: number): Promise<number | 
   }
 }
 
+/** The process id of the Redis server answering at `url`, or null when none answers within `timeoutMs`. */
+async function redisProcessId(url: string, timeoutMs: number): Promise<number | null> {
+  const pid = await askRedis(url, timeoutMs, async (probe) => /^process_id:(\d+)/m.exec(await probe.info('server'))?.[1]);
+  return pid === null || pid === undefined ? null : Number(pid);
+}
+
 /** Answers whether a Redis server replies to PING at `url` within `timeoutMs`. */
 export async function redisAnswers(url: string, timeoutMs = 500): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
+  return (await askRedis(url, timeoutMs, (probe) => probe.ping())) === 'PONG';
 }
 
 async function waitUntilAnswering(child: ChildProcess, url: string, binary: string): Promise<void> {

@@ -19,11 +19,12 @@ function takesModule(request: Request): boolean {
 export function jsonBodiesMiddleware(request: Request, _response: Response, next: NextFunction): void {
   // `is` answers null for a request without a body, false for a body of none of these types; an empty body
   // (a POST without one still says Content-Length: 0) counts as none.
-  const accepted = takesModule(request) ? ['application/json', 'application/wasm'] : ['application/json'];
+  const moduleUpload = takesModule(request);
+  const accepted = moduleUpload ? ['application/json', 'application/wasm'] : ['application/json'];
   if (request.headers['content-length'] === '0' || request.is(accepted) !== false) {
     next();
     return;
   }
   const sent = request.headers['content-type'] ?? 'no Content-Type';
-  next(new AppError(AppErrorCode.UnsupportedMediaType, `The body was sent as ${sent}; send JSON with Content-Type: application/json${takesModule(request) ? ', or the module as application/wasm' : ''}.`));
+  next(new AppError(AppErrorCode.UnsupportedMediaType, `The body was sent as ${sent}; send JSON with Content-Type: application/json${moduleUpload ? ', or the module as application/wasm' : ''}.`));
 }

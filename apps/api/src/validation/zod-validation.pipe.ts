@@ -45,12 +45,11 @@ function pathOf(entry: Pending): string[] {
  * millions of small values is walked in one pass that allocates next to nothing.
  */
 function firstUnstorable(value: unknown): { path: string[]; reason: string } | null {
-  const root: Pending = { value, key: '', parent: null, depth: 0 };
   if (typeof value === 'string') {
     const reason = unstorable(value);
     return reason === null ? null : { path: [], reason };
   }
-  const pending: Pending[] = typeof value === 'object' && value !== null ? [root] : [];
+  const pending: Pending[] = typeof value === 'object' && value !== null ? [{ value, key: '', parent: null, depth: 0 }] : [];
   const child = (parent: Pending, key: string, item: unknown): { path: string[]; reason: string } | null => {
     if (typeof item === 'string') {
       const reason = unstorable(item);

@@ -137,6 +137,11 @@ function withinDeadline<T>(pending: Promise<T>, deadline: number, timeoutMs: num
   return Promise.race([pending, late]).finally(() => clearTimeout(timer));
 }
 
+/** The URL's host name, an IPv6 address without its brackets. */
+function bareHostname(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '');
+}
+
 function parseUrl(text: string): URL {
   let url: URL;
   try {
@@ -154,7 +159,7 @@ async function vetDestination(
   resolve: (hostname: string) => Promise<ResolvedAddress[]>,
   isAddressAllowed: (address: string, hostname: string) => boolean,
 ): Promise<ResolvedAddress> {
-  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  const hostname = bareHostname(url);
   if (!hostAllowed(hostname, allowedHosts)) throw new HttpRefusedError(`${hostname} is not an allowed host`);
   // A name that does not exist and one that resolves to an address it may not reach get the same answer, so that
   // plugins and webhooks cannot map the names and addresses of the network Airlock runs in.
@@ -204,7 +209,7 @@ function exchange(
       metered = true;
     };
     // TLS names the URL's host (never a header's), and the certificate is checked against it.
-    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    const hostname = bareHostname(url);
     const tls = client === https && isIP(hostname) === 0 ? { servername: hostname } : {};
     const outgoing = client.request(url, { method, headers, lookup: pinned, agent: false, ...tls }, (incoming) => {
       const chunks: Buffer[] = [];
