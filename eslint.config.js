@@ -20,6 +20,11 @@ export default tseslint.config(
     },
   },
   {
+    // The web editor runs in the browser.
+    files: ['apps/web/src/**/*.ts'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     // Tests and benchmarks read JSON response bodies, which are untyped by nature.
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -11,6 +11,7 @@ import { requestTracingMiddleware } from './traces/request-tracing.middleware.js
 import { requestMetricsMiddleware } from './metrics/request-metrics.middleware.js';
 import type { ApiDependencies } from './infrastructure/api-dependencies.js';
 import { setupOpenApi } from './openapi/openapi.js';
+import { serveWebEditor, webEditorDirectory } from './editor/web-editor.js';
 import { jsonBodiesMiddleware } from './validation/json-bodies.middleware.js';
 
 export type { ApiDependencies } from './infrastructure/api-dependencies.js';
@@ -29,6 +30,9 @@ export async function createApiApp(deps: ApiDependencies): Promise<INestApplicat
   app.use(requestIdMiddleware);
   app.use(requestTracingMiddleware);
   app.use(requestMetricsMiddleware);
+  // The web editor is a static build (apps/web); without one the API runs alone.
+  const editor = webEditorDirectory();
+  if (editor !== null) serveWebEditor(app, editor);
   app.use(jsonBodiesMiddleware);
   app.useBodyParser('json', { limit: deps.config.bodyLimitBytes });
   // Modules upload raw; gzip is inflated, and the limit applies to the inflated bytes.

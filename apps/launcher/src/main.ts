@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolveAdminToken } from '@airlock/api/admin-token';
 import { resolveSecretBox } from '@airlock/api/secrets';
 import { createApiApp } from '@airlock/api/api-app';
+import { EDITOR_PATH, webEditorDirectory } from '@airlock/api/web-editor';
 import { ConfigError, loadConfig, type AirlockConfig } from '@airlock/config';
 import { openDatabase, PluginKvRepository, SpanRepository } from '@airlock/db';
 import { DatabaseKvStore } from '@airlock/execution';
@@ -100,6 +101,11 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
       await api.listen(config.port, config.host);
       const shownHost = config.host === '0.0.0.0' ? 'localhost' : config.host;
       lines.push(`api: http://${shownHost}:${config.port} (docs at /docs)`);
+      lines.push(
+        webEditorDirectory() === null
+          ? 'web editor: not built (npm run build builds it)'
+          : `web editor: http://${shownHost}:${config.port}${EDITOR_PATH} (sign in with a tenant API key)`,
+      );
       if (adminToken.generated !== undefined) {
         lines.push(
           `admin token (shown this once; only its hash is kept): ${adminToken.generated}`,

@@ -26,11 +26,15 @@ describe('npm start with nothing configured', () => {
     assert.ok(adminToken, `an admin token is printed:\n${banner}`);
     assert.match(banner, /database: embedded PGlite in .*\.airlock/);
     assert.match(banner, /worker: ready/);
+    assert.match(banner, new RegExp(`web editor: http://localhost:${port}/editor/`));
 
     const http = new HttpClient(`http://127.0.0.1:${port}`);
     const ready = await http.get('/readyz');
     assert.equal(ready.status, 200);
     assert.equal(ready.body.workers, 1, 'the worker runs in the same process');
+    const editor = await http.get('/editor/');
+    assert.equal(editor.status, 200, 'the web editor is served beside the API');
+    assert.match(editor.text, /<title>Airlock editor<\/title>/);
     const tenant = await http.post('/v1/admin/tenants', { token: adminToken, body: { name: 'Persisted' } });
     assert.equal(tenant.status, 201);
     const key = await http.post(`/v1/admin/tenants/${tenant.body.id}/keys`, { token: adminToken });

@@ -1,0 +1,127 @@
+/** An error answer of the API: `{"error": {code, message, details?}, requestId}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The tenant API key lives for the tab only (sessionStorage): closing it signs out. */
+const KEY_ITEM = 'airlock.apiKey';
+
+export function storedKey(): string | null {
+  return sessionStorage.getItem(KEY_ITEM);
+}
+
+export function storeKey(key: string | null): void {
+  if (key === null) sessionStorage.removeItem(KEY_ITEM);
+  else sessionStorage.setItem(KEY_ITEM, key);
+}
+
+/** Calls the API as one tenant, with its key as a bearer token (no cookies: nothing another site can ride). */
+export class ApiClient {
+  constructor(private readonly key: string) {}
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  post<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('POST', path, body);
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.key}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(path, { method, headers, body: body === undefined ? null : JSON.stringify(body) });
+    } catch (error) {
+      throw new ApiError(0, 'unreachable', `The API did not answer (${error instanceof Error ? error.message : String(error)}).`, undefined);
+    }
+    const text = await response.text();
+    const parsed = text === '' ? undefined : parseJson(text);
+    if (response.ok) return parsed as T;
+    const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+    throw new ApiError(response.status, error?.code ?? 'http_error', error?.message ?? `The API answered ${response.status}.`, error?.details);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** One page of a list route. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface Plugin {
+  id: string;
+  name: string;
+  description: string | null;
+  createdAt: string;
+}
+
+export interface Version {
+  pluginId: string;
+  number: number;
+  exports: string[];
+  permissions: string[];
+  sourceLanguage: string | null;
+  source?: { files: Record<string, string>; entry?: string } | null;
+  status: 'draft' | 'published' | 'unpublished';
+  approvalStatus: 'not_required' | 'pending' | 'approved' | 'rejected';
+  createdAt: string;
+}
+
+export interface LogLine {
+  level: string;
+  message: string;
+  atMs: number;
+}
+
+/** What the result panel shows of a test call or an invocation. */
+export interface RunView {
+  status: string;
+  output: string | null;
+  outputBase64: string | null;
+  error: { message: string; kind?: string } | null;
+  fuelUsed: number | null;
+  memoryPeakBytes: number | null;
+  durationMs: number | null;
+  logs: LogLine[];
+}
+
+export interface TestResult extends RunView {
+  name: string;
+  passed: boolean;
+  failures: string[];
+}
+
+export interface Invocation extends RunView {
+  id: string;
+  eventId: string | null;
+  version: number;
+  export: string;
+  attempts: number;
+  createdAt: string;
+}
+
+export interface CompileDiagnostic {
+  severity: 'error' | 'warning' | 'info';
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+  code: number;
+}
