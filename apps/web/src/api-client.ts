@@ -34,12 +34,26 @@ export class ApiClient {
     return this.request<T>('POST', path, body);
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, body);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
+
+  /** Sends bytes as they are (a module upload: `application/wasm`). */
+  postBytes<T>(path: string, bytes: Blob, contentType: string): Promise<T> {
+    return this.request<T>('POST', path, bytes, contentType);
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.key}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined) headers['content-type'] = contentType;
     let response: Response;
     try {
-      response = await fetch(path, { method, headers, body: body === undefined ? null : JSON.stringify(body) });
+      const sent = body === undefined ? null : body instanceof Blob ? body : JSON.stringify(body);
+      response = await fetch(path, { method, headers, body: sent });
     } catch (error) {
       throw new ApiError(0, 'unreachable', `The API did not answer (${error instanceof Error ? error.message : String(error)}).`, undefined);
     }
@@ -115,6 +129,35 @@ export interface Invocation extends RunView {
   export: string;
   attempts: number;
   createdAt: string;
+}
+
+export interface Binding {
+  id: string;
+  event: string;
+  pluginId: string;
+  version: number | 'latest';
+  resolvedVersion: number | null;
+  export: string;
+  secretNames: string[];
+  enabled: boolean;
+}
+
+export interface Span {
+  spanId: string;
+  name: string;
+  startTime: string;
+  durationMs: number;
+  status: string;
+  statusMessage: string | null;
+  attributes: Record<string, unknown>;
+  children: Span[];
+}
+
+export interface Trace {
+  traceId: string;
+  spanCount: number;
+  durationMs: number;
+  roots: Span[];
 }
 
 export interface CompileDiagnostic {

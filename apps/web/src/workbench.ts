@@ -1,9 +1,11 @@
-import { type ApiClient, ApiError, type CompileDiagnostic, type Invocation, type Page, type Plugin, type TestResult, type Version } from './api-client.js';
+import { type ApiClient, ApiError, type CompileDiagnostic, type Invocation, type Page, type Plugin, type TestResult, type Trace, type Version } from './api-client.js';
+import { BindingsPanel } from './bindings-panel.js';
 import { CodeEditor } from './code-editor.js';
 import { fill, h } from './dom.js';
 import { runView } from './run-view.js';
 import { describe } from './sign-in.js';
 import { FIRST_TEMPLATE, TEMPLATES } from './templates.js';
+import { traceView } from './trace-view.js';
 
 const ENTRY = 'index.ts';
 
@@ -25,6 +27,7 @@ export class Workbench {
   private readonly versionInfo = h('span', { className: 'version-info', testId: 'version-info' });
   private readonly compileButton = h('button', { testId: 'compile', disabled: true }, 'Compile as new version');
   private readonly publishButton = h('button', { testId: 'publish', disabled: true }, 'Publish');
+  private readonly uploadInput = h('input', { type: 'file', accept: '.wasm,application/wasm', testId: 'upload-wasm', disabled: true });
   private readonly notice = h('p', { className: 'notice', role: 'status', testId: 'notice' });
   private readonly problems = h('ul', { className: 'problems', testId: 'problems' });
   private readonly exportSelect = h('select', { testId: 'test-export' });
@@ -33,6 +36,7 @@ export class Workbench {
   private readonly testResult = h('div', { testId: 'test-result' });
   private readonly runsList = h('tbody', { testId: 'runs' });
   private readonly runDetail = h('div', { testId: 'run-detail' });
+  private readonly bindings: BindingsPanel;
 
   constructor(
     private readonly client: ApiClient,
@@ -50,7 +54,16 @@ export class Workbench {
       h(
         'main',
         {},
-        h('div', { className: 'toolbar' }, this.title, this.versionSelect, this.versionInfo, this.compileButton, this.publishButton),
+        h(
+          'div',
+          { className: 'toolbar' },
+          this.title,
+          this.versionSelect,
+          this.versionInfo,
+          this.compileButton,
+          this.publishButton,
+          h('label', { className: 'upload' }, 'Upload .wasm ', this.uploadInput),
+        ),
         this.notice,
         editorHost,
         this.problems,
@@ -63,6 +76,7 @@ export class Workbench {
         this.testInput,
         this.testButton,
         this.testResult,
+        (this.bindings = new BindingsPanel(client)).element,
         h('h3', {}, 'Recent runs ', this.refreshRunsButton()),
         h('table', { className: 'runs' }, h('thead', {}, h('tr', {}, h('th', {}, 'when'), h('th', {}, 'version'), h('th', {}, 'export'), h('th', {}, 'status'), h('th', {}, 'ms'))), this.runsList),
         this.runDetail,
@@ -72,6 +86,7 @@ export class Workbench {
     this.compileButton.addEventListener('click', () => void this.compile());
     this.publishButton.addEventListener('click', () => void this.publish());
     this.testButton.addEventListener('click', () => void this.runTest());
+    this.uploadInput.addEventListener('change', () => void this.upload());
     this.versionSelect.addEventListener('change', () => void this.selectVersion(Number(this.versionSelect.value)));
   }
 
@@ -117,8 +132,12 @@ export class Workbench {
     this.plugin = plugin;
     this.title.textContent = plugin.name;
     for (const item of this.pluginList.children) item.classList.toggle('selected', item.textContent === plugin.name);
-    this.versions = await this.all<Version>(`/v1/plugins/${plugin.id}/versions`);
+    const versions = await this.all<Version>(`/v1/plugins/${plugin.id}/versions`);
+    // Another plugin was picked meanwhile: it is the one shown.
+    if (this.plugin !== plugin) return;
+    this.versions = versions;
     this.compileButton.disabled = false;
+    this.uploadInput.disabled = false;
     fill(this.problems);
     fill(this.testResult);
     fill(this.runDetail);
@@ -132,7 +151,7 @@ export class Workbench {
     } else {
       await this.selectVersion(latest.number);
     }
-    await this.loadRuns();
+    await Promise.all([this.loadRuns(), this.bindings.show(plugin, this.versions)]);
   }
 
   /** Shows a version; when it has source, its source replaces the editor's. */
@@ -141,6 +160,7 @@ export class Workbench {
     if (plugin === null) return;
     await this.guard(async () => {
       const version = await this.client.get<Version>(`/v1/plugins/${plugin.id}/versions/${number}`);
+      if (this.plugin !== plugin) return;
       this.selected = version;
       const files = version.source?.files;
       if (files !== undefined) this.editor.source = files[version.source?.entry ?? ENTRY] ?? Object.values(files)[0] ?? '';
@@ -180,6 +200,7 @@ export class Workbench {
       this.selected = version;
       this.renderSelected();
       this.say(`Compiled into version ${version.number}; exports ${version.exports.join(', ') || 'nothing'}.`);
+      await this.bindings.show(plugin, this.versions);
     } catch (error) {
       if (error instanceof ApiError && error.code === 'compile_failed') this.showProblems((error.details as { diagnostics?: CompileDiagnostic[] } | undefined)?.diagnostics ?? []);
       this.say(describe(error), true);
@@ -202,6 +223,27 @@ export class Workbench {
     );
   }
 
+  /** A module built with any Extism PDK becomes the next version, as it is. */
+  private async upload(): Promise<void> {
+    const plugin = this.plugin;
+    const file = this.uploadInput.files?.[0];
+    if (plugin === null || file === undefined) return;
+    this.say(`Uploading ${file.name}…`);
+    await this.guard(async () => {
+      try {
+        const version = await this.client.postBytes<Version>(`/v1/plugins/${plugin.id}/versions`, file, 'application/wasm');
+        this.versions.push(version);
+        this.renderVersions();
+        this.selected = version;
+        this.renderSelected();
+        this.say(`${file.name} is version ${version.number}; exports ${version.exports.join(', ') || 'nothing'}.`);
+        await this.bindings.show(plugin, this.versions);
+      } finally {
+        this.uploadInput.value = '';
+      }
+    });
+  }
+
   private async publish(): Promise<void> {
     const { plugin, selected } = this;
     if (plugin === null || selected === null) return;
@@ -212,6 +254,7 @@ export class Workbench {
       this.renderVersions();
       this.renderSelected();
       this.say(`Version ${version.number} is published: bindings can run it.`);
+      await this.bindings.show(plugin, this.versions);
     });
   }
 
@@ -252,7 +295,15 @@ export class Workbench {
         row.addEventListener('click', () =>
           void this.guard(async () => {
             const detail = await this.client.get<Invocation>(`/v1/invocations/${invocation.id}`);
-            fill(this.runDetail, runView(detail, `Invocation ${detail.id}${detail.attempts > 1 ? ` (${detail.attempts} attempts)` : ''}`));
+            const traceHolder = h('div', {});
+            const showTrace = h('button', { className: 'link', testId: 'show-trace' }, 'show trace');
+            showTrace.addEventListener('click', () =>
+              void this.client
+                .get<Trace>(`/v1/invocations/${detail.id}/trace`)
+                .then((trace) => fill(traceHolder, traceView(trace)))
+                .catch((error: unknown) => fill(traceHolder, h('p', { className: 'problem' }, describe(error)))),
+            );
+            fill(this.runDetail, runView(detail, `Invocation ${detail.id}${detail.attempts > 1 ? ` (${detail.attempts} attempts)` : ''}`), showTrace, traceHolder);
           }),
         );
         return row;

@@ -5,6 +5,7 @@ import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { type InProcessWorker, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 import { testEnvironment } from '../support/test-environment.js';
+import { wat } from '../support/wasm.js';
 
 /**
  * The web editor in a real browser against a real API and worker: a tenant's
@@ -111,12 +112,14 @@ describe('the web editor', () => {
     await page.getByText('Version 1 is published').waitFor();
     assert.match((await page.getByTestId('version-info').textContent()) ?? '', /^published/);
 
-    // The host app binds it and reports an event; the run shows up in the editor.
-    const id = await pluginId(api, alice, 'greeter');
-    const binding = await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.created', pluginId: id, export: 'greet' } });
-    assert.equal(binding.status, 201, binding.text);
+    // Bound to an event in the editor, it runs when the host app reports one; the run, its logs and trace show up.
+    await page.getByTestId('binding-event').fill('order.created');
+    await page.getByTestId('binding-export').selectOption('greet');
+    await page.getByTestId('create-binding').click();
+    await page.getByTestId('binding-order.created').getByText('runs v1').waitFor();
     const event = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payload: 'Ada' } });
     assert.equal(event.status, 202, event.text);
+    assert.equal(event.body.invocations.length, 1, 'the binding made in the editor fans the event out');
     const finished = await waitUntilFinished(api, alice.key, event.body.invocations[0].id);
     assert.equal(finished.status, 'ok');
     await page.getByTestId('refresh-runs').click();
@@ -124,12 +127,36 @@ describe('the web editor', () => {
     await row.getByText('ok').waitFor();
     await row.click();
     assert.equal(await page.getByTestId('run-detail').getByTestId('run-output').textContent(), 'hello, "Ada"');
+    // Spans are saved about a second after they end.
+    await eventually(async () => {
+      await page.getByTestId('show-trace').click();
+      await page.getByTestId('trace').getByText('sandbox.run', { exact: false }).first().waitFor({ timeout: 1000 });
+    });
+
+    // Switched off in the editor, the binding no longer runs.
+    await page.getByTestId('binding-order.created').locator('input[type=checkbox]').uncheck();
+    await eventually(async () => {
+      const bindings = await api.http.get('/v1/bindings', { token: alice.key });
+      assert.equal(bindings.body.items[0].enabled, false);
+    });
+    const quiet = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payload: 'nobody' } });
+    assert.deepEqual(quiet.body.invocations, []);
+
+    // A module built elsewhere is uploaded as the next version; it has no source to show.
+    await page.getByTestId('upload-wasm').setInputFiles({ name: 'answer.wasm', mimeType: 'application/wasm', buffer: Buffer.from(wat('(module (func (export "answer") (result i32) (i32.const 0)))')) });
+    await page.getByText('answer.wasm is version 2; exports answer.').waitFor();
+    assert.deepEqual(await page.getByTestId('test-export').locator('option').allTextContents(), ['answer']);
+    // Not a module: the API's reason is shown.
+    await page.getByTestId('upload-wasm').setInputFiles({ name: 'notes.wasm', mimeType: 'application/wasm', buffer: Buffer.from('not wasm at all') });
+    await page.getByTestId('notice').getByText('(module_rejected)', { exact: false }).waitFor();
 
     // Opened again (a new tab), the plugin's newest version and its source come back.
     const again = await signIn(alice.key);
     await again.getByTestId('plugin-greeter').click();
+    await again.getByText('Version 2 was uploaded as a module').waitFor();
+    assert.equal(await again.getByTestId('version-select').inputValue(), '2');
+    await again.getByTestId('version-select').selectOption('1');
     await again.locator('.monaco-editor .view-lines').getByText('Host.inputString').waitFor();
-    assert.equal(await again.getByTestId('version-select').inputValue(), '1');
     assert.deepEqual((page as Page & { problems?: string[] }).problems, []);
     await again.close();
     await page.close();
@@ -166,6 +193,19 @@ describe('the web editor', () => {
     await page.close();
   });
 });
+
+/** Retries `check` until it passes, for up to 10 s. */
+async function eventually(check: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
 
 /** Replaces the whole source as a developer would: select all, then type over it. */
 async function replaceSource(page: Page, source: string): Promise<void> {

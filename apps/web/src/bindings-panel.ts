@@ -1,0 +1,87 @@
+import type { ApiClient, Binding, Plugin, Version } from './api-client.js';
+import { fill, h } from './dom.js';
+import { describe } from './sign-in.js';
+
+/**
+ * The plugin's bindings: which events run which export of which version.
+ * A binding is made here, switched on and off, and removed; config and
+ * secrets are set through the API.
+ */
+export class BindingsPanel {
+  readonly element: HTMLElement;
+  private readonly list = h('ul', { className: 'bindings', testId: 'bindings' });
+  private readonly event = h('input', { placeholder: 'order.created', required: true, testId: 'binding-event' });
+  private readonly exportSelect = h('select', { testId: 'binding-export' });
+  private readonly versionSelect = h('select', { testId: 'binding-version' });
+  private readonly message = h('p', { className: 'problem', testId: 'binding-problem' });
+  private plugin: Plugin | null = null;
+
+  constructor(private readonly client: ApiClient) {
+    const form = h('form', { className: 'new-binding' }, this.event, this.exportSelect, this.versionSelect, h('button', { type: 'submit', testId: 'create-binding' }, 'Bind'));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.act(async (plugin) => {
+        const version = this.versionSelect.value === 'latest' ? 'latest' : Number(this.versionSelect.value);
+        await this.client.post('/v1/bindings', { event: this.event.value.trim(), pluginId: plugin.id, export: this.exportSelect.value, version });
+        this.event.value = '';
+      });
+    });
+    this.element = h('div', {}, h('h3', {}, 'Bindings'), this.list, form, this.message);
+  }
+
+  /** Shows `plugin`'s bindings; new ones may name an export of `versions` (the newest's first). */
+  async show(plugin: Plugin, versions: Version[]): Promise<void> {
+    this.plugin = plugin;
+    const exports = [...new Set(versions.toReversed().flatMap((version) => version.exports))];
+    fill(this.exportSelect, ...exports.map((name) => h('option', { value: name }, name)));
+    fill(
+      this.versionSelect,
+      h('option', { value: 'latest' }, 'latest published'),
+      ...versions.filter((version) => version.status === 'published').map((version) => h('option', { value: String(version.number) }, `v${version.number}`)),
+    );
+    this.message.textContent = '';
+    await this.reload();
+  }
+
+  private async reload(): Promise<void> {
+    const plugin = this.plugin;
+    if (plugin === null) return;
+    const { items } = await this.client.get<{ items: Binding[] }>(`/v1/bindings?pluginId=${encodeURIComponent(plugin.id)}`);
+    if (plugin !== this.plugin) return;
+    fill(this.list, ...items.map((binding) => this.row(binding)));
+  }
+
+  private row(binding: Binding): HTMLElement {
+    const runs = binding.resolvedVersion === null ? 'no published version yet' : `runs v${binding.resolvedVersion}`;
+    const toggle = h('input', { type: 'checkbox', checked: binding.enabled, title: 'enabled' });
+    toggle.addEventListener('change', () => void this.act(() => this.client.patch(`/v1/bindings/${binding.id}`, { enabled: toggle.checked })));
+    const remove = h('button', { className: 'link' }, 'remove');
+    remove.addEventListener('click', () => {
+      if (confirm(`Remove the binding of ${binding.event}? What it has queued will not run.`)) void this.act(() => this.client.delete(`/v1/bindings/${binding.id}`));
+    });
+    return h(
+      'li',
+      { testId: `binding-${binding.event}` },
+      toggle,
+      ' ',
+      h('strong', {}, binding.event),
+      ` → ${binding.export} (${binding.version === 'latest' ? 'latest' : `v${binding.version}`}, ${runs})`,
+      binding.secretNames.length === 0 ? null : ` · secrets: ${binding.secretNames.join(', ')}`,
+      ' ',
+      remove,
+    );
+  }
+
+  /** Does something to the bindings, then shows them as they now are (even when it failed). */
+  private async act(action: (plugin: Plugin) => Promise<unknown>): Promise<void> {
+    const plugin = this.plugin;
+    if (plugin === null) return;
+    this.message.textContent = '';
+    try {
+      await action(plugin);
+    } catch (error) {
+      this.message.textContent = describe(error);
+    }
+    await this.reload().catch((error: unknown) => (this.message.textContent = describe(error)));
+  }
+}
