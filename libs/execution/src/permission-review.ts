@@ -33,9 +33,23 @@ export function reviewPermissions(permissions: readonly string[], previous: read
   for (const permission of SENSITIVE_PERMISSIONS) {
     if (!permissions.includes(permission)) continue;
     if (!granted(policy, permission)) requested.push({ permission, reason: 'beyond_tier' });
-    else if (previous !== null && !previous.includes(permission)) requested.push({ permission, reason: 'new' });
+    else if (isNew(permission, previous)) requested.push({ permission, reason: 'new' });
   }
   return requested;
+}
+
+/**
+ * The sensitive permissions `permissions` has that `previous` did not: what a
+ * version cleared against a baseline must be reviewed for once that baseline
+ * is withdrawn (its tier was checked when it was made, and is not in question).
+ */
+export function newPermissions(permissions: readonly string[], previous: readonly string[] | null): RequestedPermission[] {
+  return SENSITIVE_PERMISSIONS.filter((permission) => permissions.includes(permission) && isNew(permission, previous)).map((permission) => ({ permission, reason: 'new' }));
+}
+
+/** A plugin never published has no baseline: its first version is reviewed against its tier only. */
+function isNew(permission: string, previous: readonly string[] | null): boolean {
+  return previous !== null && !previous.includes(permission);
 }
 
 /**

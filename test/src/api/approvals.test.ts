@@ -114,6 +114,47 @@ describe('permission review and admin approvals', () => {
     assert.equal(fourth.body.approvalStatus, 'pending', fourth.text);
   });
 
+  it('puts later versions that matched an approval back under review when it is revised to rejected', async () => {
+    const dana = await createTenantSession(api, 'Dana');
+    const token = { token: dana.key };
+    await api.http.request('PUT', `/v1/admin/tenants/${dana.tenantId}/quota`, { ...admin(), body: { tier: 'standard', overrides: { allowedHosts: ['api.example.com'] } } });
+    const pluginId = (await api.http.post('/v1/plugins', { ...token, body: { name: 'layered' } })).body.id as string;
+    const put = async (bytes: Uint8Array) => (await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...token, rawBody: { data: bytes, contentType: 'application/wasm' } })).body;
+    const publish = (number: number) => api.http.post(`/v1/plugins/${pluginId}/versions/${number}/publish`, token);
+    const statusOf = async (number: number) => (await api.http.get(`/v1/plugins/${pluginId}/versions/${number}`, token)).body.approvalStatus;
+    const variant = (name: string, ...imports: string[]) => wat(`(module ${imports.join(' ')} (func (export "run") (result i32) (i32.const 0)) (func (export "${name}") (result i32) (i32.const 1)))`);
+
+    assert.equal((await put(plugin(KV))).approvalStatus, 'not_required');
+    await publish(1);
+    assert.equal((await put(plugin(KV, HTTP))).approvalStatus, 'pending', 'HTTP is new');
+    const request = (await pending()).find((item) => item.pluginId === pluginId)!;
+    assert.equal((await api.http.post(`/v1/admin/approvals/${request.id}`, { ...admin(), body: { decision: 'approve' } })).status, 200);
+    await publish(2);
+    // Version 3 asks for what version 2 was approved for: it goes through unreviewed, and runs.
+    assert.equal((await put(variant('three', KV, HTTP))).approvalStatus, 'not_required');
+    await publish(3);
+    // Version 4 asks for nothing version 1 did not have.
+    assert.equal((await put(variant('four', KV))).approvalStatus, 'not_required');
+    const binding = await api.http.post('/v1/bindings', { ...token, body: { event: 'order.layered', pluginId, version: 3, export: 'run' } });
+    assert.equal(binding.status, 201, binding.text);
+    const before = await api.http.post('/v1/events', { ...token, body: { type: 'order.layered', payload: {} } });
+    assert.equal(before.body.invocations.length, 1);
+
+    const revised = await api.http.post(`/v1/admin/approvals/${request.id}`, { ...admin(), body: { decision: 'reject', revise: true, note: 'not this host' } });
+    assert.equal(revised.status, 200, revised.text);
+    assert.deepEqual([await statusOf(2), await statusOf(3), await statusOf(4)], ['rejected', 'pending', 'not_required']);
+    const again = (await pending()).find((item) => item.pluginId === pluginId && item.version === 3);
+    assert.deepEqual([again?.requested, again?.previous], [[{ permission: 'http', reason: 'new' }], ['kv']]);
+    const after = await api.http.post('/v1/events', { ...token, body: { type: 'order.layered', payload: {} } });
+    assert.deepEqual(after.body.invocations, [], 'a version back under review does not run');
+    const audited = (await api.http.get('/v1/audit', token)).body.items.find((entry: { action: string }) => entry.action === 'approval.rejected');
+    assert.deepEqual(audited.details.reReviewedVersions, [3]);
+
+    // Approved on its own, it runs again.
+    assert.equal((await api.http.post(`/v1/admin/approvals/${again!.id}`, { ...admin(), body: { decision: 'approve' } })).status, 200);
+    assert.equal((await api.http.post('/v1/events', { ...token, body: { type: 'order.layered', payload: {} } })).body.invocations.length, 1);
+  });
+
   it('tests a version awaiting approval with its permissions, but never on the plugin\'s own key-value data', async () => {
     const carol = await createTenantSession(api, 'Carol');
     const pluginId = (await api.http.post('/v1/plugins', { token: carol.key, body: { name: 'counter' } })).body.id as string;

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { PluginVersionRepository } from '@airlock/db';
+import { newPermissions } from '@airlock/execution';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { z } from 'zod';
 import { ADMIN_ACTOR, AuditService } from '../audit/audit.service.js';
@@ -83,7 +84,7 @@ export class ApprovalsController {
     @ZodBody(decisionSchema) body: z.output<typeof decisionSchema>,
   ) {
     const decision = body.decision === 'approve' ? 'approved' : 'rejected';
-    const decided = await this.versions.decide(approvalId, decision, body.note, new Date(), body.revise);
+    const decided = await this.versions.decide(approvalId, decision, body.note, new Date(), body.revise, newPermissions);
     if (decided === null) throw notFound('approval');
     const { approval } = decided;
     if (decided.conflict) {
@@ -99,6 +100,8 @@ export class ApprovalsController {
         version: approval.version.number,
         requested: approval.requested,
         previous: decided.previous,
+        // Later versions let through because they matched what is now rejected, back under review.
+        ...(decided.reReviewed.length === 0 ? {} : { reReviewedVersions: decided.reReviewed }),
       });
     }
     return toApprovalView(approval);

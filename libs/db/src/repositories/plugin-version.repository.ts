@@ -18,6 +18,9 @@ export interface NewPluginVersion {
   approval?: { requested: Prisma.InputJsonValue; previous: Prisma.InputJsonValue } | undefined;
 }
 
+/** What a version with `permissions` must have reviewed, measured against `previous` (null: no baseline). */
+export type ReviewAgainst = (permissions: readonly string[], previous: readonly string[] | null) => Array<{ permission: string; reason: string }>;
+
 /** Versions without their module bytes, for lists and details. */
 export type PluginVersionSummary = Omit<PluginVersion, 'wasm'>;
 
@@ -125,7 +128,7 @@ export class PluginVersionRepository {
    * decides, the second gets `conflict` with the decision it would overwrite.
    * Null when there is no such approval.
    */
-  async decide(approvalId: string, decision: 'approved' | 'rejected', note: string | undefined, at: Date, revise = false) {
+  async decide(approvalId: string, decision: 'approved' | 'rejected', note: string | undefined, at: Date, revise = false, requestedAgainst: ReviewAgainst = () => []) {
     const withVersion = { version: { select: { number: true, pluginId: true, permissions: true, plugin: { select: { name: true } } } } } as const;
     return this.prisma.$transaction(async (tx) => {
       // Locked while it is decided: what it was before is what this decision replaces.
@@ -133,13 +136,51 @@ export class PluginVersionRepository {
       if (locked === undefined) return null;
       const previous = locked.status;
       const applies = revise ? previous !== decision : previous === 'pending';
+      let reReviewed: number[] = [];
       if (applies) {
         const { versionId } = await tx.approval.update({ where: { id: approvalId }, data: { status: decision, note: note ?? null, decidedAt: at } });
         await tx.pluginVersion.update({ where: { id: versionId }, data: { approvalStatus: decision } });
+        if (previous === 'approved' && decision === 'rejected') reReviewed = await this.reReviewAfter(tx, versionId, requestedAgainst);
       }
       const approval = await tx.approval.findUniqueOrThrow({ where: { id: approvalId }, include: withVersion });
-      return { approval, previous, changed: applies, conflict: !applies && previous !== decision };
+      return { approval, previous, changed: applies, conflict: !applies && previous !== decision, reReviewed };
     });
+  }
+
+  /**
+   * A version's approval was withdrawn: later versions of its plugin that were
+   * let through without review because they matched it (or a version that did)
+   * are compared again, in order, with the versions that still stand
+   * sanctioned. Those that now ask for something new wait for an admin like any
+   * new version, and stop running meanwhile. Returns their numbers.
+   */
+  private async reReviewAfter(tx: Prisma.TransactionClient, versionId: string, requestedAgainst: ReviewAgainst): Promise<number[]> {
+    const withdrawn = await tx.pluginVersion.findUniqueOrThrow({ where: { id: versionId }, select: { tenantId: true, pluginId: true, number: true } });
+    const standing = { status: { in: ['published', 'unpublished'] }, approvalStatus: { in: ['not_required', 'approved'] } };
+    const before = await tx.pluginVersion.findFirst({
+      where: { pluginId: withdrawn.pluginId, number: { lt: withdrawn.number }, ...standing },
+      orderBy: { number: 'desc' },
+      select: { permissions: true },
+    });
+    const later = await tx.pluginVersion.findMany({
+      where: { pluginId: withdrawn.pluginId, number: { gt: withdrawn.number }, approvalStatus: { in: ['not_required', 'approved'] } },
+      orderBy: { number: 'asc' },
+      select: { id: true, number: true, permissions: true, status: true, approvalStatus: true },
+    });
+    let baseline = before === null ? null : (before.permissions as string[]);
+    const reReviewed: number[] = [];
+    for (const version of later) {
+      const permissions = version.permissions as string[];
+      const requested = version.approvalStatus === 'not_required' ? requestedAgainst(permissions, baseline) : [];
+      if (requested.length > 0) {
+        await tx.pluginVersion.update({ where: { id: version.id }, data: { approvalStatus: 'pending' } });
+        await tx.approval.create({ data: { tenantId: withdrawn.tenantId, versionId: version.id, requested: requested as never, previous: baseline ?? [] } });
+        reReviewed.push(version.number);
+      } else if (version.status !== 'draft') {
+        baseline = permissions;
+      }
+    }
+    return reReviewed;
   }
 
   setStatus(tenantId: string, id: string, status: 'published' | 'unpublished', at: Date): Promise<PluginVersionSummary> {
