@@ -1,0 +1,122 @@
+import { AirlockError } from './errors.js';
+
+export interface HttpOptions {
+  /** Airlock's base URL, e.g. `https://airlock.internal:3000`. */
+  baseUrl: string;
+  /** A tenant API key (`ak_...`). */
+  apiKey: string;
+  /** Per request, in milliseconds (default 30 s). Waiting for results has its own. */
+  timeoutMs?: number;
+  /** Retries of a request that is safe to repeat, after a 429, a 503 or no answer (default 2). */
+  maxRetries?: number;
+  /** The longest wait between retries, in milliseconds (default 10 s); a longer `Retry-After` is not waited for. */
+  maxRetryDelayMs?: number;
+  /** A fetch to use instead of the global one (a proxy, instrumentation). */
+  fetch?: typeof fetch;
+}
+
+export interface RequestSpec {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: unknown;
+  query?: Record<string, string | number | undefined>;
+  /** Whether sending it twice does no harm (GETs; an event with an idempotency key). */
+  repeatable: boolean;
+  signal?: AbortSignal;
+  /** Overrides the client's timeout (a call that waits on the server). */
+  timeoutMs?: number;
+}
+
+/** Statuses worth another try: too many requests, and Airlock or its queue briefly unavailable. */
+const RETRIED = new Set([429, 503]);
+
+/** Sends requests to Airlock and turns its error answers into AirlockErrors. */
+export class Http {
+  private readonly baseUrl: string;
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly options: HttpOptions) {
+    if (!/^https?:\/\//.test(options.baseUrl)) throw new TypeError(`baseUrl must be an http(s) URL, not ${JSON.stringify(options.baseUrl)}`);
+    if (options.apiKey.trim() === '') throw new TypeError('apiKey is empty');
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  url(path: string, query: RequestSpec['query'] = {}): string {
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) search.set(key, String(value));
+    const text = search.toString();
+    return `${this.baseUrl}${path}${text === '' ? '' : `?${text}`}`;
+  }
+
+  headers(extra: Record<string, string> = {}): Record<string, string> {
+    return { authorization: `Bearer ${this.options.apiKey}`, ...extra };
+  }
+
+  async json<T>(spec: RequestSpec): Promise<T> {
+    const maxRetries = spec.repeatable ? (this.options.maxRetries ?? 2) : 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once<T>(spec);
+      } catch (error) {
+        if (!(error instanceof AirlockError) || attempt >= maxRetries || spec.signal?.aborted) throw error;
+        const retried = RETRIED.has(error.status) || error.code === 'network_error';
+        const delay = error.retryAfterMs ?? 200 * 2 ** attempt;
+        if (!retried || delay > (this.options.maxRetryDelayMs ?? 10_000)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  /** Opens a response to read as it comes (a Server-Sent Events stream); `signal` ends it. */
+  async open(path: string, signal: AbortSignal): Promise<Response> {
+    const response = await this.send(() => this.fetch(this.url(path), { headers: this.headers({ accept: 'text/event-stream' }), signal }));
+    if (!response.ok) throw await errorOf(response);
+    return response;
+  }
+
+  private async once<T>(spec: RequestSpec): Promise<T> {
+    const timeout = AbortSignal.timeout(spec.timeoutMs ?? this.options.timeoutMs ?? 30_000);
+    const signal = spec.signal === undefined ? timeout : AbortSignal.any([spec.signal, timeout]);
+    const response = await this.send(() =>
+      this.fetch(this.url(spec.path, spec.query), {
+        method: spec.method,
+        headers: this.headers(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
+        body: spec.body === undefined ? null : JSON.stringify(spec.body),
+        signal,
+      }),
+    );
+    if (!response.ok) throw await errorOf(response);
+    return (await response.json()) as T;
+  }
+
+  private async send(request: () => Promise<Response>): Promise<Response> {
+    try {
+      return await request();
+    } catch (error) {
+      const name = error instanceof Error ? error.name : '';
+      if (name === 'TimeoutError') throw new AirlockError(0, 'timeout', 'Airlock did not answer in time.');
+      if (name === 'AbortError') throw error;
+      throw new AirlockError(0, 'network_error', `Airlock could not be reached: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+async function errorOf(response: Response): Promise<AirlockError> {
+  const text = await response.text().catch(() => '');
+  let body: { error?: { code?: string; message?: string; details?: unknown }; requestId?: string } | undefined;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const retryAfter = Number(response.headers.get('retry-after'));
+  return new AirlockError(
+    response.status,
+    body?.error?.code ?? 'http_error',
+    body?.error?.message ?? `Airlock answered ${response.status}${text === '' ? '' : `: ${text.slice(0, 200)}`}`,
+    body?.error?.details,
+    body?.requestId ?? response.headers.get('x-request-id') ?? undefined,
+    Number.isFinite(retryAfter) && retryAfter >= 0 && response.headers.has('retry-after') ? retryAfter * 1000 : undefined,
+  );
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { AirlockClient, AirlockError, verifyWebhook, WebhookVerificationError } from '@airlock/sdk';
+import { isPrivateAddress } from '@airlock/sandbox';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { type InProcessWorker, publishAndBind, startWorker } from '../support/pipeline.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+/** The host app's side: @airlock/sdk against a real API and worker. */
+describe('the SDK', () => {
+  let api: ApiHarness;
+  let worker: InProcessWorker;
+  let alice: TenantSession;
+  let pluginId: string;
+  let airlock: AirlockClient;
+  let receiver: Server;
+  const received: Array<{ headers: IncomingHttpHeaders; body: Buffer }> = [];
+
+  before(async () => {
+    receiver = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        received.push({ headers: request.headers, body: Buffer.concat(chunks) });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    api = await startApi();
+    worker = await startWorker(api, {
+      // The receiver runs on this machine: its test name may reach loopback.
+      webhookHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (address, host) => host === 'hooks.example.test' || !isPrivateAddress(address) },
+    });
+    alice = await createTenantSession(api, 'Alice');
+    ({ pluginId } = await publishAndBind(api, alice, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' }));
+    airlock = new AirlockClient({ baseUrl: `${api.baseUrl}/`, apiKey: alice.key });
+  });
+  after(async () => {
+    await worker?.close();
+    await api?.close();
+    receiver?.close();
+  });
+
+  it('sends an event and waits for its results', async () => {
+    const accepted = await airlock.sendEvent({ type: 'order.created', payload: { name: 'Ada' } });
+    assert.equal(accepted.invocations.length, 1);
+    const seen: string[] = [];
+    const results = await airlock.waitForResults(accepted.eventId, { timeoutMs: 15_000, onResult: (invocation) => seen.push(invocation.id) });
+    assert.deepEqual(results.map((invocation) => [invocation.status, invocation.output]), [['ok', 'hello, {"name":"Ada"}']]);
+    assert.deepEqual(seen, [accepted.invocations[0]!.id]);
+    assert.equal((await airlock.getEvent(accepted.eventId)).invocations[0]!.status, 'ok');
+    // An event nothing is bound to has no results to wait for.
+    const unbound = await airlock.sendEvent({ type: 'order.cancelled', payloadBytes: new Uint8Array([1, 2, 3]) });
+    assert.deepEqual(await airlock.waitForResults(unbound.eventId, { timeoutMs: 5_000 }), []);
+  });
+
+  it('calls a plugin directly and follows the invocation until it finishes', async () => {
+    const queued = await airlock.invoke(pluginId, { export: 'greet', input: 'Grace' });
+    assert.equal(queued.status, 'queued');
+    const finished = await airlock.waitForInvocation(queued.id, { timeoutMs: 15_000 });
+    assert.deepEqual([finished.status, finished.output], ['ok', 'hello, Grace']);
+    const waited = await airlock.invoke(pluginId, { export: 'greet', inputBytes: new TextEncoder().encode('Bytes'), wait: 10_000 });
+    assert.deepEqual([waited.status, 'output' in waited ? waited.output : null], ['ok', 'hello, Bytes']);
+  });
+
+  it('pages through invocations with a filter', async () => {
+    const seen: string[] = [];
+    for await (const invocation of airlock.invocations({ pluginId, status: 'ok', limit: 1 })) seen.push(invocation.id);
+    assert.ok(seen.length >= 3, `${seen.length} invocations`);
+    assert.equal(new Set(seen).size, seen.length, 'each once');
+  });
+
+  it('turns error answers into AirlockErrors with their code, and retries only what is safe to repeat', async () => {
+    const missing = await airlock.getInvocation('00000000-0000-4000-8000-000000000000').catch((error: unknown) => error);
+    assert.ok(missing instanceof AirlockError);
+    assert.deepEqual([missing.status, missing.code], [404, 'not_found']);
+    assert.ok(missing.requestId);
+    const invalid = await airlock.sendEvent({ type: 'Not An Event' }).catch((error: unknown) => error);
+    assert.ok(invalid instanceof AirlockError);
+    assert.deepEqual([invalid.status, invalid.code], [400, 'validation_failed']);
+    const stranger = await new AirlockClient({ baseUrl: api.baseUrl, apiKey: 'ak_0000000000000000_' + '0'.repeat(64) }).getEvent(crypto.randomUUID()).catch((error: unknown) => error);
+    assert.deepEqual([(stranger as AirlockError).status, (stranger as AirlockError).code], [401, 'unauthenticated']);
+    const nowhere = await new AirlockClient({ baseUrl: 'http://127.0.0.1:9', apiKey: alice.key, maxRetries: 0 }).getEvent(crypto.randomUUID()).catch((error: unknown) => error);
+    assert.equal((nowhere as AirlockError).code, 'network_error');
+
+    // One event per second: a second send within the second is refused with Retry-After.
+    const limited = await createTenantSession(api, 'Limited');
+    const quota = await api.http.request('PUT', `/v1/admin/tenants/${limited.tenantId}/quota`, { token: api.adminToken, body: { tier: 'free', overrides: { eventsPerSecond: 1 } } });
+    assert.equal(quota.status, 200, quota.text);
+    const client = new AirlockClient({ baseUrl: api.baseUrl, apiKey: limited.key });
+    await client.sendEvent({ type: 'order.created', payload: 1 });
+    const refused = await client.sendEvent({ type: 'order.created', payload: 2 }).catch((error: unknown) => error);
+    assert.ok(refused instanceof AirlockError, 'without an idempotency key a send is never repeated');
+    assert.equal(refused.code, 'quota_exceeded');
+    assert.ok(refused.retryAfterMs !== undefined && refused.retryAfterMs >= 1000, String(refused.retryAfterMs));
+    // With a key, the client waits as told and sends again: the event is accepted once.
+    const first = await client.sendEvent({ type: 'order.created', payload: 3, idempotencyKey: 'order-3' });
+    const again = await client.sendEvent({ type: 'order.created', payload: 3, idempotencyKey: 'order-3' });
+    assert.equal(again.eventId, first.eventId);
+  });
+
+  it('verifies webhook deliveries and refuses altered, unsigned and stale ones', async () => {
+    const port = (receiver.address() as AddressInfo).port;
+    const webhook = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: `http://hooks.example.test:${port}/hook`, events: ['order.created'] } });
+    assert.equal(webhook.status, 201, webhook.text);
+    const secret = webhook.body.signingSecret as string;
+    const accepted = await airlock.sendEvent({ type: 'order.created', payload: 'Hook' });
+    await airlock.waitForResults(accepted.eventId, { timeoutMs: 15_000 });
+    const deadline = Date.now() + 15_000;
+    while (received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const [delivery] = received;
+    assert.ok(delivery, 'a delivery arrived');
+
+    const verified = verifyWebhook({ secret, headers: delivery.headers, body: delivery.body });
+    assert.equal(verified.type, 'invocation.finished');
+    assert.equal(verified.invocation.id, accepted.invocations[0]!.id);
+    assert.equal(Buffer.from(verified.invocation.outputBase64!, 'base64').toString(), 'hello, "Hook"');
+
+    const refusal = (request: Parameters<typeof verifyWebhook>[0]) => assert.throws(() => verifyWebhook(request), WebhookVerificationError);
+    refusal({ secret: 'another secret', headers: delivery.headers, body: delivery.body });
+    const altered = delivery.body.toString().replace('"status":"ok"', '"status":"trap"');
+    assert.notEqual(altered, delivery.body.toString());
+    refusal({ secret, headers: delivery.headers, body: altered });
+    refusal({ secret, headers: { ...delivery.headers, 'airlock-signature': undefined }, body: delivery.body });
+    refusal({ secret, headers: delivery.headers, body: delivery.body, now: Date.now() + 10 * 60_000 });
+    // Headers as fetch gives them are read too.
+    const headers = new Headers({ 'Airlock-Timestamp': String(delivery.headers['airlock-timestamp']), 'Airlock-Signature': String(delivery.headers['airlock-signature']) });
+    assert.equal(verifyWebhook({ secret, headers, body: delivery.body.toString() }).invocation.id, verified.invocation.id);
+  });
+});
