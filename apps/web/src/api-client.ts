@@ -24,7 +24,16 @@ export function storeKey(key: string | null): void {
 
 /** Calls the API as one tenant, with its key as a bearer token (no cookies: nothing another site can ride). */
 export class ApiClient {
-  constructor(private readonly key: string) {}
+  /** `onUnauthorized`: the key stopped working (revoked meanwhile); the caller signs out. */
+  constructor(
+    private readonly key: string,
+    private readonly onUnauthorized?: () => void,
+  ) {}
+
+  /** The same key, signing out when it stops working. */
+  withSignOut(onUnauthorized: () => void): ApiClient {
+    return new ApiClient(this.key, onUnauthorized);
+  }
 
   get<T>(path: string): Promise<T> {
     return this.request<T>('GET', path);
@@ -60,6 +69,7 @@ export class ApiClient {
     const text = await response.text();
     const parsed = text === '' ? undefined : parseJson(text);
     if (response.ok) return parsed as T;
+    if (response.status === 401) this.onUnauthorized?.();
     const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
     throw new ApiError(response.status, error?.code ?? 'http_error', error?.message ?? `The API answered ${response.status}.`, error?.details);
   }

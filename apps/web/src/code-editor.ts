@@ -45,13 +45,31 @@ function configureTypeScript(): void {
 
 const COMPILER_MARKERS = 'airlock-compiler';
 
+/** A plugin's source as a version keeps it: its files by name, and the one compiled first. */
+export interface PluginSource {
+  files: Record<string, string>;
+  entry: string;
+}
+
+const uriOf = (file: string) => monaco.Uri.parse(`file:///plugin/${file}`);
+
+let typeScriptConfigured = false;
+
+/**
+ * The editor of a plugin's entry file. The version's other files are loaded
+ * beside it (unseen) so that its imports resolve, and go back unchanged with
+ * the entry when it is compiled.
+ */
 export class CodeEditor {
   private readonly editor: monaco.editor.IStandaloneCodeEditor;
-  private readonly model: monaco.editor.ITextModel;
+  private model: monaco.editor.ITextModel;
+  private others: monaco.editor.ITextModel[] = [];
+  private savedVersion = 0;
 
   constructor(host: HTMLElement) {
-    configureTypeScript();
-    this.model = monaco.editor.createModel('', 'typescript', monaco.Uri.parse('file:///plugin/index.ts'));
+    if (!typeScriptConfigured) configureTypeScript();
+    typeScriptConfigured = true;
+    this.model = this.entryModel('index.ts');
     this.editor = monaco.editor.create(host, {
       model: this.model,
       automaticLayout: true,
@@ -59,16 +77,66 @@ export class CodeEditor {
       fontSize: 13,
       scrollBeyondLastLine: false,
     });
+    this.markSaved();
+  }
+
+  /** Ctrl+S (Cmd+S on a Mac) runs `action` instead of the browser's "save page". */
+  onSave(action: () => void): void {
+    this.editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, action);
+  }
+
+  /** Whether the source changed since it was last loaded or `markSaved` was called. */
+  get dirty(): boolean {
+    return this.model.getAlternativeVersionId() !== this.savedVersion;
+  }
+
+  markSaved(): void {
+    this.savedVersion = this.model.getAlternativeVersionId();
+  }
+
+  get entry(): string {
+    return this.model.uri.path.slice('/plugin/'.length);
+  }
+
+  /** The source as it is now: the version's files, with the entry as edited. */
+  get source(): PluginSource {
+    const files: Record<string, string> = {};
+    for (const model of this.others) files[model.uri.path.slice('/plugin/'.length)] = model.getValue();
+    files[this.entry] = this.model.getValue();
+    return { files, entry: this.entry };
+  }
+
+  /** Loads a source over the current one; the replaced text stays reachable with undo while the entry's name is the same. */
+  load(source: PluginSource): void {
+    for (const model of this.others) model.dispose();
+    this.others = Object.entries(source.files)
+      .filter(([file]) => file !== source.entry)
+      .map(([file, text]) => monaco.editor.createModel(text, 'typescript', uriOf(file)));
+    if (source.entry !== this.entry) {
+      const previous = this.model;
+      this.model = this.entryModel(source.entry);
+      this.editor.setModel(this.model);
+      previous.dispose();
+    }
+    const text = source.files[source.entry] ?? '';
+    this.model.pushEditOperations([], [{ range: this.model.getFullModelRange(), text }], () => null);
+    this.model.pushStackElement();
+    this.markSaved();
+    this.editor.setScrollTop(0);
+  }
+
+  /** Frees the editor and its models (signing out). */
+  dispose(): void {
+    this.editor.dispose();
+    this.model.dispose();
+    for (const model of this.others) model.dispose();
+  }
+
+  private entryModel(file: string): monaco.editor.ITextModel {
+    const model = monaco.editor.createModel('', 'typescript', uriOf(file));
     // A new edit makes the last compile's markers stale.
-    this.model.onDidChangeContent(() => monaco.editor.setModelMarkers(this.model, COMPILER_MARKERS, []));
-  }
-
-  get source(): string {
-    return this.model.getValue();
-  }
-
-  set source(text: string) {
-    this.model.setValue(text);
+    model.onDidChangeContent(() => monaco.editor.setModelMarkers(model, COMPILER_MARKERS, []));
+    return model;
   }
 
   /** Shows the compiler's diagnostics on the lines they name. */

@@ -2,8 +2,12 @@ import type { RunView } from './api-client.js';
 import { h } from './dom.js';
 
 /** A call's result: status, output (or its bytes), error, costs and log lines. */
+/** Shown of an output at most: a page stays usable whatever a plugin writes (the API has all of it). */
+const SHOWN_CHARACTERS = 64 * 1024;
+
 export function runView(run: RunView, heading?: string): HTMLElement {
-  const output = run.output ?? (run.outputBase64 === null || run.outputBase64 === '' ? '' : `(${atob(run.outputBase64).length} bytes, not UTF-8) ${run.outputBase64}`);
+  const whole = run.output ?? (run.outputBase64 === null || run.outputBase64 === '' ? '' : `(${atob(run.outputBase64).length} bytes, not UTF-8) ${run.outputBase64}`);
+  const output = whole.length > SHOWN_CHARACTERS ? whole.slice(0, SHOWN_CHARACTERS) : whole;
   return h(
     'div',
     { className: 'run', testId: 'run-result' },
@@ -11,6 +15,7 @@ export function runView(run: RunView, heading?: string): HTMLElement {
     h('p', {}, h('span', { className: `status status-${run.status === 'ok' ? 'ok' : 'failed'}`, testId: 'run-status' }, run.status), ' ', costs(run)),
     run.error === null ? null : h('pre', { className: 'error', testId: 'run-error' }, run.error.message),
     h('pre', { className: 'output', testId: 'run-output' }, output),
+    output.length === whole.length ? null : h('p', { className: 'note', testId: 'run-output-cut' }, `${(whole.length - output.length).toLocaleString('en')} more characters not shown.`),
     run.logs.length === 0
       ? null
       : h(

@@ -1,18 +1,22 @@
-import { type ApiClient, ApiError, type CompileDiagnostic, type Invocation, type Page, type Plugin, type TestResult, type Trace, type Version } from './api-client.js';
+import { type ApiClient, ApiError, type CompileDiagnostic, type Plugin, type TestResult, type Version } from './api-client.js';
 import { BindingsPanel } from './bindings-panel.js';
-import { CodeEditor } from './code-editor.js';
+import { CodeEditor, type PluginSource } from './code-editor.js';
 import { fill, h } from './dom.js';
 import { runView } from './run-view.js';
+import { RunsPanel } from './runs-panel.js';
 import { describe } from './sign-in.js';
 import { FIRST_TEMPLATE, TEMPLATES } from './templates.js';
-import { traceView } from './trace-view.js';
 
 const ENTRY = 'index.ts';
+const templateSource = (name: string): PluginSource => ({ files: { [ENTRY]: TEMPLATES.get(name) ?? '' }, entry: ENTRY });
 
 /**
  * The tenant's plugins on the left; the selected one's source in the middle,
  * compiled into a new version on demand; on the right, an ad-hoc test call of
- * a version and the plugin's recent runs.
+ * a version, its bindings and its recent runs.
+ *
+ * Every answer is applied only if the plugin it was asked for is still the one
+ * open: a slow compile must not land on the plugin picked meanwhile.
  */
 export class Workbench {
   readonly element: HTMLElement;
@@ -25,7 +29,7 @@ export class Workbench {
   private readonly title = h('h2', { testId: 'plugin-title' }, 'No plugin selected');
   private readonly versionSelect = h('select', { testId: 'version-select', disabled: true });
   private readonly versionInfo = h('span', { className: 'version-info', testId: 'version-info' });
-  private readonly compileButton = h('button', { testId: 'compile', disabled: true }, 'Compile as new version');
+  private readonly compileButton = h('button', { testId: 'compile', disabled: true, title: 'Ctrl+S' }, 'Compile as new version');
   private readonly publishButton = h('button', { testId: 'publish', disabled: true }, 'Publish');
   private readonly uploadInput = h('input', { type: 'file', accept: '.wasm,application/wasm', testId: 'upload-wasm', disabled: true });
   private readonly notice = h('p', { className: 'notice', role: 'status', testId: 'notice' });
@@ -34,9 +38,11 @@ export class Workbench {
   private readonly testInput = h('textarea', { rows: 4, placeholder: 'input (text or JSON)', testId: 'test-input' });
   private readonly testButton = h('button', { testId: 'run-test', disabled: true }, 'Run');
   private readonly testResult = h('div', { testId: 'test-result' });
-  private readonly runsList = h('tbody', { testId: 'runs' });
-  private readonly runDetail = h('div', { testId: 'run-detail' });
   private readonly bindings: BindingsPanel;
+  private readonly runs: RunsPanel;
+  private readonly warnBeforeLeaving = (event: BeforeUnloadEvent) => {
+    if (this.editor.dirty) event.preventDefault();
+  };
 
   constructor(
     private readonly client: ApiClient,
@@ -46,6 +52,8 @@ export class Workbench {
     const editorHost = h('div', { className: 'editor', testId: 'editor' });
     const signOut = h('button', { className: 'link' }, 'Sign out');
     signOut.addEventListener('click', onSignOut);
+    this.bindings = new BindingsPanel(client);
+    this.runs = new RunsPanel(client);
     this.element = h(
       'div',
       { className: 'workbench' },
@@ -76,10 +84,8 @@ export class Workbench {
         this.testInput,
         this.testButton,
         this.testResult,
-        (this.bindings = new BindingsPanel(client)).element,
-        h('h3', {}, 'Recent runs ', this.refreshRunsButton()),
-        h('table', { className: 'runs' }, h('thead', {}, h('tr', {}, h('th', {}, 'when'), h('th', {}, 'version'), h('th', {}, 'export'), h('th', {}, 'status'), h('th', {}, 'ms'))), this.runsList),
-        this.runDetail,
+        this.bindings.element,
+        this.runs.element,
       ),
     );
     this.editor = new CodeEditor(editorHost);
@@ -87,11 +93,26 @@ export class Workbench {
     this.publishButton.addEventListener('click', () => void this.publish());
     this.testButton.addEventListener('click', () => void this.runTest());
     this.uploadInput.addEventListener('change', () => void this.upload());
-    this.versionSelect.addEventListener('change', () => void this.selectVersion(Number(this.versionSelect.value)));
+    this.editor.onSave(() => {
+      if (!this.compileButton.disabled) void this.compile();
+    });
+    // Edits not compiled yet are not thrown away unasked.
+    window.addEventListener('beforeunload', this.warnBeforeLeaving);
+    this.versionSelect.addEventListener('change', () => {
+      const number = Number(this.versionSelect.value);
+      if (this.selected !== null) this.versionSelect.value = String(this.selected.number);
+      if (!this.keepEdits()) void this.selectVersion(number);
+    });
   }
 
   async start(): Promise<void> {
     await this.guard(() => this.loadPlugins());
+  }
+
+  /** Frees the editor (signing out). */
+  dispose(): void {
+    window.removeEventListener('beforeunload', this.warnBeforeLeaving);
+    this.editor.dispose();
   }
 
   private newPluginForm(): HTMLElement {
@@ -100,20 +121,15 @@ export class Workbench {
     const form = h('form', { className: 'new-plugin' }, name, template, h('button', { type: 'submit', testId: 'create-plugin' }, 'Create'));
     form.addEventListener('submit', (event) => {
       event.preventDefault();
+      if (this.keepEdits()) return;
       void this.guard(async () => {
         const plugin = await this.client.post<Plugin>('/v1/plugins', { name: name.value.trim() });
         name.value = '';
         await this.loadPlugins();
-        await this.selectPlugin(plugin, TEMPLATES.get(template.value) ?? '');
+        await this.selectPlugin(plugin, templateSource(template.value));
       });
     });
     return form;
-  }
-
-  private refreshRunsButton(): HTMLElement {
-    const button = h('button', { className: 'link', testId: 'refresh-runs' }, 'refresh');
-    button.addEventListener('click', () => void this.guard(() => this.loadRuns()));
-    return button;
   }
 
   private async loadPlugins(): Promise<void> {
@@ -122,39 +138,45 @@ export class Workbench {
       this.pluginList,
       ...plugins.map((plugin) => {
         const item = h('li', { className: plugin.id === this.plugin?.id ? 'selected' : '' }, h('button', { className: 'link', testId: `plugin-${plugin.name}` }, plugin.name));
-        item.addEventListener('click', () => void this.guard(() => this.selectPlugin(plugin)));
+        item.addEventListener('click', () => {
+          if (plugin.id === this.plugin?.id || this.keepEdits()) return;
+          void this.guard(() => this.selectPlugin(plugin));
+        });
         return item;
       }),
     );
   }
 
-  private async selectPlugin(plugin: Plugin, template?: string): Promise<void> {
+  /** Opens a plugin at its newest version; one without versions starts from `template`. */
+  private async selectPlugin(plugin: Plugin, template: PluginSource = templateSource(FIRST_TEMPLATE)): Promise<void> {
     this.plugin = plugin;
     this.title.textContent = plugin.name;
     for (const item of this.pluginList.children) item.classList.toggle('selected', item.textContent === plugin.name);
+    this.say('');
+    this.selected = null;
+    this.versions = [];
+    this.renderVersions();
+    this.renderSelected();
+    fill(this.problems);
+    fill(this.testResult);
     const versions = await this.all<Version>(`/v1/plugins/${plugin.id}/versions`);
-    // Another plugin was picked meanwhile: it is the one shown.
     if (this.plugin !== plugin) return;
     this.versions = versions;
     this.compileButton.disabled = false;
     this.uploadInput.disabled = false;
-    fill(this.problems);
-    fill(this.testResult);
-    fill(this.runDetail);
     this.renderVersions();
     const latest = this.versions.at(-1);
     if (latest === undefined) {
-      this.selected = null;
-      this.editor.source = template ?? TEMPLATES.get(FIRST_TEMPLATE) ?? '';
-      this.renderSelected();
+      this.editor.load(template);
       this.say('No versions yet: compile the source to make version 1.');
     } else {
       await this.selectVersion(latest.number);
     }
-    await Promise.all([this.loadRuns(), this.bindings.show(plugin, this.versions)]);
+    if (this.plugin !== plugin) return;
+    await Promise.all([this.runs.show(plugin), this.bindings.show(plugin, this.versions)]);
   }
 
-  /** Shows a version; when it has source, its source replaces the editor's. */
+  /** Shows a version, its source in the editor; a module uploaded without source leaves a template to start from. */
   private async selectVersion(number: number): Promise<void> {
     const plugin = this.plugin;
     if (plugin === null) return;
@@ -162,10 +184,17 @@ export class Workbench {
       const version = await this.client.get<Version>(`/v1/plugins/${plugin.id}/versions/${number}`);
       if (this.plugin !== plugin) return;
       this.selected = version;
-      const files = version.source?.files;
-      if (files !== undefined) this.editor.source = files[version.source?.entry ?? ENTRY] ?? Object.values(files)[0] ?? '';
-      else this.say(`Version ${number} was uploaded as a module: it has no source here. Compiling makes a new version from the editor.`);
       this.renderSelected();
+      fill(this.problems);
+      if (version.source?.files !== undefined) {
+        this.editor.load({ files: version.source.files, entry: version.source.entry ?? ENTRY });
+        this.say('');
+      } else {
+        const start = templateSource(FIRST_TEMPLATE);
+        start.files[ENTRY] = `// ${plugin.name} v${number} was uploaded as a compiled module: Airlock has no source of it.\n// Compiling this file makes a new version from it.\n\n${start.files[ENTRY]}`;
+        this.editor.load(start);
+        this.say(`Version ${number} was uploaded as a module: it has no source here. The editor holds a template; compiling makes a new version from it.`);
+      }
     });
   }
 
@@ -189,35 +218,51 @@ export class Workbench {
   private async compile(): Promise<void> {
     const plugin = this.plugin;
     if (plugin === null) return;
+    const source = this.editor.source;
     this.compileButton.disabled = true;
     this.say('Compiling…');
     fill(this.problems);
     this.editor.showDiagnostics([]);
     try {
-      const version = await this.client.post<Version>(`/v1/plugins/${plugin.id}/versions`, { language: 'assemblyscript', source: { files: { [ENTRY]: this.editor.source } } });
-      this.versions.push(version);
-      this.renderVersions();
-      this.selected = version;
-      this.renderSelected();
-      this.say(`Compiled into version ${version.number}; exports ${version.exports.join(', ') || 'nothing'}.`);
+      const version = await this.client.post<Version>(`/v1/plugins/${plugin.id}/versions`, { language: 'assemblyscript', source });
+      if (this.plugin !== plugin) return;
+      const created = this.showNewVersion(version);
+      // What was compiled is kept; edits made while it compiled are still unsaved.
+      if (this.editor.source.files[source.entry] === source.files[source.entry]) this.editor.markSaved();
+      this.say(
+        created
+          ? `Compiled into version ${version.number}; exports ${version.exports.join(', ') || 'nothing'}.`
+          : `It compiles to the same module as version ${version.number}: no new version.`,
+      );
       await this.bindings.show(plugin, this.versions);
     } catch (error) {
+      if (this.plugin !== plugin) return;
       if (error instanceof ApiError && error.code === 'compile_failed') this.showProblems((error.details as { diagnostics?: CompileDiagnostic[] } | undefined)?.diagnostics ?? []);
       this.say(describe(error), true);
     } finally {
-      this.compileButton.disabled = false;
+      this.compileButton.disabled = this.plugin === null;
     }
   }
 
+  /** Selects a version just made, adding it to the list unless it was there (the same bytes make no new version). */
+  private showNewVersion(version: Version): boolean {
+    const created = !this.versions.some((known) => known.number === version.number);
+    if (created) this.versions.push(version);
+    this.renderVersions();
+    this.selected = version;
+    this.renderSelected();
+    return created;
+  }
+
   private showProblems(diagnostics: CompileDiagnostic[]): void {
-    const inEntry = diagnostics.filter((diagnostic) => diagnostic.file === ENTRY || diagnostic.file === '');
-    this.editor.showDiagnostics(inEntry.filter((diagnostic) => diagnostic.line > 0));
+    const entry = this.editor.entry;
+    this.editor.showDiagnostics(diagnostics.filter((diagnostic) => diagnostic.file === entry && diagnostic.line > 0));
     fill(
       this.problems,
       ...diagnostics.map((diagnostic) => {
         const where = diagnostic.line > 0 ? `${diagnostic.file}:${diagnostic.line}:${diagnostic.column}` : diagnostic.file;
         const item = h('li', { className: `problem-${diagnostic.severity}` }, h('button', { className: 'link' }, where), ` ${diagnostic.message}`);
-        if (diagnostic.line > 0 && diagnostic.file === ENTRY) item.addEventListener('click', () => this.editor.reveal(diagnostic.line, diagnostic.column));
+        if (diagnostic.line > 0 && diagnostic.file === entry) item.addEventListener('click', () => this.editor.reveal(diagnostic.line, diagnostic.column));
         return item;
       }),
     );
@@ -232,11 +277,9 @@ export class Workbench {
     await this.guard(async () => {
       try {
         const version = await this.client.postBytes<Version>(`/v1/plugins/${plugin.id}/versions`, file, 'application/wasm');
-        this.versions.push(version);
-        this.renderVersions();
-        this.selected = version;
-        this.renderSelected();
-        this.say(`${file.name} is version ${version.number}; exports ${version.exports.join(', ') || 'nothing'}.`);
+        if (this.plugin !== plugin) return;
+        const created = this.showNewVersion(version);
+        this.say(`${file.name} is ${created ? '' : 'already '}version ${version.number}; exports ${version.exports.join(', ') || 'nothing'}.`);
         await this.bindings.show(plugin, this.versions);
       } finally {
         this.uploadInput.value = '';
@@ -246,11 +289,12 @@ export class Workbench {
 
   private async publish(): Promise<void> {
     const { plugin, selected } = this;
-    if (plugin === null || selected === null) return;
+    if (plugin === null || selected === null || selected.pluginId !== plugin.id) return;
     await this.guard(async () => {
-      const { version } = await this.client.post<{ version: Version }>(`/v1/plugins/${plugin.id}/versions/${selected.number}/publish`);
+      const { version } = await this.client.post<{ version: Version }>(`/v1/plugins/${selected.pluginId}/versions/${selected.number}/publish`);
+      if (this.plugin !== plugin) return;
       this.versions = this.versions.map((known) => (known.number === version.number ? version : known));
-      this.selected = version;
+      if (this.selected?.number === version.number) this.selected = version;
       this.renderVersions();
       this.renderSelected();
       this.say(`Version ${version.number} is published: bindings can run it.`);
@@ -260,55 +304,20 @@ export class Workbench {
 
   private async runTest(): Promise<void> {
     const { plugin, selected } = this;
-    if (plugin === null || selected === null) return;
+    if (plugin === null || selected === null || selected.pluginId !== plugin.id) return;
     this.testButton.disabled = true;
     fill(this.testResult, 'Running…');
     try {
-      const run = await this.client.post<{ results: TestResult[] }>(`/v1/plugins/${plugin.id}/versions/${selected.number}/test`, {
+      const run = await this.client.post<{ results: TestResult[] }>(`/v1/plugins/${selected.pluginId}/versions/${selected.number}/test`, {
         export: this.exportSelect.value,
         input: this.testInput.value,
       });
-      fill(this.testResult, ...run.results.map((result) => runView(result)));
+      if (this.plugin === plugin) fill(this.testResult, ...run.results.map((result) => runView(result, `${plugin.name} v${selected.number}`)));
     } catch (error) {
-      fill(this.testResult, h('p', { className: 'problem' }, describe(error)));
+      if (this.plugin === plugin) fill(this.testResult, h('p', { className: 'problem' }, describe(error)));
     } finally {
-      this.testButton.disabled = false;
+      this.testButton.disabled = this.selected === null || this.selected.exports.length === 0;
     }
-  }
-
-  private async loadRuns(): Promise<void> {
-    const plugin = this.plugin;
-    if (plugin === null) return;
-    const page = await this.client.get<Page<Invocation>>(`/v1/invocations?pluginId=${encodeURIComponent(plugin.id)}&limit=20`);
-    fill(
-      this.runsList,
-      ...page.items.map((invocation) => {
-        const row = h(
-          'tr',
-          { className: 'run-row' },
-          h('td', {}, new Date(invocation.createdAt).toLocaleString()),
-          h('td', {}, `v${invocation.version}`),
-          h('td', {}, invocation.export),
-          h('td', {}, invocation.status),
-          h('td', {}, invocation.durationMs === null ? '' : invocation.durationMs.toFixed(1)),
-        );
-        row.addEventListener('click', () =>
-          void this.guard(async () => {
-            const detail = await this.client.get<Invocation>(`/v1/invocations/${invocation.id}`);
-            const traceHolder = h('div', {});
-            const showTrace = h('button', { className: 'link', testId: 'show-trace' }, 'show trace');
-            showTrace.addEventListener('click', () =>
-              void this.client
-                .get<Trace>(`/v1/invocations/${detail.id}/trace`)
-                .then((trace) => fill(traceHolder, traceView(trace)))
-                .catch((error: unknown) => fill(traceHolder, h('p', { className: 'problem' }, describe(error)))),
-            );
-            fill(this.runDetail, runView(detail, `Invocation ${detail.id}${detail.attempts > 1 ? ` (${detail.attempts} attempts)` : ''}`), showTrace, traceHolder);
-          }),
-        );
-        return row;
-      }),
-    );
   }
 
   /** Every page of a list route. */
@@ -317,11 +326,16 @@ export class Workbench {
     let cursor: string | null = null;
     do {
       const separator = path.includes('?') ? '&' : '?';
-      const page: Page<T> = await this.client.get<Page<T>>(`${path}${separator}limit=200${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+      const page: { items: T[]; nextCursor: string | null } = await this.client.get(`${path}${separator}limit=200${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
       items.push(...page.items);
       cursor = page.nextCursor;
     } while (cursor !== null);
     return items;
+  }
+
+  /** True when the developer chose to keep edits that are not compiled yet rather than load another source over them. */
+  private keepEdits(): boolean {
+    return this.editor.dirty && !confirm('The source has changes not compiled into a version. Discard them?');
   }
 
   private say(message: string, problem = false): void {

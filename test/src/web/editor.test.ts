@@ -58,6 +58,20 @@ describe('the web editor', () => {
     assert.match(policy, /frame-ancestors 'none'/);
     assert.match(policy, /connect-src 'self'/);
     assert.equal(page.headers.get('cache-control'), 'no-cache');
+    // Its files are read, never written: other methods are a 405 that says which are allowed.
+    for (const [method, path] of [['POST', '/editor/'], ['DELETE', '/editor/index.html'], ['POST', '/'], ['PUT', '/editor']]) {
+      const refused = await fetch(`${api.baseUrl}${path}`, { method, redirect: 'manual' });
+      assert.equal(refused.status, 405, `${method} ${path}`);
+      assert.equal(refused.headers.get('allow'), 'GET, HEAD');
+      assert.equal((await refused.json()).error.code, 'method_not_allowed');
+    }
+    // Monaco's megabytes travel compressed, and are cached for good (their names change with their content).
+    const script = /src="(\/editor\/assets\/[^"]+\.js)"/.exec(await (await fetch(`${api.baseUrl}/editor/`)).text())?.[1];
+    assert.ok(script, 'the page loads a script');
+    const asset = await fetch(`${api.baseUrl}${script}`, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(asset.status, 200);
+    assert.equal(asset.headers.get('content-encoding'), 'gzip');
+    assert.match(asset.headers.get('cache-control') ?? '', /immutable/);
     // A path under it that is not a file is the API's JSON 404, not the page.
     const missing = await fetch(`${api.baseUrl}/editor/nope.js`);
     assert.equal(missing.status, 404);
@@ -97,6 +111,11 @@ describe('the web editor', () => {
     await page.getByTestId('compile').click();
     await page.getByText('Compiled into version 1; exports greet.').waitFor();
     assert.equal(await page.locator('.monaco-editor .squiggly-error').count(), 0);
+    // Ctrl+S compiles too; the same source makes no new version.
+    await page.locator('.monaco-editor .view-lines').click();
+    await page.keyboard.press('ControlOrMeta+S');
+    await page.getByText('It compiles to the same module as version 1: no new version.').waitFor();
+    assert.deepEqual(await page.getByTestId('version-select').locator('option').allTextContents(), ['v1 (draft)']);
 
     // A test call; what the plugin writes is shown as text, never as markup.
     await page.getByTestId('test-input').fill('<img src=x onerror="window.__injected=1">');
@@ -164,6 +183,12 @@ describe('the web editor', () => {
 
   it("knows the kit: each template opens without a false error, and a real one is underlined", async () => {
     const page = await signIn(carol.key);
+    // Each probe leaves an edit not compiled: the editor asks before the next plugin replaces it, and is told yes.
+    const asked: string[] = [];
+    page.on('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.accept();
+    });
     const templates = await page.getByTestId('new-plugin-template').locator('option').allTextContents();
     assert.ok(templates.length >= 5, templates.join());
     for (const template of templates) {
@@ -179,6 +204,85 @@ describe('the web editor', () => {
       await page.waitForTimeout(300);
       assert.equal(await page.locator('.monaco-editor .squiggly-error').count(), 1, `${template}: ${await page.locator('.monaco-editor .view-lines').textContent()}`);
     }
+    assert.equal(asked.length, templates.length - 1);
+    assert.match(asked[0]!, /changes not compiled/);
+    await page.close();
+  });
+
+  it('signs out when its key is revoked meanwhile, saying why', async () => {
+    const erin = await createTenantSession(api, 'Erin');
+    const page = await signIn(erin.key);
+    await page.getByTestId('tenant-name').waitFor();
+    const revoked = await api.http.delete(`/v1/admin/tenants/${erin.tenantId}/keys/${erin.keyId}`, { token: api.adminToken });
+    assert.equal(revoked.status, 200, revoked.text);
+    await page.getByTestId('new-plugin-name').fill('after-revocation');
+    await page.getByTestId('create-plugin').click();
+    await page.getByText('Your key is no longer accepted').waitFor();
+    assert.equal(await page.getByTestId('tenant-name').count(), 0);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the key is forgotten');
+    await page.close();
+  });
+
+  it('keeps each answer with the plugin it was asked for, and each source with its version', async () => {
+    const frank = await createTenantSession(api, 'Frank');
+    const create = async (name: string) => (await api.http.post('/v1/plugins', { token: frank.key, body: { name } })).body.id as string;
+    const slowId = await create('slow');
+    const moduleOnlyId = await create('module-only');
+    const layeredId = await create('layered');
+    const upload = await api.http.post(`/v1/plugins/${moduleOnlyId}/versions`, { token: frank.key, rawBody: { data: wat('(module (func (export "answer") (result i32) (i32.const 0)))'), contentType: 'application/wasm' } });
+    assert.equal(upload.status, 201, upload.text);
+    // A version of two files whose entry is not index.ts, as the kit's CLI makes them.
+    const files = {
+      'main.ts': 'import { Host } from "@airlock/plugin-pdk";\nimport { shout } from "./util";\nexport function greet(): i32 {\n  Host.outputString(shout(Host.inputString()));\n  return 0;\n}\n',
+      'util.ts': 'export function shout(text: string): string {\n  return text.toUpperCase();\n}\n',
+    };
+    const layered = await api.http.post(`/v1/plugins/${layeredId}/versions`, { token: frank.key, body: { language: 'assemblyscript', source: { files, entry: 'main.ts' } } });
+    assert.equal(layered.status, 201, layered.text);
+
+    const page = await signIn(frank.key);
+    await page.getByTestId('plugin-slow').click();
+    await page.getByText('No versions yet').waitFor();
+    // A compile answered late, after another plugin was opened, lands on the plugin it was for.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(`**/v1/plugins/${slowId}/versions`, async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      await held;
+      await route.continue();
+    });
+    await page.getByTestId('compile').click();
+    await page.getByTestId('plugin-module-only').click();
+    await page.getByTestId('plugin-title').getByText('module-only').waitFor();
+    await page.getByText('Version 1 was uploaded as a module').waitFor();
+    release();
+    await eventually(async () => assert.equal((await api.http.get(`/v1/plugins/${slowId}/versions`, { token: frank.key })).body.items.length, 1));
+    await page.waitForTimeout(300);
+    assert.deepEqual(await page.getByTestId('version-select').locator('option').allTextContents(), ['v1 (draft)']);
+    assert.deepEqual(await page.getByTestId('test-export').locator('option').allTextContents(), ['answer']);
+    // The module-only plugin's editor holds a template saying so, not the slow plugin's source.
+    await page.locator('.monaco-editor .view-lines').getByText('was uploaded as a compiled module').waitFor();
+
+    // The two-file version opens at its entry, and compiles again with both files.
+    await page.getByTestId('plugin-layered').click();
+    await page.locator('.monaco-editor .view-lines').getByText('shout(Host.inputString())').waitFor();
+    await page.locator('.monaco-editor .view-lines').click();
+    await page.keyboard.press('ControlOrMeta+End');
+    await page.keyboard.insertText('export const edited: i32 = 1;\n');
+    await page.keyboard.press('ControlOrMeta+S');
+    await page.getByText('Compiled into version 2; exports greet.').waitFor();
+    const second = await api.http.get(`/v1/plugins/${layeredId}/versions/2`, { token: frank.key });
+    assert.deepEqual([Object.keys(second.body.source.files).sort(), second.body.source.entry, second.body.source.files['util.ts']], [['main.ts', 'util.ts'], 'main.ts', files['util.ts']]);
+    await page.getByTestId('test-input').fill('quiet');
+    await page.getByTestId('run-test').click();
+    await page.getByTestId('test-result').getByTestId('run-output').getByText('QUIET').waitFor();
+
+    // Signing out and in again in the same tab gives a working editor.
+    await page.getByText('Sign out').click();
+    await page.getByTestId('api-key').fill(frank.key);
+    await page.getByTestId('sign-in').click();
+    await page.getByTestId('plugin-layered').click();
+    await page.locator('.monaco-editor .view-lines').getByText('const edited').waitFor();
+    assert.deepEqual((page as Page & { problems?: string[] }).problems, []);
     await page.close();
   });
 
