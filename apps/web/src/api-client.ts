@@ -103,6 +103,8 @@ export interface Version {
   permissions: string[];
   sourceLanguage: string | null;
   source?: { files: Record<string, string>; entry?: string } | null;
+  /** The declared tests (a single version's answer has them; lists do not). */
+  tests?: unknown[];
   status: 'draft' | 'published' | 'unpublished';
   approvalStatus: 'not_required' | 'pending' | 'approved' | 'rejected';
   createdAt: string;
@@ -170,11 +172,5 @@ export interface Trace {
   roots: Span[];
 }
 
-export interface CompileDiagnostic {
-  severity: 'error' | 'warning' | 'info';
-  file: string;
-  line: number;
-  column: number;
-  message: string;
-  code: number;
-}
+/** A compiler message, as `compile_failed` answers carry them in `details.diagnostics`. */
+export type { CompileDiagnostic } from '@airlock/plugin-pdk';

@@ -6,6 +6,7 @@ import { runView } from './run-view.js';
 import { RunsPanel } from './runs-panel.js';
 import { describe } from './sign-in.js';
 import { FIRST_TEMPLATE, TEMPLATES } from './templates.js';
+import { TestsPanel } from './tests-panel.js';
 
 const ENTRY = 'index.ts';
 const templateSource = (name: string): PluginSource => ({ files: { [ENTRY]: TEMPLATES.get(name) ?? '' }, entry: ENTRY });
@@ -40,6 +41,7 @@ export class Workbench {
   private readonly testResult = h('div', { testId: 'test-result' });
   private readonly bindings: BindingsPanel;
   private readonly runs: RunsPanel;
+  private readonly tests = new TestsPanel();
   private readonly warnBeforeLeaving = (event: BeforeUnloadEvent) => {
     if (this.editor.dirty) event.preventDefault();
   };
@@ -84,6 +86,7 @@ export class Workbench {
         this.testInput,
         this.testButton,
         this.testResult,
+        this.tests.element,
         this.bindings.element,
         this.runs.element,
       ),
@@ -92,6 +95,7 @@ export class Workbench {
     this.compileButton.addEventListener('click', () => void this.compile());
     this.publishButton.addEventListener('click', () => void this.publish());
     this.testButton.addEventListener('click', () => void this.runTest());
+    this.tests.runButton.addEventListener('click', () => void this.runDeclaredTests());
     this.uploadInput.addEventListener('change', () => void this.upload());
     this.editor.onSave(() => {
       if (!this.compileButton.disabled) void this.compile();
@@ -168,6 +172,7 @@ export class Workbench {
     const latest = this.versions.at(-1);
     if (latest === undefined) {
       this.editor.load(template);
+      this.tests.load([]);
       this.say('No versions yet: compile the source to make version 1.');
     } else {
       await this.selectVersion(latest.number);
@@ -186,6 +191,7 @@ export class Workbench {
       this.selected = version;
       this.renderSelected();
       fill(this.problems);
+      this.tests.load(version.tests ?? []);
       if (version.source?.files !== undefined) {
         this.editor.load({ files: version.source.files, entry: version.source.entry ?? ENTRY });
         this.say('');
@@ -213,26 +219,36 @@ export class Workbench {
     this.publishButton.disabled = version === null || version.status === 'published';
     fill(this.exportSelect, ...(version?.exports ?? []).map((name) => h('option', { value: name }, name)));
     this.testButton.disabled = version === null || version.exports.length === 0;
+    this.tests.runButton.disabled = version === null;
   }
 
   private async compile(): Promise<void> {
     const plugin = this.plugin;
     if (plugin === null) return;
     const source = this.editor.source;
+    let tests: unknown[];
+    try {
+      tests = this.tests.value();
+    } catch (error) {
+      this.say(describe(error), true);
+      return;
+    }
     this.compileButton.disabled = true;
     this.say('Compiling…');
     fill(this.problems);
     this.editor.showDiagnostics([]);
     try {
-      const version = await this.client.post<Version>(`/v1/plugins/${plugin.id}/versions`, { language: 'assemblyscript', source });
+      const version = await this.client.post<Version>(`/v1/plugins/${plugin.id}/versions`, { language: 'assemblyscript', source, tests });
       if (this.plugin !== plugin) return;
       const created = this.showNewVersion(version);
       // What was compiled is kept; edits made while it compiled are still unsaved.
       if (this.editor.source.files[source.entry] === source.files[source.entry]) this.editor.markSaved();
+      const testsKept = created || JSON.stringify(version.tests ?? []) === JSON.stringify(tests);
       this.say(
         created
           ? `Compiled into version ${version.number}; exports ${version.exports.join(', ') || 'nothing'}.`
-          : `It compiles to the same module as version ${version.number}: no new version.`,
+          : `It compiles to the same module as version ${version.number}: no new version.${testsKept ? '' : ` The declared tests were not saved: a version's tests come with its module, so they change with the source.`}`,
+        !testsKept,
       );
       await this.bindings.show(plugin, this.versions);
     } catch (error) {
@@ -291,7 +307,11 @@ export class Workbench {
     const { plugin, selected } = this;
     if (plugin === null || selected === null || selected.pluginId !== plugin.id) return;
     await this.guard(async () => {
-      const { version } = await this.client.post<{ version: Version }>(`/v1/plugins/${selected.pluginId}/versions/${selected.number}/publish`);
+      const { version } = await this.client.post<{ version: Version }>(`/v1/plugins/${selected.pluginId}/versions/${selected.number}/publish`).catch((error: unknown) => {
+        // The tests that kept it from being published are shown with what they got.
+        if (error instanceof ApiError && error.code === 'tests_failed' && this.plugin === plugin) this.tests.showResults((error.details as { results?: TestResult[] } | undefined)?.results ?? []);
+        throw error;
+      });
       if (this.plugin !== plugin) return;
       this.versions = this.versions.map((known) => (known.number === version.number ? version : known));
       if (this.selected?.number === version.number) this.selected = version;
@@ -317,6 +337,20 @@ export class Workbench {
       if (this.plugin === plugin) fill(this.testResult, h('p', { className: 'problem' }, describe(error)));
     } finally {
       this.testButton.disabled = this.selected === null || this.selected.exports.length === 0;
+    }
+  }
+
+  private async runDeclaredTests(): Promise<void> {
+    const { plugin, selected } = this;
+    if (plugin === null || selected === null || selected.pluginId !== plugin.id) return;
+    this.tests.runButton.disabled = true;
+    try {
+      const run = await this.client.post<{ results: TestResult[] }>(`/v1/plugins/${selected.pluginId}/versions/${selected.number}/test`, {});
+      if (this.plugin === plugin) this.tests.showResults(run.results);
+    } catch (error) {
+      if (this.plugin === plugin) this.say(describe(error), true);
+    } finally {
+      this.tests.runButton.disabled = this.selected === null;
     }
   }
 

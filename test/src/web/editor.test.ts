@@ -286,6 +286,45 @@ describe('the web editor', () => {
     await page.close();
   });
 
+  it('saves declared tests with a version, runs them, and shows why publishing refused it', async () => {
+    const gina = await createTenantSession(api, 'Gina');
+    const page = await signIn(gina.key);
+    await page.getByTestId('new-plugin-name').fill('checked');
+    await page.getByTestId('create-plugin').click();
+    await page.getByText('No versions yet').waitFor();
+    await page.getByText('Declared tests').click();
+    await page.getByTestId('declared-tests').fill(JSON.stringify([{ name: 'says hi', export: 'greet', input: 'Ada', expect: { output: 'hi, Ada' } }]));
+    await page.getByTestId('compile').click();
+    await page.getByText('Compiled into version 1').waitFor();
+
+    await page.getByTestId('publish').click();
+    await page.getByText('Not published: 1 of 1 declared tests failed (says hi)').waitFor();
+    const failed = page.getByTestId('declared-says hi');
+    assert.match((await failed.textContent()) ?? '', /✗ says hi/);
+    assert.equal(await failed.getByTestId('run-output').textContent(), 'hello, Ada');
+    await page.getByTestId('run-declared-tests').click();
+    await page.getByTestId('declared-says hi').getByTestId('run-output').waitFor();
+
+    // Tests alone make no new version (a version is its module): the editor says they were not saved.
+    await page.getByTestId('declared-tests').fill(JSON.stringify([{ name: 'says hello', export: 'greet', input: 'Ada', expect: { output: 'hello, Ada' } }]));
+    await page.getByTestId('compile').click();
+    await page.getByText('The declared tests were not saved').waitFor();
+    // With a change to the source, they come with the new version, which publishes.
+    await page.locator('.monaco-editor .view-lines').click();
+    await page.keyboard.press('ControlOrMeta+End');
+    await page.keyboard.insertText('export const revision: i32 = 2;\n');
+    await page.getByTestId('compile').click();
+    await page.getByText('Compiled into version 2').waitFor();
+    await page.getByTestId('publish').click();
+    await page.getByText('Version 2 is published').waitFor();
+    const stored = await api.http.get(`/v1/plugins/${await pluginId(api, gina, 'checked')}/versions/2`, { token: gina.key });
+    assert.deepEqual(stored.body.tests.map((test: { name: string }) => test.name), ['says hello']);
+    // Opening version 1 shows the tests it was made with.
+    await page.getByTestId('version-select').selectOption('1');
+    await eventually(async () => assert.match(await page.getByTestId('declared-tests').inputValue(), /says hi/));
+    await page.close();
+  });
+
   it("shows a tenant only its own plugins and runs", async () => {
     const page = await signIn(bob.key);
     assert.equal(await page.getByTestId('tenant-name').textContent(), 'Bob Inc');
