@@ -41,7 +41,7 @@ export class TestsPanel {
     try {
       tests = JSON.parse(text);
     } catch (error) {
-      throw new Error(`The declared tests are not JSON: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(`The declared tests are not JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
     if (!Array.isArray(tests)) throw new Error('The declared tests must be a JSON list, like ' + JSON.stringify(EXAMPLE));
     return tests;
