@@ -1,3 +1,5 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+
 /** An error answer of the API: `{"error": {code, message, details?}, requestId}`. */
 export class ApiError extends Error {
   constructor(
@@ -54,6 +56,40 @@ export class ApiClient {
   /** Sends bytes as they are (a module upload: `application/wasm`). */
   postBytes<T>(path: string, bytes: Blob, contentType: string): Promise<T> {
     return this.request<T>('POST', path, bytes, contentType);
+  }
+
+  /**
+   * Reads a Server-Sent Events stream until `signal` aborts it or Airlock
+   * ends it; resolves with how it ended (`timeout`: open it again). A key
+   * revoked meanwhile (`unauthenticated`) signs out like a 401.
+   */
+  async stream(path: string, signal: AbortSignal, onMessage: (message: EventSourceMessage) => void): Promise<'timeout' | 'closed'> {
+    const response = await fetch(path, { headers: { authorization: `Bearer ${this.key}`, accept: 'text/event-stream' }, signal });
+    if (!response.ok || response.body === null) {
+      if (response.status === 401) this.onUnauthorized?.();
+      throw new ApiError(response.status, 'stream_refused', `The stream could not be opened (${response.status}).`, undefined);
+    }
+    let ended: 'timeout' | 'closed' | undefined;
+    const parser = createParser({
+      onEvent: (message) => {
+        if (message.event === 'timeout') ended = 'timeout';
+        else if (message.event === 'unauthenticated') {
+          ended = 'closed';
+          this.onUnauthorized?.();
+        } else onMessage(message);
+      },
+    });
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    try {
+      while (ended === undefined) {
+        const { done, value } = await reader.read();
+        if (done) return 'closed';
+        parser.feed(value);
+      }
+      return ended;
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
   }
 
   async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
@@ -152,6 +188,15 @@ export interface Binding {
   export: string;
   secretNames: string[];
   enabled: boolean;
+}
+
+export interface LogEntry {
+  invocationId: string;
+  version: number;
+  line: number;
+  level: string;
+  message: string;
+  at: string;
 }
 
 export interface Span {

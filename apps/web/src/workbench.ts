@@ -2,6 +2,7 @@ import { type ApiClient, ApiError, type CompileDiagnostic, type Plugin, type Tes
 import { BindingsPanel } from './bindings-panel.js';
 import { CodeEditor, type PluginSource } from './code-editor.js';
 import { fill, h } from './dom.js';
+import { LogsPanel } from './logs-panel.js';
 import { runView } from './run-view.js';
 import { RunsPanel } from './runs-panel.js';
 import { describe } from './sign-in.js';
@@ -41,6 +42,7 @@ export class Workbench {
   private readonly testResult = h('div', { testId: 'test-result' });
   private readonly bindings: BindingsPanel;
   private readonly runs: RunsPanel;
+  private readonly logs: LogsPanel;
   private readonly tests = new TestsPanel();
   private readonly warnBeforeLeaving = (event: BeforeUnloadEvent) => {
     if (this.editor.dirty) event.preventDefault();
@@ -56,6 +58,7 @@ export class Workbench {
     signOut.addEventListener('click', onSignOut);
     this.bindings = new BindingsPanel(client);
     this.runs = new RunsPanel(client);
+    this.logs = new LogsPanel(client);
     this.element = h(
       'div',
       { className: 'workbench' },
@@ -89,6 +92,7 @@ export class Workbench {
         this.tests.element,
         this.bindings.element,
         this.runs.element,
+        this.logs.element,
       ),
     );
     this.editor = new CodeEditor(editorHost);
@@ -116,6 +120,7 @@ export class Workbench {
   /** Frees the editor (signing out). */
   dispose(): void {
     window.removeEventListener('beforeunload', this.warnBeforeLeaving);
+    this.logs.stop();
     this.editor.dispose();
   }
 
@@ -178,6 +183,7 @@ export class Workbench {
       await this.selectVersion(latest.number);
     }
     if (this.plugin !== plugin) return;
+    this.logs.show(plugin);
     await Promise.all([this.runs.show(plugin), this.bindings.show(plugin, this.versions)]);
   }
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
-import { type InProcessWorker, startWorker, waitUntilFinished } from '../support/pipeline.js';
+import { compileSource } from '../support/pdk.js';
+import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 import { testEnvironment } from '../support/test-environment.js';
 import { wat } from '../support/wasm.js';
@@ -322,6 +323,31 @@ describe('the web editor', () => {
     // Opening version 1 shows the tests it was made with.
     await page.getByTestId('version-select').selectOption('1');
     await eventually(async () => assert.match(await page.getByTestId('declared-tests').inputValue(), /says hi/));
+    await page.close();
+  });
+
+  it("follows a plugin's log lines as its runs write them, from the level chosen up", async () => {
+    const hana = await createTenantSession(api, 'Hana');
+    const source = 'import { Host, Log } from "@airlock/plugin-pdk";\nexport function note(): i32 {\n  Log.info("detail of " + Host.inputString());\n  Log.warn("saw " + Host.inputString());\n  return 0;\n}\n';
+    const { pluginId: id } = await publishAndBind(api, hana, { name: 'chatty', template: 'hello', event: 'order.created', exportName: 'note', wasm: await compileSource(source) });
+    const send = async (payload: string) => {
+      const event = await api.http.post('/v1/events', { token: hana.key, body: { type: 'order.created', payload } });
+      assert.equal((await waitUntilFinished(api, hana.key, event.body.invocations[0].id)).status, 'ok');
+    };
+    await send('before');
+    const page = await signIn(hana.key);
+    await page.getByTestId('plugin-chatty').click();
+    await page.getByTestId('plugin-title').getByText('chatty').waitFor();
+    await page.getByTestId('logs-panel').locator('summary').click();
+    // Lines of the last minutes are there at once, then new ones as they are written.
+    await page.getByTestId('plugin-logs').getByText('saw "before"').waitFor();
+    await send('after');
+    await page.getByTestId('plugin-logs').getByText('saw "after"').waitFor({ timeout: 10_000 });
+    assert.ok((await page.getByTestId('plugin-logs').textContent())!.includes('detail of "after"'), 'info lines shown from trace up');
+    await page.getByTestId('log-level').selectOption('warn');
+    await page.getByTestId('plugin-logs').getByText('saw "after"').waitFor();
+    assert.equal(await page.getByTestId('plugin-logs').getByText('detail of').count(), 0, 'below the level chosen, nothing');
+    assert.ok(id);
     await page.close();
   });
 
