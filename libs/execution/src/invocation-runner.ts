@@ -189,6 +189,10 @@ export class InvocationRunner {
     if (invocation.pluginDeleted) return failedResult('invalid_module', 'the plugin was deleted');
     // Nor does a deleted binding's queued work run: its secrets went with it, and half its config is not its config.
     if (invocation.bindingDeleted) return failedResult('invalid_module', 'the binding was deleted');
+    // What was queued before a version's permissions went back under review, or were refused, does not run with them.
+    if (module.approvalStatus === 'pending' || module.approvalStatus === 'rejected') {
+      return failedResult('forbidden_import', `version ${invocation.version}'s permissions ${module.approvalStatus === 'pending' ? "await an admin's approval" : 'were refused by an admin'}`);
+    }
     const tenantPolicy = await deps.policies.resolve(invocation.tenantTier, invocation.quotaOverrides as QuotaOverrides);
     // A version whose permissions an admin approved runs with them.
     const policy = module.approvalStatus === 'approved' ? this.reviewedPolicy(tenantPolicy) : tenantPolicy;

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { compileTemplate } from '../support/pdk.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 import { wat } from '../support/wasm.js';
@@ -147,12 +149,97 @@ describe('permission review and admin approvals', () => {
     assert.deepEqual([again?.requested, again?.previous], [[{ permission: 'http', reason: 'new' }], ['kv']]);
     const after = await api.http.post('/v1/events', { ...token, body: { type: 'order.layered', payload: {} } });
     assert.deepEqual(after.body.invocations, [], 'a version back under review does not run');
+    const bindingTest = await api.http.post(`/v1/bindings/${binding.body.id}/test`, { ...token, body: {} });
+    assert.equal(bindingTest.status, 409, 'nor from its binding');
+    // What was queued for it before ends without running, whenever a worker gets to it.
+    const worker = await startWorker(api);
+    try {
+      const queued = await waitUntilFinished(api, dana.key, before.body.invocations[0].id);
+      assert.deepEqual([queued.status, queued.error?.message], ['forbidden_import', "version 3's permissions await an admin's approval"]);
+    } finally {
+      await worker.close();
+    }
     const audited = (await api.http.get('/v1/audit', token)).body.items.find((entry: { action: string }) => entry.action === 'approval.rejected');
     assert.deepEqual(audited.details.reReviewedVersions, [3]);
 
     // Approved on its own, it runs again.
     assert.equal((await api.http.post(`/v1/admin/approvals/${again!.id}`, { ...admin(), body: { decision: 'approve' } })).status, 200);
     assert.equal((await api.http.post('/v1/events', { ...token, body: { type: 'order.layered', payload: {} } })).body.invocations.length, 1);
+  });
+
+  it('also reviews again later versions approved or awaiting a decision on a request that did not list what they had by matching', async () => {
+    const ivy = await createTenantSession(api, 'Ivy');
+    const token = { token: ivy.key };
+    await api.http.request('PUT', `/v1/admin/tenants/${ivy.tenantId}/quota`, { ...admin(), body: { tier: 'standard', overrides: { allowedHosts: ['api.example.com'] } } });
+    const pluginId = (await api.http.post('/v1/plugins', { ...token, body: { name: 'stacked' } })).body.id as string;
+    const put = async (bytes: Uint8Array) => (await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...token, rawBody: { data: bytes, contentType: 'application/wasm' } })).body;
+    const publish = (number: number) => api.http.post(`/v1/plugins/${pluginId}/versions/${number}/publish`, token);
+    const requestOf = async (number: number) => (await api.http.get('/v1/admin/approvals', admin())).body.items.find((item: Record<string, any>) => item.pluginId === pluginId && item.version === number);
+    const decide = async (number: number, decision: string, revise = false) => api.http.post(`/v1/admin/approvals/${(await requestOf(number)).id}`, { ...admin(), body: { decision, revise } });
+    const variant = (name: string, ...imports: string[]) => wat(`(module ${imports.join(' ')} (func (export "run") (result i32) (i32.const 0)) (func (export "${name}") (result i32) (i32.const 1)))`);
+
+    await put(plugin());
+    await publish(1);
+    assert.equal((await put(plugin(KV))).approvalStatus, 'pending');
+    await decide(2, 'approve');
+    await publish(2);
+    // Version 3 asks for HTTP, new; its key-value data passed because version 2 had it.
+    assert.equal((await put(variant('three', KV, HTTP))).approvalStatus, 'pending');
+    assert.deepEqual((await requestOf(3)).requested, [{ permission: 'http', reason: 'new' }]);
+    await decide(3, 'approve');
+    await publish(3);
+    assert.equal((await put(variant('four', KV))).approvalStatus, 'not_required');
+
+    const revised = await decide(2, 'reject', true);
+    assert.equal(revised.status, 200, revised.text);
+    const three = await requestOf(3);
+    assert.deepEqual([three.status, three.requested, three.previous], ['pending', [{ permission: 'http', reason: 'new' }, { permission: 'kv', reason: 'new' }], []]);
+    const four = await requestOf(4);
+    assert.deepEqual([four.status, four.requested, four.previous], ['pending', [{ permission: 'kv', reason: 'new' }], []]);
+    const audited = (await api.http.get('/v1/audit', token)).body.items.find((entry: { action: string }) => entry.action === 'approval.rejected');
+    assert.deepEqual(audited.details.reReviewedVersions, [3, 4]);
+  });
+
+  it('reviews an upload made while an approval is withdrawn against what stands after the withdrawal', async () => {
+    const jay = await createTenantSession(api, 'Jay');
+    const token = { token: jay.key };
+    await api.http.request('PUT', `/v1/admin/tenants/${jay.tenantId}/quota`, { ...admin(), body: { tier: 'standard' } });
+    const pluginId = (await api.http.post('/v1/plugins', { ...token, body: { name: 'raced' } })).body.id as string;
+    const put = (bytes: Uint8Array) => api.http.post(`/v1/plugins/${pluginId}/versions`, { ...token, rawBody: { data: bytes, contentType: 'application/wasm' } });
+    await put(plugin());
+    await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, token);
+    await put(plugin(KV));
+    const request = (await pending()).find((item) => item.pluginId === pluginId)!;
+    await api.http.post(`/v1/admin/approvals/${request.id}`, { ...admin(), body: { decision: 'approve' } });
+    await api.http.post(`/v1/plugins/${pluginId}/versions/2/publish`, token);
+
+    // The plugin's upload turn is held while an upload and the withdrawal both arrive.
+    const holder = new pg.Client({ connectionString: api.config.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`versions:${pluginId}`]);
+      const upload = put(wat(`(module ${KV} (func (export "run") (result i32) (i32.const 0)) (func (export "raced") (result i32) (i32.const 3)))`));
+      const waiting = async (count: number) => {
+        for (let tries = 0; tries < 200; tries++) {
+          const { rows } = await holder.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+          if (rows[0].n >= count) return;
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        assert.fail('nothing waited for the turn');
+      };
+      await waiting(1);
+      const withdrawal = api.http.post(`/v1/admin/approvals/${request.id}`, { ...admin(), body: { decision: 'reject', revise: true } });
+      await waiting(2);
+      await holder.query('COMMIT');
+      const [uploaded, withdrawn] = await Promise.all([upload, withdrawal]);
+      assert.equal(uploaded.status, 201, uploaded.text);
+      assert.equal(withdrawn.status, 200, withdrawn.text);
+    } finally {
+      await holder.end();
+    }
+    const third = await api.http.get(`/v1/plugins/${pluginId}/versions/3`, token);
+    assert.equal(third.body.approvalStatus, 'pending', 'whichever went first, key-value data is reviewed again without version 2');
   });
 
   it('tests a version awaiting approval with its permissions, but never on the plugin\'s own key-value data', async () => {

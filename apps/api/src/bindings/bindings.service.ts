@@ -39,6 +39,12 @@ export class BindingsService {
     if (resolvedVersion === null) throw new AppError(AppErrorCode.Conflict, 'The binding follows "latest" and the plugin has no published version.');
     const version = await this.versions.findWithWasm(tenant.id, binding.pluginId, resolvedVersion);
     if (version === null) throw notFound('version');
+    // As events would: a version whose permissions are under review or refused does not run (its tests use .../versions/:n/test).
+    if (version.approvalStatus === 'pending' || version.approvalStatus === 'rejected') {
+      throw new AppError(AppErrorCode.Conflict, `Version ${version.number} cannot run from a binding: approval ${version.approvalStatus}. Use .../versions/${version.number}/test meanwhile.`, {
+        details: { version: version.number, approvalStatus: version.approvalStatus },
+      });
+    }
     const tenantPolicy = await this.policies.forTenant(tenant);
     const policy = version.approvalStatus === 'approved' ? reviewPolicy(tenantPolicy) : tenantPolicy;
     const artifact = admitOrThrow(version.wasm, policy);

@@ -58,12 +58,10 @@ export class VersionsService {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const existing = await this.versions.findBySha(tenant.id, plugin.id, sha256);
     if (existing !== null) return { version: existing, created: false };
-    const previous = await this.versions.latestSanctioned(tenant.id, plugin.id);
-    const previousPermissions = previous === null ? null : (previous.permissions as string[]);
-    const requested = reviewPermissions(artifact.permissions, previousPermissions, policy);
     const { maxVersionsPerPlugin } = policy.quotas;
+    // Reviewed against the last version with approved permissions, read in the plugin's upload turn.
+    const review = (permissions: readonly string[], previous: readonly string[] | null) => reviewPermissions(permissions, previous, policy);
     const stored = await this.inTurn(plugin.id, () => this.versions.createOrFind({
-      approval: requested.length === 0 ? undefined : { requested: requested as never, previous: previousPermissions ?? [] },
       tenantId: tenant.id,
       pluginId: plugin.id,
       sha256,
@@ -75,7 +73,7 @@ export class VersionsService {
       source: input.kind === 'source' ? { files: input.files, entry: input.entry ?? 'index.ts' } : undefined,
       tests: input.tests as never,
       createdBy: actor,
-    }, maxVersionsPerPlugin));
+    }, maxVersionsPerPlugin, review));
     if ('limitReached' in stored) {
       throw new AppError(AppErrorCode.QuotaExceeded, `The plugin has reached its limit of ${maxVersionsPerPlugin} versions.`, {
         details: { limit: 'maxVersionsPerPlugin', max: maxVersionsPerPlugin },

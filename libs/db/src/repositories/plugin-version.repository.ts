@@ -14,12 +14,13 @@ export interface NewPluginVersion {
   source?: Prisma.InputJsonValue | undefined;
   tests: Prisma.InputJsonValue;
   createdBy: string;
-  /** Permissions that need an admin's approval ([{permission, reason}]); the version waits for it. */
-  approval?: { requested: Prisma.InputJsonValue; previous: Prisma.InputJsonValue } | undefined;
 }
 
 /** What a version with `permissions` must have reviewed, measured against `previous` (null: no baseline). */
 export type ReviewAgainst = (permissions: readonly string[], previous: readonly string[] | null) => Array<{ permission: string; reason: string }>;
+
+/** Versions whose permissions stand approved: published now or before, and not waiting for or refused approval. */
+const SANCTIONED = { status: { in: ['published', 'unpublished'] }, approvalStatus: { in: ['not_required', 'approved'] } };
 
 /** Versions without their module bytes, for lists and details. */
 export type PluginVersionSummary = Omit<PluginVersion, 'wasm'>;
@@ -35,8 +36,11 @@ export class PluginVersionRepository {
    * existing version with the same bytes; `limitReached` when the plugin has
    * `maxVersions` already. A plugin's uploads take turns (see `takeTurn`), so
    * numbers, the limit and one version per content hold under concurrent ones.
+   * In its turn, the version is reviewed (`review`) against the newest version
+   * whose permissions stand approved, so an approval withdrawn meanwhile (which
+   * takes the same turn) is never the baseline of a version made after it.
    */
-  createOrFind(version: NewPluginVersion, maxVersions: number): Promise<{ version: PluginVersionSummary; created: boolean } | { limitReached: true }> {
+  createOrFind(version: NewPluginVersion, maxVersions: number, review: ReviewAgainst): Promise<{ version: PluginVersionSummary; created: boolean } | { limitReached: true }> {
     return this.prisma.$transaction(
       async (tx) => {
         await takeTurn(tx, 'versions', version.pluginId);
@@ -44,10 +48,12 @@ export class PluginVersionRepository {
         if (existing !== null) return { version: existing, created: false };
         const last = await tx.pluginVersion.aggregate({ where: { pluginId: version.pluginId }, _max: { number: true }, _count: true });
         if (last._count >= maxVersions) return { limitReached: true as const };
-        const { approval, ...fields } = version;
+        const baseline = await sanctionedBefore(tx, version.pluginId);
+        const requested = review(version.permissions, baseline);
+        const approval = requested.length === 0 ? undefined : { requested: requested as Prisma.InputJsonValue, previous: baseline ?? [] };
         const created = await tx.pluginVersion.create({
           data: {
-            ...fields,
+            ...version,
             approvalStatus: approval === undefined ? 'not_required' : 'pending',
             ...(approval === undefined ? {} : { approval: { create: { tenantId: version.tenantId, ...approval } } }),
             wasm: version.wasm as Uint8Array<ArrayBuffer>,
@@ -96,20 +102,6 @@ export class PluginVersionRepository {
     });
   }
 
-  /**
-   * The newest version whose permissions stand approved: published now or
-   * before, and not waiting for or refused approval. A new version is reviewed
-   * against it, so neither publishing a version still under review nor
-   * unpublishing every version lets a permission in unreviewed.
-   */
-  latestSanctioned(tenantId: string, pluginId: string): Promise<PluginVersionSummary | null> {
-    return this.prisma.pluginVersion.findFirst({
-      where: { tenantId, pluginId, status: { in: ['published', 'unpublished'] }, approvalStatus: { in: ['not_required', 'approved'] } },
-      orderBy: { number: 'desc' },
-      omit: WITHOUT_WASM,
-    });
-  }
-
   /** The approval request of each version that has one, with its plugin, for admins. */
   /** Oldest first. */
   listApprovals(status: string | undefined, page: ListPage) {
@@ -148,35 +140,36 @@ export class PluginVersionRepository {
   }
 
   /**
-   * A version's approval was withdrawn: later versions of its plugin that were
-   * let through without review because they matched it (or a version that did)
-   * are compared again, in order, with the versions that still stand
-   * sanctioned. Those that now ask for something new wait for an admin like any
-   * new version, and stop running meanwhile. Returns their numbers.
+   * A version's approval was withdrawn: the plugin's later versions are
+   * reviewed again, in order, against the versions that still stand approved.
+   * One let through because it matched the withdrawn approval (or a version
+   * that did), or approved or awaiting a decision on a request that did not
+   * list what it only had by matching, waits for an admin again, its request
+   * now listing everything new; meanwhile it does not run. Returns their
+   * numbers. Runs in the plugin's upload turn, so no version is made against
+   * the withdrawn approval while this looks.
    */
   private async reReviewAfter(tx: Prisma.TransactionClient, versionId: string, requestedAgainst: ReviewAgainst): Promise<number[]> {
     const withdrawn = await tx.pluginVersion.findUniqueOrThrow({ where: { id: versionId }, select: { tenantId: true, pluginId: true, number: true } });
-    const standing = { status: { in: ['published', 'unpublished'] }, approvalStatus: { in: ['not_required', 'approved'] } };
-    const before = await tx.pluginVersion.findFirst({
-      where: { pluginId: withdrawn.pluginId, number: { lt: withdrawn.number }, ...standing },
-      orderBy: { number: 'desc' },
-      select: { permissions: true },
-    });
+    await takeTurn(tx, 'versions', withdrawn.pluginId);
     const later = await tx.pluginVersion.findMany({
-      where: { pluginId: withdrawn.pluginId, number: { gt: withdrawn.number }, approvalStatus: { in: ['not_required', 'approved'] } },
+      where: { pluginId: withdrawn.pluginId, number: { gt: withdrawn.number }, approvalStatus: { in: ['not_required', 'approved', 'pending'] } },
       orderBy: { number: 'asc' },
-      select: { id: true, number: true, permissions: true, status: true, approvalStatus: true },
+      select: { id: true, number: true, permissions: true, status: true, approvalStatus: true, approval: { select: { id: true, requested: true } } },
     });
-    let baseline = before === null ? null : (before.permissions as string[]);
+    let baseline = await sanctionedBefore(tx, withdrawn.pluginId, withdrawn.number);
     const reReviewed: number[] = [];
     for (const version of later) {
       const permissions = version.permissions as string[];
-      const requested = version.approvalStatus === 'not_required' ? requestedAgainst(permissions, baseline) : [];
-      if (requested.length > 0) {
+      const listed = (version.approval?.requested ?? []) as Array<{ permission: string; reason: string }>;
+      const unlisted = requestedAgainst(permissions, baseline).filter((request) => !listed.some((known) => known.permission === request.permission));
+      if (unlisted.length > 0) {
+        const request = { requested: [...listed, ...unlisted] as Prisma.InputJsonValue, previous: baseline ?? [], status: 'pending', decidedAt: null };
+        if (version.approval === null) await tx.approval.create({ data: { tenantId: withdrawn.tenantId, versionId: version.id, ...request } });
+        else await tx.approval.update({ where: { id: version.approval.id }, data: request });
         await tx.pluginVersion.update({ where: { id: version.id }, data: { approvalStatus: 'pending' } });
-        await tx.approval.create({ data: { tenantId: withdrawn.tenantId, versionId: version.id, requested: requested as never, previous: baseline ?? [] } });
         reReviewed.push(version.number);
-      } else if (version.status !== 'draft') {
+      } else if (version.approvalStatus !== 'pending' && version.status !== 'draft') {
         baseline = permissions;
       }
     }
@@ -190,4 +183,14 @@ export class PluginVersionRepository {
       omit: WITHOUT_WASM,
     });
   }
+}
+
+/** The permissions of the newest version (numbered below `below`, when given) whose permissions stand approved; null when none. */
+async function sanctionedBefore(tx: Prisma.TransactionClient, pluginId: string, below?: number): Promise<string[] | null> {
+  const version = await tx.pluginVersion.findFirst({
+    where: { pluginId, ...(below === undefined ? {} : { number: { lt: below } }), ...SANCTIONED },
+    orderBy: { number: 'desc' },
+    select: { permissions: true },
+  });
+  return version === null ? null : (version.permissions as string[]);
 }
