@@ -1,12 +1,25 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { AirlockError } from './errors.js';
-import { Http, type HttpOptions } from './http.js';
+import { Http, type HttpOptions, sleep } from './http.js';
 import type { AcceptedEvent, Event, Invocation, InvocationFilter, Invoke, NewEvent, Page } from './types.js';
 
 const FINISHED = (status: string) => status !== 'queued' && status !== 'running';
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 export type AirlockClientOptions = HttpOptions;
+
+/** Per call: `signal` cancels it (the promise rejects with the signal's reason). */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface WaitOptions extends CallOptions {
+  /** How long to wait in all, in milliseconds (default 30 s); then an AirlockError `timeout`. */
+  timeoutMs?: number;
+}
+
+/** A stream that closed without a word is opened again after this long, doubling up to 5 s while it keeps happening. */
+const FIRST_REOPEN_DELAY_MS = 250;
 
 /**
  * Airlock for a host app, as one tenant: report what happens, and get the
@@ -31,75 +44,64 @@ export class AirlockClient {
    * (Airlock returns the first event for the same key); without one it is sent
    * once, so that it is never recorded twice.
    */
-  sendEvent(event: NewEvent): Promise<AcceptedEvent> {
+  sendEvent(event: NewEvent, options: CallOptions = {}): Promise<AcceptedEvent> {
     const body = {
       type: event.type,
-      ...(event.payloadBytes === undefined ? { payload: event.payload ?? null } : { payloadBase64: base64(event.payloadBytes) }),
+      ...(event.payloadBytes !== undefined ? { payloadBase64: base64(event.payloadBytes) } : event.payload === undefined ? {} : { payload: event.payload }),
       ...(event.idempotencyKey === undefined ? {} : { idempotencyKey: event.idempotencyKey }),
     };
-    return this.http.json<AcceptedEvent>({ method: 'POST', path: '/v1/events', body, repeatable: event.idempotencyKey !== undefined });
+    return this.http.json<AcceptedEvent>({ method: 'POST', path: '/v1/events', body, repeatable: event.idempotencyKey !== undefined, ...options });
   }
 
-  getEvent(eventId: string): Promise<Event> {
-    return this.http.json<Event>({ method: 'GET', path: `/v1/events/${encodeURIComponent(eventId)}`, repeatable: true });
+  getEvent(eventId: string, options: CallOptions = {}): Promise<Event> {
+    return this.http.json<Event>({ method: 'GET', path: `/v1/events/${encodeURIComponent(eventId)}`, repeatable: true, ...options });
   }
 
   /**
-   * The event's invocations once every one has finished, as they finish
-   * (Server-Sent Events; reconnects when Airlock ends a long stream). Throws
-   * an AirlockError `timeout` after `timeoutMs` (default 30 s).
+   * The event's invocations once every one has finished, reported to
+   * `onResult` as each finishes (Server-Sent Events, opened again when Airlock
+   * or the network ends it early). An AirlockError `timeout` after `timeoutMs`
+   * carries what had finished in `details.received`.
    */
-  async waitForResults(eventId: string, options: { timeoutMs?: number; onResult?: (invocation: Invocation) => void } = {}): Promise<Invocation[]> {
-    const deadline = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+  async waitForResults(eventId: string, options: WaitOptions & { onResult?: (invocation: Invocation) => void } = {}): Promise<Invocation[]> {
     const results = new Map<string, Invocation>();
-    for (;;) {
-      let ended: 'done' | 'reconnect';
-      try {
-        ended = await this.follow(`/v1/events/${encodeURIComponent(eventId)}/stream`, deadline, (message) => {
-          if (message.event !== 'invocation') return;
-          const invocation = JSON.parse(message.data) as Invocation;
-          if (!results.has(invocation.id)) options.onResult?.(invocation);
-          results.set(invocation.id, invocation);
-        });
-      } catch (error) {
-        if (deadline.aborted) throw new AirlockError(0, 'timeout', `The results of event ${eventId} did not all come within the time allowed (${results.size} did).`, { received: [...results.values()] });
-        throw error;
-      }
-      if (ended === 'done') return [...results.values()];
-    }
+    await this.follow(`/v1/events/${encodeURIComponent(eventId)}/stream`, options, `The results of event ${eventId}`, () => ({ received: [...results.values()] }), (message) => {
+      if (message.event !== 'invocation') return;
+      const invocation = JSON.parse(message.data) as Invocation;
+      if (!results.has(invocation.id)) options.onResult?.(invocation);
+      results.set(invocation.id, invocation);
+    });
+    return [...results.values()];
   }
 
-  /** Calls one plugin directly; with `wait`, the answer carries the finished invocation if it finished in time. */
-  invoke(pluginId: string, call: Invoke): Promise<Invocation | { id: string; status: 'queued' | 'running' }> {
+  /**
+   * Calls one plugin directly. The answer is the invocation: finished when
+   * `wait` was given and it finished in time, else `queued` (follow it with
+   * `waitForInvocation`). Sent once: a failure is the caller's to handle.
+   */
+  invoke(pluginId: string, call: Invoke, options: CallOptions = {}): Promise<Invocation> {
     const { inputBytes, ...rest } = call;
     const body = inputBytes === undefined ? rest : { ...rest, inputBase64: base64(inputBytes) };
-    return this.http.json({ method: 'POST', path: `/v1/plugins/${encodeURIComponent(pluginId)}/invoke`, body, repeatable: false, timeoutMs: (call.wait ?? 0) + 30_000 });
+    return this.http.json<Invocation>({ method: 'POST', path: `/v1/plugins/${encodeURIComponent(pluginId)}/invoke`, body, repeatable: false, timeoutMs: (call.wait ?? 0) + 30_000, ...options });
   }
 
-  getInvocation(invocationId: string): Promise<Invocation> {
-    return this.http.json<Invocation>({ method: 'GET', path: `/v1/invocations/${encodeURIComponent(invocationId)}`, repeatable: true });
+  getInvocation(invocationId: string, options: CallOptions = {}): Promise<Invocation> {
+    return this.http.json<Invocation>({ method: 'GET', path: `/v1/invocations/${encodeURIComponent(invocationId)}`, repeatable: true, ...options });
   }
 
-  /** The invocation once it has finished (Server-Sent Events), or an AirlockError `timeout`. */
-  async waitForInvocation(invocationId: string, options: { timeoutMs?: number } = {}): Promise<Invocation> {
-    const deadline = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+  /** The invocation once it has finished (Server-Sent Events), or an AirlockError `timeout` carrying its last state. */
+  async waitForInvocation(invocationId: string, options: WaitOptions = {}): Promise<Invocation> {
     let last: Invocation | undefined;
-    for (;;) {
-      try {
-        const ended = await this.follow(`/v1/invocations/${encodeURIComponent(invocationId)}/stream`, deadline, (message) => {
-          if (message.event === 'gone') throw new AirlockError(404, 'not_found', `Invocation ${invocationId} was deleted (retention).`);
-          if (message.event === 'status') last = JSON.parse(message.data) as Invocation;
-        });
-        if (ended === 'done' && last !== undefined && FINISHED(last.status)) return last;
-      } catch (error) {
-        if (deadline.aborted) throw new AirlockError(0, 'timeout', `Invocation ${invocationId} did not finish within the time allowed.`, { last });
-        throw error;
-      }
-    }
+    await this.follow(`/v1/invocations/${encodeURIComponent(invocationId)}/stream`, options, `Invocation ${invocationId}`, () => ({ last }), (message) => {
+      if (message.event === 'gone') throw new AirlockError(404, 'not_found', `Invocation ${invocationId} was deleted (retention).`);
+      if (message.event === 'status') last = JSON.parse(message.data) as Invocation;
+    });
+    if (last === undefined || !FINISHED(last.status)) throw new AirlockError(0, 'unexpected_response', `The stream of invocation ${invocationId} ended without its result.`);
+    return last;
   }
 
-  /** Every invocation matching `filter`, newest pages fetched as the loop goes. */
-  async *invocations(filter: InvocationFilter = {}): AsyncGenerator<Invocation> {
+  /** Every invocation matching `filter`, pages fetched as the loop goes. */
+  async *invocations(filter: InvocationFilter = {}, options: CallOptions = {}): AsyncGenerator<Invocation> {
     let cursor: string | undefined;
     do {
       const page: Page<Invocation> = await this.http.json<Page<Invocation>>({
@@ -107,6 +109,7 @@ export class AirlockClient {
         path: '/v1/invocations',
         query: { ...filter, cursor },
         repeatable: true,
+        ...options,
       });
       yield* page.items;
       cursor = page.nextCursor ?? undefined;
@@ -114,22 +117,47 @@ export class AirlockClient {
   }
 
   /**
-   * Reads a Server-Sent Events stream until `done` (or until Airlock ends it
-   * with `timeout`: `reconnect`). `unauthenticated` (the key was revoked) is an
-   * AirlockError 401.
+   * Reads a Server-Sent Events stream until `done`, opening it again when
+   * Airlock ends it (`timeout`) or it breaks off; within `timeoutMs`, else an
+   * AirlockError `timeout` (`what` did not finish; `progress` says how far it got).
    */
-  private async follow(path: string, deadline: AbortSignal, onMessage: (message: EventSourceMessage) => void): Promise<'done' | 'reconnect'> {
+  private async follow(path: string, options: WaitOptions, what: string, progress: () => unknown, onMessage: (message: EventSourceMessage) => void): Promise<void> {
+    const deadline = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+    const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
+    let reopenDelay = FIRST_REOPEN_DELAY_MS;
+    try {
+      for (;;) {
+        const ended = await this.readStream(path, signal, onMessage);
+        if (ended.how === 'done') return;
+        // Airlock's own `timeout` is a normal end: open again at once. A stream that broke off waits a little,
+        // longer each time it keeps breaking without a word.
+        if (ended.how === 'broken') {
+          reopenDelay = ended.heard ? FIRST_REOPEN_DELAY_MS : Math.min(reopenDelay * 2, 5_000);
+          await sleep(reopenDelay, signal);
+        }
+      }
+    } catch (error) {
+      if (deadline.aborted && options.signal?.aborted !== true) {
+        throw new AirlockError(0, 'timeout', `${what} did not finish within ${options.timeoutMs ?? 30_000} ms.`, progress());
+      }
+      throw error;
+    }
+  }
+
+  /** One stream, until `done`, Airlock's `timeout`, or the connection breaks off (`heard`: something came first). */
+  private async readStream(path: string, signal: AbortSignal, onMessage: (message: EventSourceMessage) => void): Promise<{ how: 'done' | 'reopen' | 'broken'; heard: boolean }> {
     const stop = new AbortController();
-    const signal = AbortSignal.any([deadline, stop.signal]);
-    const response = await this.http.open(path, signal);
-    let ended: 'done' | 'reconnect' | undefined;
+    const response = await this.http.open(path, AbortSignal.any([signal, stop.signal]));
+    let ended: 'done' | 'reopen' | undefined;
+    let heard = false;
     let failure: unknown;
     const parser = createParser({
       onEvent: (message) => {
         if (ended !== undefined || failure !== undefined) return;
+        heard = true;
         try {
           if (message.event === 'done') ended = 'done';
-          else if (message.event === 'timeout') ended = 'reconnect';
+          else if (message.event === 'timeout') ended = 'reopen';
           else if (message.event === 'unauthenticated') throw new AirlockError(401, 'unauthenticated', 'The API key was revoked while waiting.');
           else onMessage(message);
         } catch (error) {
@@ -142,12 +170,14 @@ export class AirlockClient {
       for await (const chunk of response.body!) {
         parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));
         if (failure !== undefined) throw failure;
-        if (ended !== undefined) return ended;
+        if (ended !== undefined) return { how: ended, heard };
       }
+    } catch (error) {
+      // Cut off mid-way (Airlock restarting, a proxy, the network): open it again, unless the wait is over.
+      if (failure !== undefined || signal.aborted) throw error;
     } finally {
       stop.abort();
     }
-    // The connection closed without a word (a proxy, a restart): open it again.
-    return 'reconnect';
+    return { how: 'broken', heard };
   }
 }

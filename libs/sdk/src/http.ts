@@ -53,26 +53,41 @@ export class Http {
     return { authorization: `Bearer ${this.options.apiKey}`, ...extra };
   }
 
-  async json<T>(spec: RequestSpec): Promise<T> {
-    const maxRetries = spec.repeatable ? (this.options.maxRetries ?? 2) : 0;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.once<T>(spec);
-      } catch (error) {
-        if (!(error instanceof AirlockError) || attempt >= maxRetries || spec.signal?.aborted) throw error;
-        const retried = RETRIED.has(error.status) || error.code === 'network_error';
-        const delay = error.retryAfterMs ?? 200 * 2 ** attempt;
-        if (!retried || delay > (this.options.maxRetryDelayMs ?? 10_000)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
+  json<T>(spec: RequestSpec): Promise<T> {
+    return this.retrying(spec.repeatable, spec.signal, () => this.once<T>(spec));
   }
 
-  /** Opens a response to read as it comes (a Server-Sent Events stream); `signal` ends it. */
-  async open(path: string, signal: AbortSignal): Promise<Response> {
-    const response = await this.send(() => this.fetch(this.url(path), { headers: this.headers({ accept: 'text/event-stream' }), signal }));
-    if (!response.ok) throw await errorOf(response);
-    return response;
+  /**
+   * Opens a Server-Sent Events stream to read as it comes (`signal` ends it),
+   * retried like a read; an answer that is not an event stream (a proxy's
+   * page) is an AirlockError `unexpected_response`.
+   */
+  open(path: string, signal: AbortSignal): Promise<Response> {
+    return this.retrying(true, signal, async () => {
+      const response = await this.send(() => this.fetch(this.url(path), { headers: this.headers({ accept: 'text/event-stream' }), signal }));
+      if (!response.ok) throw await errorOf(response);
+      if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new AirlockError(response.status, 'unexpected_response', `Expected an event stream from ${path}, got ${response.headers.get('content-type') ?? 'no content type'}.`);
+      }
+      return response;
+    });
+  }
+
+  /** Runs `attempt`, again after a 429, a 503, a timeout or no answer when `repeatable`, waiting as told. */
+  private async retrying<T>(repeatable: boolean, signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {
+    const maxRetries = repeatable ? (this.options.maxRetries ?? 2) : 0;
+    for (let tries = 0; ; tries++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof AirlockError) || tries >= maxRetries || signal?.aborted) throw error;
+        const retried = RETRIED.has(error.status) || error.code === 'network_error' || error.code === 'timeout';
+        const delay = error.retryAfterMs ?? 200 * 2 ** tries;
+        if (!retried || delay > (this.options.maxRetryDelayMs ?? 10_000)) throw error;
+        await sleep(delay, signal);
+      }
+    }
   }
 
   private async once<T>(spec: RequestSpec): Promise<T> {
@@ -87,7 +102,12 @@ export class Http {
       }),
     );
     if (!response.ok) throw await errorOf(response);
-    return (await response.json()) as T;
+    const text = await response.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new AirlockError(response.status, 'unexpected_response', `Expected JSON from ${spec.path}, got: ${text.slice(0, 200)}`);
+    }
   }
 
   private async send(request: () => Promise<Response>): Promise<Response> {
@@ -100,6 +120,22 @@ export class Http {
       throw new AirlockError(0, 'network_error', `Airlock could not be reached: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+}
+
+/** Waits `ms`, or less if `signal` aborts (then throws its reason). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+  });
 }
 
 async function errorOf(response: Response): Promise<AirlockError> {

@@ -30,15 +30,22 @@ function header(headers: WebhookRequest['headers'], name: string): string | unde
  * timestamp: deduplicate on `delivery.invocation.id`.
  */
 export function verifyWebhook(request: WebhookRequest): WebhookDelivery {
+  const tolerance = request.toleranceSeconds ?? 300;
+  // A tolerance read from an unset setting (NaN) would let any old delivery through: refused outright.
+  if (!Number.isFinite(tolerance) || tolerance < 0) throw new TypeError(`toleranceSeconds must be a number of seconds, not ${String(request.toleranceSeconds)}`);
+  if (typeof request.secret !== 'string' || request.secret === '') throw new TypeError('secret is empty: pass the signingSecret Airlock showed when the webhook was registered');
+  if (typeof request.body !== 'string' && !(request.body instanceof Uint8Array)) {
+    throw new WebhookVerificationError('The body must be the raw bytes or text as received (an already parsed object cannot be verified: read it raw).');
+  }
   const timestamp = header(request.headers, 'airlock-timestamp');
   const signatures = header(request.headers, 'airlock-signature');
   if (timestamp === undefined || signatures === undefined) throw new WebhookVerificationError('The Airlock-Timestamp or Airlock-Signature header is missing.');
   if (!/^\d{1,12}$/.test(timestamp)) throw new WebhookVerificationError('The Airlock-Timestamp header is not a time in seconds.');
   const skew = Math.abs((request.now ?? Date.now()) / 1000 - Number(timestamp));
-  if (skew > (request.toleranceSeconds ?? 300)) throw new WebhookVerificationError(`The delivery's timestamp is ${Math.round(skew)} s from now: too old to trust.`);
+  if (skew > tolerance) throw new WebhookVerificationError(`The delivery's timestamp is ${Math.round(skew)} s from now: too old to trust.`);
   const body = typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
   const expected = createHmac('sha256', request.secret).update(`${timestamp}.`).update(body).digest();
-  // Several signatures may be sent (one per secret while a secret is rotated); one match is enough.
+  // The header may list several comma-separated v1= values; one match is enough.
   const matches = signatures
     .split(',')
     .map((part) => part.trim())

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { AirlockClient, AirlockError, verifyWebhook, WebhookVerificationError } from '@airlock/sdk';
@@ -65,6 +65,42 @@ describe('the SDK', () => {
     assert.deepEqual([waited.status, 'output' in waited ? waited.output : null], ['ok', 'hello, Bytes']);
   });
 
+  it('opens a stream again when it breaks off, and refuses an answer that is not a stream', async () => {
+    // A proxy in front of the API that cuts the first stream it carries before a byte of it, and answers an HTML page
+    // for the events of one id, as a misconfigured proxy would.
+    let streams = 0;
+    const proxy = createServer((request, response) => {
+      if (request.url?.startsWith('/v1/events/00000000-0000-4000-8000-00000000beef/')) return response.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>');
+      const upstream = httpRequest(`${api.baseUrl}${request.url}`, { method: request.method, headers: request.headers }, (answer) => {
+        if (request.url?.includes('/stream') && ++streams === 1) {
+          response.writeHead(200, { 'content-type': 'text/event-stream' });
+          response.flushHeaders();
+          setTimeout(() => response.destroy(), 50);
+          return answer.destroy();
+        }
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      });
+      request.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const viaProxy = new AirlockClient({ baseUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, apiKey: alice.key });
+      const accepted = await viaProxy.sendEvent({ type: 'order.created', idempotencyKey: 'no-payload' });
+      const [result] = await viaProxy.waitForResults(accepted.eventId, { timeoutMs: 15_000 });
+      assert.deepEqual([result!.status, result!.output], ['ok', 'hello, '], 'no payload: the plugin reads empty input');
+      assert.equal(streams, 2, 'the stream was opened again after it broke off');
+      const notAStream = await viaProxy.waitForResults('00000000-0000-4000-8000-00000000beef', { timeoutMs: 5_000 }).catch((error: unknown) => error);
+      assert.equal((notAStream as AirlockError).code, 'unexpected_response');
+      // A wait is cancelled by its signal.
+      const cancelled = await viaProxy.waitForResults(accepted.eventId, { signal: AbortSignal.abort() }).catch((error: unknown) => error);
+      assert.equal((cancelled as Error).name, 'AbortError');
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+  });
+
   it('pages through invocations with a filter', async () => {
     const seen: string[] = [];
     for await (const invocation of airlock.invocations({ pluginId, status: 'ok', limit: 1 })) seen.push(invocation.id);
@@ -85,13 +121,14 @@ describe('the SDK', () => {
     const nowhere = await new AirlockClient({ baseUrl: 'http://127.0.0.1:9', apiKey: alice.key, maxRetries: 0 }).getEvent(crypto.randomUUID()).catch((error: unknown) => error);
     assert.equal((nowhere as AirlockError).code, 'network_error');
 
-    // One event per second: a second send within the second is refused with Retry-After.
+    // One event per second: of three sends in a row (two seconds at most), one is refused with Retry-After.
     const limited = await createTenantSession(api, 'Limited');
     const quota = await api.http.request('PUT', `/v1/admin/tenants/${limited.tenantId}/quota`, { token: api.adminToken, body: { tier: 'free', overrides: { eventsPerSecond: 1 } } });
     assert.equal(quota.status, 200, quota.text);
     const client = new AirlockClient({ baseUrl: api.baseUrl, apiKey: limited.key });
-    await client.sendEvent({ type: 'order.created', payload: 1 });
-    const refused = await client.sendEvent({ type: 'order.created', payload: 2 }).catch((error: unknown) => error);
+    const sends: unknown[] = [];
+    for (const payload of [1, 2, 3]) sends.push(await client.sendEvent({ type: 'order.created', payload }).catch((error: unknown) => error));
+    const refused = sends.find((send) => send instanceof AirlockError);
     assert.ok(refused instanceof AirlockError, 'without an idempotency key a send is never repeated');
     assert.equal(refused.code, 'quota_exceeded');
     assert.ok(refused.retryAfterMs !== undefined && refused.retryAfterMs >= 1000, String(refused.retryAfterMs));
@@ -125,6 +162,9 @@ describe('the SDK', () => {
     refusal({ secret, headers: delivery.headers, body: altered });
     refusal({ secret, headers: { ...delivery.headers, 'airlock-signature': undefined }, body: delivery.body });
     refusal({ secret, headers: delivery.headers, body: delivery.body, now: Date.now() + 10 * 60_000 });
+    // A tolerance that is not a number (an unset setting) would disable the check: refused. So is a parsed body.
+    assert.throws(() => verifyWebhook({ secret, headers: delivery.headers, body: delivery.body, toleranceSeconds: Number(undefined) }), TypeError);
+    assert.throws(() => verifyWebhook({ secret, headers: delivery.headers, body: JSON.parse(delivery.body.toString()) }), WebhookVerificationError);
     // Headers as fetch gives them are read too.
     const headers = new Headers({ 'Airlock-Timestamp': String(delivery.headers['airlock-timestamp']), 'Airlock-Signature': String(delivery.headers['airlock-signature']) });
     assert.equal(verifyWebhook({ secret, headers, body: delivery.body.toString() }).invocation.id, verified.invocation.id);
