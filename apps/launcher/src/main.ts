@@ -4,6 +4,7 @@
 // one of them alone, for production, where both DATABASE_URL and REDIS_URL are required.
 import { telemetry } from './instrumentation.js';
 import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { resolveAdminToken } from '@airlock/api/admin-token';
 import { resolveSecretBox } from '@airlock/api/secrets';
 import { createApiApp } from '@airlock/api/api-app';
@@ -69,7 +70,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
     if (config.metricsPort !== undefined) {
       const server = await serveMetrics(config.host, config.metricsPort);
       closers.push(() => new Promise((resolve) => server.close(resolve)));
-      lines.push(`metrics: http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.metricsPort}/metrics`);
+      lines.push(`metrics: http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${(server.address() as AddressInfo).port}/metrics`);
     }
 
     if (role !== 'api') {
@@ -100,11 +101,13 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
       closers.push(() => api.close());
       await api.listen(config.port, config.host);
       const shownHost = config.host === '0.0.0.0' ? 'localhost' : config.host;
-      lines.push(`api: http://${shownHost}:${config.port} (docs at /docs)`);
+      // The port bound, which PORT=0 leaves to the system.
+      const { port } = api.getHttpServer().address() as AddressInfo;
+      lines.push(`api: http://${shownHost}:${port} (docs at /docs)`);
       lines.push(
         webEditorDirectory() === null
           ? 'web editor: not built (npm run build builds it)'
-          : `web editor: http://${shownHost}:${config.port}${EDITOR_PATH} (sign in with a tenant API key)`,
+          : `web editor: http://${shownHost}:${port}${EDITOR_PATH} (sign in with a tenant API key)`,
       );
       if (adminToken.generated !== undefined) {
         lines.push(

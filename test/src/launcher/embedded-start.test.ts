@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HttpClient } from '../support/http-client.js';
-import { freePort, spawnLauncher } from '../support/launcher-process.js';
+import { boundPort } from '../support/airlock-processes.js';
+import { spawnLauncher } from '../support/launcher-process.js';
 import { wat } from '../support/wasm.js';
 
 describe('npm start with nothing configured', () => {
@@ -19,16 +20,17 @@ describe('npm start with nothing configured', () => {
   after(() => rm(cwd, { recursive: true, force: true }));
 
   it('runs on the embedded database, prints the admin token once, and keeps data across restarts', async () => {
-    const port = String(await freePort());
-    const first = spawnLauncher(cwd, { PORT: port, ...isolation });
+    // PORT=0: the system picks a free port, and the banner says which.
+    const first = spawnLauncher(cwd, { PORT: '0', ...isolation });
     const banner = await first.running();
+    const port = boundPort(banner);
     const adminToken = /admin token[^:]*: (at_[0-9a-f]{64})/.exec(banner)?.[1];
     assert.ok(adminToken, `an admin token is printed:\n${banner}`);
     assert.match(banner, /database: embedded PGlite in .*\.airlock/);
     assert.match(banner, /worker: ready/);
     assert.match(banner, new RegExp(`web editor: http://localhost:${port}/editor/`));
 
-    const http = new HttpClient(`http://127.0.0.1:${port}`);
+    let http = new HttpClient(`http://127.0.0.1:${port}`);
     const ready = await http.get('/readyz');
     assert.equal(ready.status, 200);
     assert.equal(ready.body.workers, 1, 'the worker runs in the same process');
@@ -46,8 +48,9 @@ describe('npm start with nothing configured', () => {
     const storedToken = await readFile(join(cwd, '.airlock', 'admin-token.sha256'), 'utf8');
     assert.ok(!storedToken.includes(adminToken.slice(3)), 'the token is kept hashed');
 
-    const second = spawnLauncher(cwd, { PORT: port, ...isolation });
+    const second = spawnLauncher(cwd, { PORT: '0', ...isolation });
     const secondBanner = await second.running();
+    http = new HttpClient(`http://127.0.0.1:${boundPort(secondBanner)}`);
     try {
       assert.doesNotMatch(secondBanner, /admin token/, 'the token is printed on first start only');
       const tenants = await http.get('/v1/admin/tenants', { token: adminToken });
@@ -92,7 +95,7 @@ describe('npm start with nothing configured', () => {
   });
 
   it('refuses to start the API alone on the embedded database, saying why', async () => {
-    const launcher = spawnLauncher(cwd, { PORT: String(await freePort()), ...isolation }, ['api']);
+    const launcher = spawnLauncher(cwd, { PORT: '0', ...isolation }, ['api']);
     assert.equal(await launcher.exited(), 1);
     assert.match(launcher.stderr(), /needs DATABASE_URL and REDIS_URL/);
   });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { HttpClient } from '../support/http-client.js';
-import { freePort, type LauncherProcess } from '../support/launcher-process.js';
+import type { LauncherProcess } from '../support/launcher-process.js';
 import { publishAndBind } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 import { startApiProcess, startWorkerProcess } from '../support/airlock-processes.js';
@@ -74,8 +74,11 @@ describe('OTLP export: with OTEL_EXPORTER_OTLP_ENDPOINT set, spans go to the col
     const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
     const apiProcess = await startApiProcess(api, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
     processes.push(apiProcess.process);
-    const metricsPort = await freePort();
-    processes.push(await startWorkerProcess(api, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, AIRLOCK_METRICS_PORT: String(metricsPort), HOST: '127.0.0.1' }));
+    // Port 0: the system picks one, and the banner says which.
+    const worker = await startWorkerProcess(api, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, AIRLOCK_METRICS_PORT: '0', HOST: '127.0.0.1' });
+    processes.push(worker);
+    const metricsPort = Number(/metrics: http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(worker.stdout())?.[1]);
+    assert.ok(metricsPort > 0, worker.stdout());
 
     const traceId = randomBytes(16).toString('hex');
     const client = new HttpClient(apiProcess.baseUrl);

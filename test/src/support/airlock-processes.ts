@@ -1,5 +1,5 @@
 import type { ApiHarness } from './api-harness.js';
-import { freePort, type LauncherProcess, spawnLauncher } from './launcher-process.js';
+import { type LauncherProcess, spawnLauncher } from './launcher-process.js';
 import { compileSource } from './pdk.js';
 import { publishAndBind } from './pipeline.js';
 import { createTenantSession, type TenantSession } from './tenant-session.js';
@@ -27,12 +27,17 @@ export async function startWorkerProcess(api: ApiHarness, env: Record<string, st
   return worker;
 }
 
-/** An API alone in its own process (`npm start -- api`) on the harness's stores, on a free loopback port. */
+/** An API alone in its own process (`npm start -- api`) on the harness's stores, on a loopback port the system picks. */
 export async function startApiProcess(api: ApiHarness, env: Record<string, string> = {}): Promise<{ process: LauncherProcess; baseUrl: string }> {
-  const port = await freePort();
-  const child = spawnLauncher(process.cwd(), { ...harnessEnv(api), HOST: '127.0.0.1', PORT: String(port), ...env }, ['api']);
-  await child.running();
-  return { process: child, baseUrl: `http://127.0.0.1:${port}` };
+  const child = spawnLauncher(process.cwd(), { ...harnessEnv(api), HOST: '127.0.0.1', PORT: '0', ...env }, ['api']);
+  return { process: child, baseUrl: `http://127.0.0.1:${boundPort(await child.running())}` };
+}
+
+/** The API's port as the launcher's banner gives it. */
+export function boundPort(banner: string): number {
+  const port = /api: http:\/\/[^:\s]+:(\d+)/.exec(banner)?.[1];
+  if (port === undefined) throw new Error(`no API address in:\n${banner}`);
+  return Number(port);
 }
 
 /** Spins for as many iterations as its input says (400 million is about a second here); export `spin`. */
