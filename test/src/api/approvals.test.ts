@@ -10,6 +10,8 @@ import { wat } from '../support/wasm.js';
 const KV = '(import "airlock:host/env" "kv_delete" (func (param i64)))';
 const HTTP = '(import "extism:host/env" "http_request" (func (param i64 i64) (result i64)))';
 const plugin = (...imports: string[]) => wat(`(module ${imports.join(' ')} (func (export "run") (result i32) (i32.const 0)))`);
+/** Another module with the same imports: an extra export `name` makes its bytes differ. */
+const variant = (name: string, ...imports: string[]) => wat(`(module ${imports.join(' ')} (func (export "run") (result i32) (i32.const 0)) (func (export "${name}") (result i32) (i32.const 1)))`);
 
 describe('permission review and admin approvals', () => {
   let api: ApiHarness;
@@ -26,6 +28,16 @@ describe('permission review and admin approvals', () => {
   const upload = (pluginId: string, bytes: Uint8Array) => api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as, rawBody: { data: bytes, contentType: 'application/wasm' } });
   const bind = (pluginId: string, version: number) => api.http.post('/v1/bindings', { ...as, body: { event: 'order.created', pluginId, version, export: 'run' } });
   const pending = async () => (await api.http.get('/v1/admin/approvals?status=pending', admin())).body.items as Array<Record<string, any>>;
+  /** A new tenant on the standard tier (key-value data; HTTP to api.example.com) with one plugin, and how to add and publish its versions. */
+  const standardTenantPlugin = async (tenantName: string, pluginName: string) => {
+    const session = await createTenantSession(api, tenantName);
+    const token = { token: session.key };
+    await api.http.request('PUT', `/v1/admin/tenants/${session.tenantId}/quota`, { ...admin(), body: { tier: 'standard', overrides: { allowedHosts: ['api.example.com'] } } });
+    const pluginId = (await api.http.post('/v1/plugins', { ...token, body: { name: pluginName } })).body.id as string;
+    const put = async (bytes: Uint8Array) => (await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...token, rawBody: { data: bytes, contentType: 'application/wasm' } })).body;
+    const publish = (number: number) => api.http.post(`/v1/plugins/${pluginId}/versions/${number}/publish`, token);
+    return { session, token, pluginId, put, publish };
+  };
 
   it('holds a version that asks for more than its tier until an admin approves it', async () => {
     const pluginId = await newPlugin('caller');
@@ -106,7 +118,7 @@ describe('permission review and admin approvals', () => {
 
     // A version refused (or still awaiting review) is no baseline, even published: the same permissions in new bytes
     // are reviewed again, not let in because the refused version had them.
-    const withExtra = (name: string) => wat(`(module ${KV} ${HTTP} (func (export "run") (result i32) (i32.const 0)) (func (export "${name}") (result i32) (i32.const 1)))`);
+    const withExtra = (name: string) => variant(name, KV, HTTP);
     const third = await upload(pluginId, withExtra('again'));
     assert.equal(third.body.approvalStatus, 'pending', third.text);
     assert.deepEqual((await pending()).find((item) => item.version === 3 && item.pluginId === pluginId)?.requested, [{ permission: 'http', reason: 'new' }]);
@@ -117,14 +129,8 @@ describe('permission review and admin approvals', () => {
   });
 
   it('puts later versions that matched an approval back under review when it is revised to rejected', async () => {
-    const dana = await createTenantSession(api, 'Dana');
-    const token = { token: dana.key };
-    await api.http.request('PUT', `/v1/admin/tenants/${dana.tenantId}/quota`, { ...admin(), body: { tier: 'standard', overrides: { allowedHosts: ['api.example.com'] } } });
-    const pluginId = (await api.http.post('/v1/plugins', { ...token, body: { name: 'layered' } })).body.id as string;
-    const put = async (bytes: Uint8Array) => (await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...token, rawBody: { data: bytes, contentType: 'application/wasm' } })).body;
-    const publish = (number: number) => api.http.post(`/v1/plugins/${pluginId}/versions/${number}/publish`, token);
+    const { session: dana, token, pluginId, put, publish } = await standardTenantPlugin('Dana', 'layered');
     const statusOf = async (number: number) => (await api.http.get(`/v1/plugins/${pluginId}/versions/${number}`, token)).body.approvalStatus;
-    const variant = (name: string, ...imports: string[]) => wat(`(module ${imports.join(' ')} (func (export "run") (result i32) (i32.const 0)) (func (export "${name}") (result i32) (i32.const 1)))`);
 
     assert.equal((await put(plugin(KV))).approvalStatus, 'not_required');
     await publish(1);
@@ -168,15 +174,9 @@ describe('permission review and admin approvals', () => {
   });
 
   it('also reviews again later versions approved or awaiting a decision on a request that did not list what they had by matching', async () => {
-    const ivy = await createTenantSession(api, 'Ivy');
-    const token = { token: ivy.key };
-    await api.http.request('PUT', `/v1/admin/tenants/${ivy.tenantId}/quota`, { ...admin(), body: { tier: 'standard', overrides: { allowedHosts: ['api.example.com'] } } });
-    const pluginId = (await api.http.post('/v1/plugins', { ...token, body: { name: 'stacked' } })).body.id as string;
-    const put = async (bytes: Uint8Array) => (await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...token, rawBody: { data: bytes, contentType: 'application/wasm' } })).body;
-    const publish = (number: number) => api.http.post(`/v1/plugins/${pluginId}/versions/${number}/publish`, token);
+    const { token, pluginId, put, publish } = await standardTenantPlugin('Ivy', 'stacked');
     const requestOf = async (number: number) => (await api.http.get('/v1/admin/approvals', admin())).body.items.find((item: Record<string, any>) => item.pluginId === pluginId && item.version === number);
     const decide = async (number: number, decision: string, revise = false) => api.http.post(`/v1/admin/approvals/${(await requestOf(number)).id}`, { ...admin(), body: { decision, revise } });
-    const variant = (name: string, ...imports: string[]) => wat(`(module ${imports.join(' ')} (func (export "run") (result i32) (i32.const 0)) (func (export "${name}") (result i32) (i32.const 1)))`);
 
     await put(plugin());
     await publish(1);
@@ -201,17 +201,13 @@ describe('permission review and admin approvals', () => {
   });
 
   it('reviews an upload made while an approval is withdrawn against what stands after the withdrawal', async () => {
-    const jay = await createTenantSession(api, 'Jay');
-    const token = { token: jay.key };
-    await api.http.request('PUT', `/v1/admin/tenants/${jay.tenantId}/quota`, { ...admin(), body: { tier: 'standard' } });
-    const pluginId = (await api.http.post('/v1/plugins', { ...token, body: { name: 'raced' } })).body.id as string;
-    const put = (bytes: Uint8Array) => api.http.post(`/v1/plugins/${pluginId}/versions`, { ...token, rawBody: { data: bytes, contentType: 'application/wasm' } });
+    const { token, pluginId, put, publish } = await standardTenantPlugin('Jay', 'raced');
     await put(plugin());
-    await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, token);
+    await publish(1);
     await put(plugin(KV));
     const request = (await pending()).find((item) => item.pluginId === pluginId)!;
     await api.http.post(`/v1/admin/approvals/${request.id}`, { ...admin(), body: { decision: 'approve' } });
-    await api.http.post(`/v1/plugins/${pluginId}/versions/2/publish`, token);
+    await publish(2);
 
     // The plugin's upload turn is held while an upload and the withdrawal both arrive.
     const holder = new pg.Client({ connectionString: api.config.databaseUrl });
@@ -219,7 +215,7 @@ describe('permission review and admin approvals', () => {
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`versions:${pluginId}`]);
-      const upload = put(wat(`(module ${KV} (func (export "run") (result i32) (i32.const 0)) (func (export "raced") (result i32) (i32.const 3)))`));
+      const upload = api.http.post(`/v1/plugins/${pluginId}/versions`, { ...token, rawBody: { data: variant('raced', KV), contentType: 'application/wasm' } });
       const waiting = async (count: number) => {
         for (let tries = 0; tries < 200; tries++) {
           const { rows } = await holder.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
