@@ -49,8 +49,9 @@ export class ApiClient {
     return this.request<T>('PATCH', path, body);
   }
 
-  delete<T>(path: string): Promise<T> {
-    return this.request<T>('DELETE', path);
+  /** Deletes; what the answer carries is not needed. */
+  async delete(path: string): Promise<void> {
+    await this.request<unknown>('DELETE', path);
   }
 
   /** Sends bytes as they are (a module upload: `application/wasm`). */
@@ -104,7 +105,11 @@ export class ApiClient {
     }
     const text = await response.text();
     const parsed = text === '' ? undefined : parseJson(text);
-    if (response.ok) return parsed as T;
+    if (response.ok) {
+      // A 2xx that is not Airlock's JSON (a proxy's page) is not an answer to build on.
+      if (text !== '' && parsed === undefined) throw new ApiError(response.status, 'unexpected_response', `Expected JSON from ${path}, got ${response.headers.get('content-type') ?? 'no content type'}.`, undefined);
+      return parsed as T;
+    }
     if (response.status === 401) this.onUnauthorized?.();
     const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
     throw new ApiError(response.status, error?.code ?? 'http_error', error?.message ?? `The API answered ${response.status}.`, error?.details);

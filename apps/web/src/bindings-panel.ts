@@ -1,6 +1,6 @@
 import type { ApiClient, Binding, Plugin, Version } from './api-client.js';
 import { fill, h } from './dom.js';
-import { describe } from './sign-in.js';
+import { explain } from './explain.js';
 
 /**
  * The plugin's bindings: which events run which export of which version.
@@ -80,8 +80,8 @@ export class BindingsPanel {
     try {
       await action(plugin);
     } catch (error) {
-      this.message.textContent = describe(error);
+      this.message.textContent = explain(error);
     }
-    await this.reload().catch((error: unknown) => (this.message.textContent = describe(error)));
+    await this.reload().catch((error: unknown) => (this.message.textContent = explain(error)));
   }
 }

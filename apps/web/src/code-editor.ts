@@ -108,16 +108,17 @@ export class CodeEditor {
 
   /** Loads a source over the current one; the replaced text stays reachable with undo while the entry's name is the same. */
   load(source: PluginSource): void {
+    // The old models go first: a file name may move between the entry and the others.
     for (const model of this.others) model.dispose();
+    if (source.entry !== this.entry) {
+      const previous = this.model;
+      previous.dispose();
+      this.model = this.entryModel(source.entry);
+      this.editor.setModel(this.model);
+    }
     this.others = Object.entries(source.files)
       .filter(([file]) => file !== source.entry)
       .map(([file, text]) => monaco.editor.createModel(text, 'typescript', uriOf(file)));
-    if (source.entry !== this.entry) {
-      const previous = this.model;
-      this.model = this.entryModel(source.entry);
-      this.editor.setModel(this.model);
-      previous.dispose();
-    }
     const text = source.files[source.entry] ?? '';
     this.model.pushEditOperations([], [{ range: this.model.getFullModelRange(), text }], () => null);
     this.model.pushStackElement();

@@ -1,6 +1,6 @@
 import type { ApiClient, LogEntry, Plugin } from './api-client.js';
 import { h } from './dom.js';
-import { describe } from './sign-in.js';
+import { explain } from './explain.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 /** Lines kept on screen; older ones scroll away (GET /v1/logs has them all). */
@@ -67,7 +67,7 @@ export class LogsPanel {
         if (ended === 'closed' && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 1000));
       } catch (error) {
         if (signal.aborted) return;
-        this.status.textContent = `stopped: ${describe(error)}`;
+        this.status.textContent = `stopped: ${explain(error)}`;
         return;
       }
     }

@@ -1,10 +1,10 @@
 import type { RunView } from './api-client.js';
 import { h } from './dom.js';
 
-/** A call's result: status, output (or its bytes), error, costs and log lines. */
 /** Shown of an output at most: a page stays usable whatever a plugin writes (the API has all of it). */
 const SHOWN_CHARACTERS = 64 * 1024;
 
+/** A call's result: status, output (or its bytes), error, costs and log lines. */
 export function runView(run: RunView, heading?: string): HTMLElement {
   const whole = run.output ?? (run.outputBase64 === null || run.outputBase64 === '' ? '' : `(${atob(run.outputBase64).length} bytes, not UTF-8) ${run.outputBase64}`);
   const output = whole.length > SHOWN_CHARACTERS ? whole.slice(0, SHOWN_CHARACTERS) : whole;

@@ -1,7 +1,7 @@
 import type { ApiClient, Invocation, Page, Plugin, Trace } from './api-client.js';
 import { fill, h } from './dom.js';
 import { runView } from './run-view.js';
-import { describe } from './sign-in.js';
+import { explain } from './explain.js';
 import { traceView } from './trace-view.js';
 
 /** The plugin's recent invocations (events and direct calls); one opened shows its result, logs and trace. */
@@ -40,7 +40,7 @@ export class RunsPanel {
       const page = await this.client.get<Page<Invocation>>(`/v1/invocations?pluginId=${encodeURIComponent(plugin.id)}&limit=20`);
       if (plugin === this.plugin) fill(this.list, ...page.items.map((invocation) => this.row(invocation)));
     } catch (error) {
-      this.message.textContent = describe(error);
+      this.message.textContent = explain(error);
     }
   }
 
@@ -69,11 +69,11 @@ export class RunsPanel {
         void this.client
           .get<Trace>(`/v1/invocations/${detail.id}/trace`)
           .then((trace) => fill(traceHolder, traceView(trace)))
-          .catch((error: unknown) => fill(traceHolder, h('p', { className: 'problem' }, describe(error)))),
+          .catch((error: unknown) => fill(traceHolder, h('p', { className: 'problem' }, explain(error)))),
       );
       fill(this.detail, runView(detail, `Invocation ${detail.id}${detail.attempts > 1 ? ` (${detail.attempts} attempts)` : ''}`), showTrace, traceHolder);
     } catch (error) {
-      this.message.textContent = describe(error);
+      this.message.textContent = explain(error);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { ApiClient, ApiError } from './api-client.js';
+import { explain } from './explain.js';
 import { h } from './dom.js';
 
 export interface Tenant {
@@ -28,13 +29,8 @@ export function signInView(onSignedIn: (client: ApiClient, key: string, tenant: 
       .get<Tenant>('/v1/me')
       .then((tenant) => onSignedIn(client, value, tenant))
       .catch((error: unknown) => {
-        message.textContent = error instanceof ApiError && error.status === 401 ? 'That key is not valid (unknown, revoked or mistyped).' : describe(error);
+        message.textContent = error instanceof ApiError && error.status === 401 ? 'That key is not valid (unknown, revoked or mistyped).' : explain(error);
       });
   });
   return form;
-}
-
-export function describe(error: unknown): string {
-  if (error instanceof ApiError) return `${error.message} (${error.code})`;
-  return error instanceof Error ? error.message : String(error);
 }

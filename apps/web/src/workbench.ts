@@ -5,7 +5,7 @@ import { fill, h } from './dom.js';
 import { LogsPanel } from './logs-panel.js';
 import { runView } from './run-view.js';
 import { RunsPanel } from './runs-panel.js';
-import { describe } from './sign-in.js';
+import { explain } from './explain.js';
 import { FIRST_TEMPLATE, TEMPLATES } from './templates.js';
 import { TestsPanel } from './tests-panel.js';
 
@@ -159,6 +159,9 @@ export class Workbench {
   /** Opens a plugin at its newest version; one without versions starts from `template`. */
   private async selectPlugin(plugin: Plugin, template: PluginSource = templateSource(FIRST_TEMPLATE)): Promise<void> {
     this.plugin = plugin;
+    // Until the plugin's own source is in the editor, nothing may be compiled or uploaded as a version of it.
+    this.compileButton.disabled = true;
+    this.uploadInput.disabled = true;
     this.title.textContent = plugin.name;
     for (const item of this.pluginList.children) item.classList.toggle('selected', item.textContent === plugin.name);
     this.say('');
@@ -236,7 +239,7 @@ export class Workbench {
     try {
       tests = this.tests.value();
     } catch (error) {
-      this.say(describe(error), true);
+      this.say(explain(error), true);
       return;
     }
     this.compileButton.disabled = true;
@@ -260,7 +263,7 @@ export class Workbench {
     } catch (error) {
       if (this.plugin !== plugin) return;
       if (error instanceof ApiError && error.code === 'compile_failed') this.showProblems((error.details as { diagnostics?: CompileDiagnostic[] } | undefined)?.diagnostics ?? []);
-      this.say(describe(error), true);
+      this.say(explain(error), true);
     } finally {
       this.compileButton.disabled = this.plugin === null;
     }
@@ -340,7 +343,7 @@ export class Workbench {
       });
       if (this.plugin === plugin) fill(this.testResult, ...run.results.map((result) => runView(result, `${plugin.name} v${selected.number}`)));
     } catch (error) {
-      if (this.plugin === plugin) fill(this.testResult, h('p', { className: 'problem' }, describe(error)));
+      if (this.plugin === plugin) fill(this.testResult, h('p', { className: 'problem' }, explain(error)));
     } finally {
       this.testButton.disabled = this.selected === null || this.selected.exports.length === 0;
     }
@@ -354,7 +357,7 @@ export class Workbench {
       const run = await this.client.post<{ results: TestResult[] }>(`/v1/plugins/${selected.pluginId}/versions/${selected.number}/test`, {});
       if (this.plugin === plugin) this.tests.showResults(run.results);
     } catch (error) {
-      if (this.plugin === plugin) this.say(describe(error), true);
+      if (this.plugin === plugin) this.say(explain(error), true);
     } finally {
       this.tests.runButton.disabled = this.selected === null;
     }
@@ -388,7 +391,7 @@ export class Workbench {
     try {
       await action();
     } catch (error) {
-      this.say(describe(error), true);
+      this.say(explain(error), true);
     }
   }
 }

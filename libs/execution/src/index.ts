@@ -1,5 +1,5 @@
 export { effectivePolicy } from './effective-policy.js';
-export { newPermissions, reviewPermissions, reviewPolicy, SENSITIVE_PERMISSIONS, type RequestedPermission } from './permission-review.js';
+export { heldForApproval, newPermissions, reviewPermissions, reviewPolicy, SENSITIVE_PERMISSIONS, type RequestedPermission } from './permission-review.js';
 export { PolicyResolver } from './policy-resolver.js';
 export { quotaOverridesSchema, type QuotaOverrides } from './quota-overrides.schema.js';
 export { SecretBox, type SecretKey } from './secret-box.js';

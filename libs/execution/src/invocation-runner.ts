@@ -5,7 +5,7 @@ import { metrics } from '@airlock/telemetry';
 import { ATTR, SPAN, withSpan } from '@airlock/telemetry/api';
 import type { ArtifactCache } from './artifact-cache.js';
 import { CoalescingBatcher } from './coalescing-batcher.js';
-import { reviewPolicy } from './permission-review.js';
+import { heldForApproval, reviewPolicy } from './permission-review.js';
 import type { PolicyResolver } from './policy-resolver.js';
 import type { QuotaOverrides } from './quota-overrides.schema.js';
 import type { SecretBox } from './secret-box.js';
@@ -190,7 +190,7 @@ export class InvocationRunner {
     // Nor does a deleted binding's queued work run: its secrets went with it, and half its config is not its config.
     if (invocation.bindingDeleted) return failedResult('invalid_module', 'the binding was deleted');
     // What was queued before a version's permissions went back under review, or were refused, does not run with them.
-    if (module.approvalStatus === 'pending' || module.approvalStatus === 'rejected') {
+    if (heldForApproval(module.approvalStatus)) {
       return failedResult('forbidden_import', `version ${invocation.version}'s permissions ${module.approvalStatus === 'pending' ? "await an admin's approval" : 'were refused by an admin'}`);
     }
     const tenantPolicy = await deps.policies.resolve(invocation.tenantTier, invocation.quotaOverrides as QuotaOverrides);

@@ -61,3 +61,8 @@ function isNew(permission: string, previous: readonly string[] | null): boolean 
 export function reviewPolicy(policy: SandboxPolicy): SandboxPolicy {
   return { ...policy, wasi: true, kv: { ...policy.kv, enabled: true } };
 }
+
+/** Whether a version's permissions keep it from running: awaiting an admin's decision, or refused. */
+export function heldForApproval(approvalStatus: string): boolean {
+  return approvalStatus === 'pending' || approvalStatus === 'rejected';
+}

@@ -1,6 +1,6 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { AirlockError } from './errors.js';
-import { Http, type HttpOptions, sleep } from './http.js';
+import { Http, type HttpOptions, isTransient, sleep } from './http.js';
 import type { AcceptedEvent, Event, Invocation, InvocationFilter, Invoke, NewEvent, Page } from './types.js';
 
 const FINISHED = (status: string) => status !== 'queued' && status !== 'running';
@@ -33,9 +33,11 @@ const FIRST_REOPEN_DELAY_MS = 250;
  */
 export class AirlockClient {
   private readonly http: Http;
+  private readonly timeoutMs: number;
 
   constructor(options: AirlockClientOptions) {
     this.http = new Http(options);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
   /**
@@ -76,13 +78,14 @@ export class AirlockClient {
 
   /**
    * Calls one plugin directly. The answer is the invocation: finished when
-   * `wait` was given and it finished in time, else `queued` (follow it with
-   * `waitForInvocation`). Sent once: a failure is the caller's to handle.
+   * `wait` was given and it finished in time, else `queued` or `running`
+   * (follow it with `waitForInvocation`). Sent once: a failure is the caller's to handle.
    */
   invoke(pluginId: string, call: Invoke, options: CallOptions = {}): Promise<Invocation> {
     const { inputBytes, ...rest } = call;
     const body = inputBytes === undefined ? rest : { ...rest, inputBase64: base64(inputBytes) };
-    return this.http.json<Invocation>({ method: 'POST', path: `/v1/plugins/${encodeURIComponent(pluginId)}/invoke`, body, repeatable: false, timeoutMs: (call.wait ?? 0) + 30_000, ...options });
+    // The server may hold the answer for `wait`: the client's time limit starts after it.
+    return this.http.json<Invocation>({ method: 'POST', path: `/v1/plugins/${encodeURIComponent(pluginId)}/invoke`, body, repeatable: false, timeoutMs: (call.wait ?? 0) + this.timeoutMs, ...options });
   }
 
   getInvocation(invocationId: string, options: CallOptions = {}): Promise<Invocation> {
@@ -118,36 +121,58 @@ export class AirlockClient {
 
   /**
    * Reads a Server-Sent Events stream until `done`, opening it again when
-   * Airlock ends it (`timeout`) or it breaks off; within `timeoutMs`, else an
-   * AirlockError `timeout` (`what` did not finish; `progress` says how far it got).
+   * Airlock ends it (`timeout`), when it breaks off, or when opening it fails
+   * for a passing reason (a restart: no answer, 503, 429), backing off while
+   * that goes on; within `timeoutMs`, else an AirlockError `timeout` (`what`
+   * did not finish; `progress` says how far it got).
    */
   private async follow(path: string, options: WaitOptions, what: string, progress: () => unknown, onMessage: (message: EventSourceMessage) => void): Promise<void> {
-    const deadline = AbortSignal.timeout(options.timeoutMs ?? 30_000);
-    const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
-    let reopenDelay = FIRST_REOPEN_DELAY_MS;
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const wait = new AbortController();
+    const timer = setTimeout(() => wait.abort(new AirlockError(0, 'timeout', `${what} did not finish within ${timeoutMs} ms.`, progress())), timeoutMs);
+    const cancel = () => wait.abort(options.signal!.reason);
+    if (options.signal?.aborted) cancel();
+    else options.signal?.addEventListener('abort', cancel, { once: true });
+    let reopenDelay = 0;
     try {
       for (;;) {
-        const ended = await this.readStream(path, signal, onMessage);
+        let ended: Awaited<ReturnType<AirlockClient['readStream']>>;
+        try {
+          ended = await this.readStream(path, wait.signal, onMessage);
+        } catch (error) {
+          if (wait.signal.aborted || !(error instanceof AirlockError) || !isTransient(error)) throw error;
+          ended = { how: 'broken', heard: false };
+        }
         if (ended.how === 'done') return;
-        // Airlock's own `timeout` is a normal end: open again at once. A stream that broke off waits a little,
-        // longer each time it keeps breaking without a word.
+        // Airlock's own `timeout` is a normal end: open again at once. A stream that broke off, or could not be
+        // opened, waits a little, longer each time it happens again without a word in between.
         if (ended.how === 'broken') {
-          reopenDelay = ended.heard ? FIRST_REOPEN_DELAY_MS : Math.min(reopenDelay * 2, 5_000);
-          await sleep(reopenDelay, signal);
+          reopenDelay = ended.heard || reopenDelay === 0 ? FIRST_REOPEN_DELAY_MS : Math.min(reopenDelay * 2, 5_000);
+          await sleep(reopenDelay, wait.signal);
         }
       }
     } catch (error) {
-      if (deadline.aborted && options.signal?.aborted !== true) {
-        throw new AirlockError(0, 'timeout', `${what} did not finish within ${options.timeoutMs ?? 30_000} ms.`, progress());
-      }
-      throw error;
+      throw wait.signal.aborted ? wait.signal.reason : error;
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', cancel);
     }
   }
 
   /** One stream, until `done`, Airlock's `timeout`, or the connection breaks off (`heard`: something came first). */
   private async readStream(path: string, signal: AbortSignal, onMessage: (message: EventSourceMessage) => void): Promise<{ how: 'done' | 'reopen' | 'broken'; heard: boolean }> {
+    // Its own controller, following the wait's: aborted when this stream is done with, whatever the wait does next.
+    signal.throwIfAborted();
     const stop = new AbortController();
-    const response = await this.http.open(path, AbortSignal.any([signal, stop.signal]));
+    const follow = () => stop.abort(signal.reason);
+    signal.addEventListener('abort', follow, { once: true });
+    let response: Response;
+    try {
+      response = await this.http.open(path, stop.signal);
+    } catch (error) {
+      signal.removeEventListener('abort', follow);
+      throw error;
+    }
     let ended: 'done' | 'reopen' | undefined;
     let heard = false;
     let failure: unknown;
@@ -176,6 +201,7 @@ export class AirlockClient {
       // Cut off mid-way (Airlock restarting, a proxy, the network): open it again, unless the wait is over.
       if (failure !== undefined || signal.aborted) throw error;
     } finally {
+      signal.removeEventListener('abort', follow);
       stop.abort();
     }
     return { how: 'broken', heard };

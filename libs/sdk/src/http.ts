@@ -58,20 +58,19 @@ export class Http {
   }
 
   /**
-   * Opens a Server-Sent Events stream to read as it comes (`signal` ends it),
-   * retried like a read; an answer that is not an event stream (a proxy's
-   * page) is an AirlockError `unexpected_response`.
+   * Opens a Server-Sent Events stream to read as it comes (`signal` ends it).
+   * Not retried here: the waits open it again themselves until their deadline.
+   * An answer that is not an event stream (a proxy's page) is an AirlockError
+   * `unexpected_response`.
    */
-  open(path: string, signal: AbortSignal): Promise<Response> {
-    return this.retrying(true, signal, async () => {
-      const response = await this.send(() => this.fetch(this.url(path), { headers: this.headers({ accept: 'text/event-stream' }), signal }));
-      if (!response.ok) throw await errorOf(response);
-      if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
-        await response.body?.cancel().catch(() => undefined);
-        throw new AirlockError(response.status, 'unexpected_response', `Expected an event stream from ${path}, got ${response.headers.get('content-type') ?? 'no content type'}.`);
-      }
-      return response;
-    });
+  async open(path: string, signal: AbortSignal): Promise<Response> {
+    const response = await this.send(signal, (linked) => this.fetch(this.url(path), { headers: this.headers({ accept: 'text/event-stream' }), signal: linked }));
+    if (!response.ok) throw await errorOf(response);
+    if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new AirlockError(response.status, 'unexpected_response', `Expected an event stream from ${path}, got ${response.headers.get('content-type') ?? 'no content type'}.`);
+    }
+    return response;
   }
 
   /** Runs `attempt`, again after a 429, a 503, a timeout or no answer when `repeatable`, waiting as told. */
@@ -82,44 +81,61 @@ export class Http {
         return await attempt();
       } catch (error) {
         if (!(error instanceof AirlockError) || tries >= maxRetries || signal?.aborted) throw error;
-        const retried = RETRIED.has(error.status) || error.code === 'network_error' || error.code === 'timeout';
         const delay = error.retryAfterMs ?? 200 * 2 ** tries;
-        if (!retried || delay > (this.options.maxRetryDelayMs ?? 10_000)) throw error;
+        if (!isTransient(error) || delay > (this.options.maxRetryDelayMs ?? 10_000)) throw error;
         await sleep(delay, signal);
       }
     }
   }
 
-  private async once<T>(spec: RequestSpec): Promise<T> {
-    const timeout = AbortSignal.timeout(spec.timeoutMs ?? this.options.timeoutMs ?? 30_000);
-    const signal = spec.signal === undefined ? timeout : AbortSignal.any([spec.signal, timeout]);
-    const response = await this.send(() =>
-      this.fetch(this.url(spec.path, spec.query), {
+  private once<T>(spec: RequestSpec): Promise<T> {
+    const timeoutMs = spec.timeoutMs ?? this.options.timeoutMs ?? 30_000;
+    return this.send(spec.signal, async (signal) => {
+      const response = await this.fetch(this.url(spec.path, spec.query), {
         method: spec.method,
         headers: this.headers(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
         body: spec.body === undefined ? null : JSON.stringify(spec.body),
         signal,
-      }),
-    );
-    if (!response.ok) throw await errorOf(response);
-    const text = await response.text();
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new AirlockError(response.status, 'unexpected_response', `Expected JSON from ${spec.path}, got: ${text.slice(0, 200)}`);
-    }
+      });
+      if (!response.ok) throw await errorOf(response);
+      const text = await response.text();
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        throw new AirlockError(response.status, 'unexpected_response', `Expected JSON from ${spec.path}, got: ${text.slice(0, 200)}`);
+      }
+    }, timeoutMs);
   }
 
-  private async send(request: () => Promise<Response>): Promise<Response> {
+  /**
+   * Runs `request` (sending and reading the answer) under the caller's
+   * `signal` and an optional time limit; what fails without an answer becomes
+   * an AirlockError (`timeout`, `network_error`), and the caller's own abort
+   * rejects with its reason, untouched.
+   */
+  private async send<T>(signal: AbortSignal | undefined, request: (linked: AbortSignal) => Promise<T>, timeoutMs?: number): Promise<T> {
+    const linked = new AbortController();
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => linked.abort(new AirlockError(0, 'timeout', `Airlock did not answer within ${timeoutMs} ms.`)), timeoutMs);
+    const follow = () => linked.abort(signal!.reason);
+    if (signal?.aborted) follow();
+    else signal?.addEventListener('abort', follow, { once: true });
     try {
-      return await request();
+      return await request(linked.signal);
     } catch (error) {
-      const name = error instanceof Error ? error.name : '';
-      if (name === 'TimeoutError') throw new AirlockError(0, 'timeout', 'Airlock did not answer in time.');
-      if (name === 'AbortError') throw error;
+      if (signal?.aborted) throw signal.reason;
+      if (linked.signal.aborted) throw linked.signal.reason;
+      if (error instanceof AirlockError) throw error;
       throw new AirlockError(0, 'network_error', `Airlock could not be reached: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', follow);
     }
   }
+}
+
+/** What may pass if tried again: too many requests, Airlock or its queue briefly away, no answer. */
+export function isTransient(error: AirlockError): boolean {
+  return RETRIED.has(error.status) || error.code === 'network_error' || error.code === 'timeout';
 }
 
 /** Waits `ms`, or less if `signal` aborts (then throws its reason). */

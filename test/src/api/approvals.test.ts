@@ -215,17 +215,22 @@ describe('permission review and admin approvals', () => {
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`versions:${pluginId}`]);
-      const upload = api.http.post(`/v1/plugins/${pluginId}/versions`, { ...token, rawBody: { data: variant('raced', KV), contentType: 'application/wasm' } });
+      // Waiters for an advisory lock in this test's database (other test files share the server).
       const waiting = async (count: number) => {
         for (let tries = 0; tries < 200; tries++) {
-          const { rows } = await holder.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+          const { rows } = await holder.query(
+            "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+          );
           if (rows[0].n >= count) return;
           await new Promise((resolve) => setTimeout(resolve, 25));
         }
         assert.fail('nothing waited for the turn');
       };
-      await waiting(1);
+      // The withdrawal is first in line, the upload second: the upload must not be reviewed against what the
+      // withdrawal is taking away (an upload that read its baseline before its turn would be).
       const withdrawal = api.http.post(`/v1/admin/approvals/${request.id}`, { ...admin(), body: { decision: 'reject', revise: true } });
+      await waiting(1);
+      const upload = api.http.post(`/v1/plugins/${pluginId}/versions`, { ...token, rawBody: { data: variant('raced', KV), contentType: 'application/wasm' } });
       await waiting(2);
       await holder.query('COMMIT');
       const [uploaded, withdrawn] = await Promise.all([upload, withdrawal]);
@@ -235,7 +240,7 @@ describe('permission review and admin approvals', () => {
       await holder.end();
     }
     const third = await api.http.get(`/v1/plugins/${pluginId}/versions/3`, token);
-    assert.equal(third.body.approvalStatus, 'pending', 'whichever went first, key-value data is reviewed again without version 2');
+    assert.equal(third.body.approvalStatus, 'pending', 'key-value data is reviewed again, without version 2 as its baseline');
   });
 
   it('tests a version awaiting approval with its permissions, but never on the plugin\'s own key-value data', async () => {

@@ -102,10 +102,13 @@ describe('the SDK', () => {
   });
 
   it('pages through invocations with a filter', async () => {
-    const seen: string[] = [];
-    for await (const invocation of airlock.invocations({ pluginId, status: 'ok', limit: 1 })) seen.push(invocation.id);
-    assert.ok(seen.length >= 3, `${seen.length} invocations`);
-    assert.equal(new Set(seen).size, seen.length, 'each once');
+    // Three of this plugin's own, besides whatever the other tests left.
+    for (const name of ['one', 'two', 'three']) await airlock.invoke(pluginId, { export: 'greet', input: name, wait: 10_000 });
+    const seen: Array<{ id: string; pluginId: string; status: string; output: string | null }> = [];
+    for await (const invocation of airlock.invocations({ pluginId, status: 'ok', limit: 1 })) seen.push(invocation);
+    assert.ok(seen.every((invocation) => invocation.pluginId === pluginId && invocation.status === 'ok'), 'only what the filter asks for');
+    assert.equal(new Set(seen.map((invocation) => invocation.id)).size, seen.length, 'each once');
+    for (const name of ['one', 'two', 'three']) assert.ok(seen.some((invocation) => invocation.output === `hello, ${name}`), name);
   });
 
   it('turns error answers into AirlockErrors with their code, and retries only what is safe to repeat', async () => {
@@ -118,7 +121,12 @@ describe('the SDK', () => {
     assert.deepEqual([invalid.status, invalid.code], [400, 'validation_failed']);
     const stranger = await new AirlockClient({ baseUrl: api.baseUrl, apiKey: 'ak_0000000000000000_' + '0'.repeat(64) }).getEvent(crypto.randomUUID()).catch((error: unknown) => error);
     assert.deepEqual([(stranger as AirlockError).status, (stranger as AirlockError).code], [401, 'unauthenticated']);
-    const nowhere = await new AirlockClient({ baseUrl: 'http://127.0.0.1:9', apiKey: alice.key, maxRetries: 0 }).getEvent(crypto.randomUUID()).catch((error: unknown) => error);
+    // A port nothing listens on: a server's, closed.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const nowhere = await new AirlockClient({ baseUrl: `http://127.0.0.1:${closedPort}`, apiKey: alice.key, maxRetries: 0 }).getEvent(crypto.randomUUID()).catch((error: unknown) => error);
     assert.equal((nowhere as AirlockError).code, 'network_error');
 
     // One event per second: of three sends in a row (two seconds at most), one is refused with Retry-After.
@@ -126,14 +134,26 @@ describe('the SDK', () => {
     const quota = await api.http.request('PUT', `/v1/admin/tenants/${limited.tenantId}/quota`, { token: api.adminToken, body: { tier: 'free', overrides: { eventsPerSecond: 1 } } });
     assert.equal(quota.status, 200, quota.text);
     const client = new AirlockClient({ baseUrl: api.baseUrl, apiKey: limited.key });
-    const sends: unknown[] = [];
-    for (const payload of [1, 2, 3]) sends.push(await client.sendEvent({ type: 'order.created', payload }).catch((error: unknown) => error));
-    const refused = sends.find((send) => send instanceof AirlockError);
+    let refused: unknown;
+    for (let payload = 0; payload < 20 && refused === undefined; payload++) await client.sendEvent({ type: 'order.created', payload }).catch((error: unknown) => (refused = error));
     assert.ok(refused instanceof AirlockError, 'without an idempotency key a send is never repeated');
     assert.equal(refused.code, 'quota_exceeded');
     assert.ok(refused.retryAfterMs !== undefined && refused.retryAfterMs >= 1000, String(refused.retryAfterMs));
-    // With a key, the client waits as told and sends again: the event is accepted once.
-    const first = await client.sendEvent({ type: 'order.created', payload: 3, idempotencyKey: 'order-3' });
+    // With a key, a 429 is waited out as Retry-After says and the send repeated; the same key gives the same event.
+    const attempts: number[] = [];
+    const counting = new AirlockClient({
+      baseUrl: api.baseUrl,
+      apiKey: limited.key,
+      fetch: async (input, init) => {
+        attempts.push(Date.now());
+        // The first attempt meets a quota refusal as Airlock words it, with a short Retry-After.
+        if (attempts.length === 1) return new Response(JSON.stringify({ error: { code: 'quota_exceeded', message: 'busy' }, requestId: 'r' }), { status: 429, headers: { 'retry-after': '0' } });
+        return fetch(input, init);
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const first = await counting.sendEvent({ type: 'order.created', payload: 3, idempotencyKey: 'order-3' });
+    assert.equal(attempts.length, 2, 'sent again after the 429');
     const again = await client.sendEvent({ type: 'order.created', payload: 3, idempotencyKey: 'order-3' });
     assert.equal(again.eventId, first.eventId);
   });

@@ -255,9 +255,11 @@ describe('the web editor', () => {
     await page.getByTestId('plugin-module-only').click();
     await page.getByTestId('plugin-title').getByText('module-only').waitFor();
     await page.getByText('Version 1 was uploaded as a module').waitFor();
+    const answered = page.waitForResponse((response) => response.url().endsWith(`/v1/plugins/${slowId}/versions`) && response.request().method() === 'POST');
     release();
-    await eventually(async () => assert.equal((await api.http.get(`/v1/plugins/${slowId}/versions`, { token: frank.key })).body.items.length, 1));
-    await page.waitForTimeout(300);
+    assert.equal((await answered).status(), 201);
+    // The page has had the answer; what it shows is still the plugin now open.
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
     assert.deepEqual(await page.getByTestId('version-select').locator('option').allTextContents(), ['v1 (draft)']);
     assert.deepEqual(await page.getByTestId('test-export').locator('option').allTextContents(), ['answer']);
     // The module-only plugin's editor holds a template saying so, not the slow plugin's source.
@@ -351,14 +353,19 @@ describe('the web editor', () => {
     await page.close();
   });
 
-  it("shows a tenant only its own plugins and runs", async () => {
+  it('shows a tenant only its own plugins and runs', async () => {
+    // Alice's greeter exists and has run; Bob has a plugin of the same name that never ran.
+    const own = await api.http.post('/v1/plugins', { token: bob.key, body: { name: 'greeter' } });
+    assert.equal(own.status, 201, own.text);
+    assert.ok((await api.http.get(`/v1/invocations?pluginId=${await pluginId(api, alice, 'greeter')}`, { token: alice.key })).body.items.length > 0);
     const page = await signIn(bob.key);
     assert.equal(await page.getByTestId('tenant-name').textContent(), 'Bob Inc');
-    await page.getByTestId('plugin-list').waitFor({ state: 'attached' });
-    // Bob's list loads (empty) while Alice's greeter exists.
+    await page.getByTestId('plugin-greeter').click();
+    await page.getByText('No versions yet').waitFor();
     await page.waitForLoadState('networkidle');
-    assert.equal(await page.getByTestId('plugin-greeter').count(), 0);
-    assert.deepEqual(await page.getByTestId('plugin-list').locator('li').allTextContents(), []);
+    assert.deepEqual(await page.getByTestId('plugin-list').locator('li').allTextContents(), ['greeter']);
+    assert.equal(await page.getByTestId('runs').locator('tr').count(), 0, "none of Alice's runs");
+    assert.deepEqual(await page.getByTestId('version-select').locator('option').allTextContents(), []);
     await page.close();
   });
 });

@@ -4,9 +4,8 @@ import { AppError, AppErrorCode } from '@airlock/errors';
 import type { z } from 'zod';
 import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
-import { SecretBox } from '@airlock/execution';
+import { heldForApproval, reviewPolicy, SecretBox } from '@airlock/execution';
 import { admitOrThrow } from '../versions/admit-or-throw.js';
-import { reviewPolicy } from '@airlock/execution';
 import { type TestCall, type TestResult, VersionTestsRunner } from '../versions/version-tests.runner.js';
 import { notFound } from '../validation/id-param.pipe.js';
 import type { createBindingSchema, updateBindingSchema } from './binding.schema.js';
@@ -40,7 +39,7 @@ export class BindingsService {
     const version = await this.versions.findWithWasm(tenant.id, binding.pluginId, resolvedVersion);
     if (version === null) throw notFound('version');
     // As events would: a version whose permissions are under review or refused does not run (its tests use .../versions/:n/test).
-    if (version.approvalStatus === 'pending' || version.approvalStatus === 'rejected') {
+    if (heldForApproval(version.approvalStatus)) {
       throw new AppError(AppErrorCode.Conflict, `Version ${version.number} cannot run from a binding: approval ${version.approvalStatus}. Use .../versions/${version.number}/test meanwhile.`, {
         details: { version: version.number, approvalStatus: version.approvalStatus },
       });
@@ -175,7 +174,7 @@ export class BindingsService {
     if (version.status !== 'published') {
       throw new AppError(AppErrorCode.Conflict, `Version ${version.number} is ${version.status}; only published versions can be bound.`, { details: { field: 'version' } });
     }
-    if (version.approvalStatus === 'pending' || version.approvalStatus === 'rejected') {
+    if (heldForApproval(version.approvalStatus)) {
       throw new AppError(
         AppErrorCode.Conflict,
         version.approvalStatus === 'pending'

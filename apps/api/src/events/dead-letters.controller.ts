@@ -3,6 +3,7 @@ import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/commo
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { BindingRepository, InvocationRepository, type ListPosition, PluginVersionRepository } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
+import { heldForApproval } from '@airlock/execution';
 import { z } from 'zod';
 import { actorOf } from '../audit/audit.service.js';
 import { CurrentPrincipal } from '../auth/current-principal.js';
@@ -72,7 +73,7 @@ export class DeadLettersController {
     if (version === null) {
       throw body.version === undefined ? new AppError(AppErrorCode.NotFound, `No version ${number} of this plugin.`) : invalidField('body', 'version', `the plugin has no version ${number}`);
     }
-    if (version.status !== 'published' || version.approvalStatus === 'pending' || version.approvalStatus === 'rejected') {
+    if (version.status !== 'published' || heldForApproval(version.approvalStatus)) {
       throw new AppError(AppErrorCode.Conflict, `Version ${number} cannot run: it is ${version.status}, approval ${version.approvalStatus}.`);
     }
     if (!(version.exports as string[]).includes(original.exportName)) {

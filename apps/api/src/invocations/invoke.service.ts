@@ -2,6 +2,7 @@ import { currentTraceId } from '@airlock/telemetry';
 import { Injectable } from '@nestjs/common';
 import { type Invocation, InvocationRepository, PluginVersionRepository, type Tenant } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
+import { heldForApproval } from '@airlock/execution';
 import type { z } from 'zod';
 import { EventsService } from '../events/events.service.js';
 import { PluginsService } from '../plugins/plugins.service.js';
@@ -32,7 +33,7 @@ export class InvokeService {
         ? new AppError(AppErrorCode.Conflict, 'The plugin has no published version.')
         : invalidField('body', 'version', `the plugin has no version ${request.version}`);
     }
-    if (version.status !== 'published' || version.approvalStatus === 'pending' || version.approvalStatus === 'rejected') {
+    if (version.status !== 'published' || heldForApproval(version.approvalStatus)) {
       throw new AppError(AppErrorCode.Conflict, `Version ${version.number} cannot run: it is ${version.status}, approval ${version.approvalStatus}. Use .../test for drafts.`);
     }
     if (!(version.exports as string[]).includes(request.export)) {

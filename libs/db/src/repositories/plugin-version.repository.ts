@@ -120,23 +120,33 @@ export class PluginVersionRepository {
    * decides, the second gets `conflict` with the decision it would overwrite.
    * Null when there is no such approval.
    */
-  async decide(approvalId: string, decision: 'approved' | 'rejected', note: string | undefined, at: Date, revise = false, requestedAgainst: ReviewAgainst = () => []) {
+  async decide(approvalId: string, decision: 'approved' | 'rejected', note: string | undefined, at: Date, revise: boolean, requestedAgainst: ReviewAgainst) {
     const withVersion = { version: { select: { number: true, pluginId: true, permissions: true, plugin: { select: { name: true } } } } } as const;
-    return this.prisma.$transaction(async (tx) => {
-      // Locked while it is decided: what it was before is what this decision replaces.
-      const [locked] = await tx.$queryRaw<Array<{ status: string }>>`SELECT status FROM approvals WHERE id = ${approvalId}::uuid FOR UPDATE`;
-      if (locked === undefined) return null;
-      const previous = locked.status;
-      const applies = revise ? previous !== decision : previous === 'pending';
-      let reReviewed: number[] = [];
-      if (applies) {
-        const { versionId } = await tx.approval.update({ where: { id: approvalId }, data: { status: decision, note: note ?? null, decidedAt: at } });
-        await tx.pluginVersion.update({ where: { id: versionId }, data: { approvalStatus: decision } });
-        if (previous === 'approved' && decision === 'rejected') reReviewed = await this.reReviewAfter(tx, versionId, requestedAgainst);
-      }
-      const approval = await tx.approval.findUniqueOrThrow({ where: { id: approvalId }, include: withVersion });
-      return { approval, previous, changed: applies, conflict: !applies && previous !== decision, reReviewed };
-    });
+    return this.prisma.$transaction(
+      async (tx) => {
+        // A decision takes its plugin's upload turn first, as uploads do, then the request's row: one lock order, so
+        // decisions on one plugin never deadlock, and no version is reviewed against an approval being withdrawn.
+        const [target] = await tx.$queryRaw<Array<{ plugin_id: string }>>`
+          SELECT v.plugin_id FROM approvals a JOIN plugin_versions v ON v.id = a.version_id WHERE a.id = ${approvalId}::uuid`;
+        if (target === undefined) return null;
+        await takeTurn(tx, 'versions', target.plugin_id);
+        // Locked while it is decided: what it was before is what this decision replaces.
+        const [locked] = await tx.$queryRaw<Array<{ status: string }>>`SELECT status FROM approvals WHERE id = ${approvalId}::uuid FOR UPDATE`;
+        if (locked === undefined) return null;
+        const previous = locked.status;
+        const applies = revise ? previous !== decision : previous === 'pending';
+        let reReviewed: number[] = [];
+        if (applies) {
+          const { versionId } = await tx.approval.update({ where: { id: approvalId }, data: { status: decision, note: note ?? null, decidedAt: at } });
+          await tx.pluginVersion.update({ where: { id: versionId }, data: { approvalStatus: decision } });
+          if (previous === 'approved' && decision === 'rejected') reReviewed = await this.reReviewAfter(tx, versionId, requestedAgainst);
+        }
+        const approval = await tx.approval.findUniqueOrThrow({ where: { id: approvalId }, include: withVersion });
+        return { approval, previous, changed: applies, conflict: !applies && previous !== decision, reReviewed };
+      },
+      // It may wait for an upload of several MB to be written (see createOrFind).
+      { maxWait: 10_000, timeout: 30_000 },
+    );
   }
 
   /**
@@ -146,12 +156,11 @@ export class PluginVersionRepository {
    * that did), or approved or awaiting a decision on a request that did not
    * list what it only had by matching, waits for an admin again, its request
    * now listing everything new; meanwhile it does not run. Returns their
-   * numbers. Runs in the plugin's upload turn, so no version is made against
+   * numbers. Called in the plugin's upload turn, so no version is made against
    * the withdrawn approval while this looks.
    */
   private async reReviewAfter(tx: Prisma.TransactionClient, versionId: string, requestedAgainst: ReviewAgainst): Promise<number[]> {
     const withdrawn = await tx.pluginVersion.findUniqueOrThrow({ where: { id: versionId }, select: { tenantId: true, pluginId: true, number: true } });
-    await takeTurn(tx, 'versions', withdrawn.pluginId);
     const later = await tx.pluginVersion.findMany({
       where: { pluginId: withdrawn.pluginId, number: { gt: withdrawn.number }, approvalStatus: { in: ['not_required', 'approved', 'pending'] } },
       orderBy: { number: 'asc' },
