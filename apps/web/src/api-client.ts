@@ -191,6 +191,7 @@ export interface Binding {
   version: number | 'latest';
   resolvedVersion: number | null;
   export: string;
+  config: Record<string, string>;
   secretNames: string[];
   enabled: boolean;
 }

@@ -5,6 +5,7 @@ import { fill, h } from './dom.js';
 import { LogsPanel } from './logs-panel.js';
 import { runView } from './run-view.js';
 import { RunsPanel } from './runs-panel.js';
+import { parseStringMap } from './string-map.js';
 import { explain } from './explain.js';
 import { FIRST_TEMPLATE, TEMPLATES } from './templates.js';
 import { TestsPanel } from './tests-panel.js';
@@ -38,6 +39,7 @@ export class Workbench {
   private readonly problems = h('ul', { className: 'problems', testId: 'problems' });
   private readonly exportSelect = h('select', { testId: 'test-export' });
   private readonly testInput = h('textarea', { rows: 4, placeholder: 'input (text or JSON)', testId: 'test-input' });
+  private readonly testConfig = h('textarea', { rows: 2, spellcheck: false, placeholder: 'config: {"minTotal": "100"}', testId: 'test-config' });
   private readonly testButton = h('button', { testId: 'run-test', disabled: true }, 'Run');
   private readonly testResult = h('div', { testId: 'test-result' });
   private readonly bindings: BindingsPanel;
@@ -87,6 +89,7 @@ export class Workbench {
         h('h3', {}, 'Test call'),
         h('label', {}, 'Export ', this.exportSelect),
         this.testInput,
+        this.testConfig,
         this.testButton,
         this.testResult,
         this.tests.element,
@@ -340,6 +343,7 @@ export class Workbench {
       const run = await this.client.post<{ results: TestResult[] }>(`/v1/plugins/${selected.pluginId}/versions/${selected.number}/test`, {
         export: this.exportSelect.value,
         input: this.testInput.value,
+        config: parseStringMap(this.testConfig.value, 'config'),
       });
       if (this.plugin === plugin) fill(this.testResult, ...run.results.map((result) => runView(result, `${plugin.name} v${selected.number}`)));
     } catch (error) {

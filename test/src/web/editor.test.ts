@@ -154,7 +154,7 @@ describe('the web editor', () => {
     });
 
     // Switched off in the editor, the binding no longer runs.
-    await page.getByTestId('binding-order.created').locator('input[type=checkbox]').uncheck();
+    await page.getByTestId('binding-order.created').getByTestId('binding-enabled').uncheck();
     await eventually(async () => {
       const bindings = await api.http.get('/v1/bindings', { token: alice.key });
       assert.equal(bindings.body.items[0].enabled, false);
@@ -350,6 +350,55 @@ describe('the web editor', () => {
     await page.getByTestId('plugin-logs').getByText('saw "after"').waitFor();
     assert.equal(await page.getByTestId('plugin-logs').getByText('detail of').count(), 0, 'below the level chosen, nothing');
     assert.ok(id);
+    await page.close();
+  });
+
+  it('sets the config and secrets a binding hands its plugin, and the config of a test call', async () => {
+    const kim = await createTenantSession(api, 'Kim');
+    // A plugin that answers with what its config says, secrets included (as a test only would).
+    const source = 'import { Config, Host } from "@airlock/plugin-pdk";\nexport function show(): i32 {\n  Host.outputString(Config.getOr("greeting", "none") + "/" + Config.getOr("TOKEN", "no secret"));\n  return 0;\n}\n';
+    const { pluginId: id } = await publishAndBind(api, kim, { name: 'configured', template: 'hello', event: 'order.created', exportName: 'show', wasm: await compileSource(source) });
+    const bindings = async () => (await api.http.get(`/v1/bindings?pluginId=${id}`, { token: kim.key })).body.items as Array<{ id: string; event: string; config: Record<string, string>; secretNames: string[] }>;
+    const runEvent = async (type: string) => {
+      const event = await api.http.post('/v1/events', { token: kim.key, body: { type, payload: 'x' } });
+      return (await waitUntilFinished(api, kim.key, event.body.invocations[0].id)).output;
+    };
+    const page = await signIn(kim.key);
+    await page.getByTestId('plugin-configured').click();
+    await page.getByTestId('binding-order.created').waitFor();
+
+    // A test call with config of its own.
+    await page.getByTestId('test-config').fill('{"greeting": "hi"}');
+    await page.getByTestId('run-test').click();
+    await page.getByTestId('test-result').getByTestId('run-output').getByText('hi/no secret').waitFor();
+    // Config that is not a JSON object of text is refused before it is sent, saying why.
+    await page.getByTestId('test-config').fill('{"greeting": 5}');
+    await page.getByTestId('run-test').click();
+    await page.getByTestId('test-result').getByText('"greeting" is not').waitFor();
+
+    // A new binding with config and a secret; the secret's value never comes back, only its name.
+    await page.getByTestId('binding-event').fill('invoice.due');
+    await page.getByTestId('binding-export').selectOption('show');
+    await page.getByTestId('binding-config').fill('{"greeting": "dear customer"}');
+    await page.getByTestId('binding-secrets').fill('{"TOKEN": "s3cret"}');
+    await page.getByTestId('create-binding').click();
+    const row = page.getByTestId('binding-invoice.due');
+    await row.getByText('secrets: TOKEN').waitFor();
+    assert.ok(!((await page.content()).includes('s3cret')), 'the secret is not on the page');
+    assert.equal(await runEvent('invoice.due'), 'dear customer/s3cret');
+
+    // Its settings changed: new config, secrets kept; then every secret removed.
+    await row.getByText('settings').click();
+    await row.getByTestId('settings-config').fill('{"greeting": "hello again"}');
+    await row.getByTestId('settings-save').click();
+    await eventually(async () => assert.deepEqual((await bindings()).find((binding) => binding.event === 'invoice.due')?.config, { greeting: 'hello again' }));
+    assert.equal(await runEvent('invoice.due'), 'hello again/s3cret');
+    const again = page.getByTestId('binding-invoice.due');
+    await again.getByText('settings').click();
+    await again.getByTestId('settings-clear-secrets').check();
+    await again.getByTestId('settings-save').click();
+    await eventually(async () => assert.deepEqual((await bindings()).find((binding) => binding.event === 'invoice.due')?.secretNames, []));
+    assert.equal(await runEvent('invoice.due'), 'hello again/no secret');
     await page.close();
   });
 
