@@ -9,6 +9,7 @@ import jsonEncoder from 'assemblyscript-json/assembly/encoder.ts?raw';
 import jsonUtil from 'assemblyscript-json/assembly/util/index.ts?raw';
 import pdkTypings from '../../../plugin-pdk/editor/airlock-pdk.d.ts?raw';
 import type { CompileDiagnostic } from './api-client.js';
+import { fill, h } from './dom.js';
 
 // Monaco's language services run in workers built from the package's own entry points (same origin, no CDN).
 self.MonacoEnvironment = {
@@ -52,32 +53,38 @@ export interface PluginSource {
 }
 
 const uriOf = (file: string) => monaco.Uri.parse(`file:///plugin/${file}`);
+const fileOf = (model: monaco.editor.ITextModel) => model.uri.path.slice('/plugin/'.length);
+
+/** A file the editor may add: a name, no folders (the compiler takes one flat set of files). */
+export const NEW_FILE_NAME = /^[A-Za-z0-9_-]{1,64}\.ts$/;
 
 let typeScriptConfigured = false;
 
 /**
- * The editor of a plugin's entry file. The version's other files are loaded
- * beside it (unseen) so that its imports resolve, and go back unchanged with
- * the entry when it is compiled.
+ * The editor of a plugin's source: one Monaco model per file, a tab for each
+ * (the entry first), so imports between them resolve and each can be edited.
  */
 export class CodeEditor {
+  /** The file tabs, for the page to place above the editor. */
+  readonly tabs = h('div', { className: 'file-tabs', testId: 'file-tabs' });
   private readonly editor: monaco.editor.IStandaloneCodeEditor;
-  private model: monaco.editor.ITextModel;
-  private others: monaco.editor.ITextModel[] = [];
-  private savedVersion = 0;
+  private readonly models = new Map<string, monaco.editor.ITextModel>();
+  private readonly saved = new Map<string, number>();
+  private entryFile = 'index.ts';
+  private current = 'index.ts';
 
   constructor(host: HTMLElement) {
     if (!typeScriptConfigured) configureTypeScript();
     typeScriptConfigured = true;
-    this.model = this.entryModel('index.ts');
     this.editor = monaco.editor.create(host, {
-      model: this.model,
+      model: this.modelFor('index.ts', ''),
       automaticLayout: true,
       minimap: { enabled: false },
       fontSize: 13,
       scrollBeyondLastLine: false,
     });
     this.markSaved();
+    this.renderTabs();
   }
 
   /** Ctrl+S (Cmd+S on a Mac) runs `action` instead of the browser's "save page". */
@@ -85,84 +92,134 @@ export class CodeEditor {
     this.editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, action);
   }
 
-  /** Whether the source changed since it was last loaded or `markSaved` was called. */
+  /** Whether any file changed since the source was loaded or `markSaved` was called (or files were added). */
   get dirty(): boolean {
-    return this.model.getAlternativeVersionId() !== this.savedVersion;
+    if (this.saved.size !== this.models.size) return true;
+    for (const [file, model] of this.models) if (this.saved.get(file) !== model.getAlternativeVersionId()) return true;
+    return false;
   }
 
   markSaved(): void {
-    this.savedVersion = this.model.getAlternativeVersionId();
+    this.saved.clear();
+    for (const [file, model] of this.models) this.saved.set(file, model.getAlternativeVersionId());
   }
 
   get entry(): string {
-    return this.model.uri.path.slice('/plugin/'.length);
+    return this.entryFile;
   }
 
-  /** The source as it is now: the version's files, with the entry as edited. */
+  /** The source as it is now: every file as edited, and the entry. */
   get source(): PluginSource {
     const files: Record<string, string> = {};
-    for (const model of this.others) files[model.uri.path.slice('/plugin/'.length)] = model.getValue();
-    files[this.entry] = this.model.getValue();
-    return { files, entry: this.entry };
+    for (const [file, model] of this.models) files[file] = model.getValue();
+    return { files, entry: this.entryFile };
   }
 
-  /** Loads a source over the current one; the replaced text stays reachable with undo while the entry's name is the same. */
+  /**
+   * Loads a source over the current one, opening its entry. A file of the
+   * same name keeps its model, so what it held stays reachable with undo.
+   */
   load(source: PluginSource): void {
-    // The old models go first: a file name may move between the entry and the others.
-    for (const model of this.others) model.dispose();
-    if (source.entry !== this.entry) {
-      const previous = this.model;
-      previous.dispose();
-      this.model = this.entryModel(source.entry);
-      this.editor.setModel(this.model);
+    for (const [file, model] of [...this.models]) {
+      if (file in source.files) continue;
+      if (model === this.editor.getModel()) this.editor.setModel(null);
+      model.dispose();
+      this.models.delete(file);
     }
-    this.others = Object.entries(source.files)
-      .filter(([file]) => file !== source.entry)
-      .map(([file, text]) => monaco.editor.createModel(text, 'typescript', uriOf(file)));
-    const text = source.files[source.entry] ?? '';
-    this.model.pushEditOperations([], [{ range: this.model.getFullModelRange(), text }], () => null);
-    this.model.pushStackElement();
+    for (const [file, text] of Object.entries(source.files)) {
+      const model = this.models.get(file);
+      if (model === undefined) {
+        this.modelFor(file, text);
+      } else if (model.getValue() !== text) {
+        model.pushEditOperations([], [{ range: model.getFullModelRange(), text }], () => null);
+        model.pushStackElement();
+      }
+    }
+    this.entryFile = source.entry;
     this.markSaved();
-    this.editor.setScrollTop(0);
+    this.open(source.entry);
+  }
+
+  /** Adds an empty file and opens it; false when a file has that name already. */
+  addFile(name: string): boolean {
+    if (this.models.has(name)) return false;
+    this.modelFor(name, '');
+    this.open(name);
+    return true;
   }
 
   /** Frees the editor and its models (signing out). */
   dispose(): void {
     this.editor.dispose();
-    this.model.dispose();
-    for (const model of this.others) model.dispose();
+    for (const model of this.models.values()) model.dispose();
+    this.models.clear();
   }
 
-  private entryModel(file: string): monaco.editor.ITextModel {
-    const model = monaco.editor.createModel('', 'typescript', uriOf(file));
-    // A new edit makes the last compile's markers stale.
-    model.onDidChangeContent(() => monaco.editor.setModelMarkers(model, COMPILER_MARKERS, []));
-    return model;
-  }
-
-  /** Shows the compiler's diagnostics on the lines they name. */
+  /** Shows the compiler's diagnostics on the lines they name, in each file. */
   showDiagnostics(diagnostics: CompileDiagnostic[]): void {
-    const markers = diagnostics.map((diagnostic) => {
-      const line = Math.max(1, Math.min(diagnostic.line, this.model.getLineCount()));
-      const column = Math.max(1, diagnostic.column);
-      return {
-        severity:
-          diagnostic.severity === 'error' ? monaco.MarkerSeverity.Error : diagnostic.severity === 'warning' ? monaco.MarkerSeverity.Warning : monaco.MarkerSeverity.Info,
-        message: diagnostic.message,
-        code: diagnostic.code === 0 ? undefined : String(diagnostic.code),
-        source: 'asc',
-        startLineNumber: line,
-        startColumn: column,
-        endLineNumber: line,
-        endColumn: this.model.getLineMaxColumn(line),
-      };
-    });
-    monaco.editor.setModelMarkers(this.model, COMPILER_MARKERS, markers);
+    for (const [file, model] of this.models) {
+      const markers = diagnostics
+        .filter((diagnostic) => diagnostic.file === file && diagnostic.line > 0)
+        .map((diagnostic) => {
+          const line = Math.max(1, Math.min(diagnostic.line, model.getLineCount()));
+          return {
+            severity:
+              diagnostic.severity === 'error' ? monaco.MarkerSeverity.Error : diagnostic.severity === 'warning' ? monaco.MarkerSeverity.Warning : monaco.MarkerSeverity.Info,
+            message: diagnostic.message,
+            code: diagnostic.code === 0 ? undefined : String(diagnostic.code),
+            source: 'asc',
+            startLineNumber: line,
+            startColumn: Math.max(1, diagnostic.column),
+            endLineNumber: line,
+            endColumn: model.getLineMaxColumn(line),
+          };
+        });
+      monaco.editor.setModelMarkers(model, COMPILER_MARKERS, markers);
+    }
   }
 
-  reveal(line: number, column: number): void {
+  /** Whether the source has a file of that name. */
+  has(file: string): boolean {
+    return this.models.has(file);
+  }
+
+  /** Opens `file` at a place in it. */
+  reveal(file: string, line: number, column: number): void {
+    this.open(file);
     this.editor.revealLineInCenter(line);
     this.editor.setPosition({ lineNumber: line, column: Math.max(1, column) });
     this.editor.focus();
+  }
+
+  private open(file: string): void {
+    const model = this.models.get(file);
+    if (model === undefined) return;
+    this.current = file;
+    this.editor.setModel(model);
+    this.editor.setScrollTop(0);
+    this.renderTabs();
+  }
+
+  private modelFor(file: string, text: string): monaco.editor.ITextModel {
+    const model = monaco.editor.createModel(text, 'typescript', uriOf(file));
+    // A new edit makes the last compile's markers stale.
+    model.onDidChangeContent(() => monaco.editor.setModelMarkers(model, COMPILER_MARKERS, []));
+    this.models.set(fileOf(model), model);
+    return model;
+  }
+
+  private renderTabs(): void {
+    const files = [...this.models.keys()].sort((a, b) => (a === this.entryFile ? -1 : b === this.entryFile ? 1 : a.localeCompare(b)));
+    fill(
+      this.tabs,
+      ...files.map((file) => {
+        const tab = h('button', { className: file === this.current ? 'tab open' : 'tab', testId: `file-${file}`, title: file === this.entryFile ? 'the entry: compiled first' : '' }, file);
+        tab.addEventListener('click', () => {
+          this.open(file);
+          this.editor.focus();
+        });
+        return tab;
+      }),
+    );
   }
 }

@@ -1,6 +1,6 @@
 import { type ApiClient, ApiError, type CompileDiagnostic, type Plugin, type TestResult, type Version } from './api-client.js';
 import { BindingsPanel } from './bindings-panel.js';
-import { CodeEditor, type PluginSource } from './code-editor.js';
+import { CodeEditor, NEW_FILE_NAME, type PluginSource } from './code-editor.js';
 import { fill, h } from './dom.js';
 import { LogsPanel } from './logs-panel.js';
 import { runView } from './run-view.js';
@@ -56,6 +56,8 @@ export class Workbench {
     onSignOut: () => void,
   ) {
     const editorHost = h('div', { className: 'editor', testId: 'editor' });
+    const addFile = h('button', { className: 'link', testId: 'add-file' }, '+ file');
+    const fileBar = h('div', { className: 'file-bar' }, addFile);
     const signOut = h('button', { className: 'link' }, 'Sign out');
     signOut.addEventListener('click', onSignOut);
     this.bindings = new BindingsPanel(client);
@@ -80,6 +82,7 @@ export class Workbench {
           h('label', { className: 'upload' }, 'Upload .wasm ', this.uploadInput),
         ),
         this.notice,
+        fileBar,
         editorHost,
         this.problems,
       ),
@@ -99,6 +102,8 @@ export class Workbench {
       ),
     );
     this.editor = new CodeEditor(editorHost);
+    fileBar.prepend(this.editor.tabs);
+    addFile.addEventListener('click', () => this.addFile());
     this.compileButton.addEventListener('click', () => void this.compile());
     this.publishButton.addEventListener('click', () => void this.publish());
     this.testButton.addEventListener('click', () => void this.runTest());
@@ -254,7 +259,7 @@ export class Workbench {
       if (this.plugin !== plugin) return;
       const created = this.showNewVersion(version);
       // What was compiled is kept; edits made while it compiled are still unsaved.
-      if (this.editor.source.files[source.entry] === source.files[source.entry]) this.editor.markSaved();
+      if (JSON.stringify(this.editor.source) === JSON.stringify(source)) this.editor.markSaved();
       const testsKept = created || JSON.stringify(version.tests ?? []) === JSON.stringify(tests);
       this.say(
         created
@@ -283,17 +288,24 @@ export class Workbench {
   }
 
   private showProblems(diagnostics: CompileDiagnostic[]): void {
-    const entry = this.editor.entry;
-    this.editor.showDiagnostics(diagnostics.filter((diagnostic) => diagnostic.file === entry && diagnostic.line > 0));
+    this.editor.showDiagnostics(diagnostics);
     fill(
       this.problems,
       ...diagnostics.map((diagnostic) => {
         const where = diagnostic.line > 0 ? `${diagnostic.file}:${diagnostic.line}:${diagnostic.column}` : diagnostic.file;
         const item = h('li', { className: `problem-${diagnostic.severity}` }, h('button', { className: 'link' }, where), ` ${diagnostic.message}`);
-        if (diagnostic.line > 0 && diagnostic.file === entry) item.addEventListener('click', () => this.editor.reveal(diagnostic.line, diagnostic.column));
+        if (diagnostic.line > 0 && this.editor.has(diagnostic.file)) item.addEventListener('click', () => this.editor.reveal(diagnostic.file, diagnostic.line, diagnostic.column));
         return item;
       }),
     );
+  }
+
+  /** A new file beside the others, for the entry to import (`import { x } from "./name"`). */
+  private addFile(): void {
+    const name = prompt('Name of the new file (letters, digits, - and _, ending in .ts):', 'util.ts');
+    if (name === null) return;
+    if (!NEW_FILE_NAME.test(name.trim())) this.say(`"${name}" is not a file name the compiler takes: letters, digits, - and _, ending in .ts.`, true);
+    else if (!this.editor.addFile(name.trim())) this.say(`There is a file ${name.trim()} already.`, true);
   }
 
   /** A module built with any Extism PDK becomes the next version, as it is. */

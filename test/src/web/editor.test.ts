@@ -278,6 +278,42 @@ describe('the web editor', () => {
     await page.getByTestId('test-input').fill('quiet');
     await page.getByTestId('run-test').click();
     await page.getByTestId('test-result').getByTestId('run-output').getByText('QUIET').waitFor();
+    // The other file has a tab of its own: a mistake there is shown there, and clicking it in the list opens it.
+    assert.deepEqual(await page.getByTestId('file-tabs').locator('button').allTextContents(), ['main.ts', 'util.ts']);
+    await page.getByTestId('file-util.ts').click();
+    // Typed at the end of line 2, before its ';' (no brackets or quotes: the editor would close them as it is typed).
+    const atEndOfReturn = async () => {
+      await page.keyboard.press('ControlOrMeta+Home');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('End');
+      await page.keyboard.press('ArrowLeft');
+    };
+    await atEndOfReturn();
+    await page.keyboard.insertText(' + missing');
+    await page.getByTestId('file-main.ts').click();
+    await page.keyboard.press('ControlOrMeta+S');
+    await page.getByTestId('problems').getByText('util.ts:2:').waitFor();
+    await page.getByTestId('problems').getByText('util.ts:2:').click();
+    await page.locator('.monaco-editor .view-lines').getByText('toUpperCase').waitFor();
+    await page.locator('.monaco-editor .squiggly-error').first().waitFor();
+    await atEndOfReturn();
+    for (let i = 0; i < ' + missing'.length; i++) await page.keyboard.press('Backspace');
+    await page.keyboard.insertText(' + text.length.toString()');
+    await page.keyboard.press('ControlOrMeta+S');
+    await page.getByText('Compiled into version 3; exports greet.').waitFor();
+    const third = await api.http.get(`/v1/plugins/${layeredId}/versions/3`, { token: frank.key });
+    assert.equal(third.body.source.files['util.ts'], 'export function shout(text: string): string {\n  return text.toUpperCase() + text.length.toString();\n}\n');
+    await page.getByTestId('test-input').fill('loud');
+    await page.getByTestId('run-test').click();
+    await page.getByTestId('test-result').getByTestId('run-output').getByText('LOUD4').waitFor();
+    // A new file: a name the compiler cannot take is refused; a good one opens in a tab of its own.
+    page.once('dialog', (dialog) => void dialog.accept('../escape.ts'));
+    await page.getByTestId('add-file').click();
+    await page.getByText('is not a file name the compiler takes').waitFor();
+    page.once('dialog', (dialog) => void dialog.accept('extra.ts'));
+    await page.getByTestId('add-file').click();
+    await page.getByTestId('file-extra.ts').waitFor();
+    assert.deepEqual(await page.getByTestId('file-tabs').locator('button').allTextContents(), ['main.ts', 'extra.ts', 'util.ts']);
 
     // Signing out and in again in the same tab gives a working editor.
     await page.getByText('Sign out').click();
