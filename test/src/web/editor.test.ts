@@ -154,11 +154,11 @@ describe('the web editor', () => {
     });
 
     // Switched off in the editor, the binding no longer runs.
+    // The change holds for events once its answer is in (the API drops its cached plans before answering).
+    const switchedOff = page.waitForResponse((response) => response.request().method() === 'PATCH' && response.url().includes('/v1/bindings/'));
     await page.getByTestId('binding-order.created').getByTestId('binding-enabled').uncheck();
-    await eventually(async () => {
-      const bindings = await api.http.get('/v1/bindings', { token: alice.key });
-      assert.equal(bindings.body.items[0].enabled, false);
-    });
+    assert.equal((await switchedOff).status(), 200);
+    assert.equal((await api.http.get('/v1/bindings', { token: alice.key })).body.items[0].enabled, false);
     const quiet = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payload: 'nobody' } });
     assert.deepEqual(quiet.body.invocations, []);
 
@@ -424,16 +424,21 @@ describe('the web editor', () => {
     assert.equal(await runEvent('invoice.due'), 'dear customer/s3cret');
 
     // Its settings changed: new config, secrets kept; then every secret removed.
+    const saved = () => page.waitForResponse((response) => response.request().method() === 'PATCH' && response.url().includes('/v1/bindings/'));
     await row.getByText('settings').click();
     await row.getByTestId('settings-config').fill('{"greeting": "hello again"}');
+    const reconfigured = saved();
     await row.getByTestId('settings-save').click();
-    await eventually(async () => assert.deepEqual((await bindings()).find((binding) => binding.event === 'invoice.due')?.config, { greeting: 'hello again' }));
+    assert.equal((await reconfigured).status(), 200);
+    assert.deepEqual((await bindings()).find((binding) => binding.event === 'invoice.due')?.config, { greeting: 'hello again' });
     assert.equal(await runEvent('invoice.due'), 'hello again/s3cret');
     const again = page.getByTestId('binding-invoice.due');
     await again.getByText('settings').click();
     await again.getByTestId('settings-clear-secrets').check();
+    const cleared = saved();
     await again.getByTestId('settings-save').click();
-    await eventually(async () => assert.deepEqual((await bindings()).find((binding) => binding.event === 'invoice.due')?.secretNames, []));
+    assert.equal((await cleared).status(), 200);
+    assert.deepEqual((await bindings()).find((binding) => binding.event === 'invoice.due')?.secretNames, []);
     assert.equal(await runEvent('invoice.due'), 'hello again/no secret');
     await page.close();
   });
