@@ -124,11 +124,8 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** One page of a list route. */
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
+// An invocation and a page of a list are what the host apps' SDK describes: one description of the API's answers.
+export type { Invocation, Page } from '@airlock/sdk';
 
 export interface Plugin {
   id: string;
@@ -173,15 +170,6 @@ export interface TestResult extends RunView {
   name: string;
   passed: boolean;
   failures: string[];
-}
-
-export interface Invocation extends RunView {
-  id: string;
-  eventId: string | null;
-  version: number;
-  export: string;
-  attempts: number;
-  createdAt: string;
 }
 
 export interface Binding {
