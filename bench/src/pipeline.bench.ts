@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findFreePort as freePort } from '@airlock/launcher/private-redis';
 import { compilePlugin } from '@airlock/plugin-pdk';
@@ -138,17 +138,21 @@ const airlockEnv = {
   AIRLOCK_DATA_DIR: `/tmp/${prefix}`,
   LOG_LEVEL: 'error',
 };
-async function launch(role: 'api' | 'worker', env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [LAUNCHER, role], { env: { ...airlockEnv, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts `node <args>` and resolves once it prints `readyText`. */
+async function spawnReady(args: string[], env: Record<string, string>, readyText: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
-      if (out.includes('Airlock is running.')) resolve();
+      if (out.includes(readyText)) resolve();
     });
-    child.once('exit', (code) => reject(new Error(`the ${role} exited with ${code}:\n${out}`)));
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}:\n${out}`)));
   });
   return child;
+}
+function launch(role: 'api' | 'worker', env: Record<string, string>): Promise<ChildProcess> {
+  return spawnReady([LAUNCHER, role], { ...airlockEnv, ...env }, 'Airlock is running.');
 }
 async function stop(child: ChildProcess): Promise<void> {
   const exited = once(child, 'exit');
@@ -161,11 +165,11 @@ const base = `http://127.0.0.1:${apiPort}`;
 // A host app's HTTP client: kept-alive connections (fetch costs this process several times more CPU per request,
 // and it shares the cores with Airlock).
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-function call(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
+function request(origin: string, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const headers = { authorization: `Bearer ${token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }) };
-    const request = http.request(`${base}${path}`, { method, agent, headers }, (response) => {
+    const sent = http.request(`${origin}${path}`, { method, agent, headers }, (response) => {
       let text = '';
       response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
       response.on('end', () => {
@@ -178,10 +182,11 @@ function call(method: string, path: string, token: string, body?: unknown): Prom
         resolve({ status: response.statusCode ?? 0, body: parsed });
       });
     });
-    request.on('error', reject);
-    request.end(payload);
+    sent.on('error', reject);
+    sent.end(payload);
   });
 }
+const call = (method: string, path: string, token: string, body?: unknown) => request(base, method, path, token, body);
 
 // `greet` answers at once; `crunch` spins for a few milliseconds: the slow plugin of the fairness flood.
 const hello = await compilePlugin({
@@ -309,6 +314,76 @@ const floodDrainSeconds = (performance.now() - floodQueuedAt) / 1000;
 const fairnessP99Ratio = percentile(duringFlood, 99) / percentile(idle, 99);
 
 const bare = await bareBullmq(rates, BACKLOG);
+
+// --- The floor: the least any design meeting the pipeline's requirements does per
+// event (bench/src/pipeline-floor.ts: an HTTP server that records the event and
+// queues a job, a worker that runs the plugin in the sandbox and records the
+// result, both committed to PostgreSQL), measured like Airlock above. What it
+// reaches on this machine bounds what Airlock can.
+async function pipelineFloor(rates: number[], backlog: number) {
+  const database = new pg.Client({ connectionString: databaseUrl });
+  await database.connect();
+  await database.query('CREATE TABLE floor_events (id uuid PRIMARY KEY, type text NOT NULL, payload jsonb NOT NULL)');
+  await database.query('CREATE TABLE floor_results (id uuid PRIMARY KEY, status text NOT NULL, output bytea NOT NULL, fuel_used bigint NOT NULL, duration_ms double precision NOT NULL)');
+  const wasmPath = `/tmp/${prefix}-floor.wasm`;
+  writeFileSync(wasmPath, hello.ok ? hello.wasm : new Uint8Array());
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const env = { PATH: airlockEnv.PATH, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, PREFIX: prefix, PORT: String(port), PLUGIN_WASM: wasmPath, EXECUTORS: String(executors) };
+  const floorScript = fileURLToPath(new URL('./pipeline-floor.js', import.meta.url));
+  // The floor's queue, named in pipeline-floor.ts.
+  const events = new QueueEvents('floor', { connection: createRedisConnection(redisUrl, 'consumer', 'bench-floor-events'), prefix });
+  await events.waitUntilReady();
+  const sent = new Map<string, number>();
+  const done = new Map<string, number>();
+  events.on('completed', ({ jobId }) => done.set(jobId, performance.now()));
+  const send = async (): Promise<string | null> => {
+    const started = performance.now();
+    const answer = await request(origin, 'POST', '/events', '', { type: 'order.created', payload: 'bench' }).catch(() => null);
+    if (answer?.status !== 202) return null;
+    sent.set(answer.body.eventId, started);
+    return answer.body.eventId as string;
+  };
+  const finished = async (ids: Array<string | null>): Promise<string[]> => {
+    const wanted = ids.filter((id): id is string => id !== null);
+    const deadline = performance.now() + 300_000;
+    while (wanted.some((id) => !done.has(id)) && performance.now() < deadline) await sleep(10);
+    return wanted.filter((id) => done.has(id));
+  };
+
+  const api = await spawnReady([floorScript, 'api'], env, 'floor api ready');
+  const backlogIds: Array<string | null> = [];
+  for (let i = 0; i < backlog; i += 50) backlogIds.push(...(await Promise.all(Array.from({ length: 50 }, send))));
+  const worker = await spawnReady([floorScript, 'worker'], env, 'floor worker ready');
+  const drainPerSecond = drainRate((await finished(backlogIds)).map((id) => done.get(id)!));
+
+  const cpuBefore = { api: cpuMs(api.pid!), worker: cpuMs(worker.pid!) };
+  let floorEventsSent = 0;
+  const byRate: Record<number, { p50: number; p99: number; achieved: number; refused: number }> = {};
+  for (const rate of rates) {
+    floorEventsSent += rate * 3;
+    const ids: Array<string | null> = [];
+    const started = performance.now();
+    await paced(rate, rate * 3, async () => void ids.push(await send()));
+    const ended = await finished(ids);
+    const latencies = ended.map((id) => done.get(id)! - sent.get(id)!);
+    const seconds = (Math.max(...ended.map((id) => done.get(id)!)) - started) / 1000;
+    byRate[rate] = { p50: median(latencies), p99: percentile(latencies, 99), achieved: latencies.length / seconds, refused: ids.filter((id) => id === null).length };
+    await sleep(500);
+  }
+  const cpuMsPerEvent = { api: round((cpuMs(api.pid!) - cpuBefore.api) / floorEventsSent, 2), worker: round((cpuMs(worker.pid!) - cpuBefore.worker) / floorEventsSent, 2) };
+
+  await stop(worker);
+  await stop(api);
+  await events.close();
+  const queue = new Queue('floor', { connection: createRedisConnection(redisUrl, 'request', 'bench-floor-cleanup'), prefix });
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  await queue.close();
+  await database.end();
+  rmSync(wasmPath, { force: true });
+  return { byRate, drainPerSecond, cpuMsPerEvent };
+}
+const floor = await pipelineFloor(rates, BACKLOG);
 const roundTripMs = await roundTrips();
 const report = {
   p50Ms500: round(results[500]!.p50),
@@ -332,6 +407,16 @@ const report = {
   cpuMsPerEvent,
   executors,
   roundTripMs,
+  floor: {
+    p50Ms500: round(floor.byRate[500]!.p50),
+    p99Ms500: round(floor.byRate[500]!.p99),
+    p99Ms1000: round(floor.byRate[1000]!.p99),
+    achievedRate1000: round(floor.byRate[1000]!.achieved),
+    drainPerSecond: round(floor.drainPerSecond),
+    drainRatioVsBullmq: round(floor.drainPerSecond / bare.drainPerSecond, 3),
+    byRate: floor.byRate,
+    cpuMsPerEvent: floor.cpuMsPerEvent,
+  },
 };
 for (const rate of rates) {
   const r = results[rate]!;
@@ -342,6 +427,11 @@ console.log(
   `one round trip (p50): PostgreSQL ${roundTripMs.postgresBackToBack} ms back to back, ${roundTripMs.postgresEvery50Ms} ms every 50 ms; ` +
     `Redis ${roundTripMs.redisBackToBack} ms, ${roundTripMs.redisEvery50Ms} ms`,
 );
+for (const rate of rates) {
+  const r = floor.byRate[rate]!;
+  console.log(`floor at ${rate} events/s: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, achieved ${r.achieved.toFixed(0)}/s, refused ${r.refused}`);
+}
+console.log(`floor CPU per event: its API ${floor.cpuMsPerEvent.api} ms, its worker ${floor.cpuMsPerEvent.worker} ms (executors not included); floor drain ${floor.drainPerSecond.toFixed(0)}/s (ratio ${report.floor.drainRatioVsBullmq})`);
 console.log(`drain: ${airlockDrainPerSecond.toFixed(0)} invocations/s vs bare BullMQ ${bare.drainPerSecond.toFixed(0)} jobs/s (ratio ${report.drainRatioVsBullmq})`);
 console.log(
   `fairness: tenant B p99 ${report.tenantBIdleP99Ms} ms idle, ${report.tenantBFloodP99Ms} ms with A's 10,000 events of a ${report.slowPluginEventMs} ms plugin queued ` +
