@@ -151,8 +151,11 @@ async function spawnReady(args: string[], env: Record<string, string>, readyText
   });
   return child;
 }
+/** With AIRLOCK_BENCH_CPU_PROFILES=<dir>, Airlock's processes write V8 CPU profiles there when they exit. */
+const profileDir = process.env.AIRLOCK_BENCH_CPU_PROFILES;
 function launch(role: 'api' | 'worker', env: Record<string, string>): Promise<ChildProcess> {
-  return spawnReady([LAUNCHER, role], { ...airlockEnv, ...env }, 'Airlock is running.');
+  const profiling = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}/${role}`];
+  return spawnReady([...profiling, LAUNCHER, role], { ...airlockEnv, ...env }, 'Airlock is running.');
 }
 async function stop(child: ChildProcess): Promise<void> {
   const exited = once(child, 'exit');
