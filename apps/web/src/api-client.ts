@@ -49,6 +49,23 @@ export class ApiClient {
     return this.request<T>('PATCH', path, body);
   }
 
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PUT', path, body);
+  }
+
+  /** Every page of a list route, in its order. */
+  async all<T>(path: string): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const separator = path.includes('?') ? '&' : '?';
+      const page: { items: T[]; nextCursor: string | null } = await this.get(`${path}${separator}limit=200${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+      items.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    return items;
+  }
+
   /** Deletes; what the answer carries is not needed. */
   async delete(path: string): Promise<void> {
     await this.request<unknown>('DELETE', path);

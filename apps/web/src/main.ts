@@ -1,30 +1,32 @@
 import './style.css';
-import { ApiClient, ApiError, storedKey, storeKey } from './api-client.js';
+import { ApiClient, storedKey, storeKey } from './api-client.js';
+import { AdminConsole } from './admin-console.js';
 import { fill } from './dom.js';
-import { signInView, type Tenant } from './sign-in.js';
+import { identify, type Identity, signInView } from './sign-in.js';
 import { Workbench } from './workbench.js';
 
 const root = document.getElementById('app')!;
+const REFUSED = 'Your key is no longer accepted (revoked?): sign in again.';
 
 function showSignIn(problem?: string): void {
   fill(root, signInView(signedIn, problem));
 }
 
-let workbench: Workbench | null = null;
+let view: Workbench | AdminConsole | null = null;
 
 function signOut(problem?: string): void {
   storeKey(null);
-  workbench?.dispose();
-  workbench = null;
+  view?.dispose();
+  view = null;
   showSignIn(problem);
 }
 
-function signedIn(client: ApiClient, key: string, tenant: Tenant): void {
+function signedIn(client: ApiClient, key: string, identity: Identity): void {
   storeKey(key);
-  const session = client.withSignOut(() => signOut('Your key is no longer accepted (revoked?): sign in again.'));
-  workbench = new Workbench(session, tenant.name, () => signOut());
-  fill(root, workbench.element);
-  void workbench.start();
+  const session = client.withSignOut(() => signOut(REFUSED));
+  view = identity.kind === 'tenant' ? new Workbench(session, identity.tenant.name, () => signOut()) : new AdminConsole(session, () => signOut());
+  fill(root, view.element);
+  void view.start();
 }
 
 // A key kept from earlier in this tab is checked again: it may have been revoked since.
@@ -33,12 +35,8 @@ if (kept === null) {
   showSignIn();
 } else {
   const client = new ApiClient(kept);
-  client
-    .get<Tenant>('/v1/me')
-    .then((tenant) => signedIn(client, kept, tenant))
-    .catch((error: unknown) => {
-      // Only a refused key is forgotten: if Airlock was briefly away, reloading the page tries it again.
-      if (error instanceof ApiError && error.status === 401) signOut('Your key is no longer accepted (revoked?): sign in again.');
-      else showSignIn(`Airlock did not answer as expected: ${error instanceof Error ? error.message : String(error)}`);
-    });
+  identify(client)
+    .then((identity) => (identity === null ? signOut(REFUSED) : signedIn(client, kept, identity)))
+    // Only a refused key is forgotten: if Airlock was briefly away, reloading the page tries it again.
+    .catch((error: unknown) => showSignIn(`Airlock did not answer as expected: ${error instanceof Error ? error.message : String(error)}`));
 }

@@ -2,6 +2,7 @@ import { type ApiClient, ApiError, type CompileDiagnostic, type Plugin, type Tes
 import { BindingsPanel } from './bindings-panel.js';
 import { CodeEditor, NEW_FILE_NAME, type PluginSource } from './code-editor.js';
 import { fill, h } from './dom.js';
+import { Notice } from './notice.js';
 import { LogsPanel } from './logs-panel.js';
 import { runView } from './run-view.js';
 import { RunsPanel } from './runs-panel.js';
@@ -35,7 +36,7 @@ export class Workbench {
   private readonly compileButton = h('button', { testId: 'compile', disabled: true, title: 'Ctrl+S' }, 'Compile as new version');
   private readonly publishButton = h('button', { testId: 'publish', disabled: true }, 'Publish');
   private readonly uploadInput = h('input', { type: 'file', accept: '.wasm,application/wasm', testId: 'upload-wasm', disabled: true });
-  private readonly notice = h('p', { className: 'notice', role: 'status', testId: 'notice' });
+  private readonly notice = new Notice('notice');
   private readonly problems = h('ul', { className: 'problems', testId: 'problems' });
   private readonly exportSelect = h('select', { testId: 'test-export' });
   private readonly testInput = h('textarea', { rows: 4, placeholder: 'input (text or JSON)', testId: 'test-input' });
@@ -81,7 +82,7 @@ export class Workbench {
           this.publishButton,
           h('label', { className: 'upload' }, 'Upload .wasm ', this.uploadInput),
         ),
-        this.notice,
+        this.notice.element,
         fileBar,
         editorHost,
         this.problems,
@@ -122,7 +123,7 @@ export class Workbench {
   }
 
   async start(): Promise<void> {
-    await this.guard(() => this.loadPlugins());
+    await this.notice.guard(() => this.loadPlugins());
   }
 
   /** Frees the editor (signing out). */
@@ -139,7 +140,7 @@ export class Workbench {
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       if (this.keepEdits()) return;
-      void this.guard(async () => {
+      void this.notice.guard(async () => {
         const plugin = await this.client.post<Plugin>('/v1/plugins', { name: name.value.trim() });
         name.value = '';
         await this.loadPlugins();
@@ -150,14 +151,14 @@ export class Workbench {
   }
 
   private async loadPlugins(): Promise<void> {
-    const plugins = await this.all<Plugin>('/v1/plugins');
+    const plugins = await this.client.all<Plugin>('/v1/plugins');
     fill(
       this.pluginList,
       ...plugins.map((plugin) => {
         const item = h('li', { className: plugin.id === this.plugin?.id ? 'selected' : '' }, h('button', { className: 'link', testId: `plugin-${plugin.name}` }, plugin.name));
         item.addEventListener('click', () => {
           if (plugin.id === this.plugin?.id || this.keepEdits()) return;
-          void this.guard(() => this.selectPlugin(plugin));
+          void this.notice.guard(() => this.selectPlugin(plugin));
         });
         return item;
       }),
@@ -172,14 +173,14 @@ export class Workbench {
     this.uploadInput.disabled = true;
     this.title.textContent = plugin.name;
     for (const item of this.pluginList.children) item.classList.toggle('selected', item.textContent === plugin.name);
-    this.say('');
+    this.notice.say('');
     this.selected = null;
     this.versions = [];
     this.renderVersions();
     this.renderSelected();
     fill(this.problems);
     fill(this.testResult);
-    const versions = await this.all<Version>(`/v1/plugins/${plugin.id}/versions`);
+    const versions = await this.client.all<Version>(`/v1/plugins/${plugin.id}/versions`);
     if (this.plugin !== plugin) return;
     this.versions = versions;
     this.compileButton.disabled = false;
@@ -189,7 +190,7 @@ export class Workbench {
     if (latest === undefined) {
       this.editor.load(template);
       this.tests.load([]);
-      this.say('No versions yet: compile the source to make version 1.');
+      this.notice.say('No versions yet: compile the source to make version 1.');
     } else {
       await this.selectVersion(latest.number);
     }
@@ -202,7 +203,7 @@ export class Workbench {
   private async selectVersion(number: number): Promise<void> {
     const plugin = this.plugin;
     if (plugin === null) return;
-    await this.guard(async () => {
+    await this.notice.guard(async () => {
       const version = await this.client.get<Version>(`/v1/plugins/${plugin.id}/versions/${number}`);
       if (this.plugin !== plugin) return;
       this.selected = version;
@@ -211,12 +212,12 @@ export class Workbench {
       this.tests.load(version.tests ?? []);
       if (version.source?.files !== undefined) {
         this.editor.load({ files: version.source.files, entry: version.source.entry ?? ENTRY });
-        this.say('');
+        this.notice.say('');
       } else {
         const start = templateSource(FIRST_TEMPLATE);
         start.files[ENTRY] = `// ${plugin.name} v${number} was uploaded as a compiled module: Airlock has no source of it.\n// Compiling this file makes a new version from it.\n\n${start.files[ENTRY]}`;
         this.editor.load(start);
-        this.say(`Version ${number} was uploaded as a module: it has no source here. The editor holds a template; compiling makes a new version from it.`);
+        this.notice.say(`Version ${number} was uploaded as a module: it has no source here. The editor holds a template; compiling makes a new version from it.`);
       }
     });
   }
@@ -247,11 +248,11 @@ export class Workbench {
     try {
       tests = this.tests.value();
     } catch (error) {
-      this.say(explain(error), true);
+      this.notice.say(explain(error), true);
       return;
     }
     this.compileButton.disabled = true;
-    this.say('Compiling…');
+    this.notice.say('Compiling…');
     fill(this.problems);
     this.editor.showDiagnostics([]);
     try {
@@ -261,7 +262,7 @@ export class Workbench {
       // What was compiled is kept; edits made while it compiled are still unsaved.
       if (JSON.stringify(this.editor.source) === JSON.stringify(source)) this.editor.markSaved();
       const testsKept = created || JSON.stringify(version.tests ?? []) === JSON.stringify(tests);
-      this.say(
+      this.notice.say(
         created
           ? `Compiled into version ${version.number}; exports ${version.exports.join(', ') || 'nothing'}.`
           : `It compiles to the same module as version ${version.number}: no new version.${testsKept ? '' : ` The declared tests were not saved: a version's tests come with its module, so they change with the source.`}`,
@@ -271,7 +272,7 @@ export class Workbench {
     } catch (error) {
       if (this.plugin !== plugin) return;
       if (error instanceof ApiError && error.code === 'compile_failed') this.showProblems((error.details as { diagnostics?: CompileDiagnostic[] } | undefined)?.diagnostics ?? []);
-      this.say(explain(error), true);
+      this.notice.say(explain(error), true);
     } finally {
       this.compileButton.disabled = this.plugin === null;
     }
@@ -304,8 +305,8 @@ export class Workbench {
   private addFile(): void {
     const name = prompt('Name of the new file (letters, digits, - and _, ending in .ts):', 'util.ts');
     if (name === null) return;
-    if (!NEW_FILE_NAME.test(name.trim())) this.say(`"${name}" is not a file name the compiler takes: letters, digits, - and _, ending in .ts.`, true);
-    else if (!this.editor.addFile(name.trim())) this.say(`There is a file ${name.trim()} already.`, true);
+    if (!NEW_FILE_NAME.test(name.trim())) this.notice.say(`"${name}" is not a file name the compiler takes: letters, digits, - and _, ending in .ts.`, true);
+    else if (!this.editor.addFile(name.trim())) this.notice.say(`There is a file ${name.trim()} already.`, true);
   }
 
   /** A module built with any Extism PDK becomes the next version, as it is. */
@@ -313,13 +314,13 @@ export class Workbench {
     const plugin = this.plugin;
     const file = this.uploadInput.files?.[0];
     if (plugin === null || file === undefined) return;
-    this.say(`Uploading ${file.name}…`);
-    await this.guard(async () => {
+    this.notice.say(`Uploading ${file.name}…`);
+    await this.notice.guard(async () => {
       try {
         const version = await this.client.postBytes<Version>(`/v1/plugins/${plugin.id}/versions`, file, 'application/wasm');
         if (this.plugin !== plugin) return;
         const created = this.showNewVersion(version);
-        this.say(`${file.name} is ${created ? '' : 'already '}version ${version.number}; exports ${version.exports.join(', ') || 'nothing'}.`);
+        this.notice.say(`${file.name} is ${created ? '' : 'already '}version ${version.number}; exports ${version.exports.join(', ') || 'nothing'}.`);
         await this.bindings.show(plugin, this.versions);
       } finally {
         this.uploadInput.value = '';
@@ -330,7 +331,7 @@ export class Workbench {
   private async publish(): Promise<void> {
     const { plugin, selected } = this;
     if (plugin === null || selected === null || selected.pluginId !== plugin.id) return;
-    await this.guard(async () => {
+    await this.notice.guard(async () => {
       const { version } = await this.client.post<{ version: Version }>(`/v1/plugins/${selected.pluginId}/versions/${selected.number}/publish`).catch((error: unknown) => {
         // The tests that kept it from being published are shown with what they got.
         if (error instanceof ApiError && error.code === 'tests_failed' && this.plugin === plugin) this.tests.showResults((error.details as { results?: TestResult[] } | undefined)?.results ?? []);
@@ -341,7 +342,7 @@ export class Workbench {
       if (this.selected?.number === version.number) this.selected = version;
       this.renderVersions();
       this.renderSelected();
-      this.say(`Version ${version.number} is published: bindings can run it.`);
+      this.notice.say(`Version ${version.number} is published: bindings can run it.`);
       await this.bindings.show(plugin, this.versions);
     });
   }
@@ -373,41 +374,14 @@ export class Workbench {
       const run = await this.client.post<{ results: TestResult[] }>(`/v1/plugins/${selected.pluginId}/versions/${selected.number}/test`, {});
       if (this.plugin === plugin) this.tests.showResults(run.results);
     } catch (error) {
-      if (this.plugin === plugin) this.say(explain(error), true);
+      if (this.plugin === plugin) this.notice.say(explain(error), true);
     } finally {
       this.tests.runButton.disabled = this.selected === null;
     }
   }
 
-  /** Every page of a list route. */
-  private async all<T>(path: string): Promise<T[]> {
-    const items: T[] = [];
-    let cursor: string | null = null;
-    do {
-      const separator = path.includes('?') ? '&' : '?';
-      const page: { items: T[]; nextCursor: string | null } = await this.client.get(`${path}${separator}limit=200${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
-      items.push(...page.items);
-      cursor = page.nextCursor;
-    } while (cursor !== null);
-    return items;
-  }
-
   /** True when the developer chose to keep edits that are not compiled yet rather than load another source over them. */
   private keepEdits(): boolean {
     return this.editor.dirty && !confirm('The source has changes not compiled into a version. Discard them?');
-  }
-
-  private say(message: string, problem = false): void {
-    this.notice.textContent = message;
-    this.notice.classList.toggle('problem', problem);
-  }
-
-  /** Runs an action, showing what went wrong instead of losing it. */
-  private async guard(action: () => Promise<void>): Promise<void> {
-    try {
-      await action();
-    } catch (error) {
-      this.say(explain(error), true);
-    }
   }
 }

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { launchChromium } from '../support/browser.js';
 import { compileSource } from '../support/pdk.js';
 import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
-import { testEnvironment } from '../support/test-environment.js';
 import { wat } from '../support/wasm.js';
 
 /**
@@ -27,7 +27,7 @@ describe('the web editor', () => {
     alice = await createTenantSession(api, 'Alice Corp');
     bob = await createTenantSession(api, 'Bob Inc');
     carol = await createTenantSession(api, 'Carol Ltd');
-    browser = await chromium.launch({ executablePath: testEnvironment.chromiumPath, args: ['--no-sandbox'] });
+    browser = await launchChromium();
   });
 
   after(async () => {

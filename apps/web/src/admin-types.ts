@@ -1,0 +1,69 @@
+/** What the admin routes answer (see the API's OpenAPI document, /docs). */
+
+export interface TenantView {
+  id: string;
+  name: string;
+  tier: string;
+  createdAt: string;
+}
+
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface CreatedApiKey extends ApiKeyView {
+  /** Shown this once: Airlock keeps only its hash. */
+  key: string;
+}
+
+export interface QuotaView {
+  tier: string;
+  overrides: Record<string, unknown>;
+  effective: Record<string, unknown>;
+}
+
+export interface UsageDay {
+  day: string;
+  invocations: Record<string, number>;
+  fuel: number;
+  runMs: number;
+  egressBytes: number;
+}
+
+export interface Usage {
+  from: string;
+  to: string;
+  days: UsageDay[];
+}
+
+export interface Approval {
+  id: string;
+  tenantId: string;
+  pluginId: string;
+  pluginName: string;
+  version: number;
+  permissions: string[];
+  requested: Array<{ permission: string; reason: 'beyond_tier' | 'new' }>;
+  previous: string[];
+  status: 'pending' | 'approved' | 'rejected';
+  note: string | null;
+  decidedAt: string | null;
+  createdAt: string;
+}
+
+export interface AuditEvent {
+  id: string;
+  tenantId: string | null;
+  actor: string;
+  action: string;
+  target: string | null;
+  createdAt: string;
+}
+
+/** The sandbox tiers a tenant can be put on (sandbox-policies/). */
+export const TIERS = ['free', 'standard', 'enterprise'] as const;

@@ -1,0 +1,83 @@
+import type { ApiClient } from './api-client.js';
+import type { Approval } from './admin-types.js';
+import { fill, h } from './dom.js';
+import { Notice } from './notice.js';
+
+const REASONS: Record<Approval['requested'][number]['reason'], string> = {
+  beyond_tier: 'beyond its tier',
+  new: 'new since the last approved version',
+};
+
+/**
+ * Plugin versions whose permissions wait for an admin (or got a decision):
+ * what each asks for and why it needs asking, what the last approved version
+ * had, and approve or reject with a note. A decision already made is changed
+ * only on purpose (the API's `revise`), after a confirmation.
+ */
+export class ApprovalsPanel {
+  readonly element: HTMLElement;
+  private readonly status = h(
+    'select',
+    { testId: 'approvals-status' },
+    h('option', { value: 'pending' }, 'pending'),
+    h('option', { value: 'approved' }, 'approved'),
+    h('option', { value: 'rejected' }, 'rejected'),
+  );
+  private readonly list = h('ul', { className: 'bindings', testId: 'approvals' });
+  private readonly notice = new Notice('approvals-notice');
+
+  constructor(
+    private readonly client: ApiClient,
+    /** A tenant's name for its id, when the console knows it. */
+    private readonly tenantName: (tenantId: string) => string,
+  ) {
+    this.status.addEventListener('change', () => void this.load());
+    this.element = h('section', { className: 'approvals' }, h('h3', {}, 'Permission approvals ', this.status), this.notice.element, this.list);
+  }
+
+  async load(): Promise<void> {
+    const status = this.status.value;
+    await this.notice.guard(async () => {
+      const approvals = await this.client.all<Approval>(`/v1/admin/approvals?status=${status}`);
+      if (this.status.value !== status) return;
+      fill(this.list, ...(approvals.length === 0 ? [h('li', { className: 'note' }, `No ${status} requests.`)] : approvals.map((approval) => this.item(approval))));
+    });
+  }
+
+  private item(approval: Approval): HTMLElement {
+    const note = h('input', { placeholder: 'note (optional)', maxLength: 2000, testId: 'approval-note' });
+    const decide = (decision: 'approve' | 'reject') => {
+      const button = h('button', { testId: `approval-${decision}` }, decision === 'approve' ? 'Approve' : 'Reject');
+      button.addEventListener('click', () => void this.decide(approval, decision, note.value.trim()));
+      return button;
+    };
+    const other: 'approve' | 'reject' = approval.status === 'approved' ? 'reject' : 'approve';
+    return h(
+      'li',
+      { className: 'approval', testId: 'approval' },
+      h('strong', {}, `${approval.pluginName} v${approval.version}`),
+      ` of ${this.tenantName(approval.tenantId)}, asked ${new Date(approval.createdAt).toLocaleString()}`,
+      h('ul', {}, ...approval.requested.map((request) => h('li', {}, h('code', {}, request.permission), ` ${REASONS[request.reason]}`))),
+      h('div', { className: 'note' }, `Last approved version had: ${approval.previous.length === 0 ? 'nothing beyond its tier' : approval.previous.join(', ')}`),
+      approval.status === 'pending'
+        ? h('div', { className: 'new-binding' }, note, decide('approve'), decide('reject'))
+        : h(
+            'div',
+            { className: 'new-binding' },
+            h('span', { testId: 'approval-decision' }, `${approval.status} ${approval.decidedAt === null ? '' : new Date(approval.decidedAt).toLocaleString()}${approval.note === null ? '' : `: ${approval.note}`}`),
+            note,
+            decide(other),
+          ),
+    );
+  }
+
+  private async decide(approval: Approval, decision: 'approve' | 'reject', note: string): Promise<void> {
+    const revise = approval.status !== 'pending';
+    if (revise && !confirm(`${approval.pluginName} v${approval.version} was ${approval.status}. ${decision === 'approve' ? 'Approve' : 'Reject'} it instead?`)) return;
+    await this.notice.guard(async () => {
+      const decided = await this.client.post<Approval>(`/v1/admin/approvals/${approval.id}`, { decision, ...(note === '' ? {} : { note }), revise });
+      this.notice.say(`${decided.pluginName} v${decided.version} of ${this.tenantName(decided.tenantId)}: ${decided.status}.`);
+      await this.load();
+    });
+  }
+}

@@ -1,0 +1,184 @@
+import type { ApiClient } from './api-client.js';
+import type { ApiKeyView, CreatedApiKey, QuotaView, TenantView, Usage } from './admin-types.js';
+import { TIERS } from './admin-types.js';
+import { fill, h } from './dom.js';
+import { Notice } from './notice.js';
+
+const DAY_MS = 86_400_000;
+const isoDay = (at: number) => new Date(at).toISOString().slice(0, 10);
+const when = (iso: string | null) => (iso === null ? '–' : new Date(iso).toLocaleString());
+
+/**
+ * One tenant as an admin manages it: its API keys (made, shown once, revoked),
+ * its tier and quota overrides with the policy they add up to, and its usage
+ * per day. Answers land only if the tenant they were asked for is still open.
+ */
+export class TenantPanel {
+  readonly element = h('div', { className: 'tenant-panel', testId: 'tenant-panel' });
+  private tenant: TenantView | null = null;
+  private readonly notice = new Notice('tenant-notice');
+  private readonly keys = h('tbody', { testId: 'keys' });
+  private readonly newKeyName = h('input', { placeholder: 'key name', maxLength: 200, testId: 'new-key-name' });
+  private readonly newKey = h('div', { testId: 'new-key' });
+  private readonly tier = h('select', { testId: 'quota-tier' }, ...TIERS.map((tier) => h('option', { value: tier }, tier)));
+  private readonly overrides = h('textarea', { rows: 8, spellcheck: false, testId: 'quota-overrides' });
+  private readonly effective = h('pre', { className: 'policy', testId: 'effective-policy' });
+  private readonly usageFrom = h('input', { type: 'date', testId: 'usage-from' });
+  private readonly usageTo = h('input', { type: 'date', testId: 'usage-to' });
+  private readonly usage = h('tbody', { testId: 'usage' });
+
+  constructor(
+    private readonly client: ApiClient,
+    /** Told of the tier a save left the tenant on, so the list shows it. */
+    private readonly onTierChanged: (tenant: TenantView) => void,
+  ) {}
+
+  async show(tenant: TenantView): Promise<void> {
+    this.tenant = tenant;
+    const createKey = h('button', { testId: 'create-key' }, 'Create key');
+    createKey.addEventListener('click', () => void this.createKey());
+    const saveQuota = h('button', { testId: 'save-quota' }, 'Save tier and overrides');
+    saveQuota.addEventListener('click', () => void this.saveQuota());
+    const showUsage = h('button', { testId: 'show-usage' }, 'Show');
+    showUsage.addEventListener('click', () => void this.loadUsage(tenant));
+    // The last seven days, today included (the API's `to` is exclusive).
+    this.usageFrom.value = isoDay(Date.now() - 6 * DAY_MS);
+    this.usageTo.value = isoDay(Date.now() + DAY_MS);
+    this.newKey.replaceChildren();
+    this.notice.say('');
+    fill(
+      this.element,
+      h('h2', { testId: 'tenant-title' }, tenant.name),
+      h('p', { className: 'note' }, `Tenant ${tenant.id}, created ${when(tenant.createdAt)}`),
+      this.notice.element,
+      h('h3', {}, 'API keys'),
+      h('table', { className: 'runs' }, h('thead', {}, h('tr', {}, ...['name', 'prefix', 'created', 'last used', ''].map((label) => h('th', {}, label)))), this.keys),
+      h('div', { className: 'new-binding' }, this.newKeyName, createKey),
+      this.newKey,
+      h('h3', {}, 'Tier and quota'),
+      h('p', { className: 'note' }, 'Overrides replace the tier\'s values; leave a field out to keep the tier\'s. As JSON, e.g. {"eventsPerSecond": 50, "allowedHosts": ["api.example.com"]}.'),
+      h('label', {}, 'Tier ', this.tier),
+      this.overrides,
+      saveQuota,
+      h('h4', {}, 'Effective policy'),
+      this.effective,
+      h('h3', {}, 'Usage'),
+      h('div', { className: 'new-binding' }, h('label', {}, 'From ', this.usageFrom), h('label', {}, 'to (not included) ', this.usageTo), showUsage),
+      h(
+        'table',
+        { className: 'runs' },
+        h('thead', {}, h('tr', {}, ...['day', 'invocations', 'fuel', 'run ms', 'egress bytes'].map((label) => h('th', {}, label)))),
+        this.usage,
+      ),
+    );
+    await this.notice.guard(async () => {
+      await Promise.all([this.loadKeys(tenant), this.loadQuota(tenant), this.loadUsage(tenant)]);
+    });
+  }
+
+  private async loadKeys(tenant: TenantView): Promise<void> {
+    const keys = await this.client.all<ApiKeyView>(`/v1/admin/tenants/${tenant.id}/keys`);
+    if (this.tenant !== tenant) return;
+    fill(
+      this.keys,
+      ...keys.map((key) => {
+        const revoke = h('button', { className: 'link', testId: 'revoke-key' }, 'Revoke');
+        revoke.addEventListener('click', () => void this.revoke(tenant, key));
+        return h(
+          'tr',
+          { testId: 'key-row' },
+          h('td', {}, key.name),
+          h('td', {}, h('code', {}, key.prefix)),
+          h('td', {}, when(key.createdAt)),
+          h('td', {}, when(key.lastUsedAt)),
+          h('td', {}, key.revokedAt === null ? revoke : `revoked ${when(key.revokedAt)}`),
+        );
+      }),
+    );
+  }
+
+  private async createKey(): Promise<void> {
+    const tenant = this.tenant;
+    if (tenant === null) return;
+    const name = this.newKeyName.value.trim();
+    await this.notice.guard(async () => {
+      const created = await this.client.post<CreatedApiKey>(`/v1/admin/tenants/${tenant.id}/keys`, name === '' ? {} : { name });
+      if (this.tenant !== tenant) return;
+      this.newKeyName.value = '';
+      fill(
+        this.newKey,
+        h('p', {}, `Key "${created.name}" for ${tenant.name}. Copy it now: it is shown this once, Airlock keeps only its hash.`),
+        h('code', { className: 'secret', testId: 'new-key-value' }, created.key),
+      );
+      await this.loadKeys(tenant);
+    });
+  }
+
+  private async revoke(tenant: TenantView, key: ApiKeyView): Promise<void> {
+    if (!confirm(`Revoke the key "${key.name}" (${key.prefix}…) of ${tenant.name}? Whatever uses it is refused at once.`)) return;
+    await this.notice.guard(async () => {
+      await this.client.delete(`/v1/admin/tenants/${tenant.id}/keys/${key.id}`);
+      if (this.tenant !== tenant) return;
+      this.notice.say(`Key "${key.name}" revoked.`);
+      await this.loadKeys(tenant);
+    });
+  }
+
+  private async loadQuota(tenant: TenantView): Promise<void> {
+    const quota = await this.client.get<QuotaView>(`/v1/admin/tenants/${tenant.id}/quota`);
+    if (this.tenant !== tenant) return;
+    this.showQuota(quota);
+  }
+
+  private showQuota(quota: QuotaView): void {
+    this.tier.value = quota.tier;
+    this.overrides.value = JSON.stringify(quota.overrides, null, 2);
+    this.effective.textContent = JSON.stringify(quota.effective, null, 2);
+  }
+
+  private async saveQuota(): Promise<void> {
+    const tenant = this.tenant;
+    if (tenant === null) return;
+    let overrides: unknown;
+    try {
+      overrides = this.overrides.value.trim() === '' ? {} : JSON.parse(this.overrides.value);
+    } catch (error) {
+      this.notice.say(`The overrides are not JSON: ${error instanceof Error ? error.message : String(error)}. Nothing was saved.`, true);
+      return;
+    }
+    await this.notice.guard(async () => {
+      const quota = await this.client.put<QuotaView>(`/v1/admin/tenants/${tenant.id}/quota`, { tier: this.tier.value, overrides });
+      if (this.tenant !== tenant) return;
+      this.showQuota(quota);
+      this.notice.say(`Saved: ${tenant.name} is on the ${quota.tier} tier.`);
+      this.onTierChanged({ ...tenant, tier: quota.tier });
+    });
+  }
+
+  private async loadUsage(tenant: TenantView): Promise<void> {
+    await this.notice.guard(async () => {
+      // An empty field is left to the API's default (the last 30 days).
+      const range = new URLSearchParams(Object.entries({ from: this.usageFrom.value, to: this.usageTo.value }).filter(([, value]) => value !== ''));
+      const usage = await this.client.get<Usage>(`/v1/admin/tenants/${tenant.id}/usage?${range}`);
+      if (this.tenant !== tenant) return;
+      if (usage.days.length === 0) {
+        fill(this.usage, h('tr', { testId: 'usage-empty' }, h('td', { className: 'note', colSpan: 5 }, `No invocations from ${usage.from} to ${usage.to} (UTC days).`)));
+        return;
+      }
+      fill(
+        this.usage,
+        ...usage.days.map((day) =>
+          h(
+            'tr',
+            { testId: 'usage-row' },
+            h('td', {}, day.day),
+            h('td', {}, Object.entries(day.invocations).map(([status, count]) => `${status} ${count}`).join(', ') || '0'),
+            h('td', {}, day.fuel.toLocaleString()),
+            h('td', {}, day.runMs.toLocaleString()),
+            h('td', {}, day.egressBytes.toLocaleString()),
+          ),
+        ),
+      );
+    });
+  }
+}
