@@ -58,6 +58,39 @@ export class RunsPanel {
     return row;
   }
 
+  /**
+   * A dead letter (its transient failures outlasted every retry) runs again on
+   * demand, as a new invocation: on its own version, or on another published
+   * one (a fix). The API refuses a second replay while one is under way.
+   */
+  private replayForm(plugin: Plugin | null, letter: Invocation): HTMLElement {
+    const version = h('input', { type: 'number', min: '1', value: String(letter.version), testId: 'replay-version', title: 'the version to run it on' });
+    const replay = h('button', { testId: 'replay' }, 'Run again');
+    const said = h('span', { testId: 'replay-result' });
+    replay.addEventListener('click', () => {
+      said.textContent = 'Queueing…';
+      said.className = '';
+      void this.client
+        .post<{ invocationId: string; version: number }>(`/v1/dead-letters/${letter.id}/replay`, { version: Number(version.value) })
+        .then(async (queued) => {
+          said.textContent = `Queued as invocation ${queued.invocationId} on v${queued.version}.`;
+          if (plugin === this.plugin) await this.reload();
+        })
+        .catch((error: unknown) => {
+          said.textContent = explain(error);
+          said.className = 'problem';
+        });
+    });
+    return h(
+      'div',
+      { className: 'new-binding', testId: 'dead-letter' },
+      h('span', { className: 'problem' }, `Dead-lettered ${new Date(letter.deadLetteredAt!).toLocaleString()}: every retry failed.`),
+      h('label', {}, 'on version ', version),
+      replay,
+      said,
+    );
+  }
+
   private async open(invocationId: string): Promise<void> {
     const plugin = this.plugin;
     try {
@@ -71,7 +104,14 @@ export class RunsPanel {
           .then((trace) => fill(traceHolder, traceView(trace)))
           .catch((error: unknown) => fill(traceHolder, h('p', { className: 'problem' }, explain(error)))),
       );
-      fill(this.detail, runView(detail, `Invocation ${detail.id}${detail.attempts > 1 ? ` (${detail.attempts} attempts)` : ''}`), showTrace, traceHolder);
+      fill(
+        this.detail,
+        runView(detail, `Invocation ${detail.id}${detail.attempts > 1 ? ` (${detail.attempts} attempts)` : ''}`),
+        detail.replayOf === null ? null : h('p', { className: 'note' }, `A replay of dead letter ${detail.replayOf}.`),
+        detail.deadLetteredAt === null ? null : this.replayForm(plugin, detail),
+        showTrace,
+        traceHolder,
+      );
     } catch (error) {
       this.message.textContent = explain(error);
     }
