@@ -28,12 +28,17 @@ export class AdminConsole {
     const signOut = h('button', { className: 'link' }, 'Sign out');
     signOut.addEventListener('click', onSignOut);
     const name = (tenantId: string) => this.tenants.find((tenant) => tenant.id === tenantId)?.name ?? tenantId;
-    this.tenantPanel = new TenantPanel(client, (changed) => {
-      this.tenants = this.tenants.map((tenant) => (tenant.id === changed.id ? changed : tenant));
-      this.selected = changed;
-      this.renderTenants();
+    // Every change an admin makes is an entry of the audit log: it is read again after each.
+    const changedAnything = () => void this.audit.load();
+    this.tenantPanel = new TenantPanel(client, {
+      tier: (changed) => {
+        this.tenants = this.tenants.map((tenant) => (tenant.id === changed.id ? changed : tenant));
+        if (this.selected?.id === changed.id) this.selected = changed;
+        this.renderTenants();
+      },
+      any: changedAnything,
     });
-    this.approvals = new ApprovalsPanel(client, name);
+    this.approvals = new ApprovalsPanel(client, name, changedAnything);
     this.audit = new AuditPanel(client, name);
     this.element = h(
       'div',
@@ -55,8 +60,8 @@ export class AdminConsole {
   }
 
   private newTenantForm(): HTMLElement {
-    const name = h('input', { placeholder: 'tenant name', required: true, maxLength: 200, testId: 'new-tenant-name' });
-    const tier = h('select', { testId: 'new-tenant-tier' }, ...TIERS.map((value) => h('option', { value }, value)));
+    const name = h('input', { placeholder: 'tenant name', required: true, maxLength: 200, testId: 'new-tenant-name', ariaLabel: 'name of the new tenant' });
+    const tier = h('select', { testId: 'new-tenant-tier', ariaLabel: 'tier of the new tenant' }, ...TIERS.map((value) => h('option', { value }, value)));
     const form = h('form', { className: 'new-plugin' }, name, tier, h('button', { type: 'submit', testId: 'create-tenant' }, 'New tenant'));
     form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -93,7 +98,9 @@ export class AdminConsole {
       ...this.tenants.map((tenant) => {
         const button = h('button', { className: 'link', testId: 'tenant' }, tenant.name);
         button.addEventListener('click', () => void this.select(tenant));
-        return h('li', { className: tenant.id === this.selected?.id ? 'selected' : '' }, button, h('span', { className: 'note' }, ` ${tenant.tier}`));
+        const selected = tenant.id === this.selected?.id;
+        if (selected) button.ariaCurrent = 'true';
+        return h('li', { className: selected ? 'selected' : '' }, button, h('span', { className: 'note' }, ` ${tenant.tier}`));
       }),
     );
   }

@@ -1,6 +1,7 @@
-import type { ApiClient } from './api-client.js';
+import { type ApiClient, ApiError } from './api-client.js';
 import type { Approval } from './admin-types.js';
 import { fill, h } from './dom.js';
+import { explain } from './explain.js';
 import { Notice } from './notice.js';
 
 const REASONS: Record<Approval['requested'][number]['reason'], string> = {
@@ -18,7 +19,7 @@ export class ApprovalsPanel {
   readonly element: HTMLElement;
   private readonly status = h(
     'select',
-    { testId: 'approvals-status' },
+    { testId: 'approvals-status', ariaLabel: 'which requests to list' },
     h('option', { value: 'pending' }, 'pending'),
     h('option', { value: 'approved' }, 'approved'),
     h('option', { value: 'rejected' }, 'rejected'),
@@ -30,6 +31,8 @@ export class ApprovalsPanel {
     private readonly client: ApiClient,
     /** A tenant's name for its id, when the console knows it. */
     private readonly tenantName: (tenantId: string) => string,
+    /** Told after each decision (the audit log has news). */
+    private readonly onDecided: () => void,
   ) {
     this.status.addEventListener('change', () => void this.load());
     this.element = h('section', { className: 'approvals' }, h('h3', {}, 'Permission approvals ', this.status), this.notice.element, this.list);
@@ -45,9 +48,11 @@ export class ApprovalsPanel {
   }
 
   private item(approval: Approval): HTMLElement {
-    const note = h('input', { placeholder: 'note (optional)', maxLength: 2000, testId: 'approval-note' });
+    const subject = `${approval.pluginName} v${approval.version}`;
+    // A revised decision keeps the note unless it is changed here (the API stores the note sent, or none).
+    const note = h('input', { placeholder: 'note (optional)', maxLength: 2000, value: approval.note ?? '', testId: 'approval-note', ariaLabel: `note on ${subject}` });
     const decide = (decision: 'approve' | 'reject') => {
-      const button = h('button', { testId: `approval-${decision}` }, decision === 'approve' ? 'Approve' : 'Reject');
+      const button = h('button', { testId: `approval-${decision}`, ariaLabel: `${decision} ${subject}` }, decision === 'approve' ? 'Approve' : 'Reject');
       button.addEventListener('click', () => void this.decide(approval, decision, note.value.trim()));
       return button;
     };
@@ -73,11 +78,19 @@ export class ApprovalsPanel {
 
   private async decide(approval: Approval, decision: 'approve' | 'reject', note: string): Promise<void> {
     const revise = approval.status !== 'pending';
-    if (revise && !confirm(`${approval.pluginName} v${approval.version} was ${approval.status}. ${decision === 'approve' ? 'Approve' : 'Reject'} it instead?`)) return;
-    await this.notice.guard(async () => {
+    const consequence =
+      decision === 'reject'
+        ? ' Its invocations still queued will not run, and the later versions of the plugin that were let through by it go back under review.'
+        : ' It can then be bound and run with these permissions.';
+    if (revise && !confirm(`${approval.pluginName} v${approval.version} was ${approval.status}. ${decision === 'approve' ? 'Approve' : 'Reject'} it instead?${consequence}`)) return;
+    try {
       const decided = await this.client.post<Approval>(`/v1/admin/approvals/${approval.id}`, { decision, ...(note === '' ? {} : { note }), revise });
       this.notice.say(`${decided.pluginName} v${decided.version} of ${this.tenantName(decided.tenantId)}: ${decided.status}.`);
-      await this.load();
-    });
+      this.onDecided();
+    } catch (error) {
+      // Most often another admin decided first: the list is read again to show that.
+      this.notice.say(error instanceof ApiError && error.status === 409 ? `${approval.pluginName} v${approval.version} was decided meanwhile; the list shows its decision now.` : explain(error), true);
+    }
+    await this.load();
   }
 }

@@ -34,7 +34,7 @@ export class AuditPanel {
             h('td', {}, new Date(event.createdAt).toLocaleString()),
             h('td', {}, event.tenantId === null ? '–' : this.tenantName(event.tenantId)),
             h('td', {}, event.actor),
-            h('td', {}, event.action),
+            h('td', {}, event.action, event.target === null ? null : h('span', { className: 'note' }, ` ${event.target}`)),
           ),
         ),
       );

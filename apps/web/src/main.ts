@@ -6,7 +6,7 @@ import { identify, type Identity, signInView } from './sign-in.js';
 import { Workbench } from './workbench.js';
 
 const root = document.getElementById('app')!;
-const REFUSED = 'Your key is no longer accepted (revoked?): sign in again.';
+const REFUSED = 'Your key or token is no longer accepted (revoked or changed?): sign in again.';
 
 function showSignIn(problem?: string): void {
   fill(root, signInView(signedIn, problem));
@@ -23,10 +23,15 @@ function signOut(problem?: string): void {
 
 function signedIn(client: ApiClient, key: string, identity: Identity): void {
   storeKey(key);
-  const session = client.withSignOut(() => signOut(REFUSED));
-  view = identity.kind === 'tenant' ? new Workbench(session, identity.tenant.name, () => signOut()) : new AdminConsole(session, () => signOut());
-  fill(root, view.element);
-  void view.start();
+  // A refusal ends this session only: a late answer to one signed out since must not end the next.
+  let own: Workbench | AdminConsole | null = null;
+  const session = client.withSignOut(() => {
+    if (view === own) signOut(REFUSED);
+  });
+  own = identity.kind === 'tenant' ? new Workbench(session, identity.tenant.name, () => signOut()) : new AdminConsole(session, () => signOut());
+  view = own;
+  fill(root, own.element);
+  void own.start();
 }
 
 // A key kept from earlier in this tab is checked again: it may have been revoked since.

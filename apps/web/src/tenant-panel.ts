@@ -2,6 +2,7 @@ import type { ApiClient } from './api-client.js';
 import type { ApiKeyView, CreatedApiKey, QuotaView, TenantView, Usage } from './admin-types.js';
 import { TIERS } from './admin-types.js';
 import { fill, h } from './dom.js';
+import { explain } from './explain.js';
 import { Notice } from './notice.js';
 
 const DAY_MS = 86_400_000;
@@ -11,40 +12,54 @@ const when = (iso: string | null) => (iso === null ? '–' : new Date(iso).toLoc
 /**
  * One tenant as an admin manages it: its API keys (made, shown once, revoked),
  * its tier and quota overrides with the policy they add up to, and its usage
- * per day. Answers land only if the tenant they were asked for is still open.
+ * per day. Answers (and errors) land only if the tenant they were asked for
+ * is still open; what the previous tenant showed is cleared at once, so
+ * nothing of it can be saved onto the next.
  */
 export class TenantPanel {
   readonly element = h('div', { className: 'tenant-panel', testId: 'tenant-panel' });
   private tenant: TenantView | null = null;
   private readonly notice = new Notice('tenant-notice');
   private readonly keys = h('tbody', { testId: 'keys' });
-  private readonly newKeyName = h('input', { placeholder: 'key name', maxLength: 200, testId: 'new-key-name' });
+  private readonly newKeyName = h('input', { placeholder: 'key name', maxLength: 200, testId: 'new-key-name', ariaLabel: 'name of the new key' });
+  private readonly createKeyButton = h('button', { testId: 'create-key' }, 'Create key');
   private readonly newKey = h('div', { testId: 'new-key' });
   private readonly tier = h('select', { testId: 'quota-tier' }, ...TIERS.map((tier) => h('option', { value: tier }, tier)));
-  private readonly overrides = h('textarea', { rows: 8, spellcheck: false, testId: 'quota-overrides' });
+  private readonly overrides = h('textarea', { rows: 8, spellcheck: false, testId: 'quota-overrides', ariaLabel: 'quota overrides (JSON)' });
+  private readonly saveQuotaButton = h('button', { testId: 'save-quota', disabled: true }, 'Save tier and overrides');
   private readonly effective = h('pre', { className: 'policy', testId: 'effective-policy' });
   private readonly usageFrom = h('input', { type: 'date', testId: 'usage-from' });
   private readonly usageTo = h('input', { type: 'date', testId: 'usage-to' });
   private readonly usage = h('tbody', { testId: 'usage' });
+  /** The usage asked for last: an earlier answer arriving later is not shown over it. */
+  private usageRequest = 0;
 
   constructor(
     private readonly client: ApiClient,
-    /** Told of the tier a save left the tenant on, so the list shows it. */
-    private readonly onTierChanged: (tenant: TenantView) => void,
-  ) {}
+    private readonly changed: {
+      /** The tier a save left a tenant on, so the list shows it. */
+      tier: (tenant: TenantView) => void;
+      /** Something was changed (the audit log has news). */
+      any: () => void;
+    },
+  ) {
+    this.createKeyButton.addEventListener('click', () => void this.createKey());
+    this.saveQuotaButton.addEventListener('click', () => void this.saveQuota());
+  }
 
   async show(tenant: TenantView): Promise<void> {
     this.tenant = tenant;
-    const createKey = h('button', { testId: 'create-key' }, 'Create key');
-    createKey.addEventListener('click', () => void this.createKey());
-    const saveQuota = h('button', { testId: 'save-quota' }, 'Save tier and overrides');
-    saveQuota.addEventListener('click', () => void this.saveQuota());
     const showUsage = h('button', { testId: 'show-usage' }, 'Show');
     showUsage.addEventListener('click', () => void this.loadUsage(tenant));
     // The last seven days, today included (the API's `to` is exclusive).
     this.usageFrom.value = isoDay(Date.now() - 6 * DAY_MS);
     this.usageTo.value = isoDay(Date.now() + DAY_MS);
-    this.newKey.replaceChildren();
+    // Nothing of the tenant shown before stays: not its keys, not its quota (which Save would write onto this one).
+    fill(this.keys);
+    fill(this.usage);
+    this.overrides.value = '';
+    this.effective.textContent = '';
+    this.saveQuotaButton.disabled = true;
     this.notice.say('');
     fill(
       this.element,
@@ -53,13 +68,13 @@ export class TenantPanel {
       this.notice.element,
       h('h3', {}, 'API keys'),
       h('table', { className: 'runs' }, h('thead', {}, h('tr', {}, ...['name', 'prefix', 'created', 'last used', ''].map((label) => h('th', {}, label)))), this.keys),
-      h('div', { className: 'new-binding' }, this.newKeyName, createKey),
+      h('div', { className: 'new-binding' }, this.newKeyName, this.createKeyButton),
       this.newKey,
       h('h3', {}, 'Tier and quota'),
       h('p', { className: 'note' }, 'Overrides replace the tier\'s values; leave a field out to keep the tier\'s. As JSON, e.g. {"eventsPerSecond": 50, "allowedHosts": ["api.example.com"]}.'),
       h('label', {}, 'Tier ', this.tier),
       this.overrides,
-      saveQuota,
+      this.saveQuotaButton,
       h('h4', {}, 'Effective policy'),
       this.effective,
       h('h3', {}, 'Usage'),
@@ -67,13 +82,11 @@ export class TenantPanel {
       h(
         'table',
         { className: 'runs' },
-        h('thead', {}, h('tr', {}, ...['day', 'invocations', 'fuel', 'run ms', 'egress bytes'].map((label) => h('th', {}, label)))),
+        h('thead', {}, h('tr', {}, ...['day (UTC)', 'invocations', 'fuel', 'run ms', 'egress bytes'].map((label) => h('th', {}, label)))),
         this.usage,
       ),
     );
-    await this.notice.guard(async () => {
-      await Promise.all([this.loadKeys(tenant), this.loadQuota(tenant), this.loadUsage(tenant)]);
-    });
+    await Promise.all([this.forTenant(tenant, () => this.loadKeys(tenant)), this.forTenant(tenant, () => this.loadQuota(tenant)), this.loadUsage(tenant)]);
   }
 
   private async loadKeys(tenant: TenantView): Promise<void> {
@@ -82,7 +95,7 @@ export class TenantPanel {
     fill(
       this.keys,
       ...keys.map((key) => {
-        const revoke = h('button', { className: 'link', testId: 'revoke-key' }, 'Revoke');
+        const revoke = h('button', { className: 'link', testId: 'revoke-key', ariaLabel: `revoke the key ${key.name}` }, 'Revoke');
         revoke.addEventListener('click', () => void this.revoke(tenant, key));
         return h(
           'tr',
@@ -101,23 +114,31 @@ export class TenantPanel {
     const tenant = this.tenant;
     if (tenant === null) return;
     const name = this.newKeyName.value.trim();
-    await this.notice.guard(async () => {
-      const created = await this.client.post<CreatedApiKey>(`/v1/admin/tenants/${tenant.id}/keys`, name === '' ? {} : { name });
-      if (this.tenant !== tenant) return;
-      this.newKeyName.value = '';
-      fill(
-        this.newKey,
-        h('p', {}, `Key "${created.name}" for ${tenant.name}. Copy it now: it is shown this once, Airlock keeps only its hash.`),
-        h('code', { className: 'secret', testId: 'new-key-value' }, created.key),
-      );
-      await this.loadKeys(tenant);
-    });
+    // One click, one key.
+    this.createKeyButton.disabled = true;
+    try {
+      await this.forTenant(tenant, async () => {
+        const created = await this.client.post<CreatedApiKey>(`/v1/admin/tenants/${tenant.id}/keys`, name === '' ? {} : { name });
+        this.changed.any();
+        // Shown whichever tenant is open by now: it is shown this once.
+        this.newKeyName.value = '';
+        fill(
+          this.newKey,
+          h('p', {}, `Key "${created.name}" for ${tenant.name}. Copy it now: it is shown this once, Airlock keeps only its hash.`),
+          h('code', { className: 'secret', testId: 'new-key-value' }, created.key),
+        );
+        if (this.tenant === tenant) await this.loadKeys(tenant);
+      });
+    } finally {
+      this.createKeyButton.disabled = false;
+    }
   }
 
   private async revoke(tenant: TenantView, key: ApiKeyView): Promise<void> {
     if (!confirm(`Revoke the key "${key.name}" (${key.prefix}…) of ${tenant.name}? Whatever uses it is refused at once.`)) return;
-    await this.notice.guard(async () => {
+    await this.forTenant(tenant, async () => {
       await this.client.delete(`/v1/admin/tenants/${tenant.id}/keys/${key.id}`);
+      this.changed.any();
       if (this.tenant !== tenant) return;
       this.notice.say(`Key "${key.name}" revoked.`);
       await this.loadKeys(tenant);
@@ -134,6 +155,7 @@ export class TenantPanel {
     this.tier.value = quota.tier;
     this.overrides.value = JSON.stringify(quota.overrides, null, 2);
     this.effective.textContent = JSON.stringify(quota.effective, null, 2);
+    this.saveQuotaButton.disabled = false;
   }
 
   private async saveQuota(): Promise<void> {
@@ -146,21 +168,24 @@ export class TenantPanel {
       this.notice.say(`The overrides are not JSON: ${error instanceof Error ? error.message : String(error)}. Nothing was saved.`, true);
       return;
     }
-    await this.notice.guard(async () => {
+    await this.forTenant(tenant, async () => {
       const quota = await this.client.put<QuotaView>(`/v1/admin/tenants/${tenant.id}/quota`, { tier: this.tier.value, overrides });
+      this.changed.tier({ ...tenant, tier: quota.tier });
+      this.changed.any();
       if (this.tenant !== tenant) return;
       this.showQuota(quota);
       this.notice.say(`Saved: ${tenant.name} is on the ${quota.tier} tier.`);
-      this.onTierChanged({ ...tenant, tier: quota.tier });
     });
   }
 
   private async loadUsage(tenant: TenantView): Promise<void> {
-    await this.notice.guard(async () => {
+    const request = ++this.usageRequest;
+    const current = () => this.tenant === tenant && this.usageRequest === request;
+    try {
       // An empty field is left to the API's default (the last 30 days).
       const range = new URLSearchParams(Object.entries({ from: this.usageFrom.value, to: this.usageTo.value }).filter(([, value]) => value !== ''));
       const usage = await this.client.get<Usage>(`/v1/admin/tenants/${tenant.id}/usage?${range}`);
-      if (this.tenant !== tenant) return;
+      if (!current()) return;
       if (usage.days.length === 0) {
         fill(this.usage, h('tr', { testId: 'usage-empty' }, h('td', { className: 'note', colSpan: 5 }, `No invocations from ${usage.from} to ${usage.to} (UTC days).`)));
         return;
@@ -179,6 +204,19 @@ export class TenantPanel {
           ),
         ),
       );
-    });
+    } catch (error) {
+      // Rows of another range are not left under these dates.
+      if (!current()) return;
+      fill(this.usage, h('tr', {}, h('td', { className: 'problem', colSpan: 5, testId: 'usage-problem' }, explain(error))));
+    }
+  }
+
+  /** Runs an action for `tenant`, saying what went wrong, unless another tenant is open by then. */
+  private async forTenant(tenant: TenantView, action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      if (this.tenant === tenant) this.notice.say(explain(error), true);
+    }
   }
 }

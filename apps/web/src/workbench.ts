@@ -10,6 +10,7 @@ import { parseStringMap } from './string-map.js';
 import { explain } from './explain.js';
 import { FIRST_TEMPLATE, TEMPLATES } from './templates.js';
 import { TestsPanel } from './tests-panel.js';
+import { WebhooksDialog } from './webhooks-dialog.js';
 
 const ENTRY = 'index.ts';
 const templateSource = (name: string): PluginSource => ({ files: { [ENTRY]: TEMPLATES.get(name) ?? '' }, entry: ENTRY });
@@ -61,13 +62,16 @@ export class Workbench {
     const fileBar = h('div', { className: 'file-bar' }, addFile);
     const signOut = h('button', { className: 'link' }, 'Sign out');
     signOut.addEventListener('click', onSignOut);
+    const webhooks = new WebhooksDialog(client);
+    const openWebhooks = h('button', { className: 'link', testId: 'open-webhooks' }, 'Webhooks');
+    openWebhooks.addEventListener('click', () => void webhooks.open());
     this.bindings = new BindingsPanel(client);
     this.runs = new RunsPanel(client);
     this.logs = new LogsPanel(client);
     this.element = h(
       'div',
       { className: 'workbench' },
-      h('header', {}, h('h1', {}, 'Airlock'), h('span', { className: 'tenant', testId: 'tenant-name' }, tenantName), signOut),
+      h('header', {}, h('h1', {}, 'Airlock'), h('span', { className: 'tenant', testId: 'tenant-name' }, tenantName), openWebhooks, signOut),
       h('aside', {}, h('h3', {}, 'Plugins'), this.newPluginForm(), this.pluginList),
       h(
         'main',
@@ -101,6 +105,7 @@ export class Workbench {
         this.runs.element,
         this.logs.element,
       ),
+      webhooks.element,
     );
     this.editor = new CodeEditor(editorHost);
     fileBar.prepend(this.editor.tabs);

@@ -37,11 +37,17 @@ describe('the admin console', () => {
     await api?.close();
   });
 
-  /** A page signed in with `token`; confirmations are accepted and script errors kept. */
-  async function signIn(token: string): Promise<Page & { problems: string[] }> {
-    const page = Object.assign(await browser.newPage(), { problems: [] as string[] });
+  /**
+   * A page signed in with `token`. Script errors are kept in `problems`, the
+   * confirmations it asks in `asked`; they are answered as `answer` says.
+   */
+  async function signIn(token: string): Promise<Page & { problems: string[]; asked: string[]; answer: 'accept' | 'dismiss' }> {
+    const page = Object.assign(await browser.newPage(), { problems: [] as string[], asked: [] as string[], answer: 'accept' as 'accept' | 'dismiss' });
     page.on('pageerror', (error) => page.problems.push(error.message));
-    page.on('dialog', (dialog) => void dialog.accept());
+    page.on('dialog', (dialog) => {
+      page.asked.push(dialog.message());
+      void (page.answer === 'accept' ? dialog.accept() : dialog.dismiss());
+    });
     await page.goto(`${api.baseUrl}/`);
     await page.getByTestId('api-key').fill(token);
     await page.getByTestId('sign-in').click();
@@ -79,6 +85,8 @@ describe('the admin console', () => {
     await page.getByTestId('new-tenant-tier').selectOption('standard');
     await page.getByTestId('create-tenant').click();
     await page.getByTestId('tenant-title').getByText(name, { exact: true }).waitFor();
+    assert.equal(await page.getByTestId('tenant-title').textContent(), name);
+    assert.equal(await page.locator('img').count(), 0, 'no element was made of the name');
     assert.match((await page.getByTestId('tenant-list').textContent()) ?? '', /Dora standard/);
     assert.equal(await page.evaluate(() => (window as { __pwned?: number }).__pwned), undefined);
 
@@ -93,10 +101,17 @@ describe('the admin console', () => {
     await row.waitFor();
     assert.ok(!((await row.textContent()) ?? '').includes(key), 'the list shows only its prefix');
 
+    // Revoking asks first; declined, nothing happens.
+    page.answer = 'dismiss';
+    await row.getByTestId('revoke-key').click();
+    assert.match(page.asked.at(-1) ?? '', /^Revoke the key "billing service" .* of <img.*Dora\? Whatever uses it is refused at once\.$/);
+    assert.equal((await api.http.get('/v1/me', { token: key })).status, 200, 'declined: the key still works');
+    assert.equal(await row.getByTestId('revoke-key').count(), 1);
+    page.answer = 'accept';
     await row.getByTestId('revoke-key').click();
     await row.getByText(/^revoked/).waitFor();
     assert.equal((await api.http.get('/v1/me', { token: key })).status, 401, 'a revoked key is refused at once');
-    await page.getByTestId('refresh-audit').click();
+    // The audit log shows it without being asked to.
     await page.getByTestId('audit').getByText('key.revoked').first().waitFor();
     assert.deepEqual(page.problems, []);
     await page.close();
@@ -145,6 +160,14 @@ describe('the admin console', () => {
     // Another tenant's page shows its own usage: Bob ran nothing.
     await openTenant(page, 'Bob Inc');
     await page.getByTestId('usage-empty').getByText(/^No invocations from/).waitFor();
+    // A range the API refuses: its reason, in place of the rows of the range before.
+    await openTenant(page, 'Alice Corp');
+    await row.waitFor();
+    await page.getByTestId('usage-from').fill(today);
+    await page.getByTestId('usage-to').fill(today);
+    await page.getByTestId('show-usage').click();
+    await page.getByTestId('usage-problem').getByText(/must be before to/).waitFor();
+    assert.equal(await page.getByTestId('usage-row').count(), 0);
     assert.deepEqual(page.problems, []);
     await page.close();
   });
@@ -167,9 +190,35 @@ describe('the admin console', () => {
     await page.getByTestId('approvals-status').selectOption('approved');
     const decided = page.getByTestId('approval').filter({ hasText: 'fetcher v1' });
     await decided.getByTestId('approval-decision').getByText(/approved .*: partner integration/).waitFor();
+    // Changing a decision asks first, and says what a rejection does; declined, nothing changes.
+    page.answer = 'dismiss';
+    await decided.getByTestId('approval-reject').click();
+    assert.match(page.asked.at(-1) ?? '', /^fetcher v1 was approved\. Reject it instead\? .*go back under review\.$/);
+    assert.equal((await api.http.get(`/v1/plugins/${pluginId}/versions/1`, { token: carol.key })).body.approvalStatus, 'approved');
+    page.answer = 'accept';
     await decided.getByTestId('approval-reject').click();
     await page.getByTestId('approvals-notice').getByText('fetcher v1 of Carol Ltd: rejected.').waitFor();
-    assert.equal((await api.http.get(`/v1/plugins/${pluginId}/versions/1`, { token: carol.key })).body.approvalStatus, 'rejected');
+    const version1 = await api.http.get(`/v1/plugins/${pluginId}/versions/1`, { token: carol.key });
+    assert.equal(version1.body.approvalStatus, 'rejected');
+    const [rejected] = (await api.http.get('/v1/admin/approvals?status=rejected', { token: api.adminToken })).body.items;
+    assert.equal(rejected.note, 'partner integration', 'the note is kept unless changed');
+    await page.getByTestId('audit').getByText('approval.rejected').first().waitFor();
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+
+  it('says so when another admin decided a request first, and shows the decision', async () => {
+    const pluginId = (await api.http.post('/v1/plugins', { token: carol.key, body: { name: 'poster' } })).body.id as string;
+    await api.http.post(`/v1/plugins/${pluginId}/versions`, { token: carol.key, rawBody: { data: HTTP_PLUGIN, contentType: 'application/wasm' } });
+    const page = await signIn(api.adminToken);
+    const request = page.getByTestId('approval').filter({ hasText: 'poster v1' });
+    await request.waitFor();
+    const [pending] = (await api.http.get('/v1/admin/approvals?status=pending', { token: api.adminToken })).body.items;
+    assert.equal((await api.http.post(`/v1/admin/approvals/${pending.id}`, { token: api.adminToken, body: { decision: 'reject' } })).status, 200);
+    await request.getByTestId('approval-approve').click();
+    await page.getByTestId('approvals-notice').getByText('poster v1 was decided meanwhile; the list shows its decision now.').waitFor();
+    await page.getByTestId('approvals').getByText('No pending requests.').waitFor();
+    assert.equal((await api.http.get(`/v1/plugins/${pluginId}/versions/1`, { token: carol.key })).body.approvalStatus, 'rejected', 'the first decision stands');
     assert.deepEqual(page.problems, []);
     await page.close();
   });

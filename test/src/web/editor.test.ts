@@ -218,7 +218,7 @@ describe('the web editor', () => {
     assert.equal(revoked.status, 200, revoked.text);
     await page.getByTestId('new-plugin-name').fill('after-revocation');
     await page.getByTestId('create-plugin').click();
-    await page.getByText('Your key is no longer accepted').waitFor();
+    await page.getByText('Your key or token is no longer accepted').waitFor();
     assert.equal(await page.getByTestId('tenant-name').count(), 0);
     assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the key is forgotten');
     await page.close();

@@ -1,0 +1,149 @@
+import type { ApiClient } from './api-client.js';
+import { fill, h } from './dom.js';
+import { Notice } from './notice.js';
+
+interface Webhook {
+  id: string;
+  url: string;
+  events: string[];
+  enabled: boolean;
+  createdAt: string;
+}
+
+/** One posting of one invocation's result to one webhook. */
+interface Delivery {
+  id: string;
+  invocationId: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+/** How many of a webhook's deliveries are shown (newest first). */
+const SHOWN_DELIVERIES = 20;
+
+/**
+ * The tenant's result webhooks, in a dialog over the editor: each finished
+ * invocation of the listed event types (or of all) is posted, signed, to each
+ * URL. A new webhook's signing secret is shown once; each webhook's recent
+ * deliveries show their status, attempts and last answer.
+ */
+export class WebhooksDialog {
+  readonly element: HTMLDialogElement;
+  private readonly list = h('ul', { className: 'bindings', testId: 'webhooks' });
+  private readonly notice = new Notice('webhooks-notice');
+  private readonly secret = h('div', { testId: 'webhook-secret' });
+  private readonly url = h('input', { type: 'url', placeholder: 'https://example.com/airlock-results', required: true, testId: 'webhook-url' });
+  private readonly events = h('input', { placeholder: 'event types, comma-separated (empty: all)', testId: 'webhook-events' });
+
+  constructor(private readonly client: ApiClient) {
+    const form = h('form', { className: 'new-binding' }, this.url, this.events, h('button', { type: 'submit', testId: 'create-webhook' }, 'Add webhook'));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.create();
+    });
+    const close = h('button', { className: 'link', testId: 'close-webhooks' }, 'close');
+    close.addEventListener('click', () => this.element.close());
+    this.element = h(
+      'dialog',
+      { className: 'webhooks-dialog', testId: 'webhooks-dialog' },
+      h('h3', {}, 'Result webhooks ', close),
+      h('p', { className: 'note' }, 'Deliveries carry Airlock-Timestamp and Airlock-Signature: v1=HMAC-SHA256(secret, "<timestamp>.<body>"), are retried with backoff, and never go to private addresses.'),
+      this.notice.element,
+      form,
+      this.secret,
+      this.list,
+    );
+  }
+
+  async open(): Promise<void> {
+    this.secret.replaceChildren();
+    this.notice.say('');
+    this.element.showModal();
+    await this.reload();
+  }
+
+  private async reload(): Promise<void> {
+    await this.notice.guard(async () => {
+      const { items } = await this.client.get<{ items: Webhook[] }>('/v1/webhooks');
+      fill(this.list, ...(items.length === 0 ? [h('li', { className: 'note' }, 'No webhooks yet.')] : items.map((webhook) => this.item(webhook))));
+    });
+  }
+
+  private item(webhook: Webhook): HTMLElement {
+    const deliveries = h('tbody', {});
+    const remove = h('button', { className: 'link', testId: 'delete-webhook' }, 'delete');
+    remove.addEventListener('click', () => void this.remove(webhook));
+    const show = h('button', { className: 'link', testId: 'show-deliveries' }, 'deliveries');
+    show.addEventListener('click', () => void this.showDeliveries(webhook, deliveries));
+    return h(
+      'li',
+      { testId: 'webhook' },
+      h('code', {}, webhook.url),
+      h('div', { className: 'note' }, webhook.events.length === 0 ? 'every event type' : webhook.events.join(', ')),
+      show,
+      ' ',
+      remove,
+      h(
+        'table',
+        { className: 'runs' },
+        h('thead', {}, h('tr', {}, ...['when', 'invocation', 'status', 'attempts', 'last answer'].map((label) => h('th', {}, label)))),
+        deliveries,
+      ),
+    );
+  }
+
+  private async showDeliveries(webhook: Webhook, into: HTMLElement): Promise<void> {
+    await this.notice.guard(async () => {
+      const page = await this.client.get<{ items: Delivery[] }>(`/v1/webhooks/${webhook.id}/deliveries?limit=${SHOWN_DELIVERIES}`);
+      fill(
+        into,
+        ...(page.items.length === 0
+          ? [h('tr', {}, h('td', { className: 'note', colSpan: 5 }, 'No deliveries yet.'))]
+          : page.items.map((delivery) =>
+              h(
+                'tr',
+                { testId: 'delivery' },
+                h('td', {}, new Date(delivery.createdAt).toLocaleString()),
+                h('td', {}, delivery.invocationId),
+                h('td', {}, delivery.status),
+                h('td', {}, String(delivery.attempts)),
+                h('td', {}, delivery.lastError ?? (delivery.lastStatus === null ? '–' : `HTTP ${delivery.lastStatus}`)),
+              ),
+            )),
+      );
+    });
+  }
+
+  private async create(): Promise<void> {
+    const events = this.events.value
+      .split(',')
+      .map((type) => type.trim())
+      .filter((type) => type !== '');
+    await this.notice.guard(async () => {
+      const created = await this.client.post<Webhook & { signingSecret: string }>('/v1/webhooks', { url: this.url.value.trim(), events });
+      this.url.value = '';
+      this.events.value = '';
+      fill(
+        this.secret,
+        h('p', {}, `Signing secret of ${created.url}. Copy it now: it is shown this once.`),
+        h('code', { className: 'secret', testId: 'webhook-secret-value' }, created.signingSecret),
+      );
+      this.notice.say('Webhook added.');
+      await this.reload();
+    });
+  }
+
+  private async remove(webhook: Webhook): Promise<void> {
+    if (!confirm(`Delete the webhook to ${webhook.url}? Results are no longer posted there.`)) return;
+    await this.notice.guard(async () => {
+      await this.client.delete(`/v1/webhooks/${webhook.id}`);
+      this.secret.replaceChildren();
+      this.notice.say(`Webhook to ${webhook.url} deleted.`);
+      await this.reload();
+    });
+  }
+}

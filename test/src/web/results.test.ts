@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { isPrivateAddress } from '@airlock/sandbox';
+import { verifyWebhook } from '@airlock/sdk';
+import type { Browser, Page } from 'playwright-core';
+import { type ApiHarness, startApi } from '../support/api-harness.js';
+import { launchChromium } from '../support/browser.js';
+import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
+import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+
+/**
+ * What becomes of a tenant's results, in the web editor: a run whose failures
+ * outlasted its retries shows as a dead letter and runs again from there; the
+ * results' webhooks are registered, watched and deleted there.
+ */
+describe("the web editor's dead letters and webhooks", () => {
+  let api: ApiHarness;
+  let worker: InProcessWorker;
+  let browser: Browser;
+  let receiver: Server;
+  const received: Array<{ headers: IncomingHttpHeaders; body: Buffer }> = [];
+  let dana: TenantSession;
+  let pluginId: string;
+
+  before(async () => {
+    receiver = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        received.push({ headers: request.headers, body: Buffer.concat(chunks) });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    // One attempt: a transient failure is dead-lettered at once.
+    api = await startApi({ env: { AIRLOCK_JOB_ATTEMPTS: '1' } });
+    worker = await startWorker(api, {
+      // The receiver runs on this machine: its test name may reach loopback.
+      webhookHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (address, host) => host === 'hooks.example.test' || !isPrivateAddress(address) },
+    });
+    dana = await createTenantSession(api, 'Dana GmbH');
+    ({ pluginId } = await publishAndBind(api, dana, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' }));
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await worker?.close();
+    await api?.close();
+    receiver?.close();
+  });
+
+  async function signIn(): Promise<Page & { problems: string[]; asked: string[] }> {
+    const page = Object.assign(await browser.newPage(), { problems: [] as string[], asked: [] as string[] });
+    page.on('pageerror', (error) => page.problems.push(error.message));
+    page.on('dialog', (dialog) => {
+      page.asked.push(dialog.message());
+      void dialog.accept();
+    });
+    await page.goto(`${api.baseUrl}/`);
+    await page.getByTestId('api-key').fill(dana.key);
+    await page.getByTestId('sign-in').click();
+    await page.getByTestId('tenant-name').getByText('Dana GmbH').waitFor();
+    return page;
+  }
+
+  it('shows a dead letter and runs it again, as a new invocation, once its cause is fixed', async () => {
+    const binding = await api.http.post('/v1/bindings', { token: dana.key, body: { event: 'order.sealed', pluginId, export: 'greet', secrets: { TOKEN: 'opaque' } } });
+    assert.equal(binding.status, 201, binding.text);
+    // Its secrets no longer open (damaged at rest): the worker cannot prepare the run, a host failure.
+    await api.database.prisma.binding.update({ where: { id: binding.body.id }, data: { secrets: 'v1.damaged' } });
+    const event = await api.http.post('/v1/events', { token: dana.key, body: { type: 'order.sealed', payload: 'Ada' } });
+    const letterId = event.body.invocations[0].id as string;
+    const dead = await waitUntilFinished(api, dana.key, letterId);
+    assert.equal(dead.status, 'host_error');
+    assert.ok(dead.deadLetteredAt, 'dead-lettered');
+    // The binding's secrets set again: the cause is gone.
+    const fixed = await api.http.request('PATCH', `/v1/bindings/${binding.body.id}`, { token: dana.key, body: { secrets: { TOKEN: 'fresh' } } });
+    assert.equal(fixed.status, 200, fixed.text);
+
+    const page = await signIn();
+    await page.getByTestId('plugin-greeter').click();
+    await page.getByTestId('runs').locator('tr').filter({ hasText: 'host_error' }).click();
+    const letter = page.getByTestId('dead-letter');
+    await letter.getByText(/^Dead-lettered .*every retry failed/).waitFor();
+
+    // A version the plugin does not have: the API's reason, and nothing queued.
+    await letter.getByTestId('replay-version').fill('99');
+    await letter.getByTestId('replay').click();
+    await letter.getByTestId('replay-result').getByText(/no version 99/).waitFor();
+
+    await letter.getByTestId('replay-version').fill('1');
+    await letter.getByTestId('replay').click();
+    const queued = (await letter.getByTestId('replay-result').getByText(/^Queued as invocation/).textContent()) ?? '';
+    const replayId = /invocation ([0-9a-f-]{36}) on v1/.exec(queued)?.[1];
+    assert.ok(replayId, queued);
+    const replayed = await waitUntilFinished(api, dana.key, replayId);
+    assert.deepEqual([replayed.status, replayed.output, replayed.replayOf], ['ok', 'hello, "Ada"', letterId]);
+
+    await page.getByTestId('refresh-runs').click();
+    await page.getByTestId('runs').locator('tr').filter({ hasText: 'ok' }).first().click();
+    await page.getByTestId('run-detail').getByText(`A replay of dead letter ${letterId}.`).waitFor();
+    assert.equal(await page.getByTestId('dead-letter').count(), 0, 'a run that finished is no dead letter');
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+
+  it('registers a webhook whose secret is shown once, shows its deliveries, and deletes it', async () => {
+    const page = await signIn();
+    await page.getByTestId('open-webhooks').click();
+    const dialog = page.getByTestId('webhooks-dialog');
+    await dialog.getByText('No webhooks yet.').waitFor();
+    // What the API refuses is said, and nothing is made.
+    await dialog.getByTestId('webhook-url').fill('ftp://hooks.example.test/hook');
+    await dialog.getByTestId('create-webhook').click();
+    await dialog.getByTestId('webhooks-notice').getByText(/must be an http\(s\) URL/).waitFor();
+
+    const url = `http://hooks.example.test:${(receiver.address() as AddressInfo).port}/hook`;
+    await dialog.getByTestId('webhook-url').fill(url);
+    await dialog.getByTestId('webhook-events').fill('order.created, order.paid');
+    await dialog.getByTestId('create-webhook').click();
+    const secret = (await dialog.getByTestId('webhook-secret-value').textContent()) ?? '';
+    assert.ok(secret.length >= 32, secret);
+    const hook = dialog.getByTestId('webhook').filter({ hasText: url });
+    await hook.getByText('order.created, order.paid').waitFor();
+
+    // A result is posted, signed with the secret shown; the delivery shows as delivered.
+    const event = await api.http.post('/v1/events', { token: dana.key, body: { type: 'order.created', payload: 'Lin' } });
+    const invocationId = event.body.invocations[0].id as string;
+    assert.equal((await waitUntilFinished(api, dana.key, invocationId)).status, 'ok');
+    const deadline = Date.now() + 15_000;
+    let delivery = '';
+    while (!/delivered/.test(delivery) && Date.now() < deadline) {
+      await hook.getByTestId('show-deliveries').click();
+      delivery = (await hook.getByTestId('delivery').filter({ hasText: invocationId }).textContent().catch(() => null)) ?? '';
+      if (!/delivered/.test(delivery)) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.match(delivery, /delivered.*1.*HTTP 204/);
+    const posted = received.find((request) => request.body.toString().includes(invocationId));
+    assert.ok(posted, 'the receiver got it');
+    assert.equal(verifyWebhook({ secret, headers: posted.headers, body: posted.body }).invocation.id, invocationId, 'signed with the secret the page showed');
+
+    await hook.getByTestId('delete-webhook').click();
+    assert.match(page.asked.at(-1) ?? '', /^Delete the webhook to http:\/\/hooks\.example\.test:\d+\/hook\?/);
+    await dialog.getByText('No webhooks yet.').waitFor();
+    assert.deepEqual((await api.http.get('/v1/webhooks', { token: dana.key })).body.items, []);
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+});
