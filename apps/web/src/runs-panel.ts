@@ -11,6 +11,8 @@ export class RunsPanel {
   private readonly detail = h('div', { testId: 'run-detail' });
   private readonly message = h('p', { className: 'problem' });
   private plugin: Plugin | null = null;
+  /** The run whose detail was asked for last. */
+  private opening: string | null = null;
 
   constructor(private readonly client: ApiClient) {
     const refresh = h('button', { className: 'link', testId: 'refresh-runs' }, 'refresh');
@@ -51,7 +53,7 @@ export class RunsPanel {
       h('td', {}, new Date(invocation.createdAt).toLocaleString()),
       h('td', {}, `v${invocation.version}`),
       h('td', {}, invocation.export),
-      h('td', {}, invocation.status),
+      h('td', {}, invocation.status, invocation.deadLetteredAt === null ? null : h('span', { className: 'problem' }, ' (dead letter)')),
       h('td', {}, invocation.durationMs === null ? '' : invocation.durationMs.toFixed(1)),
     );
     row.addEventListener('click', () => void this.open(invocation.id));
@@ -64,19 +66,23 @@ export class RunsPanel {
    * one (a fix). The API refuses a second replay while one is under way.
    */
   private replayForm(plugin: Plugin | null, letter: Invocation): HTMLElement {
-    const version = h('input', { type: 'number', min: '1', value: String(letter.version), testId: 'replay-version', title: 'the version to run it on' });
+    const version = h('input', { type: 'number', min: '1', value: String(letter.version), testId: 'replay-version', title: 'the version to run it on (empty: its own)' });
     const replay = h('button', { testId: 'replay' }, 'Run again');
     const said = h('span', { testId: 'replay-result' });
     replay.addEventListener('click', () => {
       said.textContent = 'Queueing…';
       said.className = '';
+      // One click, one replay; once queued, the button stays off (the API refuses another while this one waits).
+      replay.disabled = true;
+      const chosen = version.value.trim();
       void this.client
-        .post<{ invocationId: string; version: number }>(`/v1/dead-letters/${letter.id}/replay`, { version: Number(version.value) })
+        .post<{ invocationId: string; version: number }>(`/v1/dead-letters/${letter.id}/replay`, chosen === '' ? {} : { version: Number(chosen) })
         .then(async (queued) => {
           said.textContent = `Queued as invocation ${queued.invocationId} on v${queued.version}.`;
           if (plugin === this.plugin) await this.reload();
         })
         .catch((error: unknown) => {
+          replay.disabled = false;
           said.textContent = explain(error);
           said.className = 'problem';
         });
@@ -93,9 +99,11 @@ export class RunsPanel {
 
   private async open(invocationId: string): Promise<void> {
     const plugin = this.plugin;
+    // Runs opened one after the other: only the last one's answer is shown.
+    this.opening = invocationId;
     try {
       const detail = await this.client.get<Invocation>(`/v1/invocations/${invocationId}`);
-      if (plugin !== this.plugin) return;
+      if (plugin !== this.plugin || this.opening !== invocationId) return;
       const traceHolder = h('div', {});
       const showTrace = h('button', { className: 'link', testId: 'show-trace' }, 'show trace');
       showTrace.addEventListener('click', () =>

@@ -36,31 +36,38 @@ export class WebhooksDialog {
   private readonly list = h('ul', { className: 'bindings', testId: 'webhooks' });
   private readonly notice = new Notice('webhooks-notice');
   private readonly secret = h('div', { testId: 'webhook-secret' });
-  private readonly url = h('input', { type: 'url', placeholder: 'https://example.com/airlock-results', required: true, testId: 'webhook-url' });
-  private readonly events = h('input', { placeholder: 'event types, comma-separated (empty: all)', testId: 'webhook-events' });
+  /** The webhook whose secret is shown, and whether it was shown with the dialog open (then the next opening hides it). */
+  private secretOf: { webhookId: string; seen: boolean } | null = null;
+  private readonly url = h('input', { type: 'url', placeholder: 'https://example.com/airlock-results', required: true, testId: 'webhook-url', ariaLabel: 'URL the results are posted to' });
+  private readonly events = h('input', { placeholder: 'event types, comma-separated (empty: all)', testId: 'webhook-events', ariaLabel: 'event types whose results are posted' });
+  private readonly fields = h('fieldset', { className: 'new-binding' }, this.url, this.events, h('button', { type: 'submit', testId: 'create-webhook' }, 'Add webhook'));
 
   constructor(private readonly client: ApiClient) {
-    const form = h('form', { className: 'new-binding' }, this.url, this.events, h('button', { type: 'submit', testId: 'create-webhook' }, 'Add webhook'));
+    const form = h('form', {}, this.fields);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       void this.create();
     });
     const close = h('button', { className: 'link', testId: 'close-webhooks' }, 'close');
     close.addEventListener('click', () => this.element.close());
+    const title = h('h3', { id: 'webhooks-title' }, 'Result webhooks');
     this.element = h(
       'dialog',
       { className: 'webhooks-dialog', testId: 'webhooks-dialog' },
-      h('h3', {}, 'Result webhooks ', close),
+      h('div', { className: 'dialog-bar' }, title, close),
       h('p', { className: 'note' }, 'Deliveries carry Airlock-Timestamp and Airlock-Signature: v1=HMAC-SHA256(secret, "<timestamp>.<body>"), are retried with backoff, and never go to private addresses.'),
       this.notice.element,
       form,
       this.secret,
       this.list,
     );
+    this.element.setAttribute('aria-labelledby', title.id);
   }
 
   async open(): Promise<void> {
-    this.secret.replaceChildren();
+    // A secret is shown once: gone the next time the dialog opens (unless it arrived while the dialog was closed).
+    if (this.secretOf?.seen) this.showSecret(null);
+    else if (this.secretOf !== null) this.secretOf.seen = true;
     this.notice.say('');
     this.element.showModal();
     await this.reload();
@@ -74,10 +81,10 @@ export class WebhooksDialog {
   }
 
   private item(webhook: Webhook): HTMLElement {
-    const deliveries = h('tbody', {});
-    const remove = h('button', { className: 'link', testId: 'delete-webhook' }, 'delete');
+    const deliveries = h('div', {});
+    const remove = h('button', { className: 'link', testId: 'delete-webhook', ariaLabel: `delete the webhook to ${webhook.url}` }, 'delete');
     remove.addEventListener('click', () => void this.remove(webhook));
-    const show = h('button', { className: 'link', testId: 'show-deliveries' }, 'deliveries');
+    const show = h('button', { className: 'link', testId: 'show-deliveries', ariaLabel: `deliveries to ${webhook.url}` }, 'deliveries');
     show.addEventListener('click', () => void this.showDeliveries(webhook, deliveries));
     return h(
       'li',
@@ -87,35 +94,39 @@ export class WebhooksDialog {
       show,
       ' ',
       remove,
+      deliveries,
+    );
+  }
+
+  /** The webhook's newest deliveries, and older ones page by page on demand. */
+  private async showDeliveries(webhook: Webhook, into: HTMLElement): Promise<void> {
+    const rows = h('tbody', {});
+    const older = h('button', { className: 'link', testId: 'older-deliveries' }, 'older…');
+    let cursor: string | null = null;
+    const more = async (): Promise<void> => {
+      await this.notice.guard(async () => {
+        const page = await this.client.get<{ items: Delivery[]; nextCursor: string | null }>(
+          `/v1/webhooks/${webhook.id}/deliveries?limit=${SHOWN_DELIVERIES}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`,
+        );
+        if (cursor === null && page.items.length === 0) rows.append(h('tr', {}, h('td', { className: 'note', colSpan: 5 }, 'No deliveries yet.')));
+        rows.append(...page.items.map((delivery) => deliveryRow(delivery)));
+        cursor = page.nextCursor;
+        older.hidden = cursor === null;
+      });
+    };
+    older.addEventListener('click', () => void more());
+    fill(
+      into,
       h(
         'table',
         { className: 'runs' },
         h('thead', {}, h('tr', {}, ...['when', 'invocation', 'status', 'attempts', 'last answer'].map((label) => h('th', {}, label)))),
-        deliveries,
+        rows,
       ),
+      older,
     );
-  }
-
-  private async showDeliveries(webhook: Webhook, into: HTMLElement): Promise<void> {
-    await this.notice.guard(async () => {
-      const page = await this.client.get<{ items: Delivery[] }>(`/v1/webhooks/${webhook.id}/deliveries?limit=${SHOWN_DELIVERIES}`);
-      fill(
-        into,
-        ...(page.items.length === 0
-          ? [h('tr', {}, h('td', { className: 'note', colSpan: 5 }, 'No deliveries yet.'))]
-          : page.items.map((delivery) =>
-              h(
-                'tr',
-                { testId: 'delivery' },
-                h('td', {}, new Date(delivery.createdAt).toLocaleString()),
-                h('td', {}, delivery.invocationId),
-                h('td', {}, delivery.status),
-                h('td', {}, String(delivery.attempts)),
-                h('td', {}, delivery.lastError ?? (delivery.lastStatus === null ? '–' : `HTTP ${delivery.lastStatus}`)),
-              ),
-            )),
-      );
-    });
+    older.hidden = true;
+    await more();
   }
 
   private async create(): Promise<void> {
@@ -123,27 +134,55 @@ export class WebhooksDialog {
       .split(',')
       .map((type) => type.trim())
       .filter((type) => type !== '');
-    await this.notice.guard(async () => {
-      const created = await this.client.post<Webhook & { signingSecret: string }>('/v1/webhooks', { url: this.url.value.trim(), events });
-      this.url.value = '';
-      this.events.value = '';
-      fill(
-        this.secret,
-        h('p', {}, `Signing secret of ${created.url}. Copy it now: it is shown this once.`),
-        h('code', { className: 'secret', testId: 'webhook-secret-value' }, created.signingSecret),
-      );
-      this.notice.say('Webhook added.');
-      await this.reload();
-    });
+    // One click, one webhook (and one secret, the one shown).
+    this.fields.disabled = true;
+    try {
+      await this.notice.guard(async () => {
+        const created = await this.client.post<Webhook & { signingSecret: string }>('/v1/webhooks', { url: this.url.value.trim(), events });
+        this.url.value = '';
+        this.events.value = '';
+        this.showSecret(created);
+        this.notice.say('Webhook added.');
+        await this.reload();
+      });
+    } finally {
+      this.fields.disabled = false;
+    }
+  }
+
+  private showSecret(created: (Webhook & { signingSecret: string }) | null): void {
+    if (created === null) {
+      this.secretOf = null;
+      this.secret.replaceChildren();
+      return;
+    }
+    this.secretOf = { webhookId: created.id, seen: this.element.open };
+    fill(
+      this.secret,
+      h('p', {}, `Signing secret of ${created.url}. Copy it now: it is shown this once.`),
+      h('code', { className: 'secret', testId: 'webhook-secret-value' }, created.signingSecret),
+    );
   }
 
   private async remove(webhook: Webhook): Promise<void> {
     if (!confirm(`Delete the webhook to ${webhook.url}? Results are no longer posted there.`)) return;
     await this.notice.guard(async () => {
       await this.client.delete(`/v1/webhooks/${webhook.id}`);
-      this.secret.replaceChildren();
+      if (this.secretOf?.webhookId === webhook.id) this.showSecret(null);
       this.notice.say(`Webhook to ${webhook.url} deleted.`);
       await this.reload();
     });
   }
+}
+
+function deliveryRow(delivery: Delivery): HTMLElement {
+  return h(
+    'tr',
+    { testId: 'delivery' },
+    h('td', {}, new Date(delivery.createdAt).toLocaleString()),
+    h('td', {}, delivery.invocationId),
+    h('td', {}, delivery.status),
+    h('td', {}, String(delivery.attempts)),
+    h('td', {}, delivery.lastError ?? (delivery.lastStatus === null ? '–' : `HTTP ${delivery.lastStatus}`)),
+  );
 }

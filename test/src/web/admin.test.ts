@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, signedInPage } from '../support/browser.js';
 import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 import { wat } from '../support/wasm.js';
@@ -37,22 +37,7 @@ describe('the admin console', () => {
     await api?.close();
   });
 
-  /**
-   * A page signed in with `token`. Script errors are kept in `problems`, the
-   * confirmations it asks in `asked`; they are answered as `answer` says.
-   */
-  async function signIn(token: string): Promise<Page & { problems: string[]; asked: string[]; answer: 'accept' | 'dismiss' }> {
-    const page = Object.assign(await browser.newPage(), { problems: [] as string[], asked: [] as string[], answer: 'accept' as 'accept' | 'dismiss' });
-    page.on('pageerror', (error) => page.problems.push(error.message));
-    page.on('dialog', (dialog) => {
-      page.asked.push(dialog.message());
-      void (page.answer === 'accept' ? dialog.accept() : dialog.dismiss());
-    });
-    await page.goto(`${api.baseUrl}/`);
-    await page.getByTestId('api-key').fill(token);
-    await page.getByTestId('sign-in').click();
-    return page;
-  }
+  const signIn = (token: string) => signedInPage(browser, api.baseUrl, token);
 
   const openTenant = async (page: Page, name: string) => {
     await page.getByTestId('tenant-list').getByText(name, { exact: true }).click();

@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { isPrivateAddress } from '@airlock/sandbox';
 import { verifyWebhook } from '@airlock/sdk';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, signedInPage, type WatchedPage } from '../support/browser.js';
 import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
@@ -52,16 +52,8 @@ describe("the web editor's dead letters and webhooks", () => {
     receiver?.close();
   });
 
-  async function signIn(): Promise<Page & { problems: string[]; asked: string[] }> {
-    const page = Object.assign(await browser.newPage(), { problems: [] as string[], asked: [] as string[] });
-    page.on('pageerror', (error) => page.problems.push(error.message));
-    page.on('dialog', (dialog) => {
-      page.asked.push(dialog.message());
-      void dialog.accept();
-    });
-    await page.goto(`${api.baseUrl}/`);
-    await page.getByTestId('api-key').fill(dana.key);
-    await page.getByTestId('sign-in').click();
+  async function signIn(): Promise<WatchedPage> {
+    const page = await signedInPage(browser, api.baseUrl, dana.key);
     await page.getByTestId('tenant-name').getByText('Dana GmbH').waitFor();
     return page;
   }
@@ -82,7 +74,9 @@ describe("the web editor's dead letters and webhooks", () => {
 
     const page = await signIn();
     await page.getByTestId('plugin-greeter').click();
-    await page.getByTestId('runs').locator('tr').filter({ hasText: 'host_error' }).click();
+    const deadRow = page.getByTestId('runs').locator('tr').filter({ hasText: 'host_error' });
+    await deadRow.getByText('(dead letter)').waitFor();
+    await deadRow.click();
     const letter = page.getByTestId('dead-letter');
     await letter.getByText(/^Dead-lettered .*every retry failed/).waitFor();
 
@@ -91,9 +85,11 @@ describe("the web editor's dead letters and webhooks", () => {
     await letter.getByTestId('replay').click();
     await letter.getByTestId('replay-result').getByText(/no version 99/).waitFor();
 
-    await letter.getByTestId('replay-version').fill('1');
-    await letter.getByTestId('replay').click();
+    // Emptied, the version is the dead letter's own; a double click queues one replay.
+    await letter.getByTestId('replay-version').fill('');
+    await letter.getByTestId('replay').dblclick();
     const queued = (await letter.getByTestId('replay-result').getByText(/^Queued as invocation/).textContent()) ?? '';
+    assert.equal(await letter.getByTestId('replay').isDisabled(), true, 'queued: not offered again');
     const replayId = /invocation ([0-9a-f-]{36}) on v1/.exec(queued)?.[1];
     assert.ok(replayId, queued);
     const replayed = await waitUntilFinished(api, dana.key, replayId);
@@ -102,6 +98,8 @@ describe("the web editor's dead letters and webhooks", () => {
     await page.getByTestId('refresh-runs').click();
     await page.getByTestId('runs').locator('tr').filter({ hasText: 'ok' }).first().click();
     await page.getByTestId('run-detail').getByText(`A replay of dead letter ${letterId}.`).waitFor();
+    const runs = (await api.http.get(`/v1/invocations?pluginId=${pluginId}`, { token: dana.key })).body.items as Array<{ replayOf: string | null }>;
+    assert.equal(runs.filter((run) => run.replayOf === letterId).length, 1, 'one replay');
     assert.equal(await page.getByTestId('dead-letter').count(), 0, 'a run that finished is no dead letter');
     assert.deepEqual(page.problems, []);
     await page.close();
@@ -120,30 +118,46 @@ describe("the web editor's dead letters and webhooks", () => {
     const url = `http://hooks.example.test:${(receiver.address() as AddressInfo).port}/hook`;
     await dialog.getByTestId('webhook-url').fill(url);
     await dialog.getByTestId('webhook-events').fill('order.created, order.paid');
-    await dialog.getByTestId('create-webhook').click();
+    // A double click makes one webhook: the one whose secret is shown.
+    await dialog.getByTestId('create-webhook').dblclick();
+    await dialog.getByTestId('webhooks-notice').getByText('Webhook added.').waitFor();
     const secret = (await dialog.getByTestId('webhook-secret-value').textContent()) ?? '';
     assert.ok(secret.length >= 32, secret);
     const hook = dialog.getByTestId('webhook').filter({ hasText: url });
     await hook.getByText('order.created, order.paid').waitFor();
+    assert.equal((await api.http.get('/v1/webhooks', { token: dana.key })).body.items.length, 1);
+    // Shown once: closed and opened again, the dialog no longer shows it.
+    await dialog.getByTestId('close-webhooks').click();
+    await page.getByTestId('open-webhooks').click();
+    await hook.waitFor();
+    assert.equal(await dialog.getByTestId('webhook-secret-value').count(), 0);
 
     // A result is posted, signed with the secret shown; the delivery shows as delivered.
     const event = await api.http.post('/v1/events', { token: dana.key, body: { type: 'order.created', payload: 'Lin' } });
     const invocationId = event.body.invocations[0].id as string;
     assert.equal((await waitUntilFinished(api, dana.key, invocationId)).status, 'ok');
     const deadline = Date.now() + 15_000;
-    let delivery = '';
-    while (!/delivered/.test(delivery) && Date.now() < deadline) {
+    let cells: string[] = [];
+    while (cells[2] !== 'delivered' && Date.now() < deadline) {
       await hook.getByTestId('show-deliveries').click();
-      delivery = (await hook.getByTestId('delivery').filter({ hasText: invocationId }).textContent().catch(() => null)) ?? '';
-      if (!/delivered/.test(delivery)) await new Promise((resolve) => setTimeout(resolve, 200));
+      // Read at once, whatever is there: a row not there yet is asked for again.
+      const row = hook.getByTestId('delivery').filter({ hasText: invocationId });
+      cells = (await row.count()) === 1 ? await row.locator('td').allTextContents() : [];
+      if (cells[2] !== 'delivered') await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    assert.match(delivery, /delivered.*1.*HTTP 204/);
+    assert.deepEqual(cells.slice(1), [invocationId, 'delivered', '1', 'HTTP 204']);
     const posted = received.find((request) => request.body.toString().includes(invocationId));
     assert.ok(posted, 'the receiver got it');
     assert.equal(verifyWebhook({ secret, headers: posted.headers, body: posted.body }).invocation.id, invocationId, 'signed with the secret the page showed');
 
+    // Deleting asks first; declined, the webhook stays.
+    page.answer = 'dismiss';
     await hook.getByTestId('delete-webhook').click();
     assert.match(page.asked.at(-1) ?? '', /^Delete the webhook to http:\/\/hooks\.example\.test:\d+\/hook\?/);
+    assert.equal((await api.http.get('/v1/webhooks', { token: dana.key })).body.items.length, 1);
+    page.answer = 'accept';
+    await hook.getByTestId('delete-webhook').click();
+    await dialog.getByTestId('webhooks-notice').getByText(`Webhook to ${url} deleted.`).waitFor();
     await dialog.getByText('No webhooks yet.').waitFor();
     assert.deepEqual((await api.http.get('/v1/webhooks', { token: dana.key })).body.items, []);
     assert.deepEqual(page.problems, []);
