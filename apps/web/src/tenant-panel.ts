@@ -1,12 +1,11 @@
 import type { ApiClient } from './api-client.js';
-import type { ApiKeyView, CreatedApiKey, QuotaView, TenantView, Usage } from './admin-types.js';
+import type { ApiKeyView, CreatedApiKey, QuotaView, TenantView } from './admin-types.js';
 import { TIERS } from './admin-types.js';
 import { fill, h } from './dom.js';
 import { explain } from './explain.js';
 import { Notice } from './notice.js';
+import { UsageView } from './usage-view.js';
 
-const DAY_MS = 86_400_000;
-const isoDay = (at: number) => new Date(at).toISOString().slice(0, 10);
 const when = (iso: string | null) => (iso === null ? '–' : new Date(iso).toLocaleString());
 
 /**
@@ -28,11 +27,7 @@ export class TenantPanel {
   private readonly overrides = h('textarea', { rows: 8, spellcheck: false, testId: 'quota-overrides', ariaLabel: 'quota overrides (JSON)' });
   private readonly saveQuotaButton = h('button', { testId: 'save-quota', disabled: true }, 'Save tier and overrides');
   private readonly effective = h('pre', { className: 'policy', testId: 'effective-policy' });
-  private readonly usageFrom = h('input', { type: 'date', testId: 'usage-from' });
-  private readonly usageTo = h('input', { type: 'date', testId: 'usage-to' });
-  private readonly usage = h('tbody', { testId: 'usage' });
-  /** The usage asked for last: an earlier answer arriving later is not shown over it. */
-  private usageRequest = 0;
+  private readonly usage: UsageView;
 
   constructor(
     private readonly client: ApiClient,
@@ -43,20 +38,15 @@ export class TenantPanel {
       any: () => void;
     },
   ) {
+    this.usage = new UsageView(client);
     this.createKeyButton.addEventListener('click', () => void this.createKey());
     this.saveQuotaButton.addEventListener('click', () => void this.saveQuota());
   }
 
   async show(tenant: TenantView): Promise<void> {
     this.tenant = tenant;
-    const showUsage = h('button', { testId: 'show-usage' }, 'Show');
-    showUsage.addEventListener('click', () => void this.loadUsage(tenant));
-    // The last seven days, today included (the API's `to` is exclusive).
-    this.usageFrom.value = isoDay(Date.now() - 6 * DAY_MS);
-    this.usageTo.value = isoDay(Date.now() + DAY_MS);
     // Nothing of the tenant shown before stays: not its keys, not its quota (which Save would write onto this one).
     fill(this.keys);
-    fill(this.usage);
     this.overrides.value = '';
     this.effective.textContent = '';
     this.saveQuotaButton.disabled = true;
@@ -78,15 +68,13 @@ export class TenantPanel {
       h('h4', {}, 'Effective policy'),
       this.effective,
       h('h3', {}, 'Usage'),
-      h('div', { className: 'new-binding' }, h('label', {}, 'From ', this.usageFrom), h('label', {}, 'to (not included) ', this.usageTo), showUsage),
-      h(
-        'table',
-        { className: 'runs' },
-        h('thead', {}, h('tr', {}, ...['day (UTC)', 'invocations', 'fuel', 'run ms', 'egress bytes'].map((label) => h('th', {}, label)))),
-        this.usage,
-      ),
+      this.usage.element,
     );
-    await Promise.all([this.forTenant(tenant, () => this.loadKeys(tenant)), this.forTenant(tenant, () => this.loadQuota(tenant)), this.loadUsage(tenant)]);
+    await Promise.all([
+      this.forTenant(tenant, () => this.loadKeys(tenant)),
+      this.forTenant(tenant, () => this.loadQuota(tenant)),
+      this.usage.show(`/v1/admin/tenants/${tenant.id}/usage`, () => this.tenant === tenant),
+    ]);
   }
 
   private async loadKeys(tenant: TenantView): Promise<void> {
@@ -176,39 +164,6 @@ export class TenantPanel {
       this.showQuota(quota);
       this.notice.say(`Saved: ${tenant.name} is on the ${quota.tier} tier.`);
     });
-  }
-
-  private async loadUsage(tenant: TenantView): Promise<void> {
-    const request = ++this.usageRequest;
-    const current = () => this.tenant === tenant && this.usageRequest === request;
-    try {
-      // An empty field is left to the API's default (the last 30 days).
-      const range = new URLSearchParams(Object.entries({ from: this.usageFrom.value, to: this.usageTo.value }).filter(([, value]) => value !== ''));
-      const usage = await this.client.get<Usage>(`/v1/admin/tenants/${tenant.id}/usage?${range}`);
-      if (!current()) return;
-      if (usage.days.length === 0) {
-        fill(this.usage, h('tr', { testId: 'usage-empty' }, h('td', { className: 'note', colSpan: 5 }, `No invocations from ${usage.from} to ${usage.to} (UTC days).`)));
-        return;
-      }
-      fill(
-        this.usage,
-        ...usage.days.map((day) =>
-          h(
-            'tr',
-            { testId: 'usage-row' },
-            h('td', {}, day.day),
-            h('td', {}, Object.entries(day.invocations).map(([status, count]) => `${status} ${count}`).join(', ') || '0'),
-            h('td', {}, day.fuel.toLocaleString()),
-            h('td', {}, day.runMs.toLocaleString()),
-            h('td', {}, day.egressBytes.toLocaleString()),
-          ),
-        ),
-      );
-    } catch (error) {
-      // Rows of another range are not left under these dates.
-      if (!current()) return;
-      fill(this.usage, h('tr', {}, h('td', { className: 'problem', colSpan: 5, testId: 'usage-problem' }, explain(error))));
-    }
   }
 
   /** Runs an action for `tenant`, saying what went wrong, unless another tenant is open by then. */

@@ -1,5 +1,6 @@
 import type { ApiClient } from './api-client.js';
 import { fill, h } from './dom.js';
+import { modal } from './modal.js';
 import { Notice } from './notice.js';
 
 interface Webhook {
@@ -48,20 +49,15 @@ export class WebhooksDialog {
       event.preventDefault();
       void this.create();
     });
-    const close = h('button', { className: 'link', testId: 'close-webhooks' }, 'close');
-    close.addEventListener('click', () => this.element.close());
-    const title = h('h3', { id: 'webhooks-title' }, 'Result webhooks');
-    this.element = h(
-      'dialog',
-      { className: 'webhooks-dialog', testId: 'webhooks-dialog' },
-      h('div', { className: 'dialog-bar' }, title, close),
+    this.element = modal(
+      'Result webhooks',
+      'webhooks-dialog',
       h('p', { className: 'note' }, 'Deliveries carry Airlock-Timestamp and Airlock-Signature: v1=HMAC-SHA256(secret, "<timestamp>.<body>"), are retried with backoff, and never go to private addresses.'),
       this.notice.element,
       form,
       this.secret,
       this.list,
     );
-    this.element.setAttribute('aria-labelledby', title.id);
   }
 
   async open(): Promise<void> {

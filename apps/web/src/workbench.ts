@@ -10,6 +10,7 @@ import { parseStringMap } from './string-map.js';
 import { explain } from './explain.js';
 import { FIRST_TEMPLATE, TEMPLATES } from './templates.js';
 import { TestsPanel } from './tests-panel.js';
+import { UsageDialog } from './usage-dialog.js';
 import { WebhooksDialog } from './webhooks-dialog.js';
 
 const ENTRY = 'index.ts';
@@ -65,13 +66,16 @@ export class Workbench {
     const webhooks = new WebhooksDialog(client);
     const openWebhooks = h('button', { className: 'link', testId: 'open-webhooks' }, 'Webhooks');
     openWebhooks.addEventListener('click', () => void webhooks.open());
+    const usage = new UsageDialog(client);
+    const openUsage = h('button', { className: 'link', testId: 'open-usage' }, 'Quota and usage');
+    openUsage.addEventListener('click', () => void usage.open());
     this.bindings = new BindingsPanel(client);
     this.runs = new RunsPanel(client);
     this.logs = new LogsPanel(client);
     this.element = h(
       'div',
       { className: 'workbench' },
-      h('header', {}, h('h1', {}, 'Airlock'), h('span', { className: 'tenant', testId: 'tenant-name' }, tenantName), openWebhooks, signOut),
+      h('header', {}, h('h1', {}, 'Airlock'), h('span', { className: 'tenant', testId: 'tenant-name' }, tenantName), openUsage, openWebhooks, signOut),
       h('aside', {}, h('h3', {}, 'Plugins'), this.newPluginForm(), this.pluginList),
       h(
         'main',
@@ -106,6 +110,7 @@ export class Workbench {
         this.logs.element,
       ),
       webhooks.element,
+      usage.element,
     );
     this.editor = new CodeEditor(editorHost);
     fileBar.prepend(this.editor.tabs);

@@ -127,7 +127,7 @@ describe("the web editor's dead letters and webhooks", () => {
     await hook.getByText('order.created, order.paid').waitFor();
     assert.equal((await api.http.get('/v1/webhooks', { token: dana.key })).body.items.length, 1);
     // Shown once: closed and opened again, the dialog no longer shows it.
-    await dialog.getByTestId('close-webhooks').click();
+    await dialog.getByTestId('close-webhooks-dialog').click();
     await page.getByTestId('open-webhooks').click();
     await hook.waitFor();
     assert.equal(await dialog.getByTestId('webhook-secret-value').count(), 0);
@@ -162,5 +162,38 @@ describe("the web editor's dead letters and webhooks", () => {
     assert.deepEqual((await api.http.get('/v1/webhooks', { token: dana.key })).body.items, []);
     assert.deepEqual(page.problems, []);
     await page.close();
+  });
+
+  it('shows the tenant its limits and its own usage by day', async () => {
+    const quota = await api.http.request('PUT', `/v1/admin/tenants/${dana.tenantId}/quota`, {
+      token: api.adminToken,
+      body: { tier: 'standard', overrides: { eventsPerSecond: 7, allowedHosts: ['api.example.com'] } },
+    });
+    assert.equal(quota.status, 200, quota.text);
+    const event = await api.http.post('/v1/events', { token: dana.key, body: { type: 'order.created', payload: 'Mo' } });
+    assert.equal((await waitUntilFinished(api, dana.key, event.body.invocations[0].id)).status, 'ok');
+
+    const page = await signIn();
+    await page.getByTestId('open-usage').click();
+    const dialog = page.getByTestId('usage-dialog');
+    await dialog.getByTestId('limit-tier').getByText('standard').waitFor();
+    assert.deepEqual(await dialog.getByTestId('limit-eventsPerSecond').locator('td').allTextContents(), ['events per second', '7']);
+    assert.deepEqual(await dialog.getByTestId('limit-allowedHosts').locator('td').allTextContents(), ['hosts plugins may call', 'api.example.com']);
+    const today = new Date().toISOString().slice(0, 10);
+    const row = dialog.getByTestId('usage-row').filter({ hasText: today });
+    await row.waitFor();
+    const counts = (await row.locator('td').nth(1).textContent()) ?? '';
+    assert.match(counts, /host_error 1/, 'the dead letter counts');
+    assert.match(counts, /ok [2-9]/, 'and the runs that went well');
+    await dialog.getByTestId('close-usage-dialog').click();
+    assert.deepEqual(page.problems, []);
+    await page.close();
+
+    // Another tenant sees only its own: nothing yet.
+    const erin = await createTenantSession(api, 'Erin AB');
+    const other = await signedInPage(browser, api.baseUrl, erin.key);
+    await other.getByTestId('open-usage').click();
+    await other.getByTestId('usage-dialog').getByTestId('usage-empty').waitFor();
+    await other.close();
   });
 });
