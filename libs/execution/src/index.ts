@@ -1,4 +1,4 @@
-export { effectivePolicy } from './effective-policy.js';
+export { effectivePolicy, refuseIneffectiveOverrides } from './effective-policy.js';
 export { heldForApproval, newPermissions, reviewPermissions, reviewPolicy, SENSITIVE_PERMISSIONS, type RequestedPermission } from './permission-review.js';
 export { PolicyResolver } from './policy-resolver.js';
 export { quotaOverridesSchema, type QuotaOverrides } from './quota-overrides.schema.js';

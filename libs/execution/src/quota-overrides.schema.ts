@@ -1,3 +1,4 @@
+import { canonicalHost } from '@airlock/sandbox';
 import { z } from 'zod';
 
 /** What an admin may change of a tenant's tier. Every field is optional: unset means the tier's value. */
@@ -6,8 +7,25 @@ export const quotaOverridesSchema = z.strictObject({
   memoryPages: z.number().int().min(1).max(65_536).optional(),
   timeoutMs: z.number().int().min(1).max(10 * 60_000).optional(),
   maxModuleBytes: z.number().int().min(8).optional(),
-  /** The hosts this tenant's plugins may call over HTTP. */
-  allowedHosts: z.array(z.string().min(1).max(253)).max(100).optional(),
+  /** The hosts this tenant's plugins may call over HTTP, kept as the sandbox compares them (`API.Example.com.` is `api.example.com`). */
+  allowedHosts: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(253)
+        .transform((entry, context) => {
+          const host = canonicalHost(entry);
+          if (host === null) context.addIssue({ code: 'custom', message: 'must be a host name, *.domain or an IP address that a URL can have' });
+          return host ?? entry;
+        }),
+    )
+    .max(100)
+    .optional(),
+  /** HTTP requests one call may make (a tier without HTTP has 0: allowed hosts need this too). */
+  maxRequestsPerCall: z.number().int().min(0).max(10_000).optional(),
+  /** Bytes one HTTP response may carry. */
+  maxResponseBytes: z.number().int().min(0).max(1024 * 1024 * 1024).optional(),
   maxPlugins: z.number().int().min(0).optional(),
   maxVersionsPerPlugin: z.number().int().min(1).optional(),
   invocationsPerDay: z.number().int().min(0).optional(),

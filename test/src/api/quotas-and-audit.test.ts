@@ -54,6 +54,36 @@ describe('quotas, effective policies and the audit log', () => {
     assert.equal((await api.http.get('/v1/quota', { token: alice.key })).body.effective.fuelPerCall, 1234, 'nothing changed');
   });
 
+  it('keeps allowed hosts as the sandbox compares them, and refuses hosts that could never be called', async () => {
+    const hosts = ['API.Example.com.', '010.8.8.8', '0x8.8.8.8', '2001:DB8:0:0::1', '[::ffff:8.8.8.8]', '*.Example.ORG'];
+    const saved = await putQuota(bob.tenantId, { tier: 'standard', overrides: { allowedHosts: hosts } });
+    assert.equal(saved.status, 200, saved.text);
+    assert.deepEqual(saved.body.overrides.allowedHosts, ['api.example.com', '8.8.8.8', '8.8.8.8', '2001:db8::1', '::ffff:808:808', '*.example.org']);
+    assert.deepEqual(saved.body.effective.http.allowedHosts, saved.body.overrides.allowedHosts);
+    for (const [index, entry] of [[0, '999.1.1.1'], [1, 'exa mple.com'], [1, 'user@example.com']] as const) {
+      const refused = await putQuota(bob.tenantId, { tier: 'standard', overrides: { allowedHosts: [...(index === 1 ? ['api.example.com'] : []), entry] } });
+      assert.equal(refused.status, 400, entry);
+      assert.equal(refused.body.error.details.issues[0].field, `overrides.allowedHosts.${index}`, entry);
+    }
+    assert.deepEqual((await api.http.get(`/v1/admin/tenants/${bob.tenantId}/quota`, admin())).body.overrides.allowedHosts, saved.body.overrides.allowedHosts, 'nothing changed');
+  });
+
+  it('refuses allowed hosts on a tier without HTTP unless its requests are allowed too', async () => {
+    const carol = await createTenantSession(api, 'Carol');
+    const ineffective = await putQuota(carol.tenantId, { overrides: { allowedHosts: ['crm.example.com'] } });
+    assert.equal(ineffective.status, 400, ineffective.text);
+    assert.equal(ineffective.body.error.details.issues[0].field, 'overrides.allowedHosts');
+    assert.match(ineffective.body.error.details.issues[0].message, /has no effect: the policy allows no HTTP requests \(maxRequestsPerCall 0\)/);
+    assert.deepEqual((await api.http.get(`/v1/admin/tenants/${carol.tenantId}/quota`, admin())).body.overrides, {}, 'nothing saved');
+    const granted = await putQuota(carol.tenantId, { overrides: { allowedHosts: ['crm.example.com'], maxRequestsPerCall: 3, maxResponseBytes: 65_536 } });
+    assert.equal(granted.status, 200, granted.text);
+    assert.equal(granted.body.tier, 'free');
+    assert.deepEqual(granted.body.effective.http, { ...granted.body.effective.http, allowedHosts: ['crm.example.com'], maxRequestsPerCall: 3, maxResponseBytes: 65_536 });
+    const negative = await putQuota(carol.tenantId, { overrides: { maxRequestsPerCall: -1 } });
+    assert.equal(negative.status, 400);
+    assert.equal(negative.body.error.details.issues[0].field, 'overrides.maxRequestsPerCall');
+  });
+
   it('enforces counts on creation with 429 naming the limit', async () => {
     assert.equal((await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'first' } })).status, 201);
     const second = await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'second' } });

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { TenantQuotaRepository } from '@airlock/db';
-import { effectivePolicy } from '@airlock/execution';
+import { effectivePolicy, refuseIneffectiveOverrides } from '@airlock/execution';
 import type { z } from 'zod';
 import { ADMIN_ACTOR, AuditService } from '../audit/audit.service.js';
 import { AdminGuard } from '../auth/admin.guard.js';
@@ -55,7 +55,8 @@ export class QuotasController {
   ): Promise<QuotaView> {
     const tenant = await this.tenants.get(tenantId);
     const tier = body.tier ?? tenant.tier;
-    effectivePolicy(await this.policies.tier(tier), body.overrides); // refuses an invalid combination
+    // Refuses a combination that is not a valid policy, or that would be saved and change nothing.
+    refuseIneffectiveOverrides(effectivePolicy(await this.policies.tier(tier), body.overrides), body.overrides);
     await this.quotas.set(tenant.id, tier, body.overrides);
     await this.audit.record(tenant.id, ADMIN_ACTOR, 'quota.updated', tenant.id, { tier, overrides: body.overrides });
     return this.view(tenant.id);

@@ -43,6 +43,29 @@ export interface EgressMeter {
 const systemResolve = async (hostname: string): Promise<ResolvedAddress[]> =>
   (await dnsLookup(hostname, { all: true, verbatim: true })).map(({ address, family }) => ({ address, family }));
 
+/**
+ * An allowed-host entry as `hostAllowed` compares it: the host name a URL with
+ * that host reports (lowercase, punycode, IPv4 in dotted decimal, IPv6
+ * compressed and without brackets), without a final dot; a leading `*.` is
+ * kept. Null when no URL could have that host (`999.1.1.1`, `a b`), so an
+ * entry is never stored that can never match.
+ */
+export function canonicalHost(entry: string): string | null {
+  const trimmed = entry.trim();
+  const wildcard = trimmed.startsWith('*.');
+  const host = (wildcard ? trimmed.slice(2) : trimmed).replace(/\.$/, '');
+  if (host === '' || /[/?#@\\]/.test(host)) return null;
+  const bare = host.replace(/^\[|\]$/g, '');
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${bare.includes(':') ? `[${bare}]` : bare}/`).hostname;
+  } catch {
+    return null;
+  }
+  hostname = hostname.replace(/^\[|\]$/g, '');
+  return wildcard ? `*.${hostname}` : hostname;
+}
+
 /** Whether `hostname` matches one of the patterns (`api.example.com`, `*.example.com`). */
 export function hostAllowed(hostname: string, patterns: readonly string[]): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, '');
