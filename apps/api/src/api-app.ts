@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import express from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module.js';
@@ -12,7 +13,7 @@ import { requestMetricsMiddleware } from './metrics/request-metrics.middleware.j
 import type { ApiDependencies } from './infrastructure/api-dependencies.js';
 import { setupOpenApi } from './openapi/openapi.js';
 import { serveWebEditor, webEditorDirectory } from './editor/web-editor.js';
-import { jsonBodiesMiddleware } from './validation/json-bodies.middleware.js';
+import { jsonBodiesMiddleware, keepJsonBytes } from './validation/json-bodies.middleware.js';
 
 export type { ApiDependencies } from './infrastructure/api-dependencies.js';
 
@@ -20,8 +21,6 @@ export type { ApiDependencies } from './infrastructure/api-dependencies.js';
 export async function createApiApp(deps: ApiDependencies): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.register(deps), {
     bodyParser: false,
-    // Each JSON body's bytes are kept beside it (request.rawBody): an event's payload is read again from them.
-    rawBody: true,
     // Held until pino takes over, so even boot messages are JSON lines.
     bufferLogs: true,
   });
@@ -34,7 +33,8 @@ export async function createApiApp(deps: ApiDependencies): Promise<INestApplicat
   const editor = webEditorDirectory();
   if (editor !== null) serveWebEditor(app, editor);
   app.use(jsonBodiesMiddleware);
-  app.useBodyParser('json', { limit: deps.config.bodyLimitBytes });
+  // Express's own parser rather than Nest's useBodyParser, which keeps `verify` to itself.
+  app.use(express.json({ limit: deps.config.bodyLimitBytes, verify: keepJsonBytes }));
   // Modules upload raw; gzip is inflated, and the limit applies to the inflated bytes.
   app.useBodyParser('raw', { type: 'application/wasm', limit: deps.config.moduleUploadLimitBytes });
   app.useGlobalFilters(new AppExceptionFilter(deps.config));

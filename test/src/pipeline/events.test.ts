@@ -97,14 +97,32 @@ describe('events through the queue and the worker', () => {
     const send = () => api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from('Grace').toString('base64'), idempotencyKey: 'order-42' } });
     const first = await send();
     await Promise.all(first.body.invocations.map((invocation: { id: string }) => waitUntilFinished(api, alice.key, invocation.id)));
-    const again = await send();
-    assert.equal(again.status, 202);
-    assert.deepEqual(again.body, first.body, 'the same event and invocations');
+    assert.ok(first.body.invocations.length > 1, 'an event that fans out');
+    for (let i = 0; i < 5; i++) {
+      const again = await send();
+      assert.equal(again.status, 202);
+      assert.deepEqual(again.body, first.body, 'the same event and invocations, in the same order');
+    }
+    assert.deepEqual((await api.http.get(`/v1/events/${first.body.eventId}`, { token: alice.key })).body.invocations.map((i: { id: string }) => i.id), first.body.invocations.map((i: { id: string }) => i.id));
     const other = await api.http.post('/v1/events', { token: bob.key, body: { type: 'order.created', idempotencyKey: 'order-42' } });
     assert.notEqual(other.body.eventId, first.body.eventId, 'keys are per tenant');
     const third = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from('Grace').toString('base64') } });
     const counted = (await Promise.all(third.body.invocations.map((i: { id: string }) => waitUntilFinished(api, alice.key, i.id)))).find((r) => r.export === 'count');
     assert.deepEqual(JSON.parse(counted.output), { key: 'count:Grace', count: 2 }, 'the replay ran nothing');
+  });
+
+  it('refuses a body that is not UTF-8, rather than read two keys as one', async () => {
+    const bytes = (key: string) => Buffer.concat([Buffer.from('{"type":"order.created","payload":"a'), Buffer.from([0xff]), Buffer.from(`","idempotencyKey":"${key}`), Buffer.from([0xfe]), Buffer.from('"}')]);
+    const refused = await api.http.post('/v1/events', { token: alice.key, rawBody: { data: bytes('latin-'), contentType: 'application/json' } });
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.body.error.code, 'validation_failed');
+    assert.equal(refused.body.error.message, 'The request body is not valid UTF-8: JSON bodies are UTF-8 text.');
+    const named = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: Buffer.concat([Buffer.from('{"name":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]), contentType: 'application/json; charset=utf-8' } });
+    assert.equal(named.status, 400, 'everywhere JSON is read');
+    // The same text in UTF-8 is taken.
+    const taken = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: Buffer.from('{"name":"café"}'), contentType: 'application/json' } });
+    assert.equal(taken.status, 201, taken.text);
+    assert.equal(taken.body.name, 'café');
   });
 
   it('keeps plugin key-value data in the database, shared by the worker and the API', async () => {

@@ -27,6 +27,7 @@ const CODE_BY_STATUS: Record<number, AppErrorCode> = {
 const BODY_PARSER_MESSAGES: Record<string, (limitBytes: number) => string> = {
   'entity.too.large': (limit) => `The request body is larger than the ${limit} bytes this server accepts.`,
   'entity.parse.failed': () => 'The request body is not valid JSON.',
+  'entity.encoding.invalid': () => 'The request body is not valid UTF-8: JSON bodies are UTF-8 text.',
   'encoding.unsupported': () => 'The request body has a Content-Encoding this server does not accept.',
   'charset.unsupported': () => 'The request body has a charset this server does not accept.',
   'request.aborted': () => 'The request was aborted before its body arrived.',

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { NextFunction, Request, Response } from 'express';
 
@@ -27,4 +29,18 @@ export function jsonBodiesMiddleware(request: Request, _response: Response, next
   }
   const sent = request.headers['content-type'] ?? 'no Content-Type';
   next(new AppError(AppErrorCode.UnsupportedMediaType, `The body was sent as ${sent}; send JSON with Content-Type: application/json${moduleUpload ? ', or the module as application/wasm' : ''}.`));
+}
+
+/**
+ * The JSON parser's check of each body's bytes before it parses them: they are
+ * kept beside the body (`request.rawBody`: an event's payload is read again from
+ * them), and bytes that are not UTF-8 are refused (400). Decoded leniently, they
+ * would become U+FFFD: two different idempotency keys or names would be one,
+ * and a payload would reach the plugin changed.
+ */
+export function keepJsonBytes(request: IncomingMessage, _response: unknown, body: Buffer, charset: string): void {
+  (request as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
+  if (/^utf-?8$/i.test(charset) && !isUtf8(body)) {
+    throw Object.assign(new Error('The request body is not valid UTF-8.'), { status: 400, type: 'entity.encoding.invalid' });
+  }
 }

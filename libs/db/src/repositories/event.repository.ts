@@ -34,6 +34,18 @@ export interface RecordedEvent {
   created: boolean;
 }
 
+/**
+ * The order of an event's invocations in every answer about it (the first, a
+ * send again with its idempotency key, a read): made together, they share their
+ * creation time, so their bindings order them (lowercase UUID text sorts as the
+ * database sorts UUIDs); replays, made later, come after.
+ */
+const ANSWER_ORDER: Prisma.InvocationOrderByWithRelationInput[] = [{ createdAt: 'asc' }, { bindingId: 'asc' }, { id: 'asc' }];
+function inAnswerOrder(a: { id: string; bindingId: string | null }, b: { id: string; bindingId: string | null }): number {
+  const byText = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  return byText(a.bindingId ?? '', b.bindingId ?? '') || byText(a.id, b.id);
+}
+
 /** A tenant's events and the invocations each fanned out to. */
 export class EventRepository {
   constructor(
@@ -91,7 +103,9 @@ export class EventRepository {
     return Promise.allSettled(
       events.map(async (event): Promise<RecordedEvent> => {
         if (created.has(event.id)) {
-          const invocations = event.invocations.map((invocation, index) => ({ id: event.invocationIds[index]!, ...invocation, status: 'queued' as const }));
+          const invocations = event.invocations
+            .map((invocation, index) => ({ id: event.invocationIds[index]!, ...invocation, status: 'queued' as const }))
+            .sort(inAnswerOrder);
           return { event: { id: event.id, invocations }, created: true };
         }
         // The key was used before (or by a concurrent request just now): the first event stands.
@@ -110,11 +124,11 @@ export class EventRepository {
   findByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<EventWithInvocations | null> {
     return this.prisma.event.findUnique({
       where: { tenantId_idempotencyKey: { tenantId, idempotencyKey } },
-      include: { invocations: { where: { replayOf: null }, orderBy: { createdAt: 'asc' } } },
+      include: { invocations: { where: { replayOf: null }, orderBy: ANSWER_ORDER } },
     });
   }
 
   findById(tenantId: string, id: string): Promise<EventWithInvocations | null> {
-    return this.prisma.event.findFirst({ where: { id, tenantId }, include: { invocations: { orderBy: { createdAt: 'asc' } } } });
+    return this.prisma.event.findFirst({ where: { id, tenantId }, include: { invocations: { orderBy: ANSWER_ORDER } } });
   }
 }
