@@ -78,9 +78,9 @@ describe('permission review and admin approvals', () => {
     assert.equal((await api.http.get(`/v1/plugins/${pluginId}/versions/1`, as)).body.approvalStatus, 'rejected');
     const decisions = (await api.http.get('/v1/audit', as)).body.items.filter((entry: { action: string }) => entry.action.startsWith('approval.'));
     assert.deepEqual(
-      decisions.map((entry: { action: string; details: { previous: string } }) => [entry.action, entry.details.previous]),
-      [['approval.rejected', 'approved'], ['approval.approved', 'pending']],
-      'each decision audited once, with what it replaced',
+      decisions.map((entry: { action: string; details: { previous: string; note: string } }) => [entry.action, entry.details.previous, entry.details.note]),
+      [['approval.rejected', 'approved', 'withdrawn'], ['approval.approved', 'pending', 'partner integration']],
+      'each decision audited once, with what it replaced and its reason',
     );
   });
 

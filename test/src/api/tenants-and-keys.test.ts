@@ -90,6 +90,8 @@ describe('tenants and API keys over HTTP', () => {
     });
     assert.equal(again.status, 200, 'revoking twice is harmless');
     assert.equal(again.body.revokedAt, revoked.body.revokedAt);
+    const audit = await api.http.get(`/v1/admin/audit?tenantId=${alice.tenantId}`, { token: api.adminToken });
+    assert.equal(audit.body.items.filter((entry: { action: string; target: string }) => entry.action === 'key.revoked' && entry.target === second.body.id).length, 1, 'one revocation, one entry');
   });
 
   it('answers every bad tenant key with the same 401 body', async () => {

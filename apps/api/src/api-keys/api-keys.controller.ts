@@ -58,8 +58,9 @@ export class ApiKeysController {
     @Param('tenantId', new IdParamPipe('tenant')) tenantId: string,
     @Param('keyId', new IdParamPipe('API key')) keyId: string,
   ): Promise<ApiKeyView> {
-    const key = await this.apiKeys.revoke(tenantId, keyId);
-    await this.audit.record(tenantId, ADMIN_ACTOR, 'key.revoked', key.id, { prefix: key.prefix });
+    const { key, revokedNow } = await this.apiKeys.revoke(tenantId, keyId);
+    // Revoking again changes nothing, and is no news for the audit log.
+    if (revokedNow) await this.audit.record(tenantId, ADMIN_ACTOR, 'key.revoked', key.id, { prefix: key.prefix });
     return toApiKeyView(key);
   }
 }

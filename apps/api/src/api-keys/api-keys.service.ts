@@ -29,10 +29,10 @@ export class ApiKeysService {
     return this.apiKeys.listForTenant(tenantId, page);
   }
 
-  /** Revokes at once; revoking a revoked key again returns it unchanged. */
-  async revoke(tenantId: string, keyId: string): Promise<ApiKey> {
-    const key = await this.apiKeys.revoke(tenantId, keyId, new Date());
-    if (key === null) throw notFound('API key');
-    return key;
+  /** Revokes at once; revoking a revoked key again returns it unchanged (`revokedNow` false). */
+  async revoke(tenantId: string, keyId: string): Promise<{ key: ApiKey; revokedNow: boolean }> {
+    const revoked = await this.apiKeys.revoke(tenantId, keyId, new Date());
+    if (revoked === null) throw notFound('API key');
+    return revoked;
   }
 }

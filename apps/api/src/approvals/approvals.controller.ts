@@ -100,6 +100,8 @@ export class ApprovalsController {
         version: approval.version.number,
         requested: approval.requested,
         previous: decided.previous,
+        // The note is the decision's reason; a revision replaces it on the request, the log keeps each.
+        note: approval.note,
         // Later versions let through because they matched what is now rejected, back under review.
         ...(decided.reReviewed.length === 0 ? {} : { reReviewedVersions: decided.reReviewed }),
       });

@@ -22,16 +22,17 @@ export class ApiKeyRepository {
   }
 
   /**
-   * Marks a key revoked. Returns the key, or null when the tenant has no such
-   * key (including when the id belongs to another tenant).
+   * Marks a key revoked. Returns the key and whether this call revoked it (false:
+   * it was revoked already), or null when the tenant has no such key (including
+   * when the id belongs to another tenant).
    */
-  async revoke(tenantId: string, keyId: string, at: Date): Promise<ApiKey | null> {
+  async revoke(tenantId: string, keyId: string, at: Date): Promise<{ key: ApiKey; revokedNow: boolean } | null> {
     const { count } = await this.prisma.apiKey.updateMany({
       where: { id: keyId, tenantId, revokedAt: null },
       data: { revokedAt: at },
     });
     const key = await this.prisma.apiKey.findFirst({ where: { id: keyId, tenantId } });
-    return count === 0 && key === null ? null : key;
+    return key === null ? null : { key, revokedNow: count > 0 };
   }
 
   /**
