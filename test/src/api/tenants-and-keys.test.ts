@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
@@ -182,6 +183,26 @@ describe('tenants and API keys over HTTP', () => {
     assert.equal(broken.status, 400);
     assert.equal(broken.body.error.code, 'validation_failed');
     assert.match(broken.body.error.message, /not valid JSON/);
+    // Valid JSON that is no object: said as such.
+    for (const bare of ['null', ' "x"', '5']) {
+      const refused = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: bare, contentType: 'application/json' } });
+      assert.equal(refused.status, 400, bare);
+      assert.match(refused.body.error.message, /^The request body is a bare JSON value; send a JSON object/, bare);
+    }
+    // Bytes that are not what their Content-Encoding says: in words, not zlib's.
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      const damaged = await api.http.post('/v1/admin/tenants', {
+        token: api.adminToken,
+        rawBody: { data: '{"name": "Zed"}', contentType: 'application/json' },
+        headers: { 'content-encoding': encoding },
+      });
+      assert.equal(damaged.status, 400, encoding);
+      assert.equal(damaged.body.error.code, 'validation_failed');
+      assert.match(damaged.body.error.message, /^The request body could not be decompressed/, encoding);
+    }
+    const cut = gzipSync(Buffer.from('{"name": "Zed"}')).subarray(0, 12);
+    const truncated = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: cut, contentType: 'application/json' }, headers: { 'content-encoding': 'gzip' } });
+    assert.match(truncated.body.error.message, /^The request body could not be decompressed/);
 
     const huge = await api.http.post('/v1/admin/tenants', {
       token: api.adminToken,

@@ -247,6 +247,13 @@ describe('events through the queue and the worker', () => {
     assert.deepEqual(asAdmin.body, usage.body);
     assert.deepEqual((await api.http.get('/v1/usage', { token: bob.key })).body.days.filter((entry: { invocations: { ok?: number } }) => entry.invocations.ok), []);
     assert.equal((await api.http.get('/v1/usage?from=2026-02-01&to=2026-01-01', { token: alice.key })).status, 400);
+    // A date in another format is told its format, and only that.
+    for (const from of ['2026-1-1', '20261201', '2026-12-01T00:00:00Z']) {
+      const misformatted = await api.http.get(`/v1/usage?from=${from}`, { token: alice.key });
+      assert.equal(misformatted.status, 400, from);
+      assert.deepEqual(misformatted.body.error.details.issues.map((issue: { message: string }) => issue.message), ['must be a date, YYYY-MM-DD'], from);
+    }
+    assert.deepEqual((await api.http.get('/v1/usage?from=0000-06-01', { token: alice.key })).body.error.details.issues.map((issue: { message: string }) => issue.message), ['must be in the years 0001 to 9999']);
     assert.equal((await api.http.get(`/v1/admin/tenants/${alice.tenantId}/usage`, { token: alice.key })).status, 403);
   });
 

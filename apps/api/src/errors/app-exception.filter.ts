@@ -28,10 +28,19 @@ const BODY_PARSER_MESSAGES: Record<string, (limitBytes: number) => string> = {
   'entity.too.large': (limit) => `The request body is larger than the ${limit} bytes this server accepts.`,
   'entity.parse.failed': () => 'The request body is not valid JSON.',
   'entity.encoding.invalid': () => 'The request body is not valid UTF-8: JSON bodies are UTF-8 text.',
+  'entity.not.object': () => 'The request body is a bare JSON value; send a JSON object with the fields this route takes.',
   'encoding.unsupported': () => 'The request body has a Content-Encoding this server does not accept.',
   'charset.unsupported': () => 'The request body has a charset this server does not accept.',
   'request.aborted': () => 'The request was aborted before its body arrived.',
 };
+
+/** zlib's error codes (`Z_DATA_ERROR`, `Z_BUF_ERROR`) and brotli's (`ERR__ERROR_FORMAT_PADDING_1`). */
+const ZLIB_CODE = /^(Z_[A-Z_]+|ERR__ERROR_[A-Z0-9_]+)$/;
+
+/** An error of Node's zlib that body-parser passed on as a 400 (inflating a body), and nothing else. */
+function isZlibError(error: { type?: unknown; status?: unknown; code?: unknown; errno?: unknown } | undefined): boolean {
+  return error?.status === 400 && error.type === undefined && typeof error.errno === 'number' && typeof error.code === 'string' && ZLIB_CODE.test(error.code);
+}
 
 /**
  * The one place every error becomes a response:
@@ -87,8 +96,12 @@ export class AppExceptionFilter implements ExceptionFilter {
     }
     // Nest wraps body-parser's errors in an HttpException and keeps the original as the cause.
     const bodyParserError = (exception instanceof HttpException ? exception.cause : exception) as
-      | { type?: unknown; status?: number }
+      | { type?: unknown; status?: number; code?: unknown; errno?: unknown }
       | undefined;
+    // A body whose Content-Encoding (gzip, deflate, br) does not match its bytes fails in zlib, with zlib's words.
+    if (isZlibError(bodyParserError)) {
+      return respond(400, AppErrorCode.ValidationFailed, 'The request body could not be decompressed: its bytes are not what its Content-Encoding says, or are cut short.');
+    }
     const describeBodyError = BODY_PARSER_MESSAGES[String(bodyParserError?.type)];
     if (describeBodyError !== undefined) {
       const status = bodyParserError?.status ?? 400;

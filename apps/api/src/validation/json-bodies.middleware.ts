@@ -43,4 +43,22 @@ export function keepJsonBytes(request: IncomingMessage, _response: unknown, body
   if (/^utf-?8$/i.test(charset) && !isUtf8(body)) {
     throw Object.assign(new Error('The request body is not valid UTF-8.'), { status: 400, type: 'entity.encoding.invalid' });
   }
+  // Every body the API reads is an object: a bare value (`null`, `"x"`, `5`) is valid JSON, said so rather than "not JSON".
+  const first = body.find((byte) => !JSON_WHITESPACE.has(byte));
+  if (first !== undefined && first !== OPEN_BRACE && first !== OPEN_BRACKET && isJson(body)) {
+    throw Object.assign(new Error('The request body is a bare JSON value.'), { status: 400, type: 'entity.not.object' });
+  }
+}
+
+const JSON_WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+
+function isJson(body: Buffer): boolean {
+  try {
+    JSON.parse(body.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -11,8 +11,11 @@ const OUT_OF_RANGE = 'must be in the years 0001 to 9999';
  */
 export const isStorableInstant = (ms: number): boolean => ms >= EARLIEST_STORABLE_MS && ms <= LATEST_MS;
 
+/** The range check, for text that is an instant at all: text that is not has its format refused, and only that. */
+const inRangeIfParsed = (ms: number): boolean => Number.isNaN(ms) || isStorableInstant(ms);
+
 /** An ISO 8601 date-time in a query, within the years the database holds. */
-export const storableDateTime = (message?: string) => z.iso.datetime(message).refine((text) => isStorableInstant(Date.parse(text)), OUT_OF_RANGE);
+export const storableDateTime = (message?: string) => z.iso.datetime(message).refine((text) => inRangeIfParsed(Date.parse(text)), OUT_OF_RANGE);
 
 /** A YYYY-MM-DD date in a query, within the years the database holds. */
-export const storableDate = (message?: string) => z.iso.date(message).refine((text) => isStorableInstant(Date.parse(`${text}T00:00:00Z`)), OUT_OF_RANGE);
+export const storableDate = (message?: string) => z.iso.date(message).refine((text) => inRangeIfParsed(Date.parse(`${text}T00:00:00Z`)), OUT_OF_RANGE);
