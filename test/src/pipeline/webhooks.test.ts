@@ -71,7 +71,8 @@ describe('result webhooks', () => {
   it('posts results signed, retries until accepted, refuses private addresses, and keeps tenants apart', async () => {
     const good = await register(`http://hooks.example.test:${port}/hook`, ['order.created']);
     const flaky = await register(`http://hooks.example.test:${port}/flaky`);
-    const local = await register(`http://127.0.0.1:${port}/local`);
+    // A name that resolves to a private address is refused when a delivery is made (here every name resolves to loopback).
+    const local = await register(`http://private.example.test:${port}/local`);
     const elsewhere = await register(`http://hooks.example.test:${port}/other-events`, ['invoice.due']);
     assert.match(good.signingSecret, /^[0-9a-f]{64}$/);
     assert.ok(!(await api.http.get('/v1/webhooks', { token: alice.key })).text.includes(good.signingSecret), 'the secret is shown once');
@@ -97,7 +98,7 @@ describe('result webhooks', () => {
 
     const [refused] = await deliveries(local.id, (items) => items[0]?.attempts >= 1);
     assert.notEqual(refused.status, 'delivered');
-    assert.match(refused.lastError, /private or reserved address/);
+    assert.match(refused.lastError, /private.example.test does not resolve to a public address/);
     assert.ok(!received.some((entry) => entry.path === '/local'), 'nothing reached the private address');
 
     assert.deepEqual(await deliveries(elsewhere.id, () => true), [], 'other event types are not posted');
@@ -110,11 +111,13 @@ describe('result webhooks', () => {
     const invalid = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: 'ftp://example.com/x' } });
     assert.equal(invalid.status, 400);
     assert.equal(invalid.body.error.details.issues[0].field, 'url');
-    for (const url of ['not a url', 'https://user:secret@example.com/hook']) {
+    for (const url of ['not a url', 'https://user:secret@example.com/hook', `http://127.0.0.1:${port}/local`, 'https://[::1]/hook', 'http://10.0.0.8/hook', 'http://169.254.169.254/latest']) {
       const refused = await api.http.post('/v1/webhooks', { token: alice.key, body: { url } });
       assert.equal(refused.status, 400, `${url}: ${refused.text}`);
       assert.equal(refused.body.error.details.issues[0].field, 'url');
     }
+    const literal = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: 'http://10.0.0.8/hook' } });
+    assert.match(literal.body.error.details.issues[0].message, /must not be a private or reserved address/);
   });
 
   it('keeps a tenant to 20 webhooks, even when it registers them all at once', async () => {

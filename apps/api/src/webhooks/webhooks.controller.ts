@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { type ListPosition, type Webhook, type WebhookDelivery, WebhookRepository } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { SecretBox } from '@airlock/execution';
+import { isPrivateAddress } from '@airlock/sandbox';
 import { z } from 'zod';
 import { actorOf, AuditService } from '../audit/audit.service.js';
 import { CurrentPrincipal } from '../auth/current-principal.js';
@@ -14,6 +16,12 @@ import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
 import { listPageQuery, listPageSchema, readListPage } from '../validation/list-page.js';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
+
+/** Whether a URL's host is an IP address (not a name) that is private or reserved. */
+function literalPrivateAddress(hostname: string): boolean {
+  const address = hostname.replace(/^\[|\]$/g, '');
+  return isIP(address) !== 0 && isPrivateAddress(address);
+}
 
 /** Webhooks one tenant may have: each finished invocation is posted to every matching one. */
 const MAX_WEBHOOKS = 20;
@@ -27,7 +35,9 @@ const createWebhookSchema = z.strictObject({
       if (!URL.canParse(url)) return true;
       const parsed = new URL(url);
       return !parsed.username && !parsed.password;
-    }, 'must not carry credentials'),
+    }, 'must not carry credentials')
+    // An address deliveries would never be sent to (as a name resolving to one is refused when a delivery is made).
+    .refine((url) => !URL.canParse(url) || !literalPrivateAddress(new URL(url).hostname), 'must not be a private or reserved address: deliveries are never sent there'),
   /** Event types whose invocations are posted; empty or absent: every type. */
   events: z.array(eventNameSchema).max(100).default([]),
 });
