@@ -68,6 +68,7 @@ export class AirlockClient {
   async waitForResults(eventId: string, options: WaitOptions & { onResult?: (invocation: Invocation) => void } = {}): Promise<Invocation[]> {
     const results = new Map<string, Invocation>();
     await this.follow(`/v1/events/${encodeURIComponent(eventId)}/stream`, options, `The results of event ${eventId}`, () => ({ received: [...results.values()] }), (message) => {
+      if (message.event === 'gone') throw new AirlockError(404, 'not_found', `Event ${eventId} was deleted (retention).`);
       if (message.event !== 'invocation') return;
       const invocation = JSON.parse(message.data) as Invocation;
       if (!results.has(invocation.id)) options.onResult?.(invocation);

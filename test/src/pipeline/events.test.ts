@@ -226,6 +226,22 @@ describe('events through the queue and the worker', () => {
     } finally {
       following.close();
     }
+
+    // So does an event deleted while followed, after some of its results were sent.
+    const event = await prisma.event.create({ data: { tenantId: alice.tenantId, type: 'order.created', payload: Buffer.from('"x"') } });
+    const run = { tenantId: alice.tenantId, pluginId: greeter, version: 1, exportName: 'greet', eventId: event.id };
+    await prisma.invocation.create({ data: { ...run, status: 'ok', finishedAt: new Date() } });
+    await prisma.invocation.create({ data: { ...run, status: 'queued' } });
+    const followingEvent = readSse(`${api.baseUrl}/v1/events/${event.id}/stream`, alice.key);
+    try {
+      await followingEvent.until((events) => events.some((entry) => entry.event === 'invocation'), 5_000);
+      await prisma.invocation.deleteMany({ where: { eventId: event.id } });
+      await prisma.event.delete({ where: { id: event.id } });
+      const events = await followingEvent.until((received) => received.some((entry) => entry.event === 'done'), 5_000);
+      assert.deepEqual(events.map((entry) => entry.event), ['invocation', 'gone', 'done']);
+    } finally {
+      followingEvent.close();
+    }
   });
 
   it('reports usage per day, to the tenant and to admins', async () => {

@@ -42,7 +42,7 @@ export class EventsController {
   }
 
   @Get(':eventId/stream')
-  @ApiOperation({ summary: 'Server-Sent Events: `invocation` as each invocation of the event finishes, then `done` (`timeout` after 10 minutes: reconnect; `unauthenticated` once its key is revoked)' })
+  @ApiOperation({ summary: 'Server-Sent Events: `invocation` as each invocation of the event finishes, then `done` (`gone` if the event was deleted; `timeout` after 10 minutes: reconnect; `unauthenticated` once its key is revoked)' })
   @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
   @ApiErrors(404)
@@ -55,9 +55,15 @@ export class EventsController {
     const tenantId = principal.tenant.id;
     await this.events.get(tenantId, eventId);
     const reported = new Set<string>();
+    let lastCount = -1;
     await this.streams.follow(principal, request, response, async () => {
       // Only statuses are polled; an invocation is read whole once, when it has finished.
       const statuses = await this.invocations.statuses(tenantId, { eventId });
+      // None, or fewer than before: the event may have gone (retention), its invocations with it. Said so, and done.
+      if ((statuses.length === 0 || statuses.length < lastCount) && !(await this.events.exists(tenantId, eventId))) {
+        return { events: [{ event: 'gone', data: { id: eventId } }], done: true };
+      }
+      lastCount = statuses.length;
       const finished = statuses.filter((invocation) => !isUnfinished(invocation.status));
       const fresh = finished.filter((invocation) => !reported.has(invocation.id)).map((invocation) => invocation.id);
       const rows = fresh.length === 0 ? [] : await this.invocations.findManyById(tenantId, fresh);

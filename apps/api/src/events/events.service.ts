@@ -149,6 +149,11 @@ export class EventsService {
     return event;
   }
 
+  /** Whether the tenant has this event (it may have been deleted by the retention sweep). */
+  async exists(tenantId: string, id: string): Promise<boolean> {
+    return (await this.events.findById(tenantId, id)) !== null;
+  }
+
   async get(tenantId: string, id: string): Promise<EventWithInvocations> {
     const event = await this.events.findById(tenantId, id);
     if (event === null) throw notFound('event');
