@@ -61,22 +61,40 @@ function utf8Body(rawBody: Buffer, contentType: string | undefined): string | nu
 }
 
 /**
- * Whether a number of the parsed payload may not be the one sent: an integer
- * past 2^53, or a fraction of more than 15 significant digits (a double keeps
- * 15 exactly). Other numbers' values are exact as parsed.
+ * Whether the parsed payload, written out again, may differ from what was sent:
+ * a number that may have lost digits (an integer past 2^53, a fraction of more
+ * than 15 significant digits: a double keeps 15 exactly), or an object with
+ * keys like array indexes, which JavaScript puts first in ascending order
+ * whatever order they were sent in.
  */
-function mayHaveLostDigits(value: unknown): boolean {
+function mayHaveChanged(value: unknown): boolean {
   const pending: unknown[] = [value];
   while (pending.length > 0) {
     const next = pending.pop();
     if (typeof next === 'number') {
       if (Number.isInteger(next) ? !Number.isSafeInteger(next) : significantDigits(next) > 15) return true;
+    } else if (Array.isArray(next)) {
+      for (const item of next) pending.push(item);
     } else if (typeof next === 'object' && next !== null) {
-      for (const item of Array.isArray(next) ? next : Object.values(next)) pending.push(item);
+      for (const [key, item] of Object.entries(next)) {
+        if (INDEX_LIKE_KEY.test(key)) return true;
+        pending.push(item);
+      }
     }
   }
   return false;
 }
+
+const INDEX_LIKE_KEY = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Numbers whose parsed value hides that it changed, found in the body's text:
+ * an exponent (1e400 parses as Infinity, written `null`; 1e-400 as 0), a run
+ * of 16 or more digits and dots (1.0000000000000001 parses as 1), a negative
+ * zero (written `0`). Text in strings may match too: the payload is then only
+ * read as written, which is exact anyway.
+ */
+const NUMBER_CHANGED_IN_PARSING = /[0-9][eE]|[0-9][0-9.]{15}|-0(?:\.0*)?(?![0-9.])/;
 
 function significantDigits(value: number): number {
   const [mantissa] = Math.abs(value).toExponential().split('e');
@@ -88,14 +106,16 @@ const MAX_BODY_READ_AGAIN = 1024 * 1024;
 
 /**
  * An event's JSON payload as the text its plugins read. Written from the
- * parsed value, whose numbers are doubles: when one of them may have lost
- * digits (9007199254740993 parses as 9007199254740992), the payload is taken
- * as it was written in the request instead (`rawBody`, UTF-8, up to 1 MiB).
+ * parsed value, whose numbers are doubles and whose objects put index-like
+ * keys first: when it may differ from what was sent (9007199254740993 parses
+ * as 9007199254740992, 1e400 as Infinity), the payload is taken as it was
+ * written in the request instead (`rawBody`, UTF-8, up to 1 MiB).
  */
 export function payloadText(payload: unknown, rawBody: Buffer | undefined, contentType: string | undefined): string {
   if (payload === undefined) return '';
   try {
-    const body = rawBody !== undefined && rawBody.length <= MAX_BODY_READ_AGAIN && mayHaveLostDigits(payload) ? utf8Body(rawBody, contentType) : null;
+    const readAgain = rawBody !== undefined && rawBody.length <= MAX_BODY_READ_AGAIN && (mayHaveChanged(payload) || NUMBER_CHANGED_IN_PARSING.test(rawBody.toString('latin1')));
+    const body = readAgain ? utf8Body(rawBody, contentType) : null;
     return (body === null ? null : payloadAsWritten(body)) ?? JSON.stringify(payload);
   } catch (error) {
     // Serializing recurses: a payload nested some thousands deep overflows the stack.
