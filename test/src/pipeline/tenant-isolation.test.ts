@@ -96,7 +96,7 @@ describe("tenant isolation: lists, filters, cursors, quota, fan-out and webhooks
     // Audit entries: Alice's key changes.
     for (let n = 0; n < 2; n++) await api.http.post(`/v1/admin/tenants/${alice.tenantId}/keys`, { token: api.adminToken, body: { name: `extra-${n}` } });
 
-    for (const list of ['/v1/dead-letters', '/v1/logs', '/v1/audit']) {
+    for (const list of ['/v1/invocations', '/v1/dead-letters', '/v1/logs', '/v1/audit']) {
       const alicesFirst = await get(`${list}?limit=1`, alice.key);
       assert.equal(alicesFirst.items.length, 1, list);
       assert.notEqual(alicesFirst.nextCursor, null, `${list} has a second page for Alice`);

@@ -6,7 +6,7 @@ import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
-import { invalidField } from '../validation/invalid-field.js';
+import { listPageSchema, readListPage } from '../validation/list-page.js';
 import type { Request, Response } from 'express';
 import { EventStreams } from './sse-stream.js';
 import { z } from 'zod';
@@ -47,17 +47,12 @@ export class InvocationsController {
 
   @Get('v1/invocations')
   @ApiOperation({ summary: 'Invocations, newest first, by event, plugin, status or time' })
-  @ZodResponse(200, z.object({ items: z.array(invocationViewSchema), nextCursor: z.uuid().nullable() }), 'One page.')
+  @ZodResponse(200, listPageSchema(invocationViewSchema), 'One page.')
   @ApiErrors(400)
-  async list(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(listInvocationsQuerySchema) query: z.output<typeof listInvocationsQuerySchema>) {
-    const rows = await this.invocations.list(
-      principal.tenant.id,
-      { eventId: query.event, pluginId: query.pluginId, status: query.status, since: query.since ? new Date(query.since) : undefined },
-      { limit: query.limit + 1, after: query.cursor },
-    );
-    if (rows === null) throw invalidField('query', 'cursor', 'is not a nextCursor of this listing');
-    const items = rows.slice(0, query.limit);
-    return { items: items.map(toInvocationView), nextCursor: rows.length > query.limit ? items.at(-1)!.id : null };
+  list(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(listInvocationsQuerySchema) query: z.output<typeof listInvocationsQuerySchema>) {
+    const filter = { eventId: query.event, pluginId: query.pluginId, status: query.status, since: query.since ? new Date(query.since) : undefined };
+    // The cursor carries the last row's place in the list, so it holds even when that row is deleted meanwhile.
+    return readListPage(query, (page) => this.invocations.list(principal.tenant.id, filter, page), toInvocationView);
   }
 
   @Get('v1/invocations/:invocationId/stream')

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { listPageQuery } from '../validation/list-page.js';
 import { versionNumberSchema } from '../versions/version.schema.js';
 import { storableDateTime } from '../validation/storable-dates.js';
 
@@ -22,6 +23,5 @@ export const listInvocationsQuerySchema = z.strictObject({
   pluginId: z.uuid().optional(),
   status: z.string().regex(/^[a-z_]{2,32}$/).optional(),
   since: storableDateTime().optional(),
-  cursor: z.uuid('must be the nextCursor of a previous page').optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  ...listPageQuery,
 });

@@ -32,17 +32,13 @@ export class InvocationRepository {
     return this.prisma.invocation.create({ data: { ...invocation, input: invocation.input as Uint8Array<ArrayBuffer> } });
   }
 
-  /** Newest first; `after` is the id of the last invocation of the previous page. Null: `after` is none of the tenant's. */
-  async list(
+  /** Newest first, after `page.after` (the place of the last invocation of the previous page) when given. */
+  list(
     tenantId: string,
     filter: { eventId?: string | undefined; pluginId?: string | undefined; status?: string | undefined; since?: Date | undefined },
-    page: { limit: number; after?: string | undefined },
-  ): Promise<Invocation[] | null> {
-    // The page starts after the cursor's (createdAt, id), read among the tenant's own invocations only: an id of
-    // another tenant's must not place a page (nor tell that it exists).
-    const cursor =
-      page.after === undefined ? undefined : await this.prisma.invocation.findFirst({ where: { id: page.after, tenantId }, select: { id: true, createdAt: true } });
-    if (cursor === null) return null;
+    page: ListPage,
+  ): Promise<Invocation[]> {
+    const cursor = page.after === undefined ? undefined : { createdAt: page.after.at, id: page.after.id };
     return this.prisma.invocation.findMany({
       where: {
         tenantId,
@@ -53,7 +49,7 @@ export class InvocationRepository {
         ...(cursor === undefined ? {} : { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] }),
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: page.limit,
+      take: page.take,
     });
   }
 
