@@ -84,6 +84,14 @@ describe('permission review and admin approvals', () => {
     );
   });
 
+  it("leaves a deleted plugin's waiting requests out of the queue", async () => {
+    const pluginId = await newPlugin('abandoned');
+    assert.equal((await upload(pluginId, plugin(HTTP))).body.approvalStatus, 'pending');
+    assert.ok((await pending()).some((item) => item.pluginId === pluginId));
+    assert.equal((await api.http.delete(`/v1/plugins/${pluginId}`, as)).status, 200);
+    assert.ok(!(await pending()).some((item) => item.pluginId === pluginId), 'nothing of it can run: nothing to decide');
+  });
+
   it('lets the first of two admins deciding at once decide, and tells the second', async () => {
     const pluginId = await newPlugin('contested');
     await upload(pluginId, plugin(HTTP));

@@ -102,11 +102,15 @@ export class PluginVersionRepository {
     });
   }
 
-  /** The approval request of each version that has one, with its plugin, for admins. */
-  /** Oldest first. */
+  /**
+   * The approval request of each version that has one, with its plugin, for
+   * admins, oldest first. A deleted plugin's requests that still wait are left
+   * out: nothing of it can run or be bound any more, so there is nothing to decide.
+   */
   listApprovals(status: string | undefined, page: ListPage) {
+    const undecidedOfDeleted = { status: 'pending', version: { plugin: { deletedAt: { not: null } } } };
     return this.prisma.approval.findMany({
-      where: { ...(status === undefined ? {} : { status }), ...createdAfter(page.after) },
+      where: { ...(status === undefined ? {} : { status }), NOT: undecidedOfDeleted, ...createdAfter(page.after) },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       take: page.take,
       include: { version: { select: { number: true, pluginId: true, permissions: true, plugin: { select: { name: true } } } } },
