@@ -169,6 +169,15 @@ describe('tenants and API keys over HTTP', () => {
     const fields = response.body.error.details.issues.map((issue: { field: string }) => issue.field).sort();
     assert.deepEqual(fields, ['colour', 'name', 'tier']);
     assert.match(response.body.error.message, /name: must not be empty/);
+    // A name shows in lists: one with nothing visible, or with control characters, is refused.
+    for (const [name, message] of [['\u200b\u200b', 'must contain a visible character'], ['Acme\u0001', 'must not contain control characters']]) {
+      const refused = await api.http.post('/v1/admin/tenants', { token: api.adminToken, body: { name } });
+      assert.equal(refused.status, 400, name);
+      assert.deepEqual(refused.body.error.details.issues.map((issue: { field: string; message: string }) => [issue.field, issue.message]), [['name', message]]);
+    }
+    const keyName = await api.http.post(`/v1/admin/tenants/${alice.tenantId}/keys`, { token: api.adminToken, body: { name: '\u200b' } });
+    assert.equal(keyName.status, 400);
+    assert.equal((await api.http.post('/v1/admin/tenants', { token: api.adminToken, body: { name: 'Ünïcode 株式会社' } })).status, 201);
 
     const badQuery = await api.http.get('/v1/admin/tenants?limit=500', { token: api.adminToken });
     assert.equal(badQuery.status, 400);

@@ -1,9 +1,10 @@
 import type { ApiKey } from '@airlock/db';
 import { z } from 'zod';
+import { displayName } from '../validation/display-name.js';
 import { listPageQuery, listPageSchema } from '../validation/list-page.js';
 
 export const createApiKeySchema = z.strictObject({
-  name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').default('default'),
+  name: displayName().default('default'),
 });
 
 export const apiKeyViewSchema = z.object({

@@ -1,12 +1,13 @@
 import type { Tenant } from '@airlock/db';
 import { z } from 'zod';
+import { displayName } from '../validation/display-name.js';
 import { listPageQuery, listPageSchema } from '../validation/list-page.js';
 
 /** The sandbox tiers a tenant can be put on. */
 export const KNOWN_TIERS = ['free', 'standard', 'enterprise'] as const;
 
 export const createTenantSchema = z.strictObject({
-  name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  name: displayName(),
   tier: z.enum(KNOWN_TIERS).default('free'),
 });
 
