@@ -283,5 +283,6 @@ describe('tenants and API keys over HTTP', () => {
     assert.equal(parsed.error.code, 'validation_failed');
     assert.match(parsed.error.message, /not valid HTTP \(HPE_/);
     assert.ok(typeof parsed.requestId === 'string');
+    assert.match(head!, new RegExp(`\r\nX-Request-Id: ${parsed.requestId}\r\n`, 'i'), 'the id in the header too');
   });
 });

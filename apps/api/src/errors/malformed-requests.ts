@@ -31,9 +31,11 @@ export function answerMalformedRequests(server: Server): void {
       code: AppErrorCode.ValidationFailed,
       message: `The request is not valid HTTP (${error.code ?? 'unparsable'}).`,
     };
-    const body = JSON.stringify({ error: { code, message }, requestId: randomUUID() });
+    // The request id goes in the header too, as on every other answer.
+    const requestId = randomUUID();
+    const body = JSON.stringify({ error: { code, message }, requestId });
     socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
 }
