@@ -25,6 +25,19 @@ export interface QuotaView {
   tier: string;
   overrides: Record<string, unknown>;
   effective: Record<string, unknown>;
+  /** What the limits are checked against now (null while Airlock's Redis is away). */
+  today: { day: string; invocations: number; fuel: number; inFlight: number } | null;
+}
+
+/** A sentence of what a tenant used today, against the limits that count it. */
+export function usedToday(quota: QuotaView): string {
+  if (quota.today === null) return "Today's counts cannot be read right now.";
+  const quotas = (quota.effective.quotas ?? {}) as Record<string, number | undefined>;
+  const of = (used: number, limit: number | undefined) => `${used.toLocaleString()}${limit === undefined ? '' : ` of ${limit.toLocaleString()}`}`;
+  return (
+    `Today (${quota.today.day}, UTC): ${of(quota.today.invocations, quotas.invocationsPerDay)} invocations, ` +
+    `${of(quota.today.fuel, quotas.fuelPerDay)} fuel (test runs included), ${of(quota.today.inFlight, quotas.concurrentRuns)} runs under way.`
+  );
 }
 
 export interface UsageDay {

@@ -1,6 +1,6 @@
 import type { ApiClient } from './api-client.js';
 import type { ApiKeyView, CreatedApiKey, QuotaView, TenantView } from './admin-types.js';
-import { TIERS } from './admin-types.js';
+import { TIERS, usedToday } from './admin-types.js';
 import { fill, h } from './dom.js';
 import { explain } from './explain.js';
 import { Notice } from './notice.js';
@@ -27,6 +27,7 @@ export class TenantPanel {
   private readonly overrides = h('textarea', { rows: 8, spellcheck: false, testId: 'quota-overrides', ariaLabel: 'quota overrides (JSON)' });
   private readonly saveQuotaButton = h('button', { testId: 'save-quota', disabled: true }, 'Save tier and overrides');
   private readonly effective = h('pre', { className: 'policy', testId: 'effective-policy' });
+  private readonly today = h('p', { testId: 'quota-today' });
   private readonly usage: UsageView;
 
   constructor(
@@ -49,6 +50,7 @@ export class TenantPanel {
     fill(this.keys);
     this.overrides.value = '';
     this.effective.textContent = '';
+    this.today.textContent = '';
     this.saveQuotaButton.disabled = true;
     this.notice.say('');
     fill(
@@ -65,6 +67,7 @@ export class TenantPanel {
       h('label', {}, 'Tier ', this.tier),
       this.overrides,
       this.saveQuotaButton,
+      this.today,
       h('h4', {}, 'Effective policy'),
       this.effective,
       h('h3', {}, 'Usage'),
@@ -143,6 +146,7 @@ export class TenantPanel {
     this.tier.value = quota.tier;
     this.overrides.value = JSON.stringify(quota.overrides, null, 2);
     this.effective.textContent = JSON.stringify(quota.effective, null, 2);
+    this.today.textContent = usedToday(quota);
     this.saveQuotaButton.disabled = false;
   }
 

@@ -1,5 +1,5 @@
 import type { ApiClient } from './api-client.js';
-import type { QuotaView } from './admin-types.js';
+import { type QuotaView, usedToday } from './admin-types.js';
 import { h } from './dom.js';
 import { modal } from './modal.js';
 import { Notice } from './notice.js';
@@ -24,6 +24,7 @@ export class UsageDialog {
   readonly element: HTMLDialogElement;
   private readonly notice = new Notice('usage-notice');
   private readonly limits = h('tbody', { testId: 'limits' });
+  private readonly today = h('p', { testId: 'used-today' });
   private readonly usage: UsageView;
 
   constructor(private readonly client: ApiClient) {
@@ -32,6 +33,7 @@ export class UsageDialog {
       'Quota and usage',
       'usage-dialog',
       this.notice.element,
+      this.today,
       h('table', { className: 'runs' }, this.limits),
       h('h4', {}, 'Usage'),
       this.usage.element,
@@ -43,6 +45,7 @@ export class UsageDialog {
     await Promise.all([
       this.notice.guard(async () => {
         const quota = await this.client.get<QuotaView>('/v1/quota');
+        this.today.textContent = usedToday(quota);
         const quotas = (quota.effective.quotas ?? quota.effective) as Record<string, unknown>;
         const value = (key: string) => quotas[key] ?? quota.effective[key];
         const hosts = ((quota.effective.http as { allowedHosts?: string[] } | undefined)?.allowedHosts ?? []).map(String);

@@ -140,6 +140,19 @@ export class TenantQuotaGateRepository {
     };
   }
 
+  /**
+   * What the limits are checked against now: today's (UTC) invocations and
+   * fuel (test runs' fuel included, which usage by day does not show) and the
+   * runs in flight.
+   */
+  async countsToday(tenantId: string, now = Date.now()): Promise<{ day: string; invocations: number; fuel: number; inFlight: number }> {
+    const keys = this.keys(tenantId, now);
+    const [invocations, fuel, inFlight] = await this.redis.mget(keys.invocationsToday, keys.fuelToday, keys.inFlight);
+    // A counter can dip below zero for a moment (a run released twice, settled later): none is shown below zero.
+    const count = (value: string | null | undefined) => Math.max(0, Number(value ?? 0));
+    return { day: new Date(now).toISOString().slice(0, 10), invocations: count(invocations), fuel: count(fuel), inFlight: count(inFlight) };
+  }
+
   /** Admits one event that creates `invocations` invocations, counting them; or says which limit refuses it. */
   async admit(tenantId: string, invocations: number, limits: QuotaLimits, now = Date.now()): Promise<QuotaVerdict> {
     return this.check(tenantId, invocations, false, limits, now);

@@ -110,6 +110,13 @@ describe('quotas, effective policies and the audit log', () => {
     assert.equal(version.status, 201, version.text);
     const run = await api.http.post(`/v1/plugins/${plugin}/versions/1/test`, { token: bob.key, body: { export: 'greet', input: 'x' } });
     assert.equal(run.body.results[0].status, 'fuel_exhausted', 'a 100-unit budget cannot run the AssemblyScript runtime');
+    // The counters the day's limits are checked against show the test run's fuel, which usage by day does not.
+    const quota = await api.http.get('/v1/quota', { token: bob.key });
+    assert.equal(quota.body.today.day, new Date().toISOString().slice(0, 10));
+    assert.equal(quota.body.today.fuel, run.body.results[0].fuelUsed);
+    assert.deepEqual([quota.body.today.invocations, quota.body.today.inFlight], [0, 0]);
+    assert.deepEqual((await api.http.get('/v1/usage', { token: bob.key })).body.days, []);
+    assert.deepEqual((await api.http.get(`/v1/admin/tenants/${bob.tenantId}/quota`, { token: api.adminToken })).body.today, quota.body.today);
   });
 
   it('records who did what, for the tenant and for admins', async () => {

@@ -177,10 +177,14 @@ describe("the web editor's dead letters and webhooks", () => {
     await page.getByTestId('open-usage').click();
     const dialog = page.getByTestId('usage-dialog');
     await dialog.getByTestId('limit-tier').getByText('standard').waitFor();
+    const today = await api.http.get('/v1/quota', { token: dana.key });
+    assert.equal(
+      await dialog.getByTestId('used-today').textContent(),
+      `Today (${today.body.today.day}, UTC): ${today.body.today.invocations.toLocaleString('en-US')} of ${today.body.effective.quotas.invocationsPerDay.toLocaleString('en-US')} invocations, ${today.body.today.fuel.toLocaleString('en-US')} of ${today.body.effective.quotas.fuelPerDay.toLocaleString('en-US')} fuel (test runs included), 0 of ${today.body.effective.quotas.concurrentRuns} runs under way.`,
+    );
     assert.deepEqual(await dialog.getByTestId('limit-eventsPerSecond').locator('td').allTextContents(), ['events per second', '7']);
     assert.deepEqual(await dialog.getByTestId('limit-allowedHosts').locator('td').allTextContents(), ['hosts plugins may call', 'api.example.com']);
-    const today = new Date().toISOString().slice(0, 10);
-    const row = dialog.getByTestId('usage-row').filter({ hasText: today });
+    const row = dialog.getByTestId('usage-row').filter({ hasText: today.body.today.day });
     await row.waitFor();
     const counts = (await row.locator('td').nth(1).textContent()) ?? '';
     assert.match(counts, /host_error 1/, 'the dead letter counts');

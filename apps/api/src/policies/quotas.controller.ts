@@ -2,6 +2,7 @@ import { Controller, Get, Param, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { TenantQuotaRepository } from '@airlock/db';
 import { effectivePolicy, refuseIneffectiveOverrides } from '@airlock/execution';
+import { TenantQuotaGateRepository } from '@airlock/queue';
 import type { z } from 'zod';
 import { ADMIN_ACTOR, AuditService } from '../audit/audit.service.js';
 import { AdminGuard } from '../auth/admin.guard.js';
@@ -25,12 +26,15 @@ export class QuotasController {
     private readonly policies: TenantPolicyService,
     private readonly quotas: TenantQuotaRepository,
     private readonly audit: AuditService,
+    private readonly gate: TenantQuotaGateRepository,
   ) {}
 
   private async view(tenantId: string): Promise<QuotaView> {
     const tenant = await this.tenants.get(tenantId);
     const overrides = await this.policies.overrides(tenant.id);
-    return { tier: tenant.tier, overrides, effective: await this.policies.forTenant(tenant) };
+    // The counters live in Redis: without it the limits still show, the counts do not.
+    const today = await this.gate.countsToday(tenant.id).catch(() => null);
+    return { tier: tenant.tier, overrides, effective: await this.policies.forTenant(tenant), today };
   }
 
   @Get('v1/admin/tenants/:tenantId/quota')
