@@ -89,12 +89,13 @@ const INDEX_LIKE_KEY = /^(0|[1-9][0-9]*)$/;
 
 /**
  * Numbers whose parsed value hides that it changed, found in the body's text:
- * an exponent (1e400 parses as Infinity, written `null`; 1e-400 as 0), a run
- * of 16 or more digits and dots (1.0000000000000001 parses as 1), a negative
- * zero (written `0`). Text in strings may match too: the payload is then only
- * read as written, which is exact anyway.
+ * one with an exponent (1e400 parses as Infinity, written `null`; 1e-400 as 0),
+ * a run of 16 or more digits and dots (1.0000000000000001 parses as 1), a
+ * negative zero (written `0`). Each stands alone, not inside a word, so ids
+ * such as UUIDs (`123e4567-…`) do not count; text in strings that still
+ * matches only has the payload read as written, which is exact anyway.
  */
-const NUMBER_CHANGED_IN_PARSING = /[0-9][eE]|[0-9][0-9.]{15}|-0(?:\.0*)?(?![0-9.])/;
+const NUMBER_CHANGED_IN_PARSING = /(?<![\w.-])(?:-?[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+|-?[0-9][0-9.]{15,}|-0(?:\.0*)?)(?![\w.-])/;
 
 function significantDigits(value: number): number {
   const [mantissa] = Math.abs(value).toExponential().split('e');
