@@ -101,6 +101,22 @@ describe('the SDK', () => {
     }
   });
 
+  it('ends a wait with not_found when what it waits for is deleted meanwhile', async () => {
+    const { prisma } = api.database;
+    const event = await prisma.event.create({ data: { tenantId: alice.tenantId, type: 'order.created', payload: Buffer.from('"x"') } });
+    const run = await prisma.invocation.create({ data: { tenantId: alice.tenantId, pluginId, version: 1, exportName: 'greet', eventId: event.id, status: 'queued' } });
+    const waits = [airlock.waitForResults(event.id, { timeoutMs: 15_000 }), airlock.waitForInvocation(run.id, { timeoutMs: 15_000 })];
+    await new Promise((resolve) => setTimeout(resolve, 500)); // both streams opened
+    await prisma.invocation.delete({ where: { id: run.id } });
+    await prisma.event.delete({ where: { id: event.id } });
+    const ended = await Promise.allSettled(waits);
+    for (const outcome of ended) {
+      assert.equal(outcome.status, 'rejected');
+      const error = (outcome as PromiseRejectedResult).reason as unknown;
+      assert.ok(error instanceof AirlockError && error.code === 'not_found' && /was deleted/.test(error.message), String(error));
+    }
+  });
+
   it('pages through invocations with a filter', async () => {
     // Three of this plugin's own, besides whatever the other tests left.
     for (const name of ['one', 'two', 'three']) await airlock.invoke(pluginId, { export: 'greet', input: name, wait: 10_000 });
