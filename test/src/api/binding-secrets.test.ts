@@ -86,6 +86,14 @@ export function inspect(): i32 {
     assert.ok(!run.text.includes(SECRET));
     const other = await createTenantSession(api, 'Bob');
     assert.equal((await api.http.post(`/v1/bindings/${binding.body.id}/test`, { token: other.key })).status, 404);
+    // A binding pinned to a version unpublished since runs it no more, its test call as little as events.
+    const pinned = await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.pinned', pluginId: plugin, version: 1, export: 'inspect' } });
+    assert.equal((await api.http.post(`/v1/plugins/${plugin}/versions/1/unpublish`, { token: alice.key })).status, 200);
+    const unpublished = await api.http.post(`/v1/bindings/${pinned.body.id}/test`, { token: alice.key, body: { input: 'event' } });
+    assert.equal(unpublished.status, 409, unpublished.text);
+    assert.match(unpublished.body.error.message, /^Version 1 cannot run from a binding: it is unpublished/);
+    assert.deepEqual((await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.pinned' } })).body.invocations, []);
+    assert.equal((await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key })).status, 200);
 
     // Work a binding queued, then the binding deleted: it does not run without its secrets, nor is it replayed.
     const doomed = await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.shipped', pluginId: plugin, export: 'inspect', secrets: { API_TOKEN: SECRET } } });

@@ -313,6 +313,10 @@ describe('plugin lifecycle over HTTP', () => {
     assert.equal((await api.http.get(`/v1/plugins/${pluginId}/versions/1`, as(alice))).status, 200, 'versions stay readable');
     assert.ok(!(await api.http.get('/v1/plugins', as(alice))).body.items.some((p: { id: string }) => p.id === pluginId));
     assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), ...wasmBody(hello) })).status, 409, 'no new versions');
+    for (const action of ['publish', 'unpublish']) {
+      const refused = await api.http.post(`/v1/plugins/${pluginId}/versions/1/${action}`, as(alice));
+      assert.deepEqual([refused.status, refused.body.error?.message], [409, 'The plugin is deleted.'], action);
+    }
 
     // Bindings created while the plugin is being deleted either land before (and go with it) or are refused.
     const erin = await createTenantSession(api, 'Erin');

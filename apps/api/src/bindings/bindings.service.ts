@@ -38,6 +38,12 @@ export class BindingsService {
     if (resolvedVersion === null) throw new AppError(AppErrorCode.Conflict, 'The binding follows "latest" and the plugin has no published version.');
     const version = await this.versions.findWithWasm(tenant.id, binding.pluginId, resolvedVersion);
     if (version === null) throw notFound('version');
+    // As events would: an unpublished version does not run from a binding (events plan nothing for it).
+    if (version.status !== 'published') {
+      throw new AppError(AppErrorCode.Conflict, `Version ${version.number} cannot run from a binding: it is ${version.status}. Publish it, or use .../versions/${version.number}/test.`, {
+        details: { version: version.number, status: version.status },
+      });
+    }
     // As events would: a version whose permissions are under review or refused does not run (its tests use .../versions/:n/test).
     if (heldForApproval(version.approvalStatus)) {
       throw new AppError(AppErrorCode.Conflict, `Version ${version.number} cannot run from a binding: approval ${version.approvalStatus}. Use .../versions/${version.number}/test meanwhile.`, {

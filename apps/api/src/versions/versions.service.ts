@@ -134,6 +134,8 @@ export class VersionsService {
 
   /** Publishes after the declared tests pass; refused (409) with the failing tests otherwise. */
   async publish(tenant: Tenant, pluginId: string, number: number): Promise<{ version: PluginVersionSummary; results: TestResult[] }> {
+    // A deleted plugin's versions are kept to read, not to publish (its bindings went with it).
+    await this.plugins.getLive(tenant.id, pluginId);
     const { version } = await this.prepare(tenant, pluginId, number);
     const run = await this.test(tenant, pluginId, number, {});
     if (!run.passed) {
@@ -149,6 +151,7 @@ export class VersionsService {
   }
 
   async unpublish(tenant: Tenant, pluginId: string, number: number): Promise<PluginVersionSummary> {
+    await this.plugins.getLive(tenant.id, pluginId);
     const version = await this.get(tenant.id, pluginId, number);
     return version.status === 'published' ? this.versions.setStatus(tenant.id, version.id, 'unpublished', new Date()) : version;
   }
