@@ -149,7 +149,10 @@ describe('plugin lifecycle over HTTP', () => {
       ...as(alice),
       body: { wasmBase64: Buffer.from(await compileTemplate('hello')).toString('base64'), tests },
     });
-    assert.equal(failing.status, 200, 'the same bytes as version 1: tests do not make a new version');
+    assert.equal(failing.status, 409, 'the same bytes as version 1, with other tests: refused rather than dropped');
+    assert.match(failing.body.error.message, /^It is the same module as version 1, .* The declared tests were not saved/);
+    const again = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), body: { wasmBase64: Buffer.from(await compileTemplate('hello')).toString('base64') } });
+    assert.deepEqual([again.status, again.body.number], [200, 1], 'without tests, the same bytes are version 1 again');
 
     const plugin2 = (await api.http.post('/v1/plugins', { ...as(alice), body: { name: 'tested' } })).body.id;
     const withTests = await api.http.post(`/v1/plugins/${plugin2}/versions`, { ...as(alice), body: { wasmBase64: Buffer.from(hello).toString('base64'), tests } });

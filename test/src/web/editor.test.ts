@@ -190,6 +190,8 @@ describe('the web editor', () => {
       asked.push(dialog.message());
       void dialog.accept();
     });
+    // Read once the workbench is up (signing in answers before it is drawn).
+    await page.getByTestId('new-plugin-template').locator('option').first().waitFor({ state: 'attached' });
     const templates = await page.getByTestId('new-plugin-template').locator('option').allTextContents();
     assert.ok(templates.length >= 5, templates.join());
     for (const template of templates) {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
 import { type Plugin, PluginVersionRepository, type PluginVersionSummary, type Tenant } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
@@ -16,6 +17,22 @@ import { type TestResult, VersionTestsRunner } from './version-tests.runner.js';
 export type NewVersionInput =
   | { kind: 'wasm'; bytes: Uint8Array; tests: DeclaredTest[] }
   | { kind: 'source'; language: 'assemblyscript'; files: Record<string, string>; entry?: string | undefined; tests: DeclaredTest[] };
+
+/**
+ * The version an upload found with its module, unless the upload declared
+ * other tests: a version is its module and keeps the tests it was made with,
+ * so they would be dropped without a word. Tests count as declared when sent
+ * with a source (the editor sends them each time) or when any are sent.
+ */
+function refuseOtherTests(version: PluginVersionSummary, input: NewVersionInput): PluginVersionSummary {
+  const declared = input.kind === 'source' || input.tests.length > 0;
+  if (!declared || isDeepStrictEqual(version.tests ?? [], input.tests)) return version;
+  throw new AppError(
+    AppErrorCode.Conflict,
+    `It is the same module as version ${version.number}, which keeps the declared tests it was made with. The declared tests were not saved: a version's tests come with its module, so change the source (or module) to make a version with them.`,
+    { details: { version: version.number } },
+  );
+}
 
 function notFoundVersion(number: number): AppError {
   return new AppError(AppErrorCode.NotFound, `No version ${number} of this plugin.`);
@@ -57,7 +74,7 @@ export class VersionsService {
     const artifact = admitOrThrow(bytes, reviewPolicy(policy));
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const existing = await this.versions.findBySha(tenant.id, plugin.id, sha256);
-    if (existing !== null) return { version: existing, created: false };
+    if (existing !== null) return { version: refuseOtherTests(existing, input), created: false };
     const { maxVersionsPerPlugin } = policy.quotas;
     // Reviewed against the last version with approved permissions, read in the plugin's upload turn.
     const review = (permissions: readonly string[], previous: readonly string[] | null) => reviewPermissions(permissions, previous, policy);
@@ -79,7 +96,7 @@ export class VersionsService {
         details: { limit: 'maxVersionsPerPlugin', max: maxVersionsPerPlugin },
       });
     }
-    return stored;
+    return stored.created ? stored : { version: refuseOtherTests(stored.version, input), created: false };
   }
 
   /** A page of the plugin's versions by number, and the cursor of the next page. */
