@@ -273,6 +273,26 @@ describe('plugin lifecycle over HTTP', () => {
     assert.equal((await api.http.get(`/v1/bindings/${bound.body.id}`, as(alice))).status, 404);
   });
 
+  it('refuses to publish a version that would leave a "latest" binding without its export', async () => {
+    const fay = await createTenantSession(api, 'Fay');
+    const plugin = (await api.http.post('/v1/plugins', { ...as(fay), body: { name: 'reshaped' } })).body.id as string;
+    await api.http.post(`/v1/plugins/${plugin}/versions`, { ...as(fay), ...wasmBody(hello) });
+    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, as(fay));
+    const binding = (await api.http.post('/v1/bindings', { ...as(fay), body: { event: 'shape.changed', pluginId: plugin, export: 'greet' } })).body;
+    const renamed = wat('(module (func (export "welcome") (result i32) (i32.const 0)))');
+    assert.equal((await api.http.post(`/v1/plugins/${plugin}/versions`, { ...as(fay), ...wasmBody(renamed) })).status, 201);
+    const refused = await api.http.post(`/v1/plugins/${plugin}/versions/2/publish`, as(fay));
+    assert.equal(refused.status, 409, refused.text);
+    assert.match(refused.body.error.message, /^Not published: version 2 does not export what 1 binding\(s\) following "latest" call \(shape\.changed → greet\)/);
+    assert.deepEqual(refused.body.error.details.bindings, [{ id: binding.id, event: 'shape.changed', export: 'greet' }]);
+    assert.equal((await api.http.get(`/v1/plugins/${plugin}/versions/2`, as(fay))).body.status, 'draft');
+    assert.equal((await api.http.post('/v1/events', { ...as(fay), body: { type: 'shape.changed' } })).body.invocations[0].version, 1, 'still runs version 1');
+    // Pinned to version 1, the binding is no longer stranded by it.
+    assert.equal((await api.http.request('PATCH', `/v1/bindings/${binding.id}`, { ...as(fay), body: { version: 1 } })).status, 200);
+    assert.equal((await api.http.post(`/v1/plugins/${plugin}/versions/2/publish`, as(fay))).status, 200);
+    assert.equal((await api.http.post('/v1/events', { ...as(fay), body: { type: 'shape.changed' } })).body.invocations[0].version, 1);
+  });
+
   it('keeps a tenant to 500 bindings, even when it creates them at once', async () => {
     const dave = await createTenantSession(api, 'Dave');
     const { pluginId: davesPlugin } = await publishAndBind(api, dave, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
-import { type Plugin, PluginVersionRepository, type PluginVersionSummary, type Tenant } from '@airlock/db';
+import { BindingRepository, type Plugin, PluginVersionRepository, type PluginVersionSummary, type Tenant } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { compilePlugin } from '@airlock/plugin-pdk';
 import type { AdmittedArtifact, SandboxPolicy } from '@airlock/sandbox';
@@ -48,6 +48,7 @@ export class VersionsService {
     private readonly plugins: PluginsService,
     private readonly policies: TenantPolicyService,
     private readonly tests: VersionTestsRunner,
+    private readonly bindings: BindingRepository,
   ) {}
 
   /**
@@ -154,6 +155,7 @@ export class VersionsService {
     // A deleted plugin's versions are kept to read, not to publish (its bindings went with it).
     await this.plugins.getLive(tenant.id, pluginId);
     const { version } = await this.prepare(tenant, pluginId, number);
+    await this.refuseStrandingBindings(tenant.id, version);
     const run = await this.test(tenant, pluginId, number, {});
     if (!run.passed) {
       const failing = run.results.filter((result) => !result.passed);
@@ -165,6 +167,30 @@ export class VersionsService {
     }
     const published = version.status === 'published' ? version : await this.versions.setStatus(tenant.id, version.id, 'published', new Date());
     return { version: published, results: run.results };
+  }
+
+  /**
+   * Publishing a version makes it what bindings that follow "latest" run, if it
+   * is the newest published. One without the export such a binding runs now
+   * would stop it, every event of its type planning nothing without a word:
+   * refused, naming them, until they are pinned, changed or disabled.
+   */
+  private async refuseStrandingBindings(tenantId: string, version: PluginVersionSummary): Promise<void> {
+    if (version.status === 'published') return;
+    const latest = await this.versions.latestPublished(tenantId, version.pluginId);
+    // Nothing runs from "latest" now, or a newer published version stays what runs: nothing stops.
+    if (latest === null || latest.number > version.number) return;
+    const exports = version.exports as string[];
+    const runningNow = latest.exports as string[];
+    const stranded = (await this.bindings.list(tenantId, { pluginId: version.pluginId })).filter(
+      (binding) => binding.enabled && binding.version === null && runningNow.includes(binding.exportName) && !exports.includes(binding.exportName),
+    );
+    if (stranded.length === 0) return;
+    throw new AppError(
+      AppErrorCode.Conflict,
+      `Not published: version ${version.number} does not export what ${stranded.length} binding(s) following "latest" call (${stranded.map((binding) => `${binding.event} → ${binding.exportName}`).join(', ')}). Pin them to a version, change their export, or disable them first.`,
+      { details: { bindings: stranded.map((binding) => ({ id: binding.id, event: binding.event, export: binding.exportName })), exports } },
+    );
   }
 
   async unpublish(tenant: Tenant, pluginId: string, number: number): Promise<PluginVersionSummary> {
