@@ -105,11 +105,12 @@ describe('the SDK', () => {
     const { prisma } = api.database;
     const event = await prisma.event.create({ data: { tenantId: alice.tenantId, type: 'order.created', payload: Buffer.from('"x"') } });
     const run = await prisma.invocation.create({ data: { tenantId: alice.tenantId, pluginId, version: 1, exportName: 'greet', eventId: event.id, status: 'queued' } });
-    const waits = [airlock.waitForResults(event.id, { timeoutMs: 15_000 }), airlock.waitForInvocation(run.id, { timeoutMs: 15_000 })];
+    // Settled together from the start: one ends while the other's row is still being deleted.
+    const waits = Promise.allSettled([airlock.waitForResults(event.id, { timeoutMs: 15_000 }), airlock.waitForInvocation(run.id, { timeoutMs: 15_000 })]);
     await new Promise((resolve) => setTimeout(resolve, 500)); // both streams opened
     await prisma.invocation.delete({ where: { id: run.id } });
     await prisma.event.delete({ where: { id: event.id } });
-    const ended = await Promise.allSettled(waits);
+    const ended = await waits;
     for (const outcome of ended) {
       assert.equal(outcome.status, 'rejected');
       const error = (outcome as PromiseRejectedResult).reason as unknown;
