@@ -46,7 +46,8 @@ export class UsageDialog {
       this.notice.guard(async () => {
         const quota = await this.client.get<QuotaView>('/v1/quota');
         this.today.textContent = usedToday(quota);
-        const quotas = (quota.effective.quotas ?? quota.effective) as Record<string, unknown>;
+        // Counts sit under `quotas`, per-call limits at the top of the policy.
+        const quotas = (quota.effective.quotas ?? {}) as Record<string, unknown>;
         const value = (key: string) => quotas[key] ?? quota.effective[key];
         const hosts = ((quota.effective.http as { allowedHosts?: string[] } | undefined)?.allowedHosts ?? []).map(String);
         this.limits.replaceChildren(

@@ -8,5 +8,5 @@ export { RecentOwners } from './supervisor/recent-owners.js';
 export { TENANT_SHARING_WINDOW_MS } from './supervisor/executor-pool.js';
 export { MemoryKvStore, type KvScope, type KvStore } from './host/kv-store.js';
 export { isPrivateAddress } from './host/private-address.js';
-export { canonicalHost, guardedHttp, HttpRefusedError, type GuardedHttpOptions } from './host/guarded-http.js';
+export { bareHostname, canonicalHost, guardedHttp, HttpRefusedError, type GuardedHttpOptions } from './host/guarded-http.js';
 export { storableText } from './storable-text.js';

@@ -61,28 +61,32 @@ function utf8Body(rawBody: Buffer, contentType: string | undefined): string | nu
 }
 
 /**
- * Whether the parsed payload, written out again, may differ from what was sent:
- * a number that may have lost digits (an integer past 2^53, a fraction of more
- * than 15 significant digits: a double keeps 15 exactly), or an object with
- * keys like array indexes, which JavaScript puts first in ascending order
- * whatever order they were sent in.
+ * Whether the parsed payload, written out again, may differ from what was sent
+ * (`changed`): a number that may have lost digits (an integer past 2^53, a
+ * fraction of more than 15 significant digits: a double keeps 15 exactly), or
+ * an object with keys like array indexes, which JavaScript puts first in
+ * ascending order whatever order they were sent in. Otherwise whether it holds
+ * numbers at all (`numbers`), whose text alone can tell whether parsing changed
+ * them, or none (`none`: nothing more to look at).
  */
-function mayHaveChanged(value: unknown): boolean {
+function mayHaveChanged(value: unknown): 'changed' | 'numbers' | 'none' {
+  let numbers = false;
   const pending: unknown[] = [value];
   while (pending.length > 0) {
     const next = pending.pop();
     if (typeof next === 'number') {
-      if (Number.isInteger(next) ? !Number.isSafeInteger(next) : significantDigits(next) > 15) return true;
+      if (Number.isInteger(next) ? !Number.isSafeInteger(next) : significantDigits(next) > 15) return 'changed';
+      numbers = true;
     } else if (Array.isArray(next)) {
       for (const item of next) pending.push(item);
     } else if (typeof next === 'object' && next !== null) {
       for (const [key, item] of Object.entries(next)) {
-        if (INDEX_LIKE_KEY.test(key)) return true;
+        if (INDEX_LIKE_KEY.test(key)) return 'changed';
         pending.push(item);
       }
     }
   }
-  return false;
+  return numbers ? 'numbers' : 'none';
 }
 
 const INDEX_LIKE_KEY = /^(0|[1-9][0-9]*)$/;
@@ -115,7 +119,12 @@ const MAX_BODY_READ_AGAIN = 1024 * 1024;
 export function payloadText(payload: unknown, rawBody: Buffer | undefined, contentType: string | undefined): string {
   if (payload === undefined) return '';
   try {
-    const readAgain = rawBody !== undefined && rawBody.length <= MAX_BODY_READ_AGAIN && (mayHaveChanged(payload) || NUMBER_CHANGED_IN_PARSING.test(rawBody.toString('latin1')));
+    const parsed = mayHaveChanged(payload);
+    // The body's text is scanned only for a payload with numbers: one of text alone (most events) costs nothing more.
+    const readAgain =
+      rawBody !== undefined &&
+      rawBody.length <= MAX_BODY_READ_AGAIN &&
+      (parsed === 'changed' || (parsed === 'numbers' && NUMBER_CHANGED_IN_PARSING.test(rawBody.toString('latin1'))));
     const body = readAgain ? utf8Body(rawBody, contentType) : null;
     return (body === null ? null : payloadAsWritten(body)) ?? JSON.stringify(payload);
   } catch (error) {

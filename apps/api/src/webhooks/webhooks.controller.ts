@@ -5,7 +5,7 @@ import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import { type ListPosition, type Webhook, type WebhookDelivery, WebhookRepository } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { SecretBox } from '@airlock/execution';
-import { isPrivateAddress } from '@airlock/sandbox';
+import { bareHostname, isPrivateAddress } from '@airlock/sandbox';
 import { z } from 'zod';
 import { actorOf, AuditService } from '../audit/audit.service.js';
 import { CurrentPrincipal } from '../auth/current-principal.js';
@@ -18,8 +18,8 @@ import { listPageQuery, listPageSchema, readListPage } from '../validation/list-
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 
 /** Whether a URL's host is an IP address (not a name) that is private or reserved. */
-function literalPrivateAddress(hostname: string): boolean {
-  const address = hostname.replace(/^\[|\]$/g, '');
+function literalPrivateAddress(url: URL): boolean {
+  const address = bareHostname(url);
   return isIP(address) !== 0 && isPrivateAddress(address);
 }
 
@@ -37,7 +37,7 @@ const createWebhookSchema = z.strictObject({
       return !parsed.username && !parsed.password;
     }, 'must not carry credentials')
     // An address deliveries would never be sent to (as a name resolving to one is refused when a delivery is made).
-    .refine((url) => !URL.canParse(url) || !literalPrivateAddress(new URL(url).hostname), 'must not be a private or reserved address: deliveries are never sent there'),
+    .refine((url) => !URL.canParse(url) || !literalPrivateAddress(new URL(url)), 'must not be a private or reserved address: deliveries are never sent there'),
   /** Event types whose invocations are posted; empty or absent: every type. */
   events: z.array(eventNameSchema).max(100).default([]),
 });

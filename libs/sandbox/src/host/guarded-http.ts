@@ -58,11 +58,10 @@ export function canonicalHost(entry: string): string | null {
   const bare = host.replace(/^\[|\]$/g, '');
   let hostname: string;
   try {
-    hostname = new URL(`http://${bare.includes(':') ? `[${bare}]` : bare}/`).hostname;
+    hostname = bareHostname(new URL(`http://${bare.includes(':') ? `[${bare}]` : bare}/`));
   } catch {
     return null;
   }
-  hostname = hostname.replace(/^\[|\]$/g, '');
   return wildcard ? `*.${hostname}` : hostname;
 }
 
@@ -161,7 +160,7 @@ function withinDeadline<T>(pending: Promise<T>, deadline: number, timeoutMs: num
 }
 
 /** The URL's host name, an IPv6 address without its brackets. */
-function bareHostname(url: URL): string {
+export function bareHostname(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '');
 }
 
