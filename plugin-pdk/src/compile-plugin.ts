@@ -5,7 +5,9 @@ import pLimit from 'p-limit';
 import type { CompileDiagnostic, CompileResult, PluginSource } from './compile-protocol.js';
 
 const COMPILER = fileURLToPath(new URL('./compiler-process.js', import.meta.url));
-const FILE_NAME = /^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}\.ts$/;
+/** What a source file may be named: a relative `.ts` path of letters, digits, `_ . - /`, never climbing out with `..`. */
+export const SOURCE_FILE_NAME = /^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}\.ts$/;
+export const SOURCE_FILE_NAME_RULE = 'relative .ts paths of letters, digits, _ . - and /';
 
 export interface CompileOptions {
   /** Default 30 s. */
@@ -37,8 +39,8 @@ function failure(message: string, file = ''): CompileResult {
 export async function compilePlugin(source: PluginSource, options: CompileOptions = {}): Promise<CompileResult> {
   const entry = source.entry ?? 'index.ts';
   const names = Object.keys(source.files);
-  const badName = names.find((name) => !FILE_NAME.test(name));
-  if (badName !== undefined) return failure(`"${badName}" is not an allowed file name: relative .ts paths of letters, digits, _ . - and /`, badName);
+  const badName = names.find((name) => !SOURCE_FILE_NAME.test(name));
+  if (badName !== undefined) return failure(`"${badName}" is not an allowed file name: ${SOURCE_FILE_NAME_RULE}`, badName);
   if (!names.includes(entry)) return failure(`the entry file "${entry}" is not among the files`, entry);
   const size = Object.values(source.files).reduce((total, text) => total + Buffer.byteLength(text), 0);
   const maxBytes = options.maxSourceBytes ?? 1024 * 1024;

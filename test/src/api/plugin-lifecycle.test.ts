@@ -127,6 +127,18 @@ describe('plugin lifecycle over HTTP', () => {
     assert.equal(broken.body.error.code, 'compile_failed');
     assert.match(broken.body.error.message, /^The source does not compile: index\.ts:2:\d+: /);
     assert.equal(broken.body.error.details.diagnostics[0].line, 2);
+
+    // What the body gets wrong is named, with what is allowed, before any compiling.
+    const cobol = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), body: { language: 'cobol', source: { files: { 'index.ts': source } } } });
+    assert.equal(cobol.status, 400, cobol.text);
+    assert.deepEqual(cobol.body.error.details.issues, [{ field: 'language', message: 'Invalid input: expected "assemblyscript"' }]);
+    const climbing = await api.http.post(`/v1/plugins/${pluginId}/versions`, {
+      ...as(alice),
+      body: { language: 'assemblyscript', source: { files: { 'index.ts': source, '../x.ts': '' } } },
+    });
+    assert.equal(climbing.status, 400, climbing.text);
+    assert.equal(climbing.body.error.details.issues[0].field, 'source.files.../x.ts');
+    assert.match(climbing.body.error.details.issues[0].message, /relative \.ts paths/);
   });
 
   it('refuses a module the tenant\'s policy forbids, naming the import', async () => {
@@ -217,6 +229,9 @@ describe('plugin lifecycle over HTTP', () => {
     const hugeVersion = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.created', pluginId, version: 3_000_000_000, export: 'greet' } });
     assert.equal(hugeVersion.status, 400, hugeVersion.text);
     assert.equal(hugeVersion.body.error.details.issues[0].field, 'version');
+    const fractionalVersion = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.created', pluginId, version: 1.5, export: 'greet' } });
+    assert.equal(fractionalVersion.status, 400, fractionalVersion.text);
+    assert.match(fractionalVersion.body.error.message, /version: matches none of its forms: expected "latest"; or expected int/);
     const hugeInvoke = await api.http.post(`/v1/plugins/${pluginId}/invoke`, { ...as(alice), body: { export: 'greet', version: 3_000_000_000 } });
     assert.equal(hugeInvoke.status, 400, hugeInvoke.text);
     // A config or secret named __proto__ would be dropped by validation without a word: refused, named.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { listPageQuery } from '../validation/list-page.js';
-import { versionNumberSchema } from '../versions/version.schema.js';
+import { inputTextSchema, versionNumberSchema } from '../versions/version.schema.js';
 import { storableDateTime } from '../validation/storable-dates.js';
 
 export const MAX_WAIT_MS = 30_000;
@@ -8,7 +8,7 @@ export const MAX_WAIT_MS = 30_000;
 export const invokeSchema = z
   .strictObject({
     export: z.string().min(1).max(200),
-    input: z.string().max(10 * 1024 * 1024).optional(),
+    input: inputTextSchema(10 * 1024 * 1024).optional(),
     inputBase64: z.base64().optional(),
     /** A version number; default the newest published. */
     version: versionNumberSchema.optional(),

@@ -82,6 +82,40 @@ function firstUnstorable(value: unknown): { path: string[]; reason: string } | n
   return null;
 }
 
+interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+/** A zod message without its generic opening ("Invalid input: expected int" says "expected int"). */
+function plainMessage(message: string): string {
+  return message.replace(/^Invalid (input|option): /, '');
+}
+
+/**
+ * The field problems of one zod issue under `at` (the path of the value the
+ * issue's schema was given). A value that fits none of a union's forms gets
+ * zod's bare "Invalid input"; it is told instead what was wrong with the form
+ * it came closest to (the one with fewest problems), or, when forms tie,
+ * what each expects: `language: expected "assemblyscript"`, not "Invalid input".
+ */
+function fieldIssues(issue: z.core.$ZodIssue, at: string[], part: RequestPart): FieldIssue[] {
+  const path = [...at, ...issue.path.map(String)];
+  const field = (keys: string[]) => (keys.length === 0 ? part : keys.join('.'));
+  // An unknown key is reported once per key, under its own name.
+  if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ field: field([...path, key]), message: 'is not a known field' }));
+  // A bad key of a record is reported under its own name, with why (not zod's "Invalid key in record").
+  if (issue.code === 'invalid_key') return issue.issues.map((inner) => ({ field: field(path), message: inner.message }));
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const fewest = Math.min(...issue.errors.map((branch) => branch.length));
+    const closest = issue.errors.filter((branch) => branch.length === fewest);
+    if (closest.length === 1) return closest[0]!.flatMap((inner) => fieldIssues(inner, path, part));
+    const forms = closest.flatMap((branch) => branch.flatMap((inner) => fieldIssues(inner, [], part).map((found) => plainMessage(found.message))));
+    return [{ field: field(path), message: `matches none of its forms: ${[...new Set(forms)].join('; or ')}` }];
+  }
+  return [{ field: field(path), message: issue.message }];
+}
+
 /** At most this many problems are listed in a 400: a body of a million bad fields gets a short answer. */
 const MAX_LISTED_ISSUES = 20;
 
@@ -99,14 +133,7 @@ export class ZodValidationPipe<Schema extends z.ZodType> implements PipeTransfor
     if (bad !== null) throw invalidField(this.part, bad.path.length === 0 ? this.part : bad.path.join('.'), bad.reason);
     const parsed = this.schema.safeParse(value ?? {});
     if (parsed.success) return parsed.data;
-    const issues = parsed.error.issues.flatMap((issue) => {
-      const at = issue.path.map(String);
-      // An unknown key is reported once per key, under its own name.
-      if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((key) => ({ field: [...at, key].join('.'), message: 'is not a known field' }));
-      }
-      return [{ field: at.length === 0 ? this.part : at.join('.'), message: issue.message }];
-    });
+    const issues = parsed.error.issues.flatMap((issue) => fieldIssues(issue, [], this.part));
     const listed = issues.slice(0, MAX_LISTED_ISSUES);
     const more = issues.length > listed.length ? ` (and ${issues.length - listed.length} more)` : '';
     throw new AppError(

@@ -1,5 +1,6 @@
 import type { PluginVersionSummary } from '@airlock/db';
 import { SANDBOX_STATUSES } from '@airlock/sandbox';
+import { SOURCE_FILE_NAME, SOURCE_FILE_NAME_RULE } from '@airlock/plugin-pdk';
 import { z } from 'zod';
 import { listPageQuery } from '../validation/list-page.js';
 import { cursorSchema } from '../validation/opaque-cursor.js';
@@ -7,8 +8,18 @@ import { cursorSchema } from '../validation/opaque-cursor.js';
 const configSchema = z.record(z.string().max(200), z.string().max(65_536)).refine((config) => Object.keys(config).length <= 100, 'at most 100 keys');
 
 /** What a call of a test gets: text, JSON (sent as its text) or bytes in base64; one of them at most (`oneInputAtMost`). */
+/**
+ * A call's input as text, handed to the plugin as UTF-8: a lone surrogate has
+ * no UTF-8 form, and would reach the plugin silently replaced (U+FFFD).
+ */
+export const inputTextSchema = (maxLength: number) =>
+  z
+    .string()
+    .max(maxLength)
+    .refine((text) => text.isWellFormed(), 'must be well-formed Unicode (it holds a lone surrogate, which has no UTF-8 form); send bytes as inputBase64');
+
 export const inputFields = {
-  input: z.string().max(1024 * 1024).optional(),
+  input: inputTextSchema(1024 * 1024).optional(),
   inputJson: z.unknown().optional(),
   inputBase64: z.base64().max(1_400_000).optional(),
 };
@@ -42,13 +53,15 @@ export type DeclaredTest = z.output<typeof declaredTestSchema>;
 
 const testsSchema = z.array(declaredTestSchema).max(50, 'at most 50 tests per version').default([]);
 
+const sourceFileName = z.string().regex(SOURCE_FILE_NAME, `must be a file name the compiler takes: ${SOURCE_FILE_NAME_RULE}`);
+
 /** The JSON form of a new version: AssemblyScript source to compile, or a module in base64. */
 export const createVersionJsonSchema = z.union([
   z.strictObject({
     language: z.literal('assemblyscript'),
     source: z.strictObject({
-      files: z.record(z.string(), z.string()),
-      entry: z.string().optional(),
+      files: z.record(sourceFileName, z.string()),
+      entry: sourceFileName.optional(),
     }),
     tests: testsSchema,
   }),
