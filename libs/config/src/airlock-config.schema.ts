@@ -59,6 +59,7 @@ export const airlockConfigSchema = z.object({
   AIRLOCK_RETENTION_INTERVAL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).default(3_600_000)),
   AIRLOCK_RETENTION_BATCH_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(1000)),
   AIRLOCK_STREAM_MAX_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).max(24 * 3_600_000).default(600_000)),
+  AIRLOCK_STREAMS_PER_TENANT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(50)),
   AIRLOCK_RECONCILE_INTERVAL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(24 * 3_600_000).default(60_000)),
   AIRLOCK_EXECUTORS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(256).default(availableParallelism())),
   AIRLOCK_TENANT_SHARE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(4096).optional()),
@@ -100,6 +101,8 @@ export interface AirlockConfig {
   shutdownDrainMs: number;
   /** How long a Server-Sent Events stream lasts before it sends `timeout` and ends (the client reconnects). */
   streamMaxMs: number;
+  /** Server-Sent Events streams one tenant may have open at once on one API process (each polls the database). */
+  streamsPerTenant: number;
   /** How often workers delete what is older than each tenant's retention. */
   retentionIntervalMs: number;
   /** Rows per delete statement of the retention sweep. */
@@ -144,6 +147,7 @@ export function toAirlockConfig(env: AirlockEnv, cwd: string): AirlockConfig {
     jobLockMs: env.AIRLOCK_JOB_LOCK_MS,
     shutdownDrainMs: env.AIRLOCK_SHUTDOWN_DRAIN_MS,
     streamMaxMs: env.AIRLOCK_STREAM_MAX_MS,
+    streamsPerTenant: env.AIRLOCK_STREAMS_PER_TENANT,
     retentionIntervalMs: env.AIRLOCK_RETENTION_INTERVAL_MS,
     retentionBatchSize: env.AIRLOCK_RETENTION_BATCH_SIZE,
     reconcileIntervalMs: env.AIRLOCK_RECONCILE_INTERVAL_MS,

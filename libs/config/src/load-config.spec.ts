@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       jobLockMs: 30_000,
       shutdownDrainMs: 10_000,
       streamMaxMs: 600_000,
+      streamsPerTenant: 50,
       retentionIntervalMs: 3_600_000,
       retentionBatchSize: 1000,
       reconcileIntervalMs: 60_000,

@@ -28,7 +28,8 @@ describe('plugin logs: searched and tailed across invocations', () => {
   let pluginId: string;
 
   before(async () => {
-    api = await startApi();
+    // Three streams a tenant: enough for each test here, and a fourth shows the cap.
+    api = await startApi({ env: { AIRLOCK_STREAMS_PER_TENANT: '3' } });
     worker = await startWorker(api);
     alice = await createTenantSession(api, 'Alice');
     bob = await createTenantSession(api, 'Bob');
@@ -70,6 +71,12 @@ describe('plugin logs: searched and tailed across invocations', () => {
     const page2 = await api.http.get(`/v1/logs?pluginId=${pluginId}&limit=4&cursor=${page1.body.nextCursor}`, { token: alice.key });
     assert.deepEqual(page2.body.items.map((entry: { message: string }) => entry.message), ['warn second', 'error second']);
     assert.equal(page2.body.nextCursor, null);
+    // A page that ends exactly at the last line says so: no empty page after it.
+    const exact = await api.http.get(`/v1/logs?pluginId=${pluginId}&limit=3&cursor=${page1.body.nextCursor}`, { token: alice.key });
+    assert.equal(exact.body.items.length, 2);
+    const whole = await api.http.get(`/v1/logs?pluginId=${pluginId}&limit=6`, { token: alice.key });
+    assert.equal(whole.body.items.length, 6);
+    assert.equal(whole.body.nextCursor, null, 'the last page has no next page');
 
     const later = await api.http.get(`/v1/logs?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, { token: alice.key });
     assert.deepEqual(later.body.items, []);
@@ -98,6 +105,34 @@ describe('plugin logs: searched and tailed across invocations', () => {
     for (const bobs of bobsStreams) {
       bobs.close();
       assert.deepEqual((await bobs.until(() => true, 0)).filter((event) => event.event === 'log'), []);
+    }
+  });
+
+  it("keeps a tenant to its open streams, without touching another tenant's", async () => {
+    const streams = Array.from({ length: 3 }, () => readSse(`${api.baseUrl}/v1/logs/stream`, alice.key));
+    try {
+      assert.deepEqual(await Promise.all(streams.map((stream) => stream.opened)), [200, 200, 200]);
+      const fourth = await api.http.get('/v1/logs/stream', { token: alice.key });
+      assert.equal(fourth.status, 429, fourth.text);
+      assert.equal(fourth.body.error.code, 'quota_exceeded');
+      assert.deepEqual(fourth.body.error.details, { limit: 'streams', max: 3, retryAfterSeconds: 5 });
+      assert.equal(fourth.headers.get('retry-after'), '5');
+      assert.equal((await api.http.get(`/v1/invocations/00000000-0000-4000-8000-000000000000/stream`, { token: alice.key })).status, 404, 'an unknown id is still a 404');
+      const bobs = readSse(`${api.baseUrl}/v1/logs/stream`, bob.key);
+      assert.equal(await bobs.opened, 200, "Alice's streams do not count against Bob");
+      bobs.close();
+      // A stream closed by its client frees its place once the server sees it go.
+      streams.pop()!.close();
+      let again = 0;
+      for (let tries = 0; tries < 50 && again !== 200; tries++) {
+        const next = readSse(`${api.baseUrl}/v1/logs/stream`, alice.key);
+        again = await next.opened;
+        if (again === 200) streams.push(next);
+        else await sleep(100);
+      }
+      assert.equal(again, 200);
+    } finally {
+      for (const stream of streams) stream.close();
     }
   });
 

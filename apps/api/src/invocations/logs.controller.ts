@@ -73,7 +73,7 @@ export class LogsController {
       { pluginId: query.pluginId, levels: levelsFrom(query.level), since: query.since === undefined ? undefined : new Date(query.since) },
       { limit: query.limit, after: query.cursor },
     );
-    return { items: entries.map(toView), nextCursor: next === null || entries.length < query.limit ? null : encodeLogCursor(next) };
+    return { items: entries.map(toView), nextCursor: next === null ? null : encodeLogCursor(next) };
   }
 
   @Get('stream')

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AirlockConfig } from '@airlock/config';
+import { AppError, AppErrorCode } from '@airlock/errors';
 import type { Request, Response } from 'express';
 import { type TenantPrincipal, TenantAuthenticator } from '../auth/tenant-authenticator.service.js';
 import { API_CONFIG } from '../infrastructure/api-dependencies.js';
@@ -67,19 +68,54 @@ export async function streamUntilDone(request: Request, response: Response, maxM
   response.end();
 }
 
+/** When a tenant refused another stream may try again: streams end as their work finishes, within seconds for most. */
+const STREAM_RETRY_AFTER_SECONDS = 5;
+
 /**
  * `streamUntilDone` with this API's stream length (`AIRLOCK_STREAM_MAX_MS`), for
  * the routes that stream. A stream lasts only as long as the key it was opened
- * with: once that key is revoked, it sends `unauthenticated` and ends.
+ * with: once that key is revoked, it sends `unauthenticated` and ends. A tenant
+ * has at most `AIRLOCK_STREAMS_PER_TENANT` streams open here at once: each polls
+ * the database, and one tenant's thousands would slow every tenant's requests.
  */
 @Injectable()
 export class EventStreams {
+  /** Open streams by tenant; a tenant with none has no entry. */
+  private readonly open = new Map<string, number>();
+
   constructor(
     @Inject(API_CONFIG) private readonly config: AirlockConfig,
     private readonly authenticator: TenantAuthenticator,
   ) {}
 
-  follow(principal: TenantPrincipal, request: Request, response: Response, poll: () => Promise<StreamPoll>): Promise<void> {
+  async follow(principal: TenantPrincipal, request: Request, response: Response, poll: () => Promise<StreamPoll>): Promise<void> {
+    const tenantId = principal.tenant.id;
+    const max = this.config.streamsPerTenant;
+    const streams = this.open.get(tenantId) ?? 0;
+    if (streams >= max) {
+      throw new AppError(AppErrorCode.QuotaExceeded, `This tenant has ${streams} streams open, as many as one may have at once (${max}); close one, or retry in ${STREAM_RETRY_AFTER_SECONDS} s.`, {
+        details: { limit: 'streams', max, retryAfterSeconds: STREAM_RETRY_AFTER_SECONDS },
+      });
+    }
+    this.open.set(tenantId, streams + 1);
+    // Its place is free as soon as the client goes, not only when the stream's loop next wakes.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const left = (this.open.get(tenantId) ?? 1) - 1;
+      if (left === 0) this.open.delete(tenantId);
+      else this.open.set(tenantId, left);
+    };
+    request.once('close', release);
+    try {
+      await this.stream(principal, request, response, poll);
+    } finally {
+      release();
+    }
+  }
+
+  private stream(principal: TenantPrincipal, request: Request, response: Response, poll: () => Promise<StreamPoll>): Promise<void> {
     let checkedAt = Date.now();
     return streamUntilDone(request, response, this.config.streamMaxMs, async () => {
       if (Date.now() - checkedAt >= KEY_CHECK_MS) {

@@ -15,7 +15,7 @@ export interface PluginLogEntry {
   finishedAt: Date;
 }
 
-/** Where a page of log lines ends: the next page starts after it. */
+/** Where a page of log lines ends: the next page starts after it (null when no line follows). */
 export interface LogCursor {
   finishedAt: Date;
   invocationId: string;
@@ -60,8 +60,10 @@ export class PluginLogRepository {
          AND (${filter.pluginId ?? null}::uuid IS NULL OR i.plugin_id = ${filter.pluginId ?? null}::uuid)
          AND l.value->>'level' = ANY(${[...filter.levels]}::text[])
        ORDER BY i.finished_at, i.id, l.ordinality
-       LIMIT ${page.limit}`;
-    const entries = rows.map((row) => ({
+       LIMIT ${page.limit + 1}`;
+    // One row more than the page says whether another page follows.
+    const more = rows.length > page.limit;
+    const entries = rows.slice(0, page.limit).map((row) => ({
       invocationId: row.invocation_id,
       pluginId: row.plugin_id,
       version: row.version,
@@ -71,7 +73,7 @@ export class PluginLogRepository {
       at: row.at,
       finishedAt: row.finished_at,
     }));
-    const last = rows.at(-1);
-    return { entries, next: last === undefined ? null : { finishedAt: last.finished_at, invocationId: last.invocation_id, line: Number(last.line) } };
+    const last = entries.at(-1);
+    return { entries, next: !more || last === undefined ? null : { finishedAt: last.finishedAt, invocationId: last.invocationId, line: last.line } };
   }
 }
