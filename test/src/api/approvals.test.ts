@@ -69,6 +69,10 @@ describe('permission review and admin approvals', () => {
     const decide = (body: Record<string, unknown>) => api.http.post(`/v1/admin/approvals/${request!.id}`, { ...admin(), body });
     const again = await decide({ decision: 'approve' });
     assert.deepEqual([again.status, again.body.decidedAt, again.body.note], [200, approved.body.decidedAt, 'partner integration']);
+    const renoted = await decide({ decision: 'approve', note: 'another reason' });
+    assert.equal(renoted.status, 409, 'a new note on the same decision is not dropped without a word');
+    assert.match(renoted.body.error.message, /was approved already .* another note; a note is recorded with its decision and was not changed/);
+    assert.equal(renoted.body.error.details.note, 'partner integration');
     const overruled = await decide({ decision: 'reject' });
     assert.equal(overruled.status, 409, overruled.text);
     assert.match(overruled.body.error.message, /was approved already .* send revise: true/);

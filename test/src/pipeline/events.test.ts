@@ -155,6 +155,11 @@ describe('events through the queue and the worker', () => {
     assert.equal(noExport.body.error.details.issues[0].field, 'export');
     const tooBig = await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: alice.key, body: { export: 'greet', input: 'x'.repeat(2 * 1024 * 1024) } });
     assert.equal(tooBig.status, 413);
+    // Text with a lone surrogate has no UTF-8 form: refused, not handed over altered.
+    const surrogate = await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: alice.key, rawBody: { data: '{"export":"greet","input":"\\ud800"}', contentType: 'application/json' } });
+    assert.equal(surrogate.status, 400, surrogate.text);
+    assert.equal(surrogate.body.error.details.issues[0].field, 'input');
+    assert.match(surrogate.body.error.message, /lone surrogate/);
     assert.equal((await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: bob.key, body: { export: 'greet' } })).status, 404);
   });
 
@@ -196,6 +201,14 @@ describe('events through the queue and the worker', () => {
       assert.equal(refused.status, 400, `${path}: ${refused.text}`);
       assert.equal(refused.body.error.details.issues[0].field, field);
     }
+    // An instant may be written with an offset, as many languages write them: the same instant, the same answer.
+    const inUtc = await api.http.get(`/v1/invocations?pluginId=${greeter}&since=2000-01-01T00:00:00Z`, { token: alice.key });
+    const withOffset = await api.http.get(`/v1/invocations?pluginId=${greeter}&since=${encodeURIComponent('2000-01-01T05:00:00+05:00')}`, { token: alice.key });
+    assert.equal(withOffset.status, 200, withOffset.text);
+    assert.deepEqual(withOffset.body.items, inUtc.body.items);
+    const zoneless = await api.http.get('/v1/invocations?since=2000-01-01T00:00:00', { token: alice.key });
+    assert.equal(zoneless.status, 400, 'a time without a zone names no instant');
+    assert.match(zoneless.body.error.message, /with its time zone/);
     // Only `to`, near the first year: the default 30 days before it stop at the first day the database holds.
     const early = await api.http.get('/v1/usage?to=0001-01-10', { token: alice.key });
     assert.equal(early.status, 200, early.text);
@@ -272,6 +285,12 @@ describe('events through the queue and the worker', () => {
     assert.deepEqual(asAdmin.body, usage.body);
     assert.deepEqual((await api.http.get('/v1/usage', { token: bob.key })).body.days.filter((entry: { invocations: { ok?: number } }) => entry.invocations.ok), []);
     assert.equal((await api.http.get('/v1/usage?from=2026-02-01&to=2026-01-01', { token: alice.key })).status, 400);
+    // A refusal names the date sent, and what the other was taken to be.
+    const tooLong = await api.http.get('/v1/usage?from=2020-01-01', { token: alice.key });
+    assert.deepEqual(tooLong.body.error.details.issues.map((issue: { field: string }) => issue.field), ['from']);
+    assert.match(tooLong.body.error.message, /at most 366 days before to \(by default tomorrow, \d{4}-\d\d-\d\d\)/);
+    const beforeAll = await api.http.get('/v1/usage?to=0001-01-01', { token: alice.key });
+    assert.deepEqual(beforeAll.body.error.details.issues, [{ field: 'to', message: 'must be after 0001-01-01, the first day kept' }]);
     // A date in another format is told its format, and only that.
     for (const from of ['2026-1-1', '20261201', '2026-12-01T00:00:00Z']) {
       const misformatted = await api.http.get(`/v1/usage?from=${from}`, { token: alice.key });

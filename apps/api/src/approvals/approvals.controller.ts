@@ -94,6 +94,14 @@ export class ApprovalsController {
         { details: { status: approval.status, decidedAt: approval.decidedAt?.toISOString() ?? null } },
       );
     }
+    // The same decision again leaves the request as it was: a new note with it would be dropped without a word.
+    if (!decided.changed && body.note !== undefined && body.note !== approval.note) {
+      throw new AppError(
+        AppErrorCode.Conflict,
+        `This request was ${approval.status} already (${approval.decidedAt?.toISOString()}) with ${approval.note === null ? 'no note' : 'another note'}; a note is recorded with its decision and was not changed.`,
+        { details: { status: approval.status, decidedAt: approval.decidedAt?.toISOString() ?? null, note: approval.note } },
+      );
+    }
     if (decided.changed) {
       await this.audit.record(approval.tenantId, ADMIN_ACTOR, `approval.${approval.status}`, approval.id, {
         pluginId: approval.version.pluginId,

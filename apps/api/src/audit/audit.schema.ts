@@ -6,7 +6,7 @@ import { storableDateTime } from '../validation/storable-dates.js';
 export const auditQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: positionCursorSchema().optional().describe('The nextCursor of the previous page.'),
-  before: storableDateTime('must be an ISO date-time').optional().describe('Only entries recorded before this time.'),
+  before: storableDateTime().optional().describe('Only entries recorded before this time.'),
 });
 
 export const adminAuditQuerySchema = auditQuerySchema.extend({ tenantId: z.uuid().optional() });

@@ -47,8 +47,17 @@ export class UsageController {
     const to = query.to ? new Date(`${query.to}T00:00:00Z`) : new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS + DAY_MS);
     // By default the 30 days before `to`, but never before the first day the database holds.
     const from = query.from ? new Date(`${query.from}T00:00:00Z`) : new Date(Math.max(to.getTime() - 30 * DAY_MS, EARLIEST_STORABLE_MS));
-    if (from >= to) throw invalidField('query', 'from', 'must be before to');
-    if (to.getTime() - from.getTime() > 366 * DAY_MS) throw invalidField('query', 'to', 'at most 366 days after from');
+    // A refusal names a field the caller sent, and says what the other one was taken to be.
+    const toDay = to.toISOString().slice(0, 10);
+    if (from >= to) {
+      if (query.from === undefined) throw invalidField('query', 'to', 'must be after 0001-01-01, the first day kept');
+      throw invalidField('query', 'from', query.to === undefined ? `must be before to (by default tomorrow, ${toDay})` : 'must be before to');
+    }
+    if (to.getTime() - from.getTime() > 366 * DAY_MS) {
+      throw query.to === undefined
+        ? invalidField('query', 'from', `at most 366 days before to (by default tomorrow, ${toDay})`)
+        : invalidField('query', 'to', 'at most 366 days after from');
+    }
     const days = new Map<string, Usage['days'][number]>();
     for (const row of await this.invocations.usageByDay(tenantId, from, to)) {
       const day = days.get(row.day) ?? { day: row.day, invocations: {}, fuel: 0, runMs: 0, egressBytes: 0 };

@@ -14,8 +14,15 @@ export const isStorableInstant = (ms: number): boolean => ms >= EARLIEST_STORABL
 /** The range check, for text that is an instant at all: text that is not has its format refused, and only that. */
 const inRangeIfParsed = (ms: number): boolean => Number.isNaN(ms) || isStorableInstant(ms);
 
-/** An ISO 8601 date-time in a query, within the years the database holds. */
-export const storableDateTime = (message?: string) => z.iso.datetime(message).refine((text) => inRangeIfParsed(Date.parse(text)), OUT_OF_RANGE);
+const DATE_TIME_FORMAT = 'must be an ISO 8601 date-time with its time zone, such as 2026-12-03T10:00:00Z or 2026-12-03T11:00:00+01:00';
+
+/**
+ * An ISO 8601 date-time in a query, in UTC (`Z`) or with an offset (`+01:00`,
+ * as many languages write them), within the years the database holds. A time
+ * without a zone is refused: it names no instant.
+ */
+export const storableDateTime = (message = DATE_TIME_FORMAT) =>
+  z.iso.datetime({ offset: true, error: message }).refine((text) => inRangeIfParsed(Date.parse(text)), OUT_OF_RANGE);
 
 /** A YYYY-MM-DD date in a query, within the years the database holds. */
 export const storableDate = (message?: string) => z.iso.date(message).refine((text) => inRangeIfParsed(Date.parse(`${text}T00:00:00Z`)), OUT_OF_RANGE);
