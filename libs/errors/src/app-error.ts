@@ -16,6 +16,8 @@ export enum AppErrorCode {
   CompileFailed = 'compile_failed',
   /** A version's declared tests failed, so it cannot be published. */
   TestsFailed = 'tests_failed',
+  /** An idempotency key sent again with another event than the one it recorded. */
+  IdempotencyKeyReused = 'idempotency_key_reused',
   /** A tenant quota would be exceeded; details name the limit. */
   QuotaExceeded = 'quota_exceeded',
   /** The request alone needs more than a tenant quota allows at all: retrying cannot help. */

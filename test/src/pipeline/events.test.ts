@@ -108,6 +108,24 @@ describe('events through the queue and the worker', () => {
       assert.deepEqual(again.body, first.body, 'the same event and invocations, in the same order');
     }
     assert.deepEqual((await api.http.get(`/v1/events/${first.body.eventId}`, { token: alice.key })).body.invocations.map((i: { id: string }) => i.id), first.body.invocations.map((i: { id: string }) => i.id));
+    // The key sent with another event is a mistake, said as such: the new event is not dropped behind the first one's answer.
+    for (const [body, differs] of [
+      [{ type: 'order.cancelled', payloadBase64: Buffer.from('Grace').toString('base64') }, 'type'],
+      [{ type: 'order.created', payloadBase64: Buffer.from('Hopper').toString('base64') }, 'payload'],
+    ] as const) {
+      const reused = await api.http.post('/v1/events', { token: alice.key, body: { ...body, idempotencyKey: 'order-42' } });
+      assert.equal(reused.status, 409, reused.text);
+      assert.equal(reused.body.error.code, 'idempotency_key_reused');
+      assert.deepEqual(reused.body.error.details, { eventId: first.body.eventId, differs });
+    }
+    // The same JSON payload written another way is the same event.
+    const json = await api.http.post('/v1/events', { token: alice.key, body: { type: 'invoice.due', payload: { a: 1, b: [1, 2] }, idempotencyKey: 'invoice-7' } });
+    const rewritten = await api.http.post('/v1/events', {
+      token: alice.key,
+      rawBody: { data: '{ "idempotencyKey": "invoice-7", "payload": { "b": [1, 2.0], "a": 1 }, "type": "invoice.due" }', contentType: 'application/json' },
+    });
+    assert.equal(rewritten.status, 202, rewritten.text);
+    assert.equal(rewritten.body.eventId, json.body.eventId);
     const other = await api.http.post('/v1/events', { token: bob.key, body: { type: 'order.created', idempotencyKey: 'order-42' } });
     assert.notEqual(other.body.eventId, first.body.eventId, 'keys are per tenant');
     const third = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from('Grace').toString('base64') } });

@@ -11,6 +11,7 @@ export const ERROR_STATUS: Record<AppErrorCode, number> = {
   [AppErrorCode.ModuleRejected]: 422,
   [AppErrorCode.CompileFailed]: 422,
   [AppErrorCode.TestsFailed]: 409,
+  [AppErrorCode.IdempotencyKeyReused]: 409,
   [AppErrorCode.QuotaExceeded]: 429,
   [AppErrorCode.QuotaTooSmall]: 422,
   [AppErrorCode.PayloadTooLarge]: 413,

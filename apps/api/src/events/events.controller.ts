@@ -32,7 +32,7 @@ export class EventsController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Report an event: every enabled binding of its type runs, queued (one invocation each)' })
   @ZodResponse(202, acceptedEventSchema, 'Accepted: the event and its invocations, to poll.')
-  @ApiErrors(400, 413, 422, 429, 503)
+  @ApiErrors(400, 409, 413, 422, 429, 503)
   async create(
     @CurrentPrincipal() principal: TenantPrincipal,
     @ZodBody(createEventSchema) body: z.output<typeof createEventSchema>,

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type AcceptedEvent, BindingRepository, type EventToRecord, type EventWithInvocations, EventRepository, type PlannedInvocation, type RecordedEvent, type Tenant } from '@airlock/db';
 import { CoalescingBatcher } from '@airlock/execution';
@@ -18,6 +19,35 @@ import type { createEventSchema } from './event.schema.js';
 import { payloadText } from './payload-text.js';
 
 const tracer = trace.getTracer('airlock-api');
+
+/**
+ * Whether a payload sent again is the one recorded: the same bytes, or the
+ * same JSON written differently (a client that serializes again may space or
+ * order it otherwise).
+ */
+function samePayload(recorded: Uint8Array, sent: Uint8Array): boolean {
+  if (Buffer.from(recorded).equals(sent)) return true;
+  try {
+    return isDeepStrictEqual(JSON.parse(Buffer.from(recorded).toString('utf8')), JSON.parse(Buffer.from(sent).toString('utf8')));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An idempotency key names one event: sent again with another type or
+ * payload, it is a mistake (a key reused for a new event), which answering
+ * with the first event would hide while the new one is dropped.
+ */
+function refuseReusedKey(recorded: { id: string; type: string; payload: Uint8Array }, type: string, payload: Uint8Array): void {
+  const differs = recorded.type !== type ? 'type' : samePayload(recorded.payload, payload) ? null : 'payload';
+  if (differs === null) return;
+  throw new AppError(
+    AppErrorCode.IdempotencyKeyReused,
+    `This idempotency key recorded event ${recorded.id} with another ${differs}; an event sent again must be the same, and a new event needs a new key.`,
+    { details: { eventId: recorded.id, differs } },
+  );
+}
 
 @Injectable()
 export class EventsService {
@@ -120,7 +150,9 @@ export class EventsService {
     if (payload.length > policy.maxInputBytes) {
       throw new AppError(AppErrorCode.PayloadTooLarge, `The payload is ${payload.length} bytes; this tenant's plugins take at most ${policy.maxInputBytes}.`);
     }
-    const replay = input.idempotencyKey !== undefined && (await this.events.findByIdempotencyKey(tenant.id, input.idempotencyKey)) !== null;
+    const standing = input.idempotencyKey === undefined ? null : await this.events.findByIdempotencyKey(tenant.id, input.idempotencyKey);
+    if (standing !== null) refuseReusedKey(standing, input.type, payload);
+    const replay = standing !== null;
     const planned = replay ? [] : await this.planFor(tenant.id, input.type);
     // A replay's invocations were counted the first time (and its jobs, if queued, keep their place); the request
     // itself still counts as an event per second, or replays would be a way past that limit.
@@ -139,7 +171,11 @@ export class EventsService {
       return recorded.value;
     });
     // Another request with the same key won the race: what this one was admitted for will never run.
-    if (!created && !replay) await this.quotaGate.release(tenant.id, planned.length).catch(() => undefined);
+    if (!created && !replay) {
+      await this.quotaGate.release(tenant.id, planned.length).catch(() => undefined);
+      const winner = await this.events.findByIdempotencyKey(tenant.id, input.idempotencyKey!);
+      if (winner !== null) refuseReusedKey(winner, input.type, payload);
+    }
     trace.getActiveSpan()?.setAttribute(ATTR.eventId, event.id);
     const queued = event.invocations.filter((invocation) => invocation.status === 'queued').map((invocation) => invocation.id);
     await this.enqueue(tenant.id, queued, replay || !created ? null : placeInLine, {
