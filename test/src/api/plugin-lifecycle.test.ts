@@ -217,8 +217,11 @@ describe('plugin lifecycle over HTTP', () => {
     const latest = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.paid', pluginId, export: 'run' } });
     assert.equal(latest.status, 201, latest.text);
     assert.deepEqual([latest.body.version, latest.body.resolvedVersion], ['latest', 2]);
-    await api.http.post(`/v1/plugins/${pluginId}/versions/2/unpublish`, as(alice));
+    const rolledBack = await api.http.post(`/v1/plugins/${pluginId}/versions/2/unpublish`, as(alice));
+    assert.equal(rolledBack.status, 200, rolledBack.text);
     assert.equal((await api.http.get(`/v1/bindings/${latest.body.id}`, as(alice))).body.resolvedVersion, 1, 'latest moves to the newest published');
+    // Version 1 lacks `run`: the answer names the binding that stopped, rather than leave events to plan nothing for it unsaid.
+    assert.deepEqual(rolledBack.body.stoppedBindings, [{ id: latest.body.id, event: 'order.paid', export: 'run', version: 'latest' }]);
 
     const badEvent = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'OrderCreated', pluginId, export: 'greet' } });
     assert.equal(badEvent.status, 400);
@@ -255,8 +258,10 @@ describe('plugin lifecycle over HTTP', () => {
       const now = (await api.http.get(binding, as(alice))).body;
       assert.deepEqual([now.config, now.enabled], [{ a: `round ${round}` }, round % 2 === 0], `round ${round}`);
     }
-    // Its version unpublished, the binding can still be turned off and reconfigured; turning it on is checked again.
-    await api.http.post(`/v1/plugins/${pluginId}/versions/1/unpublish`, as(alice));
+    // Its version unpublished, the binding stops (the answer says so); it can still be turned off and reconfigured; turning it on is checked again.
+    const unpublished = await api.http.post(`/v1/plugins/${pluginId}/versions/1/unpublish`, as(alice));
+    assert.ok(unpublished.body.stoppedBindings.some((stopped: { id: string; version: number }) => stopped.id === bound.body.id && stopped.version === 1), unpublished.text);
+    assert.deepEqual((await api.http.post(`/v1/plugins/${pluginId}/versions/1/unpublish`, as(alice))).body.stoppedBindings, [], 'unpublished already: nothing more stops');
     assert.equal((await patch({ enabled: false })).status, 200);
     const reconfigured = await patch({ config: { a: 'while unpublished' } });
     assert.deepEqual([reconfigured.status, reconfigured.body.config, reconfigured.body.resolvedVersion], [200, { a: 'while unpublished' }, 1]);

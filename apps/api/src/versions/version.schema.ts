@@ -111,6 +111,13 @@ export const versionViewSchema = z.object({
 export type VersionView = z.infer<typeof versionViewSchema>;
 
 /** A version as lists show it: without its source and tests (up to megabytes each); `GET .../versions/:n` has them. */
+/** What unpublishing answers: the version, and the enabled bindings that stopped running with it. */
+export const unpublishedVersionViewSchema = versionViewSchema.extend({
+  stoppedBindings: z
+    .array(z.object({ id: z.uuid(), event: z.string(), export: z.string(), version: z.union([z.literal('latest'), z.number().int()]) }))
+    .describe('Enabled bindings that no longer run: pinned to this version, or following "latest" with an export the version before lacks (or with none left). Pin them elsewhere, change or disable them.'),
+});
+
 export const versionListItemSchema = versionViewSchema.omit({ source: true, tests: true });
 
 export const listVersionsQuerySchema = z.strictObject({

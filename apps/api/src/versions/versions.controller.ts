@@ -22,9 +22,10 @@ import {
   versionParamSchema,
   type VersionView,
   versionListItemSchema,
+  unpublishedVersionViewSchema,
   versionViewSchema,
 } from './version.schema.js';
-import { type NewVersionInput, VersionsService } from './versions.service.js';
+import { type NewVersionInput, type StoppedBinding, VersionsService } from './versions.service.js';
 import { LeavesConfigUnchanged } from '../tenant-config/leaves-config-unchanged.decorator.js';
 
 class VersionNumberPipe {
@@ -153,15 +154,21 @@ export class VersionsController {
 
   @Post(':number/unpublish')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Unpublish the version ("latest" bindings move to the newest still published)' })
-  @ZodResponse(200, versionViewSchema, 'The version.')
+  @ApiOperation({
+    summary: 'Unpublish the version, stopping what runs it ("latest" bindings move to the newest still published); `stoppedBindings` names the enabled bindings that no longer run',
+  })
+  @ZodResponse(200, unpublishedVersionViewSchema, 'The version, and the bindings it stopped.')
   async unpublish(
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
     @Param('number', VersionNumberPipe) number: number,
-  ): Promise<VersionView> {
-    const version = await this.versions.unpublish(principal.tenant, pluginId, number);
-    await this.audit.record(principal.tenant.id, actorOf(principal), 'version.unpublished', version.id, { pluginId, number });
-    return toVersionView(version);
+  ): Promise<VersionView & { stoppedBindings: StoppedBinding[] }> {
+    const { version, stopped } = await this.versions.unpublish(principal.tenant, pluginId, number);
+    await this.audit.record(principal.tenant.id, actorOf(principal), 'version.unpublished', version.id, {
+      pluginId,
+      number,
+      ...(stopped.length === 0 ? {} : { stoppedBindings: stopped.map((binding) => binding.id) }),
+    });
+    return { ...toVersionView(version), stoppedBindings: stopped };
   }
 }

@@ -14,6 +14,14 @@ import { reviewPermissions, reviewPolicy } from '@airlock/execution';
 import type { DeclaredTest, runTestsSchema } from './version.schema.js';
 import { type TestResult, VersionTestsRunner } from './version-tests.runner.js';
 
+/** An enabled binding that stopped running when its version was unpublished. */
+export interface StoppedBinding {
+  id: string;
+  event: string;
+  export: string;
+  version: number | 'latest';
+}
+
 export type NewVersionInput =
   | { kind: 'wasm'; bytes: Uint8Array; tests: DeclaredTest[] }
   | { kind: 'source'; language: 'assemblyscript'; files: Record<string, string>; entry?: string | undefined; tests: DeclaredTest[] };
@@ -193,10 +201,33 @@ export class VersionsService {
     );
   }
 
-  async unpublish(tenant: Tenant, pluginId: string, number: number): Promise<PluginVersionSummary> {
+  /**
+   * Unpublishes a version: a tenant's way to stop a bad one at once. Returns it
+   * with the enabled bindings that stop running because of it (see
+   * `bindingsStoppedBy`), which the caller is told rather than left to find out
+   * from events that plan nothing for them.
+   */
+  async unpublish(tenant: Tenant, pluginId: string, number: number): Promise<{ version: PluginVersionSummary; stopped: StoppedBinding[] }> {
     await this.plugins.getLive(tenant.id, pluginId);
     const version = await this.get(tenant.id, pluginId, number);
-    return version.status === 'published' ? this.versions.setStatus(tenant.id, version.id, 'unpublished', new Date()) : version;
+    if (version.status !== 'published') return { version, stopped: [] };
+    const stopped = await this.bindingsStoppedBy(tenant.id, version);
+    return { version: await this.versions.setStatus(tenant.id, version.id, 'unpublished', new Date()), stopped };
+  }
+
+  /**
+   * The enabled bindings unpublishing `version` stops: those pinned to it, and,
+   * when it is the newest published, those following "latest" whose export the
+   * version before it lacks (or all of them, when none is left).
+   */
+  private async bindingsStoppedBy(tenantId: string, version: PluginVersionSummary): Promise<StoppedBinding[]> {
+    const latest = await this.versions.latestPublished(tenantId, version.pluginId);
+    const followsThis = latest?.number === version.number;
+    const before = followsThis ? await this.versions.latestPublished(tenantId, version.pluginId, version.number) : null;
+    const runningAfter = (before?.exports ?? []) as string[];
+    return (await this.bindings.list(tenantId, { pluginId: version.pluginId }))
+      .filter((binding) => binding.enabled && (binding.version === version.number || (binding.version === null && followsThis && !runningAfter.includes(binding.exportName))))
+      .map((binding) => ({ id: binding.id, event: binding.event, export: binding.exportName, version: binding.version ?? 'latest' }));
   }
 
   private async prepare(tenant: Tenant, pluginId: string, number: number): Promise<{ plugin: Plugin; version: PluginVersionSummary; artifact: AdmittedArtifact; policy: SandboxPolicy }> {

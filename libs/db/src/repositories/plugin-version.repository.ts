@@ -94,9 +94,10 @@ export class PluginVersionRepository {
   }
 
   /** The newest published version, which bindings to "latest" follow. */
-  latestPublished(tenantId: string, pluginId: string): Promise<PluginVersionSummary | null> {
+  /** The newest published version (below version `below`, when given). */
+  latestPublished(tenantId: string, pluginId: string, below?: number): Promise<PluginVersionSummary | null> {
     return this.prisma.pluginVersion.findFirst({
-      where: { tenantId, pluginId, status: 'published' },
+      where: { tenantId, pluginId, status: 'published', ...(below === undefined ? {} : { number: { lt: below } }) },
       orderBy: { number: 'desc' },
       omit: WITHOUT_WASM,
     });
