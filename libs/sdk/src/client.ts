@@ -1,4 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { atMostOne, optionalBytes, optionalNonNegative, requireObject, requireText } from './arguments.js';
 import { AirlockError } from './errors.js';
 import { Http, type HttpOptions, isTransient, sleep } from './http.js';
 import type { AcceptedEvent, Event, Invocation, InvocationFilter, Invoke, NewEvent, Page } from './types.js';
@@ -47,6 +48,11 @@ export class AirlockClient {
    * once, so that it is never recorded twice.
    */
   sendEvent(event: NewEvent, options: CallOptions = {}): Promise<AcceptedEvent> {
+    requireObject(event, 'event');
+    requireText(event.type, 'event.type');
+    atMostOne({ 'event.payload': event.payload, 'event.payloadBytes': event.payloadBytes });
+    optionalBytes(event.payloadBytes, 'event.payloadBytes');
+    if (event.idempotencyKey !== undefined) requireText(event.idempotencyKey, 'event.idempotencyKey');
     const body = {
       type: event.type,
       ...(event.payloadBytes !== undefined ? { payloadBase64: base64(event.payloadBytes) } : event.payload === undefined ? {} : { payload: event.payload }),
@@ -56,6 +62,7 @@ export class AirlockClient {
   }
 
   getEvent(eventId: string, options: CallOptions = {}): Promise<Event> {
+    requireText(eventId, 'eventId');
     return this.http.json<Event>({ method: 'GET', path: `/v1/events/${encodeURIComponent(eventId)}`, repeatable: true, ...options });
   }
 
@@ -66,6 +73,7 @@ export class AirlockClient {
    * carries what had finished in `details.received`.
    */
   async waitForResults(eventId: string, options: WaitOptions & { onResult?: (invocation: Invocation) => void } = {}): Promise<Invocation[]> {
+    requireText(eventId, 'eventId');
     const results = new Map<string, Invocation>();
     await this.follow(`/v1/events/${encodeURIComponent(eventId)}/stream`, options, `The results of event ${eventId}`, () => ({ received: [...results.values()] }), (message) => {
       if (message.event === 'gone') throw new AirlockError(404, 'not_found', `Event ${eventId} was deleted (retention).`);
@@ -83,6 +91,12 @@ export class AirlockClient {
    * (follow it with `waitForInvocation`). Sent once: a failure is the caller's to handle.
    */
   invoke(pluginId: string, call: Invoke, options: CallOptions = {}): Promise<Invocation> {
+    requireText(pluginId, 'pluginId');
+    requireObject(call, 'call');
+    requireText(call.export, 'call.export');
+    atMostOne({ 'call.input': call.input, 'call.inputBytes': call.inputBytes });
+    optionalBytes(call.inputBytes, 'call.inputBytes');
+    optionalNonNegative(call.wait, 'call.wait');
     const { inputBytes, ...rest } = call;
     const body = inputBytes === undefined ? rest : { ...rest, inputBase64: base64(inputBytes) };
     // The server may hold the answer for `wait`: the client's time limit starts after it.
@@ -90,11 +104,13 @@ export class AirlockClient {
   }
 
   getInvocation(invocationId: string, options: CallOptions = {}): Promise<Invocation> {
+    requireText(invocationId, 'invocationId');
     return this.http.json<Invocation>({ method: 'GET', path: `/v1/invocations/${encodeURIComponent(invocationId)}`, repeatable: true, ...options });
   }
 
   /** The invocation once it has finished (Server-Sent Events), or an AirlockError `timeout` carrying its last state. */
   async waitForInvocation(invocationId: string, options: WaitOptions = {}): Promise<Invocation> {
+    requireText(invocationId, 'invocationId');
     let last: Invocation | undefined;
     await this.follow(`/v1/invocations/${encodeURIComponent(invocationId)}/stream`, options, `Invocation ${invocationId}`, () => ({ last }), (message) => {
       if (message.event === 'gone') throw new AirlockError(404, 'not_found', `Invocation ${invocationId} was deleted (retention).`);
@@ -128,6 +144,7 @@ export class AirlockClient {
    * did not finish; `progress` says how far it got).
    */
   private async follow(path: string, options: WaitOptions, what: string, progress: () => unknown, onMessage: (message: EventSourceMessage) => void): Promise<void> {
+    optionalNonNegative(options.timeoutMs, 'timeoutMs');
     const timeoutMs = options.timeoutMs ?? 30_000;
     const wait = new AbortController();
     const timer = setTimeout(() => wait.abort(new AirlockError(0, 'timeout', `${what} did not finish within ${timeoutMs} ms.`, progress())), timeoutMs);

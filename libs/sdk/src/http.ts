@@ -1,3 +1,4 @@
+import { optionalNonNegative, requireObject, requireText } from './arguments.js';
 import { AirlockError } from './errors.js';
 
 export interface HttpOptions {
@@ -36,8 +37,10 @@ export class Http {
   private readonly fetch: typeof fetch;
 
   constructor(private readonly options: HttpOptions) {
-    if (!/^https?:\/\//.test(options.baseUrl)) throw new TypeError(`baseUrl must be an http(s) URL, not ${JSON.stringify(options.baseUrl)}`);
-    if (options.apiKey.trim() === '') throw new TypeError('apiKey is empty');
+    requireObject(options, 'options');
+    if (typeof options.baseUrl !== 'string' || !/^https?:\/\//.test(options.baseUrl)) throw new TypeError(`baseUrl must be an http(s) URL, not ${JSON.stringify(options.baseUrl)}`);
+    requireText(options.apiKey, 'apiKey');
+    for (const name of ['timeoutMs', 'maxRetries', 'maxRetryDelayMs'] as const) optionalNonNegative(options[name], name);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.fetch = options.fetch ?? globalThis.fetch;
   }

@@ -118,6 +118,23 @@ describe('the SDK', () => {
     }
   });
 
+  it('refuses arguments it cannot send as they are meant, naming them, before sending anything', async () => {
+    const baseUrl = api.baseUrl;
+    assert.throws(() => new AirlockClient({ baseUrl } as never), { name: 'TypeError', message: 'apiKey must be a non-empty string, not undefined' });
+    assert.throws(() => new AirlockClient(undefined as never), { name: 'TypeError', message: 'options must be an object, not undefined' });
+    assert.throws(() => new AirlockClient({ baseUrl, apiKey: alice.key, timeoutMs: Number.NaN }), { name: 'TypeError', message: 'timeoutMs must be a finite number, 0 or more, not NaN' });
+    assert.throws(() => airlock.sendEvent(undefined as never), { name: 'TypeError', message: 'event must be an object, not undefined' });
+    // Both payloads given: refused, rather than one sent and the other dropped.
+    assert.throws(() => airlock.sendEvent({ type: 'order.created', payload: 'x', payloadBytes: new Uint8Array([1]) }), {
+      name: 'TypeError',
+      message: 'give event.payload or event.payloadBytes, not both',
+    });
+    assert.throws(() => airlock.invoke(pluginId, { export: 'greet', input: 'a', inputBytes: new Uint8Array([1]) }), { message: 'give call.input or call.inputBytes, not both' });
+    assert.throws(() => airlock.invoke(undefined as never, { export: 'greet' }), { message: 'pluginId must be a non-empty string, not undefined' });
+    await assert.rejects(airlock.waitForResults(undefined as never), { name: 'TypeError', message: 'eventId must be a non-empty string, not undefined' });
+    await assert.rejects(airlock.waitForInvocation('x', { timeoutMs: Number.NaN }), { name: 'TypeError', message: 'timeoutMs must be a finite number, 0 or more, not NaN' });
+  });
+
   it('pages through invocations with a filter', async () => {
     // Three of this plugin's own, besides whatever the other tests left.
     for (const name of ['one', 'two', 'three']) await airlock.invoke(pluginId, { export: 'greet', input: name, wait: 10_000 });
