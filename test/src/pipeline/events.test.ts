@@ -183,6 +183,9 @@ describe('events through the queue and the worker', () => {
 
   it('lists invocations newest first, by plugin, status and event, a page at a time', async () => {
     const byPlugin = await api.http.get(`/v1/invocations?pluginId=${greeter}&status=ok`, { token: alice.key });
+    const typo = await api.http.get('/v1/invocations?status=plugin-error', { token: alice.key });
+    assert.equal(typo.status, 400, 'a status no invocation can have is a mistake, not an empty list');
+    assert.match(typo.body.error.message, /status: Invalid option: expected one of "queued"\|"running"\|"ok"\|/);
     assert.equal(byPlugin.status, 200);
     assert.ok(byPlugin.body.items.length >= 4);
     assert.ok(byPlugin.body.items.every((item: { pluginId: string; status: string }) => item.pluginId === greeter && item.status === 'ok'));

@@ -1,3 +1,4 @@
+import { SANDBOX_STATUSES } from '@airlock/sandbox';
 import { z } from 'zod';
 import { listPageQuery } from '../validation/list-page.js';
 import { inputTextSchema, versionNumberSchema } from '../versions/version.schema.js';
@@ -21,7 +22,8 @@ export const invokeSchema = z
 export const listInvocationsQuerySchema = z.strictObject({
   event: z.uuid().optional(),
   pluginId: z.uuid().optional(),
-  status: z.string().regex(/^[a-z_]{2,32}$/).optional(),
+  // Only statuses an invocation can have: a typo (`plugin-error`) is told so, not answered with an empty list.
+  status: z.enum(['queued', 'running', ...SANDBOX_STATUSES]).optional(),
   since: storableDateTime().optional(),
   ...listPageQuery,
 });
