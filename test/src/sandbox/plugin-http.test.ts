@@ -56,7 +56,8 @@ describe('plugin HTTP', () => {
           else response.once('drain', pump);
         };
         pump();
-      } else response.end('counted');
+      } else if (request.url === '/big-headers') response.writeHead(200, { 'x-big': 'y'.repeat(100 * 1024) }).end('unread');
+      else response.end('counted');
     });
     local = await startServer((_request, response) => response.end('internal secret'));
     sandbox = await Sandbox.start({
@@ -169,6 +170,12 @@ describe('plugin HTTP', () => {
     const silent = await fetchWith('http://silent.allowed.test/');
     assert.equal(silent.status, 'http_refused', silent.error?.message);
     assert.equal(silent.error!.message, 'the request took longer than 300 ms (resolving its host)');
+    // Headers past what the parser reads are the server's doing: refused, not a host failure to retry (and ask again).
+    const asked = upstream.requests.length;
+    const bigHeaders = await fetchWith(`http://api.allowed.test:${upstream.port}/big-headers`);
+    assert.equal(bigHeaders.status, 'http_refused', bigHeaders.error?.message);
+    assert.equal(bigHeaders.error!.message, 'the response has headers larger than 16 KiB');
+    assert.equal(upstream.requests.length, asked + 1);
     await assertStillHealthy(sandbox);
   });
 

@@ -205,6 +205,19 @@ async function vetDestination(
   return addresses[0]!;
 }
 
+/**
+ * A response Node's HTTP parser cannot read (headers past its 16 KiB, a
+ * malformed status line or framing) is the remote server's doing, the same
+ * whatever is retried: refused like a response past the size limit, never a
+ * host failure that would have the call retried (and the server asked again).
+ */
+function refusedIfMalformed(error: Error): Error {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('HPE_')) return error;
+  const what = code === 'HPE_HEADER_OVERFLOW' ? 'has headers larger than 16 KiB' : `is not valid HTTP (${code})`;
+  return new HttpRefusedError(`the response ${what}`);
+}
+
 function exchange(
   url: URL,
   method: string,
@@ -255,7 +268,7 @@ function exchange(
       });
       incoming.on('error', (error) => {
         meter();
-        reject(error);
+        reject(refusedIfMalformed(error));
       });
     });
     const timer = setTimeout(
@@ -265,7 +278,7 @@ function exchange(
     outgoing.on('error', (error) => {
       clearTimeout(timer);
       meter();
-      reject(error);
+      reject(refusedIfMalformed(error));
     });
     outgoing.end(body ?? undefined);
   });
