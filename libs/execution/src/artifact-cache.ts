@@ -1,33 +1,70 @@
 import { createHash } from 'node:crypto';
-import { admit, type AdmissionResult, type SandboxPolicy } from '@airlock/sandbox';
+import { admitOffThread, type AdmissionResult, type SandboxPolicy } from '@airlock/sandbox';
+
+/** What a cached admission holds in memory: the rewritten module, or next to nothing for a rejection. */
+const sizeOf = (result: AdmissionResult): number => (result.ok ? result.artifact.bytes.length : 1024);
 
 /**
  * Admitted artifacts by module and policy: admission is deterministic, so a
- * module admitted once under a policy need not be rewritten again for every job.
+ * module admitted once under a policy need not be rewritten again for every
+ * job or test run. Admission runs off the event loop (admitOffThread); the
+ * same module asked for again while it is being admitted waits for that one.
+ * Bounded in entries and in bytes (a module may be tens of megabytes), the
+ * least recently used going first.
  */
 export class ArtifactCache {
   private readonly entries = new Map<string, AdmissionResult>();
+  private readonly admitting = new Map<string, Promise<AdmissionResult>>();
+  private bytes = 0;
   /** Policies are resolved once per distinct content (PolicyResolver), so their digests are kept by identity. */
   private readonly policyDigests = new WeakMap<SandboxPolicy, string>();
 
-  constructor(private readonly maxEntries = 256) {}
+  constructor(
+    private readonly maxEntries = 256,
+    private readonly maxBytes = 256 * 1024 * 1024,
+  ) {}
 
   /** The admission of the module with this hash; `bytes` is only loaded when it is not cached. */
   async admit(sha256: string, bytes: () => Promise<Uint8Array>, policy: SandboxPolicy): Promise<AdmissionResult> {
-    let policyDigest = this.policyDigests.get(policy);
-    if (policyDigest === undefined) {
-      policyDigest = createHash('sha256').update(JSON.stringify(policy)).digest('hex');
-      this.policyDigests.set(policy, policyDigest);
-    }
-    const key = `${sha256}:${policyDigest}`;
-    let result = this.entries.get(key);
-    if (result === undefined) {
-      result = admit(await bytes(), policy);
-      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    } else {
+    const key = `${sha256}:${this.digestOf(policy)}`;
+    const cached = this.entries.get(key);
+    if (cached !== undefined) {
+      // Most recently used last.
       this.entries.delete(key);
+      this.entries.set(key, cached);
+      return cached;
     }
+    let pending = this.admitting.get(key);
+    if (pending === undefined) {
+      pending = bytes()
+        .then((loaded) => admitOffThread(loaded, policy))
+        .then((result) => (this.keep(key, result), result))
+        .finally(() => this.admitting.delete(key));
+      this.admitting.set(key, pending);
+    }
+    return pending;
+  }
+
+  private keep(key: string, result: AdmissionResult): void {
+    const previous = this.entries.get(key);
+    if (previous !== undefined) this.bytes -= sizeOf(previous);
     this.entries.set(key, result);
-    return result;
+    this.bytes += sizeOf(result);
+    for (const [oldest, entry] of this.entries) {
+      if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
+      // The entry just kept stays even when it alone is over the bound: its caller is about to use it.
+      if (oldest === key) continue;
+      this.entries.delete(oldest);
+      this.bytes -= sizeOf(entry);
+    }
+  }
+
+  private digestOf(policy: SandboxPolicy): string {
+    let digest = this.policyDigests.get(policy);
+    if (digest === undefined) {
+      digest = createHash('sha256').update(JSON.stringify(policy)).digest('hex');
+      this.policyDigests.set(policy, digest);
+    }
+    return digest;
   }
 }

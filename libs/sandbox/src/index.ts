@@ -1,4 +1,5 @@
 export { admit, type AdmissionRejection, type AdmissionRejectionKind, type AdmissionResult, type AdmittedArtifact } from './admission/admit.js';
+export { admitOffThread } from './admission/admission-threads.js';
 export type { Permission } from './admission/import-policy.js';
 export { type SandboxPolicy, sandboxPolicySchema } from './policy/sandbox-policy.schema.js';
 export { loadTier, TIERS_DIR } from './policy/tiers.js';

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { heldForApproval, reviewPolicy, SecretBox } from '@airlock/execution';
-import { admitOrThrow } from '../versions/admit-or-throw.js';
+import { ModuleAdmissions } from '../versions/module-admissions.js';
 import { type TestCall, type TestResult, VersionTestsRunner } from '../versions/version-tests.runner.js';
 import { notFound } from '../validation/id-param.pipe.js';
 import type { createBindingSchema, updateBindingSchema } from './binding.schema.js';
@@ -26,6 +26,7 @@ export class BindingsService {
     private readonly secretBox: SecretBox,
     private readonly policies: TenantPolicyService,
     private readonly runner: VersionTestsRunner,
+    private readonly admissions: ModuleAdmissions,
   ) {}
 
   /**
@@ -52,7 +53,7 @@ export class BindingsService {
     }
     const tenantPolicy = await this.policies.forTenant(tenant);
     const policy = version.approvalStatus === 'approved' ? reviewPolicy(tenantPolicy) : tenantPolicy;
-    const artifact = admitOrThrow(version.wasm, policy);
+    const artifact = await this.admissions.admitOrThrow(version.wasm, policy);
     const config = { ...(binding.config as Record<string, string>), ...this.secretsOf(binding) };
     const [result] = await this.runner.run(artifact, [{ call: { ...call, name: `binding ${binding.id}`, export: binding.exportName, config } }], {
       tenantId: tenant.id,

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { encodeCursor } from '../validation/opaque-cursor.js';
-import { admitOrThrow } from './admit-or-throw.js';
+import { ModuleAdmissions } from './module-admissions.js';
 import { reviewPermissions, reviewPolicy } from '@airlock/execution';
 import type { DeclaredTest, runTestsSchema } from './version.schema.js';
 import { type TestResult, VersionTestsRunner } from './version-tests.runner.js';
@@ -57,6 +57,7 @@ export class VersionsService {
     private readonly policies: TenantPolicyService,
     private readonly tests: VersionTestsRunner,
     private readonly bindings: BindingRepository,
+    private readonly admissions: ModuleAdmissions,
   ) {}
 
   /**
@@ -80,7 +81,7 @@ export class VersionsService {
       bytes = input.bytes;
     }
     const policy = await this.policies.forTenant(tenant);
-    const artifact = admitOrThrow(bytes, reviewPolicy(policy));
+    const artifact = await this.admissions.admitOrThrow(bytes, reviewPolicy(policy));
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const existing = await this.versions.findBySha(tenant.id, plugin.id, sha256);
     if (existing !== null) return { version: refuseOtherTests(existing, input), created: false };
@@ -236,6 +237,6 @@ export class VersionsService {
     if (version === null) throw notFoundVersion(number);
     // Tests run with the permissions the version asks for; binding it is what waits for approval.
     const policy = reviewPolicy(await this.policies.forTenant(tenant));
-    return { plugin, version, artifact: admitOrThrow(version.wasm, policy), policy };
+    return { plugin, version, artifact: await this.admissions.admitOrThrow(version.wasm, policy), policy };
   }
 }
