@@ -13,6 +13,12 @@ export const FLAGS_EXPORT = '__airlock_flags';
 /** The module's start function, which the host calls itself once the fuel is set. */
 export const START_EXPORT = '__airlock_start';
 /**
+ * The module's memory (memory 0; admission allows one, defined in the module),
+ * exported whether or not the module exports it itself, so that the host can
+ * always see how large it is (the executor's instance cache is bounded by it).
+ */
+export const MEMORY_EXPORT = '__airlock_memory';
+/**
  * A custom section of the module Airlock runs: the indices (u32 count, then
  * each) of the functions that keep their fuel count in a local, written back
  * around calls and as they return. A trap the engine raises inside one of them
@@ -46,6 +52,7 @@ const SECTION_ORDER: number[] = [
 ];
 
 const EXPORT_KIND_FUNCTION = 0x00;
+const EXPORT_KIND_MEMORY = 0x02;
 const EXPORT_KIND_GLOBAL = 0x03;
 
 /**
@@ -79,7 +86,7 @@ export function instrumentModule(layout: ModuleLayout, options: InstrumentOption
         emit(sectionId, globalSection(reader));
         break;
       case SectionId.export:
-        emit(sectionId, exportSection(reader, globals, layout.startFunction));
+        emit(sectionId, exportSection(reader, globals, layout.startFunction, layout.memories.length > 0));
         break;
       case SectionId.start:
         break; // exported as START_EXPORT instead
@@ -135,14 +142,20 @@ function globalSection(reader: ByteReader | undefined): ByteWriter {
   return content;
 }
 
-function exportSection(reader: ByteReader | undefined, globals: MeteringGlobals, startFunction: number | undefined): ByteWriter {
+/**
+ * The module's exports (a memory it exports as `memory` keeps that name: WASI
+ * and Extism look it up there), then the metering globals, the start function
+ * and the memory under reserved names.
+ */
+function exportSection(reader: ByteReader | undefined, globals: MeteringGlobals, startFunction: number | undefined, definesMemory: boolean): ByteWriter {
   const content = new ByteWriter();
   const count = reader?.u32() ?? 0;
-  content.u32(count + 2 + (startFunction === undefined ? 0 : 1));
+  content.u32(count + 2 + (startFunction === undefined ? 0 : 1) + (definesMemory ? 1 : 0));
   if (reader) content.bytes(reader.bytes.subarray(reader.offset, reader.end));
   content.name(FUEL_EXPORT).byte(EXPORT_KIND_GLOBAL).u32(globals.fuel);
   content.name(FLAGS_EXPORT).byte(EXPORT_KIND_GLOBAL).u32(globals.flags);
   if (startFunction !== undefined) content.name(START_EXPORT).byte(EXPORT_KIND_FUNCTION).u32(startFunction);
+  if (definesMemory) content.name(MEMORY_EXPORT).byte(EXPORT_KIND_MEMORY).u32(0);
   return content;
 }
 

@@ -2,7 +2,7 @@ import { openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { WASI } from 'node:wasi';
 import { FLAG_MEMORY_GROW_FAILED } from '../admission/fuel-metering.js';
-import { FLAGS_EXPORT, FUEL_EXPORT, LOCAL_FUEL_SECTION, START_EXPORT } from '../admission/instrument-module.js';
+import { FLAGS_EXPORT, FUEL_EXPORT, LOCAL_FUEL_SECTION, MEMORY_EXPORT, RESERVED_EXPORT_PREFIX, START_EXPORT } from '../admission/instrument-module.js';
 import { WASI_MODULE } from '../admission/import-policy.js';
 import { ExtismKernel, type KernelHost } from '../kernel/extism-kernel.js';
 import { CallAbort } from '../kernel/limit-errors.js';
@@ -32,8 +32,8 @@ function guardStdio(wasiImports: WebAssembly.ModuleImports): WebAssembly.ModuleI
 
 /**
  * The least an instance counts for in the executor's cache, whatever memory it
- * shows: it bounds how many instances are kept (a module's memory is not seen
- * when it does not export it).
+ * has: it bounds how many instances are kept (a module may have no memory, and
+ * an artifact admitted before MEMORY_EXPORT existed shows only one it exports).
  */
 const MIN_INSTANCE_BYTES = 4 * 1024 * 1024;
 // Loaded only for policies with WASI: node:wasi prints an experimental warning when loaded.
@@ -60,6 +60,18 @@ function countingLocally(module: WebAssembly.Module): ReadonlySet<number> {
   return functions;
 }
 
+/** Per compiled module, how many functions it imports (the first indices of its function space). */
+const importedFunctionCounts = new WeakMap<WebAssembly.Module, number>();
+
+function importedFunctionCount(module: WebAssembly.Module): number {
+  let count = importedFunctionCounts.get(module);
+  if (count === undefined) {
+    count = WebAssembly.Module.imports(module).filter((entry) => entry.kind === 'function').length;
+    importedFunctionCounts.set(module, count);
+  }
+  return count;
+}
+
 /** The index of the wasm function a trap was raised in: the top wasm frame of its stack. */
 function trappedIn(error: unknown): number | undefined {
   const frame = error instanceof Error ? /wasm-function\[(\d+)\]/.exec(error.stack ?? '') : null;
@@ -83,6 +95,7 @@ export class PluginInstance {
     private readonly flags: WebAssembly.Global,
     private readonly wasi: WASI | null,
     private readonly countsLocally: ReadonlySet<number>,
+    private readonly importedFunctions: number,
   ) {}
 
   /**
@@ -116,14 +129,17 @@ export class PluginInstance {
     fuel.value = BigInt(limits.fuelPerCall);
     const start = instance.exports[START_EXPORT];
     if (typeof start === 'function') {
+      let failure: Failure | null = null;
       try {
         (start as () => void)();
       } catch (error) {
-        const failure = chargeUncounted(classify(error, fuel, flags, limits.fuelPerCall), error, countingLocally(module), fuel);
-        return startFailure(kernel, failure, limits.fuelPerCall - Number(fuel.value), started);
+        failure = chargeUncounted(classify(error, fuel, flags, limits.fuelPerCall), error, countingLocally(module), fuel);
       }
+      // A start function that caught a host function's abort has failed all the same.
+      if (kernel.aborted !== null) failure = { status: kernel.aborted.status, message: kernel.aborted.message };
+      if (failure !== null) return startFailure(kernel, failure, limits.fuelPerCall - Number(fuel.value), started);
     }
-    const created = new PluginInstance(instance, kernel, fuel, flags, wasi, countingLocally(module));
+    const created = new PluginInstance(instance, kernel, fuel, flags, wasi, countingLocally(module), importedFunctionCount(module));
     created.startFuel = limits.fuelPerCall - Number(fuel.value);
     return created;
   }
@@ -134,25 +150,31 @@ export class PluginInstance {
     this.fuel.value = BigInt(limits.fuelPerCall - this.startFuel);
     this.startFuel = 0;
     const exported = this.instance.exports[exportName];
-    if (typeof exported !== 'function') {
-      return this.result('plugin_error', `the module has no exported function "${exportName}"`, started, limits, 0);
-    }
+    const notCallable = this.whyNotCallable(exportName, exported);
+    if (notCallable !== null) return this.result('plugin_error', notCallable, started, limits, 0);
     this.flags.value = 0;
     this.kernel.begin(input, config, limits);
+    const budget = this.fuel.value as bigint;
     let failure: Failure | null = null;
     let returned: unknown;
     try {
       if (this.wasi !== null && exportName === '_start') {
+        // WASI starts an instance once (a second start throws): the next call of a command needs a new one.
+        this.reusable = false;
         const exitCode = this.wasi.start(this.instance);
         returned = exitCode;
       } else {
         returned = (exported as () => unknown)();
       }
     } catch (error) {
-      failure = classify(error, this.fuel, this.flags, limits.fuelPerCall);
+      failure = refusedAtBoundary(error, exportName, this.fuel.value === budget) ?? classify(error, this.fuel, this.flags, limits.fuelPerCall);
       failure = chargeUncounted(failure, error, this.countsLocally, this.fuel);
+      // Whatever the error says, the instance went through a failure (a plugin_error otherwise keeps it).
+      this.reusable = false;
     }
     const end = this.kernel.end();
+    // A host function's abort ends the call even if the plugin caught it and went on (returned, or failed otherwise).
+    if (end.abort !== null) failure = { status: end.abort.status, message: end.abort.message };
     if (failure === null && end.error !== null) failure = { status: 'plugin_error', message: end.error };
     // A plugin that set an error and then trapped (AssemblyScript's abort does) explains the trap.
     if (failure?.status === 'trap' && end.error !== null) failure = { status: 'trap', message: `${end.error} (${failure.message})` };
@@ -171,6 +193,28 @@ export class PluginInstance {
   }
 
   /**
+   * Why an export cannot be called as a plugin function (Extism's `() -> i32`),
+   * or null. Checked before calling it: called anyway, a function with
+   * parameters gets `undefined` for each, which the JS API refuses with a
+   * TypeError that would pass for the host's failure (retried, in vain).
+   */
+  private whyNotCallable(exportName: string, exported: unknown): string | null {
+    // The names the sandbox adds (the start function's among them) are not the plugin's exports.
+    if (typeof exported !== 'function' || exportName.startsWith(RESERVED_EXPORT_PREFIX)) {
+      return `the module has no exported function "${exportName}"`;
+    }
+    // The JS API names an exported wasm function after its index in the module's function space, where the
+    // imported functions come first: a lower index is a host function the module exports again.
+    if (!/^\d+$/.test(exported.name) || Number(exported.name) < this.importedFunctions) {
+      return `the export "${exportName}" is a host function the module imports, not a function of the plugin`;
+    }
+    if (exported.length > 0) {
+      return `the exported function "${exportName}" takes ${exported.length} parameter(s); a plugin function takes none`;
+    }
+    return null;
+  }
+
+  /**
    * What keeping the instance costs, for the executor's cache: its linear
    * memory and its vars (which last across calls), at least MIN_INSTANCE_BYTES.
    */
@@ -178,9 +222,13 @@ export class PluginInstance {
     return Math.max(MIN_INSTANCE_BYTES, this.memoryBytes() + this.kernel.retainedBytes());
   }
 
-  /** Bytes of the instance's linear memory. */
+  /**
+   * Bytes of the instance's linear memory: admission exports it as
+   * MEMORY_EXPORT whether the module exports it or not (an artifact admitted
+   * before that shows only a memory exported as `memory`).
+   */
   memoryBytes(): number {
-    const memory = this.instance.exports.memory;
+    const memory = this.instance.exports[MEMORY_EXPORT] ?? this.instance.exports.memory;
     return memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0;
   }
 
@@ -231,6 +279,18 @@ function chargeUncounted(failure: Failure, error: unknown, countsLocally: Readon
   return { ...failure, message: `${failure.message} (in a function with loops, which counts its fuel as it returns: the call is charged its whole budget)` };
 }
 
+/**
+ * A TypeError raised before any of the plugin's code ran (its fuel untouched):
+ * the JS API refused to call the export as it is declared (a v128 in its
+ * signature, say), or WASI's start refused the module. The plugin's fault, and
+ * deterministic; a TypeError after plugin code ran may be a host function's
+ * (or its result's conversion) and is left to classify.
+ */
+function refusedAtBoundary(error: unknown, exportName: string, noCodeRan: boolean): Failure | null {
+  if (!(error instanceof TypeError) || !noCodeRan) return null;
+  return { status: 'plugin_error', message: `the export "${exportName}" cannot be called as a plugin function: ${error.message}` };
+}
+
 /** Names what stopped a call, from the error it threw and the metering globals. */
 function classify(error: unknown, fuel: WebAssembly.Global, flags: WebAssembly.Global, budget: number): Failure {
   if (error instanceof CallAbort) return { status: error.status, message: error.message };
@@ -245,6 +305,8 @@ function classify(error: unknown, fuel: WebAssembly.Global, flags: WebAssembly.G
     return { status: 'memory_limit', message: `the plugin failed after the memory limit refused to grow its memory: ${message}` };
   }
   if (error instanceof WebAssembly.RuntimeError) return { status: 'trap', message };
+  // The plugin's own `throw` that nothing in it caught: its fault, like a trap (not the host's, to retry).
+  if (error instanceof WebAssembly.Exception) return { status: 'trap', message: 'the plugin threw a WebAssembly exception it did not catch' };
   if (error instanceof WebAssembly.LinkError || error instanceof WebAssembly.CompileError) {
     return { status: 'invalid_module', message };
   }

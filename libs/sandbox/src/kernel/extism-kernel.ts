@@ -38,12 +38,31 @@ export interface CallEnd {
   /** Set by the plugin through error_set. */
   error: string | null;
   hostMemoryPeakBytes: number;
+  /**
+   * The first abort a host function raised in the call, if any. It is the
+   * call's outcome whatever the plugin did next: wasm exception handling
+   * (`catch_all`) can catch it and return normally.
+   */
+  abort: CallAbort | null;
 }
 
 const ADDRESS_SHIFT = 48n;
 const OFFSET_MASK = (1n << ADDRESS_SHIFT) - 1n;
+/**
+ * Blocks one call may allocate (freed ones included: indices are not reused, as
+ * in Extism's SDK). An address holds the index in its top 16 bits, so there are
+ * no more; and every block costs heap beyond its bytes (a zero-byte `alloc` in a
+ * loop would otherwise exhaust the executor's heap while counting nothing).
+ */
+export const MAX_BLOCKS_PER_CALL = 0xffff;
 const decoder = new TextDecoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The block index of an address. Wasm passes an i64 as a signed BigInt, so an
+ * index of 0x8000 or more arrives negative: read the address as unsigned.
+ */
+const blockIndex = (address: bigint) => Number(BigInt.asUintN(64, address) >> ADDRESS_SHIFT);
 
 /**
  * Airlock's implementation of the Extism kernel (`extism:host/env`) and of
@@ -51,7 +70,8 @@ const strictDecoder = new TextDecoder('utf-8', { fatal: true });
  *
  * Host-side memory is a list of blocks addressed as `index << 48 | offset`, as
  * in Extism's JavaScript SDK. Unlike that SDK, every allocation is checked
- * against the policy *before* memory is taken, and a breach ends the call.
+ * against the policy (its bytes, and MAX_BLOCKS_PER_CALL) *before* memory is
+ * taken, and a breach ends the call, even if the plugin catches it (see guarded).
  */
 export class ExtismKernel {
   private blocks: Array<Uint8Array | null> = [null];
@@ -67,6 +87,7 @@ export class ExtismKernel {
   private readonly vars = new Map<string, Uint8Array>();
   private varBytes = 0;
   private lastHttp: { status: number; headers: Record<string, string> } = { status: 0, headers: {} };
+  private abort: CallAbort | null = null;
   readonly logs: LogCollector;
 
   constructor(
@@ -91,6 +112,7 @@ export class ExtismKernel {
     this.outputLength = 0;
     this.errorIndex = 0;
     this.lastHttp = { status: 0, headers: {} };
+    this.abort = null;
     this.config = config;
     this.logs.begin(limits.logs);
     this.inputIndex = this.storeBlock(input);
@@ -104,11 +126,17 @@ export class ExtismKernel {
       output: outputBlock ? outputBlock.slice(this.outputOffset, this.outputOffset + this.outputLength) : new Uint8Array(0),
       error: errorBlock ? storableText(decoder.decode(errorBlock)) : null,
       hostMemoryPeakBytes: this.peakBytes,
+      abort: this.abort,
     };
     this.blocks = [null];
     this.views = [null];
     this.liveBytes = 0;
     return ended;
+  }
+
+  /** The first abort of the call so far (see CallEnd.abort). */
+  get aborted(): CallAbort | null {
+    return this.abort;
   }
 
   /** Bytes the kernel keeps between calls: its vars (keys and values). */
@@ -118,11 +146,37 @@ export class ExtismKernel {
 
   /** The functions a module may import, by namespace. */
   imports(): Record<string, Record<string, (...args: never[]) => unknown>> {
-    return { 'extism:host/env': this.extismFunctions(), 'airlock:host/env': this.airlockFunctions() };
+    return { 'extism:host/env': this.guarded(this.extismFunctions()), 'airlock:host/env': this.guarded(this.airlockFunctions()) };
+  }
+
+  /**
+   * The functions, each made to record what it throws: the first CallAbort of a
+   * call becomes its outcome even if the plugin catches it, and once there is
+   * one every host function aborts again at once (a plugin that swallowed a
+   * limit gets nothing more from the host).
+   */
+  private guarded(functions: Record<string, (...args: never[]) => unknown>): Record<string, (...args: never[]) => unknown> {
+    const guarded: Record<string, (...args: never[]) => unknown> = {};
+    for (const [name, hostFunction] of Object.entries(functions)) {
+      // Two arguments at most (HOST_FUNCTION_SIGNATURES), passed as such: a rest parameter costs every call.
+      guarded[name] = (first: never, second: never) => {
+        if (this.abort !== null) throw this.abort;
+        try {
+          return hostFunction(first, second);
+        } catch (error) {
+          if (error instanceof CallAbort) this.abort ??= error;
+          throw error;
+        }
+      };
+    }
+    return guarded;
   }
 
   private allocate(size: number): number {
     if (!Number.isSafeInteger(size) || size < 0) throw new CallAbort('trap', `invalid allocation size ${size}`);
+    if (this.blocks.length > MAX_BLOCKS_PER_CALL) {
+      throw new CallAbort('memory_limit', `host memory limit: more than ${MAX_BLOCKS_PER_CALL} Extism blocks allocated in one call`);
+    }
     if (this.liveBytes + size > this.limits.hostMemoryBytes) {
       throw new CallAbort(
         'memory_limit',
@@ -148,13 +202,13 @@ export class ExtismKernel {
   }
 
   private blockAt(address: bigint): Uint8Array {
-    const block = this.blocks[Number(address >> ADDRESS_SHIFT)];
+    const block = this.blocks[blockIndex(address)];
     if (!block) throw new CallAbort('trap', `no Extism memory block at 0x${address.toString(16)}`);
     return block;
   }
 
   private view(address: bigint, width: number): { view: DataView; offset: number } {
-    const index = Number(address >> ADDRESS_SHIFT);
+    const index = blockIndex(address);
     const block = this.blocks[index];
     const offset = Number(address & OFFSET_MASK);
     if (!block || offset + width > block.length) {
@@ -173,7 +227,7 @@ export class ExtismKernel {
   }
 
   private free(address: bigint): void {
-    const index = Number(address >> ADDRESS_SHIFT);
+    const index = blockIndex(address);
     const block = this.blocks[index];
     if (!block || index === this.inputIndex) return;
     this.liveBytes -= block.length;
@@ -223,7 +277,7 @@ export class ExtismKernel {
         if (size > this.limits.maxOutputBytes) {
           throw new CallAbort('output_too_large', `output of ${size} bytes is over the policy's ${this.limits.maxOutputBytes}`);
         }
-        const index = Number(address >> ADDRESS_SHIFT);
+        const index = blockIndex(address);
         const block = this.blocks[index];
         const offset = Number(address & OFFSET_MASK);
         if (!block || offset + size > block.length) {
@@ -234,7 +288,7 @@ export class ExtismKernel {
         this.outputLength = size;
       },
       error_set: (address: bigint) => {
-        this.errorIndex = address === 0n ? 0 : Number(address >> ADDRESS_SHIFT);
+        this.errorIndex = address === 0n ? 0 : blockIndex(address);
         if (this.errorIndex !== 0) this.blockAt(address);
       },
       error_get: () => this.address(this.errorIndex),

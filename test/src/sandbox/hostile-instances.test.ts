@@ -1,0 +1,249 @@
+// Plugins that attack the executor's own bookkeeping rather than a limit: they catch the host's aborts with wasm
+// exception handling, allocate blocks that count no bytes, hide their memory from the instance cache, or export
+// functions the host cannot call, to pass for `ok` or for a host failure worth retrying.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { type KvStore, loadTier, Sandbox, type SandboxPolicy } from '@airlock/sandbox';
+import { admitted, assertStillHealthy, context, freeTier, policyWith } from '../support/sandbox-harness.js';
+import { EXTISM_IMPORTS, GUEST_HELPERS, wat } from '../support/wasm.js';
+
+const standardTier: SandboxPolicy = await loadTier('standard');
+
+/** Resident memory of a process now, from /proc. */
+async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+/** Each export catches a host function's abort (`catch_all` catches any JavaScript exception), then carries on. */
+const SWALLOWING = wat(`(module
+  ${EXTISM_IMPORTS}
+  (import "airlock:host/env" "kv_get" (func $kv_get (param i64) (result i64)))
+  (import "airlock:host/env" "kv_set" (func $kv_set (param i64 i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "ok")
+  (data (i32.const 16) "still here")
+  (data (i32.const 32) "{\\"url\\": \\"https://example.com/\\"}")
+  (data (i32.const 80) "key")
+  ${GUEST_HELPERS}
+  (func $say_ok (call $output_set (call $to_block (i32.const 0) (i32.const 2)) (i64.const 2)))
+  (func (export "swallow_alloc") (result i32)
+    (try (do (drop (call $alloc (i64.const 0x7fffffffffff)))) (catch_all))
+    (call $say_ok)
+    (i32.const 0))
+  (func (export "swallow_then_log") (result i32) (local $line i64)
+    ;; The line's block exists before the abort: logging it needs no allocation, only the host.
+    (local.set $line (call $to_block (i32.const 16) (i32.const 10)))
+    (try (do (drop (call $alloc (i64.const 0x7fffffffffff)))) (catch_all))
+    (try (do (call $log_info (local.get $line))) (catch_all))
+    (i32.const 0))
+  (func (export "swallow_then_trap") (result i32)
+    (try (do (drop (call $alloc (i64.const 0x7fffffffffff)))) (catch_all))
+    (unreachable))
+  (func (export "swallow_http") (result i32) (local $request i64)
+    (local.set $request (call $to_block (i32.const 32) (i32.const 31)))
+    (try (do (drop (call $http_request (local.get $request) (i64.const 0)))) (catch_all))
+    (call $say_ok)
+    (i32.const 0))
+  (func (export "swallow_kv_value") (result i32) (local $key i64) (local $value i64)
+    (local.set $key (call $to_block (i32.const 80) (i32.const 3)))
+    (local.set $value (call $alloc (i64.const 20000)))
+    (try (do (call $kv_set (local.get $key) (local.get $value))) (catch_all))
+    (call $say_ok)
+    (i32.const 0))
+  (func (export "swallow_output") (result i32) (local $big i64)
+    (local.set $big (call $alloc (i64.const 300000)))
+    (try (do (call $output_set (local.get $big) (i64.const 300000))) (catch_all))
+    (i32.const 0))
+  (func (export "kv_get") (result i32)
+    (try (do (drop (call $kv_get (call $to_block (i32.const 80) (i32.const 3))))) (catch_all))
+    (call $say_ok)
+    (i32.const 0))
+)`);
+
+/** Blocks that count few or no bytes: many of them, zero-byte ones forever, and zero-byte ones freed at once. */
+const BLOCK_HOARDER = wat(`(module
+  ${EXTISM_IMPORTS}
+  (memory (export "memory") 1)
+  (func (export "zero_forever") (result i32)
+    (loop $l (drop (call $alloc (i64.const 0))) (br $l))
+    (i32.const 0))
+  (func (export "zero_and_free_forever") (result i32)
+    (loop $l (call $free (call $alloc (i64.const 0))) (br $l))
+    (i32.const 0))
+  (func (export "forty_thousand") (result i32) (local $i i32) (local $block i64)
+    ;; Blocks past index 0x7fff have addresses wasm sees as negative i64s: the last one must still work.
+    (loop $more
+      (local.set $block (call $alloc (i64.const 1)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $more (i32.lt_u (local.get $i) (i32.const 40000))))
+    (call $store_u8 (local.get $block) (i32.const 42))
+    (call $output_set (local.get $block) (i64.const 1))
+    (i32.const 0))
+)`);
+
+/** 16 MiB of memory it does not export, all touched. */
+const HIDDEN_MEMORY = wat(`(module
+  (memory 256)
+  (func (export "run") (result i32)
+    (memory.fill (i32.const 0) (i32.const 1) (i32.const 16777216))
+    (i32.const 0))
+)`);
+
+/** Exports the host cannot call as plugin functions. */
+const UNCALLABLE = wat(`(module
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "input_length" (func $input_length (result i64)))
+  (memory (export "memory") 1)
+  (tag $oops)
+  (export "reexported_alloc" (func $alloc))
+  (export "reexported_input_length" (func $input_length))
+  (func (export "with_param") (param i64) (result i32) (i32.const 0))
+  (func (export "vector") (result v128) (v128.const i64x2 0 0))
+  (func (export "throws") (result i32) (throw $oops))
+)`);
+
+describe('plugins that catch the host\'s aborts', () => {
+  let sandbox: Sandbox;
+  const artifact = admitted(SWALLOWING);
+  before(async () => {
+    sandbox = await Sandbox.start({ executors: 1 });
+  });
+  after(() => sandbox.stop());
+
+  it('ends with the abort a plugin caught, not ok, and gives it nothing more from the host', async () => {
+    const caught = await sandbox.run(artifact, 'swallow_alloc', '', context());
+    assert.equal(caught.status, 'memory_limit', caught.error?.message);
+    assert.match(caught.error!.message, /host memory limit/);
+    assert.deepEqual([...caught.output], [], 'no output of a failed call');
+
+    const logged = await sandbox.run(artifact, 'swallow_then_log', '', context());
+    assert.equal(logged.status, 'memory_limit');
+    assert.deepEqual(logged.logs, [], 'the host function after the abort aborted again at once');
+
+    const trapped = await sandbox.run(artifact, 'swallow_then_trap', '', context());
+    assert.equal(trapped.status, 'memory_limit', 'the first abort is the outcome, whatever failed after it');
+    await assertStillHealthy(sandbox);
+  });
+
+  it('keeps every kind of abort, from the kernel and from the supervisor', async () => {
+    const http = await sandbox.run(artifact, 'swallow_http', '', context());
+    assert.equal(http.status, 'http_refused', http.error?.message);
+    const kv = await sandbox.run(artifact, 'swallow_kv_value', '', context());
+    assert.equal(kv.status, 'memory_limit');
+    assert.match(kv.error!.message, /kv value of 20000 bytes/);
+    const output = await sandbox.run(artifact, 'swallow_output', '', context());
+    assert.equal(output.status, 'output_too_large');
+    await assertStillHealthy(sandbox);
+  });
+});
+
+describe('blocks that count no bytes', () => {
+  let sandbox: Sandbox;
+  before(async () => {
+    sandbox = await Sandbox.start({ executors: 1 });
+  });
+  after(() => sandbox.stop());
+
+  it('ends zero-byte allocations in a loop as memory_limit, the same every time, with the executor alive', async () => {
+    const artifact = admitted(BLOCK_HOARDER, standardTier);
+    const pids = sandbox.executorPids();
+    const first = await sandbox.run(artifact, 'zero_forever', '', context(standardTier));
+    assert.equal(first.status, 'memory_limit', first.error?.message);
+    assert.match(first.error!.message, /more than 65535 Extism blocks/);
+    const again = await sandbox.run(artifact, 'zero_forever', '', context(standardTier));
+    assert.deepEqual([again.status, again.fuelUsed], [first.status, first.fuelUsed], 'deterministic');
+    const freed = await sandbox.run(artifact, 'zero_and_free_forever', '', context(standardTier));
+    assert.equal(freed.status, 'memory_limit', 'a block index is not given back by free');
+    assert.deepEqual(sandbox.executorPids(), pids, 'the executor did not die');
+    await assertStillHealthy(sandbox);
+  });
+
+  it('serves every block an address can name: 40,000 of them, past the index where i64 addresses turn negative', async () => {
+    const artifact = admitted(BLOCK_HOARDER, standardTier);
+    const result = await sandbox.run(artifact, 'forty_thousand', '', context(standardTier));
+    assert.equal(result.status, 'ok', result.error?.message);
+    assert.deepEqual([...result.output], [42]);
+  });
+});
+
+describe('memory a module does not export', () => {
+  let sandbox: Sandbox;
+  const instanceCacheBytes = 64 * 1024 * 1024;
+  before(async () => {
+    sandbox = await Sandbox.start({ executors: 1, instanceCacheBytes });
+  });
+  after(() => sandbox.stop());
+
+  it('is reported in memoryPeakBytes and bounds the instance cache', async () => {
+    const artifact = admitted(HIDDEN_MEMORY);
+    assert.ok(!artifact.exports.some((entry) => entry.name.startsWith('__airlock_')), 'the reserved export is not listed as the plugin\'s');
+    const [pid] = sandbox.executorPids();
+    const before = await rssBytes(pid!);
+    // A warm instance per config: 40 of 16 MiB would be 640 MiB, four times what the cache may keep.
+    for (let n = 0; n < 40; n++) {
+      const result = await sandbox.run(artifact, 'run', '', context(freeTier, { config: { n: String(n) } }));
+      assert.equal(result.status, 'ok', result.error?.message);
+      assert.ok(result.memoryPeakBytes >= 16 * 1024 * 1024, `memoryPeakBytes ${result.memoryPeakBytes}`);
+    }
+    const grown = (await rssBytes(pid!)) - before;
+    // What the cache keeps, and room for instances it dropped that the garbage collector has not freed yet.
+    assert.ok(grown < instanceCacheBytes + 128 * 1024 * 1024, `the executor grew by ${grown} bytes`);
+    await assertStillHealthy(sandbox);
+  });
+});
+
+describe('exports the host cannot call', () => {
+  let sandbox: Sandbox;
+  /** Fails every read: a storage outage, the host's failure. */
+  const brokenKv: KvStore = {
+    get: () => Promise.reject(new Error('storage is down')),
+    set: () => Promise.reject(new Error('storage is down')),
+    delete: () => Promise.reject(new Error('storage is down')),
+  };
+  before(async () => {
+    sandbox = await Sandbox.start({ executors: 1, kv: brokenKv });
+  });
+  after(() => sandbox.stop());
+
+  it('refuses an export with parameters, or a host function re-exported, as the plugin\'s error without calling it', async () => {
+    const artifact = admitted(UNCALLABLE);
+    const withParam = await sandbox.run(artifact, 'with_param', '', context());
+    assert.equal(withParam.status, 'plugin_error');
+    assert.match(withParam.error!.message, /"with_param" takes 1 parameter/);
+    for (const exportName of ['reexported_alloc', 'reexported_input_length']) {
+      const reexported = await sandbox.run(artifact, exportName, '', context());
+      assert.equal(reexported.status, 'plugin_error', `${exportName}: ${reexported.error?.message}`);
+      assert.match(reexported.error!.message, /is a host function the module imports/);
+    }
+    const reserved = await sandbox.run(admitted(wat('(module (func $s) (start $s))')), '__airlock_start', '', context());
+    assert.equal(reserved.status, 'plugin_error', 'the names the sandbox adds are not the plugin\'s exports');
+    await assertStillHealthy(sandbox);
+  });
+
+  it('reports a signature JavaScript cannot call and an uncaught wasm exception as the plugin\'s fault, not the host\'s', async () => {
+    const artifact = admitted(UNCALLABLE);
+    const vector = await sandbox.run(artifact, 'vector', '', context());
+    assert.equal(vector.status, 'plugin_error', vector.error?.message);
+    assert.match(vector.error!.message, /cannot be called as a plugin function/);
+    const thrown = await sandbox.run(artifact, 'throws', '', context());
+    assert.equal(thrown.status, 'trap', thrown.error?.message);
+    await assertStillHealthy(sandbox);
+  });
+
+  it('still reports a failure of the host as host_error, even when the plugin catches it', async () => {
+    const result = await sandbox.run(admitted(SWALLOWING), 'kv_get', '', context());
+    assert.equal(result.status, 'host_error', result.error?.message);
+    assert.match(result.error!.message, /storage is down/);
+  });
+
+  it('starts a WASI command on a new instance every call', async () => {
+    const wasiPolicy = policyWith({ wasi: true });
+    const command = admitted(wat('(module (import "wasi_snapshot_preview1" "proc_exit" (func (param i32))) (memory (export "memory") 1) (func (export "_start")))'), wasiPolicy);
+    for (let n = 0; n < 2; n++) {
+      const result = await sandbox.run(command, '_start', '', context(wasiPolicy));
+      assert.equal(result.status, 'ok', `call ${n}: ${result.error?.message}`);
+    }
+  });
+});
