@@ -43,25 +43,81 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/**
+ * Tables a module may have, imported ones included. Toolchains emit one (for indirect calls), a few more
+ * with reference types. Each lives in the executor's V8 heap (20,000 tables of 10,000 elements, in an
+ * 80 KB module, exhausted it), so their number is bounded as well as their elements.
+ */
+export const MAX_TABLES = 16;
+
 function memoryProblem(layout: ModuleLayout, policy: SandboxPolicy): string | null {
   if (layout.imports.some((entry) => entry.kind === 'memory')) return 'imports its memory; a plugin must define its own';
   if (layout.memories.length > 1) return `defines ${layout.memories.length} memories; at most one is allowed`;
   const memory: Limits | undefined = layout.memories[0];
-  if (memory === undefined) return null;
+  if (memory === undefined) return tableProblem(layout, policy);
   if (memory.is64) return 'uses a 64-bit memory (memory64), which is not allowed';
   if (memory.shared) return 'uses a shared memory, which is not allowed';
   if (memory.initial > BigInt(policy.memoryPages)) {
     return `starts with ${memory.initial} memory pages; the policy allows ${policy.memoryPages}`;
   }
-  const table = layout.tables.find((limits) => limits.initial > BigInt(policy.maxTableElements));
+  return tableProblem(layout, policy);
+}
+
+/**
+ * The tables together hold at most `maxTableElements`, as they start and as they may grow (the rewrite
+ * caps each table's maximum at it, so the maxima must add up within it too): funcref tables take about
+ * 16 bytes an element of the executor's V8 heap, whose overflow kills the executor, not the call.
+ */
+function tableProblem(layout: ModuleLayout, policy: SandboxPolicy): string | null {
+  const cap = BigInt(policy.maxTableElements);
+  const imported = layout.imports.flatMap((entry) => (entry.kind === 'table' && entry.limits ? [entry.limits] : []));
+  const tables = [...imported, ...layout.tables];
+  if (tables.length > MAX_TABLES) return `has ${tables.length} tables; at most ${MAX_TABLES} are allowed`;
+  if (tables.some((limits) => limits.is64)) return 'uses a 64-bit table (table64), which is not allowed';
+  const table = tables.find((limits) => limits.initial > cap);
   if (table !== undefined) return `starts with a table of ${table.initial} elements; the policy allows ${policy.maxTableElements}`;
+  const initial = tables.reduce((sum, limits) => sum + limits.initial, 0n);
+  if (initial > cap) {
+    return `starts with ${tables.length} tables of ${initial} elements in all; the policy allows ${policy.maxTableElements} in all`;
+  }
+  const maxima = tables.reduce((sum, limits) => sum + (limits.maximum !== undefined && limits.maximum < cap ? limits.maximum : cap), 0n);
+  if (maxima > cap) {
+    return (
+      `has ${tables.length} tables that may grow to ${maxima} elements in all; the policy allows ${policy.maxTableElements} in all ` +
+      '(declare maxima that add up within it)'
+    );
+  }
+  return null;
+}
+
+/** C0 and C1 control characters (U+0000 to U+001F, U+007F to U+009F), which no stored or shown name may hold. */
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+/** A name as a reason may quote it: control characters, quotes and backslashes escaped (\u0000). */
+function escapedName(name: string): string {
+  const escaped = name.replace(/[\p{Cc}"\\]/gu, (character) => `\\u${character.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  return `"${escaped}"`;
+}
+
+/**
+ * A name the module exports or imports that holds a control character: the API stores them (a text column
+ * cannot hold U+0000) and shows them. The reader refuses names that are not UTF-8 already.
+ */
+function nameProblem(layout: ModuleLayout): string | null {
+  const exported = layout.exports.find((entry) => CONTROL_CHARACTER.test(entry.name));
+  if (exported !== undefined) return `the module exports ${escapedName(exported.name)}, a name with a control character`;
+  const imported = layout.imports.find((entry) => CONTROL_CHARACTER.test(entry.module) || CONTROL_CHARACTER.test(entry.name));
+  if (imported !== undefined) {
+    return `the module imports ${escapedName(imported.module)} ${escapedName(imported.name)}, a name with a control character`;
+  }
   return null;
 }
 
 /**
- * Admits a module for a policy, or says why not. In order: size cap, structure,
- * memory rules (no memory64, shared or imported memory; initial size within the
- * cap), WebAssembly validation, imports against the policy, then the rewrite that
+ * Admits a module for a policy, or says why not. In order: size cap, structure
+ * (names in UTF-8 without control characters), memory rules (no memory64, shared
+ * or imported memory; initial size within the cap; at most MAX_TABLES tables,
+ * within maxTableElements in all), WebAssembly validation, imports against the policy, then the rewrite that
  * caps the memory's maximum and injects fuel metering. Deterministic: the same
  * bytes and policy always give the same artifact and `artifactHash`.
  */
@@ -76,6 +132,8 @@ export function admit(bytes: Uint8Array, policy: SandboxPolicy): AdmissionResult
     const detail = error instanceof WasmFormatError ? error.message : String(error);
     return reject('invalid_module', `not a valid WebAssembly module: ${detail}`);
   }
+  const badName = nameProblem(layout);
+  if (badName !== null) return reject('invalid_module', badName);
   const reserved = layout.exports.find((entry) => entry.name.startsWith(RESERVED_EXPORT_PREFIX));
   if (reserved !== undefined) {
     return reject('invalid_module', `the module exports "${reserved.name}"; names starting with ${RESERVED_EXPORT_PREFIX} are reserved`);

@@ -87,8 +87,15 @@ export class ByteReader {
     return result;
   }
 
+  /** A name (of an import, an export, a section): UTF-8 (the format requires it), else a WasmFormatError. */
   name(): string {
     const length = this.u32();
-    return new TextDecoder('utf-8', { fatal: true }).decode(this.take(length));
+    const start = this.offset;
+    const bytes = this.take(length);
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new WasmFormatError(`the name at byte ${start} is not valid UTF-8`);
+    }
   }
 }
