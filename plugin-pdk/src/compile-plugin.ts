@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { CompileDiagnostic, CompileResult, PluginSource } from './compile-protocol.js';
 
 const COMPILER = fileURLToPath(new URL('./compiler-process.js', import.meta.url));
@@ -16,6 +16,12 @@ export interface CompileOptions {
   memoryMb?: number;
   /** Total bytes of source accepted, default 1 MiB. */
   maxSourceBytes?: number;
+  /**
+   * Whose compile this is (a tenant): one owner's compiles run one at a time,
+   * so that a burst of slow ones from one owner never takes every compiler
+   * slot while others wait behind it.
+   */
+  owner?: string;
 }
 
 /**
@@ -25,6 +31,21 @@ export interface CompileOptions {
  * and its time limit counts from its start.
  */
 const compilerSlots = pLimit(availableParallelism());
+
+/** Each owner's line to the compiler slots: one of its compiles waits for a slot at a time. */
+const ownerLines = new Map<string, LimitFunction>();
+
+/** Runs `compile` in its owner's line, then in a compiler slot; a line with nothing in it is forgotten. */
+async function inOwnerLine<T>(owner: string | undefined, compile: () => Promise<T>): Promise<T> {
+  if (owner === undefined) return compilerSlots(compile);
+  let line = ownerLines.get(owner);
+  if (line === undefined) ownerLines.set(owner, (line = pLimit(1)));
+  try {
+    return await line(() => compilerSlots(compile));
+  } finally {
+    if (line.activeCount === 0 && line.pendingCount === 0) ownerLines.delete(owner);
+  }
+}
 
 function failure(message: string, file = ''): CompileResult {
   return { ok: false, diagnostics: [{ severity: 'error', file, line: 0, column: 0, message, code: 0 }] };
@@ -46,7 +67,7 @@ export async function compilePlugin(source: PluginSource, options: CompileOption
   const maxBytes = options.maxSourceBytes ?? 1024 * 1024;
   if (size > maxBytes) return failure(`the source is ${size} bytes; at most ${maxBytes} are compiled`);
 
-  return compilerSlots(() => runCompiler(source.files, entry, options));
+  return inOwnerLine(options.owner, () => runCompiler(source.files, entry, options));
 }
 
 /** One compiler process for one source, killed at its time limit. */

@@ -71,6 +71,21 @@ describe('plugin compiler', () => {
     assert.ok(most >= 1 && most <= availableParallelism(), `at most ${availableParallelism()} compilers at once, saw ${most}`);
   });
 
+  it("runs one owner's compiles one at a time, so another owner's compile never waits behind a burst of them", async () => {
+    const source = { files: { 'index.ts': 'import { Host } from "@airlock/plugin-pdk";\nexport function run(): i32 { Host.outputString("x"); return 0; }\n' } };
+    const finished: string[] = [];
+    const compile = (owner: string, name: string) =>
+      compilePlugin(source, { owner, timeoutMs: 60_000 }).then((result) => {
+        assert.ok(result.ok, name);
+        finished.push(name);
+      });
+    // One owner's burst, as many as twice the compiler slots, then another owner's one compile.
+    const burst = Array.from({ length: availableParallelism() * 2 }, (_, n) => compile('owner-a', `a${n + 1}`));
+    await Promise.all([...burst, compile('owner-b', 'b')]);
+    // In one line with the burst, b would have waited for all but the last slots' worth of it.
+    assert.ok(finished.indexOf('b') < finished.indexOf('a2'), `finished in the order ${finished.join(', ')}`);
+  });
+
   it('is bounded in time', async () => {
     const result = await compilePlugin({ files: { 'index.ts': 'export function run(): i32 { return 0; }\n' } }, { timeoutMs: 50 });
     assert.deepEqual(result.diagnostics.map((d) => d.message), ['compilation took longer than 50 ms']);

@@ -68,7 +68,7 @@ export class VersionsService {
     const plugin = await this.plugins.getLive(tenant.id, pluginId);
     let bytes: Uint8Array;
     if (input.kind === 'source') {
-      const compiled = await compilePlugin({ files: input.files, ...(input.entry === undefined ? {} : { entry: input.entry }) });
+      const compiled = await compilePlugin({ files: input.files, ...(input.entry === undefined ? {} : { entry: input.entry }) }, { owner: tenant.id });
       if (!compiled.ok) {
         const first = compiled.diagnostics.find((d) => d.severity === 'error') ?? compiled.diagnostics[0];
         const where = first && first.file !== '' ? `${first.file}:${first.line}:${first.column}: ` : '';
