@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { compileSource } from '../support/pdk.js';
@@ -133,6 +134,21 @@ describe('plugin logs: searched and tailed across invocations', () => {
       assert.equal(again, 200);
     } finally {
       for (const stream of streams) stream.close();
+    }
+    // Clients that leave at once, while the route still looks up what they follow, hold no place afterwards.
+    const invocation = await emitAndWait('left at once');
+    const url = new URL(`${api.baseUrl}/v1/invocations/${invocation}/stream`);
+    for (let n = 0; n < 30; n++) {
+      const socket = connect(Number(url.port), url.hostname);
+      socket.on('error', () => undefined);
+      socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${alice.key}\r\n\r\n`, () => socket.destroy());
+    }
+    await sleep(1000);
+    const afterwards = Array.from({ length: 3 }, () => readSse(`${api.baseUrl}/v1/logs/stream`, alice.key));
+    try {
+      assert.deepEqual(await Promise.all(afterwards.map((stream) => stream.opened)), [200, 200, 200]);
+    } finally {
+      for (const stream of afterwards) stream.close();
     }
   });
 

@@ -89,6 +89,9 @@ export class EventStreams {
   ) {}
 
   async follow(principal: TenantPrincipal, request: Request, response: Response, poll: () => Promise<StreamPoll>): Promise<void> {
+    // A client that left while the route looked up what it follows has come and gone: its 'close' has passed,
+    // so nothing would end the stream (or free its place) but the stream's time limit.
+    if (request.socket.destroyed) return;
     const tenantId = principal.tenant.id;
     const max = this.config.streamsPerTenant;
     const streams = this.open.get(tenantId) ?? 0;
@@ -108,6 +111,7 @@ export class EventStreams {
       else this.open.set(tenantId, left);
     };
     request.once('close', release);
+    response.once('close', release);
     try {
       await this.stream(principal, request, response, poll);
     } finally {
