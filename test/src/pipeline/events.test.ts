@@ -118,14 +118,17 @@ describe('events through the queue and the worker', () => {
       assert.equal(reused.body.error.code, 'idempotency_key_reused');
       assert.deepEqual(reused.body.error.details, { eventId: first.body.eventId, differs });
     }
-    // The same JSON payload written another way is the same event.
-    const json = await api.http.post('/v1/events', { token: alice.key, body: { type: 'invoice.due', payload: { a: 1, b: [1, 2] }, idempotencyKey: 'invoice-7' } });
-    const rewritten = await api.http.post('/v1/events', {
-      token: alice.key,
-      rawBody: { data: '{ "idempotencyKey": "invoice-7", "payload": { "b": [1, 2.0], "a": 1 }, "type": "invoice.due" }', contentType: 'application/json' },
-    });
-    assert.equal(rewritten.status, 202, rewritten.text);
-    assert.equal(rewritten.body.eventId, json.body.eventId);
+    // The same JSON payload spaced otherwise is the same event; one a plugin would read otherwise is not.
+    const sendAgain = (payload: string) =>
+      api.http.post('/v1/events', { token: alice.key, rawBody: { data: `{ "idempotencyKey": "invoice-7", "payload": ${payload}, "type": "invoice.due" }`, contentType: 'application/json' } });
+    const json = await sendAgain('{"a":"é","n":9007199254740993,"b":[1,2]}');
+    assert.equal(json.status, 202, json.text);
+    const respaced = await sendAgain('{ "a" : "\\u00e9",\n "n": 9007199254740993, "b": [ 1, 2 ] }');
+    assert.equal(respaced.status, 202, respaced.text);
+    assert.equal(respaced.body.eventId, json.body.eventId);
+    for (const other of ['{ "a": "é", "n": 9007199254740992, "b": [1, 2] }', '{ "n": 9007199254740993, "a": "é", "b": [1, 2] }', '{ "a": "é", "n": 9007199254740993, "b": [1, 2.0] }']) {
+      assert.equal((await sendAgain(other)).status, 409, other);
+    }
     const other = await api.http.post('/v1/events', { token: bob.key, body: { type: 'order.created', idempotencyKey: 'order-42' } });
     assert.notEqual(other.body.eventId, first.body.eventId, 'keys are per tenant');
     const third = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from('Grace').toString('base64') } });

@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type AcceptedEvent, BindingRepository, type EventToRecord, type EventWithInvocations, EventRepository, type PlannedInvocation, type RecordedEvent, type Tenant } from '@airlock/db';
 import { CoalescingBatcher } from '@airlock/execution';
@@ -16,23 +15,9 @@ import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { TenantConfigCache } from '../tenant-config/tenant-config-cache.js';
 import { notFound } from '../validation/id-param.pipe.js';
 import type { createEventSchema } from './event.schema.js';
-import { payloadText } from './payload-text.js';
+import { payloadText, samePayload } from './payload-text.js';
 
 const tracer = trace.getTracer('airlock-api');
-
-/**
- * Whether a payload sent again is the one recorded: the same bytes, or the
- * same JSON written differently (a client that serializes again may space or
- * order it otherwise).
- */
-function samePayload(recorded: Uint8Array, sent: Uint8Array): boolean {
-  if (Buffer.from(recorded).equals(sent)) return true;
-  try {
-    return isDeepStrictEqual(JSON.parse(Buffer.from(recorded).toString('utf8')), JSON.parse(Buffer.from(sent).toString('utf8')));
-  } catch {
-    return false;
-  }
-}
 
 /**
  * An idempotency key names one event: sent again with another type or

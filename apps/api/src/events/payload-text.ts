@@ -1,5 +1,5 @@
 import { parse as parseContentType } from 'content-type';
-import { visit } from 'jsonc-parser';
+import { createScanner, SyntaxKind, ScanError, visit } from 'jsonc-parser';
 import { invalidField } from '../validation/invalid-field.js';
 
 /**
@@ -132,4 +132,33 @@ export function payloadText(payload: unknown, rawBody: Buffer | undefined, conte
     if (error instanceof RangeError) throw invalidField('body', 'payload', 'nests too deeply to serialize; send it as payloadBase64');
     throw error;
   }
+}
+
+/**
+ * JSON text as its tokens, whitespace left out: numbers as written (a double
+ * would make 9007199254740993 and ...992 one), strings by value (escapes
+ * written either way are the same text), keys in their order. Null when the
+ * text is not JSON throughout.
+ */
+function jsonTokens(text: string): string[] | null {
+  const scanner = createScanner(text, true);
+  const tokens: string[] = [];
+  for (let kind = scanner.scan(); kind !== SyntaxKind.EOF; kind = scanner.scan()) {
+    if (scanner.getTokenError() !== ScanError.None || kind === SyntaxKind.Unknown || kind === SyntaxKind.LineCommentTrivia || kind === SyntaxKind.BlockCommentTrivia) return null;
+    tokens.push(`${kind}:${scanner.getTokenValue()}`);
+  }
+  return tokens;
+}
+
+/**
+ * Whether a payload sent again (with the idempotency key of a recorded event)
+ * is the one recorded: the same bytes, or the same JSON spaced otherwise, as
+ * a client that serializes it again may send it. Anything a plugin would read
+ * differently (a digit, a key's place) is another payload.
+ */
+export function samePayload(recorded: Uint8Array, sent: Uint8Array): boolean {
+  if (Buffer.from(recorded).equals(sent)) return true;
+  const before = jsonTokens(Buffer.from(recorded).toString('utf8'));
+  const now = jsonTokens(Buffer.from(sent).toString('utf8'));
+  return before !== null && now !== null && before.length === now.length && before.every((token, index) => token === now[index]);
 }
