@@ -63,6 +63,14 @@ describe('ArtifactCache', () => {
     assert.notEqual(other, first, 'another policy is another admission');
   });
 
+  it('caches nothing for a module whose bytes could not be loaded: the next ask loads them again', async () => {
+    const policy = await loadTier('free');
+    const cache = new ArtifactCache();
+    await assert.rejects(cache.admit('gone', () => Promise.reject(new Error('the version no longer exists')), policy), /no longer exists/);
+    const found = await cache.admit('gone', () => Promise.resolve(manyFunctions(1)), policy);
+    assert.ok(found.ok, 'the same bytes, loaded for another version, are admitted');
+  });
+
   it('keeps to its bound in bytes, letting the least recently used go first', async () => {
     const policy = await loadTier('free');
     const probe = await new ArtifactCache().admit('probe', () => Promise.resolve(manyFunctions(1000)), policy);

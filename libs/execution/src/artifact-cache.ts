@@ -1,8 +1,17 @@
 import { createHash } from 'node:crypto';
 import { admitOffThread, type AdmissionResult, type SandboxPolicy } from '@airlock/sandbox';
 
-/** What a cached admission holds in memory: the rewritten module, or next to nothing for a rejection. */
-const sizeOf = (result: AdmissionResult): number => (result.ok ? result.artifact.bytes.length : 1024);
+/**
+ * About what a cached admission holds in memory: the rewritten module and its
+ * names (a module may declare a hundred thousand exports), or a rejection's reason.
+ */
+function sizeOf(result: AdmissionResult): number {
+  if (!result.ok) return 1024 + result.rejection.reason.length * 2;
+  const { artifact } = result;
+  const names = [...artifact.exports.map((entry) => entry.name), ...artifact.functions, ...artifact.imports.flatMap((entry) => [entry.module, entry.name])];
+  // A JavaScript string takes two bytes a character at most, and an entry's object some dozens more.
+  return artifact.bytes.length + names.reduce((total, name) => total + name.length * 2 + 64, 0);
+}
 
 /**
  * Admitted artifacts by module and policy: admission is deterministic, so a

@@ -33,6 +33,9 @@ export interface InvocationRunnerDeps {
 
 const tracer = trace.getTracer('airlock-worker');
 
+/** A version's module was deleted between its claim and its admission. */
+class VersionGone extends Error {}
+
 /** Failures that may not happen again: the executor died, or the host failed to serve a host function. */
 export const TRANSIENT_STATUSES: ReadonlySet<string> = new Set(['crashed', 'host_error']);
 
@@ -196,12 +199,20 @@ export class InvocationRunner {
     const tenantPolicy = await deps.policies.resolve(invocation.tenantTier, invocation.quotaOverrides as QuotaOverrides);
     // A version whose permissions an admin approved runs with them.
     const policy = module.approvalStatus === 'approved' ? this.reviewedPolicy(tenantPolicy) : tenantPolicy;
-    // The module's bytes are read from the database only when its admission is not cached.
-    const admission = await deps.artifacts.admit(
-      module.sha256,
-      async () => (await deps.versions.findWithWasm(invocation.tenantId, invocation.pluginId, invocation.version))?.wasm ?? new Uint8Array(0),
-      policy,
-    );
+    // The module's bytes are read from the database only when its admission is not cached. A version gone
+    // meanwhile is this invocation's end, and nothing is cached for it: the same bytes may be another version's.
+    const admission = await deps.artifacts
+      .admit(
+        module.sha256,
+        async () => {
+          const stored = await deps.versions.findWithWasm(invocation.tenantId, invocation.pluginId, invocation.version);
+          if (stored === null) throw new VersionGone();
+          return stored.wasm;
+        },
+        policy,
+      )
+      .catch((error: unknown) => (error instanceof VersionGone ? null : Promise.reject(error)));
+    if (admission === null) return failedResult('invalid_module', 'the plugin version no longer exists');
     if (!admission.ok) {
       metrics.admissionRejections.inc({ kind: admission.rejection.kind });
       return failedResult(admission.rejection.kind === 'forbidden_import' ? 'forbidden_import' : 'invalid_module', admission.rejection.reason);

@@ -222,6 +222,19 @@ describe('exports the host cannot call', () => {
     await assertStillHealthy(sandbox);
   });
 
+  it("reports none of the last call's logs with an export it refuses", async () => {
+    const artifact = admitted(
+      wat(`(module ${EXTISM_IMPORTS} (memory (export "memory") 1) (data (i32.const 1024) "said") ${GUEST_HELPERS}
+        (func (export "talk") (result i32) (call $log_info (call $to_block (i32.const 1024) (i32.const 4))) (i32.const 0))
+        (func (export "with_param") (param i64) (result i32) (i32.const 0)))`),
+    );
+    const talked = await sandbox.run(artifact, 'talk', '', context());
+    assert.deepEqual(talked.logs.map((line) => line.message), ['said'], talked.error?.message);
+    const refused = await sandbox.run(artifact, 'with_param', '', context());
+    assert.equal(refused.status, 'plugin_error');
+    assert.deepEqual(refused.logs, [], 'the warm instance\'s last call logged, not this one');
+  });
+
   it('reports a signature JavaScript cannot call and an uncaught wasm exception as the plugin\'s fault, not the host\'s', async () => {
     const artifact = admitted(UNCALLABLE);
     const vector = await sandbox.run(artifact, 'vector', '', context());

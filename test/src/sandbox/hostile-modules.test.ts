@@ -221,5 +221,11 @@ describe('hostile modules', () => {
       bytes[at + 1] = 0xff;
       assert.match(rejection(bytes).reason, /^not a valid WebAssembly module: the name at byte \d+ is not valid UTF-8$/);
     });
+
+    it('keeps a leading U+FEFF as part of a name, as the engine does, rather than list an export the module lacks', () => {
+      const result = admit(exporting('\\ef\\bb\\bfrun'), freeTier);
+      assert.ok(result.ok);
+      assert.deepEqual(result.artifact.functions, ['\ufeffrun']);
+    });
   });
 });

@@ -144,6 +144,9 @@ export class PluginInstance {
     return created;
   }
 
+  /** Whether a call has run on this instance (its logs are then no one else's). */
+  private called = false;
+
   call(exportName: string, input: Uint8Array, config: Record<string, string>, limits: CallLimits): RunResult {
     const started = performance.now();
     // Start and first call share one budget: a start function cannot burn a budget of its own.
@@ -151,7 +154,12 @@ export class PluginInstance {
     this.startFuel = 0;
     const exported = this.instance.exports[exportName];
     const notCallable = this.whyNotCallable(exportName, exported);
-    if (notCallable !== null) return this.result('plugin_error', notCallable, started, limits, 0);
+    if (notCallable !== null) {
+      // What the logs hold is the last call's (or, before the first, the start function's, which this call reports).
+      if (this.called) this.kernel.logs.begin(limits.logs);
+      return this.result('plugin_error', notCallable, started, limits, 0);
+    }
+    this.called = true;
     this.flags.value = 0;
     this.kernel.begin(input, config, limits);
     const budget = this.fuel.value as bigint;

@@ -93,7 +93,8 @@ export class ByteReader {
     const start = this.offset;
     const bytes = this.take(length);
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      // ignoreBOM: a leading U+FEFF is part of the name (the engine keeps it), not a mark to drop.
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
     } catch {
       throw new WasmFormatError(`the name at byte ${start} is not valid UTF-8`);
     }
