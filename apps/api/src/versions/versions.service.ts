@@ -10,7 +10,7 @@ import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { encodeCursor } from '../validation/opaque-cursor.js';
 import { ModuleAdmissions } from './module-admissions.js';
-import { reviewPermissions, reviewPolicy } from '@airlock/execution';
+import { heldForApproval, reviewPermissions, reviewPolicy } from '@airlock/execution';
 import type { DeclaredTest, runTestsSchema } from './version.schema.js';
 import { type TestResult, VersionTestsRunner } from './version-tests.runner.js';
 
@@ -219,13 +219,14 @@ export class VersionsService {
   /**
    * The enabled bindings unpublishing `version` stops: those pinned to it, and,
    * when it is the newest published, those following "latest" whose export the
-   * version before it lacks (or all of them, when none is left).
+   * version before it lacks (or all of them, when none is left or it is held
+   * for approval: "latest" is the newest published, and it runs only once cleared).
    */
   private async bindingsStoppedBy(tenantId: string, version: PluginVersionSummary): Promise<StoppedBinding[]> {
     const latest = await this.versions.latestPublished(tenantId, version.pluginId);
     const followsThis = latest?.number === version.number;
     const before = followsThis ? await this.versions.latestPublished(tenantId, version.pluginId, version.number) : null;
-    const runningAfter = (before?.exports ?? []) as string[];
+    const runningAfter = (before === null || heldForApproval(before.approvalStatus) ? [] : before.exports) as string[];
     return (await this.bindings.list(tenantId, { pluginId: version.pluginId }))
       .filter((binding) => binding.enabled && (binding.version === version.number || (binding.version === null && followsThis && !runningAfter.includes(binding.exportName))))
       .map((binding) => ({ id: binding.id, event: binding.event, export: binding.exportName, version: binding.version ?? 'latest' }));
