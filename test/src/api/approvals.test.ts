@@ -294,5 +294,7 @@ describe('permission review and admin approvals', () => {
     const unpublished = await api.http.post(`/v1/plugins/${pluginId}/versions/3/unpublish`, as);
     assert.equal(unpublished.status, 200, unpublished.text);
     assert.deepEqual(unpublished.body.stoppedBindings, [{ id: binding.id, event: 'order.created', export: 'run', version: 'latest' }], '"latest" is now version 2, which does not run until approved');
+    const heldUnpublished = await api.http.post(`/v1/plugins/${pluginId}/versions/2/unpublish`, as);
+    assert.deepEqual(heldUnpublished.body.stoppedBindings, [], 'version 2 ran nothing while it awaited approval: nothing more stops');
   });
 });

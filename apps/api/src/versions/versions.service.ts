@@ -227,8 +227,11 @@ export class VersionsService {
     const followsThis = latest?.number === version.number;
     const before = followsThis ? await this.versions.latestPublished(tenantId, version.pluginId, version.number) : null;
     const runningAfter = (before === null || heldForApproval(before.approvalStatus) ? [] : before.exports) as string[];
+    // Only what runs on it now stops: a binding whose export it lacks, or while it awaits approval, ran nothing already.
+    const runningNow = (heldForApproval(version.approvalStatus) ? [] : version.exports) as string[];
     return (await this.bindings.list(tenantId, { pluginId: version.pluginId }))
-      .filter((binding) => binding.enabled && (binding.version === version.number || (binding.version === null && followsThis && !runningAfter.includes(binding.exportName))))
+      .filter((binding) => binding.enabled && runningNow.includes(binding.exportName))
+      .filter((binding) => binding.version === version.number || (binding.version === null && followsThis && !runningAfter.includes(binding.exportName)))
       .map((binding) => ({ id: binding.id, event: binding.event, export: binding.exportName, version: binding.version ?? 'latest' }));
   }
 
