@@ -260,3 +260,62 @@ describe('exports the host cannot call', () => {
     }
   });
 });
+
+const BYTES_AT_A_TIME = wat(`(module
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "free" (func $free (param i64)))
+  (import "extism:host/env" "log_info" (func $log_info (param i64)))
+  (import "extism:host/env" "var_set" (func $var_set (param i64 i64)))
+  (import "extism:host/env" "var_get" (func $var_get (param i64) (result i64)))
+  (memory 1)
+  (tag $again)
+  ;; One line of 16 MB: decoded and escaped, it would exhaust the executor's heap.
+  (func (export "log_16mb") (result i32)
+    (call $log_info (call $alloc (i64.const 16000000)))
+    (i32.const 0))
+  ;; A 65,000-byte var read back 32,000 times (var_get takes its key block: a new one each time): 2 GB copied for one unit a call.
+  (func (export "read_var") (result i32) (local $i i32)
+    (call $var_set (call $alloc (i64.const 1)) (call $alloc (i64.const 65000)))
+    (loop $l
+      (call $free (call $var_get (call $alloc (i64.const 1))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 32000))))
+    (i32.const 0))
+  ;; Throws caught at once, 200,000 times: each a trip through the engine's unwinder.
+  (func (export "throw_loop") (result i32) (local $i i32)
+    (loop $l
+      (try (do (throw $again)) (catch_all))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 200000))))
+    (i32.const 0))
+)`);
+
+describe('work a host function or a throw does, charged by its size', () => {
+  let sandbox: Sandbox;
+  before(async () => {
+    sandbox = await Sandbox.start({ executors: 1 });
+  });
+  after(() => sandbox.stop());
+
+  it('drops a log line past the room left without reading it, rather than let it exhaust the executor', async () => {
+    const result = await sandbox.run(admitted(BYTES_AT_A_TIME, standardTier), 'log_16mb', '', context(standardTier));
+    assert.equal(result.status, 'ok', result.error?.message);
+    assert.deepEqual([result.logs, result.logsDropped], [[], 1]);
+    // Its 16 MB block was charged as it was made: 1 unit per 16 bytes.
+    assert.ok(result.fuelUsed >= 1_000_000, `charged ${result.fuelUsed}`);
+    await assertStillHealthy(sandbox);
+  });
+
+  it('charges the bytes host functions copy: a var read back 32,000 times runs out of a free budget', async () => {
+    const result = await sandbox.run(admitted(BYTES_AT_A_TIME), 'read_var', '', context());
+    assert.equal(result.status, 'fuel_exhausted', result.error?.message);
+    assert.match(result.error!.message, /ran out of fuel in a host function/);
+    assert.equal(result.fuelUsed, freeTier.fuelPerCall + 1);
+  });
+
+  it('charges a throw as the unwinding it is: 200,000 of them run out of a free budget', async () => {
+    const result = await sandbox.run(admitted(BYTES_AT_A_TIME), 'throw_loop', '', context());
+    assert.equal(result.status, 'fuel_exhausted', result.error?.message);
+    await assertStillHealthy(sandbox);
+  });
+});

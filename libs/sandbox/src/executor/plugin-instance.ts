@@ -127,6 +127,12 @@ export class PluginInstance {
       return startFailure(kernel, { status: 'invalid_module', message: 'the module was not admitted (no fuel metering)' }, 0, started);
     }
     fuel.value = BigInt(limits.fuelPerCall);
+    kernel.spendFuel = (units) => {
+      const left = (fuel.value as bigint) - BigInt(units);
+      // As the metering's own out-of-fuel path leaves it: the budget and one more spent, not a debt for work not done.
+      fuel.value = left < 0n ? -1n : left;
+      if (left < 0n) throw new CallAbort('fuel_exhausted', 'the call ran out of fuel in a host function (it handled more bytes than its budget pays for)');
+    };
     const start = instance.exports[START_EXPORT];
     if (typeof start === 'function') {
       let failure: Failure | null = null;

@@ -55,6 +55,12 @@ const OFFSET_MASK = (1n << ADDRESS_SHIFT) - 1n;
  * loop would otherwise exhaust the executor's heap while counting nothing).
  */
 export const MAX_BLOCKS_PER_CALL = 0xffff;
+/**
+ * Bytes a host function handles (allocates, copies, decodes) per unit of fuel,
+ * as bulk memory operations are charged: without it, a call of one unit could
+ * copy or decode megabytes (a var read back 32,000 times, a 16 MB log line).
+ */
+export const HOST_BYTES_PER_FUEL = 16;
 const decoder = new TextDecoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -88,6 +94,8 @@ export class ExtismKernel {
   private varBytes = 0;
   private lastHttp: { status: number; headers: Record<string, string> } = { status: 0, headers: {} };
   private abort: CallAbort | null = null;
+  /** Takes fuel from the call's budget, or aborts it: set by the instance once it exists (see PluginInstance). */
+  spendFuel: (units: number) => void = () => undefined;
   readonly logs: LogCollector;
 
   constructor(
@@ -115,7 +123,8 @@ export class ExtismKernel {
     this.abort = null;
     this.config = config;
     this.logs.begin(limits.logs);
-    this.inputIndex = this.storeBlock(input);
+    // The input is the host's to hand over, not the plugin's work: not charged.
+    this.inputIndex = this.storeBlock(input, false);
   }
 
   /** Ends a call: its output and error, and its host blocks freed (an instance kept for later holds none). */
@@ -172,7 +181,12 @@ export class ExtismKernel {
     return guarded;
   }
 
-  private allocate(size: number): number {
+  /** Charges the bytes a host function handles (see HOST_BYTES_PER_FUEL). */
+  private chargeBytes(bytes: number): void {
+    if (bytes >= HOST_BYTES_PER_FUEL) this.spendFuel(Math.floor(bytes / HOST_BYTES_PER_FUEL));
+  }
+
+  private allocate(size: number, charged = true): number {
     if (!Number.isSafeInteger(size) || size < 0) throw new CallAbort('trap', `invalid allocation size ${size}`);
     if (this.blocks.length > MAX_BLOCKS_PER_CALL) {
       throw new CallAbort('memory_limit', `host memory limit: more than ${MAX_BLOCKS_PER_CALL} Extism blocks allocated in one call`);
@@ -183,6 +197,8 @@ export class ExtismKernel {
         `host memory limit: allocating ${size} bytes would hold ${this.liveBytes + size}, over the policy's ${this.limits.hostMemoryBytes}`,
       );
     }
+    // Charged before it is taken: zeroing it is work in proportion too, and a block that cannot be paid for is not made.
+    if (charged) this.chargeBytes(size);
     const block = new Uint8Array(size);
     this.blocks.push(block);
     this.views.push(null);
@@ -191,8 +207,8 @@ export class ExtismKernel {
     return this.blocks.length - 1;
   }
 
-  private storeBlock(bytes: Uint8Array): number {
-    const index = this.allocate(bytes.length);
+  private storeBlock(bytes: Uint8Array, charged = true): number {
+    const index = this.allocate(bytes.length, charged);
     this.blocks[index]!.set(bytes);
     return index;
   }
@@ -223,7 +239,9 @@ export class ExtismKernel {
   }
 
   private readString(address: bigint): string {
-    return decoder.decode(this.blockAt(address));
+    const block = this.blockAt(address);
+    this.chargeBytes(block.length);
+    return decoder.decode(block);
   }
 
   private free(address: bigint): void {
@@ -235,7 +253,9 @@ export class ExtismKernel {
     this.views[index] = null;
   }
 
+  /** A log line, read only if it is kept: one below the level, or past the room left, is never decoded. */
   private log(level: LogLevel, address: bigint): void {
+    if (this.logs.room(level, this.blockAt(address).length) !== 'keep') return;
     this.logs.add(level, this.readString(address));
   }
 
@@ -320,6 +340,7 @@ export class ExtismKernel {
         if (total > this.limits.maxVarBytes) {
           throw new CallAbort('memory_limit', `vars would hold ${total} bytes, over the policy's ${this.limits.maxVarBytes}`);
         }
+        this.chargeBytes(value.length);
         this.vars.set(key, value.slice());
         this.varBytes = total;
       },
@@ -385,6 +406,7 @@ export class ExtismKernel {
         if (value.length > this.limits.kv.maxValueBytes) {
           throw new CallAbort('memory_limit', `kv value of ${value.length} bytes is over the policy's ${this.limits.kv.maxValueBytes}`);
         }
+        this.chargeBytes(value.length);
         this.host.kvSet(key, value);
       },
       kv_delete: (keyAddress: bigint) => this.host.kvDelete(this.kvKey(keyAddress)),

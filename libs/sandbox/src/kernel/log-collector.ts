@@ -47,6 +47,23 @@ export class LogCollector {
     this.startedAt = performance.now();
   }
 
+  /**
+   * Whether a line of `rawBytes` bytes at `level` could be kept: `ignore` below
+   * the level, `drop` (counted) when the caps leave no room for it. Decoding
+   * never makes text shorter than its bytes (an invalid byte becomes U+FFFD,
+   * three), nor does making it inert: a line past the room left is dropped
+   * without being read, however large (a 16 MB line decoded and escaped would
+   * exhaust the executor's heap).
+   */
+  room(level: LogLevel, rawBytes: number): 'keep' | 'ignore' | 'drop' {
+    if (LOG_PRIORITY[level] < LOG_PRIORITY[this.limits.level]) return 'ignore';
+    if (this.lines.length >= this.limits.maxLines || this.bytes + rawBytes > this.limits.maxBytes) {
+      this.dropped++;
+      return 'drop';
+    }
+    return 'keep';
+  }
+
   add(level: LogLevel, raw: string): void {
     if (LOG_PRIORITY[level] < LOG_PRIORITY[this.limits.level]) return;
     const message = inertText(raw);
