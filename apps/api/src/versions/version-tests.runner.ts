@@ -96,7 +96,7 @@ export class VersionTestsRunner {
         pluginId: scope.pluginId,
         policy: scope.policy,
         config: call.config ?? {},
-        instanceKey: `test:${scope.tenantId}:${artifact.artifactHash}:${call.name}`,
+        instanceKey: `test:${scope.tenantId}:${scope.pluginId}:${artifact.artifactHash}:${call.name}`,
       });
       const output = utf8(result.output);
       const failures = expect === undefined ? [] : failuresOf(expect, result, output);
