@@ -262,6 +262,11 @@ describe('plugin lifecycle over HTTP', () => {
     const unpublished = await api.http.post(`/v1/plugins/${pluginId}/versions/1/unpublish`, as(alice));
     assert.ok(unpublished.body.stoppedBindings.some((stopped: { id: string; version: number }) => stopped.id === bound.body.id && stopped.version === 1), unpublished.text);
     assert.deepEqual((await api.http.post(`/v1/plugins/${pluginId}/versions/1/unpublish`, as(alice))).body.stoppedBindings, [], 'unpublished already: nothing more stops');
+    const unpublishings = (await api.http.get('/v1/audit?limit=100', as(alice))).body.items.filter((entry: { action: string; details: { pluginId: string; number: number } }) => entry.action === 'version.unpublished' && entry.details.pluginId === pluginId && entry.details.number === 1);
+    assert.equal(unpublishings.length, 1, 'unpublished once, audited once');
+    const neverPublished = await api.http.post(`/v1/plugins/${pluginId}/versions/3/unpublish`, as(alice));
+    assert.equal(neverPublished.status, 409, 'a draft has nothing to unpublish');
+    assert.match(neverPublished.body.error.message, /^Version 3 is a draft/);
     assert.equal((await patch({ enabled: false })).status, 200);
     const reconfigured = await patch({ config: { a: 'while unpublished' } });
     assert.deepEqual([reconfigured.status, reconfigured.body.config, reconfigured.body.resolvedVersion], [200, { a: 'while unpublished' }, 1]);
@@ -371,6 +376,14 @@ describe('plugin lifecycle over HTTP', () => {
     assert.equal(deleted!.status, 200, deleted!.text);
     for (const response of created) assert.ok([201, 409].includes(response.status), response.text);
     assert.deepEqual((await api.http.get(`/v1/bindings?pluginId=${doomed}`, as(erin))).body.items, [], 'no binding outlives its plugin');
+
+    // Deleted by several requests at once: one deletion, one time, one audit entry.
+    const twice = (await api.http.post('/v1/plugins', { ...as(erin), body: { name: 'deleted-twice' } })).body.id as string;
+    const deletions = await Promise.all(Array.from({ length: 6 }, () => api.http.delete(`/v1/plugins/${twice}`, as(erin))));
+    assert.deepEqual(deletions.map((response) => response.status), [200, 200, 200, 200, 200, 200]);
+    assert.equal(new Set(deletions.map((response) => response.body.deletedAt)).size, 1, 'every answer tells the one deletion');
+    const audited = (await api.http.get('/v1/audit?limit=100', as(erin))).body.items.filter((entry: { action: string; target: string }) => entry.action === 'plugin.deleted' && entry.target === twice);
+    assert.equal(audited.length, 1);
   });
 
   it('answers 404 to another tenant on every plugin, version and binding route', async () => {

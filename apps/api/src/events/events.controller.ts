@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Param, Post, type RawBodyRequest, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import { InvocationRepository } from '@airlock/db';
@@ -43,9 +43,8 @@ export class EventsController {
 
   @Get(':eventId/stream')
   @ApiOperation({ summary: 'Server-Sent Events: `invocation` as each invocation of the event finishes, then `done` (`gone` if the event was deleted; `timeout` after 10 minutes: reconnect; `unauthenticated` once its key is revoked)' })
-  @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
-  @ApiErrors(404)
+  @ApiErrors(404, 429)
   async stream(
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('eventId', new IdParamPipe('event')) eventId: string,

@@ -1,5 +1,5 @@
 import { Controller, Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { InvocationRepository } from '@airlock/db';
 import { CurrentPrincipal } from '../auth/current-principal.js';
 import { TenantGuard } from '../auth/tenant.guard.js';
@@ -57,8 +57,8 @@ export class InvocationsController {
 
   @Get('v1/invocations/:invocationId/stream')
   @ApiOperation({ summary: 'Server-Sent Events: `status` with the invocation at each change, then `done` once it is finished (`gone` if it was deleted; `timeout` after 10 minutes: reconnect; `unauthenticated` once its key is revoked)' })
-  @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiErrors(429)
   async stream(
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('invocationId', new IdParamPipe('invocation')) id: string,

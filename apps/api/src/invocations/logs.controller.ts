@@ -1,5 +1,5 @@
 import { Controller, Get, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { type LogCursor, type PluginLogEntry, PluginLogRepository } from '@airlock/db';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
@@ -78,8 +78,8 @@ export class LogsController {
 
   @Get('stream')
   @ApiOperation({ summary: 'Server-Sent Events: a `log` event per new line (from now, or from `since`), until the client leaves or 10 minutes pass (then `timeout`: reconnect with `since`), or its key is revoked (then `unauthenticated`)' })
-  @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiErrors(429)
   async stream(
     @CurrentPrincipal() principal: TenantPrincipal,
     @ZodQuery(streamLogsQuerySchema) query: z.output<typeof streamLogsQuerySchema>,

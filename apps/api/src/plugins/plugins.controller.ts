@@ -66,8 +66,9 @@ export class PluginsController {
     @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
     @ZodQuery(deletePluginQuerySchema) query: z.output<typeof deletePluginQuerySchema>,
   ): Promise<PluginView> {
-    const plugin = await this.plugins.delete(principal.tenant.id, pluginId, query.force === 'true');
-    await this.audit.record(principal.tenant.id, actorOf(principal), 'plugin.deleted', plugin.id, { force: query.force === 'true' });
+    const { plugin, deleted } = await this.plugins.delete(principal.tenant.id, pluginId, query.force === 'true');
+    // Deleted once, audited once: a second request (sent at once, or later) answers the deletion as it stands.
+    if (deleted) await this.audit.record(principal.tenant.id, actorOf(principal), 'plugin.deleted', plugin.id, { force: query.force === 'true' });
     return toPluginView(plugin);
   }
 }

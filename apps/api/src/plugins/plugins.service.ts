@@ -4,6 +4,9 @@ import { AppError, AppErrorCode } from '@airlock/errors';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { notFound } from '../validation/id-param.pipe.js';
 
+/** The answer to a change of a deleted plugin (checked first, and again where a delete may have come meanwhile). */
+export const pluginDeleted = () => new AppError(AppErrorCode.Conflict, 'The plugin is deleted.');
+
 @Injectable()
 export class PluginsService {
   constructor(
@@ -38,16 +41,17 @@ export class PluginsService {
   /** A plugin that can take new versions and bindings: the tenant's, and not deleted. */
   async getLive(tenantId: string, id: string): Promise<Plugin> {
     const plugin = await this.get(tenantId, id);
-    if (plugin.deletedAt !== null) throw new AppError(AppErrorCode.Conflict, 'The plugin is deleted.');
+    if (plugin.deletedAt !== null) throw pluginDeleted();
     return plugin;
   }
 
   /** Soft-deletes (versions stay readable). Refused while bindings are enabled, unless forced (then they go too). */
-  async delete(tenantId: string, id: string, force: boolean): Promise<Plugin> {
+  /** Deletes a plugin; `deleted` is false when it was deleted already (by this request's twin, say). */
+  async delete(tenantId: string, id: string, force: boolean): Promise<{ plugin: Plugin; deleted: boolean }> {
     const plugin = await this.get(tenantId, id);
-    if (plugin.deletedAt !== null) return plugin;
+    if (plugin.deletedAt !== null) return { plugin, deleted: false };
     const deleted = await this.plugins.softDelete(tenantId, id, new Date(), force);
-    if ('plugin' in deleted) return deleted.plugin;
+    if ('plugin' in deleted) return deleted;
     const live = deleted.enabledBindings;
     throw new AppError(
       AppErrorCode.Conflict,

@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
@@ -110,7 +110,6 @@ export class VersionsController {
 
   @Get(':number/wasm')
   @ApiOperation({ summary: 'Download the module as uploaded (or as compiled)' })
-  @ApiProduces('application/wasm')
   @ApiResponse({ status: 200, description: 'The module bytes.', content: { 'application/wasm': { schema: { type: 'string', format: 'binary' } } } })
   async wasm(
     @CurrentPrincipal() principal: TenantPrincipal,
@@ -158,13 +157,15 @@ export class VersionsController {
     summary: 'Unpublish the version, stopping what runs it ("latest" bindings move to the newest still published); `stoppedBindings` names the enabled bindings that no longer run',
   })
   @ZodResponse(200, unpublishedVersionViewSchema, 'The version, and the bindings it stopped.')
+  @ApiErrors(409)
   async unpublish(
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
     @Param('number', VersionNumberPipe) number: number,
   ): Promise<VersionView & { stoppedBindings: StoppedBinding[] }> {
-    const { version, stopped } = await this.versions.unpublish(principal.tenant, pluginId, number);
-    await this.audit.record(principal.tenant.id, actorOf(principal), 'version.unpublished', version.id, {
+    const { version, stopped, changed } = await this.versions.unpublish(principal.tenant, pluginId, number);
+    // Unpublished already: answered as it stands, not audited again.
+    if (changed) await this.audit.record(principal.tenant.id, actorOf(principal), 'version.unpublished', version.id, {
       pluginId,
       number,
       ...(stopped.length === 0 ? {} : { stoppedBindings: stopped.map((binding) => binding.id) }),

@@ -6,7 +6,7 @@ import { AppError, AppErrorCode } from '@airlock/errors';
 import { compilePlugin } from '@airlock/plugin-pdk';
 import type { AdmittedArtifact, SandboxPolicy } from '@airlock/sandbox';
 import type { z } from 'zod';
-import { PluginsService } from '../plugins/plugins.service.js';
+import { pluginDeleted, PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { encodeCursor } from '../validation/opaque-cursor.js';
 import { ModuleAdmissions } from './module-admissions.js';
@@ -175,6 +175,8 @@ export class VersionsService {
       );
     }
     const published = version.status === 'published' ? version : await this.versions.setStatus(tenant.id, version.id, 'published', new Date());
+    // Deleted while its tests ran: it stays as it was.
+    if (published === null) throw pluginDeleted();
     return { version: published, results: run.results };
   }
 
@@ -208,12 +210,19 @@ export class VersionsService {
    * `bindingsStoppedBy`), which the caller is told rather than left to find out
    * from events that plan nothing for them.
    */
-  async unpublish(tenant: Tenant, pluginId: string, number: number): Promise<{ version: PluginVersionSummary; stopped: StoppedBinding[] }> {
+  async unpublish(tenant: Tenant, pluginId: string, number: number): Promise<{ version: PluginVersionSummary; stopped: StoppedBinding[]; changed: boolean }> {
     await this.plugins.getLive(tenant.id, pluginId);
     const version = await this.get(tenant.id, pluginId, number);
-    if (version.status !== 'published') return { version, stopped: [] };
+    if (version.status === 'draft') {
+      throw new AppError(AppErrorCode.Conflict, `Version ${number} is a draft: it was never published, so there is nothing to unpublish.`, {
+        details: { version: number, status: version.status },
+      });
+    }
+    if (version.status !== 'published') return { version, stopped: [], changed: false };
     const stopped = await this.bindingsStoppedBy(tenant.id, version);
-    return { version: await this.versions.setStatus(tenant.id, version.id, 'unpublished', new Date()), stopped };
+    const unpublished = await this.versions.setStatus(tenant.id, version.id, 'unpublished', new Date());
+    if (unpublished === null) throw pluginDeleted();
+    return { version: unpublished, stopped, changed: true };
   }
 
   /**

@@ -190,12 +190,17 @@ export class PluginVersionRepository {
     return reReviewed;
   }
 
-  setStatus(tenantId: string, id: string, status: 'published' | 'unpublished', at: Date): Promise<PluginVersionSummary> {
-    return this.prisma.pluginVersion.update({
-      where: { id, tenantId },
+  /**
+   * Publishes or unpublishes a version of a plugin not deleted; null when its
+   * plugin was deleted meanwhile (a publish that ran its tests while a delete
+   * went through must not leave the deleted plugin with a new published version).
+   */
+  async setStatus(tenantId: string, id: string, status: 'published' | 'unpublished', at: Date): Promise<PluginVersionSummary | null> {
+    const { count } = await this.prisma.pluginVersion.updateMany({
+      where: { id, tenantId, plugin: { deletedAt: null } },
       data: { status, ...(status === 'published' ? { publishedAt: at } : {}) },
-      omit: WITHOUT_WASM,
     });
+    return count === 0 ? null : this.prisma.pluginVersion.findUniqueOrThrow({ where: { id }, omit: WITHOUT_WASM });
   }
 }
 

@@ -52,13 +52,19 @@ export class PluginRepository {
    * meanwhile. Unless `force`, refused (with their count) while any binding is
    * enabled.
    */
-  softDelete(tenantId: string, id: string, at: Date, force: boolean): Promise<{ plugin: Plugin } | { enabledBindings: number }> {
+  /**
+   * Deletes a plugin (softly), in the tenant's bindings turn. `deleted` is
+   * false when another request deleted it first: it keeps that deletion's time.
+   */
+  softDelete(tenantId: string, id: string, at: Date, force: boolean): Promise<{ plugin: Plugin; deleted: boolean } | { enabledBindings: number }> {
     return this.prisma.$transaction(async (tx) => {
       await takeTurn(tx, 'bindings', tenantId);
+      const current = await tx.plugin.findUniqueOrThrow({ where: { id, tenantId } });
+      if (current.deletedAt !== null) return { plugin: current, deleted: false };
       const enabledBindings = await tx.binding.count({ where: { tenantId, pluginId: id, enabled: true } });
       if (enabledBindings > 0 && !force) return { enabledBindings };
       await tx.binding.deleteMany({ where: { tenantId, pluginId: id } });
-      return { plugin: await tx.plugin.update({ where: { id, tenantId }, data: { deletedAt: at } }) };
+      return { plugin: await tx.plugin.update({ where: { id, tenantId }, data: { deletedAt: at } }), deleted: true };
     });
   }
 }
