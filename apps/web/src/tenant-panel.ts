@@ -51,7 +51,8 @@ export class TenantPanel {
     this.overrides.value = '';
     this.effective.textContent = '';
     this.today.textContent = '';
-    this.saveQuotaButton.disabled = true;
+    // Not editable until this tenant's quota is in: typed before, it would be overwritten as it arrives.
+    this.setQuotaEditable(false);
     this.notice.say('');
     fill(
       this.element,
@@ -147,7 +148,13 @@ export class TenantPanel {
     this.overrides.value = JSON.stringify(quota.overrides, null, 2);
     this.effective.textContent = JSON.stringify(quota.effective, null, 2);
     this.today.textContent = usedToday(quota);
-    this.saveQuotaButton.disabled = false;
+    this.setQuotaEditable(true);
+  }
+
+  private setQuotaEditable(editable: boolean): void {
+    this.tier.disabled = !editable;
+    this.overrides.disabled = !editable;
+    this.saveQuotaButton.disabled = !editable;
   }
 
   private async saveQuota(): Promise<void> {
