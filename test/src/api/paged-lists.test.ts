@@ -112,5 +112,19 @@ describe('paged lists: plugins, API keys, approvals, dead letters, webhook deliv
         assert.equal(response.body.error.details.issues[0].field, field);
       }
     }
+    // Forms JavaScript would read as numbers, and a limit given twice, are told what is wrong; digits are taken.
+    for (const [query, message] of [
+      ['limit=0x10', 'must be a whole number from 1 to 200, in decimal digits'],
+      ['limit=1e2', 'must be a whole number from 1 to 200, in decimal digits'],
+      ['limit=%205', 'must be a whole number from 1 to 200, in decimal digits'],
+      ['limit=1&limit=2', 'must be given once'],
+    ] as const) {
+      const response = await api.http.get(`/v1/plugins?${query}`, { token: alice.key });
+      assert.equal(response.status, 400, `${query}: ${response.text}`);
+      assert.deepEqual(response.body.error.details.issues, [{ field: 'limit', message }], query);
+    }
+    assert.equal((await api.http.get('/v1/plugins?limit=007', { token: alice.key })).status, 200);
+    assert.equal((await api.http.get('/v1/logs?limit=500', { token: alice.key })).status, 200, 'the logs take pages of up to 500');
+    assert.equal((await api.http.get('/v1/logs?limit=501', { token: alice.key })).status, 400);
   });
 });

@@ -1,10 +1,11 @@
 import type { AuditEvent } from '@airlock/db';
 import { z } from 'zod';
+import { queryLimit } from '../validation/list-page.js';
 import { positionCursorSchema } from '../validation/opaque-cursor.js';
 import { storableDateTime } from '../validation/storable-dates.js';
 
 export const auditQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: queryLimit(200, 50),
   cursor: positionCursorSchema().optional().describe('The nextCursor of the previous page.'),
   before: storableDateTime().optional().describe('Only entries recorded before this time.'),
 });

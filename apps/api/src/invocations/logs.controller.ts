@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import { type LogCursor, type PluginLogEntry, PluginLogRepository } from '@airlock/db';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { queryLimit } from '../validation/list-page.js';
 import { CurrentPrincipal } from '../auth/current-principal.js';
 import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
@@ -26,7 +27,7 @@ const logFilterSchema = {
   level: z.enum(LEVELS).default('trace').describe('The lowest level returned: warn returns warn and error lines.'),
   since: storableDateTime().optional().describe('Lines of invocations that finished at or after this time.'),
 };
-const searchLogsQuerySchema = z.strictObject({ ...logFilterSchema, cursor: logCursorSchema.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+const searchLogsQuerySchema = z.strictObject({ ...logFilterSchema, cursor: logCursorSchema.optional(), limit: queryLimit(500, 100) });
 const streamLogsQuerySchema = z.strictObject(logFilterSchema);
 
 const logEntrySchema = z.object({

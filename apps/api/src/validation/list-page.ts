@@ -2,9 +2,23 @@ import type { ListPage, ListPosition } from '@airlock/db';
 import { z } from 'zod';
 import { encodePositionCursor, positionCursorSchema } from './opaque-cursor.js';
 
+/**
+ * A page size in a query: decimal digits, given once. JavaScript would also
+ * read `0x10`, `1e2` and ` 5` as numbers, and a repeated `limit` arrives as a
+ * list (which it reads as NaN); each is told what is wrong instead.
+ */
+export const queryLimit = (max: number, fallback: number) =>
+  z
+    .string({ error: (issue) => (Array.isArray(issue.input) ? 'must be given once' : undefined) })
+    .regex(/^[0-9]{1,9}$/, `must be a whole number from 1 to ${max}, in decimal digits`)
+    .transform(Number)
+    .pipe(z.number().min(1, `must be a whole number from 1 to ${max}`).max(max, `must be a whole number from 1 to ${max}`))
+    .default(fallback)
+    .describe(`Rows per page (1 to ${max}; ${fallback} when left out).`);
+
 /** The query fields of a paged list: at most `limit` rows, after the `cursor` a previous page handed out. */
 export const listPageQuery = {
-  limit: z.coerce.number().int().min(1).max(200).default(50).describe('Rows per page (1 to 200).'),
+  limit: queryLimit(200, 50),
   cursor: positionCursorSchema().optional().describe('The nextCursor of the previous page.'),
 };
 
