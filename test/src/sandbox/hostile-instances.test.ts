@@ -267,6 +267,7 @@ const BYTES_AT_A_TIME = wat(`(module
   (import "extism:host/env" "log_info" (func $log_info (param i64)))
   (import "extism:host/env" "var_set" (func $var_set (param i64 i64)))
   (import "extism:host/env" "var_get" (func $var_get (param i64) (result i64)))
+  (import "extism:host/env" "input_length" (func $input_length (result i64)))
   (memory 1)
   (tag $again)
   ;; One line of 16 MB: decoded and escaped, it would exhaust the executor's heap.
@@ -287,6 +288,20 @@ const BYTES_AT_A_TIME = wat(`(module
       (try (do (throw $again)) (catch_all))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $l (i32.lt_u (local.get $i) (i32.const 200000))))
+    (i32.const 0))
+  ;; Grows of no pages, 200,000 times: each a trip through the engine's runtime, whatever it grows.
+  (func (export "grow_loop") (result i32) (local $i i32)
+    (loop $l
+      (drop (memory.grow (i32.const 0)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 200000))))
+    (i32.const 0))
+  ;; The cheapest host function, 2,000,000 times: each a trip out of compiled code and back.
+  (func (export "host_call_loop") (result i32) (local $i i32)
+    (loop $l
+      (drop (call $input_length))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 2000000))))
     (i32.const 0))
 )`);
 
@@ -316,6 +331,15 @@ describe('work a host function or a throw does, charged by its size', () => {
   it('charges a throw as the unwinding it is: 200,000 of them run out of a free budget', async () => {
     const result = await sandbox.run(admitted(BYTES_AT_A_TIME), 'throw_loop', '', context());
     assert.equal(result.status, 'fuel_exhausted', result.error?.message);
+    await assertStillHealthy(sandbox);
+  });
+
+  it('charges memory.grow and host calls as the trips out of compiled code they are: loops of them run out of a free budget', async () => {
+    for (const name of ['grow_loop', 'host_call_loop']) {
+      const result = await sandbox.run(admitted(BYTES_AT_A_TIME), name, '', context());
+      assert.equal(result.status, 'fuel_exhausted', `${name}: ${result.status} ${result.error?.message ?? ''}`);
+      assert.ok(result.fuelUsed > freeTier.fuelPerCall, `${name} charged ${result.fuelUsed}`);
+    }
     await assertStillHealthy(sandbox);
   });
 });
