@@ -1,5 +1,13 @@
-import { canonicalHost } from '@airlock/sandbox';
+import { isIP } from 'node:net';
+import { canonicalHost, isPrivateAddress } from '@airlock/sandbox';
 import { z } from 'zod';
+
+/** Why a canonical host could never be reached by a plugin's request (which refuses private and reserved addresses), or null. */
+function unreachable(host: string): string | null {
+  if (isIP(host) !== 0 && isPrivateAddress(host)) return 'is a private or reserved address, which plugins can never reach';
+  if (host === 'localhost' || host.endsWith('.localhost')) return 'names this machine, which plugins can never reach';
+  return null;
+}
 
 /** What an admin may change of a tenant's tier. Every field is optional: unset means the tier's value. */
 export const quotaOverridesSchema = z.strictObject({
@@ -17,10 +25,13 @@ export const quotaOverridesSchema = z.strictObject({
         .transform((entry, context) => {
           const host = canonicalHost(entry);
           if (host === null) context.addIssue({ code: 'custom', message: 'must be a host name, *.domain or an IP address that a URL can have' });
+          else if (unreachable(host) !== null) context.addIssue({ code: 'custom', message: unreachable(host)! });
           return host ?? entry;
         }),
     )
     .max(100)
+    // Kept once each: `API.example.com` and `api.example.com.` are one host.
+    .transform((hosts) => [...new Set(hosts)])
     .optional(),
   /** HTTP requests one call may make (a tier without HTTP has 0: allowed hosts need this too). */
   maxRequestsPerCall: z.number().int().min(0).max(10_000).optional(),

@@ -54,16 +54,49 @@ describe('quotas, effective policies and the audit log', () => {
     assert.equal((await api.http.get('/v1/quota', { token: alice.key })).body.effective.fuelPerCall, 1234, 'nothing changed');
   });
 
+  it('refuses a body that names neither tier nor overrides, rather than erase every override', async () => {
+    const dave = await createTenantSession(api, 'Dave');
+    assert.equal((await putQuota(dave.tenantId, { overrides: { maxPlugins: 42 } })).status, 200);
+    for (const body of [undefined, {}]) {
+      const empty = await putQuota(dave.tenantId, body);
+      assert.equal(empty.status, 400, empty.text);
+      assert.equal(empty.body.error.code, 'validation_failed');
+      assert.match(empty.body.error.message, /names neither tier nor overrides: nothing to change/);
+    }
+    const kept = await api.http.get(`/v1/admin/tenants/${dave.tenantId}/quota`, admin());
+    assert.deepEqual(kept.body.overrides, { maxPlugins: 42 }, 'nothing erased');
+    const audited = await api.http.get(`/v1/admin/audit?tenantId=${dave.tenantId}`, admin());
+    assert.equal(audited.body.items.filter((entry: { action: string }) => entry.action === 'quota.updated').length, 1, 'nothing audited');
+  });
+
+  it('keeps a tier changed while overrides-only changes run at once: they never write back the tier they read', async () => {
+    const erin = await createTenantSession(api, 'Erin');
+    for (let round = 0; round < 5; round++) {
+      assert.equal((await putQuota(erin.tenantId, { tier: 'free', overrides: {} })).status, 200);
+      const overridesOnly = Array.from({ length: 8 }, (_, index) => putQuota(erin.tenantId, { overrides: { maxPlugins: index + 1 } }));
+      const responses = await Promise.all([...overridesOnly, putQuota(erin.tenantId, { tier: 'enterprise' })]);
+      assert.deepEqual(responses.map((response) => response.status), Array(9).fill(200));
+      const now = await api.http.get(`/v1/admin/tenants/${erin.tenantId}/quota`, admin());
+      assert.equal(now.body.tier, 'enterprise', `round ${round}: the tier change was undone`);
+    }
+  });
+
   it('keeps allowed hosts as the sandbox compares them, and refuses hosts that could never be called', async () => {
-    const hosts = ['API.Example.com.', '010.8.8.8', '0x8.8.8.8', '2001:DB8:0:0::1', '[::ffff:8.8.8.8]', '*.Example.ORG'];
+    const hosts = ['API.Example.com.', '010.8.8.8', '0x8.8.8.8', '2606:4700:4700:0:0::1111', '[::ffff:8.8.8.8]', '*.Example.ORG'];
     const saved = await putQuota(bob.tenantId, { tier: 'standard', overrides: { allowedHosts: hosts } });
     assert.equal(saved.status, 200, saved.text);
-    assert.deepEqual(saved.body.overrides.allowedHosts, ['api.example.com', '8.8.8.8', '8.8.8.8', '2001:db8::1', '::ffff:808:808', '*.example.org']);
+    assert.deepEqual(saved.body.overrides.allowedHosts, ['api.example.com', '8.8.8.8', '2606:4700:4700::1111', '::ffff:808:808', '*.example.org'], 'each host once');
     assert.deepEqual(saved.body.effective.http.allowedHosts, saved.body.overrides.allowedHosts);
     for (const [index, entry] of [[0, '999.1.1.1'], [1, 'exa mple.com'], [1, 'user@example.com']] as const) {
       const refused = await putQuota(bob.tenantId, { tier: 'standard', overrides: { allowedHosts: [...(index === 1 ? ['api.example.com'] : []), entry] } });
       assert.equal(refused.status, 400, entry);
       assert.equal(refused.body.error.details.issues[0].field, `overrides.allowedHosts.${index}`, entry);
+    }
+    // Hosts a plugin's request is always refused: saved, they would only look like a grant.
+    for (const entry of ['127.0.0.1', '2130706433', '169.254.169.254', '[::1]', '10.1.2.3', 'localhost', 'db.localhost', '*.localhost']) {
+      const refused = await putQuota(bob.tenantId, { tier: 'standard', overrides: { allowedHosts: [entry] } });
+      assert.equal(refused.status, 400, entry);
+      assert.match(refused.body.error.details.issues[0].message, /plugins can never reach/, entry);
     }
     assert.deepEqual((await api.http.get(`/v1/admin/tenants/${bob.tenantId}/quota`, admin())).body.overrides.allowedHosts, saved.body.overrides.allowedHosts, 'nothing changed');
   });
@@ -161,7 +194,7 @@ describe('quotas, effective policies and the audit log', () => {
     assert.equal((await api.http.get(`/v1/admin/tenants/${alice.tenantId}/quota`, { token: alice.key })).status, 403);
     assert.equal((await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: alice.key, body: {} })).status, 403);
     assert.equal((await api.http.get(`/v1/admin/tenants/${alice.tenantId}/quota`)).status, 401);
-    assert.equal((await putQuota('00000000-0000-4000-8000-000000000000', {})).status, 404);
+    assert.equal((await putQuota('00000000-0000-4000-8000-000000000000', { tier: 'free' })).status, 404);
     assert.equal((await api.http.get('/v1/quota')).status, 401);
   });
 });

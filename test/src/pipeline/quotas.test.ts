@@ -71,6 +71,28 @@ describe('tenant quotas at enqueue, in Redis', () => {
     assert.equal(direct.status, 202, 'one invocation fits');
   });
 
+  it('refuses for good, with 422 and no Retry-After, every request of a tenant whose events per second or fuel per day is 0', async () => {
+    const tenant = await tenantWith('Blocked', { eventsPerSecond: 1000, invocationsPerDay: 1000, concurrentRuns: 1000 });
+    const pluginId = (await api.http.get('/v1/plugins', { token: tenant.key })).body.items[0].id as string;
+    for (const limit of ['eventsPerSecond', 'fuelPerDay']) {
+      const put = await api.http.request('PUT', `/v1/admin/tenants/${tenant.tenantId}/quota`, { token: api.adminToken, body: { overrides: { [limit]: 0 } } });
+      assert.equal(put.status, 200, put.text);
+      const requests = [
+        api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created' } }),
+        api.http.post(`/v1/plugins/${pluginId}/invoke`, { token: tenant.key, body: { export: 'greet', input: 'x' } }),
+        api.http.post(`/v1/plugins/${pluginId}/versions/1/test`, { token: tenant.key, body: { export: 'greet', input: 'x' } }),
+      ];
+      for (const refused of await Promise.all(requests)) {
+        assert.equal(refused.status, 422, `${limit}: ${refused.text}`);
+        assert.equal(refused.body.error.code, 'quota_too_small');
+        assert.deepEqual(refused.body.error.details, { limit, max: 0 });
+        assert.match(refused.body.error.message, new RegExp(`${limit} quota is 0`));
+        assert.equal(refused.headers.get('retry-after'), null, 'nothing to wait for');
+      }
+    }
+    assert.equal((await api.http.get('/v1/invocations', { token: tenant.key })).body.items.length, 0, 'nothing recorded');
+  });
+
   it('limits events per second, with Retry-After: 1', async () => {
     const tenant = await tenantWith('Bursty', { eventsPerSecond: 3, invocationsPerDay: 1000, concurrentRuns: 1000 });
     await nextSecond();

@@ -2,10 +2,14 @@ import { quotaOverridesSchema } from '@airlock/execution';
 import { z } from 'zod';
 import { KNOWN_TIERS } from '../tenants/tenant.schema.js';
 
-export const putQuotaSchema = z.strictObject({
-  tier: z.enum(KNOWN_TIERS).optional(),
-  overrides: quotaOverridesSchema.default({}),
-});
+export const putQuotaSchema = z
+  .strictObject({
+    tier: z.enum(KNOWN_TIERS).optional().describe('The new tier; absent, the tier stays as it is.'),
+    overrides: quotaOverridesSchema.optional().describe('The new overrides, replacing the previous ones; absent, none.'),
+  })
+  // An empty body (a stray `curl -X PUT`) would otherwise erase every override.
+  .refine((body) => body.tier !== undefined || body.overrides !== undefined, 'names neither tier nor overrides: nothing to change')
+  .transform((body) => ({ tier: body.tier, overrides: body.overrides ?? {} }));
 
 export const quotaViewSchema = z.object({
   tier: z.string(),

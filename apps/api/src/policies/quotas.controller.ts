@@ -11,7 +11,7 @@ import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { TenantsService } from '../tenants/tenants.service.js';
-import { IdParamPipe } from '../validation/id-param.pipe.js';
+import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
 import { ZodBody, ZodResponse } from '../validation/zod-openapi.js';
 import { putQuotaSchema, quotaViewSchema } from './quota.schema.js';
 import { TenantPolicyService } from './tenant-policy.service.js';
@@ -58,10 +58,10 @@ export class QuotasController {
     @ZodBody(putQuotaSchema) body: z.output<typeof putQuotaSchema>,
   ): Promise<QuotaView> {
     const tenant = await this.tenants.get(tenantId);
-    const tier = body.tier ?? tenant.tier;
     // Refuses a combination that is not a valid policy, or that would be saved and change nothing.
-    refuseIneffectiveOverrides(effectivePolicy(await this.policies.tier(tier), body.overrides), body.overrides);
-    await this.quotas.set(tenant.id, tier, body.overrides);
+    const check = async (tier: string) => refuseIneffectiveOverrides(effectivePolicy(await this.policies.tier(tier), body.overrides), body.overrides);
+    const tier = await this.quotas.set(tenant.id, body.tier, body.overrides, check);
+    if (tier === null) throw notFound('tenant');
     await this.audit.record(tenant.id, ADMIN_ACTOR, 'quota.updated', tenant.id, { tier, overrides: body.overrides });
     return this.view(tenant.id);
   }
