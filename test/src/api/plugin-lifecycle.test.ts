@@ -206,6 +206,23 @@ describe('plugin lifecycle over HTTP', () => {
     assert.ok(published.body.version.publishedAt);
   });
 
+  it('publishes a version once: again, or by requests at once, it is answered as it stands, its tests not run again, audited once', async () => {
+    const plugin = (await api.http.post('/v1/plugins', { ...as(bob), body: { name: 'published-once' } })).body.id;
+    const tests = [{ name: 'greets', export: 'greet', input: 'Ada', expect: { output: 'hello, Ada' } }];
+    assert.equal((await api.http.post(`/v1/plugins/${plugin}/versions`, { ...as(bob), body: { wasmBase64: Buffer.from(hello).toString('base64'), tests } })).status, 201);
+    const atOnce = await Promise.all(Array.from({ length: 4 }, () => api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, as(bob))));
+    assert.deepEqual(atOnce.map((response) => response.status), [200, 200, 200, 200]);
+    const publishedAt = (await api.http.get(`/v1/plugins/${plugin}/versions/1`, as(bob))).body.publishedAt;
+    const fuelBefore = (await api.http.get('/v1/quota', as(bob))).body.today.fuel;
+    const again = await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, as(bob));
+    assert.equal(again.status, 200, again.text);
+    assert.deepEqual([again.body.version.status, again.body.version.publishedAt, again.body.results], ['published', publishedAt, []]);
+    assert.equal((await api.http.get('/v1/quota', as(bob))).body.today.fuel, fuelBefore, 'its tests were not run (nor charged) again');
+    const audit = (await api.http.get('/v1/audit?limit=100', as(bob))).body.items;
+    const publishings = audit.filter((entry: { action: string; details: { pluginId: string } }) => entry.action === 'version.published' && entry.details.pluginId === plugin);
+    assert.equal(publishings.length, 1, 'published once, audited once');
+  });
+
   it('binds published versions to events, follows "latest", rolls back, and validates', async () => {
     await api.http.post(`/v1/plugins/${pluginId}/versions/2/publish`, as(alice));
     const created = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.created', pluginId, version: 'latest', export: 'greet', config: { a: '1' } } });

@@ -138,7 +138,9 @@ export class VersionsController {
 
   @Post(':number/publish')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Publish the version once its declared tests pass (409 with the failing tests otherwise)' })
+  @ApiOperation({
+    summary: 'Publish the version once its declared tests pass (409 with the failing tests otherwise); one published already is answered as it stands, its tests not run again (`results` empty)',
+  })
   @ZodResponse(200, z.object({ version: versionViewSchema, results: testRunSchema.shape.results }), 'Published.')
   @ApiErrors(409, 422, 429, 503)
   async publish(
@@ -146,8 +148,9 @@ export class VersionsController {
     @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
     @Param('number', VersionNumberPipe) number: number,
   ) {
-    const { version, results } = await this.versions.publish(principal.tenant, pluginId, number);
-    await this.audit.record(principal.tenant.id, actorOf(principal), 'version.published', version.id, { pluginId, number });
+    const { version, results, changed } = await this.versions.publish(principal.tenant, pluginId, number);
+    // Published already (before, or by a request at the same moment): answered as it stands, not audited again.
+    if (changed) await this.audit.record(principal.tenant.id, actorOf(principal), 'version.published', version.id, { pluginId, number });
     return { version: toVersionView(version), results };
   }
 

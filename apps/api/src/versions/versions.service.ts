@@ -160,10 +160,12 @@ export class VersionsService {
   }
 
   /** Publishes after the declared tests pass; refused (409) with the failing tests otherwise. */
-  async publish(tenant: Tenant, pluginId: string, number: number): Promise<{ version: PluginVersionSummary; results: TestResult[] }> {
+  async publish(tenant: Tenant, pluginId: string, number: number): Promise<{ version: PluginVersionSummary; results: TestResult[]; changed: boolean }> {
     // A deleted plugin's versions are kept to read, not to publish (its bindings went with it).
     await this.plugins.getLive(tenant.id, pluginId);
     const { version } = await this.prepare(tenant, pluginId, number);
+    // Published already: answered as it stands, its tests not run (and charged) again.
+    if (version.status === 'published') return { version, results: [], changed: false };
     await this.refuseStrandingBindings(tenant.id, version);
     const run = await this.test(tenant, pluginId, number, {});
     if (!run.passed) {
@@ -174,10 +176,10 @@ export class VersionsService {
         { details: { results: failing } },
       );
     }
-    const published = version.status === 'published' ? version : await this.versions.setStatus(tenant.id, version.id, 'published', new Date());
+    const published = await this.versions.setStatus(tenant.id, version.id, 'published', new Date());
     // Deleted while its tests ran: it stays as it was.
     if (published === null) throw pluginDeleted();
-    return { version: published, results: run.results };
+    return { version: published.version, results: run.results, changed: published.changed };
   }
 
   /**
@@ -222,7 +224,8 @@ export class VersionsService {
     const stopped = await this.bindingsStoppedBy(tenant.id, version);
     const unpublished = await this.versions.setStatus(tenant.id, version.id, 'unpublished', new Date());
     if (unpublished === null) throw pluginDeleted();
-    return { version: unpublished, stopped, changed: true };
+    // Another request unpublished it first: that one stopped the bindings, and is the one audited.
+    return unpublished.changed ? { version: unpublished.version, stopped, changed: true } : { version: unpublished.version, stopped: [], changed: false };
   }
 
   /**

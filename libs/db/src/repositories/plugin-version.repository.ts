@@ -194,13 +194,17 @@ export class PluginVersionRepository {
    * Publishes or unpublishes a version of a plugin not deleted; null when its
    * plugin was deleted meanwhile (a publish that ran its tests while a delete
    * went through must not leave the deleted plugin with a new published version).
+   * `changed` is false when the version was in that status already, so that of
+   * several requests at once only one is the change (and is audited).
    */
-  async setStatus(tenantId: string, id: string, status: 'published' | 'unpublished', at: Date): Promise<PluginVersionSummary | null> {
+  async setStatus(tenantId: string, id: string, status: 'published' | 'unpublished', at: Date): Promise<{ version: PluginVersionSummary; changed: boolean } | null> {
+    const live = { id, tenantId, plugin: { deletedAt: null } };
     const { count } = await this.prisma.pluginVersion.updateMany({
-      where: { id, tenantId, plugin: { deletedAt: null } },
+      where: { ...live, status: { not: status } },
       data: { status, ...(status === 'published' ? { publishedAt: at } : {}) },
     });
-    return count === 0 ? null : this.prisma.pluginVersion.findUniqueOrThrow({ where: { id }, omit: WITHOUT_WASM });
+    const version = await this.prisma.pluginVersion.findFirst({ where: live, omit: WITHOUT_WASM });
+    return version === null ? null : { version, changed: count > 0 };
   }
 }
 
