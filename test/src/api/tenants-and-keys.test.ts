@@ -142,16 +142,18 @@ describe('tenants and API keys over HTTP', () => {
   });
 
   it('gives 404 for unknown, malformed and other tenants\' ids', async () => {
-    const notFound = async (method: string, path: string) => {
+    const notFound = async (method: string, path: string, message = /^No (tenant|API key) with this id\.$/) => {
       const response = await api.http.request(method, path, { token: api.adminToken });
       assert.equal(response.status, 404, `${method} ${path}`);
       assert.equal(response.body.error.code, 'not_found');
+      assert.match(response.body.error.message, message, `${method} ${path}`);
     };
     await notFound('GET', `/v1/admin/tenants/${UNKNOWN_ID}`);
     await notFound('GET', '/v1/admin/tenants/not-a-uuid');
-    await notFound('GET', `/v1/admin/tenants/${UNKNOWN_ID}/keys`);
-    await notFound('POST', `/v1/admin/tenants/${UNKNOWN_ID}/keys`);
-    await notFound('DELETE', `/v1/admin/tenants/${alice.tenantId}/keys/${UNKNOWN_ID}`);
+    await notFound('GET', `/v1/admin/tenants/${UNKNOWN_ID}/keys`, /No tenant/);
+    await notFound('POST', `/v1/admin/tenants/${UNKNOWN_ID}/keys`, /No tenant/);
+    await notFound('DELETE', `/v1/admin/tenants/${UNKNOWN_ID}/keys/${alice.keyId}`, /No tenant/);
+    await notFound('DELETE', `/v1/admin/tenants/${alice.tenantId}/keys/${UNKNOWN_ID}`, /No API key/);
     // Bob's key addressed under Alice: not found, and Bob's key keeps working.
     await notFound('DELETE', `/v1/admin/tenants/${alice.tenantId}/keys/${bob.keyId}`);
     assert.equal((await api.http.get('/v1/me', { token: bob.key })).body.id, bob.tenantId);

@@ -32,7 +32,11 @@ export class ApiKeysService {
   /** Revokes at once; revoking a revoked key again returns it unchanged (`revokedNow` false). */
   async revoke(tenantId: string, keyId: string): Promise<{ key: ApiKey; revokedNow: boolean }> {
     const revoked = await this.apiKeys.revoke(tenantId, keyId, new Date());
-    if (revoked === null) throw notFound('API key');
+    if (revoked === null) {
+      // Named as listing and issuing name it: an unknown tenant is not an unknown key.
+      await this.tenants.get(tenantId);
+      throw notFound('API key');
+    }
     return revoked;
   }
 }
