@@ -118,6 +118,13 @@ describe('result webhooks', () => {
     }
     const literal = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: 'http://10.0.0.8/hook' } });
     assert.match(literal.body.error.details.issues[0].message, /must not be a private or reserved address/);
+    // Kept and shown as the address posted to: a right-to-left override cannot make one path read as another.
+    const disguised = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: 'https://Hooks.Example.COM/\u202Egpj.exe' } });
+    assert.equal(disguised.status, 201, disguised.text);
+    assert.equal(disguised.body.url, 'https://hooks.example.com/%E2%80%AEgpj.exe');
+    const listed = (await api.http.get('/v1/webhooks', { token: alice.key })).body.items.find((item: { id: string }) => item.id === disguised.body.id);
+    assert.equal(listed.url, disguised.body.url);
+    assert.equal((await api.http.delete(`/v1/webhooks/${disguised.body.id}`, { token: alice.key })).status, 204);
   });
 
   it('keeps a tenant to 20 webhooks, even when it registers them all at once', async () => {
