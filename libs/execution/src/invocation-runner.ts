@@ -84,6 +84,13 @@ export class InvocationRunner {
   private readonly finishes: CoalescingBatcher<FinishRequest, boolean>;
   private readonly reviewed = new WeakMap<SandboxPolicy, SandboxPolicy>();
   private abandoning = false;
+  /**
+   * Runs under way in this process, by invocation. The queue delivers a job again when its lock lapses, which
+   * happens to a live worker too when Redis is away longer than a lock lasts: the second delivery then waits for
+   * the first run rather than running the plugin a second time beside it (the claim takes a running invocation,
+   * since one whose worker died is running for good).
+   */
+  private readonly underway = new Map<string, Promise<RunOutcome>>();
 
   constructor(private readonly deps: InvocationRunnerDeps) {
     this.claims = new CoalescingBatcher(async (requests) => {
@@ -103,6 +110,18 @@ export class InvocationRunner {
    * is recorded as final and dead-lettered.
    */
   async run(tenantId: string, invocationId: string, attempt = 1, maxAttempts = 1): Promise<RunOutcome> {
+    const earlier = this.underway.get(invocationId);
+    if (earlier !== undefined) await earlier.catch(() => undefined);
+    const run = this.runOnce(tenantId, invocationId, attempt, maxAttempts);
+    this.underway.set(invocationId, run);
+    try {
+      return await run;
+    } finally {
+      if (this.underway.get(invocationId) === run) this.underway.delete(invocationId);
+    }
+  }
+
+  private async runOnce(tenantId: string, invocationId: string, attempt: number, maxAttempts: number): Promise<RunOutcome> {
     const { deps } = this;
     const invocation = await withSpan(tracer, SPAN.claim, {}, () => this.claims.submit({ tenantId, id: invocationId }));
     if (invocation === null) {
@@ -128,21 +147,36 @@ export class InvocationRunner {
     const transient = TRANSIENT_STATUSES.has(result.status);
     if (transient && attempt < maxAttempts) {
       const reason = storableText(`${result.status}: ${result.error?.message ?? ''}`);
-      await deps.work.requeue(tenantId, invocationId, reason, {
+      const requeued = await deps.work.requeue(tenantId, invocationId, reason, {
         fuel: BigInt(result.fuelUsed),
         egressBytes: BigInt(result.egressBytes),
         durationMs: result.durationMs,
         memoryPeakBytes: BigInt(result.memoryPeakBytes),
       });
-      await deps.onRetrying?.(invocation, result);
+      // Not running any more: another delivery of its job finished it meanwhile, and charged that.
+      if (requeued) await deps.onRetrying?.(invocation, result);
       return { kind: 'retry', reason };
     }
     const wrote = await withSpan(tracer, SPAN.record, {}, () =>
       this.finishes.submit({ tenantId, id: invocationId, outcome: storedOutcome(result), deadLettered: transient }),
-    );
+    ).catch((error: unknown) => this.keepAttemptOf(invocation, result, error));
     // Only the run that wrote the outcome charges it: a job delivered twice charges once.
     if (wrote) await this.afterOutcome(invocation, result);
     return { kind: 'finished', status: result.status };
+  }
+
+  /**
+   * The outcome could not be written (the database went away): the job fails and runs again, so what this
+   * attempt used is kept with the invocation and charged to the day, as for a transient failure; then the
+   * error goes on. Only if the invocation is still running: a write that committed before its connection
+   * broke has recorded the attempt already.
+   */
+  private async keepAttemptOf(invocation: ClaimedInvocation, result: RunResult, error: unknown): Promise<never> {
+    const reason = storableText(`its outcome (${result.status}) could not be recorded: ${error instanceof Error ? error.message : String(error)}`);
+    const used = { fuel: BigInt(result.fuelUsed), egressBytes: BigInt(result.egressBytes), durationMs: result.durationMs, memoryPeakBytes: BigInt(result.memoryPeakBytes) };
+    const kept = await this.deps.work.requeue(invocation.tenantId, invocation.id, reason, used).catch(() => false);
+    if (kept) await this.deps.onRetrying?.(invocation, result).catch(() => undefined);
+    throw error;
   }
 
   private async afterOutcome(invocation: FinishedInvocation, result: RunResult): Promise<void> {
@@ -192,6 +226,8 @@ export class InvocationRunner {
     if (invocation.pluginDeleted) return failedResult('invalid_module', 'the plugin was deleted');
     // Nor does a deleted binding's queued work run: its secrets went with it, and half its config is not its config.
     if (invocation.bindingDeleted) return failedResult('invalid_module', 'the binding was deleted');
+    // Unpublishing is a tenant's way to stop a bad version at once: what it had queued does not run either.
+    if (!module.published) return failedResult('invalid_module', `version ${invocation.version} was unpublished after this was queued`);
     // What was queued before a version's permissions went back under review, or were refused, does not run with them.
     if (heldForApproval(module.approvalStatus)) {
       return failedResult('forbidden_import', `version ${invocation.version}'s permissions ${module.approvalStatus === 'pending' ? "await an admin's approval" : 'were refused by an admin'}`);

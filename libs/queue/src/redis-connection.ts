@@ -6,8 +6,18 @@ export type RedisRole =
   /** Long-lived consumer (BullMQ worker): waits for Redis to come back. */
   | 'consumer';
 
+/**
+ * How long a request's Redis command may take before the request fails (503). Without it, a Redis that hangs
+ * rather than refuses (a stopped process, a network partition) held requests for as long as it hung, and a client
+ * that gave up meanwhile had its event recorded all the same. A command that timed out may still run once Redis
+ * answers: a job added late has the id of the one the reconciler queues for its recorded invocation (one job), and
+ * an in-flight count taken for a refused request is released by the reconciler; only the day's counters may keep
+ * a count for a request that was refused.
+ */
+export const REQUEST_COMMAND_TIMEOUT_MS = 800;
+
 const roleOptions: Record<RedisRole, RedisOptions> = {
-  request: { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 },
+  request: { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: REQUEST_COMMAND_TIMEOUT_MS },
   // BullMQ requires maxRetriesPerRequest: null on connections that block.
   consumer: { maxRetriesPerRequest: null },
 };

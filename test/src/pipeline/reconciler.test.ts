@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { InvocationRunner } from '@airlock/execution';
 import { createInvocationQueue, createRedisConnection, enqueueInvocations, INVOCATIONS_QUEUE, invocationJobKey, invocationRetryPolicy, TenantQuotaGateRepository } from '@airlock/queue';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -121,6 +122,45 @@ describe('invocations the usual path does not finish: lost jobs, leaked slots, d
     const finished = await waitUntilFinished(api, tenant.key, id);
     assert.equal(finished.status, 'invalid_module');
     assert.equal(finished.error.message, 'the plugin was deleted');
+    assert.equal(finished.output, '', 'it did not run');
+  });
+
+  it('runs an invocation delivered again to the worker running it once: the second delivery waits for the first run', async () => {
+    // What a live worker sees when Redis was away longer than a job's lock: the job comes back while its run goes on.
+    const tenant = await tenantWith('Redelivered', 10);
+    const { id } = await emitWithoutWorker(tenant, 'Hal');
+    const sandboxRun = api.sandbox.run.bind(api.sandbox);
+    let runsOfIt = 0;
+    api.sandbox.run = (artifact, exportName, input, context) => {
+      if (Buffer.from(input).toString() === 'Hal') runsOfIt++;
+      return sandboxRun(artifact, exportName, input, context);
+    };
+    try {
+      worker = await startWorker(api);
+      const runner = worker.app.get(InvocationRunner);
+      // Its queued job is delivered to the worker as well: three deliveries at once in all.
+      const outcomes = await Promise.all([runner.run(tenant.tenantId, id), runner.run(tenant.tenantId, id)]);
+      const finished = await waitUntilFinished(api, tenant.key, id);
+      assert.deepEqual([finished.status, finished.output, finished.attempts], ['ok', 'hello, Hal', 1]);
+      // Whichever delivery came first ran it (the worker's own, or one of these); the others found it finished.
+      assert.ok(outcomes.every((outcome) => outcome.kind === 'finished' || outcome.kind === 'already_finished'), JSON.stringify(outcomes));
+      await sleep(300);
+      assert.equal(runsOfIt, 1, 'the plugin ran once');
+    } finally {
+      api.sandbox.run = sandboxRun;
+    }
+  });
+
+  it('does not run what a version unpublished since had queued: unpublishing stops a bad version at once', async () => {
+    const tenant = await tenantWith('Unpublishing', 10);
+    const { id, pluginId } = await emitWithoutWorker(tenant, 'Gus');
+    const unpublished = await api.http.post(`/v1/plugins/${pluginId}/versions/1/unpublish`, { token: tenant.key });
+    assert.equal(unpublished.status, 200, unpublished.text);
+
+    worker = await startWorker(api);
+    const finished = await waitUntilFinished(api, tenant.key, id);
+    assert.equal(finished.status, 'invalid_module');
+    assert.equal(finished.error.message, 'version 1 was unpublished after this was queued');
     assert.equal(finished.output, '', 'it did not run');
   });
 

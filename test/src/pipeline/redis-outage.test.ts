@@ -69,6 +69,38 @@ describe('events while Redis is down or refusing writes', () => {
     }
   });
 
+  it('answers 503 within a second when Redis hangs rather than refuses (a stopped process), and serves again once it answers', async () => {
+    const admin = createRedisConnection(redis.url, 'consumer', 'outage-test-pid');
+    const pid = Number(/process_id:(\d+)/.exec(await admin.info('server'))![1]);
+    admin.disconnect();
+    const body = { type: 'order.created', payloadBase64: Buffer.from('Bo').toString('base64'), idempotencyKey: 'while-hung' };
+    process.kill(pid, 'SIGSTOP');
+    try {
+      for (const request of [() => api.http.post('/v1/events', { token: alice.key, body }), () => api.http.get('/v1/quota', { token: alice.key })]) {
+        const started = Date.now();
+        const answered = await request();
+        const tookMs = Date.now() - started;
+        assert.ok(tookMs < 1000, `answered in ${tookMs} ms`);
+        if (answered.status !== 200) {
+          assert.equal(answered.status, 503, answered.text);
+          assert.match(answered.body.error.message, /nothing was recorded/);
+        } else {
+          assert.equal(answered.body.today, null, 'the limits still show, the counts do not');
+        }
+      }
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    let accepted = await api.http.post('/v1/events', { token: alice.key, body });
+    for (let tries = 0; accepted.status === 503 && tries < 50; tries++) {
+      await sleep(100);
+      accepted = await api.http.post('/v1/events', { token: alice.key, body });
+    }
+    assert.equal(accepted.status, 202, accepted.text);
+    const ofEvent = await api.http.get(`/v1/invocations?event=${accepted.body.eventId}`, { token: alice.key });
+    assert.equal(ofEvent.body.items.length, 1, 'the refused request recorded nothing');
+  });
+
   it('settles a finished run even when Redis refused the settle for a moment', async () => {
     const bob = await tenantWithLongCalls(api, SPIN_PLUGIN, 'spin');
     await api.http.request('PUT', `/v1/admin/tenants/${bob.tenantId}/quota`, {

@@ -96,6 +96,33 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     assert.equal((await invocation(id)).attempts, 1);
   });
 
+  it('runs again a call whose outcome the database refused, keeping and charging the fuel of the attempt it lost', async () => {
+    const fuelToday = async () => (await api.http.get('/v1/quota', { token: alice.key })).body.today.fuel as number;
+    // A warm instance's call (the first call of an instance pays for its start function too).
+    await waitFor(await emit('job.quick'), (body) => body.status === 'ok');
+    const perAttempt = (await waitFor(await emit('job.quick'), (body) => body.status === 'ok')).fuelUsed as number;
+    await api.database.sql.exec(`
+      CREATE SEQUENCE refused_outcomes;
+      CREATE FUNCTION refuse_first_outcome() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        -- A sequence is not rolled back with the statement that fails: only the first outcome is refused.
+        IF nextval('refused_outcomes') = 1 THEN RAISE EXCEPTION 'refused by the test, as a lost connection would'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER refuse_first_outcome BEFORE UPDATE ON invocations FOR EACH ROW
+        WHEN (NEW.status NOT IN ('queued', 'running')) EXECUTE FUNCTION refuse_first_outcome();`);
+    try {
+      const before = await fuelToday();
+      const id = await emit('job.quick');
+      const done = await waitFor(id, (body) => body.status === 'ok' || body.status === 'crashed');
+      assert.deepEqual([done.status, done.output, done.attempts], ['ok', 'quick', 2]);
+      assert.equal(done.fuelUsed, 2 * perAttempt, 'the fuel of both attempts');
+      assert.equal((await fuelToday()) - before, 2 * perAttempt, 'both charged to the day');
+    } finally {
+      await api.database.sql.exec('DROP TRIGGER refuse_first_outcome ON invocations; DROP FUNCTION refuse_first_outcome(); DROP SEQUENCE refused_outcomes;');
+    }
+  });
+
   it('dead-letters a call that fails transiently on every attempt, and replays it on another version', async () => {
     const sendKeyed = () => api.http.post('/v1/events', { token: alice.key, body: { type: 'job.spin', idempotencyKey: 'spin-once' } });
     const id = (await sendKeyed()).body.invocations[0].id as string;

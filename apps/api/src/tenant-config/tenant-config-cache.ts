@@ -49,7 +49,14 @@ export class TenantConfigCache implements OnApplicationBootstrap, OnApplicationS
     // subscription is confirmed; what was published while it was away is unknown,
     // so it starts empty. Not awaited: the API starts (and reports Redis in
     // /readyz) while Redis is down.
-    const subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: false, connectionName: 'airlock-api-config' });
+    const subscriber = this.redis.duplicate({
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      autoResubscribe: false,
+      // A subscription waits on Redis by design: only requests' commands are bounded in time.
+      commandTimeout: undefined,
+      connectionName: 'airlock-api-config',
+    });
     this.subscriber = subscriber;
     subscriber.on('error', () => undefined); // readiness reports Redis; here it only means "read the database"
     subscriber.on('close', () => this.stopListening());

@@ -21,8 +21,8 @@ export interface ClaimedInvocation {
   tenantTier: string;
   /** The admin's quota overrides ({} when none). */
   quotaOverrides: unknown;
-  /** Null when the version no longer exists. */
-  module: { sha256: string; approvalStatus: string } | null;
+  /** Null when the version no longer exists. `published` is false once it was unpublished (it was published when queued). */
+  module: { sha256: string; approvalStatus: string; published: boolean } | null;
   /** The plugin was deleted since the invocation was queued: it no longer runs. */
   pluginDeleted: boolean;
   /** It was queued for a binding that has been deleted since (with its secrets). */
@@ -72,6 +72,7 @@ interface ClaimRow {
   overrides: unknown;
   sha256: string | null;
   approval_status: string | null;
+  version_status: string | null;
   plugin_deleted: boolean;
   binding_deleted: boolean;
   secrets: string | null;
@@ -128,6 +129,8 @@ export class InvocationWorkRepository {
                WHERE v.plugin_id = c.plugin_id AND v.number = c.version AND v.tenant_id IS NOT DISTINCT FROM c.tenant_id) AS sha256,
              (SELECT v.approval_status FROM plugin_versions v
                WHERE v.plugin_id = c.plugin_id AND v.number = c.version AND v.tenant_id IS NOT DISTINCT FROM c.tenant_id) AS approval_status,
+             (SELECT v.status FROM plugin_versions v
+               WHERE v.plugin_id = c.plugin_id AND v.number = c.version AND v.tenant_id IS NOT DISTINCT FROM c.tenant_id) AS version_status,
              EXISTS (SELECT 1 FROM plugins p WHERE p.id = c.plugin_id AND p.deleted_at IS NOT NULL) AS plugin_deleted,
              (SELECT b.secrets FROM bindings b WHERE b.id = c.binding_id AND b.tenant_id IS NOT DISTINCT FROM c.tenant_id) AS secrets,
              c.binding_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM bindings b WHERE b.id = c.binding_id) AS binding_deleted,
@@ -149,7 +152,7 @@ export class InvocationWorkRepository {
       attempts: row.attempts,
       tenantTier: row.tier,
       quotaOverrides: row.overrides,
-      module: row.sha256 === null ? null : { sha256: row.sha256, approvalStatus: row.approval_status ?? 'not_required' },
+      module: row.sha256 === null ? null : { sha256: row.sha256, approvalStatus: row.approval_status ?? 'not_required', published: row.version_status === 'published' },
       pluginDeleted: row.plugin_deleted,
       bindingDeleted: row.binding_deleted,
       bindingSecrets: row.secrets,
@@ -247,15 +250,16 @@ export class InvocationWorkRepository {
    * Puts a running invocation back in the queue state after a transient
    * failure, keeping what went wrong and adding what the attempt used: an
    * invocation's fuel, egress and run time are those of all its attempts, its
-   * memory peak the highest of them.
+   * memory peak the highest of them. False when it was not running (finished).
    */
-  async requeue(tenantId: string, id: string, lastError: string, used: { fuel: bigint; egressBytes: bigint; durationMs: number; memoryPeakBytes: bigint }): Promise<void> {
-    await this.prisma.$executeRaw`
+  async requeue(tenantId: string, id: string, lastError: string, used: { fuel: bigint; egressBytes: bigint; durationMs: number; memoryPeakBytes: bigint }): Promise<boolean> {
+    const changed = await this.prisma.$executeRaw`
       UPDATE invocations
          SET status = 'queued', error_message = ${lastError},
              fuel_used = COALESCE(fuel_used, 0) + ${used.fuel}, egress_bytes = egress_bytes + ${used.egressBytes},
              duration_ms = COALESCE(duration_ms, 0) + ${used.durationMs}::float8,
              memory_peak_bytes = GREATEST(memory_peak_bytes, ${used.memoryPeakBytes})
        WHERE id = ${id}::uuid AND tenant_id = ${tenantId}::uuid AND status = 'running'`;
+    return changed > 0;
   }
 }
