@@ -161,6 +161,30 @@ describe('tenant quotas at enqueue, in Redis', () => {
     }
   });
 
+  it('answers 503, not 500, when the database drops the connection recording an event, and records it when sent again', async () => {
+    const tenant = await tenantWith('Dropped', { concurrentRuns: 10, eventsPerSecond: 1000, invocationsPerDay: 1000 });
+    // The database ends the connection that records the first such event, as a restart or a failover would.
+    await api.database.sql.exec(`
+      CREATE SEQUENCE dropped_connections;
+      CREATE FUNCTION drop_first_recording() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.type = 'order.dropped' AND nextval('dropped_connections') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER drop_first_recording BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION drop_first_recording();`);
+    try {
+      const body = { type: 'order.dropped', payload: 'x', idempotencyKey: 'dropped-once' };
+      const dropped = await api.http.post('/v1/events', { token: tenant.key, body });
+      assert.equal(dropped.status, 503, dropped.text);
+      assert.equal(dropped.body.error.code, 'not_ready');
+      assert.match(dropped.body.error.message, /database/);
+      const again = await api.http.post('/v1/events', { token: tenant.key, body });
+      assert.equal(again.status, 202, again.text);
+    } finally {
+      await api.database.sql.exec('DROP TRIGGER drop_first_recording ON events; DROP FUNCTION drop_first_recording(); DROP SEQUENCE dropped_connections;');
+    }
+  });
+
   it('refuses what the database cannot store (U+0000 or a lone surrogate in text, an overlong type), and keeps them in payloads', async () => {
     const tenant = await tenantWith('Nul', { concurrentRuns: 1000, eventsPerSecond: 1000, invocationsPerDay: 1000 });
     const keyed = await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created', idempotencyKey: 'a\u0000b' } });

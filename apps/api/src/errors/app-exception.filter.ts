@@ -5,6 +5,7 @@ import { Prisma } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { Request, Response } from 'express';
 import { allowedMethods } from './allowed-methods.js';
+import { isDatabaseUnavailable } from './database-unavailable.js';
 import { ERROR_STATUS } from './error-status.js';
 import { requestIdOf } from './request-id.middleware.js';
 
@@ -113,6 +114,9 @@ export class AppExceptionFilter implements ExceptionFilter {
       if (exception.code === 'P2002') return respond(409, AppErrorCode.Conflict, 'It already exists: another request created it meanwhile.');
       // A transaction that waited its turn too long (many writes of one thing at once): nothing was written.
       if (exception.code === 'P2028') return respond(503, AppErrorCode.NotReady, 'Busy: other requests were writing the same thing; nothing was written. Retry.');
+    }
+    if (isDatabaseUnavailable(exception)) {
+      return respond(503, AppErrorCode.NotReady, 'The database is unavailable or dropped the connection meanwhile. Retry (an event with its idempotency key, so that it is recorded once).');
     }
     if (exception instanceof HttpException && exception.getStatus() < 500) {
       const status = exception.getStatus();
