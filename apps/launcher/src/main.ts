@@ -73,13 +73,9 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
       lines.push(`metrics: http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${(server.address() as AddressInfo).port}/metrics`);
     }
 
-    if (role !== 'api') {
-      const consumerRedis = createRedisConnection(redis.url, 'consumer', 'airlock-worker');
-      closers.push(async () => consumerRedis.quit());
-      const worker = await createWorkerApp({ config, prisma: database.prisma, sql: database.sql, redis: consumerRedis, sandbox, secrets });
-      closers.push(() => worker.close());
-      lines.push('worker: ready');
-    }
+    // The API is made first: nestjs-pino keeps one request logger per process, made by the first app to log, and
+    // the API's names each request by its id (see serviceLogOptions).
+    const apiClosersFrom = closers.length;
     if (role !== 'worker') {
       const requestRedis = createRedisConnection(redis.url, 'request', 'airlock-api');
       requestRedis.on('error', () => undefined); // reported by /readyz, not as crashes
@@ -115,6 +111,14 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
           '  to get a new one, delete admin-token.sha256 in the data dir and restart, or set AIRLOCK_ADMIN_TOKEN',
         );
       }
+    }
+    if (role !== 'api') {
+      // Closed after the API (closers run last first): no new events while the worker drains.
+      const consumerRedis = createRedisConnection(redis.url, 'consumer', 'airlock-worker');
+      closers.splice(apiClosersFrom, 0, async () => consumerRedis.quit());
+      const worker = await createWorkerApp({ config, prisma: database.prisma, sql: database.sql, redis: consumerRedis, sandbox, secrets });
+      closers.splice(apiClosersFrom + 1, 0, () => worker.close());
+      lines.push('worker: ready');
     }
     console.log(`Airlock is running.\n${lines.map((line) => `  ${line}`).join('\n')}`);
     return close;

@@ -1,4 +1,4 @@
-import { logCorrelation, metrics } from '@airlock/telemetry';
+import { metrics, serviceLogOptions } from '@airlock/telemetry';
 import { LoggerModule } from 'nestjs-pino';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { InvocationRepository, InvocationWorkRepository, PluginVersionRepository, RetentionRepository, TenantQuotaRepository, WebhookRepository } from '@airlock/db';
@@ -33,7 +33,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       // Service logs as JSON lines (pino), with the tenant and trace of the job being run when there is one.
-      imports: [LoggerModule.forRoot({ pinoHttp: { level: deps.config.logLevel, base: { service: 'airlock-worker' }, mixin: logCorrelation } })],
+      imports: [LoggerModule.forRoot({ pinoHttp: serviceLogOptions('airlock-worker', deps.config.logLevel) })],
       providers: [
         { provide: WORKER_CONFIG, useValue: deps.config },
         { provide: WORKER_PRISMA, useValue: prisma },

@@ -6,3 +6,4 @@ export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemet
 export { currentTraceId } from './current-trace.js';
 export { type ExecutorPoolStats, metrics, metricsRegistry, observeExecutorPool, observeQueues, type QueueProbe } from './metrics.js';
 export { logCorrelation } from './log-correlation.js';
+export { serviceLogOptions } from './service-log-options.js';

@@ -25,8 +25,10 @@ describe('service logs: JSON lines with requestId, tenantId and traceId, without
     await api.close();
   });
 
-  it('logs each request as one JSON line tied to its request, tenant and trace', async () => {
-    const started = await startApiProcess(api, { LOG_LEVEL: 'info' });
+  for (const role of ['api', 'all'] as const) {
+  it(`logs each request as one JSON line tied to its request, tenant and trace (${role === 'api' ? 'the API alone' : 'the API with a worker in its process'})`, async () => {
+    if (child !== undefined && child.child.exitCode === null) child.child.kill('SIGKILL');
+    const started = await startApiProcess(api, { LOG_LEVEL: 'info' }, role);
     child = started.process;
     const traceId = randomBytes(16).toString('hex');
     const requestId = `logs-${randomBytes(4).toString('hex')}`;
@@ -37,6 +39,7 @@ describe('service logs: JSON lines with requestId, tenantId and traceId, without
       body: { type: 'user.joined', payload: { note: secretPayload } },
     });
     assert.equal(accepted.status, 202, accepted.text);
+    assert.equal((await new HttpClient(started.baseUrl).get('/v1/admin/tenants?limit=1', { token: api.adminToken })).status, 200);
 
     let line: Record<string, any> | undefined;
     for (let tries = 0; tries < 50 && line === undefined; tries++) {
@@ -61,6 +64,8 @@ describe('service logs: JSON lines with requestId, tenantId and traceId, without
     assert.ok(!output.includes(alice.key.split('_')[2]!), 'nor its secret part');
     assert.ok(!output.includes(secretPayload), 'never the payload');
     assert.ok(!/authorization/i.test(output), 'no request headers at all');
+    assert.ok(!output.includes(api.adminToken), 'never the admin token');
     for (const text of child.stdout().split('\n').filter((candidate) => candidate.startsWith('{'))) assert.doesNotThrow(() => JSON.parse(text));
   });
+  }
 });

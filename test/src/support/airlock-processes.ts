@@ -27,9 +27,12 @@ export async function startWorkerProcess(api: ApiHarness, env: Record<string, st
   return worker;
 }
 
-/** An API alone in its own process (`npm start -- api`) on the harness's stores, on a loopback port the system picks. */
-export async function startApiProcess(api: ApiHarness, env: Record<string, string> = {}): Promise<{ process: LauncherProcess; baseUrl: string }> {
-  const child = spawnLauncher(process.cwd(), { ...harnessEnv(api), HOST: '127.0.0.1', PORT: '0', ...env }, ['api']);
+/**
+ * An API alone in its own process (`npm start -- api`), or with a worker (`all`), on the harness's stores, on a
+ * loopback port the system picks.
+ */
+export async function startApiProcess(api: ApiHarness, env: Record<string, string> = {}, role: 'api' | 'all' = 'api'): Promise<{ process: LauncherProcess; baseUrl: string }> {
+  const child = spawnLauncher(process.cwd(), { ...harnessEnv(api), HOST: '127.0.0.1', PORT: '0', ...env }, [role]);
   return { process: child, baseUrl: `http://127.0.0.1:${boundPort(await child.running())}` };
 }
 
