@@ -4,6 +4,8 @@
 // one of them alone, for production, where both DATABASE_URL and REDIS_URL are required.
 import { telemetry } from './instrumentation.js';
 import { mkdir } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { resolveAdminToken } from '@airlock/api/admin-token';
 import { resolveSecretBox } from '@airlock/api/secrets';
@@ -17,7 +19,8 @@ import { observeExecutorPool, observeQueues } from '@airlock/telemetry';
 import { serveMetrics } from './metrics-server.js';
 import { Sandbox } from '@airlock/sandbox';
 import { createWorkerApp } from '@airlock/worker/worker-app';
-import { RedisBinaryMissingError } from './private-redis.js';
+import { DataDirInUseError, lockDataDir } from './data-dir-lock.js';
+import { RedisBinaryMissingError, RedisStartError } from './private-redis.js';
 import { resolveRedis } from './redis-resolution.js';
 
 type Role = 'all' | 'api' | 'worker';
@@ -26,6 +29,23 @@ const SHUTDOWN_MARGIN_MS = 5_000;
 
 class LaunchError extends Error {}
 
+/** How the banner names the interface listened on: a URL's host (an IPv6 address in brackets; any address as localhost). */
+function shownHostOf(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return isIPv6(host) ? `[${host}]` : host;
+}
+
+/**
+ * A SIGINT or SIGTERM that came while starting: the start stops at its next step and closes what it opened (the
+ * private Redis above all, which would otherwise outlive this process), rather than the process dying half-started.
+ */
+let stopSignal: NodeJS.Signals | undefined;
+const shutdownRequested = () => stopSignal !== undefined;
+const stopWhileStarting = (signal: NodeJS.Signals) => {
+  stopSignal ??= signal;
+  console.log(`Airlock is stopping (${signal}) as soon as what it started so far can be closed.`);
+};
+
 async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<void>> {
   if (role !== 'all' && (config.databaseUrl === undefined || config.redisUrl === undefined)) {
     throw new LaunchError(
@@ -33,16 +53,32 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
         'serve one process only. Run "npm start" to start the API and the worker together with them.',
     );
   }
-  await mkdir(config.dataDir, { recursive: true });
+  await mkdir(config.dataDir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw new LaunchError(`The data dir ${config.dataDir} (AIRLOCK_DATA_DIR) cannot be made: ${error.message}.`);
+  });
   const closers: Array<() => Promise<unknown>> = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer().catch((error: unknown) => console.error(error));
   };
   try {
+    // The embedded database and the private Redis keep their files in the data dir: one process at a time.
+    if (config.databaseUrl === undefined || config.redisUrl === undefined) {
+      closers.push(await lockDataDir(config.dataDir, (error) => console.error(`The lock on ${config.dataDir} was lost: ${error.message}`)));
+    }
+    if (shutdownRequested()) return close;
     const redis = await resolveRedis(config);
     closers.push(redis.stop);
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    if (shutdownRequested()) return close;
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).catch((error: unknown) => {
+      if (config.databaseUrl !== undefined) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new LaunchError(
+        `The embedded database in ${join(config.dataDir, 'pgdata')} could not be opened (${message}). If the disk is full, free some space; ` +
+          'if the directory is damaged, restore it from a backup, or move it away to start with an empty database.',
+      );
+    });
     closers.push(() => database.close());
+    if (shutdownRequested()) return close;
     // Tenants' spans go to their trace store from now on; the last ones are written before the database closes.
     const spans = new SpanRepository(database.prisma, database.sql);
     telemetry.spanStore.attach((batch) => spans.insertMany(batch));
@@ -70,7 +106,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
     if (config.metricsPort !== undefined) {
       const server = await serveMetrics(config.host, config.metricsPort);
       closers.push(() => new Promise((resolve) => server.close(resolve)));
-      lines.push(`metrics: http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${(server.address() as AddressInfo).port}/metrics`);
+      lines.push(`metrics: http://${shownHostOf(config.host)}:${(server.address() as AddressInfo).port}/metrics`);
     }
 
     // The API is made first: nestjs-pino keeps one request logger per process, made by the first app to log, and
@@ -95,8 +131,11 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
         invocationQueue,
       });
       closers.push(() => api.close());
-      await api.listen(config.port, config.host);
-      const shownHost = config.host === '0.0.0.0' ? 'localhost' : config.host;
+      await api.listen(config.port, config.host).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EADDRINUSE') throw error;
+        throw new LaunchError(`Port ${config.port} on ${config.host} is taken by another program: stop it, or set PORT to another port (0 lets the system pick one).`);
+      });
+      const shownHost = shownHostOf(config.host);
       // The port bound, which PORT=0 leaves to the system.
       const { port } = api.getHttpServer().address() as AddressInfo;
       lines.push(`api: http://${shownHost}:${port} (docs at /docs)`);
@@ -106,6 +145,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
           : `web editor: http://${shownHost}:${port}${EDITOR_PATH} (sign in with a tenant API key)`,
       );
       if (adminToken.generated !== undefined) {
+        await adminToken.keep?.();
         lines.push(
           `admin token (shown this once; only its hash is kept): ${adminToken.generated}`,
           '  to get a new one, delete admin-token.sha256 in the data dir and restart, or set AIRLOCK_ADMIN_TOKEN',
@@ -132,7 +172,15 @@ async function main(): Promise<void> {
   const role = (process.argv[2] ?? 'all') as Role;
   if (!['all', 'api', 'worker'].includes(role)) throw new LaunchError(`Unknown role "${role}": use all, api or worker.`);
   const config = loadConfig(process.env);
+  process.on('SIGINT', stopWhileStarting);
+  process.on('SIGTERM', stopWhileStarting);
   const close = await launch(role, config);
+  process.off('SIGINT', stopWhileStarting);
+  process.off('SIGTERM', stopWhileStarting);
+  if (stopSignal !== undefined) {
+    await close();
+    process.exit(0);
+  }
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -153,7 +201,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const known = error instanceof ConfigError || error instanceof LaunchError || error instanceof RedisBinaryMissingError;
+  const known =
+    error instanceof ConfigError ||
+    error instanceof LaunchError ||
+    error instanceof RedisBinaryMissingError ||
+    error instanceof RedisStartError ||
+    error instanceof DataDirInUseError;
   console.error(known ? (error as Error).message : error);
   process.exit(1);
 });

@@ -4,6 +4,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
+/** The private redis-server did not start; says where to look. */
+export class RedisStartError extends Error {}
+
 export class RedisBinaryMissingError extends Error {
   constructor(binary: string) {
     super(
@@ -71,7 +74,7 @@ async function startOn(port: number, options: PrivateRedisOptions): Promise<Priv
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${port}`;
-  await waitUntilAnswering(child, url, binary);
+  await waitUntilAnswering(child, url, binary, join(options.dir, 'redis.log'));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     url,
@@ -108,12 +111,12 @@ export async function redisAnswers(url: string, timeoutMs = 500): Promise<boolea
   return (await askRedis(url, timeoutMs, (probe) => probe.ping())) === 'PONG';
 }
 
-async function waitUntilAnswering(child: ChildProcess, url: string, binary: string): Promise<void> {
+async function waitUntilAnswering(child: ChildProcess, url: string, binary: string, logFile: string): Promise<void> {
   const spawnFailure = new Promise<never>((_, reject) => {
     child.once('error', (error: NodeJS.ErrnoException) =>
       reject(error.code === 'ENOENT' ? new RedisBinaryMissingError(binary) : error),
     );
-    child.once('exit', (code) => reject(new Error(`redis-server exited at start (code ${code}); see its redis.log`)));
+    child.once('exit', (code) => reject(new RedisStartError(`redis-server exited at start (code ${code}); see ${logFile}`)));
   });
   // Ours answering, not merely something: another server on the port (it took the port first) would answer too.
   const answering = (async () => {

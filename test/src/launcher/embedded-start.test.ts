@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HttpClient } from '../support/http-client.js';
@@ -73,6 +74,15 @@ describe('npm start with nothing configured', () => {
       );
       assert.deepEqual(uploads.map((upload) => upload.status), [201, 201, 201], uploads.map((upload) => upload.text).join('\n'));
       assert.deepEqual(uploads.map((upload) => upload.body.number).sort(), [1, 2, 3]);
+
+      // A second start on the same data dir would split the embedded database in two: it is refused, and changes nothing.
+      const intruder = spawnLauncher(cwd, { PORT: '0', ...isolation });
+      const outcome = await Promise.race([intruder.exited(), intruder.running().then(() => 'running', () => 'exited')]);
+      if (outcome === 'running') intruder.child.kill('SIGKILL');
+      assert.equal(await intruder.exited(), 1, intruder.stdout());
+      assert.match(intruder.stderr(), /\.airlock is in use by another Airlock process/);
+      assert.doesNotMatch(intruder.stderr(), /\n\s+at /, 'no stack trace');
+      assert.equal((await http.get('/readyz')).status, 200, 'the running one is untouched');
     } finally {
       assert.equal(await second.stop(), 0);
     }
@@ -92,6 +102,23 @@ describe('npm start with nothing configured', () => {
     }
     assert.doesNotMatch(stderr, /short-secret/);
     assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('keeps no admin token nobody was shown: a first start that fails (its port taken) writes none', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'airlock-start-'));
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const launcher = spawnLauncher(fresh, { HOST: '127.0.0.1', PORT: String(port), ...isolation });
+      assert.equal(await launcher.exited(), 1);
+      assert.match(launcher.stderr(), new RegExp(`Port ${port} on 127.0.0.1 is taken by another program`));
+      assert.doesNotMatch(launcher.stderr(), /\n\s+at /, 'no stack trace');
+      assert.ok(!(await readdir(join(fresh, '.airlock'))).includes('admin-token.sha256'), 'the next start makes and prints one');
+    } finally {
+      taken.close();
+      await rm(fresh, { recursive: true, force: true });
+    }
   });
 
   it('refuses to start the API alone on the embedded database, saying why', async () => {

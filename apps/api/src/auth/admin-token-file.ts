@@ -9,12 +9,17 @@ export interface ResolvedAdminToken {
   hash: string;
   /** Set only when a token was generated now: print it once, it is not kept. */
   generated?: string;
+  /**
+   * Writes a generated token's hash to the data dir: called once the start has succeeded, just before the token is
+   * printed, so that a start that fails before (a port in use) leaves no hash of a token nobody was shown.
+   */
+  keep?: () => Promise<void>;
 }
 
 /**
  * The admin token is `AIRLOCK_ADMIN_TOKEN` when set. Otherwise one is generated
- * on first start and only its hash is written to the data dir; delete that file
- * to get a new token on the next start.
+ * on first start and only its hash is written to the data dir (by `keep`); delete
+ * that file to get a new token on the next start.
  */
 export async function resolveAdminToken(configured: string | undefined, dataDir: string): Promise<ResolvedAdminToken> {
   if (configured !== undefined) return { hash: sha256Hex(configured) };
@@ -30,7 +35,9 @@ export async function resolveAdminToken(configured: string | undefined, dataDir:
   if (stored !== undefined) throw new Error(`${file} is not a SHA-256 hex digest; delete it to generate a new admin token.`);
   const generated = generateAdminToken();
   const hash = sha256Hex(generated);
-  await mkdir(dataDir, { recursive: true });
-  await writeFile(file, `${hash}\n`, { mode: 0o600, flag: 'wx' });
-  return { hash, generated };
+  const keep = async () => {
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(file, `${hash}\n`, { mode: 0o600, flag: 'wx' });
+  };
+  return { hash, generated, keep };
 }
