@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { type InProcessWorker, publishAndBind, startWorker } from '../support/pipeline.js';
+import { readSse } from '../support/sse.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -58,5 +59,20 @@ describe('metrics: GET /metrics in the Prometheus text format, for the admin', (
 
     assert.equal((await api.http.get('/metrics', { token: alice.key })).status, 403);
     assert.equal((await api.http.get('/metrics')).status, 401);
+  });
+
+  it('counts a stream its client ended, which never finishes otherwise', async () => {
+    const series = 'airlock_http_requests_total{method="GET",route="/v1/logs/stream",status="200"}';
+    const counted = async () => sample((await api.http.get('/metrics', { token: api.adminToken })).text, series) ?? 0;
+    const before = await counted();
+    const stream = readSse(`${api.baseUrl}/v1/logs/stream`, alice.key);
+    assert.equal(await stream.opened, 200);
+    stream.close();
+    let after = before;
+    for (let tries = 0; tries < 50 && after === before; tries++) {
+      await sleep(100);
+      after = await counted();
+    }
+    assert.equal(after, before + 1);
   });
 });
