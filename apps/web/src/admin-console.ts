@@ -2,7 +2,7 @@ import type { ApiClient } from './api-client.js';
 import { type TenantView, TIERS } from './admin-types.js';
 import { ApprovalsPanel } from './approvals-panel.js';
 import { AuditPanel } from './audit-panel.js';
-import { fill, h } from './dom.js';
+import { fill, h, untrusted } from './dom.js';
 import { Notice } from './notice.js';
 import { TenantPanel } from './tenant-panel.js';
 
@@ -62,17 +62,22 @@ export class AdminConsole {
   private newTenantForm(): HTMLElement {
     const name = h('input', { placeholder: 'tenant name', required: true, maxLength: 200, testId: 'new-tenant-name', ariaLabel: 'name of the new tenant' });
     const tier = h('select', { testId: 'new-tenant-tier', ariaLabel: 'tier of the new tenant' }, ...TIERS.map((value) => h('option', { value }, value)));
-    const form = h('form', { className: 'new-plugin' }, name, tier, h('button', { type: 'submit', testId: 'create-tenant' }, 'New tenant'));
+    const fields = h('fieldset', { className: 'new-plugin' }, name, tier, h('button', { type: 'submit', testId: 'create-tenant' }, 'New tenant'));
+    const form = h('form', {}, fields);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      void this.notice.guard(async () => {
-        const tenant = await this.client.post<TenantView>('/v1/admin/tenants', { name: name.value.trim(), tier: tier.value });
-        name.value = '';
-        this.tenants.push(tenant);
-        this.notice.say(`Tenant ${tenant.name} created. Give it a key below.`);
-        await this.select(tenant);
-        void this.audit.load();
-      });
+      // One click, one tenant: the form is off until it is made and open.
+      fields.disabled = true;
+      void this.notice
+        .guard(async () => {
+          const tenant = await this.client.post<TenantView>('/v1/admin/tenants', { name: name.value.trim(), tier: tier.value });
+          name.value = '';
+          this.tenants.push(tenant);
+          this.notice.say(['Tenant ', untrusted(tenant.name), ' created. Give it a key below.']);
+          await this.select(tenant);
+          void this.audit.load();
+        })
+        .finally(() => (fields.disabled = false));
     });
     return form;
   }
@@ -96,7 +101,7 @@ export class AdminConsole {
     fill(
       this.tenantList,
       ...this.tenants.map((tenant) => {
-        const button = h('button', { className: 'link', testId: 'tenant' }, tenant.name);
+        const button = h('button', { className: 'link', testId: 'tenant' }, untrusted(tenant.name));
         button.addEventListener('click', () => void this.select(tenant));
         const selected = tenant.id === this.selected?.id;
         if (selected) button.ariaCurrent = 'true';

@@ -1,6 +1,6 @@
 import { type ApiClient, ApiError } from './api-client.js';
 import type { Approval } from './admin-types.js';
-import { fill, h } from './dom.js';
+import { fill, h, untrusted } from './dom.js';
 import { explain } from './explain.js';
 import { Notice } from './notice.js';
 
@@ -53,44 +53,52 @@ export class ApprovalsPanel {
     const note = h('input', { placeholder: 'note (optional)', maxLength: 2000, value: approval.note ?? '', testId: 'approval-note', ariaLabel: `note on ${subject}` });
     const decide = (decision: 'approve' | 'reject') => {
       const button = h('button', { testId: `approval-${decision}`, ariaLabel: `${decision} ${subject}` }, decision === 'approve' ? 'Approve' : 'Reject');
-      button.addEventListener('click', () => void this.decide(approval, decision, note.value.trim()));
+      button.addEventListener('click', () => void this.decide(approval, decision, note.value.trim(), decisions));
       return button;
     };
     const other: 'approve' | 'reject' = approval.status === 'approved' ? 'reject' : 'approve';
+    const decisions =
+      approval.status === 'pending'
+        ? h('fieldset', { className: 'new-binding' }, note, decide('approve'), decide('reject'))
+        : h(
+            'fieldset',
+            { className: 'new-binding' },
+            h('span', { testId: 'approval-decision' }, `${approval.status} ${approval.decidedAt === null ? '' : new Date(approval.decidedAt).toLocaleString()}${approval.note === null ? '' : ': '}`, approval.note === null ? null : untrusted(approval.note)),
+            note,
+            decide(other),
+          );
     return h(
       'li',
       { className: 'approval', testId: 'approval' },
       h('strong', {}, `${approval.pluginName} v${approval.version}`),
-      ` of ${this.tenantName(approval.tenantId)}, asked ${new Date(approval.createdAt).toLocaleString()}`,
+      ' of ',
+      untrusted(this.tenantName(approval.tenantId)),
+      `, asked ${new Date(approval.createdAt).toLocaleString()}`,
       h('ul', {}, ...approval.requested.map((request) => h('li', {}, h('code', {}, request.permission), ` ${REASONS[request.reason]}`))),
       h('div', { className: 'note' }, `Last approved version had: ${approval.previous.length === 0 ? 'nothing beyond its tier' : approval.previous.join(', ')}`),
-      approval.status === 'pending'
-        ? h('div', { className: 'new-binding' }, note, decide('approve'), decide('reject'))
-        : h(
-            'div',
-            { className: 'new-binding' },
-            h('span', { testId: 'approval-decision' }, `${approval.status} ${approval.decidedAt === null ? '' : new Date(approval.decidedAt).toLocaleString()}${approval.note === null ? '' : `: ${approval.note}`}`),
-            note,
-            decide(other),
-          ),
+      decisions,
     );
   }
 
-  private async decide(approval: Approval, decision: 'approve' | 'reject', note: string): Promise<void> {
+  /** Decides, with the request's buttons off until the answer is in: a second click would be told it was "decided meanwhile". */
+  private async decide(approval: Approval, decision: 'approve' | 'reject', note: string, decisions: HTMLFieldSetElement): Promise<void> {
     const revise = approval.status !== 'pending';
     const consequence =
       decision === 'reject'
         ? ' Its invocations still queued will not run, and the later versions of the plugin that were let through by it go back under review.'
         : ' It can then be bound and run with these permissions.';
     if (revise && !confirm(`${approval.pluginName} v${approval.version} was ${approval.status}. ${decision === 'approve' ? 'Approve' : 'Reject'} it instead?${consequence}`)) return;
+    decisions.disabled = true;
     try {
       const decided = await this.client.post<Approval>(`/v1/admin/approvals/${approval.id}`, { decision, ...(note === '' ? {} : { note }), revise });
-      this.notice.say(`${decided.pluginName} v${decided.version} of ${this.tenantName(decided.tenantId)}: ${decided.status}.`);
+      this.notice.say([`${decided.pluginName} v${decided.version} of `, untrusted(this.tenantName(decided.tenantId)), `: ${decided.status}.`]);
       this.onDecided();
     } catch (error) {
       // Most often another admin decided first: the list is read again to show that.
       this.notice.say(error instanceof ApiError && error.status === 409 ? `${approval.pluginName} v${approval.version} was decided meanwhile; the list shows its decision now.` : explain(error), true);
     }
     await this.load();
+    // Read again, the list has buttons of its own: these matter only if it could not be read.
+    decisions.disabled = false;
   }
 }

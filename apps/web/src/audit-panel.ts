@@ -1,6 +1,6 @@
 import type { ApiClient } from './api-client.js';
 import type { AuditEvent } from './admin-types.js';
-import { fill, h } from './dom.js';
+import { fill, h, untrusted } from './dom.js';
 import { explain } from './explain.js';
 
 /** The newest entries of the audit log of every tenant: who changed what, and when. */
@@ -32,7 +32,7 @@ export class AuditPanel {
             'tr',
             { testId: 'audit-row' },
             h('td', {}, new Date(event.createdAt).toLocaleString()),
-            h('td', {}, event.tenantId === null ? '–' : this.tenantName(event.tenantId)),
+            h('td', {}, event.tenantId === null ? '–' : untrusted(this.tenantName(event.tenantId))),
             h('td', {}, event.actor),
             h('td', {}, event.action, event.target === null ? null : h('span', { className: 'note' }, ` ${event.target}`)),
           ),

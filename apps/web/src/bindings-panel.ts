@@ -1,7 +1,10 @@
 import type { ApiClient, Binding, Plugin, Version } from './api-client.js';
-import { fill, h } from './dom.js';
+import { fill, h, untrusted } from './dom.js';
 import { explain } from './explain.js';
 import { parseStringMap } from './string-map.js';
+
+/** What a binding's control locks while its request runs: one click, one request. */
+type Lockable = HTMLButtonElement | HTMLInputElement | HTMLFieldSetElement;
 
 /**
  * The plugin's bindings: which events run which export of which version,
@@ -12,28 +15,29 @@ import { parseStringMap } from './string-map.js';
 export class BindingsPanel {
   readonly element: HTMLElement;
   private readonly list = h('ul', { className: 'bindings', testId: 'bindings' });
-  private readonly event = h('input', { placeholder: 'order.created', required: true, testId: 'binding-event' });
-  private readonly exportSelect = h('select', { testId: 'binding-export' });
-  private readonly versionSelect = h('select', { testId: 'binding-version' });
-  private readonly config = h('textarea', { rows: 2, spellcheck: false, placeholder: 'config: {"minTotal": "100"}', testId: 'binding-config' });
-  private readonly secrets = h('textarea', { rows: 2, spellcheck: false, autocomplete: 'off', placeholder: 'secrets: {"API_TOKEN": "..."}', testId: 'binding-secrets' });
+  private readonly event = h('input', { placeholder: 'order.created', required: true, testId: 'binding-event', ariaLabel: 'event type of the new binding' });
+  private readonly exportSelect = h('select', { testId: 'binding-export', ariaLabel: 'export the new binding runs' });
+  private readonly versionSelect = h('select', { testId: 'binding-version', ariaLabel: 'version the new binding runs' });
+  private readonly config = h('textarea', { rows: 2, spellcheck: false, placeholder: 'config: {"minTotal": "100"}', testId: 'binding-config', ariaLabel: 'config of the new binding (JSON)' });
+  private readonly secrets = h('textarea', {
+    rows: 2,
+    spellcheck: false,
+    autocomplete: 'off',
+    placeholder: 'secrets: {"API_TOKEN": "..."}',
+    testId: 'binding-secrets',
+    ariaLabel: 'secrets of the new binding (JSON)',
+  });
+  /** Off until the open plugin's exports are known: there is nothing to bind before. */
+  private readonly bindButton = h('button', { type: 'submit', testId: 'create-binding', disabled: true }, 'Bind');
+  private readonly fields = h('fieldset', { className: 'new-binding' }, this.event, this.exportSelect, this.versionSelect, this.config, this.secrets, this.bindButton);
   private readonly message = h('p', { className: 'problem', testId: 'binding-problem' });
   private plugin: Plugin | null = null;
 
   constructor(private readonly client: ApiClient) {
-    const form = h(
-      'form',
-      { className: 'new-binding' },
-      this.event,
-      this.exportSelect,
-      this.versionSelect,
-      this.config,
-      this.secrets,
-      h('button', { type: 'submit', testId: 'create-binding' }, 'Bind'),
-    );
+    const form = h('form', {}, this.fields);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      void this.act(async (plugin) => {
+      void this.act(this.fields, async (plugin) => {
         const version = this.versionSelect.value === 'latest' ? 'latest' : Number(this.versionSelect.value);
         const config = parseStringMap(this.config.value, 'config');
         const secrets = parseStringMap(this.secrets.value, 'secrets');
@@ -46,9 +50,22 @@ export class BindingsPanel {
     this.element = h('div', {}, h('h3', {}, 'Bindings'), this.list, form, this.message);
   }
 
-  /** Shows `plugin`'s bindings; new ones may name an export of `versions` (the newest's first). */
-  async show(plugin: Plugin, versions: Version[]): Promise<void> {
+  /**
+   * Switches to `plugin` at once: the rows of the plugin shown before go (their
+   * controls would act on it), and nothing can be bound until `offer` names
+   * this plugin's exports.
+   */
+  async open(plugin: Plugin): Promise<void> {
     this.plugin = plugin;
+    fill(this.list);
+    this.offer(plugin, []);
+    this.message.textContent = '';
+    await this.reload().catch((error: unknown) => this.sayFor(plugin, explain(error)));
+  }
+
+  /** New bindings of `plugin` may name an export of `versions` (the newest's first). */
+  offer(plugin: Plugin, versions: Version[]): void {
+    if (plugin !== this.plugin) return;
     const exports = [...new Set(versions.toReversed().flatMap((version) => version.exports))];
     fill(this.exportSelect, ...exports.map((name) => h('option', { value: name }, name)));
     fill(
@@ -56,6 +73,13 @@ export class BindingsPanel {
       h('option', { value: 'latest' }, 'latest published'),
       ...versions.filter((version) => version.status === 'published').map((version) => h('option', { value: String(version.number) }, `v${version.number}`)),
     );
+    this.bindButton.disabled = exports.length === 0;
+  }
+
+  /** Shows `plugin`'s bindings as they now are, and what new ones may name (a version was made or published). */
+  async refresh(plugin: Plugin, versions: Version[]): Promise<void> {
+    if (plugin !== this.plugin) return;
+    this.offer(plugin, versions);
     this.message.textContent = '';
     await this.reload();
   }
@@ -70,25 +94,30 @@ export class BindingsPanel {
 
   private row(binding: Binding): HTMLElement {
     const runs = binding.resolvedVersion === null ? 'no published version yet' : `runs v${binding.resolvedVersion}`;
-    const toggle = h('input', { type: 'checkbox', checked: binding.enabled, title: 'enabled', testId: 'binding-enabled' });
-    toggle.addEventListener('change', () => void this.act(() => this.client.patch(`/v1/bindings/${binding.id}`, { enabled: toggle.checked })));
-    const remove = h('button', { className: 'link' }, 'remove');
+    const toggle = h('input', { type: 'checkbox', checked: binding.enabled, title: 'enabled', testId: 'binding-enabled', ariaLabel: `binding of ${binding.event} enabled` });
+    toggle.addEventListener('change', () => void this.act(toggle, () => this.client.patch(`/v1/bindings/${binding.id}`, { enabled: toggle.checked })));
+    const remove = h('button', { className: 'link', ariaLabel: `remove the binding of ${binding.event}` }, 'remove');
     remove.addEventListener('click', () => {
-      if (confirm(`Remove the binding of ${binding.event}? What it has queued will not run.`)) void this.act(() => this.client.delete(`/v1/bindings/${binding.id}`));
+      if (confirm(`Remove the binding of ${binding.event}? What it has queued will not run.`)) void this.act(remove, () => this.client.delete(`/v1/bindings/${binding.id}`));
     });
     const settings = this.settingsForm(binding);
-    const edit = h('button', { className: 'link' }, 'settings');
-    edit.addEventListener('click', () => (settings.hidden = !settings.hidden));
+    const edit = h('button', { className: 'link', ariaLabel: `settings of the binding of ${binding.event}`, ariaExpanded: 'false' }, 'settings');
+    edit.addEventListener('click', () => {
+      settings.hidden = !settings.hidden;
+      edit.ariaExpanded = String(!settings.hidden);
+    });
     const configured = Object.keys(binding.config);
     return h(
       'li',
       { testId: `binding-${binding.event}` },
       toggle,
       ' ',
-      h('strong', {}, binding.event),
-      ` → ${binding.export} (${binding.version === 'latest' ? 'latest' : `v${binding.version}`}, ${runs})`,
-      configured.length === 0 ? null : ` · config: ${configured.join(', ')}`,
-      binding.secretNames.length === 0 ? null : ` · secrets: ${binding.secretNames.join(', ')}`,
+      h('strong', {}, untrusted(binding.event)),
+      ' → ',
+      untrusted(binding.export),
+      ` (${binding.version === 'latest' ? 'latest' : `v${binding.version}`}, ${runs})`,
+      ...(configured.length === 0 ? [] : [' · config: ', ...names(configured)]),
+      ...(binding.secretNames.length === 0 ? [] : [' · secrets: ', ...names(binding.secretNames)]),
       ' ',
       edit,
       ' ',
@@ -99,20 +128,22 @@ export class BindingsPanel {
 
   /** A binding's config, replaced whole; its secrets replaced only when new ones are typed, or all removed. */
   private settingsForm(binding: Binding): HTMLElement {
-    const config = h('textarea', { rows: 3, spellcheck: false, value: JSON.stringify(binding.config, null, 1), testId: 'settings-config' });
+    const of = `of the binding of ${binding.event}`;
+    const config = h('textarea', { rows: 3, spellcheck: false, value: JSON.stringify(binding.config, null, 1), testId: 'settings-config', ariaLabel: `config ${of} (JSON)` });
     const secrets = h('textarea', {
       rows: 2,
       spellcheck: false,
       autocomplete: 'off',
       placeholder: binding.secretNames.length === 0 ? 'secrets: {"API_TOKEN": "..."}' : `new secrets replace ${binding.secretNames.join(', ')}; empty keeps them`,
       testId: 'settings-secrets',
+      ariaLabel: `new secrets ${of} (JSON)`,
     });
     const clear = h('input', { type: 'checkbox', testId: 'settings-clear-secrets' });
     const save = h('button', { type: 'submit', testId: 'settings-save' }, 'Save');
     const form = h('form', { className: 'binding-settings', hidden: true }, config, secrets, h('label', {}, clear, ' remove every secret'), save);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      void this.act(async () => {
+      void this.act(save, async () => {
         const change: Record<string, unknown> = { config: parseStringMap(config.value, 'config') };
         if (clear.checked) change.secrets = null;
         else if (secrets.value.trim() !== '') change.secrets = parseStringMap(secrets.value, 'secrets');
@@ -122,16 +153,33 @@ export class BindingsPanel {
     return form;
   }
 
-  /** Does something to the bindings, then shows them as they now are (even when it failed). */
-  private async act(action: (plugin: Plugin) => Promise<unknown>): Promise<void> {
+  /**
+   * Does something to the open plugin's bindings, with `lock` off until it is
+   * done (a second click would do it twice), then shows them as they now are
+   * (even when it failed).
+   */
+  private async act(lock: Lockable, action: (plugin: Plugin) => Promise<unknown>): Promise<void> {
     const plugin = this.plugin;
     if (plugin === null) return;
+    lock.disabled = true;
     this.message.textContent = '';
     try {
       await action(plugin);
     } catch (error) {
-      this.message.textContent = explain(error);
+      this.sayFor(plugin, explain(error));
+    } finally {
+      lock.disabled = false;
     }
-    await this.reload().catch((error: unknown) => (this.message.textContent = explain(error)));
+    await this.reload().catch((error: unknown) => this.sayFor(plugin, explain(error)));
   }
+
+  /** Says what went wrong for `plugin`, unless another plugin is shown by now. */
+  private sayFor(plugin: Plugin, message: string): void {
+    if (plugin === this.plugin) this.message.textContent = message;
+  }
+}
+
+/** Names a tenant chose (config keys, secret names), each set apart, between commas. */
+function names(list: string[]): Array<string | Node> {
+  return list.flatMap((name, index) => (index === 0 ? [untrusted(name)] : [', ', untrusted(name)]));
 }

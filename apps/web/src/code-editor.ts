@@ -120,6 +120,18 @@ export class CodeEditor {
    * same name keeps its model, so what it held stays reachable with undo.
    */
   load(source: PluginSource): void {
+    this.replace(source);
+    this.markSaved();
+    this.open(source.entry);
+  }
+
+  /** Puts `source` over the current one as edits not saved yet: changes kept from before come back as changes. */
+  restore(source: PluginSource): void {
+    this.replace(source);
+    this.open(source.entry);
+  }
+
+  private replace(source: PluginSource): void {
     for (const [file, model] of [...this.models]) {
       if (file in source.files) continue;
       if (model === this.editor.getModel()) this.editor.setModel(null);
@@ -136,8 +148,6 @@ export class CodeEditor {
       }
     }
     this.entryFile = source.entry;
-    this.markSaved();
-    this.open(source.entry);
   }
 
   /** Adds an empty file and opens it; false when a file has that name already. */

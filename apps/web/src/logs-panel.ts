@@ -1,5 +1,5 @@
 import type { ApiClient, LogEntry, Plugin } from './api-client.js';
-import { h } from './dom.js';
+import { h, untrusted } from './dom.js';
 import { explain } from './explain.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
@@ -12,7 +12,7 @@ const LOOK_BACK_MS = 15 * 60_000;
 export class LogsPanel {
   readonly element: HTMLElement;
   private readonly lines = h('ol', { className: 'logs', testId: 'plugin-logs' });
-  private readonly level = h('select', { testId: 'log-level' }, ...LEVELS.map((level) => h('option', { value: level }, `${level} and above`)));
+  private readonly level = h('select', { testId: 'log-level', ariaLabel: 'lowest level of the log lines shown' }, ...LEVELS.map((level) => h('option', { value: level }, `${level} and above`)));
   private readonly status = h('span', { className: 'note', testId: 'log-status' });
   private readonly seen = new Set<string>();
   private readonly details: HTMLDetailsElement;
@@ -86,7 +86,7 @@ export class LogsPanel {
         ' ',
         h('span', { className: 'note' }, `${new Date(entry.at).toLocaleTimeString()} v${entry.version}`),
         ' ',
-        entry.message,
+        untrusted(entry.message),
       ),
     );
     while (this.lines.childElementCount > KEPT_LINES) this.lines.firstElementChild?.remove();

@@ -7,6 +7,7 @@ import { Workbench } from './workbench.js';
 
 const root = document.getElementById('app')!;
 const REFUSED = 'Your key or token is no longer accepted (revoked or changed?): sign in again.';
+const EDITS_KEPT = 'Your changes not compiled are kept in this tab: they come back when you sign in with a key of the same tenant.';
 
 function showSignIn(problem?: string): void {
   fill(root, signInView(signedIn, problem));
@@ -26,9 +27,12 @@ function signedIn(client: ApiClient, key: string, identity: Identity): void {
   // A refusal ends this session only: a late answer to one signed out since must not end the next.
   let own: Workbench | AdminConsole | null = null;
   const session = client.withSignOut(() => {
-    if (view === own) signOut(REFUSED);
+    if (view !== own) return;
+    // Nobody chose to drop the edits not compiled: they wait for the tenant's next sign-in.
+    const kept = own instanceof Workbench && own.keepUnsavedEdits();
+    signOut(kept ? `${REFUSED} ${EDITS_KEPT}` : REFUSED);
   });
-  own = identity.kind === 'tenant' ? new Workbench(session, identity.tenant.name, () => signOut()) : new AdminConsole(session, () => signOut());
+  own = identity.kind === 'tenant' ? new Workbench(session, identity.tenant, () => signOut()) : new AdminConsole(session, () => signOut());
   view = own;
   fill(root, own.element);
   void own.start();

@@ -9,8 +9,9 @@ export class Notice {
     this.element = h('p', { className: 'notice', role: 'status', testId });
   }
 
-  say(message: string, problem = false): void {
-    this.element.textContent = message;
+  /** `message` may be parts, for text a tenant wrote to sit in it apart (`untrusted`). */
+  say(message: string | ReadonlyArray<string | Node>, problem = false): void {
+    this.element.replaceChildren(...(typeof message === 'string' ? [message] : message));
     this.element.classList.toggle('problem', problem);
   }
 

@@ -1,5 +1,5 @@
 import type { RunView } from './api-client.js';
-import { h } from './dom.js';
+import { h, untrusted } from './dom.js';
 
 /** Shown of an output at most: a page stays usable whatever a plugin writes (the API has all of it). */
 const SHOWN_CHARACTERS = 64 * 1024;
@@ -21,7 +21,7 @@ export function runView(run: RunView, heading?: string): HTMLElement {
       : h(
           'ol',
           { className: 'logs', testId: 'run-logs' },
-          ...run.logs.map((line) => h('li', { className: `log log-${line.level}` }, h('span', { className: 'level' }, line.level), ' ', line.message)),
+          ...run.logs.map((line) => h('li', { className: `log log-${line.level}` }, h('span', { className: 'level' }, line.level), ' ', untrusted(line.message))),
         ),
   );
 }

@@ -1,5 +1,5 @@
 import type { ApiClient, Invocation, Page, Plugin, Trace } from './api-client.js';
-import { fill, h } from './dom.js';
+import { fill, h, untrusted } from './dom.js';
 import { runView } from './run-view.js';
 import { explain } from './explain.js';
 import { traceView } from './trace-view.js';
@@ -27,8 +27,11 @@ export class RunsPanel {
     );
   }
 
+  /** Switches to `plugin`: what the plugin shown before ran goes at once, then this one's runs are read. */
   async show(plugin: Plugin): Promise<void> {
     this.plugin = plugin;
+    this.opening = null;
+    this.message.textContent = '';
     fill(this.list);
     fill(this.detail);
     await this.reload();
@@ -42,17 +45,23 @@ export class RunsPanel {
       const page = await this.client.get<Page<Invocation>>(`/v1/invocations?pluginId=${encodeURIComponent(plugin.id)}&limit=20`);
       if (plugin === this.plugin) fill(this.list, ...page.items.map((invocation) => this.row(invocation)));
     } catch (error) {
-      this.message.textContent = explain(error);
+      if (plugin === this.plugin) this.message.textContent = explain(error);
     }
   }
 
+  /**
+   * A run, opened by a click anywhere on its row; its time is a button, so it
+   * is reached with Tab and opened with Enter or Space too (their click
+   * reaches the row's handler).
+   */
   private row(invocation: Invocation): HTMLElement {
+    const when = new Date(invocation.createdAt).toLocaleString();
     const row = h(
       'tr',
       { className: 'run-row' },
-      h('td', {}, new Date(invocation.createdAt).toLocaleString()),
+      h('td', {}, h('button', { className: 'link', testId: 'open-run', ariaLabel: `open the run of ${when} (${invocation.status})` }, when)),
       h('td', {}, `v${invocation.version}`),
-      h('td', {}, invocation.export),
+      h('td', {}, untrusted(invocation.export)),
       h('td', {}, invocation.status, invocation.deadLetteredAt === null ? null : h('span', { className: 'problem' }, ' (dead letter)')),
       h('td', {}, invocation.durationMs === null ? '' : invocation.durationMs.toFixed(1)),
     );
@@ -121,7 +130,7 @@ export class RunsPanel {
         traceHolder,
       );
     } catch (error) {
-      this.message.textContent = explain(error);
+      if (plugin === this.plugin && this.opening === invocationId) this.message.textContent = explain(error);
     }
   }
 }

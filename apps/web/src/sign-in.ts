@@ -34,13 +34,14 @@ export async function identify(client: ApiClient): Promise<Identity | null> {
 export function signInView(onSignedIn: (client: ApiClient, key: string, identity: Identity) => void, problem?: string): HTMLElement {
   const key = h('input', { type: 'password', placeholder: 'ak_… or the admin token', autocomplete: 'off', required: true, testId: 'api-key' });
   const message = h('p', { className: 'problem', testId: 'sign-in-problem' }, problem ?? '');
+  const submit = h('button', { type: 'submit', testId: 'sign-in' }, 'Sign in');
   const form = h(
     'form',
     { className: 'sign-in' },
     h('h2', {}, 'Sign in'),
     h('p', {}, "Paste one of your tenant's API keys to write plugins, or the admin token to manage tenants. It is kept in this tab only and sent to this Airlock alone."),
     h('label', {}, 'API key or admin token ', key),
-    h('button', { type: 'submit', testId: 'sign-in' }, 'Sign in'),
+    submit,
     message,
   );
   form.addEventListener('submit', (event) => {
@@ -48,12 +49,15 @@ export function signInView(onSignedIn: (client: ApiClient, key: string, identity
     const value = key.value.trim();
     const client = new ApiClient(value);
     message.textContent = 'Checking…';
+    // Checked twice, the key would open two views, the first never closed.
+    submit.disabled = true;
     identify(client)
       .then((identity) => {
         if (identity === null) message.textContent = 'That key is not valid (unknown, revoked or mistyped).';
         else onSignedIn(client, value, identity);
       })
-      .catch((error: unknown) => (message.textContent = explain(error)));
+      .catch((error: unknown) => (message.textContent = explain(error)))
+      .finally(() => (submit.disabled = false));
   });
   return form;
 }

@@ -1,7 +1,7 @@
 import type { ApiClient } from './api-client.js';
 import type { ApiKeyView, CreatedApiKey, QuotaView, TenantView } from './admin-types.js';
 import { TIERS, usedToday } from './admin-types.js';
-import { fill, h } from './dom.js';
+import { fill, h, untrusted, untrustedText } from './dom.js';
 import { explain } from './explain.js';
 import { Notice } from './notice.js';
 import { UsageView } from './usage-view.js';
@@ -56,7 +56,7 @@ export class TenantPanel {
     this.notice.say('');
     fill(
       this.element,
-      h('h2', { testId: 'tenant-title' }, tenant.name),
+      h('h2', { testId: 'tenant-title' }, untrusted(tenant.name)),
       h('p', { className: 'note' }, `Tenant ${tenant.id}, created ${when(tenant.createdAt)}`),
       this.notice.element,
       h('h3', {}, 'API keys'),
@@ -87,12 +87,12 @@ export class TenantPanel {
     fill(
       this.keys,
       ...keys.map((key) => {
-        const revoke = h('button', { className: 'link', testId: 'revoke-key', ariaLabel: `revoke the key ${key.name}` }, 'Revoke');
-        revoke.addEventListener('click', () => void this.revoke(tenant, key));
+        const revoke = h('button', { className: 'link', testId: 'revoke-key', ariaLabel: `revoke the key ${untrustedText(key.name)}` }, 'Revoke');
+        revoke.addEventListener('click', () => void this.revoke(tenant, key, revoke));
         return h(
           'tr',
           { testId: 'key-row' },
-          h('td', {}, key.name),
+          h('td', {}, untrusted(key.name)),
           h('td', {}, h('code', {}, key.prefix)),
           h('td', {}, when(key.createdAt)),
           h('td', {}, when(key.lastUsedAt)),
@@ -116,7 +116,7 @@ export class TenantPanel {
         this.newKeyName.value = '';
         fill(
           this.newKey,
-          h('p', {}, `Key "${created.name}" for ${tenant.name}. Copy it now: it is shown this once, Airlock keeps only its hash.`),
+          h('p', {}, 'Key "', untrusted(created.name), '" for ', untrusted(tenant.name), '. Copy it now: it is shown this once, Airlock keeps only its hash.'),
           h('code', { className: 'secret', testId: 'new-key-value' }, created.key),
         );
         if (this.tenant === tenant) await this.loadKeys(tenant);
@@ -126,15 +126,18 @@ export class TenantPanel {
     }
   }
 
-  private async revoke(tenant: TenantView, key: ApiKeyView): Promise<void> {
-    if (!confirm(`Revoke the key "${key.name}" (${key.prefix}…) of ${tenant.name}? Whatever uses it is refused at once.`)) return;
+  private async revoke(tenant: TenantView, key: ApiKeyView, button: HTMLButtonElement): Promise<void> {
+    if (!confirm(`Revoke the key "${untrustedText(key.name)}" (${key.prefix}…) of ${untrustedText(tenant.name)}? Whatever uses it is refused at once.`)) return;
+    // One click, one revocation (and one entry in the audit log).
+    button.disabled = true;
     await this.forTenant(tenant, async () => {
       await this.client.delete(`/v1/admin/tenants/${tenant.id}/keys/${key.id}`);
       this.changed.any();
       if (this.tenant !== tenant) return;
-      this.notice.say(`Key "${key.name}" revoked.`);
+      this.notice.say(['Key "', untrusted(key.name), '" revoked.']);
       await this.loadKeys(tenant);
     });
+    button.disabled = false;
   }
 
   private async loadQuota(tenant: TenantView): Promise<void> {
@@ -167,14 +170,18 @@ export class TenantPanel {
       this.notice.say(`The overrides are not JSON: ${error instanceof Error ? error.message : String(error)}. Nothing was saved.`, true);
       return;
     }
+    // One click, one save; and what is typed meanwhile is not overwritten by the answer.
+    this.setQuotaEditable(false);
     await this.forTenant(tenant, async () => {
       const quota = await this.client.put<QuotaView>(`/v1/admin/tenants/${tenant.id}/quota`, { tier: this.tier.value, overrides });
       this.changed.tier({ ...tenant, tier: quota.tier });
       this.changed.any();
       if (this.tenant !== tenant) return;
       this.showQuota(quota);
-      this.notice.say(`Saved: ${tenant.name} is on the ${quota.tier} tier.`);
+      this.notice.say(['Saved: ', untrusted(tenant.name), ` is on the ${quota.tier} tier.`]);
     });
+    // Refused: what was typed stays, to be corrected. Another tenant opened meanwhile is editable once its quota is in.
+    if (this.tenant === tenant) this.setQuotaEditable(true);
   }
 
   /** Runs an action for `tenant`, saying what went wrong, unless another tenant is open by then. */

@@ -1,5 +1,5 @@
 import type { TestResult } from './api-client.js';
-import { fill, h } from './dom.js';
+import { fill, h, untrusted } from './dom.js';
 import { runView } from './run-view.js';
 
 const EXAMPLE = [{ name: 'greets', export: 'greet', input: 'Ada', expect: { output: 'hello, Ada' } }];
@@ -12,7 +12,7 @@ const EXAMPLE = [{ name: 'greets', export: 'greet', input: 'Ada', expect: { outp
 export class TestsPanel {
   readonly element: HTMLElement;
   readonly runButton = h('button', { testId: 'run-declared-tests', disabled: true }, 'Run the selected version’s tests');
-  private readonly text = h('textarea', { rows: 6, spellcheck: false, testId: 'declared-tests', placeholder: JSON.stringify(EXAMPLE) });
+  private readonly text = h('textarea', { rows: 6, spellcheck: false, testId: 'declared-tests', placeholder: JSON.stringify(EXAMPLE), ariaLabel: 'declared tests (JSON)' });
   private readonly results = h('div', { testId: 'declared-results' });
 
   constructor() {
@@ -55,7 +55,7 @@ export class TestsPanel {
         h(
           'div',
           { className: result.passed ? 'passed' : 'failed', testId: `declared-${result.name}` },
-          h('strong', {}, `${result.passed ? '✓' : '✗'} ${result.name}`),
+          h('strong', {}, `${result.passed ? '✓' : '✗'} `, untrusted(result.name)),
           result.failures.length === 0 ? null : h('ul', {}, ...result.failures.map((failure) => h('li', {}, failure))),
           runView(result),
         ),

@@ -1,5 +1,5 @@
 import type { ApiClient } from './api-client.js';
-import { fill, h } from './dom.js';
+import { fill, h, untrusted, untrustedText } from './dom.js';
 import { modal } from './modal.js';
 import { Notice } from './notice.js';
 
@@ -78,15 +78,15 @@ export class WebhooksDialog {
 
   private item(webhook: Webhook): HTMLElement {
     const deliveries = h('div', {});
-    const remove = h('button', { className: 'link', testId: 'delete-webhook', ariaLabel: `delete the webhook to ${webhook.url}` }, 'delete');
-    remove.addEventListener('click', () => void this.remove(webhook));
-    const show = h('button', { className: 'link', testId: 'show-deliveries', ariaLabel: `deliveries to ${webhook.url}` }, 'deliveries');
+    const remove = h('button', { className: 'link', testId: 'delete-webhook', ariaLabel: `delete the webhook to ${untrustedText(webhook.url)}` }, 'delete');
+    remove.addEventListener('click', () => void this.remove(webhook, remove));
+    const show = h('button', { className: 'link', testId: 'show-deliveries', ariaLabel: `deliveries to ${untrustedText(webhook.url)}` }, 'deliveries');
     show.addEventListener('click', () => void this.showDeliveries(webhook, deliveries));
     return h(
       'li',
       { testId: 'webhook' },
-      h('code', {}, webhook.url),
-      h('div', { className: 'note' }, webhook.events.length === 0 ? 'every event type' : webhook.events.join(', ')),
+      h('code', {}, untrusted(webhook.url)),
+      h('div', { className: 'note' }, webhook.events.length === 0 ? 'every event type' : untrusted(webhook.events.join(', '))),
       show,
       ' ',
       remove,
@@ -155,19 +155,22 @@ export class WebhooksDialog {
     this.secretOf = { webhookId: created.id, seen: this.element.open };
     fill(
       this.secret,
-      h('p', {}, `Signing secret of ${created.url}. Copy it now: it is shown this once.`),
+      h('p', {}, 'Signing secret of ', untrusted(created.url), '. Copy it now: it is shown this once.'),
       h('code', { className: 'secret', testId: 'webhook-secret-value' }, created.signingSecret),
     );
   }
 
-  private async remove(webhook: Webhook): Promise<void> {
-    if (!confirm(`Delete the webhook to ${webhook.url}? Results are no longer posted there.`)) return;
+  private async remove(webhook: Webhook, button: HTMLButtonElement): Promise<void> {
+    if (!confirm(`Delete the webhook to ${untrustedText(webhook.url)}? Results are no longer posted there.`)) return;
+    // One click, one deletion (a second would be told the webhook is not found).
+    button.disabled = true;
     await this.notice.guard(async () => {
       await this.client.delete(`/v1/webhooks/${webhook.id}`);
       if (this.secretOf?.webhookId === webhook.id) this.showSecret(null);
-      this.notice.say(`Webhook to ${webhook.url} deleted.`);
+      this.notice.say(['Webhook to ', untrusted(webhook.url), ' deleted.']);
       await this.reload();
     });
+    button.disabled = false;
   }
 }
 

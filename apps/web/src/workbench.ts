@@ -1,11 +1,13 @@
 import { type ApiClient, ApiError, type CompileDiagnostic, type Plugin, type TestResult, type Version } from './api-client.js';
 import { BindingsPanel } from './bindings-panel.js';
 import { CodeEditor, NEW_FILE_NAME, type PluginSource } from './code-editor.js';
-import { fill, h } from './dom.js';
+import { fill, h, untrusted } from './dom.js';
+import { forgetKeptEdits, keepEdits, keptEditsOf } from './kept-edits.js';
 import { Notice } from './notice.js';
 import { LogsPanel } from './logs-panel.js';
 import { runView } from './run-view.js';
 import { RunsPanel } from './runs-panel.js';
+import type { Tenant } from './sign-in.js';
 import { parseStringMap } from './string-map.js';
 import { explain } from './explain.js';
 import { FIRST_TEMPLATE, TEMPLATES } from './templates.js';
@@ -22,7 +24,9 @@ const templateSource = (name: string): PluginSource => ({ files: { [ENTRY]: TEMP
  * a version, its bindings and its recent runs.
  *
  * Every answer is applied only if the plugin it was asked for is still the one
- * open: a slow compile must not land on the plugin picked meanwhile.
+ * open: a slow compile must not land on the plugin picked meanwhile. Each
+ * button that changes something is off while its request runs: one click,
+ * one change.
  */
 export class Workbench {
   readonly element: HTMLElement;
@@ -33,16 +37,16 @@ export class Workbench {
 
   private readonly pluginList = h('ul', { className: 'plugins', testId: 'plugin-list' });
   private readonly title = h('h2', { testId: 'plugin-title' }, 'No plugin selected');
-  private readonly versionSelect = h('select', { testId: 'version-select', disabled: true });
+  private readonly versionSelect = h('select', { testId: 'version-select', disabled: true, ariaLabel: 'version shown' });
   private readonly versionInfo = h('span', { className: 'version-info', testId: 'version-info' });
   private readonly compileButton = h('button', { testId: 'compile', disabled: true, title: 'Ctrl+S' }, 'Compile as new version');
   private readonly publishButton = h('button', { testId: 'publish', disabled: true }, 'Publish');
   private readonly uploadInput = h('input', { type: 'file', accept: '.wasm,application/wasm', testId: 'upload-wasm', disabled: true });
   private readonly notice = new Notice('notice');
   private readonly problems = h('ul', { className: 'problems', testId: 'problems' });
-  private readonly exportSelect = h('select', { testId: 'test-export' });
-  private readonly testInput = h('textarea', { rows: 4, placeholder: 'input (text or JSON)', testId: 'test-input' });
-  private readonly testConfig = h('textarea', { rows: 2, spellcheck: false, placeholder: 'config: {"minTotal": "100"}', testId: 'test-config' });
+  private readonly exportSelect = h('select', { testId: 'test-export', ariaLabel: 'export of the test call' });
+  private readonly testInput = h('textarea', { rows: 4, placeholder: 'input (text or JSON)', testId: 'test-input', ariaLabel: 'input of the test call' });
+  private readonly testConfig = h('textarea', { rows: 2, spellcheck: false, placeholder: 'config: {"minTotal": "100"}', testId: 'test-config', ariaLabel: 'config of the test call (JSON)' });
   private readonly testButton = h('button', { testId: 'run-test', disabled: true }, 'Run');
   private readonly testResult = h('div', { testId: 'test-result' });
   private readonly bindings: BindingsPanel;
@@ -55,14 +59,17 @@ export class Workbench {
 
   constructor(
     private readonly client: ApiClient,
-    tenantName: string,
+    private readonly tenant: Tenant,
     onSignOut: () => void,
   ) {
     const editorHost = h('div', { className: 'editor', testId: 'editor' });
     const addFile = h('button', { className: 'link', testId: 'add-file' }, '+ file');
     const fileBar = h('div', { className: 'file-bar' }, addFile);
     const signOut = h('button', { className: 'link' }, 'Sign out');
-    signOut.addEventListener('click', onSignOut);
+    // Signing out drops the editor: edits not compiled go only if the developer says so, as when opening another plugin.
+    signOut.addEventListener('click', () => {
+      if (!this.keepEdits()) onSignOut();
+    });
     const webhooks = new WebhooksDialog(client);
     const openWebhooks = h('button', { className: 'link', testId: 'open-webhooks' }, 'Webhooks');
     openWebhooks.addEventListener('click', () => void webhooks.open());
@@ -75,7 +82,7 @@ export class Workbench {
     this.element = h(
       'div',
       { className: 'workbench' },
-      h('header', {}, h('h1', {}, 'Airlock'), h('span', { className: 'tenant', testId: 'tenant-name' }, tenantName), openUsage, openWebhooks, signOut),
+      h('header', {}, h('h1', {}, 'Airlock'), h('span', { className: 'tenant', testId: 'tenant-name', title: tenant.name }, untrusted(tenant.name)), openUsage, openWebhooks, signOut),
       h('aside', {}, h('h3', {}, 'Plugins'), this.newPluginForm(), this.pluginList),
       h(
         'main',
@@ -133,7 +140,38 @@ export class Workbench {
   }
 
   async start(): Promise<void> {
-    await this.notice.guard(() => this.loadPlugins());
+    await this.notice.guard(async () => this.restoreKeptEdits(await this.loadPlugins()));
+  }
+
+  /**
+   * Keeps the edits not compiled for this tenant's next sign-in in this tab:
+   * for when Airlock refused the key, and nobody chose to drop them. True
+   * when there were some, and they are kept.
+   */
+  keepUnsavedEdits(): boolean {
+    const plugin = this.plugin;
+    if (plugin === null || !this.editor.dirty) return false;
+    return keepEdits({ tenantId: this.tenant.id, pluginId: plugin.id, pluginName: plugin.name, source: this.editor.source });
+  }
+
+  /** Puts edits kept from a refused key back over their plugin, as changes not compiled yet. */
+  private async restoreKeptEdits(plugins: Plugin[]): Promise<void> {
+    const kept = keptEditsOf(this.tenant.id);
+    if (kept === null) return;
+    const plugin = plugins.find((known) => known.id === kept.pluginId);
+    if (plugin === undefined) {
+      // Nothing to compile them into any more; they stay in the editor to be copied from until another plugin is opened.
+      forgetKeptEdits();
+      this.editor.restore(kept.source);
+      this.notice.say(['Your changes to ', untrusted(kept.pluginName), ' not compiled when you were signed out are in the editor, but that plugin is gone: copy what you need.'], true);
+      return;
+    }
+    await this.selectPlugin(plugin);
+    // Another plugin opened meanwhile: they wait for the next sign-in.
+    if (this.plugin !== plugin) return;
+    this.editor.restore(kept.source);
+    forgetKeptEdits();
+    this.notice.say(['Your changes to ', untrusted(plugin.name), ' not compiled when you were signed out are back: compile them to keep them.']);
   }
 
   /** Frees the editor (signing out). */
@@ -144,28 +182,33 @@ export class Workbench {
   }
 
   private newPluginForm(): HTMLElement {
-    const name = h('input', { placeholder: 'new-plugin-name', required: true, testId: 'new-plugin-name' });
-    const template = h('select', { testId: 'new-plugin-template' }, ...[...TEMPLATES.keys()].map((key) => h('option', { value: key }, key)));
-    const form = h('form', { className: 'new-plugin' }, name, template, h('button', { type: 'submit', testId: 'create-plugin' }, 'Create'));
+    const name = h('input', { placeholder: 'order-checks', required: true, testId: 'new-plugin-name', ariaLabel: 'name of the new plugin' });
+    const template = h('select', { testId: 'new-plugin-template', ariaLabel: 'template of the new plugin' }, ...[...TEMPLATES.keys()].map((key) => h('option', { value: key }, key)));
+    const fields = h('fieldset', { className: 'new-plugin' }, name, template, h('button', { type: 'submit', testId: 'create-plugin' }, 'Create'));
+    const form = h('form', {}, fields);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       if (this.keepEdits()) return;
-      void this.notice.guard(async () => {
-        const plugin = await this.client.post<Plugin>('/v1/plugins', { name: name.value.trim() });
-        name.value = '';
-        await this.loadPlugins();
-        await this.selectPlugin(plugin, templateSource(template.value));
-      });
+      // One click, one plugin: the form is off until it is made and open.
+      fields.disabled = true;
+      void this.notice
+        .guard(async () => {
+          const plugin = await this.client.post<Plugin>('/v1/plugins', { name: name.value.trim() });
+          name.value = '';
+          await this.loadPlugins();
+          await this.selectPlugin(plugin, templateSource(template.value));
+        })
+        .finally(() => (fields.disabled = false));
     });
     return form;
   }
 
-  private async loadPlugins(): Promise<void> {
+  private async loadPlugins(): Promise<Plugin[]> {
     const plugins = await this.client.all<Plugin>('/v1/plugins');
     fill(
       this.pluginList,
       ...plugins.map((plugin) => {
-        const item = h('li', { className: plugin.id === this.plugin?.id ? 'selected' : '' }, h('button', { className: 'link', testId: `plugin-${plugin.name}` }, plugin.name));
+        const item = h('li', { className: plugin.id === this.plugin?.id ? 'selected' : '' }, h('button', { className: 'link', testId: `plugin-${plugin.name}` }, untrusted(plugin.name)));
         item.addEventListener('click', () => {
           if (plugin.id === this.plugin?.id || this.keepEdits()) return;
           void this.notice.guard(() => this.selectPlugin(plugin));
@@ -173,6 +216,7 @@ export class Workbench {
         return item;
       }),
     );
+    return plugins;
   }
 
   /** Opens a plugin at its newest version; one without versions starts from `template`. */
@@ -181,7 +225,7 @@ export class Workbench {
     // Until the plugin's own source is in the editor, nothing may be compiled or uploaded as a version of it.
     this.compileButton.disabled = true;
     this.uploadInput.disabled = true;
-    this.title.textContent = plugin.name;
+    fill(this.title, untrusted(plugin.name));
     for (const item of this.pluginList.children) item.classList.toggle('selected', item.textContent === plugin.name);
     this.notice.say('');
     this.selected = null;
@@ -190,9 +234,13 @@ export class Workbench {
     this.renderSelected();
     fill(this.problems);
     fill(this.testResult);
+    // The side panels switch at once: left on the plugin shown before, their controls would act on it.
+    this.logs.show(plugin);
+    const panels = Promise.all([this.runs.show(plugin), this.bindings.open(plugin)]);
     const versions = await this.client.all<Version>(`/v1/plugins/${plugin.id}/versions`);
     if (this.plugin !== plugin) return;
     this.versions = versions;
+    this.bindings.offer(plugin, versions);
     this.compileButton.disabled = false;
     this.uploadInput.disabled = false;
     this.renderVersions();
@@ -204,9 +252,7 @@ export class Workbench {
     } else {
       await this.selectVersion(latest.number);
     }
-    if (this.plugin !== plugin) return;
-    this.logs.show(plugin);
-    await Promise.all([this.runs.show(plugin), this.bindings.show(plugin, this.versions)]);
+    await panels;
   }
 
   /** Shows a version, its source in the editor; a module uploaded without source leaves a template to start from. */
@@ -277,13 +323,14 @@ export class Workbench {
           ? `Compiled into version ${version.number}; exports ${version.exports.join(', ') || 'nothing'}.`
           : `It compiles to the same module as version ${version.number}: no new version.`,
       );
-      await this.bindings.show(plugin, this.versions);
+      await this.bindings.refresh(plugin, this.versions);
     } catch (error) {
       if (this.plugin !== plugin) return;
       if (error instanceof ApiError && error.code === 'compile_failed') this.showProblems((error.details as { diagnostics?: CompileDiagnostic[] } | undefined)?.diagnostics ?? []);
       this.notice.say(explain(error), true);
     } finally {
-      this.compileButton.disabled = this.plugin === null;
+      // Another plugin opened meanwhile turns it back on once its own source is in the editor.
+      if (this.plugin === plugin) this.compileButton.disabled = false;
     }
   }
 
@@ -324,15 +371,18 @@ export class Workbench {
     const file = this.uploadInput.files?.[0];
     if (plugin === null || file === undefined) return;
     this.notice.say(`Uploading ${file.name}…`);
+    this.uploadInput.disabled = true;
     await this.notice.guard(async () => {
       try {
         const version = await this.client.postBytes<Version>(`/v1/plugins/${plugin.id}/versions`, file, 'application/wasm');
         if (this.plugin !== plugin) return;
         const created = this.showNewVersion(version);
-        this.notice.say(`${file.name} is ${created ? '' : 'already '}version ${version.number}; exports ${version.exports.join(', ') || 'nothing'}.`);
-        await this.bindings.show(plugin, this.versions);
+        this.notice.say([untrusted(file.name), ` is ${created ? '' : 'already '}version ${version.number}; exports ${version.exports.join(', ') || 'nothing'}.`]);
+        await this.bindings.refresh(plugin, this.versions);
       } finally {
         this.uploadInput.value = '';
+        // As for a compile: another plugin opened meanwhile turns it back on itself.
+        if (this.plugin === plugin) this.uploadInput.disabled = false;
       }
     });
   }
@@ -340,6 +390,8 @@ export class Workbench {
   private async publish(): Promise<void> {
     const { plugin, selected } = this;
     if (plugin === null || selected === null || selected.pluginId !== plugin.id) return;
+    // One click, one publish request.
+    this.publishButton.disabled = true;
     await this.notice.guard(async () => {
       const { version } = await this.client.post<{ version: Version }>(`/v1/plugins/${selected.pluginId}/versions/${selected.number}/publish`).catch((error: unknown) => {
         // The tests that kept it from being published are shown with what they got.
@@ -352,8 +404,10 @@ export class Workbench {
       this.renderVersions();
       this.renderSelected();
       this.notice.say(`Version ${version.number} is published: bindings can run it.`);
-      await this.bindings.show(plugin, this.versions);
+      await this.bindings.refresh(plugin, this.versions);
     });
+    // Not published (its tests failed): it can be tried again. Another plugin opened meanwhile has set the button for its own version.
+    if (this.plugin === plugin) this.publishButton.disabled = this.selected === null || this.selected.status === 'published';
   }
 
   private async runTest(): Promise<void> {

@@ -153,7 +153,8 @@ describe("the web editor's dead letters and webhooks", () => {
     // Deleting asks first; declined, the webhook stays.
     page.answer = 'dismiss';
     await hook.getByTestId('delete-webhook').click();
-    assert.match(page.asked.at(-1) ?? '', /^Delete the webhook to http:\/\/hooks\.example\.test:\d+\/hook\?/);
+    // Read without the invisible marks that keep a tenant's text from turning the sentence around.
+    assert.match((page.asked.at(-1) ?? '').replace(/[\u2066-\u2069]/g, ''), /^Delete the webhook to http:\/\/hooks\.example\.test:\d+\/hook\?/);
     assert.equal((await api.http.get('/v1/webhooks', { token: dana.key })).body.items.length, 1);
     page.answer = 'accept';
     await hook.getByTestId('delete-webhook').click();
