@@ -254,7 +254,7 @@ function describeBackend(name: string, open: () => Promise<{ options: Parameters
       assert.equal(new TextDecoder().decode(claimed!.input), '{"total":3}', 'the event payload comes with the claim');
       assert.deepEqual(
         { type: claimed!.eventType, tier: claimed!.tenantTier, module: claimed!.module, secrets: claimed!.bindingSecrets, attempts: claimed!.attempts, webhooks: claimed!.hasWebhooks },
-        { type: 'order.created', tier: 'pro', module: { sha256: '1'.repeat(64), approvalStatus: 'not_required' }, secrets: 'sealed', attempts: 1, webhooks: false },
+        { type: 'order.created', tier: 'pro', module: { sha256: '1'.repeat(64), approvalStatus: 'not_required', published: true }, secrets: 'sealed', attempts: 1, webhooks: false },
       );
       assert.equal((await prisma.invocation.findUniqueOrThrow({ where: { id: invocationId } })).status, 'running');
 
@@ -280,12 +280,21 @@ function describeBackend(name: string, open: () => Promise<{ options: Parameters
         { ...span, spanId: 'b'.repeat(16), tenantId: '00000000-0000-4000-8000-000000000000' },
       ]);
       await spans.insertMany([{ ...span, spanId: 'a'.repeat(16), tenantId: tenant.id }]); // saved twice: kept once
-      const savedSpans = await spans.findTrace(tenant.id, 'c'.repeat(32));
-      assert.deepEqual(savedSpans.map((row) => [row.spanId, row.status, row.statusMessage, row.attributes]), [['a'.repeat(16), 'error', 'trap', span.attributes]]);
+      const saved = await spans.findTrace(tenant.id, 'c'.repeat(32));
+      assert.deepEqual(saved.spans.map((row) => [row.spanId, row.status, row.statusMessage, row.attributes]), [['a'.repeat(16), 'error', 'trap', span.attributes]]);
+      assert.equal(saved.truncated, false);
+      // A trace longer than what is read says so: its first spans by start time, and `truncated`.
+      const later = (ms: number) => new Date(span.startTime.getTime() + ms);
+      await spans.insertMany([
+        { ...span, spanId: 'd'.repeat(16), tenantId: tenant.id, startTime: later(1) },
+        { ...span, spanId: 'e'.repeat(16), tenantId: tenant.id, startTime: later(2) },
+      ]);
+      const cut = await spans.findTrace(tenant.id, 'c'.repeat(32), 2);
+      assert.deepEqual([cut.spans.map((row) => row.spanId), cut.truncated], [['a'.repeat(16), 'd'.repeat(16)], true]);
 
       // Retention deletes finished invocations and spans older than the cutoff.
       const swept = await new RetentionRepository(prisma).sweep(tenant.id, new Date(Date.now() + 60_000), 1);
-      assert.deepEqual([swept.invocations, swept.spans], [1, 1]);
+      assert.deepEqual([swept.invocations, swept.spans], [1, 3]);
     });
 
     it('lets claims skip waiting for the log flush, for their own transaction only', async () => {
