@@ -31,7 +31,8 @@ const spanNodeSchema: z.ZodType<SpanNode> = z.lazy(() =>
 
 export const traceViewSchema = z.object({
   traceId: z.string(),
-  spanCount: z.number().int(),
+  spanCount: z.number().int().describe('Spans shown: at most 5,000.'),
+  truncated: z.boolean().describe('The trace holds more than 5,000 spans (a plugin making thousands of host calls): these are its first 5,000 by start time.'),
   durationMs: z.number().describe('From the first span start to the last span end.'),
   roots: z.array(spanNodeSchema).describe('Spans whose parent is not in this tenant\'s store (the request span, or spans of a caller), with their children.'),
 });
@@ -39,7 +40,7 @@ export const traceViewSchema = z.object({
 export type TraceView = z.infer<typeof traceViewSchema>;
 
 /** Builds the tree of a trace's spans: children under their parents, earliest first. */
-export function toTraceView(traceId: string, spans: Span[]): TraceView {
+export function toTraceView(traceId: string, spans: Span[], truncated = false): TraceView {
   const nodes = new Map<string, SpanNode>();
   for (const span of spans) {
     nodes.set(span.spanId, {
@@ -62,5 +63,5 @@ export function toTraceView(traceId: string, spans: Span[]): TraceView {
   }
   const starts = spans.map((span) => span.startTime.getTime());
   const ends = spans.map((span) => span.startTime.getTime() + span.durationMs);
-  return { traceId, spanCount: spans.length, durationMs: spans.length === 0 ? 0 : Math.max(...ends) - Math.min(...starts), roots };
+  return { traceId, spanCount: spans.length, truncated, durationMs: spans.length === 0 ? 0 : Math.max(...ends) - Math.min(...starts), roots };
 }

@@ -43,8 +43,8 @@ export class TracesController {
   }
 
   private async view(tenantId: string, traceId: string): Promise<TraceView> {
-    const spans = await this.spans.findTrace(tenantId, traceId);
+    const { spans, truncated } = await this.spans.findTrace(tenantId, traceId);
     if (spans.length === 0) throw new AppError(AppErrorCode.NotFound, 'No trace with this id (spans are saved about a second after they end).');
-    return toTraceView(traceId, spans);
+    return toTraceView(traceId, spans, truncated);
   }
 }

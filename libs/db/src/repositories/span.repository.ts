@@ -59,7 +59,9 @@ export class SpanRepository {
   }
 
   /** The tenant's spans of one trace, earliest first; empty when the trace is not the tenant's. */
-  findTrace(tenantId: string, traceId: string, limit = 5000): Promise<Span[]> {
-    return this.prisma.span.findMany({ where: { tenantId, traceId }, orderBy: [{ startTime: 'asc' }, { spanId: 'asc' }], take: limit });
+  /** The first `limit` spans of a trace by start time, and whether it holds more. */
+  async findTrace(tenantId: string, traceId: string, limit = 5000): Promise<{ spans: Span[]; truncated: boolean }> {
+    const spans = await this.prisma.span.findMany({ where: { tenantId, traceId }, orderBy: [{ startTime: 'asc' }, { spanId: 'asc' }], take: limit + 1 });
+    return { spans: spans.slice(0, limit), truncated: spans.length > limit };
   }
 }
