@@ -219,8 +219,12 @@ describe('streams that last longer than AIRLOCK_STREAM_MAX_MS', () => {
     const stream = readSse(`${api.baseUrl}/v1/logs/stream`, alice.key);
     try {
       assert.equal(await stream.opened, 200);
+      const opened = Date.now();
       const events = await stream.until((received) => received.some((event) => event.event === 'timeout'), 5_000);
-      assert.deepEqual(events.at(-1), { event: 'timeout', data: { reconnect: true, afterMs: 1000 } });
+      const { since, ...rest } = events.at(-1)!.data as { since: string };
+      assert.deepEqual({ event: events.at(-1)!.event, data: rest }, { event: 'timeout', data: { reconnect: true, afterMs: 1000 } });
+      // Where to open the stream again: everything before was sent (the stream began at its opening, nothing before).
+      assert.ok(Date.parse(since) <= Date.now() && Date.parse(since) >= opened - 10_000, since);
     } finally {
       stream.close();
     }

@@ -37,6 +37,21 @@ describe('LogFollower', () => {
     assert.deepEqual(await follower.poll(), []);
   });
 
+  it('tells a stream that ends where to begin again so that a line committed late is not missed', async () => {
+    const lines = [line(2, 0, 10_000)];
+    let now = 10_500;
+    const ending = new LogFollower(table(lines), new Date(0), () => now);
+    assert.deepEqual((await ending.poll()).map((entry) => entry.message), ['2:0']);
+    const since = ending.resumeSince();
+    // The stream ends; a line stamped before the one sent commits only afterwards.
+    lines.push(line(1, 0, 9_000));
+    now = 11_000;
+    const next = new LogFollower(table(lines), since, () => now);
+    const received = (await next.poll()).map((entry) => entry.message);
+    assert.ok(received.includes('1:0'), `the late line is read: ${received.join(', ')}`);
+    assert.ok(received.every((message) => ['1:0', '2:0'].includes(message)));
+  });
+
   it('works through a backlog of more lines than a poll reads, even when they share one finish time', async () => {
     const lines = Array.from({ length: 12_000 }, (_, index) => line(Math.floor(index / 100), index % 100, 5_000));
     const follower = new LogFollower(table(lines), new Date(0), () => 100_000);

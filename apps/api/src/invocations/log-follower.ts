@@ -33,6 +33,15 @@ export class LogFollower {
     this.horizon = since.getTime();
   }
 
+  /**
+   * Where a stream that ends now should be opened again (`since`) to miss nothing: every line of an invocation
+   * that finished before it has been sent. Lines of the few seconds after it (COMMIT_LAG_MS) may come again: their
+   * invocation and line number tell them apart.
+   */
+  resumeSince(): Date {
+    return new Date(this.resume === null ? this.horizon : Math.min(this.horizon, this.resume.finishedAt.getTime()));
+  }
+
   /** The lines committed since the last poll, in order. */
   async poll(): Promise<PluginLogEntry[]> {
     const fresh: PluginLogEntry[] = [];

@@ -78,7 +78,11 @@ export class LogsController {
   }
 
   @Get('stream')
-  @ApiOperation({ summary: 'Server-Sent Events: a `log` event per new line (from now, or from `since`), until the client leaves or 10 minutes pass (then `timeout`: reconnect with `since`), or its key is revoked (then `unauthenticated`)' })
+  @ApiOperation({
+    summary:
+      'Server-Sent Events: a `log` event per new line (from now, or from `since`), until the client leaves or 10 minutes pass (then `timeout` with `since`: ' +
+      'reconnect with it to miss nothing; lines of its last few seconds may come again, told apart by invocationId and line), or its key is revoked (then `unauthenticated`)',
+  })
   @ApiResponse({ status: 200, description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
   @ApiErrors(429)
   async stream(
@@ -90,6 +94,10 @@ export class LogsController {
     const filter = { pluginId: query.pluginId, levels: levelsFrom(query.level) };
     const since = query.since === undefined ? new Date() : new Date(query.since);
     const follower = new LogFollower((after, limit) => this.logs.search(principal.tenant.id, filter, { limit, after }), since);
-    await this.streams.follow(principal, request, response, async () => ({ events: (await follower.poll()).map((entry) => ({ event: 'log', data: toView(entry) })), done: false }));
+    await this.streams.follow(principal, request, response, async () => ({
+      events: (await follower.poll()).map((entry) => ({ event: 'log', data: toView(entry) })),
+      done: false,
+      resume: { since: follower.resumeSince().toISOString() },
+    }));
   }
 }

@@ -16,6 +16,8 @@ export interface StreamPoll {
   done: boolean;
   /** The stream ends after these events without `done` (its key was revoked). */
   closed?: boolean;
+  /** What the `timeout` event tells the client to open the stream again with, besides `reconnect` (see LogFollower). */
+  resume?: Record<string, unknown>;
 }
 
 /**
@@ -46,12 +48,14 @@ export async function streamUntilDone(request: Request, response: Response, maxM
     }
   };
   let lastWrite = Date.now();
+  let resume: Record<string, unknown> = {};
   while (open) {
     if (Date.now() - started >= maxMs) {
-      await write(`event: timeout\ndata: ${JSON.stringify({ reconnect: true, afterMs: maxMs })}\n\n`);
+      await write(`event: timeout\ndata: ${JSON.stringify({ reconnect: true, afterMs: maxMs, ...resume })}\n\n`);
       break;
     }
-    const { events, done, closed } = await poll();
+    const { events, done, closed, resume: resumeNow } = await poll();
+    resume = resumeNow ?? resume;
     for (const { event, data } of events) await write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     if (events.length > 0) lastWrite = Date.now();
     if (closed === true) break;
