@@ -15,7 +15,12 @@ const RUNAWAY = wat(`(module
   ${EXTISM_IMPORTS}
   (memory (export "memory") 1)
   ${GUEST_HELPERS}
+  (data (i32.const 64) "about to spin")
   (func (export "spin") (result i32) (loop $forever (br $forever)) (i32.const 0))
+  (func (export "log_then_spin") (result i32)
+    (call $log_info (call $to_block (i32.const 64) (i32.const 13)))
+    (loop $forever (br $forever))
+    (i32.const 0))
   (func $recurse (param $n i64) (result i64) (i64.add (call $recurse (i64.add (local.get $n) (i64.const 1))) (i64.const 1)))
   (func (export "recurse") (result i32) (drop (call $recurse (i64.const 0))) (i32.const 0))
   (func (export "grow_and_fill") (result i32) (local $pages i32)
@@ -80,6 +85,15 @@ describe('runaway plugins', () => {
     assert.ok(Date.now() - started < 2_000, 'the call ends near its limit');
     await assertStillHealthy(sandbox);
     assert.ok(sandbox.stats().timeoutKills >= 1);
+  });
+
+  it('reports the lines a call logged before it was stopped at its time limit', async () => {
+    const result = await sandbox.run(artifact, 'log_then_spin', '', context(policyWith({ fuelPerCall: Number.MAX_SAFE_INTEGER, timeoutMs: 300 })));
+    assert.equal(result.status, 'timeout');
+    assert.deepEqual(result.logs.map((line) => [line.level, line.message]), [['info', 'about to spin']]);
+    // The next call on that executor's successor reports its own lines only.
+    assert.deepEqual((await sandbox.run(artifact, 'return_two', '', context())).logs, []);
+    await assertStillHealthy(sandbox);
   });
 
   it('stops an infinite loop in the start function', async () => {

@@ -3,7 +3,7 @@
 // credentials, and talks only through two pipes (fd 3 in, fd 4 out).
 import type { HttpResponseSpec, KernelHost } from '../kernel/extism-kernel.js';
 import { CallAbort } from '../kernel/limit-errors.js';
-import { failedResult } from '../outcome.js';
+import { failedResult, type RunResult } from '../outcome.js';
 import { BlockingChannel } from './blocking-channel.js';
 import type { ExecutorMessage, HostAnswer, HostCall, ModuleMessage, RunMessage } from './executor-protocol.js';
 import { LruCache } from './lru-cache.js';
@@ -29,7 +29,11 @@ const host: KernelHost = {
   kvGet: (key) => ask({ op: 'kvGet', key }) as Uint8Array | null,
   kvSet: (key, value) => void ask({ op: 'kvSet', key, value }),
   kvDelete: (key) => void ask({ op: 'kvDelete', key }),
+  logKept: (line) => send({ type: 'log', line }),
 };
+
+/** Sends a call's result; its log lines went one by one as they were kept. */
+const sendResult = (result: RunResult) => send({ type: 'result', result: { ...result, logs: [] } });
 
 function moduleFor(artifactHash: string): WebAssembly.Module {
   const cached = modules.get(artifactHash);
@@ -49,12 +53,12 @@ function run(message: RunMessage): void {
       module = moduleFor(message.artifactHash);
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
-      send({ type: 'result', result: failedResult('invalid_module', text) });
+      sendResult(failedResult('invalid_module', text));
       return;
     }
     const created = PluginInstance.create(module, message.limits, host);
     if (!(created instanceof PluginInstance)) {
-      send({ type: 'result', result: created });
+      sendResult(created);
       return;
     }
     instance = created;
@@ -62,7 +66,7 @@ function run(message: RunMessage): void {
   const result = instance.call(message.exportName, message.input, message.config, message.limits);
   if (instance.reusable) instances.set(message.instanceKey, instance, instance.cacheBytes());
   else instances.delete(message.instanceKey);
-  send({ type: 'result', result });
+  sendResult(result);
 }
 
 send({ type: 'ready' });

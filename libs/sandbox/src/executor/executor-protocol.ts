@@ -1,5 +1,5 @@
 import type { HttpRequestSpec, HttpResponseSpec, KernelLimits } from '../kernel/extism-kernel.js';
-import type { RunResult, SandboxStatus } from '../outcome.js';
+import type { PluginLogLine, RunResult, SandboxStatus } from '../outcome.js';
 
 /** What an executor needs to know of the policy for one call. */
 export interface CallLimits extends KernelLimits {
@@ -40,4 +40,7 @@ export type ExecutorMessage =
   | { type: 'ready' }
   | { type: 'need-module'; artifactHash: string }
   | { type: 'host-call'; call: HostCall }
+  /** A log line the call kept, sent as it is kept (see KernelHost.logKept). */
+  | { type: 'log'; line: PluginLogLine }
+  /** The call's result; its `logs` are those sent one by one before it, and come empty. */
   | { type: 'result'; result: RunResult };

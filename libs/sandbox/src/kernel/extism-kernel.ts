@@ -1,4 +1,4 @@
-import type { LogLevel } from '../outcome.js';
+import type { LogLevel, PluginLogLine } from '../outcome.js';
 import { CallAbort } from './limit-errors.js';
 import { LogCollector, type LogLimits } from './log-collector.js';
 import { storableText } from '../storable-text.js';
@@ -23,6 +23,11 @@ export interface KernelHost {
   kvGet(key: string): Uint8Array | null;
   kvSet(key: string, value: Uint8Array): void;
   kvDelete(key: string): void;
+  /**
+   * Told of each log line kept, as it is kept: the supervisor holds them, so that a call killed at its time limit
+   * (or whose executor dies) still reports the lines it wrote before, when they are needed most.
+   */
+  logKept(line: PluginLogLine): void;
 }
 
 export interface KernelLimits {
@@ -102,7 +107,7 @@ export class ExtismKernel {
     private limits: KernelLimits,
     private readonly host: KernelHost,
   ) {
-    this.logs = new LogCollector(limits.logs);
+    this.logs = new LogCollector(limits.logs, (line) => host.logKept(line));
   }
 
   /**

@@ -33,7 +33,11 @@ export class LogCollector {
   private bytes = 0;
   private startedAt = 0;
 
-  constructor(private limits: LogLimits) {}
+  constructor(
+    private limits: LogLimits,
+    /** Told of each line as it is kept (see KernelHost.logKept). */
+    private readonly onKept: (line: PluginLogLine) => void = () => undefined,
+  ) {}
 
   get levelPriority(): number {
     return LOG_PRIORITY[this.limits.level];
@@ -73,6 +77,8 @@ export class LogCollector {
       return;
     }
     this.bytes += size;
-    this.lines.push({ level, message, atMs: Math.round((performance.now() - this.startedAt) * 1000) / 1000 });
+    const line = { level, message, atMs: Math.round((performance.now() - this.startedAt) * 1000) / 1000 };
+    this.lines.push(line);
+    this.onKept(line);
   }
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import type { ExecutorMessage, HostAnswer, HostCall, RunMessage, SupervisorMessage } from '../executor/executor-protocol.js';
 import { decodePayload, encodeFrame, FrameAssembler } from '../executor/frame-codec.js';
-import { failedResult, type RunResult, type SandboxStatus } from '../outcome.js';
+import { failedResult, type PluginLogLine, type RunResult, type SandboxStatus } from '../outcome.js';
 
 const EXECUTOR_SCRIPT = fileURLToPath(new URL('../executor/executor-main.js', import.meta.url));
 const STDERR_TAIL_BYTES = 4096;
@@ -27,6 +27,8 @@ interface ActiveJob {
   job: ExecutorJob;
   startedAt: number;
   timer: NodeJS.Timeout;
+  /** The log lines the call kept so far, as the executor sent them. */
+  logs: PluginLogLine[];
   resolve(result: RunResult): void;
 }
 
@@ -95,12 +97,12 @@ export class ExecutorProcess {
         failStart(new Error(`the executor exited at start (${signal ?? code}): ${this.stderrTail}`));
         const active = this.active;
         if (active !== null) {
-          this.finish(
-            this.killedOnPurpose
-              ? // What a call stopped at its time limit burned is not known: it is charged its whole fuel budget.
-                { ...failure('timeout', `the call ran past its ${active.job.timeoutMs} ms limit`, active.startedAt), fuelUsed: active.job.message.limits.fuelPerCall }
-              : failure('crashed', `the executor died during the call (${signal ?? `exit code ${code}`})${this.crashDetail()}`, active.startedAt),
-          );
+          const ended = this.killedOnPurpose
+            ? // What a call stopped at its time limit burned is not known: it is charged its whole fuel budget.
+              { ...failure('timeout', `the call ran past its ${active.job.timeoutMs} ms limit`, active.startedAt), fuelUsed: active.job.message.limits.fuelPerCall }
+            : failure('crashed', `the executor died during the call (${signal ?? `exit code ${code}`})${this.crashDetail()}`, active.startedAt);
+          // The lines it wrote before it was stopped: what was happening when it ran too long.
+          this.finish({ ...ended, logs: active.logs });
         }
         resolve();
       });
@@ -124,7 +126,7 @@ export class ExecutorProcess {
     return new Promise((resolve) => {
       const startedAt = performance.now();
       const timer = setTimeout(() => this.kill(), job.timeoutMs);
-      this.active = { job, startedAt, timer, resolve };
+      this.active = { job, startedAt, timer, logs: [], resolve };
       this.lastArtifact = job.message.artifactHash;
       this.send(job.message);
     });
@@ -157,8 +159,11 @@ export class ExecutorProcess {
     const active = this.active;
     if (active === null) return;
     switch (message.type) {
+      case 'log':
+        active.logs.push(message.line);
+        break;
       case 'result':
-        this.finish(message.result);
+        this.finish({ ...message.result, logs: active.logs });
         break;
       case 'need-module':
         this.send({ type: 'module', artifactHash: message.artifactHash, bytes: active.job.artifactBytes });
