@@ -44,7 +44,7 @@ export class TracesController {
 
   private async view(tenantId: string, traceId: string): Promise<TraceView> {
     const { spans, truncated } = await this.spans.findTrace(tenantId, traceId);
-    if (spans.length === 0) throw new AppError(AppErrorCode.NotFound, 'No trace with this id (spans are saved about a second after they end).');
+    if (spans.length === 0) throw new AppError(AppErrorCode.NotFound, 'No trace with this id (spans are saved about a second after they end; none are kept of a trace its caller marked not sampled, traceparent flags 00).');
     return toTraceView(traceId, spans, truncated);
   }
 }
