@@ -17,19 +17,53 @@ export function decodePayload<T>(payload: Buffer): T {
   return deserialize(payload) as T;
 }
 
-/** Collects frames from a byte stream that may split or join them arbitrarily. */
+/**
+ * Collects frames from a byte stream that may split or join them arbitrarily.
+ * Chunks are kept as they come and a frame is joined once, when all of it is
+ * in: joining what had come so far at every chunk copied a 10 MB frame
+ * (a plugin's output, a KV value) 160 times, 200 ms of the supervisor's CPU.
+ */
 export class FrameAssembler {
-  private pending: Buffer = Buffer.alloc(0);
+  private readonly chunks: Buffer[] = [];
+  private buffered = 0;
+  /** The length of the frame being collected once its header is in, else -1. */
+  private expected = -1;
 
   push(chunk: Buffer): Buffer[] {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
     const frames: Buffer[] = [];
-    while (this.pending.length >= 4) {
-      const length = this.pending.readUInt32LE(0);
-      if (this.pending.length < 4 + length) break;
-      frames.push(this.pending.subarray(4, 4 + length));
-      this.pending = this.pending.subarray(4 + length);
+    for (;;) {
+      if (this.expected < 0) {
+        if (this.buffered < 4) break;
+        this.expected = this.take(4).readUInt32LE(0);
+      }
+      if (this.buffered < this.expected) break;
+      frames.push(this.take(this.expected));
+      this.expected = -1;
     }
     return frames;
+  }
+
+  /** The next `count` bytes: a view when one chunk holds them, else joined once. */
+  private take(count: number): Buffer {
+    this.buffered -= count;
+    const first = this.chunks[0];
+    if (first !== undefined && first.length >= count) {
+      if (first.length === count) this.chunks.shift();
+      else this.chunks[0] = first.subarray(count);
+      return first.subarray(0, count);
+    }
+    const joined = Buffer.allocUnsafe(count);
+    let filled = 0;
+    while (filled < count) {
+      const head = this.chunks[0]!;
+      const part = Math.min(head.length, count - filled);
+      head.copy(joined, filled, 0, part);
+      filled += part;
+      if (part === head.length) this.chunks.shift();
+      else this.chunks[0] = head.subarray(part);
+    }
+    return joined;
   }
 }
