@@ -40,7 +40,7 @@ export type ExecutorMessage =
   | { type: 'ready' }
   | { type: 'need-module'; artifactHash: string }
   | { type: 'host-call'; call: HostCall }
-  /** A log line the call kept, sent as it is kept (see KernelHost.logKept). */
-  | { type: 'log'; line: PluginLogLine }
-  /** The call's result; its `logs` are those sent one by one before it, and come empty. */
+  /** Log lines the call kept, sent in batches as they are kept (see KernelHost.logKept). */
+  | { type: 'logs'; lines: PluginLogLine[] }
+  /** The call's result; its `logs` are those sent before it, and come empty. */
   | { type: 'result'; result: RunResult };

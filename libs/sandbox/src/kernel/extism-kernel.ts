@@ -24,8 +24,8 @@ export interface KernelHost {
   kvSet(key: string, value: Uint8Array): void;
   kvDelete(key: string): void;
   /**
-   * Told of each log line kept, as it is kept: the supervisor holds them, so that a call killed at its time limit
-   * (or whose executor dies) still reports the lines it wrote before, when they are needed most.
+   * Told of each log line kept, as it is kept: the supervisor gets them during the call (in batches), so that a call
+   * killed at its time limit (or whose executor dies) still reports the lines it wrote before, when they are needed most.
    */
   logKept(line: PluginLogLine): void;
 }

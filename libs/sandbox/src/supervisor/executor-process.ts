@@ -159,8 +159,8 @@ export class ExecutorProcess {
     const active = this.active;
     if (active === null) return;
     switch (message.type) {
-      case 'log':
-        active.logs.push(message.line);
+      case 'logs':
+        active.logs.push(...message.lines);
         break;
       case 'result':
         this.finish({ ...message.result, logs: active.logs });
