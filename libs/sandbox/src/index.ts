@@ -11,3 +11,4 @@ export { MemoryKvStore, type KvScope, type KvStore } from './host/kv-store.js';
 export { isPrivateAddress } from './host/private-address.js';
 export { bareHostname, canonicalHost, guardedHttp, HttpRefusedError, type GuardedHttpOptions } from './host/guarded-http.js';
 export { storableText } from './storable-text.js';
+export { ROUND_TRIP_FUEL } from './kernel/extism-kernel.js';

@@ -100,7 +100,7 @@ export class Sandbox {
     const config = context.config ?? {};
     const scope: KvScope = { tenantId: context.tenantId, pluginId: context.pluginId };
     // What the call has done so far, against its per-call limits.
-    const counts = { httpRequests: 0, kvWrites: 0 };
+    const counts = { httpRequests: 0, kvWrites: 0, kvReads: 0 };
     const egress: EgressMeter = { bytesSent: 0 };
     // Host calls arrive on the executor's pipe, outside this call's async context: their spans are parented explicitly.
     const answerHostCall = (call: HostCall): Promise<HostAnswer> =>
@@ -142,11 +142,12 @@ export class Sandbox {
     scope: KvScope,
     policy: SandboxPolicy,
     egress: EgressMeter,
-    counts: { httpRequests: number; kvWrites: number },
+    counts: { httpRequests: number; kvWrites: number; kvReads: number },
   ): Promise<HostAnswer> {
     try {
       switch (call.op) {
         case 'kvGet':
+          if (++counts.kvReads > policy.kv.maxReadsPerCall) return refusal('trap', `more than ${policy.kv.maxReadsPerCall} key-value reads in one call`);
           return { type: 'host-answer', ok: true, value: await this.kv.get(scope, call.key) };
         case 'kvSet':
           if (++counts.kvWrites > policy.kv.maxWritesPerCall) return refusal('trap', `more than ${policy.kv.maxWritesPerCall} key-value writes in one call`);

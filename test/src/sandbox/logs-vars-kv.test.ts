@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MemoryKvStore, Sandbox } from '@airlock/sandbox';
+import { MemoryKvStore, ROUND_TRIP_FUEL, Sandbox } from '@airlock/sandbox';
 import { admitted, assertStillHealthy, context, freeTier, policyWith } from '../support/sandbox-harness.js';
 import { EXTISM_IMPORTS, GUEST_HELPERS, wat } from '../support/wasm.js';
 
@@ -53,6 +53,17 @@ const CHATTY = wat(`(module
       (br $more)))
     (call $store_u8 (local.get $key) (i32.const 65))
     (call $kv_set (local.get $key) (call $alloc (i64.const 1)))
+    (i32.const 0))
+  (func (export "kv_reads") (result i32) (local $n i32) (local $i i32) (local $key i64)
+    ;; Reads a missing key as many times as its input's first byte says.
+    (drop (call $input_to_memory))
+    (local.set $n (i32.load8_u (i32.const 0)))
+    (local.set $key (call $to_block (i32.const 100) (i32.const 7)))
+    (block $done (loop $more
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (drop (call $kv_get (local.get $key)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $more)))
     (i32.const 0))
   (func (export "nul_key") (result i32)
     (drop (call $kv_get (call $to_block (i32.const 120) (i32.const 3))))
@@ -136,6 +147,18 @@ describe('plugin logs, vars and key-value data', () => {
     const busy = await write(20, kvPolicy(1000, 10), 'plugin-busy');
     assert.equal(busy.status, 'trap');
     assert.equal(busy.error!.message, 'more than 10 key-value writes in one call');
+    await assertStillHealthy(sandbox);
+  });
+
+  it("keeps a call to its tier's reads, and charges each read as the round trip it is", async () => {
+    const reads = (count: number, maxReadsPerCall: number) =>
+      sandbox.run(artifact, 'kv_reads', new Uint8Array([count]), context(policyWith({ kv: { ...freeTier.kv, maxReadsPerCall } }), { tenantId: 'tenant-kv', pluginId: 'plugin-reads' }));
+    const [none, ten] = [await reads(0, 10), await reads(10, 10)];
+    assert.deepEqual([none.status, ten.status], ['ok', 'ok']);
+    assert.ok(ten.fuelUsed - none.fuelUsed >= 10 * ROUND_TRIP_FUEL, `ten reads charged ${ten.fuelUsed - none.fuelUsed}`);
+    const eleven = await reads(11, 10);
+    assert.equal(eleven.status, 'trap');
+    assert.equal(eleven.error!.message, 'more than 10 key-value reads in one call');
     await assertStillHealthy(sandbox);
   });
 

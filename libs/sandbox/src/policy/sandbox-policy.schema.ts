@@ -56,6 +56,8 @@ export const sandboxPolicySchema = z.strictObject({
     maxKeys: z.number().int().min(1),
     /** kv_set and kv_delete calls in one call. */
     maxWritesPerCall: z.number().int().min(1),
+    /** kv_get calls in one call: each is a round trip through the supervisor and a database query. */
+    maxReadsPerCall: z.number().int().min(1),
   }),
   /** WASI preview 1 (no files, no environment, no clock beyond what WASI gives). */
   wasi: z.boolean(),
