@@ -281,16 +281,32 @@ describe('permission review and admin approvals', () => {
     assert.equal(invalid.status, 400);
     assert.equal(invalid.body.error.details.issues[0].field, 'decision');
   });
+  it('refuses to publish a version awaiting approval over the "latest" bindings it would stop, naming them', async () => {
+    const pluginId = await newPlugin('held-next');
+    assert.equal((await upload(pluginId, plugin())).status, 201);
+    assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, as)).status, 200);
+    const binding = (await api.http.post('/v1/bindings', { ...as, body: { event: 'order.created', pluginId, export: 'run' } })).body;
+    assert.equal((await upload(pluginId, plugin(HTTP))).body.approvalStatus, 'pending');
+    const refused = await api.http.post(`/v1/plugins/${pluginId}/versions/2/publish`, as);
+    assert.equal(refused.status, 409, refused.text);
+    assert.match(refused.body.error.message, /^Not published: version 2's permissions await an admin's approval, so it would run nothing for 1 binding\(s\) following "latest" \(order\.created → run\)/);
+    assert.deepEqual(refused.body.error.details.bindings, [{ id: binding.id, event: 'order.created', export: 'run' }]);
+    assert.equal((await api.http.get(`/v1/plugins/${pluginId}/versions/2`, as)).body.status, 'draft', 'nothing changed');
+    // Pinned to the version running now, the binding goes on running it: the new version can be published.
+    assert.equal((await api.http.request('PATCH', `/v1/bindings/${binding.id}`, { ...as, body: { version: 1 } })).status, 200);
+    assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions/2/publish`, as)).status, 200);
+  });
+
   it('names the "latest" bindings unpublishing stops when the version before awaits approval', async () => {
     const pluginId = await newPlugin('held-before');
     assert.equal((await upload(pluginId, plugin())).status, 201);
     assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, as)).status, 200);
-    const binding = (await api.http.post('/v1/bindings', { ...as, body: { event: 'order.created', pluginId, export: 'run' } })).body;
     // Version 2 asks for HTTP beyond Alice's tier: published, it waits for an admin; version 3 does not.
     assert.equal((await upload(pluginId, plugin(HTTP))).status, 201);
     assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions/2/publish`, as)).status, 200);
     assert.equal((await upload(pluginId, variant('other'))).status, 201);
     assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions/3/publish`, as)).status, 200);
+    const binding = (await api.http.post('/v1/bindings', { ...as, body: { event: 'order.created', pluginId, export: 'run' } })).body;
     const unpublished = await api.http.post(`/v1/plugins/${pluginId}/versions/3/unpublish`, as);
     assert.equal(unpublished.status, 200, unpublished.text);
     assert.deepEqual(unpublished.body.stoppedBindings, [{ id: binding.id, event: 'order.created', export: 'run', version: 'latest' }], '"latest" is now version 2, which does not run until approved');

@@ -184,25 +184,31 @@ export class VersionsService {
 
   /**
    * Publishing a version makes it what bindings that follow "latest" run, if it
-   * is the newest published. One without the export such a binding runs now
-   * would stop it, every event of its type planning nothing without a word:
-   * refused, naming them, until they are pinned, changed or disabled.
+   * is the newest published. One without the export such a binding runs now,
+   * or one whose permissions await an admin's decision (it runs nothing until
+   * approved), would stop it, every event of its type planning nothing without
+   * a word: refused, naming them, until they are pinned, changed or disabled.
    */
   private async refuseStrandingBindings(tenantId: string, version: PluginVersionSummary): Promise<void> {
     if (version.status === 'published') return;
     const latest = await this.versions.latestPublished(tenantId, version.pluginId);
     // Nothing runs from "latest" now, or a newer published version stays what runs: nothing stops.
     if (latest === null || latest.number > version.number) return;
-    const exports = version.exports as string[];
-    const runningNow = latest.exports as string[];
+    const held = heldForApproval(version.approvalStatus);
+    const exports = (held ? [] : version.exports) as string[];
+    const runningNow = (heldForApproval(latest.approvalStatus) ? [] : latest.exports) as string[];
     const stranded = (await this.bindings.list(tenantId, { pluginId: version.pluginId })).filter(
       (binding) => binding.enabled && binding.version === null && runningNow.includes(binding.exportName) && !exports.includes(binding.exportName),
     );
     if (stranded.length === 0) return;
+    const named = `${stranded.length} binding(s) following "latest"`;
+    const why = held
+      ? `version ${version.number}'s permissions ${version.approvalStatus === 'pending' ? "await an admin's approval" : 'were refused by an admin'}, so it would run nothing for ${named}`
+      : `version ${version.number} does not export what ${named} call`;
     throw new AppError(
       AppErrorCode.Conflict,
-      `Not published: version ${version.number} does not export what ${stranded.length} binding(s) following "latest" call (${stranded.map((binding) => `${binding.event} → ${binding.exportName}`).join(', ')}). Pin them to a version, change their export, or disable them first.`,
-      { details: { bindings: stranded.map((binding) => ({ id: binding.id, event: binding.event, export: binding.exportName })), exports } },
+      `Not published: ${why} (${stranded.map((binding) => `${binding.event} → ${binding.exportName}`).join(', ')}). Pin them to a version, change their export, or disable them first.`,
+      { details: { bindings: stranded.map((binding) => ({ id: binding.id, event: binding.event, export: binding.exportName })), exports: version.exports as string[] } },
     );
   }
 
