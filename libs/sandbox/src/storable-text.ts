@@ -9,5 +9,10 @@ export const MAX_MESSAGE_CHARACTERS = 8192;
  */
 export function storableText(text: string, max = MAX_MESSAGE_CHARACTERS): string {
   const escaped = text.replaceAll('\0', '\\u0000');
-  return escaped.length <= max ? escaped : `${escaped.slice(0, max)}… (${escaped.length - max} more characters)`;
+  if (escaped.length <= max) return escaped;
+  // The note is within the limit, so that a message cut once is kept as it is when it passes here again (a plugin's
+  // error is made storable in the executor and again in the supervisor), its count of what was cut still true.
+  const note = (dropped: number) => `… (${dropped} more characters)`;
+  const kept = max - note(escaped.length).length;
+  return `${escaped.slice(0, kept)}${note(escaped.length - kept)}`;
 }
