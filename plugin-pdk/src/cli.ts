@@ -17,8 +17,15 @@ async function sourceFiles(entry: string): Promise<Record<string, string>> {
     const path = pending.pop()!;
     const key = relative(root, path).split('\\').join('/');
     if (key in found) continue;
-    found[key] = await readFile(path, 'utf8');
-    for (const [, specifier] of found[key]!.matchAll(RELATIVE_IMPORT)) {
+    // A file that is not there is left to the compiler: an import of it is an error it reports where it is written,
+    // and a match in a comment or a string is no import at all.
+    const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (path !== entry && error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (text === undefined) continue;
+    found[key] = text;
+    for (const [, specifier] of text.matchAll(RELATIVE_IMPORT)) {
       const target = resolve(dirname(path), specifier!);
       pending.push(target.endsWith('.ts') ? target : `${target}.ts`);
     }
@@ -35,7 +42,14 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const dir = dirname(resolve(entryPath));
-  const result = await compilePlugin({ files: await sourceFiles(resolve(entryPath)), entry: basename(entryPath) });
+  let files: Record<string, string>;
+  try {
+    files = await sourceFiles(resolve(entryPath));
+  } catch (error) {
+    process.stderr.write(`cannot read the plugin's source: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const result = await compilePlugin({ files, entry: basename(entryPath) });
   for (const diagnostic of result.diagnostics) {
     const where = diagnostic.file === '' ? '' : `${join(relative(process.cwd(), dir), diagnostic.file)}:${diagnostic.line}:${diagnostic.column}: `;
     process.stderr.write(`${where}${diagnostic.severity}: ${diagnostic.message}\n`);

@@ -105,7 +105,8 @@ describe('plugin compiler', () => {
       await mkdir(join(dir, 'lib'));
       await writeFile(join(dir, 'lib', 'words.ts'), 'export function hi(): string { return "hi"; }\n');
       await writeFile(join(dir, 'unrelated.ts'), 'this is not even AssemblyScript');
-      await writeFile(join(dir, 'plugin.ts'), 'import { Host } from "@airlock/plugin-pdk";\nimport { hi } from "./lib/words";\nexport function greet(): i32 { Host.outputString(hi()); return 0; }\n');
+      // An import in a comment, of a file that is not there, is no import.
+      await writeFile(join(dir, 'plugin.ts'), 'import { Host } from "@airlock/plugin-pdk";\nimport { hi } from "./lib/words";\n// import "./gone"\nexport function greet(): i32 { Host.outputString(hi()); return 0; }\n');
       const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'build', join(dir, 'plugin.ts'), '-o', join(dir, 'plugin.wasm')]);
       assert.match(stdout, /^wrote .*plugin\.wasm \(\d+ bytes\)/);
       assert.equal(WebAssembly.validate(await readFile(join(dir, 'plugin.wasm'))), true);
@@ -114,6 +115,19 @@ describe('plugin compiler', () => {
       await assert.rejects(promisify(execFile)(process.execPath, [CLI, 'build', join(dir, 'plugin.ts'), '-o', join(dir, 'bad.wasm')]), (error: { code: number; stderr: string }) => {
         assert.equal(error.code, 1);
         assert.match(error.stderr, /plugin\.ts:1:\d+: error: /);
+        return true;
+      });
+      // A real import of a missing file is the compiler's error, where it is written; a missing entry is one line.
+      await writeFile(join(dir, 'plugin.ts'), 'import { gone } from "./gone";\nexport function greet(): i32 { return gone(); }\n');
+      await assert.rejects(promisify(execFile)(process.execPath, [CLI, 'build', join(dir, 'plugin.ts'), '-o', join(dir, 'bad.wasm')]), (error: { code: number; stderr: string }) => {
+        assert.equal(error.code, 1);
+        assert.match(error.stderr, /plugin\.ts:1:\d+: error: /);
+        assert.doesNotMatch(error.stderr, /\n\s+at /, 'no stack trace');
+        return true;
+      });
+      await assert.rejects(promisify(execFile)(process.execPath, [CLI, 'build', join(dir, 'missing.ts'), '-o', join(dir, 'bad.wasm')]), (error: { code: number; stderr: string }) => {
+        assert.equal(error.code, 1);
+        assert.match(error.stderr, /^cannot read the plugin's source: ENOENT/);
         return true;
       });
     } finally {
