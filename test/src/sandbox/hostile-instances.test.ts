@@ -296,6 +296,10 @@ const BYTES_AT_A_TIME = wat(`(module
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $l (i32.lt_u (local.get $i) (i32.const 200000))))
     (i32.const 0))
+  ;; Grows memory by 100 pages, or asks for more than any policy grants (a -1 it handles).
+  (func (export "grow_100_pages") (result i32) (drop (memory.grow (i32.const 100))) (i32.const 0))
+  (func (export "grow_0_pages") (result i32) (drop (memory.grow (i32.const 0))) (i32.const 0))
+  (func (export "grow_too_much") (result i32) (if (i32.ne (memory.grow (i32.const 60000)) (i32.const -1)) (then unreachable)) (i32.const 0))
   ;; The cheapest host function, 2,000,000 times: each a trip out of compiled code and back.
   (func (export "host_call_loop") (result i32) (local $i i32)
     (loop $l
@@ -332,6 +336,17 @@ describe('work a host function or a throw does, charged by its size', () => {
     const result = await sandbox.run(admitted(BYTES_AT_A_TIME), 'throw_loop', '', context());
     assert.equal(result.status, 'fuel_exhausted', result.error?.message);
     await assertStillHealthy(sandbox);
+  });
+
+  it('charges the pages a memory.grow grants, and not those it refuses', async () => {
+    const policy = standardTier;
+    const grown = await sandbox.run(admitted(BYTES_AT_A_TIME, policy), 'grow_100_pages', '', context(policy));
+    const none = await sandbox.run(admitted(BYTES_AT_A_TIME, policy), 'grow_0_pages', '', context(policy));
+    assert.deepEqual([grown.status, none.status], ['ok', 'ok']);
+    assert.equal(grown.fuelUsed - none.fuelUsed, 100 * 4096, '1 unit per 16 bytes granted');
+    const refused = await sandbox.run(admitted(BYTES_AT_A_TIME, policy), 'grow_too_much', '', context(policy));
+    assert.equal(refused.status, 'ok', 'a refused grow is a -1 the plugin handles, not a charge it cannot pay');
+    assert.ok(refused.fuelUsed < 10_000, `charged ${refused.fuelUsed}`);
   });
 
   it('charges memory.grow and host calls as the trips out of compiled code they are: loops of them run out of a free budget', async () => {

@@ -69,6 +69,10 @@ const SCALED_BY_LENGTH = new Map<number, LengthScaling>([
   [17, { shift: 0x86, log2: FUEL_PER_TABLE_ELEMENT_LOG2 }], // table.fill
 ]);
 
+/** Units of fuel per WebAssembly page (64 KiB) a memory.grow grants, as a power of two: 4,096, 1 per 16 bytes. */
+export const FUEL_PER_GROWN_PAGE_LOG2 = 12;
+const GROWN_PAGE_SCALING: LengthScaling = { shift: 0x86 /* i64.shl */, log2: FUEL_PER_GROWN_PAGE_LOG2 };
+
 /**
  * The scaling of a bulk operation (its length is an i32: admission refuses 64-bit memories and
  * tables, and more than one memory), or undefined for every other instruction.
@@ -128,17 +132,21 @@ export function meterFunctionBody(body: Uint8Array, fn: FunctionBody, globals: M
     (i) => i.opcode === Op.try || i.opcode === Op.tryTable || i.opcode === Op.delegate || i.opcode === Op.catch,
   );
   const needsI32 = instructions.some((i) => i.opcode === Op.memoryGrow || lengthScaling(i) !== undefined);
+  const growsMemory = instructions.some((i) => i.opcode === Op.memoryGrow);
   const localMode = hasLoop && !hasHandlers;
 
   // New locals: the fuel counter (local mode) or a scratch i64 (global mode); an i32 for memory.grow results
   // and bulk operations' lengths (each is used at once, never both).
   const counter = localCount;
   const i32Scratch = localCount + 1;
+  // A memory.grow's page count, kept while it runs: the pages it grants are charged after it (see below).
+  const growDelta = localCount + 2;
   const out = new ByteWriter();
-  out.u32(localGroups.length + (needsI32 ? 2 : 1));
+  out.u32(localGroups.length + (needsI32 ? 2 : 1) + (growsMemory ? 1 : 0));
   for (const group of localGroups) out.u32(group.count).bytes(group.bytes);
   out.u32(1).byte(I64);
   if (needsI32) out.u32(1).byte(I32);
+  if (growsMemory) out.u32(1).byte(I32);
 
   const writeBack = () => {
     if (localMode) out.byte(Op.localGet).u32(counter).byte(Op.globalSet).u32(globals.fuel);
@@ -178,10 +186,10 @@ export function meterFunctionBody(body: Uint8Array, fn: FunctionBody, globals: M
   };
   // Charges the length in i32Scratch (unsigned: up to 2^32 - 1), scaled, before the operation runs. An operation
   // the budget cannot pay for leaves the count at -1, not a debt of up to 2^36 units for work that never ran.
-  const chargeLength = ({ shift, log2 }: LengthScaling) => {
+  const chargeLength = ({ shift, log2 }: LengthScaling, length = i32Scratch) => {
     if (localMode) out.byte(Op.localGet).u32(counter);
     else out.byte(Op.globalGet).u32(globals.fuel);
-    out.byte(Op.localGet).u32(i32Scratch).byte(0xad /* i64.extend_i32_u */).byte(Op.i64Const).s64(BigInt(log2)).byte(shift);
+    out.byte(Op.localGet).u32(length).byte(0xad /* i64.extend_i32_u */).byte(Op.i64Const).s64(BigInt(log2)).byte(shift);
     out.byte(0x7d /* i64.sub */).byte(Op.localSet).u32(counter);
     out.byte(Op.i64Const).s64(-1n).byte(Op.localGet).u32(counter);
     out.byte(Op.localGet).u32(counter).byte(Op.i64Const).s64(0n).byte(0x53 /* i64.lt_s */).byte(0x1b /* select */);
@@ -268,12 +276,20 @@ export function meterFunctionBody(body: Uint8Array, fn: FunctionBody, globals: M
         copy(out, body, instruction);
         break;
       case Op.memoryGrow:
+        out.byte(Op.localTee).u32(growDelta);
         copy(out, body, instruction);
-        // Remember a refused grow: a plugin that then fails ran out of memory.
+        // Remember a refused grow: a plugin that then fails ran out of memory. Charge the pages of a granted one
+        // (the pages a plugin then touches cost the kernel faults no instruction count shows); a refused one
+        // costs only MEMORY_GROW_COST, so that asking for too much is still a -1 the plugin can handle.
         out.byte(Op.localTee).u32(i32Scratch).byte(Op.i32Const).s32(0).byte(0x48 /* i32.lt_s */);
         out.byte(Op.if).byte(0x40);
         out.byte(Op.globalGet).u32(globals.flags).byte(Op.i32Const).s32(FLAG_MEMORY_GROW_FAILED).byte(0x72 /* i32.or */);
-        out.byte(Op.globalSet).u32(globals.flags).byte(Op.end);
+        out.byte(Op.globalSet).u32(globals.flags);
+        out.byte(Op.else);
+        frames++; // the charge's branch to $trap crosses this `if`
+        chargeLength(GROWN_PAGE_SCALING, growDelta);
+        frames--;
+        out.byte(Op.end);
         out.byte(Op.localGet).u32(i32Scratch);
         break;
       case Op.prefixMisc: {
