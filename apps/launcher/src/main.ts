@@ -112,6 +112,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
     // The API is made first: nestjs-pino keeps one request logger per process, made by the first app to log, and
     // the API's names each request by its id (see serviceLogOptions).
     const apiClosersFrom = closers.length;
+    let keepAdminToken: (() => Promise<void>) | undefined;
     if (role !== 'worker') {
       const requestRedis = createRedisConnection(redis.url, 'request', 'airlock-api');
       requestRedis.on('error', () => undefined); // reported by /readyz, not as crashes
@@ -145,7 +146,8 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
           : `web editor: http://${shownHost}:${port}${EDITOR_PATH} (sign in with a tenant API key)`,
       );
       if (adminToken.generated !== undefined) {
-        await adminToken.keep?.();
+        // Kept only once everything has started, just before it is printed (see below).
+        keepAdminToken = adminToken.keep;
         lines.push(
           `admin token (shown this once; only its hash is kept): ${adminToken.generated}`,
           '  to get a new one, delete admin-token.sha256 in the data dir and restart, or set AIRLOCK_ADMIN_TOKEN',
@@ -160,6 +162,8 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
       closers.splice(apiClosersFrom + 1, 0, () => worker.close());
       lines.push('worker: ready');
     }
+    // A generated admin token's hash is written only now: a start that failed before kept none of a token never shown.
+    await keepAdminToken?.();
     console.log(`Airlock is running.\n${lines.map((line) => `  ${line}`).join('\n')}`);
     return close;
   } catch (error) {
