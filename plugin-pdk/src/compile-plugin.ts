@@ -94,12 +94,7 @@ async function runCompiler(files: PluginSource['files'], entry: string, options:
   clearTimeout(timer);
   if (timedOut) return failure(`compilation took longer than ${timeoutMs} ms`);
   if (code !== 0) {
-    // The compiler's own words are not passed on (they name the server's files); what they mean is.
-    const reason = /heap out of memory/i.test(stderr)
-      ? 'compilation ran out of memory'
-      : /Maximum call stack size exceeded/.test(stderr)
-        ? 'the source nests too deeply for the compiler (it ran out of stack): split very long expressions or deeply nested code'
-        : `the compiler failed (${signal ?? `exit ${code}`})`;
+    const reason = /heap out of memory/i.test(stderr) ? 'compilation ran out of memory' : `the compiler failed (${signal ?? `exit ${code}`})`;
     return failure(reason);
   }
   const parsed = JSON.parse(stdout) as { ok: boolean; wasm?: string; diagnostics: CompileDiagnostic[] };
