@@ -4,9 +4,8 @@
 // one of them alone, for production, where both DATABASE_URL and REDIS_URL are required.
 import { telemetry } from './instrumentation.js';
 import { mkdir } from 'node:fs/promises';
-import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIPv6 } from 'node:net';
 import { resolveAdminToken } from '@airlock/api/admin-token';
 import { resolveSecretBox } from '@airlock/api/secrets';
 import { createApiApp } from '@airlock/api/api-app';

@@ -136,7 +136,8 @@ export function meterFunctionBody(body: Uint8Array, fn: FunctionBody, globals: M
   const localMode = hasLoop && !hasHandlers;
 
   // New locals: the fuel counter (local mode) or a scratch i64 (global mode); an i32 for memory.grow results
-  // and bulk operations' lengths (each is used at once, never both).
+  // and bulk operations' lengths (each is used at once, never both); and, where memory grows, an i32 for the
+  // page count of a grow while it runs.
   const counter = localCount;
   const i32Scratch = localCount + 1;
   // A memory.grow's page count, kept while it runs: the pages it grants are charged after it (see below).
@@ -184,7 +185,8 @@ export function meterFunctionBody(body: Uint8Array, fn: FunctionBody, globals: M
     }
     trapIfNegative();
   };
-  // Charges the length in i32Scratch (unsigned: up to 2^32 - 1), scaled, before the operation runs. An operation
+  // Charges the length in the local `length` (i32Scratch unless given; unsigned: up to 2^32 - 1), scaled, before the
+  // operation runs (after it, for a memory.grow's granted pages). An operation
   // the budget cannot pay for leaves the count at -1, not a debt of up to 2^36 units for work that never ran.
   const chargeLength = ({ shift, log2 }: LengthScaling, length = i32Scratch) => {
     if (localMode) out.byte(Op.localGet).u32(counter);
