@@ -20,6 +20,7 @@ export { type AcceptedEvent, EventRepository, type EventToRecord, type EventWith
 export { InvocationRepository, type InvocationOutcome } from './repositories/invocation.repository.js';
 export {
   type ClaimedInvocation,
+  type InvocationRunState,
   type ClaimRequest,
   type FinishedInvocation,
   type FinishRequest,

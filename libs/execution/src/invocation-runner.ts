@@ -1,4 +1,4 @@
-import type { ClaimedInvocation, ClaimRequest, FinishedInvocation, FinishRequest, InvocationOutcome, InvocationWorkRepository, PluginVersionRepository } from '@airlock/db';
+import type { ClaimedInvocation, ClaimRequest, FinishedInvocation, FinishRequest, InvocationOutcome, InvocationRunState, InvocationWorkRepository, PluginVersionRepository } from '@airlock/db';
 import { failedResult, type RunResult, type Sandbox, type SandboxPolicy, storableText } from '@airlock/sandbox';
 import { trace } from '@opentelemetry/api';
 import { metrics } from '@airlock/telemetry';
@@ -66,6 +66,32 @@ function storedOutcome(result: RunResult): InvocationOutcome {
   };
 }
 
+/**
+ * Why a claimed invocation must not run, as its state stands (read at its claim, or again while it waits for an
+ * executor), or null when it may.
+ */
+export function refusalOf(state: InvocationRunState): RunResult | null {
+  const { module } = state;
+  if (module === null) return failedResult('invalid_module', 'the plugin version no longer exists');
+  // Deleting a plugin stops what it had queued too, as it refuses new calls.
+  if (state.pluginDeleted) return failedResult('invalid_module', 'the plugin was deleted');
+  // Nor does a deleted binding's queued work run: its secrets went with it, and half its config is not its config.
+  if (state.bindingDeleted) return failedResult('invalid_module', 'the binding was deleted');
+  // Unpublishing is a tenant's way to stop a bad version at once: what it had queued does not run either.
+  if (!module.published) return failedResult('invalid_module', `version ${state.version} was unpublished after this was queued`);
+  // What was queued before a version's permissions went back under review, or were refused, does not run with them.
+  if (heldForApproval(module.approvalStatus)) {
+    return failedResult('forbidden_import', `version ${state.version}'s permissions ${module.approvalStatus === 'pending' ? "await an admin's approval" : 'were refused by an admin'}`);
+  }
+  return null;
+}
+
+/** A run claimed in this process and not finished: withdrawn (see `recheckClaimed`) if it may no longer run. */
+interface ClaimedRun {
+  invocation: ClaimedInvocation;
+  withdrawal: AbortController;
+}
+
 export type RunOutcome =
   | { kind: 'finished'; status: string }
   | { kind: 'already_finished' }
@@ -91,6 +117,10 @@ export class InvocationRunner {
    * since one whose worker died is running for good).
    */
   private readonly underway = new Map<string, Promise<RunOutcome>>();
+  /** Runs claimed here and not finished, by invocation. */
+  private readonly claimed = new Map<string, ClaimedRun>();
+  /** A recheck under way, and whether another was asked for meanwhile (it reads again once this one ends). */
+  private recheck: { done: Promise<void>; again: boolean } | null = null;
 
   constructor(private readonly deps: InvocationRunnerDeps) {
     this.claims = new CoalescingBatcher(async (requests) => {
@@ -135,12 +165,16 @@ export class InvocationRunner {
       ...(invocation.eventType === null ? {} : { [ATTR.eventType]: invocation.eventType }),
       ...(invocation.eventId === null ? {} : { [ATTR.eventId]: invocation.eventId }),
     });
-    const result = await this.execute(invocation).catch((error: unknown) =>
-      // The worker failed to prepare or hand over the call (a secret that no longer opens, the database gone
-      // meanwhile): a host failure like any other, retried and then dead-lettered, so the invocation never stays
-      // `running` and its tenant's in-flight count is released.
-      failedResult('host_error', `the worker could not run it: ${error instanceof Error ? error.message : String(error)}`),
-    );
+    const claimed: ClaimedRun = { invocation, withdrawal: new AbortController() };
+    this.claimed.set(invocationId, claimed);
+    const result = await this.execute(invocation, claimed.withdrawal.signal)
+      .catch((error: unknown) =>
+        // The worker failed to prepare or hand over the call (a secret that no longer opens, the database gone
+        // meanwhile): a host failure like any other, retried and then dead-lettered, so the invocation never stays
+        // `running` and its tenant's in-flight count is released.
+        failedResult('host_error', `the worker could not run it: ${error instanceof Error ? error.message : String(error)}`),
+      )
+      .finally(() => this.claimed.get(invocationId) === claimed && this.claimed.delete(invocationId));
     trace.getActiveSpan()?.setAttributes({ [ATTR.status]: result.status, [ATTR.fuelUsed]: result.fuelUsed });
     // Its executor was stopped under it, or its result came too late to keep: the run did not count.
     if (this.abandoning) return { kind: 'abandoned' };
@@ -218,20 +252,51 @@ export class InvocationRunner {
     this.abandoning = true;
   }
 
-  private async execute(invocation: ClaimedInvocation): Promise<RunResult> {
+  /**
+   * A tenant's configuration changed (`null`: any tenant's): its runs claimed here before the change are
+   * read again, and those that may no longer run are withdrawn. One still waiting for an executor then ends
+   * without running, as it would have at its claim; one already running runs on. Rechecks asked for while one
+   * reads share the next read.
+   */
+  recheckClaimed(tenantId: string | null): Promise<void> {
+    if (this.recheck !== null) {
+      this.recheck.again = true;
+      return this.recheck.done;
+    }
+    const recheck = { done: Promise.resolve(), again: true };
+    recheck.done = (async () => {
+      try {
+        while (recheck.again) {
+          recheck.again = false;
+          await this.withdrawRefused(tenantId);
+          // A second request may name another tenant: the next read takes everyone's.
+          tenantId = null;
+        }
+      } finally {
+        this.recheck = null;
+      }
+    })();
+    this.recheck = recheck;
+    return recheck.done;
+  }
+
+  private async withdrawRefused(tenantId: string | null): Promise<void> {
+    const runs = [...this.claimed.values()].filter((run) => tenantId === null || run.invocation.tenantId === tenantId);
+    if (runs.length === 0) return;
+    const states = await this.deps.work.runStates(runs.map(({ invocation }) => ({ tenantId: invocation.tenantId, id: invocation.id })));
+    const byId = new Map(runs.map((run) => [run.invocation.id, run]));
+    for (const state of states) {
+      const refusal = refusalOf(state);
+      if (refusal !== null) byId.get(state.id)?.withdrawal.abort(refusal);
+    }
+  }
+
+  private async execute(invocation: ClaimedInvocation, withdrawal: AbortSignal): Promise<RunResult> {
     const { deps } = this;
     const { module } = invocation;
-    if (module === null) return failedResult('invalid_module', 'the plugin version no longer exists');
-    // Deleting a plugin stops what it had queued too, as it refuses new calls.
-    if (invocation.pluginDeleted) return failedResult('invalid_module', 'the plugin was deleted');
-    // Nor does a deleted binding's queued work run: its secrets went with it, and half its config is not its config.
-    if (invocation.bindingDeleted) return failedResult('invalid_module', 'the binding was deleted');
-    // Unpublishing is a tenant's way to stop a bad version at once: what it had queued does not run either.
-    if (!module.published) return failedResult('invalid_module', `version ${invocation.version} was unpublished after this was queued`);
-    // What was queued before a version's permissions went back under review, or were refused, does not run with them.
-    if (heldForApproval(module.approvalStatus)) {
-      return failedResult('forbidden_import', `version ${invocation.version}'s permissions ${module.approvalStatus === 'pending' ? "await an admin's approval" : 'were refused by an admin'}`);
-    }
+    const refusal = refusalOf(invocation);
+    // refusalOf refuses a missing module first.
+    if (refusal !== null || module === null) return refusal ?? failedResult('invalid_module', 'the plugin version no longer exists');
     const tenantPolicy = await deps.policies.resolve(invocation.tenantTier, invocation.quotaOverrides as QuotaOverrides);
     // A version whose permissions an admin approved runs with them.
     const policy = module.approvalStatus === 'approved' ? this.reviewedPolicy(tenantPolicy) : tenantPolicy;
@@ -260,6 +325,7 @@ export class InvocationRunner {
       pluginId: invocation.pluginId,
       policy,
       config: { ...invocation.config, ...secrets },
+      withdrawal,
     });
   }
 

@@ -11,6 +11,8 @@ export {
   invocationJobData,
   invocationJobKey,
   newcomerChannel,
+  ALL_TENANTS,
+  tenantConfigChannel,
   type InvocationJobData,
   type RetryPolicy,
 } from './invocation-job.js';

@@ -51,6 +51,19 @@ export function newcomerChannel(prefix: string): string {
   return `${prefix}:invocations:newcomer`;
 }
 
+/** Every tenant, in an announcement on `tenantConfigChannel` (an admin's change may concern any of them). */
+export const ALL_TENANTS = '*';
+
+/**
+ * The channel on which an API announces that a tenant's configuration changed
+ * (the message is its id, or ALL_TENANTS): API processes drop what they cached
+ * of it, workers check again the runs they claimed and have not started (a
+ * version unpublished, an approval withdrawn, a plugin or binding deleted).
+ */
+export function tenantConfigChannel(prefix: string): string {
+  return `${prefix}:tenant-config-changed`;
+}
+
 /** How often a transient failure is retried, and from how long a first wait (doubling each time). */
 export interface RetryPolicy {
   attempts: number;

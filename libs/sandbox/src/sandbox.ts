@@ -37,6 +37,12 @@ export interface RunContext {
   config?: Record<string, string>;
   /** Calls with the same key may share a warm instance and its vars; default: tenant, plugin, artifact and config. */
   instanceKey?: string;
+  /**
+   * Withdraws the call while it waits for an executor: aborted before one takes it, the call does not run and
+   * ends at once with the abort's reason, which must be a RunResult (see failedResult). A call an executor has
+   * taken runs on, within its limits.
+   */
+  withdrawal?: AbortSignal;
 }
 
 const immediate = failedResult;
@@ -132,7 +138,7 @@ export class Sandbox {
       artifactBytes: artifact.bytes,
       timeoutMs: policy.timeoutMs,
       answerHostCall,
-    }, context.tenantId);
+    }, context.tenantId, context.withdrawal);
     return { ...result, egressBytes: egress.bytesSent };
   }
 

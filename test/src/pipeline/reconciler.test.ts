@@ -8,6 +8,8 @@ import type { Redis } from 'ioredis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+import { compileSource } from '../support/pdk.js';
+import { wat } from '../support/wasm.js';
 import { testEnvironment } from '../support/test-environment.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -176,6 +178,98 @@ describe('invocations the usual path does not finish: lost jobs, leaked slots, d
     });
     assert.equal(accepted?.status, 202, 'the leaked slots came back');
     assert.equal((await waitUntilFinished(api, tenant.key, accepted!.body.invocations[0].id)).output, 'hello, Di');
+  });
+});
+
+describe('runs claimed before a change that stops them, waiting for an executor', () => {
+  let api: ApiHarness;
+  let worker: InProcessWorker | undefined;
+  let spinner: Uint8Array;
+
+  // An API of its own, with its one executor. A tenant's share of the worker is raised so that the worker claims all
+  // it is given, as it does for a tenant alone: the tenants of earlier tests are still "about" for a while.
+  before(async () => {
+    api = await startApi({ env: { AIRLOCK_TENANT_SHARE: '16' } });
+    worker = await startWorker(api);
+    spinner = await compileSource(`import { Host } from "@airlock/plugin-pdk";
+export function spin(): i32 { let x: u32 = 1; while (x != 0) x = x * 1664525 + 1013904223 | 1; Host.outputString(x.toString()); return 0; }
+`);
+  });
+  after(async () => {
+    await worker?.close();
+    await api.close();
+  });
+
+  const eventually = async (check: () => Promise<boolean>): Promise<boolean> => {
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await sleep(20)) if (await check()) return true;
+    return false;
+  };
+
+  /**
+   * A tenant whose spinner holds the executor until its time limit (however fast the machine), and
+   * `emit` to send it events; returns once the spinner runs and `waiting` events' runs are claimed
+   * (running) with their calls queued behind it.
+   */
+  async function spinnerAhead(tenant: TenantSession, waiting: () => Promise<string[]>): Promise<{ spinning: string; waiting: string[]; statusOf: (id: string) => Promise<string> }> {
+    const overrides = { concurrentRuns: 10, eventsPerSecond: 100, fuelPerCall: 1e15, timeoutMs: 3000 };
+    const quota = await api.http.request('PUT', `/v1/admin/tenants/${tenant.tenantId}/quota`, { token: api.adminToken, body: { overrides } });
+    assert.equal(quota.status, 200, quota.text);
+    await publishAndBind(api, tenant, { name: 'spinner', template: '', wasm: spinner, event: 'report.requested', exportName: 'spin' });
+    const statusOf = async (id: string): Promise<string> => (await api.http.get(`/v1/invocations/${id}`, { token: tenant.key })).body.status;
+    const spun = await api.http.post('/v1/events', { token: tenant.key, body: { type: 'report.requested', payload: {} } });
+    assert.equal(spun.status, 202, spun.text);
+    const spinning: string = spun.body.invocations[0].id;
+    assert.ok(await eventually(async () => (await statusOf(spinning)) === 'running'), 'the spinner runs');
+    const ids = await waiting();
+    assert.ok(await eventually(async () => (await Promise.all(ids.map(statusOf))).every((status) => status === 'running')), 'the waiting runs were claimed');
+    return { spinning, waiting: ids, statusOf };
+  }
+
+  async function emit(tenant: TenantSession, payload: string): Promise<string> {
+    const emitted = await api.http.post('/v1/events', { token: tenant.key, body: { type: 'order.created', payload } });
+    assert.equal(emitted.status, 202, emitted.text);
+    return emitted.body.invocations[0].id;
+  }
+
+  /** Each of `ids` ended with `status` and `message` without running, while the spinner still held the executor. */
+  async function endedWithoutRunning(tenant: TenantSession, run: Awaited<ReturnType<typeof spinnerAhead>>, status: string, message: string): Promise<void> {
+    for (const id of run.waiting) {
+      const finished = await waitUntilFinished(api, tenant.key, id);
+      assert.deepEqual([finished.status, finished.error?.message], [status, message], JSON.stringify(finished));
+      assert.deepEqual([finished.output, finished.fuelUsed], ['', 0], 'it did not run');
+    }
+    assert.equal(await run.statusOf(run.spinning), 'running', 'they ended while the executor was still busy, without waiting for it');
+    assert.equal((await waitUntilFinished(api, tenant.key, run.spinning)).status, 'timeout');
+  }
+
+  it('withdraws those of a version unpublished since (a tenant\'s change)', async () => {
+    const tenant = await createTenantSession(api, 'Unpublisher');
+    const { pluginId } = await publishAndBind(api, tenant, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' });
+    const run = await spinnerAhead(tenant, async () => [await emit(tenant, 'Ida'), await emit(tenant, 'Jo')]);
+
+    const unpublished = await api.http.post(`/v1/plugins/${pluginId}/versions/1/unpublish`, { token: tenant.key });
+    assert.equal(unpublished.status, 200, unpublished.text);
+    await endedWithoutRunning(tenant, run, 'invalid_module', 'version 1 was unpublished after this was queued');
+  });
+
+  it("withdraws those of a version whose approval an admin withdrew since (an admin's change)", async () => {
+    const tenant = await createTenantSession(api, 'Reviewed');
+    // The free tier grants no HTTP: a version that may call out needs an admin's approval.
+    const caller = wat('(module (import "extism:host/env" "http_request" (func (param i64 i64) (result i64))) (func (export "run") (result i32) (i32.const 0)))');
+    const as = { token: tenant.key };
+    const pluginId: string = (await api.http.post('/v1/plugins', { ...as, body: { name: 'caller' } })).body.id;
+    const uploaded = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as, rawBody: { data: caller, contentType: 'application/wasm' } });
+    assert.equal(uploaded.body.approvalStatus, 'pending', uploaded.text);
+    assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, as)).status, 200);
+    const request = (await api.http.get('/v1/admin/approvals?status=pending', { token: api.adminToken })).body.items.find((item: { pluginId: string }) => item.pluginId === pluginId);
+    const decide = (body: object) => api.http.post(`/v1/admin/approvals/${request.id}`, { token: api.adminToken, body });
+    assert.equal((await decide({ decision: 'approve' })).status, 200);
+    const bound = await api.http.post('/v1/bindings', { ...as, body: { event: 'order.created', pluginId, export: 'run' } });
+    assert.equal(bound.status, 201, bound.text);
+    const run = await spinnerAhead(tenant, async () => [await emit(tenant, 'Kim'), await emit(tenant, 'Lou')]);
+
+    assert.equal((await decide({ decision: 'reject', revise: true, note: 'not this one' })).status, 200);
+    await endedWithoutRunning(tenant, run, 'forbidden_import', "version 1's permissions were refused by an admin");
   });
 });
 

@@ -4,7 +4,8 @@ import type { Request } from 'express';
 import { catchError, from, mergeMap, type Observable, throwError } from 'rxjs';
 import { principalOf } from '../auth/current-principal.js';
 import { LEAVES_CONFIG_UNCHANGED } from './leaves-config-unchanged.decorator.js';
-import { ALL_TENANTS, TenantConfigCache } from './tenant-config-cache.js';
+import { ALL_TENANTS } from '@airlock/queue';
+import { TenantConfigCache } from './tenant-config-cache.js';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

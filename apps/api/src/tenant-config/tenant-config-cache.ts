@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { AirlockConfig } from '@airlock/config';
+import { ALL_TENANTS, tenantConfigChannel } from '@airlock/queue';
 import { API_CONFIG, REDIS } from '../infrastructure/api-dependencies.js';
 
-/** Every tenant, in an invalidation. */
-export const ALL_TENANTS = '*';
 /** A safety net only: changes reach every API process through Redis within milliseconds. */
 const ENTRY_TTL_MS = 30_000;
 const MAX_ENTRIES = 50_000;
@@ -40,7 +39,7 @@ export class TenantConfigCache implements OnApplicationBootstrap, OnApplicationS
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(API_CONFIG) config: AirlockConfig,
   ) {
-    this.channel = `${config.redisPrefix}:tenant-config-changed`;
+    this.channel = tenantConfigChannel(config.redisPrefix);
   }
 
   onApplicationBootstrap(): void {

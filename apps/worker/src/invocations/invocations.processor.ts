@@ -2,7 +2,7 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnAppl
 import type { AirlockConfig } from '@airlock/config';
 import { InvocationRunner } from '@airlock/execution';
 import { TENANT_SHARING_WINDOW_MS } from '@airlock/sandbox';
-import { INVOCATIONS_QUEUE, invocationJob, invocationJobData, newcomerChannel } from '@airlock/queue';
+import { ALL_TENANTS, INVOCATIONS_QUEUE, invocationJob, invocationJobData, newcomerChannel, tenantConfigChannel } from '@airlock/queue';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { ATTR, contextFromCarrier, SPAN, withSpan } from '@airlock/telemetry';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
@@ -25,7 +25,7 @@ export class InvocationsProcessor implements OnApplicationBootstrap, BeforeAppli
   private stopping = false;
   private readonly gate: TenantShareGate;
   private readonly concurrency: number;
-  /** Hears of newcomer jobs (see `newcomerChannel`). */
+  /** Hears of newcomer jobs (see `newcomerChannel`) and of tenants' configuration changes (`tenantConfigChannel`). */
   private subscriber: Redis | undefined;
 
   constructor(
@@ -55,12 +55,24 @@ export class InvocationsProcessor implements OnApplicationBootstrap, BeforeAppli
     });
     this.worker.on('failed', (job, error) => this.logger.warn(`job ${job?.id} failed: ${error.message}`));
     this.worker.on('error', (error) => this.logger.warn(`queue error: ${error.message}`));
-    // Missing an announcement (Redis away) only means the newcomer waits for a slot to free itself.
-    const subscriber = this.redis.duplicate({ connectionName: 'airlock-worker-newcomers' });
+    // Missing an announcement (Redis away) only means the newcomer waits for a slot to free itself, or a run
+    // claimed before a change waits for an executor and runs, as it would have had it started sooner.
+    const subscriber = this.redis.duplicate({ connectionName: 'airlock-worker-announcements' });
     this.subscriber = subscriber;
+    const newcomers = newcomerChannel(this.config.redisPrefix);
     subscriber.on('error', () => undefined);
-    subscriber.on('message', () => this.makeRoomForNewcomer());
-    subscriber.subscribe(newcomerChannel(this.config.redisPrefix)).catch((error: unknown) => this.logger.warn(`not hearing of newcomer jobs: ${String(error)}`));
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === newcomers) this.makeRoomForNewcomer();
+      else this.recheckClaimed(message);
+    });
+    subscriber
+      .subscribe(newcomers, tenantConfigChannel(this.config.redisPrefix))
+      .catch((error: unknown) => this.logger.warn(`not hearing of newcomer jobs and configuration changes: ${String(error)}`));
+  }
+
+  /** A tenant's configuration changed: its runs claimed here and not started yet are checked again. */
+  private recheckClaimed(tenantId: string): void {
+    this.runner.recheckClaimed(tenantId === ALL_TENANTS ? null : tenantId).catch((error: unknown) => this.logger.warn(`could not check claimed runs again: ${String(error)}`));
   }
 
   /**

@@ -33,6 +33,20 @@ export interface ClaimedInvocation {
   hasWebhooks: boolean;
 }
 
+/** What decides whether a claimed invocation may run, as it stands now (see InvocationWorkRepository.runStates). */
+export type InvocationRunState = Pick<ClaimedInvocation, 'id' | 'version' | 'module' | 'pluginDeleted' | 'bindingDeleted'>;
+
+/** The columns a run state is read from, as the claim and `runStates` select them. */
+interface RunStateRow {
+  sha256: string | null;
+  approval_status: string | null;
+  version_status: string | null;
+}
+
+function moduleOf(row: RunStateRow): ClaimedInvocation['module'] {
+  return row.sha256 === null ? null : { sha256: row.sha256, approvalStatus: row.approval_status ?? 'not_required', published: row.version_status === 'published' };
+}
+
 /** What recording an outcome needs to know of an invocation beyond its id (metrics, quota settle, webhooks). */
 export type FinishedInvocation = Pick<ClaimedInvocation, 'id' | 'tenantId' | 'tenantTier' | 'eventType' | 'hasWebhooks'>;
 
@@ -55,7 +69,7 @@ export interface FinishRequest {
   deadLettered: boolean;
 }
 
-interface ClaimRow {
+interface ClaimRow extends RunStateRow {
   id: string;
   tenant_id: string;
   event_id: string | null;
@@ -70,9 +84,6 @@ interface ClaimRow {
   attempts: number;
   tier: string;
   overrides: unknown;
-  sha256: string | null;
-  approval_status: string | null;
-  version_status: string | null;
   plugin_deleted: boolean;
   binding_deleted: boolean;
   secrets: string | null;
@@ -152,12 +163,31 @@ export class InvocationWorkRepository {
       attempts: row.attempts,
       tenantTier: row.tier,
       quotaOverrides: row.overrides,
-      module: row.sha256 === null ? null : { sha256: row.sha256, approvalStatus: row.approval_status ?? 'not_required', published: row.version_status === 'published' },
+      module: moduleOf(row),
       pluginDeleted: row.plugin_deleted,
       bindingDeleted: row.binding_deleted,
       bindingSecrets: row.secrets,
       hasWebhooks: row.has_webhooks,
     }));
+  }
+
+  /**
+   * What decides now whether these claimed invocations may run: their version (gone, unpublished, its approval
+   * withdrawn), their plugin and binding (deleted). Read again when a tenant's configuration changes, for runs
+   * claimed before it changed and not started yet. An invocation gone (its tenant deleted) is left out.
+   */
+  async runStates(requests: readonly ClaimRequest[]): Promise<InvocationRunState[]> {
+    if (requests.length === 0) return [];
+    const rows = await this.sql.query<RunStateRow & { id: string; version: number; plugin_deleted: boolean; binding_deleted: boolean }>(
+      `SELECT i.id, i.version, v.sha256, v.approval_status, v.status AS version_status,
+              EXISTS (SELECT 1 FROM plugins p WHERE p.id = i.plugin_id AND p.deleted_at IS NOT NULL) AS plugin_deleted,
+              i.binding_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM bindings b WHERE b.id = i.binding_id) AS binding_deleted
+         FROM unnest($1::uuid[], $2::uuid[]) AS w(id, tenant_id)
+         JOIN invocations i ON i.id = w.id AND i.tenant_id IS NOT DISTINCT FROM w.tenant_id
+         LEFT JOIN plugin_versions v ON v.plugin_id = i.plugin_id AND v.number = i.version AND v.tenant_id IS NOT DISTINCT FROM i.tenant_id`,
+      [requests.map((r) => r.id), requests.map((r) => r.tenantId)],
+    );
+    return rows.map((row) => ({ id: row.id, version: row.version, module: moduleOf(row), pluginDeleted: row.plugin_deleted, bindingDeleted: row.binding_deleted }));
   }
 
   /**

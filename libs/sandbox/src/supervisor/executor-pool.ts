@@ -25,6 +25,17 @@ interface QueuedJob {
   job: ExecutorJob;
   owner: string;
   resolve(result: RunResult): void;
+  /** Taken by an executor: a withdrawal comes too late. */
+  taken: boolean;
+  /** Withdrawn while it waited: answered already, and skipped when its turn comes. */
+  withdrawn: boolean;
+}
+
+/** What a withdrawn call ends with: the reason it was withdrawn with, a RunResult. */
+function withdrawnResult(withdrawal: AbortSignal): RunResult {
+  const reason: unknown = withdrawal.reason;
+  const isResult = typeof reason === 'object' && reason !== null && 'status' in reason && 'output' in reason;
+  return isResult ? (reason as RunResult) : failedResult('host_error', 'the call was withdrawn before it ran');
 }
 
 /**
@@ -59,12 +70,26 @@ export class ExecutorPool {
     await Promise.all(started.map((executor) => executor.ready));
   }
 
-  /** Runs `job` when an executor is free; `owner` (the tenant) is whose turn it takes. */
-  submit(job: ExecutorJob, owner = ''): Promise<RunResult> {
+  /**
+   * Runs `job` when an executor is free; `owner` (the tenant) is whose turn it takes. Aborting `withdrawal`
+   * before an executor takes the job answers it at once with the abort's reason (see RunContext.withdrawal).
+   */
+  submit(job: ExecutorJob, owner = '', withdrawal?: AbortSignal): Promise<RunResult> {
     if (this.stopping) return Promise.reject(new Error('the sandbox is stopping'));
     return new Promise((resolve) => {
+      if (withdrawal?.aborted) return resolve(withdrawnResult(withdrawal));
+      const queued: QueuedJob = { job, owner, resolve, taken: false, withdrawn: false };
+      withdrawal?.addEventListener(
+        'abort',
+        () => {
+          if (queued.taken) return;
+          queued.withdrawn = true;
+          resolve(withdrawnResult(withdrawal));
+        },
+        { once: true },
+      );
       this.recentOwners.record(owner);
-      this.queue.push(owner, { job, owner, resolve });
+      this.queue.push(owner, queued);
       this.dispatch();
     });
   }
@@ -118,6 +143,8 @@ export class ExecutorPool {
       const lastIdle = idle.length === 1 && this.executors.length > 1;
       const next = this.queue.shiftWhere((owner) => !lastIdle || !this.keepsLastIdleFrom(owner));
       if (next === undefined) return;
+      if (next.withdrawn) continue;
+      next.taken = true;
       const executor = idle.find((candidate) => candidate.lastArtifact === next.job.message.artifactHash) ?? idle[0]!;
       this.running.set(next.owner, (this.running.get(next.owner) ?? 0) + 1);
       void executor.run(next.job).then((result) => {
