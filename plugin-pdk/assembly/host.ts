@@ -1,4 +1,4 @@
-import { JSON } from "assemblyscript-json/assembly";
+import { DecoderState, JSON, JSONDecoder, JSONHandler } from "assemblyscript-json/assembly";
 import { error_set, input_length, input_load_u64, input_load_u8, output_set } from "./env";
 import { bytesToString, stringToBlock, toBlock } from "./memory";
 
@@ -19,9 +19,12 @@ export class Host {
     return bytesToString(Host.input());
   }
 
-  /** The input, parsed as JSON (an event's payload is JSON). Aborts the call if it is not JSON. */
+  /** The input, parsed as JSON (an event's payload is JSON). Aborts the call if it is not one JSON value. */
   static inputJson(): JSON.Value {
-    return JSON.parse(Host.inputString());
+    const bytes = Host.input();
+    // The parser stops after the first value and says nothing of what follows: "1 2" or "{} x" would pass as 1 or {}.
+    for (let i = jsonValueEnd(bytes); i < bytes.length; i++) assert(isJsonSpace(bytes[i]), "the input has text after its JSON value");
+    return JSON.parse(bytes);
   }
 
   /** Sets the output. */
@@ -48,4 +51,19 @@ export class Host {
     error_set(stringToBlock(message));
     return 1;
   }
+}
+
+/** Reads a JSON value without keeping anything of it: where it ends is all that is wanted. */
+class JsonExtent extends JSONHandler {}
+
+/** Where the JSON value at the start of `bytes` ends (aborts if there is none). */
+function jsonValueEnd(bytes: Uint8Array): i32 {
+  const state = new DecoderState(bytes);
+  new JSONDecoder<JsonExtent>(new JsonExtent()).deserialize(bytes, state);
+  return state.readIndex;
+}
+
+/** JSON's whitespace: space, tab, line feed, carriage return. */
+function isJsonSpace(byte: u8): bool {
+  return byte == 0x20 || byte == 0x09 || byte == 0x0a || byte == 0x0d;
 }

@@ -53,6 +53,13 @@ describe('plugin-pdk templates, built and run through the sandbox', () => {
     assert.equal(missing.error!.message, 'expected customer.email');
     const notJson = await sandbox.run(built['json-transform']!, 'transform', 'not json', context());
     assert.equal(notJson.status, 'trap', 'a parse failure aborts the call');
+    for (const input of ['{"id": "o-3"} {"id": "o-4"}', '{"id": "o-3"} trailing', '12x', '[1] ]']) {
+      const trailing = await sandbox.run(built['json-transform']!, 'transform', input, context());
+      assert.equal(trailing.status, 'trap', `${input}: only one JSON value is JSON`);
+      assert.match(trailing.error!.message, /^the input has text after its JSON value/);
+    }
+    const spaced = await sandbox.run(built['json-transform']!, 'transform', ` \n\t${JSON.stringify(order)}\r\n `, context());
+    assert.deepEqual([spaced.status, json(spaced.output)], ['ok', { orderId: 'o-1', email: 'a@example.com', totalCents: 12050 }], 'whitespace around it is JSON');
   });
 
   it('event-filter decides by the binding\'s config', async () => {
