@@ -68,7 +68,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
     const redis = await resolveRedis(config);
     closers.push(redis.stop);
     if (shutdownRequested()) return close;
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).catch((error: unknown) => {
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, minFreeDiskBytes: config.minFreeDiskBytes }).catch((error: unknown) => {
       if (config.databaseUrl !== undefined) throw error;
       const message = error instanceof Error ? error.message : String(error);
       throw new LaunchError(

@@ -43,6 +43,7 @@ export const airlockConfigSchema = z.object({
   AIRLOCK_BODY_LIMIT_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1024).default(5 * 1024 * 1024)),
   AIRLOCK_MODULE_UPLOAD_LIMIT_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1024).default(64 * 1024 * 1024)),
   AIRLOCK_REDIS_BINARY: z.preprocess(emptyAsUndefined, z.string().default('redis-server')),
+  AIRLOCK_MIN_FREE_DISK_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(64 * 1024 * 1024)),
   AIRLOCK_SECRETS_KEYS: z.preprocess(
     emptyAsUndefined,
     z
@@ -88,6 +89,8 @@ export interface AirlockConfig {
   /** Largest raw module upload (inflated); a tenant's tier may allow less. */
   moduleUploadLimitBytes: number;
   redisBinary: string;
+  /** The embedded database says it is not ready (GET /readyz) while its disk has less free space than this. */
+  minFreeDiskBytes: number;
   /** Keys that encrypt binding secrets: `<id>:<base64 key>` pairs, the first encrypts, all decrypt. Unset: one kept in `dataDir`. */
   secretsKeys: string | undefined;
   /** Attempts of an invocation whose failures are transient (crashed executor, host failure) before it is dead-lettered. */
@@ -141,6 +144,7 @@ export function toAirlockConfig(env: AirlockEnv, cwd: string): AirlockConfig {
     bodyLimitBytes: env.AIRLOCK_BODY_LIMIT_BYTES,
     moduleUploadLimitBytes: env.AIRLOCK_MODULE_UPLOAD_LIMIT_BYTES,
     redisBinary: env.AIRLOCK_REDIS_BINARY,
+    minFreeDiskBytes: env.AIRLOCK_MIN_FREE_DISK_BYTES,
     executors: env.AIRLOCK_EXECUTORS,
     tenantShare: env.AIRLOCK_TENANT_SHARE ?? Math.max(1, Math.floor(env.AIRLOCK_EXECUTORS / 2)),
     jobAttempts: env.AIRLOCK_JOB_ATTEMPTS,

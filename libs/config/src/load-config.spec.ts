@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       redisPrefix: 'airlock',
       bodyLimitBytes: 5 * 1024 * 1024,
       moduleUploadLimitBytes: 64 * 1024 * 1024,
+      minFreeDiskBytes: 64 * 1024 * 1024,
       redisBinary: 'redis-server',
       executors: availableParallelism(),
       tenantShare: Math.max(1, Math.floor(availableParallelism() / 2)),

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -17,7 +17,17 @@ export interface DatabaseOptions {
   dataDir: string;
   /** Apply pending migrations before returning (default true). */
   migrate?: boolean;
+  /**
+   * The embedded database is not ready (`ping` rejects) while its disk has less free space than this: its writes
+   * would fail, each request finding out by itself. Default 64 MiB. PostgreSQL's disk is not this process's to see.
+   */
+  minFreeDiskBytes?: number;
 }
+
+export const DEFAULT_MIN_FREE_DISK_BYTES = 64 * 1024 * 1024;
+
+/** The embedded database's disk is (nearly) full; the message says how full, for a readiness answer. */
+export class DiskSpaceLowError extends Error {}
 
 /** One open database: the shared Prisma client and what it takes to check and close it. */
 export interface Database {
@@ -31,14 +41,14 @@ export interface Database {
   readonly sql: SqlExecutor;
   /** Names of the migrations applied while opening. */
   readonly appliedMigrations: readonly string[];
-  /** Resolves when the database answers a query; rejects otherwise. */
+  /** Resolves when the database answers a query (and, embedded, has room on its disk); rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   return options.databaseUrl === undefined
-    ? openPglite(options.dataDir, options.migrate ?? true)
+    ? openPglite(options.dataDir, options.migrate ?? true, options.minFreeDiskBytes ?? DEFAULT_MIN_FREE_DISK_BYTES)
     : openPostgres(options.databaseUrl, options.migrate ?? true);
 }
 
@@ -73,7 +83,17 @@ async function openPostgres(databaseUrl: string, shouldMigrate: boolean): Promis
   };
 }
 
-async function openPglite(dataDir: string, shouldMigrate: boolean): Promise<Database> {
+/** Rejects with DiskSpaceLowError when the disk holding `directory` has less than `minFreeBytes` free. */
+async function requireFreeSpace(directory: string, minFreeBytes: number): Promise<void> {
+  const disk = await statfs(directory);
+  // Blocks available to this (unprivileged) process, not those the filesystem keeps for root.
+  const free = disk.bavail * disk.bsize;
+  if (free >= minFreeBytes) return;
+  const mib = (bytes: number) => (bytes / (1024 * 1024)).toFixed(1);
+  throw new DiskSpaceLowError(`the embedded database's disk has ${mib(free)} MiB free, less than the ${mib(minFreeBytes)} MiB kept free for it (AIRLOCK_MIN_FREE_DISK_BYTES)`);
+}
+
+async function openPglite(dataDir: string, shouldMigrate: boolean, minFreeDiskBytes: number): Promise<Database> {
   const directory = join(dataDir, 'pgdata');
   await mkdir(directory, { recursive: true });
   const pglite = await PGlite.create(directory);
@@ -86,6 +106,7 @@ async function openPglite(dataDir: string, shouldMigrate: boolean): Promise<Data
     appliedMigrations,
     ping: async () => {
       await prisma.$queryRaw`SELECT 1`;
+      await requireFreeSpace(directory, minFreeDiskBytes);
     },
     close: async () => {
       await prisma.$disconnect();

@@ -121,6 +121,25 @@ describe('npm start with nothing configured', () => {
     }
   });
 
+  it("says it is not ready, and why, while the embedded database's disk has less room than it keeps free", async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'airlock-start-'));
+    // More free space than any disk has: the state of a full one, as /readyz sees it.
+    const launcher = spawnLauncher(fresh, { PORT: '0', AIRLOCK_MIN_FREE_DISK_BYTES: String(2 ** 50), ...isolation });
+    try {
+      const http = new HttpClient(`http://127.0.0.1:${boundPort(await launcher.running())}`);
+      const ready = await http.get('/readyz');
+      assert.equal(ready.status, 503, ready.text);
+      assert.equal(ready.body.error.code, 'not_ready');
+      assert.match(ready.body.error.message, /^Not ready: the embedded database's disk has [\d.]+ MiB free, less than the 1073741824\.0 MiB kept free for it \(AIRLOCK_MIN_FREE_DISK_BYTES\)\.$/);
+      assert.deepEqual(ready.body.error.details.checks, { database: 'down', redis: 'up' });
+      assert.doesNotMatch(ready.text, new RegExp(fresh), 'the data directory is not shown to whoever asks');
+      assert.equal((await http.get('/healthz')).status, 200, 'alive all the same');
+    } finally {
+      assert.equal(await launcher.stop(), 0);
+      await rm(fresh, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to start the API alone on the embedded database, saying why', async () => {
     const launcher = spawnLauncher(cwd, { PORT: '0', ...isolation }, ['api']);
     assert.equal(await launcher.exited(), 1);

@@ -4,7 +4,7 @@ import { AppError, AppErrorCode } from '@airlock/errors';
 import { z } from 'zod';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { ZodResponse } from '../validation/zod-openapi.js';
-import { ReadinessService } from './readiness.service.js';
+import { type Readiness, ReadinessService } from './readiness.service.js';
 
 const liveSchema = z.object({ status: z.literal('ok') });
 const readySchema = z.object({
@@ -32,10 +32,10 @@ export class HealthController {
   async ready(): Promise<z.infer<typeof readySchema>> {
     const readiness = await this.readiness.check();
     if (!readiness.ready) {
-      const down = Object.entries(readiness.checks)
-        .filter(([, state]) => state === 'down')
-        .map(([name]) => name);
-      throw new AppError(AppErrorCode.NotReady, `Not ready: ${down.join(' and ')} unreachable.`, {
+      const down = (Object.keys(readiness.checks) as Array<keyof Readiness['checks']>).filter((name) => readiness.checks[name] === 'down');
+      const unreachable = down.filter((name) => readiness.reasons[name] === undefined);
+      const problems = [...(unreachable.length === 0 ? [] : [`${unreachable.join(' and ')} unreachable`]), ...down.flatMap((name) => readiness.reasons[name] ?? [])];
+      throw new AppError(AppErrorCode.NotReady, `Not ready: ${problems.join('; ')}.`, {
         details: { checks: readiness.checks, workers: readiness.workers },
       });
     }
