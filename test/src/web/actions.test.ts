@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { type ApiHarness, startApi } from '../support/api-harness.js';
-import { launchChromium, signedInPage, type WatchedPage } from '../support/browser.js';
-import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
+import type { Page } from 'playwright-core';
+import type { ApiHarness } from '../support/api-harness.js';
+import type { WatchedPage } from '../support/browser.js';
+import { publishAndBind, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession } from '../support/tenant-session.js';
 import { wat } from '../support/wasm.js';
+import { startWebStack, type WebStack } from '../support/web-stack.js';
 
 const ANSWER_MODULE = wat('(module (func (export "answer") (result i32) (i32.const 0)))');
 const HTTP_PLUGIN = wat('(module (import "extism:host/env" "http_request" (func (param i64 i64) (result i64))) (func (export "run") (result i32) (i32.const 0)))');
@@ -17,23 +18,16 @@ const HTTP_PLUGIN = wat('(module (import "extism:host/env" "http_request" (func 
  * says so.
  */
 describe('the web editor and admin console act once, on what is shown', () => {
+  let web: WebStack;
   let api: ApiHarness;
-  let worker: InProcessWorker;
-  let browser: Browser;
 
   before(async () => {
-    api = await startApi();
-    worker = await startWorker(api);
-    browser = await launchChromium();
+    web = await startWebStack();
+    api = web.api;
   });
+  after(() => web?.close());
 
-  after(async () => {
-    await browser?.close();
-    await worker?.close();
-    await api?.close();
-  });
-
-  const signIn = (token: string) => signedInPage(browser, api.baseUrl, token);
+  const signIn = (token: string) => web.signIn(token);
 
   it('acts on the plugin picked even before its versions have loaded, never on the one shown before', async () => {
     const ivy = await createTenantSession(api, 'Ivy');

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { type ApiHarness, startApi } from '../support/api-harness.js';
-import { launchChromium, signedInPage } from '../support/browser.js';
-import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
+import type { Page } from 'playwright-core';
+import type { ApiHarness } from '../support/api-harness.js';
+import { publishAndBind, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 import { wat } from '../support/wasm.js';
+import { startWebStack, type WebStack } from '../support/web-stack.js';
 
 /** A question as it reads: without the invisible marks that keep a tenant's text from turning the sentence around. */
 const read = (text: string | undefined) => (text ?? '').replace(/[\u2066-\u2069]/g, '');
@@ -18,29 +18,22 @@ const HTTP_PLUGIN = wat('(module (import "extism:host/env" "http_request" (func 
  * quotas, reads usage, and decides permission requests.
  */
 describe('the admin console', () => {
+  let web: WebStack;
   let api: ApiHarness;
-  let worker: InProcessWorker;
-  let browser: Browser;
   let alice: TenantSession;
   let bob: TenantSession;
   let carol: TenantSession;
 
   before(async () => {
-    api = await startApi();
-    worker = await startWorker(api);
+    web = await startWebStack();
+    api = web.api;
     alice = await createTenantSession(api, 'Alice Corp');
     bob = await createTenantSession(api, 'Bob Inc');
     carol = await createTenantSession(api, 'Carol Ltd');
-    browser = await launchChromium();
   });
+  after(() => web?.close());
 
-  after(async () => {
-    await browser?.close();
-    await worker?.close();
-    await api?.close();
-  });
-
-  const signIn = (token: string) => signedInPage(browser, api.baseUrl, token);
+  const signIn = (token: string) => web.signIn(token);
 
   const openTenant = async (page: Page, name: string) => {
     await page.getByTestId('tenant-list').getByText(name, { exact: true }).click();

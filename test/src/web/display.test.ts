@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { type ApiHarness, startApi } from '../support/api-harness.js';
-import { launchChromium, signedInPage } from '../support/browser.js';
-import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
+import type { Locator, Page } from 'playwright-core';
+import type { ApiHarness } from '../support/api-harness.js';
+import { publishAndBind, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+import { startWebStack, type WebStack } from '../support/web-stack.js';
 
 /** Turns the text after it right to left, to the end of its paragraph, unless it is set apart. */
 const RIGHT_TO_LEFT_OVERRIDE = '\u202E';
@@ -18,28 +18,21 @@ const POP_DIRECTIONAL_ISOLATE = '\u2069';
  * buttons away; a name that turns text right to left turns only itself.
  */
 describe('the web editor and admin console, as shown', () => {
+  let web: WebStack;
   let api: ApiHarness;
-  let worker: InProcessWorker;
-  let browser: Browser;
   let mia: TenantSession;
 
   before(async () => {
-    api = await startApi();
-    worker = await startWorker(api);
+    web = await startWebStack();
+    api = web.api;
     mia = await createTenantSession(api, 'Mia');
     await publishAndBind(api, mia, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' });
     const event = await api.http.post('/v1/events', { token: mia.key, body: { type: 'order.created', payload: 'Ada' } });
     assert.equal((await waitUntilFinished(api, mia.key, event.body.invocations[0].id)).status, 'ok');
-    browser = await launchChromium();
   });
+  after(() => web?.close());
 
-  after(async () => {
-    await browser?.close();
-    await worker?.close();
-    await api?.close();
-  });
-
-  const signIn = (token: string) => signedInPage(browser, api.baseUrl, token);
+  const signIn = (token: string) => web.signIn(token);
 
   it("shows a binding's settings only when asked", async () => {
     const page = await signIn(mia.key);

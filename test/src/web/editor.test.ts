@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { type ApiHarness, startApi } from '../support/api-harness.js';
-import { launchChromium } from '../support/browser.js';
+import type { Page } from 'playwright-core';
+import type { ApiHarness } from '../support/api-harness.js';
 import { compileSource } from '../support/pdk.js';
-import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
+import { publishAndBind, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 import { wat } from '../support/wasm.js';
+import { startWebStack, type WebStack } from '../support/web-stack.js';
 
 /**
  * The web editor in a real browser against a real API and worker: a tenant's
@@ -14,30 +14,24 @@ import { wat } from '../support/wasm.js';
  * their lines, runs it, publishes it, and reads the runs a host app caused.
  */
 describe('the web editor', () => {
+  let web: WebStack;
   let api: ApiHarness;
-  let worker: InProcessWorker;
-  let browser: Browser;
   let alice: TenantSession;
   let bob: TenantSession;
   let carol: TenantSession;
 
   before(async () => {
-    api = await startApi();
-    worker = await startWorker(api);
+    web = await startWebStack();
+    api = web.api;
     alice = await createTenantSession(api, 'Alice Corp');
     bob = await createTenantSession(api, 'Bob Inc');
     carol = await createTenantSession(api, 'Carol Ltd');
-    browser = await launchChromium();
   });
+  after(() => web?.close());
 
-  after(async () => {
-    await browser?.close();
-    await worker?.close();
-    await api?.close();
-  });
-
+  // Unlike web.signIn, confirmations are left to Playwright, which dismisses them.
   async function signIn(key: string): Promise<Page> {
-    const page = await browser.newPage();
+    const page = await web.browser.newPage();
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));
     await page.goto(`${api.baseUrl}/`);

@@ -4,11 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { isPrivateAddress } from '@airlock/sandbox';
 import { verifyWebhook } from '@airlock/sdk';
-import type { Browser } from 'playwright-core';
-import { type ApiHarness, startApi } from '../support/api-harness.js';
-import { launchChromium, signedInPage, type WatchedPage } from '../support/browser.js';
-import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
+import type { ApiHarness } from '../support/api-harness.js';
+import type { WatchedPage } from '../support/browser.js';
+import { publishAndBind, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
+import { startWebStack, type WebStack } from '../support/web-stack.js';
 
 /**
  * What becomes of a tenant's results, in the web editor: a run whose failures
@@ -16,9 +16,8 @@ import { createTenantSession, type TenantSession } from '../support/tenant-sessi
  * results' webhooks are registered, watched and deleted there.
  */
 describe("the web editor's dead letters and webhooks", () => {
+  let web: WebStack;
   let api: ApiHarness;
-  let worker: InProcessWorker;
-  let browser: Browser;
   let receiver: Server;
   const received: Array<{ headers: IncomingHttpHeaders; body: Buffer }> = [];
   let dana: TenantSession;
@@ -35,25 +34,23 @@ describe("the web editor's dead letters and webhooks", () => {
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     // One attempt: a transient failure is dead-lettered at once.
-    api = await startApi({ env: { AIRLOCK_JOB_ATTEMPTS: '1' } });
-    worker = await startWorker(api, {
+    web = await startWebStack({
+      api: { env: { AIRLOCK_JOB_ATTEMPTS: '1' } },
       // The receiver runs on this machine: its test name may reach loopback.
-      webhookHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (address, host) => host === 'hooks.example.test' || !isPrivateAddress(address) },
+      worker: { webhookHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (address, host) => host === 'hooks.example.test' || !isPrivateAddress(address) } },
     });
+    api = web.api;
     dana = await createTenantSession(api, 'Dana GmbH');
     ({ pluginId } = await publishAndBind(api, dana, { name: 'greeter', template: 'hello', event: 'order.created', exportName: 'greet' }));
-    browser = await launchChromium();
   });
 
   after(async () => {
-    await browser?.close();
-    await worker?.close();
-    await api?.close();
+    await web?.close();
     receiver?.close();
   });
 
   async function signIn(): Promise<WatchedPage> {
-    const page = await signedInPage(browser, api.baseUrl, dana.key);
+    const page = await web.signIn(dana.key);
     await page.getByTestId('tenant-name').getByText('Dana GmbH').waitFor();
     return page;
   }
@@ -196,7 +193,7 @@ describe("the web editor's dead letters and webhooks", () => {
 
     // Another tenant sees only its own: nothing yet.
     const erin = await createTenantSession(api, 'Erin AB');
-    const other = await signedInPage(browser, api.baseUrl, erin.key);
+    const other = await web.signIn(erin.key);
     await other.getByTestId('open-usage').click();
     await other.getByTestId('usage-dialog').getByTestId('usage-empty').waitFor();
     await other.close();
