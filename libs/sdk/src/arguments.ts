@@ -35,3 +35,21 @@ export function atMostOne(given: Record<string, unknown>): void {
 export function optionalBytes(value: unknown, name: string): void {
   if (value !== undefined && !(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array, not ${shown(value)}`);
 }
+
+/**
+ * An optional value sent as JSON: refused when JSON cannot carry it (a BigInt, a cycle; a function or a symbol in its
+ * place) or would change it (a number that is not finite would arrive as null).
+ */
+export function optionalJson(value: unknown, name: string): void {
+  if (value === undefined) return;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, (_key, member: unknown) => {
+      if (typeof member === 'number' && !Number.isFinite(member)) throw new TypeError(`${member} has no JSON form (it would be sent as null)`);
+      return member;
+    });
+  } catch (error) {
+    throw new TypeError(`${name} cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  if (text === undefined) throw new TypeError(`${name} cannot be sent as JSON: a ${typeof value} has no JSON form`);
+}

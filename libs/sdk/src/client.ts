@@ -1,5 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { atMostOne, optionalBytes, optionalNonNegative, requireObject, requireText } from './arguments.js';
+import { atMostOne, optionalBytes, optionalJson, optionalNonNegative, requireObject, requireText } from './arguments.js';
 import { AirlockError } from './errors.js';
 import { Http, type HttpOptions, isTransient, sleep } from './http.js';
 import type { AcceptedEvent, Event, Invocation, InvocationFilter, Invoke, NewEvent, Page } from './types.js';
@@ -52,6 +52,7 @@ export class AirlockClient {
     requireText(event.type, 'event.type');
     atMostOne({ 'event.payload': event.payload, 'event.payloadBytes': event.payloadBytes });
     optionalBytes(event.payloadBytes, 'event.payloadBytes');
+    optionalJson(event.payload, 'event.payload');
     if (event.idempotencyKey !== undefined) requireText(event.idempotencyKey, 'event.idempotencyKey');
     const body = {
       type: event.type,
@@ -204,7 +205,8 @@ export class AirlockClient {
           else if (message.event === 'unauthenticated') throw new AirlockError(401, 'unauthenticated', 'The API key was revoked while waiting.');
           else onMessage(message);
         } catch (error) {
-          failure = error;
+          // Data that is not JSON did not come from Airlock as it is (a proxy between changed it).
+          failure = error instanceof SyntaxError ? new AirlockError(0, 'unexpected_response', `Expected JSON in the ${message.event ?? 'message'} event of ${path}, got: ${message.data.slice(0, 200)}`) : error;
         }
       },
     });

@@ -61,13 +61,15 @@ export class Http {
   }
 
   /**
-   * Opens a Server-Sent Events stream to read as it comes (`signal` ends it).
+   * Opens a Server-Sent Events stream to read as it comes (`signal` ends it, whenever it aborts).
    * Not retried here: the waits open it again themselves until their deadline.
    * An answer that is not an event stream (a proxy's page) is an AirlockError
    * `unexpected_response`.
    */
   async open(path: string, signal: AbortSignal): Promise<Response> {
-    const response = await this.send(signal, (linked) => this.fetch(this.url(path), { headers: this.headers({ accept: 'text/event-stream' }), signal: linked }));
+    // The fetch takes `signal` itself, not a signal linked to it for the time of the request: the body is read long
+    // after the answer began, and aborting `signal` must end it then too (and close the connection, freeing the stream).
+    const response = await this.send(signal, () => this.fetch(this.url(path), { headers: this.headers({ accept: 'text/event-stream' }), signal }));
     if (!response.ok) throw await errorOf(response);
     if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
       await response.body?.cancel().catch(() => undefined);

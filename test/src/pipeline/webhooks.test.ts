@@ -74,6 +74,8 @@ describe('result webhooks', () => {
     // A name that resolves to a private address is refused when a delivery is made (here every name resolves to loopback).
     const local = await register(`http://private.example.test:${port}/local`);
     const elsewhere = await register(`http://hooks.example.test:${port}/other-events`, ['invoice.due']);
+    // The same host, fully qualified: kept without its dot, and posted to like the others.
+    const dotted = await register(`http://hooks.example.test.:${port}/dotted`, ['order.created']);
     assert.match(good.signingSecret, /^[0-9a-f]{64}$/);
     assert.ok(!(await api.http.get('/v1/webhooks', { token: alice.key })).text.includes(good.signingSecret), 'the secret is shown once');
 
@@ -91,6 +93,11 @@ describe('result webhooks', () => {
     assert.equal(payload.invocation.id, invocationId);
     assert.equal(payload.invocation.status, 'ok');
     assert.equal(Buffer.from(payload.invocation.outputBase64, 'base64').toString(), 'hello, Ada');
+
+    const [toDotted] = await deliveries(dotted.id, (items) => items[0]?.status === 'delivered' || items[0]?.attempts >= 1);
+    assert.equal(toDotted.status, 'delivered', JSON.stringify(toDotted));
+    const listedDotted = (await api.http.get('/v1/webhooks', { token: alice.key })).body.items.find((item: { id: string }) => item.id === dotted.id);
+    assert.equal(listedDotted.url, `http://hooks.example.test:${port}/dotted`);
 
     const [retried] = await deliveries(flaky.id, (items) => items[0]?.status === 'delivered');
     assert.equal(retried.attempts, 2, 'a 503 is retried');

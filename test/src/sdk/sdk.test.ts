@@ -28,7 +28,8 @@ describe('the SDK', () => {
       });
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    api = await startApi();
+    // Few streams a tenant may have open at once: a wait that leaves its stream open would soon be refused one.
+    api = await startApi({ env: { AIRLOCK_STREAMS_PER_TENANT: '4' } });
     worker = await startWorker(api, {
       // The receiver runs on this machine: its test name may reach loopback.
       webhookHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (address, host) => host === 'hooks.example.test' || !isPrivateAddress(address) },
@@ -71,6 +72,9 @@ describe('the SDK', () => {
     let streams = 0;
     const proxy = createServer((request, response) => {
       if (request.url?.startsWith('/v1/events/00000000-0000-4000-8000-00000000beef/')) return response.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>');
+      if (request.url?.startsWith('/v1/invocations/00000000-0000-4000-8000-00000000beef/')) {
+        return response.writeHead(200, { 'content-type': 'text/event-stream' }).end('event: status\ndata: <html>login</html>\n\n');
+      }
       const upstream = httpRequest(`${api.baseUrl}${request.url}`, { method: request.method, headers: request.headers }, (answer) => {
         if (request.url?.includes('/stream') && ++streams === 1) {
           response.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -92,6 +96,9 @@ describe('the SDK', () => {
       assert.equal(streams, 2, 'the stream was opened again after it broke off');
       const notAStream = await viaProxy.waitForResults('00000000-0000-4000-8000-00000000beef', { timeoutMs: 5_000 }).catch((error: unknown) => error);
       assert.equal((notAStream as AirlockError).code, 'unexpected_response');
+      const notJson = await viaProxy.waitForInvocation('00000000-0000-4000-8000-00000000beef', { timeoutMs: 5_000 }).catch((error: unknown) => error);
+      assert.ok(notJson instanceof AirlockError && notJson.code === 'unexpected_response', String(notJson));
+      assert.match(notJson.message, /Expected JSON in the status event of .*, got: <html>login<\/html>/);
       // A wait is cancelled by its signal.
       const cancelled = await viaProxy.waitForResults(accepted.eventId, { signal: AbortSignal.abort() }).catch((error: unknown) => error);
       assert.equal((cancelled as Error).name, 'AbortError');
@@ -118,6 +125,35 @@ describe('the SDK', () => {
     }
   });
 
+  it('ends a wait at its deadline or by its signal while its stream is open, and closes that stream', async () => {
+    const { prisma } = api.database;
+    // Queued without a job: it never finishes, and its stream stays open until the wait ends it.
+    const event = await prisma.event.create({ data: { tenantId: alice.tenantId, type: 'order.created', payload: Buffer.from('"x"') } });
+    const stuck = await prisma.invocation.create({ data: { tenantId: alice.tenantId, pluginId, version: 1, exportName: 'greet', eventId: event.id, status: 'queued' } });
+    try {
+      const started = Date.now();
+      const late = await airlock.waitForInvocation(stuck.id, { timeoutMs: 300 }).catch((error: unknown) => error);
+      assert.ok(late instanceof AirlockError && late.code === 'timeout', String(late));
+      assert.ok(Date.now() - started < 5_000, `at its deadline, not when Airlock ends the stream (${Date.now() - started} ms)`);
+      const stop = new AbortController();
+      setTimeout(() => stop.abort(new Error('no longer wanted')), 300);
+      const cancelled = await airlock.waitForResults(event.id, { timeoutMs: 60_000, signal: stop.signal }).catch((error: unknown) => error);
+      assert.equal((cancelled as Error).message, 'no longer wanted');
+      // More waits than the tenant may have streams open, one after another: each closed its own.
+      for (let n = 0; n < 6; n++) await airlock.waitForInvocation(stuck.id, { timeoutMs: 150 }).catch(() => undefined);
+      let status = 0;
+      for (const deadline = Date.now() + 3_000; status !== 200 && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+        const stream = await fetch(`${api.baseUrl}/v1/invocations/${stuck.id}/stream`, { headers: { authorization: `Bearer ${alice.key}` } });
+        status = stream.status;
+        await stream.body?.cancel();
+      }
+      assert.equal(status, 200, 'a stream still opens: none was left open');
+    } finally {
+      await prisma.invocation.delete({ where: { id: stuck.id } });
+      await prisma.event.delete({ where: { id: event.id } });
+    }
+  });
+
   it('refuses arguments it cannot send as they are meant, naming them, before sending anything', async () => {
     const baseUrl = api.baseUrl;
     assert.throws(() => new AirlockClient({ baseUrl } as never), { name: 'TypeError', message: 'apiKey must be a non-empty string, not undefined' });
@@ -132,6 +168,12 @@ describe('the SDK', () => {
     assert.throws(() => airlock.invoke(pluginId, { export: 'greet', input: 'a', inputBytes: new Uint8Array([1]) }), { message: 'give call.input or call.inputBytes, not both' });
     assert.throws(() => airlock.invoke(undefined as never, { export: 'greet' }), { message: 'pluginId must be a non-empty string, not undefined' });
     await assert.rejects(airlock.waitForResults(undefined as never), { name: 'TypeError', message: 'eventId must be a non-empty string, not undefined' });
+    // A payload JSON cannot carry, or would change.
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    for (const [payload, reason] of [[{ n: 10n }, /BigInt/], [cycle, /circular/], [{ ratio: Number.NaN }, /NaN has no JSON form/], [() => 1, /a function has no JSON form/]] as const) {
+      assert.throws(() => airlock.sendEvent({ type: 'order.created', payload, idempotencyKey: 'never-sent' }), (error: Error) => error.name === 'TypeError' && /^event\.payload cannot be sent as JSON: /.test(error.message) && reason.test(error.message));
+    }
     await assert.rejects(airlock.waitForInvocation('x', { timeoutMs: Number.NaN }), { name: 'TypeError', message: 'timeoutMs must be a finite number, 0 or more, not NaN' });
   });
 

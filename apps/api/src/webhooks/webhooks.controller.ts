@@ -39,8 +39,13 @@ const createWebhookSchema = z.strictObject({
     // An address deliveries would never be sent to (as a name resolving to one is refused when a delivery is made).
     .refine((url) => !URL.canParse(url) || !literalPrivateAddress(new URL(url)), 'must not be a private or reserved address: deliveries are never sent there')
     // Kept as deliveries request it: a host in punycode, anything else outside ASCII percent-encoded, so that what the
-    // tenant is shown is the address posted to (a U+202E in a path would show `/exe.jpg` for `/gpj.exe`).
-    .transform((url) => new URL(url).href),
+    // tenant is shown is the address posted to (a U+202E in a path would show `/exe.jpg` for `/gpj.exe`). A host's
+    // trailing dot (the same name, fully qualified) is dropped: deliveries are allowed the webhook's own host.
+    .transform((url) => {
+      const parsed = new URL(url);
+      parsed.hostname = parsed.hostname.replace(/\.$/, '');
+      return parsed.href;
+    }),
   /** Event types whose invocations are posted; empty or absent: every type. */
   events: z.array(eventNameSchema).max(100).default([]),
 });

@@ -64,7 +64,8 @@ export class WebhookRepository {
   }
 
   async recordAttempt(id: string, outcome: { status: 'pending' | 'delivered' | 'failed'; lastStatus: number | null; lastError: string | null }, at: Date): Promise<void> {
-    await this.prisma.webhookDelivery.update({
+    // Many, not one: a delivery whose webhook was deleted while it was being sent is gone, and there is nothing to record.
+    await this.prisma.webhookDelivery.updateMany({
       where: { id },
       data: { ...outcome, attempts: { increment: 1 }, ...(outcome.status === 'delivered' ? { deliveredAt: at } : {}) },
     });

@@ -67,10 +67,11 @@ export function canonicalHost(entry: string): string | null {
 
 /** Whether `hostname` matches one of the patterns (`api.example.com`, `*.example.com`). */
 export function hostAllowed(hostname: string, patterns: readonly string[]): boolean {
+  // A trailing dot names the same host, fully qualified, on either side.
   const host = hostname.toLowerCase().replace(/\.$/, '');
-  return patterns.some((pattern) =>
-    pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern,
-  );
+  return patterns
+    .map((pattern) => pattern.toLowerCase().replace(/\.$/, ''))
+    .some((pattern) => (pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern));
 }
 
 /**

@@ -25,10 +25,6 @@ interface QueuedJob {
   job: ExecutorJob;
   owner: string;
   resolve(result: RunResult): void;
-  /** Taken by an executor: a withdrawal comes too late. */
-  taken: boolean;
-  /** Withdrawn while it waited: answered already, and skipped when its turn comes. */
-  withdrawn: boolean;
 }
 
 /** What a withdrawn call ends with: the reason it was withdrawn with, a RunResult. */
@@ -78,16 +74,9 @@ export class ExecutorPool {
     if (this.stopping) return Promise.reject(new Error('the sandbox is stopping'));
     return new Promise((resolve) => {
       if (withdrawal?.aborted) return resolve(withdrawnResult(withdrawal));
-      const queued: QueuedJob = { job, owner, resolve, taken: false, withdrawn: false };
-      withdrawal?.addEventListener(
-        'abort',
-        () => {
-          if (queued.taken) return;
-          queued.withdrawn = true;
-          resolve(withdrawnResult(withdrawal));
-        },
-        { once: true },
-      );
+      const queued: QueuedJob = { job, owner, resolve };
+      // Once an executor has taken the job it is no longer queued, and the withdrawal comes too late.
+      withdrawal?.addEventListener('abort', () => this.queue.remove(owner, queued) && resolve(withdrawnResult(withdrawal)), { once: true });
       this.recentOwners.record(owner);
       this.queue.push(owner, queued);
       this.dispatch();
@@ -143,8 +132,6 @@ export class ExecutorPool {
       const lastIdle = idle.length === 1 && this.executors.length > 1;
       const next = this.queue.shiftWhere((owner) => !lastIdle || !this.keepsLastIdleFrom(owner));
       if (next === undefined) return;
-      if (next.withdrawn) continue;
-      next.taken = true;
       const executor = idle.find((candidate) => candidate.lastArtifact === next.job.message.artifactHash) ?? idle[0]!;
       this.running.set(next.owner, (this.running.get(next.owner) ?? 0) + 1);
       void executor.run(next.job).then((result) => {

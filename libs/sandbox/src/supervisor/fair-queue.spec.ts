@@ -40,4 +40,18 @@ describe('FairQueue', () => {
     assert.equal(queue.length, 3);
     assert.deepEqual(queue.drain(), ['a1', 'c1', 'a2'], 'a kept its place at the front');
   });
+
+  it('takes an item out wherever it waits, leaving the others their turns', () => {
+    const queue = new FairQueue<string>();
+    queue.push('a', 'a1');
+    queue.push('a', 'a2');
+    queue.push('b', 'b1');
+    assert.equal(queue.remove('a', 'a1'), true);
+    assert.equal(queue.remove('a', 'a1'), false, 'not there any more');
+    assert.equal(queue.remove('b', 'a2'), false, "not in that owner's lane");
+    assert.equal(queue.remove('b', 'b1'), true);
+    assert.equal(queue.length, 1);
+    queue.push('c', 'c1');
+    assert.deepEqual(queue.drain(), ['a2', 'c1'], 'a kept its place at the front');
+  });
 });

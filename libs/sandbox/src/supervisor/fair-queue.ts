@@ -45,6 +45,17 @@ export class FairQueue<T> {
     return undefined;
   }
 
+  /** Takes `item` out of `owner`'s lane, wherever it waits; false when it is not there. */
+  remove(owner: string, item: T): boolean {
+    const lane = this.lanes.get(owner);
+    const at = lane?.indexOf(item) ?? -1;
+    if (lane === undefined || at === -1) return false;
+    lane.splice(at, 1);
+    if (lane.length === 0) this.lanes.delete(owner);
+    this.count--;
+    return true;
+  }
+
   /** Empties the queue, returning what waited (in serving order). */
   drain(): T[] {
     const items: T[] = [];
