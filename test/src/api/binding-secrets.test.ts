@@ -6,6 +6,19 @@ import { startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
 
 const SECRET = 'sk-live-8f3a9c1e-do-not-leak';
+/** Says what its call was given: the length and first letters of API_TOKEN, the region, the input. */
+const READER = `import { Config, Host, JSON } from "@airlock/plugin-pdk";
+export function inspect(): i32 {
+  const token = Config.get("API_TOKEN");
+  const out = new JSON.Obj();
+  out.set<i64>("length", token === null ? -1 : token.length);
+  out.set("prefix", token === null ? "" : token.slice(0, 3));
+  out.set("region", Config.getOr("region", "none"));
+  out.set("input", Host.inputString());
+  Host.outputJson(out);
+  return 0;
+}
+`;
 
 describe('binding secrets', () => {
   let api: ApiHarness;
@@ -57,18 +70,7 @@ describe('binding secrets', () => {
   });
 
   it('are handed to the plugin at run time, as config entries', async () => {
-    const reader = await compileSource(`import { Config, Host, JSON } from "@airlock/plugin-pdk";
-export function inspect(): i32 {
-  const token = Config.get("API_TOKEN");
-  const out = new JSON.Obj();
-  out.set<i64>("length", token === null ? -1 : token.length);
-  out.set("prefix", token === null ? "" : token.slice(0, 3));
-  out.set("region", Config.getOr("region", "none"));
-  out.set("input", Host.inputString());
-  Host.outputJson(out);
-  return 0;
-}
-`);
+    const reader = await compileSource(READER);
     const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'reader' } })).body.id;
     await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: reader, contentType: 'application/wasm' } });
     await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
@@ -110,5 +112,28 @@ export function inspect(): i32 {
     const replay = await api.http.post(`/v1/dead-letters/${queued}/replay`, { token: alice.key });
     assert.equal(replay.status, 409, replay.text);
     assert.match(replay.body.error.message, /binding that ran it was deleted/);
+  });
+
+  it('reach a queued run together with the config of the same moment: a binding changed meanwhile runs as it is now', async () => {
+    const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'reader-later' } })).body.id;
+    await api.http.post(`/v1/plugins/${plugin}/versions`, { token: alice.key, rawBody: { data: await compileSource(READER), contentType: 'application/wasm' } });
+    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key });
+    const binding = await api.http.post('/v1/bindings', {
+      token: alice.key,
+      body: { event: 'order.paid', pluginId: plugin, export: 'inspect', config: { region: 'eu' }, secrets: { API_TOKEN: 'old-token' } },
+    });
+    assert.equal(binding.status, 201, binding.text);
+    // Queued while no worker runs, then the binding's config and secrets are both changed.
+    const queued = (await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.paid', payload: 'x' } })).body.invocations[0].id as string;
+    const changed = await api.http.request('PATCH', `/v1/bindings/${binding.body.id}`, { token: alice.key, body: { config: { region: 'us' }, secrets: { API_TOKEN: SECRET } } });
+    assert.equal(changed.status, 200, changed.text);
+    const worker = await startWorker(api);
+    try {
+      const ran = await waitUntilFinished(api, alice.key, queued);
+      assert.equal(ran.status, 'ok', ran.error?.message);
+      assert.deepEqual(JSON.parse(ran.output), { length: SECRET.length, prefix: 'sk-', region: 'us', input: '"x"' }, 'the new config with the new secret');
+    } finally {
+      await worker.close();
+    }
   });
 });

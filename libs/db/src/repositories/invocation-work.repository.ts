@@ -15,6 +15,7 @@ export interface ClaimedInvocation {
   exportName: string;
   /** The direct input, or the event's payload. */
   input: Uint8Array;
+  /** The Extism config the plugin gets: its binding's as it is at the claim (with its secrets), else what the call gave. */
   config: Record<string, string>;
   /** Attempts so far, this one included. */
   attempts: number;
@@ -87,6 +88,7 @@ interface ClaimRow extends RunStateRow {
   plugin_deleted: boolean;
   binding_deleted: boolean;
   secrets: string | null;
+  binding_config: Record<string, string> | null;
   has_webhooks: boolean;
 }
 
@@ -144,6 +146,7 @@ export class InvocationWorkRepository {
                WHERE v.plugin_id = c.plugin_id AND v.number = c.version AND v.tenant_id IS NOT DISTINCT FROM c.tenant_id) AS version_status,
              EXISTS (SELECT 1 FROM plugins p WHERE p.id = c.plugin_id AND p.deleted_at IS NOT NULL) AS plugin_deleted,
              (SELECT b.secrets FROM bindings b WHERE b.id = c.binding_id AND b.tenant_id IS NOT DISTINCT FROM c.tenant_id) AS secrets,
+             (SELECT b.config FROM bindings b WHERE b.id = c.binding_id AND b.tenant_id IS NOT DISTINCT FROM c.tenant_id) AS binding_config,
              c.binding_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM bindings b WHERE b.id = c.binding_id) AS binding_deleted,
              EXISTS (SELECT 1 FROM webhooks h WHERE h.tenant_id = c.tenant_id AND h.enabled) AS has_webhooks
         FROM claimed c`,
@@ -159,7 +162,9 @@ export class InvocationWorkRepository {
       version: row.version,
       exportName: row.export_name,
       input: row.input ?? row.payload ?? new Uint8Array(0),
-      config: row.config,
+      // A binding's config as it is now, read with its secrets: a run never sees one moment's config with another's
+      // secrets (a binding changed while the run was queued, or fixed before a dead letter's replay).
+      config: row.binding_config ?? row.config,
       attempts: row.attempts,
       tenantTier: row.tier,
       quotaOverrides: row.overrides,
