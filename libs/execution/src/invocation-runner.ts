@@ -319,7 +319,7 @@ export class InvocationRunner {
       return failedResult(admission.rejection.kind === 'forbidden_import' ? 'forbidden_import' : 'invalid_module', admission.rejection.reason);
     }
     // Secrets reach the plugin as config entries, at run time only.
-    const secrets = invocation.bindingSecrets === null ? {} : (JSON.parse(deps.secrets.open(invocation.bindingSecrets)) as Record<string, string>);
+    const secrets = this.openSecrets(invocation.bindingSecrets);
     return deps.sandbox.run(admission.artifact, invocation.exportName, invocation.input, {
       tenantId: invocation.tenantId,
       pluginId: invocation.pluginId,
@@ -327,6 +327,19 @@ export class InvocationRunner {
       config: { ...invocation.config, ...secrets },
       withdrawal,
     });
+  }
+
+  /**
+   * A binding's sealed secrets, opened. What keeps them shut (a key the deployment no longer holds, damage) is the
+   * operator's: the tenant is told what it can do, without the key's id.
+   */
+  private openSecrets(sealed: string | null): Record<string, string> {
+    if (sealed === null) return {};
+    try {
+      return JSON.parse(this.deps.secrets.open(sealed)) as Record<string, string>;
+    } catch (error) {
+      throw new Error("its binding's secrets cannot be opened (sealed with a key this deployment no longer holds, or damaged): set them again", { cause: error });
+    }
   }
 
   /** The same reviewed policy object for the same tenant policy, so what is cached per policy stays cached. */

@@ -226,11 +226,17 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     const binding = await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'job.sealed', pluginId, version: 1, export: 'quick', secrets: { TOKEN: 'opaque' } } });
     assert.equal(binding.status, 201, binding.text);
     // Its secrets no longer open (damaged at rest, or sealed with a key since retired): every attempt fails in the worker.
-    await api.database.prisma.binding.update({ where: { id: binding.body.id }, data: { secrets: 'v1.damaged' } });
+    const sealed = (await api.database.prisma.binding.findUniqueOrThrow({ where: { id: binding.body.id } })).secrets!;
+    const [format, , ...rest] = sealed.split(':');
+    await api.database.prisma.binding.update({ where: { id: binding.body.id }, data: { secrets: [format, 'retired-key-7', ...rest].join(':') } });
     const id = await emit('job.sealed');
     const failed = await waitFor(id, (body) => !['queued', 'running'].includes(body.status));
     assert.equal(failed.status, 'host_error');
-    assert.match(failed.error.message, /the worker could not run it/);
+    assert.equal(
+      failed.error.message,
+      "the worker could not run it: its binding's secrets cannot be opened (sealed with a key this deployment no longer holds, or damaged): set them again",
+      "what the tenant can do, without the operator's key id",
+    );
     assert.equal(failed.attempts, 2, 'retried as a host failure');
     assert.ok(failed.deadLetteredAt);
     await api.http.request('DELETE', `/v1/bindings/${binding.body.id}`, { token: alice.key });
