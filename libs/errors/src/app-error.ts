@@ -20,6 +20,11 @@ export enum AppErrorCode {
   IdempotencyKeyReused = 'idempotency_key_reused',
   /** A tenant quota would be exceeded; details name the limit. */
   QuotaExceeded = 'quota_exceeded',
+  /**
+   * The tenant holds as many of something as it may (plugins, versions of a plugin, bindings, webhooks): waiting
+   * cannot help (unlike quota_exceeded); deleting one, or an admin raising the limit, does. Details name the limit.
+   */
+  LimitReached = 'limit_reached',
   /** The request alone needs more than a tenant quota allows at all: retrying cannot help. */
   QuotaTooSmall = 'quota_too_small',
   PayloadTooLarge = 'payload_too_large',

@@ -38,18 +38,20 @@ describe('OpenAPI', () => {
     assert.ok(createTenant.responses['401'].content['application/json'].schema.properties.requestId);
     assert.deepEqual(createTenant.security, [{ admin: [] }]);
     assert.deepEqual(document.paths['/v1/me'].get.security, [{ tenant: [] }]);
-    // Every route that runs plugin code or creates what a quota counts says it may be refused for it.
+    // Every route that runs plugin code says it may be refused for a rate or a daily quota (429)...
     for (const [path, method] of [
-      ['/v1/plugins', 'post'],
-      ['/v1/plugins/{pluginId}/versions', 'post'],
       ['/v1/plugins/{pluginId}/versions/{number}/test', 'post'],
       ['/v1/plugins/{pluginId}/versions/{number}/publish', 'post'],
       ['/v1/bindings/{bindingId}/test', 'post'],
-      ['/v1/bindings', 'post'],
       ['/v1/events', 'post'],
       ['/v1/plugins/{pluginId}/invoke', 'post'],
     ] as const) {
       assert.ok(document.paths[path][method].responses['429'], `${method.toUpperCase()} ${path} declares 429`);
+    }
+    // ...and every route that creates what a tenant holds a limited number of, for that limit (409 limit_reached).
+    for (const path of ['/v1/plugins', '/v1/plugins/{pluginId}/versions', '/v1/bindings', '/v1/webhooks'] as const) {
+      assert.ok(document.paths[path].post.responses['409'], `POST ${path} declares 409`);
+      assert.equal(document.paths[path].post.responses['429'], undefined, `POST ${path} is never a 429`);
     }
   });
 

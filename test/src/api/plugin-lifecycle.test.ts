@@ -48,7 +48,8 @@ describe('plugin lifecycle over HTTP', () => {
     const sameName = await Promise.all(Array.from({ length: 6 }, () => api.http.post('/v1/plugins', { ...as(carol), body: { name: 'twin' } })));
     assert.deepEqual(sameName.map((response) => response.status).sort(), [201, 409, 409, 409, 409, 409]);
     const many = await Promise.all(Array.from({ length: 6 }, (_, n) => api.http.post('/v1/plugins', { ...as(carol), body: { name: `many-${n}` } })));
-    assert.deepEqual(many.map((response) => response.status).sort(), [201, 201, 429, 429, 429, 429]);
+    assert.deepEqual(many.map((response) => response.status).sort(), [201, 201, 409, 409, 409, 409]);
+    assert.equal(many.find((response) => response.status === 409)!.body.error.code, 'limit_reached', 'not a 429: waiting cannot help');
     assert.equal((await api.http.get('/v1/plugins', as(carol))).body.items.length, 3);
   });
 
@@ -84,8 +85,8 @@ describe('plugin lifecycle over HTTP', () => {
 
     await api.http.request('PUT', `/v1/admin/tenants/${dana.tenantId}/quota`, { token: api.adminToken, body: { overrides: { maxVersionsPerPlugin: 3 } } });
     const limited = await upload('limited', Array.from({ length: 6 }, (_, n) => module(100 + n)));
-    assert.deepEqual(limited.map((response) => response.status).sort(), [201, 201, 201, 429, 429, 429]);
-    assert.deepEqual(limited.filter((response) => response.status === 429).map((response) => response.body.error.details.limit), Array(3).fill('maxVersionsPerPlugin'));
+    assert.deepEqual(limited.map((response) => response.status).sort(), [201, 201, 201, 409, 409, 409]);
+    assert.deepEqual(limited.filter((response) => response.status === 409).map((response) => response.body.error.details.limit), Array(3).fill('maxVersionsPerPlugin'));
     // The same module twice at once is one version.
     const twice = await upload('same-bytes', [module(7), module(7)]);
     assert.deepEqual(twice.map((response) => response.body.number), [1, 1]);
@@ -343,8 +344,9 @@ describe('plugin lifecycle over HTTP', () => {
     const last = await Promise.all(
       Array.from({ length: 5 }, () => api.http.post('/v1/bindings', { ...as(dave), body: { event: 'order.paid', pluginId: davesPlugin, version: 1, export: 'greet' } })),
     );
-    assert.deepEqual(last.map((response) => response.status).sort(), [201, 429, 429, 429, 429]);
-    const refused = last.find((response) => response.status === 429)!;
+    assert.deepEqual(last.map((response) => response.status).sort(), [201, 409, 409, 409, 409]);
+    const refused = last.find((response) => response.status === 409)!;
+    assert.equal(refused.body.error.code, 'limit_reached');
     assert.deepEqual(refused.body.error.details, { limit: 'maxBindings', max: 500 });
     assert.equal(await api.database.prisma.binding.count({ where: { tenantId: dave.tenantId } }), 500);
   });

@@ -117,11 +117,12 @@ describe('quotas, effective policies and the audit log', () => {
     assert.equal(negative.body.error.details.issues[0].field, 'overrides.maxRequestsPerCall');
   });
 
-  it('enforces counts on creation with 429 naming the limit', async () => {
+  it('enforces counts on creation with 409 limit_reached naming the limit (waiting cannot help, unlike a 429)', async () => {
     assert.equal((await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'first' } })).status, 201);
     const second = await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'second' } });
-    assert.equal(second.status, 429);
-    assert.equal(second.body.error.code, 'quota_exceeded');
+    assert.equal(second.status, 409);
+    assert.equal(second.body.error.code, 'limit_reached');
+    assert.equal(second.headers.get('retry-after'), null);
     assert.deepEqual(second.body.error.details, { limit: 'maxPlugins', max: 1 });
 
     await putQuota(bob.tenantId, { overrides: { maxVersionsPerPlugin: 1 } });
@@ -132,8 +133,9 @@ describe('quotas, effective policies and the audit log', () => {
     assert.equal((await upload(one)).status, 201);
     assert.equal((await upload(one)).status, 200, 'the same bytes again is not a new version');
     const over = await upload(two);
-    assert.equal(over.status, 429);
+    assert.equal(over.status, 409);
     assert.equal(over.body.error.details.limit, 'maxVersionsPerPlugin');
+    assert.match(over.body.error.message, /kept for good: an admin can raise the limit/);
   });
 
   it('runs plugins under the effective policy', async () => {

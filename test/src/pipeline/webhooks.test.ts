@@ -141,8 +141,8 @@ describe('result webhooks', () => {
     );
     const statuses = created.map((response) => response.status);
     assert.equal(statuses.filter((status) => status === 201).length, 20, statuses.join(','));
-    const refused = created.find((response) => response.status === 429)!;
-    assert.equal(refused.body.error.code, 'quota_exceeded');
+    const refused = created.find((response) => response.status === 409)!;
+    assert.equal(refused.body.error.code, 'limit_reached');
     assert.deepEqual(refused.body.error.details, { limit: 'maxWebhooks', max: 20 });
     assert.equal((await api.http.get('/v1/webhooks', { token: dora.key })).body.items.length, 20);
   });

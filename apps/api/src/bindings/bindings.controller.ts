@@ -36,7 +36,7 @@ export class BindingsController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Bind a plugin version ("latest" follows the newest published) and export to an event' })
   @ZodResponse(201, bindingViewSchema, 'The new binding.')
-  @ApiErrors(400, 404, 409, 429)
+  @ApiErrors(400, 404, 409)
   async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createBindingSchema) body: z.output<typeof createBindingSchema>): Promise<BindingView> {
     const { binding, resolvedVersion } = await this.bindings.create(principal.tenant.id, body);
     await this.audit.record(principal.tenant.id, actorOf(principal), 'binding.created', binding.id, {

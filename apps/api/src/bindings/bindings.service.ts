@@ -92,7 +92,7 @@ export class BindingsService {
     if (binding === null) {
       // Deleted since it was checked, or the tenant is at its limit.
       await this.plugins.getLive(tenantId, input.pluginId);
-      throw new AppError(AppErrorCode.QuotaExceeded, `The tenant has reached its limit of ${MAX_BINDINGS} bindings; delete one first.`, {
+      throw new AppError(AppErrorCode.LimitReached, `The tenant has reached its limit of ${MAX_BINDINGS} bindings; delete one first.`, {
         details: { limit: 'maxBindings', max: MAX_BINDINGS },
       });
     }

@@ -13,6 +13,7 @@ export const ERROR_STATUS: Record<AppErrorCode, number> = {
   [AppErrorCode.TestsFailed]: 409,
   [AppErrorCode.IdempotencyKeyReused]: 409,
   [AppErrorCode.QuotaExceeded]: 429,
+  [AppErrorCode.LimitReached]: 409,
   [AppErrorCode.QuotaTooSmall]: 422,
   [AppErrorCode.PayloadTooLarge]: 413,
   [AppErrorCode.UnsupportedMediaType]: 415,

@@ -34,7 +34,7 @@ export class PluginsController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Create a plugin' })
   @ZodResponse(201, pluginViewSchema, 'The new plugin.')
-  @ApiErrors(400, 409, 429)
+  @ApiErrors(400, 409)
   async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createPluginSchema) body: z.output<typeof createPluginSchema>): Promise<PluginView> {
     const plugin = await this.plugins.create(principal.tenant, body);
     await this.audit.record(principal.tenant.id, actorOf(principal), 'plugin.created', plugin.id, { name: plugin.name });

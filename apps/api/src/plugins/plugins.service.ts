@@ -23,7 +23,7 @@ export class PluginsService {
     if ((await this.plugins.findLiveByName(tenantId, input.name)) !== null) {
       throw new AppError(AppErrorCode.Conflict, `A plugin named "${input.name}" already exists.`, { details: { field: 'name' } });
     }
-    throw new AppError(AppErrorCode.QuotaExceeded, `The tenant has reached its limit of ${maxPlugins} plugins.`, {
+    throw new AppError(AppErrorCode.LimitReached, `The tenant has reached its limit of ${maxPlugins} plugins; delete one first.`, {
       details: { limit: 'maxPlugins', max: maxPlugins },
     });
   }

@@ -58,7 +58,7 @@ export class VersionsController {
   })
   @ZodResponse(201, versionViewSchema, 'The new version.')
   @ZodResponse(200, versionViewSchema, 'A version with these exact bytes existed already: that one.')
-  @ApiErrors(400, 409, 413, 415, 422, 429)
+  @ApiErrors(400, 409, 413, 415, 422)
   async create(
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,

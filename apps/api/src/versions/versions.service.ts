@@ -102,7 +102,7 @@ export class VersionsService {
       createdBy: actor,
     }, maxVersionsPerPlugin, review));
     if ('limitReached' in stored) {
-      throw new AppError(AppErrorCode.QuotaExceeded, `The plugin has reached its limit of ${maxVersionsPerPlugin} versions.`, {
+      throw new AppError(AppErrorCode.LimitReached, `The plugin has reached its limit of ${maxVersionsPerPlugin} versions, which are kept for good: an admin can raise the limit, or the module can start a new plugin.`, {
         details: { limit: 'maxVersionsPerPlugin', max: maxVersionsPerPlugin },
       });
     }

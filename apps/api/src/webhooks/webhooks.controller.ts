@@ -93,12 +93,12 @@ export class WebhooksController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Register a webhook for invocation results: signed, retried with backoff, never to private addresses' })
   @ZodResponse(201, createdWebhookSchema, 'The webhook, with its signing secret (shown once).')
-  @ApiErrors(400, 429)
+  @ApiErrors(400, 409)
   async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createWebhookSchema) body: z.output<typeof createWebhookSchema>) {
     const signingSecret = randomBytes(32).toString('hex');
     const webhook = await this.webhooks.createWithin(principal.tenant.id, { url: body.url, events: body.events, secret: this.secrets.seal(signingSecret) }, MAX_WEBHOOKS);
     if (webhook === null) {
-      throw new AppError(AppErrorCode.QuotaExceeded, `The tenant has reached its limit of ${MAX_WEBHOOKS} webhooks; delete one first.`, {
+      throw new AppError(AppErrorCode.LimitReached, `The tenant has reached its limit of ${MAX_WEBHOOKS} webhooks; delete one first.`, {
         details: { limit: 'maxWebhooks', max: MAX_WEBHOOKS },
       });
     }
