@@ -15,8 +15,8 @@ import { EARLIEST_STORABLE_MS, storableDate } from '../validation/storable-dates
 
 const DAY_MS = 86_400_000;
 const usageQuerySchema = z.strictObject({
-  from: storableDate('must be a date, YYYY-MM-DD').optional(),
-  to: storableDate('must be a date, YYYY-MM-DD').optional(),
+  from: storableDate('must be a date, YYYY-MM-DD').optional().describe('The first day (UTC) counted; by default 30 days before `to`.'),
+  to: storableDate('must be a date, YYYY-MM-DD').optional().describe('The day after the last one counted (exclusive: one day is from=D&to=D+1); by default tomorrow.'),
 });
 
 const usageSchema = z.object({
@@ -51,7 +51,7 @@ export class UsageController {
     const toDay = to.toISOString().slice(0, 10);
     if (from >= to) {
       if (query.from === undefined) throw invalidField('query', 'to', 'must be after 0001-01-01, the first day kept');
-      throw invalidField('query', 'from', query.to === undefined ? `must be before to (by default tomorrow, ${toDay})` : 'must be before to');
+      throw invalidField('query', 'from', query.to === undefined ? `must be before to (by default tomorrow, ${toDay})` : 'must be before to, the day after the last one counted');
     }
     if (to.getTime() - from.getTime() > 366 * DAY_MS) {
       throw query.to === undefined
