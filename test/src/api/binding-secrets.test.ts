@@ -63,7 +63,7 @@ describe('binding secrets', () => {
     assert.deepEqual(unchanged.body.secretNames, ['API_TOKEN'], 'other changes keep the secrets');
     const shared = await api.http.request('PATCH', `/v1/bindings/${id}`, { token: alice.key, body: { config: { API_TOKEN: 'x' } } });
     assert.equal(shared.status, 400, 'a name cannot be both config and secret');
-    assert.equal(shared.body.error.details.issues[0].field, 'secrets.API_TOKEN');
+    assert.equal(shared.body.error.details.issues[0].field, 'config.API_TOKEN', 'the field this request sent');
     const cleared = await api.http.request('PATCH', `/v1/bindings/${id}`, { token: alice.key, body: { secrets: null } });
     assert.deepEqual(cleared.body.secretNames, []);
     assert.equal((await api.database.prisma.binding.findUniqueOrThrow({ where: { id } })).secrets, null);
@@ -135,5 +135,19 @@ describe('binding secrets', () => {
     } finally {
       await worker.close();
     }
+  });
+
+  it('cannot share a name with a config entry, and a refusal names the field the request sent', async () => {
+    const as = { token: alice.key };
+    const both = await api.http.post('/v1/bindings', { ...as, body: { event: 'order.named', pluginId, export: 'greet', config: { TOKEN: 'a' }, secrets: { TOKEN: 'b' } } });
+    assert.equal(both.status, 400, both.text);
+    assert.deepEqual(both.body.error.details.issues, [{ field: 'secrets.TOKEN', message: 'a config entry has the same name' }]);
+    const binding = await api.http.post('/v1/bindings', { ...as, body: { event: 'order.named', pluginId, export: 'greet', secrets: { TOKEN: 'b' } } });
+    assert.equal(binding.status, 201, binding.text);
+    // Only config sent: config is what the caller can change, so config is named.
+    const config = await api.http.request('PATCH', `/v1/bindings/${binding.body.id}`, { ...as, body: { config: { TOKEN: 'public' } } });
+    assert.equal(config.status, 400, config.text);
+    assert.equal(config.body.error.message, 'Invalid request body: config: TOKEN also in secrets');
+    assert.deepEqual(config.body.error.details.issues, [{ field: 'config.TOKEN', message: 'a secret of this binding has the same name' }]);
   });
 });

@@ -133,7 +133,8 @@ export class BindingsService {
         changes.secrets === undefined
           ? { secrets: binding.secrets, secretNames: binding.secretNames as string[] }
           : this.sealed(changes.secrets ?? {});
-      refuseSharedNames(next.config, Object.fromEntries(secrets.secretNames.map((name) => [name, ''])));
+      // The field named is the one this request sent: config alone against the secrets kept, else the secrets.
+      refuseSharedNames(next.config, Object.fromEntries(secrets.secretNames.map((name) => [name, ''])), changes.secrets === undefined ? 'config' : 'secrets');
       const rebinds = next.version !== (binding.version ?? 'latest') || next.export !== binding.exportName || (next.enabled && !binding.enabled);
       const resolvedVersion = rebinds ? await this.check(tenantId, next) : await this.resolve(tenantId, binding);
       const updated = await this.bindings.updateIfUnchanged(binding, {
@@ -199,12 +200,12 @@ export class BindingsService {
   }
 }
 
-/** Secrets reach the plugin as config entries, so a name cannot be both. */
-function refuseSharedNames(config: Record<string, string>, secrets: Record<string, string>): void {
+/** Secrets reach the plugin as config entries, so a name cannot be both; `blamed` is the field the request sent. */
+function refuseSharedNames(config: Record<string, string>, secrets: Record<string, string>, blamed: 'config' | 'secrets' = 'secrets'): void {
   const shared = Object.keys(secrets).filter((name) => Object.hasOwn(config, name));
-  if (shared.length > 0) {
-    throw new AppError(AppErrorCode.ValidationFailed, `Invalid request body: secrets: ${shared.join(', ')} also in config`, {
-      details: { issues: shared.map((name) => ({ field: `secrets.${name}`, message: 'a config entry has the same name' })) },
-    });
-  }
+  if (shared.length === 0) return;
+  const [other, message] = blamed === 'secrets' ? ['config', 'a config entry has the same name'] : ['secrets', 'a secret of this binding has the same name'];
+  throw new AppError(AppErrorCode.ValidationFailed, `Invalid request body: ${blamed}: ${shared.join(', ')} also in ${other}`, {
+    details: { issues: shared.map((name) => ({ field: `${blamed}.${name}`, message })) },
+  });
 }
