@@ -151,6 +151,14 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     // The event's key still answers what it answered first: its one invocation, not the replay.
     const resent = await sendKeyed();
     assert.deepEqual(resent.body.invocations.map((item: { id: string }) => item.id), [id]);
+    // Resolved: the list says by which replay, and it is not run again unless asked to (a client retrying a replay it
+    // was not told the outcome of would run it twice).
+    const listed = (await api.http.get('/v1/dead-letters', { token: alice.key })).body.items;
+    assert.deepEqual(listed.map((item: { id: string; resolvedBy: string | null }) => [item.id, item.resolvedBy]), [[id, replay.body.invocationId]]);
+    const resolvedAlready = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 2 } });
+    assert.equal(resolvedAlready.status, 409, resolvedAlready.text);
+    assert.equal(resolvedAlready.body.error.message, `A replay of this dead letter succeeded already: ${replay.body.invocationId}. Send again: true to run it once more.`);
+    assert.deepEqual(resolvedAlready.body.error.details, { replay: replay.body.invocationId });
 
     // A version without the dead letter's export cannot run it.
     const exportless = `import { Host } from "@airlock/plugin-pdk";\nexport function quick(): i32 { Host.outputString("q"); return 0; }\n`;
@@ -173,7 +181,7 @@ describe('retries of transient failures, final deterministic ones, dead letters'
       CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
       CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit();`);
     try {
-      assert.equal((await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key })).status, 500);
+      assert.equal((await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { again: true } })).status, 500);
     } finally {
       await api.database.sql.exec('DROP TRIGGER refuse_audit ON audit_events; DROP FUNCTION refuse_audit();');
     }
@@ -194,7 +202,7 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     await queue.pause(); // the replay stays queued while the others are answered
     let made: string;
     try {
-      const together = await Promise.all(Array.from({ length: 3 }, () => api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 2 } })));
+      const together = await Promise.all(Array.from({ length: 3 }, () => api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 2, again: true } })));
       assert.deepEqual(together.map((response) => response.status).sort(), [202, 409, 409], together.map((response) => response.text).join('\n'));
       made = together.find((response) => response.status === 202)!.body.invocationId;
       for (const refusedTwice of together.filter((response) => response.status === 409)) assert.equal(refusedTwice.body.error.details.replay, made);
@@ -202,11 +210,11 @@ describe('retries of transient failures, final deterministic ones, dead letters'
       await queue.resume();
     }
     assert.equal((await waitFor(made, (body) => !['queued', 'running'].includes(body.status))).status, 'ok');
-    let again = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 2 } });
+    let again = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 2, again: true } });
     // The free tier's 5 requests a second may just have been spent by those above.
     for (let tries = 0; tries < 10 && again.body.error?.details?.limit === 'eventsPerSecond'; tries++) {
       await new Promise((resolve) => setTimeout(resolve, 300));
-      again = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 2 } });
+      again = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 2, again: true } });
     }
     assert.equal(again.status, 202, `once it has finished: ${again.text}`);
     await waitFor(again.body.invocationId, (body) => !['queued', 'running'].includes(body.status));
@@ -214,7 +222,7 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     // A replay is a new run: it counts against the tenant's quotas like an event.
     await new Promise((resolve) => setTimeout(resolve, 1100)); // past the events per second spent above
     await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken, body: { overrides: { invocationsPerDay: 1 } } });
-    const refused = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key });
+    const refused = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { again: true } });
     assert.equal(refused.status, 429, refused.text);
     assert.equal(refused.body.error.details.limit, 'invocationsPerDay');
     assert.deepEqual((await api.http.get('/v1/dead-letters', { token: alice.key })).body.items.map((item: { id: string }) => item.id), [id], 'the dead letter is kept');

@@ -21,7 +21,14 @@ import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { EventsService } from './events.service.js';
 import { LeavesConfigUnchanged } from '../tenant-config/leaves-config-unchanged.decorator.js';
 
-const replaySchema = z.strictObject({ version: versionNumberSchema.optional() });
+const replaySchema = z.strictObject({
+  version: versionNumberSchema.optional(),
+  again: z.boolean().optional().describe('Run it again even though a replay of it succeeded already.'),
+});
+
+const deadLetterViewSchema = invocationViewSchema.extend({
+  resolvedBy: z.uuid().nullable().describe('The latest replay of it that succeeded, if any: replaying it again then needs `again: true`.'),
+});
 
 @ApiTags('dead letters')
 @ApiBearerAuth('tenant')
@@ -40,10 +47,13 @@ export class DeadLettersController {
 
   @Get()
   @ApiOperation({ summary: 'Invocations whose transient failures (crashed executor, host failure) outlasted every retry' })
-  @ZodResponse(200, listPageSchema(invocationViewSchema), 'One page of dead letters, the most recently dead-lettered first.')
+  @ZodResponse(200, listPageSchema(deadLetterViewSchema), 'One page of dead letters, the most recently dead-lettered first.')
   @ApiErrors(400)
-  list(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(z.strictObject(listPageQuery)) query: { limit: number; cursor?: ListPosition }) {
-    return readListPage(query, (page) => this.invocations.listDeadLetters(principal.tenant.id, page), toInvocationView, (row) => ({ at: row.deadLetteredAt!, id: row.id }));
+  async list(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(z.strictObject(listPageQuery)) query: { limit: number; cursor?: ListPosition }) {
+    const tenantId = principal.tenant.id;
+    const page = await readListPage(query, (at) => this.invocations.listDeadLetters(tenantId, at), toInvocationView, (row) => ({ at: row.deadLetteredAt!, id: row.id }));
+    const resolved = await this.invocations.successfulReplays(tenantId, page.items.map((item) => item.id));
+    return { ...page, items: page.items.map((item) => ({ ...item, resolvedBy: resolved.get(item.id) ?? null })) };
   }
 
   @Post(':invocationId/replay')
@@ -83,8 +93,13 @@ export class DeadLettersController {
     // the worker releases its in-flight slot when it finishes.
     const placeInLine = await this.events.admit(principal.tenant, 1, (await this.policies.forTenant(principal.tenant)).quotas);
     const replay = await this.events.recordAdmitted(tenantId, 1, async () => {
-      const made = await this.invocations.replay(original, number, currentTraceId(), { actor: actorOf(principal) });
+      const made = await this.invocations.replay(original, number, currentTraceId(), { actor: actorOf(principal) }, body.again ?? false);
       if ('replay' in made) return made.replay;
+      if ('resolved' in made) {
+        throw new AppError(AppErrorCode.Conflict, `A replay of this dead letter succeeded already: ${made.resolved.id}. Send again: true to run it once more.`, {
+          details: { replay: made.resolved.id },
+        });
+      }
       // Thrown inside: what was admitted for it is given back.
       throw new AppError(AppErrorCode.Conflict, `A replay of this dead letter is still ${made.pending.status}: ${made.pending.id}. Replay it again once that one has finished.`, {
         details: { replay: made.pending.id },

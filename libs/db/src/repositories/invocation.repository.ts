@@ -72,6 +72,17 @@ export class InvocationRepository {
     return this.prisma.invocation.findFirst({ where: { id, tenantId } });
   }
 
+  /** For each of these dead letters that a replay ran successfully, the latest such replay's id. */
+  async successfulReplays(tenantId: string, deadLetterIds: readonly string[]): Promise<Map<string, string>> {
+    if (deadLetterIds.length === 0) return new Map();
+    const replays = await this.prisma.invocation.findMany({
+      where: { tenantId, replayOf: { in: [...deadLetterIds] }, status: 'ok' },
+      orderBy: { createdAt: 'asc' },
+      select: { id: true, replayOf: true },
+    });
+    return new Map(replays.map((replay) => [replay.replayOf!, replay.id]));
+  }
+
   /** Newest first by the time they were dead-lettered. */
   listDeadLetters(tenantId: string, page: ListPage): Promise<Invocation[]> {
     const { after } = page;
@@ -92,13 +103,17 @@ export class InvocationRepository {
    * transaction: a replay is never made unaudited, nor audited unmade (a
    * caller told of a failure may replay again; it must not run twice). Not
    * while an earlier replay of it is queued or running (`pending` then): replays
-   * of one dead letter take turns, so two sent at once make one.
+   * of one dead letter take turns, so two sent at once make one. Nor, unless
+   * `again`, once a replay of it succeeded (`resolved` then): a client that
+   * retries a replay it was not told the outcome of does not run it twice.
    */
-  replay(original: Invocation, version: number, traceId: string | null, audit: { actor: string }): Promise<{ replay: Invocation } | { pending: Invocation }> {
+  replay(original: Invocation, version: number, traceId: string | null, audit: { actor: string }, again = false): Promise<{ replay: Invocation } | { pending: Invocation } | { resolved: Invocation }> {
     return this.prisma.$transaction(async (tx) => {
       await takeTurn(tx, 'replays', original.id);
       const pending = await tx.invocation.findFirst({ where: { tenantId: original.tenantId, replayOf: original.id, status: { in: ['queued', 'running'] } } });
       if (pending !== null) return { pending };
+      const resolved = again ? null : await tx.invocation.findFirst({ where: { tenantId: original.tenantId, replayOf: original.id, status: 'ok' }, orderBy: { createdAt: 'desc' } });
+      if (resolved !== null) return { resolved };
       const id = randomUUID();
       const replay = await tx.invocation.create({
         data: {
