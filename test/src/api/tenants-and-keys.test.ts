@@ -249,6 +249,13 @@ describe('tenants and API keys over HTTP', () => {
     assert.equal((await api.http.get('/v1/admin/tenants', { token: api.adminToken })).body.items.length, before);
     const withCharset = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: '{"name":"Charset"}', contentType: 'application/json; charset=utf-8' } });
     assert.equal(withCharset.status, 201, withCharset.text);
+    // A charset or Content-Encoding this server does not read: named, with what it reads instead.
+    const ascii = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: '{"name":"Ascii"}', contentType: 'application/json; charset=us-ascii' } });
+    assert.equal(ascii.status, 415, ascii.text);
+    assert.match(ascii.body.error.message, /^The request body's charset "us-ascii" is not one this server reads: JSON bodies are UTF-8/);
+    const compressed = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: '{"name":"Lzw"}', contentType: 'application/json' }, headers: { 'content-encoding': 'compress' } });
+    assert.equal(compressed.status, 415, compressed.text);
+    assert.match(compressed.body.error.message, /^The request body's Content-Encoding "compress" is not one this server accepts: gzip, deflate, br or none\.$/);
   });
 
   it('answers unknown routes with a JSON 404 and echoes a caller request id', async () => {

@@ -24,14 +24,28 @@ const CODE_BY_STATUS: Record<number, AppErrorCode> = {
   415: AppErrorCode.UnsupportedMediaType,
 };
 
+/** What body-parser's errors say beyond their type: the charset or Content-Encoding refused. */
+interface BodyParserError {
+  type?: unknown;
+  status?: number;
+  code?: unknown;
+  errno?: unknown;
+  charset?: unknown;
+  encoding?: unknown;
+}
+
+/** A name a client sent, shown safely: at most 40 characters, as a JSON string. */
+const sentName = (value: unknown) => JSON.stringify(String(value).slice(0, 40));
+
 /** body-parser's error `type`s, in words a caller can act on. */
-const BODY_PARSER_MESSAGES: Record<string, (limitBytes: number) => string> = {
+const BODY_PARSER_MESSAGES: Record<string, (limitBytes: number, error: BodyParserError) => string> = {
   'entity.too.large': (limit) => `The request body is larger than the ${limit} bytes this server accepts.`,
   'entity.parse.failed': () => 'The request body is not valid JSON.',
   'entity.encoding.invalid': () => 'The request body is not valid UTF-8: JSON bodies are UTF-8 text.',
   'entity.not.object': () => 'The request body is a bare JSON value; send a JSON object with the fields this route takes.',
-  'encoding.unsupported': () => 'The request body has a Content-Encoding this server does not accept.',
-  'charset.unsupported': () => 'The request body has a charset this server does not accept.',
+  'encoding.unsupported': (_, error) => `The request body's Content-Encoding ${sentName(error.encoding)} is not one this server accepts: gzip, deflate, br or none.`,
+  'charset.unsupported': (_, error) =>
+    `The request body's charset ${sentName(error.charset)} is not one this server reads: JSON bodies are UTF-8 (utf-8, or utf-16 or utf-32 declared as such).`,
   'request.aborted': () => 'The request was aborted before its body arrived.',
 };
 
@@ -96,9 +110,7 @@ export class AppExceptionFilter implements ExceptionFilter {
       return respond(ERROR_STATUS[exception.code], exception.code, exception.message, exception.details);
     }
     // Nest wraps body-parser's errors in an HttpException and keeps the original as the cause.
-    const bodyParserError = (exception instanceof HttpException ? exception.cause : exception) as
-      | { type?: unknown; status?: number; code?: unknown; errno?: unknown }
-      | undefined;
+    const bodyParserError = (exception instanceof HttpException ? exception.cause : exception) as BodyParserError | undefined;
     // A body whose Content-Encoding (gzip, deflate, br) does not match its bytes fails in zlib, with zlib's words.
     if (isZlibError(bodyParserError)) {
       return respond(400, AppErrorCode.ValidationFailed, 'The request body could not be decompressed: its bytes are not what its Content-Encoding says, or are cut short.');
@@ -106,7 +118,7 @@ export class AppExceptionFilter implements ExceptionFilter {
     const describeBodyError = BODY_PARSER_MESSAGES[String(bodyParserError?.type)];
     if (describeBodyError !== undefined) {
       const status = bodyParserError?.status ?? 400;
-      return respond(status, CODE_BY_STATUS[status] ?? AppErrorCode.ValidationFailed, describeBodyError(bodyLimit));
+      return respond(status, CODE_BY_STATUS[status] ?? AppErrorCode.ValidationFailed, describeBodyError(bodyLimit, bodyParserError ?? {}));
     }
     // Two requests raced on one row and the database settled it: this one lost, which is the caller's to know.
     if (exception instanceof Prisma.PrismaClientKnownRequestError) {
