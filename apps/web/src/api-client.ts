@@ -195,6 +195,8 @@ export interface Binding {
   pluginId: string;
   version: number | 'latest';
   resolvedVersion: number | null;
+  /** Why events of its type run nothing of it now; null while they run it. */
+  stoppedBecause: string | null;
   export: string;
   config: Record<string, string>;
   secretNames: string[];

@@ -93,7 +93,8 @@ export class BindingsPanel {
   }
 
   private row(binding: Binding): HTMLElement {
-    const runs = binding.resolvedVersion === null ? 'no published version yet' : `runs v${binding.resolvedVersion}`;
+    // Disabled shows in its checkbox; any other reason it runs nothing is said where the version it runs would be.
+    const runs = binding.stoppedBecause === null ? `runs v${binding.resolvedVersion}` : binding.enabled ? `runs nothing: ${binding.stoppedBecause}` : 'disabled';
     const toggle = h('input', { type: 'checkbox', checked: binding.enabled, title: 'enabled', testId: 'binding-enabled', ariaLabel: `binding of ${binding.event} enabled` });
     toggle.addEventListener('change', () => void this.act(toggle, () => this.client.patch(`/v1/bindings/${binding.id}`, { enabled: toggle.checked })));
     const remove = h('button', { className: 'link', ariaLabel: `remove the binding of ${binding.event}` }, 'remove');

@@ -9,7 +9,7 @@ export { TenantRepository, type NewTenant } from './repositories/tenant.reposito
 export { type ListPage, type ListPosition } from './repositories/list-position.js';
 export { diffMigrationsToSchema, type SchemaDiff } from './schema-engine/schema-diff.js';
 export { PgliteSqlExecutor, PgSqlExecutor, type SqlExecutor } from './sql-executor.js';
-export { BindingRepository, type BindingFields } from './repositories/binding.repository.js';
+export { BindingRepository, type BindingFields, type BindingRunState } from './repositories/binding.repository.js';
 export { PluginRepository } from './repositories/plugin.repository.js';
 export { PluginVersionRepository, type NewPluginVersion, type PluginVersionSummary } from './repositories/plugin-version.repository.js';
 export type { Binding, Plugin, PluginVersion } from './generated/prisma/client.js';

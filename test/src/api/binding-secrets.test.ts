@@ -95,7 +95,14 @@ describe('binding secrets', () => {
     assert.equal(unpublished.status, 409, unpublished.text);
     assert.match(unpublished.body.error.message, /^Version 1 cannot run from a binding: it is unpublished/);
     assert.deepEqual((await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.pinned' } })).body.invocations, []);
+    // The binding says so, rather than look as if it ran.
+    const stopped = (await api.http.get(`/v1/bindings/${pinned.body.id}`, { token: alice.key })).body;
+    assert.deepEqual([stopped.enabled, stopped.resolvedVersion, stopped.stoppedBecause], [true, 1, 'version 1 is not published']);
     assert.equal((await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { token: alice.key })).status, 200);
+    const running = (await api.http.get('/v1/bindings?event=order.pinned', { token: alice.key })).body.items;
+    assert.deepEqual(running.map((item: { stoppedBecause: string | null }) => item.stoppedBecause), [null], 'published again: it runs');
+    const disabled = await api.http.request('PATCH', `/v1/bindings/${pinned.body.id}`, { token: alice.key, body: { enabled: false } });
+    assert.equal(disabled.body.stoppedBecause, 'the binding is disabled');
 
     // Work a binding queued, then the binding deleted: it does not run without its secrets, nor is it replayed.
     const doomed = await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'order.shipped', pluginId: plugin, export: 'inspect', secrets: { API_TOKEN: SECRET } } });

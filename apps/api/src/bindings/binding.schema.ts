@@ -50,7 +50,8 @@ export const bindingViewSchema = z.object({
   event: z.string(),
   pluginId: z.uuid(),
   version: z.union([z.literal('latest'), z.number().int()]),
-  resolvedVersion: z.number().int().nullable().describe('The version that runs now; null when "latest" has no published version.'),
+  resolvedVersion: z.number().int().nullable().describe('The version it names, or the newest published one it follows; null when "latest" has none.'),
+  stoppedBecause: z.string().nullable().describe('Why events of its type run nothing of it now (disabled, its version unpublished or held for approval...); null while they run it.'),
   export: z.string(),
   config: z.record(z.string(), z.string()),
   secretNames: z.array(z.string()).describe('The names of the secrets set; their values are never returned.'),
@@ -61,13 +62,14 @@ export const bindingViewSchema = z.object({
 
 export type BindingView = z.infer<typeof bindingViewSchema>;
 
-export function toBindingView(binding: Binding, resolvedVersion: number | null): BindingView {
+export function toBindingView({ binding, resolvedVersion, stoppedBecause }: { binding: Binding; resolvedVersion: number | null; stoppedBecause: string | null }): BindingView {
   return {
     id: binding.id,
     event: binding.event,
     pluginId: binding.pluginId,
     version: binding.version ?? 'latest',
     resolvedVersion,
+    stoppedBecause,
     export: binding.exportName,
     config: binding.config as Record<string, string>,
     secretNames: binding.secretNames as string[],

@@ -38,14 +38,15 @@ export class BindingsController {
   @ZodResponse(201, bindingViewSchema, 'The new binding.')
   @ApiErrors(400, 404, 409)
   async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createBindingSchema) body: z.output<typeof createBindingSchema>): Promise<BindingView> {
-    const { binding, resolvedVersion } = await this.bindings.create(principal.tenant.id, body);
+    const created = await this.bindings.create(principal.tenant.id, body);
+    const { binding } = created;
     await this.audit.record(principal.tenant.id, actorOf(principal), 'binding.created', binding.id, {
       event: body.event,
       pluginId: body.pluginId,
       version: body.version,
       secretNames: Object.keys(body.secrets),
     });
-    return toBindingView(binding, resolvedVersion);
+    return toBindingView(created);
   }
 
   @Get()
@@ -54,7 +55,7 @@ export class BindingsController {
   @ApiErrors(400)
   async list(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(listBindingsQuerySchema) query: z.output<typeof listBindingsQuerySchema>) {
     const items = await this.bindings.list(principal.tenant.id, query);
-    return { items: items.map(({ binding, resolvedVersion }) => toBindingView(binding, resolvedVersion)) };
+    return { items: items.map(toBindingView) };
   }
 
   @Get(':bindingId')
@@ -62,8 +63,7 @@ export class BindingsController {
   @ZodResponse(200, bindingViewSchema, 'The binding.')
   @ApiErrors(404)
   async get(@CurrentPrincipal() principal: TenantPrincipal, @Param('bindingId', new IdParamPipe('binding')) bindingId: string): Promise<BindingView> {
-    const { binding, resolvedVersion } = await this.bindings.get(principal.tenant.id, bindingId);
-    return toBindingView(binding, resolvedVersion);
+    return toBindingView(await this.bindings.get(principal.tenant.id, bindingId));
   }
 
   @Patch(':bindingId')
@@ -75,7 +75,8 @@ export class BindingsController {
     @Param('bindingId', new IdParamPipe('binding')) bindingId: string,
     @ZodBody(updateBindingSchema) body: z.output<typeof updateBindingSchema>,
   ): Promise<BindingView> {
-    const { binding, resolvedVersion } = await this.bindings.update(principal.tenant.id, bindingId, body);
+    const updated = await this.bindings.update(principal.tenant.id, bindingId, body);
+    const { binding } = updated;
     // Names only: secret values never reach the audit log.
     const { secrets, config, ...changes } = body;
     await this.audit.record(principal.tenant.id, actorOf(principal), 'binding.updated', binding.id, {
@@ -83,7 +84,7 @@ export class BindingsController {
       ...(config === undefined ? {} : { configKeys: Object.keys(config) }),
       ...(secrets === undefined ? {} : { secretNames: Object.keys(secrets ?? {}) }),
     });
-    return toBindingView(binding, resolvedVersion);
+    return toBindingView(updated);
   }
 
   @Post(':bindingId/test')

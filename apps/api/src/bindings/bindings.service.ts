@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type Binding, BindingRepository, PluginVersionRepository, type Tenant } from '@airlock/db';
+import { type Binding, BindingRepository, type BindingRunState, PluginVersionRepository, type Tenant } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { z } from 'zod';
 import { PluginsService } from '../plugins/plugins.service.js';
@@ -73,9 +73,9 @@ export class BindingsService {
     return binding.secrets === null ? {} : (JSON.parse(this.secretBox.open(binding.secrets)) as Record<string, string>);
   }
 
-  async create(tenantId: string, input: BindingInput): Promise<{ binding: Binding; resolvedVersion: number }> {
+  async create(tenantId: string, input: BindingInput): Promise<BindingWithState> {
     refuseSharedNames(input.config, input.secrets);
-    const resolvedVersion = await this.check(tenantId, input);
+    await this.check(tenantId, input);
     const binding = await this.bindings.createWithin(
       tenantId,
       {
@@ -96,18 +96,23 @@ export class BindingsService {
         details: { limit: 'maxBindings', max: MAX_BINDINGS },
       });
     }
-    return { binding, resolvedVersion };
+    return this.withState(tenantId, binding);
   }
 
   async list(tenantId: string, filter: { event?: string | undefined; pluginId?: string | undefined }) {
     const bindings = await this.bindings.list(tenantId, filter);
-    return Promise.all(bindings.map(async (binding) => ({ binding, resolvedVersion: await this.resolve(tenantId, binding) })));
+    const states = await this.bindings.runStates(tenantId, bindings.map((binding) => binding.id));
+    return bindings.map((binding) => withRunState(binding, states.get(binding.id)));
   }
 
-  async get(tenantId: string, id: string): Promise<{ binding: Binding; resolvedVersion: number | null }> {
+  async get(tenantId: string, id: string): Promise<BindingWithState> {
     const binding = await this.bindings.findById(tenantId, id);
     if (binding === null) throw notFound('binding');
-    return { binding, resolvedVersion: await this.resolve(tenantId, binding) };
+    return this.withState(tenantId, binding);
+  }
+
+  private async withState(tenantId: string, binding: Binding): Promise<BindingWithState> {
+    return withRunState(binding, (await this.bindings.runStates(tenantId, [binding.id])).get(binding.id));
   }
 
   /**
@@ -136,7 +141,7 @@ export class BindingsService {
       // The field named is the one this request sent: config alone against the secrets kept, else the secrets.
       refuseSharedNames(next.config, Object.fromEntries(secrets.secretNames.map((name) => [name, ''])), changes.secrets === undefined ? 'config' : 'secrets');
       const rebinds = next.version !== (binding.version ?? 'latest') || next.export !== binding.exportName || (next.enabled && !binding.enabled);
-      const resolvedVersion = rebinds ? await this.check(tenantId, next) : await this.resolve(tenantId, binding);
+      if (rebinds) await this.check(tenantId, next);
       const updated = await this.bindings.updateIfUnchanged(binding, {
         event: next.event,
         version: next.version === 'latest' ? null : next.version,
@@ -145,7 +150,7 @@ export class BindingsService {
         ...secrets,
         enabled: next.enabled,
       });
-      if (updated !== null) return { binding: updated, resolvedVersion };
+      if (updated !== null) return this.withState(tenantId, updated);
       if (attempt === MAX_UPDATE_ATTEMPTS) {
         throw new AppError(AppErrorCode.Conflict, 'The binding kept changing while this change was applied; send it again.');
       }
@@ -154,12 +159,6 @@ export class BindingsService {
 
   async delete(tenantId: string, id: string): Promise<void> {
     if (!(await this.bindings.delete(tenantId, id))) throw notFound('binding');
-  }
-
-  /** The version number a binding runs now, or null. */
-  private async resolve(tenantId: string, binding: Binding): Promise<number | null> {
-    if (binding.version !== null) return binding.version;
-    return (await this.versions.latestPublished(tenantId, binding.pluginId))?.number ?? null;
   }
 
   /**
@@ -208,4 +207,29 @@ function refuseSharedNames(config: Record<string, string>, secrets: Record<strin
   throw new AppError(AppErrorCode.ValidationFailed, `Invalid request body: ${blamed}: ${shared.join(', ')} also in ${other}`, {
     details: { issues: shared.map((name) => ({ field: `${blamed}.${name}`, message })) },
   });
+}
+
+/** A binding with what it runs now: the version it names (or the newest published), and why events run nothing of it. */
+export interface BindingWithState {
+  binding: Binding;
+  /** Its pinned version, or the newest published one it follows; null when "latest" has none. */
+  resolvedVersion: number | null;
+  /** Why events of its type run nothing of it now, in words; null while they run it. */
+  stoppedBecause: string | null;
+}
+
+/** Says in words what planFor decides for the binding (its RUNNING_VERSION, enabled, cleared by review, exporting). */
+function withRunState(binding: Binding, state: BindingRunState | undefined): BindingWithState {
+  const resolvedVersion = binding.version ?? state?.version ?? null;
+  const stoppedBecause = ((): string | null => {
+    if (!binding.enabled) return 'the binding is disabled';
+    if (state === undefined || state.version === null) {
+      return binding.version === null ? 'its plugin has no published version' : `version ${binding.version} is not published`;
+    }
+    if (state.approvalStatus === 'pending') return `version ${state.version} awaits an admin's approval of its permissions`;
+    if (state.approvalStatus === 'rejected') return `version ${state.version}'s permissions were refused by an admin`;
+    if (!state.exportsIt) return `version ${state.version} exports no function "${binding.exportName}"`;
+    return null;
+  })();
+  return { binding, resolvedVersion, stoppedBecause };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Binding, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { type Binding, Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { insertInTurn } from './tenant-turns.js';
 import type { PlannedInvocation } from './event.repository.js';
 
@@ -13,6 +13,26 @@ export interface BindingFields {
   secrets: string | null;
   secretNames: string[];
   enabled: boolean;
+}
+
+/**
+ * The version a binding `b` runs: its pinned one while published, else (following "latest") the newest published.
+ * One fragment for planFor and runStates, so what a binding is said to run is what events run.
+ */
+const RUNNING_VERSION = Prisma.sql`
+  SELECT number, approval_status, exports FROM plugin_versions v
+   WHERE v.plugin_id = b.plugin_id AND v.tenant_id = b.tenant_id AND v.status = 'published'
+     AND (b.version IS NULL OR v.number = b.version)
+   ORDER BY v.number DESC
+   LIMIT 1`;
+
+/** What decides whether a binding runs when its event comes, beside its being enabled (see planFor). */
+export interface BindingRunState {
+  /** The version it would run (RUNNING_VERSION); null when there is none. */
+  version: number | null;
+  approvalStatus: string | null;
+  /** Whether that version exports the bound function. */
+  exportsIt: boolean;
 }
 
 /** A tenant's bindings: what runs on which event. */
@@ -61,13 +81,7 @@ export class BindingRepository {
     const rows = await this.prisma.$queryRaw<Array<{ binding_id: string; plugin_id: string; version: number; export_name: string; config: Prisma.JsonValue }>>`
       SELECT b.id AS binding_id, b.plugin_id, v.number AS version, b.export_name, b.config
         FROM bindings b
-        JOIN LATERAL (
-          SELECT number, approval_status, exports FROM plugin_versions v
-           WHERE v.plugin_id = b.plugin_id AND v.tenant_id = b.tenant_id AND v.status = 'published'
-             AND (b.version IS NULL OR v.number = b.version)
-           ORDER BY v.number DESC
-           LIMIT 1
-        ) v ON true
+        JOIN LATERAL (${RUNNING_VERSION}) v ON true
        WHERE b.tenant_id = ${tenantId}::uuid AND b.event = ${eventType} AND b.enabled
          AND v.approval_status IN ('not_required', 'approved') AND v.exports ? b.export_name
        ORDER BY b.created_at, b.id`;
@@ -78,6 +92,17 @@ export class BindingRepository {
       exportName: row.export_name,
       config: row.config as Prisma.InputJsonValue,
     }));
+  }
+
+  /** For each of these bindings of the tenant, the version it would run and whether that can run it (see planFor). */
+  async runStates(tenantId: string, ids: readonly string[]): Promise<Map<string, BindingRunState>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.prisma.$queryRaw<Array<{ id: string; number: number | null; approval_status: string | null; exports_it: boolean | null }>>`
+      SELECT b.id, v.number, v.approval_status, v.exports ? b.export_name AS exports_it
+        FROM bindings b
+        LEFT JOIN LATERAL (${RUNNING_VERSION}) v ON true
+       WHERE b.tenant_id = ${tenantId}::uuid AND b.id IN (${Prisma.join(ids.map((id) => Prisma.sql`${id}::uuid`))})`;
+    return new Map(rows.map((row) => [row.id, { version: row.number, approvalStatus: row.approval_status, exportsIt: row.exports_it === true }]));
   }
 
   /**
