@@ -12,7 +12,7 @@ declare module "@airlock/plugin-pdk" {
     static input(): Uint8Array;
     /** The input, decoded as UTF-8. */
     static inputString(): string;
-    /** The input, parsed as JSON (an event's payload is JSON). Aborts the call (`trap`) if it is not one JSON value, with only whitespace around it. */
+    /** The input, parsed as JSON (an event's payload is JSON). Aborts the call (`trap`) if it is not JSON, or has text after its JSON value. */
     static inputJson(): JSON.Value;
     /** Sets the output. */
     static output(bytes: Uint8Array): void;

@@ -1,4 +1,4 @@
-import type { ApiClient, Invocation, Page, Plugin, Trace } from './api-client.js';
+import { type ApiClient, ApiError, type Invocation, type Page, type Plugin, type Trace } from './api-client.js';
 import { fill, h, untrusted } from './dom.js';
 import { runView } from './run-view.js';
 import { explain } from './explain.js';
@@ -72,7 +72,8 @@ export class RunsPanel {
   /**
    * A dead letter (its transient failures outlasted every retry) runs again on
    * demand, as a new invocation: on its own version, or on another published
-   * one (a fix). The API refuses a second replay while one is under way.
+   * one (a fix). The API refuses a second replay while one is under way, and
+   * one after a replay succeeded unless asked again: the tenant confirms that.
    */
   private replayForm(plugin: Plugin | null, letter: Invocation): HTMLElement {
     const version = h('input', { type: 'number', min: '1', value: String(letter.version), testId: 'replay-version', title: 'the version to run it on (empty: its own)' });
@@ -84,8 +85,14 @@ export class RunsPanel {
       // One click, one replay; once queued, the button stays off (the API refuses another while this one waits).
       replay.disabled = true;
       const chosen = version.value.trim();
-      void this.client
-        .post<{ invocationId: string; version: number }>(`/v1/dead-letters/${letter.id}/replay`, chosen === '' ? {} : { version: Number(chosen) })
+      const send = (again: boolean) =>
+        this.client.post<{ invocationId: string; version: number }>(`/v1/dead-letters/${letter.id}/replay`, { ...(chosen === '' ? {} : { version: Number(chosen) }), ...(again ? { again } : {}) });
+      void send(false)
+        .catch((error: unknown) => {
+          const resolvedBy = resolvingReplay(error);
+          if (resolvedBy === null || !confirm(`A replay of this dead letter (${resolvedBy}) succeeded already. Run it once more?`)) throw error;
+          return send(true);
+        })
         .then(async (queued) => {
           said.textContent = `Queued as invocation ${queued.invocationId} on v${queued.version}.`;
           if (plugin === this.plugin) await this.reload();
@@ -133,4 +140,11 @@ export class RunsPanel {
       if (plugin === this.plugin && this.opening === invocationId) this.message.textContent = explain(error);
     }
   }
+}
+
+/** The replay that resolved a dead letter, when the API refused another for it (409 naming it), else null. */
+function resolvingReplay(error: unknown): string | null {
+  if (!(error instanceof ApiError) || error.status !== 409) return null;
+  const replay = (error.details as { replay?: unknown } | undefined)?.replay;
+  return typeof replay === 'string' && /succeeded already/.test(error.message) ? replay : null;
 }

@@ -119,8 +119,10 @@ export class InvocationRunner {
   private readonly underway = new Map<string, Promise<RunOutcome>>();
   /** Runs claimed here and not finished, by invocation. */
   private readonly claimed = new Map<string, ClaimedRun>();
-  /** A recheck under way, and whether another was asked for meanwhile (it reads again once this one ends). */
-  private recheck: { done: Promise<void>; again: boolean } | null = null;
+  /** A recheck under way, and the tenants (null: all) whose changes came during its read: the next read's. */
+  private rechecking: { done: Promise<void>; next: Set<string> | null | undefined } | null = null;
+  /** Counts the changes announced: a claim that spanned one may have read what the change since undid. */
+  private changesHeard = 0;
 
   constructor(private readonly deps: InvocationRunnerDeps) {
     this.claims = new CoalescingBatcher(async (requests) => {
@@ -153,6 +155,7 @@ export class InvocationRunner {
 
   private async runOnce(tenantId: string, invocationId: string, attempt: number, maxAttempts: number): Promise<RunOutcome> {
     const { deps } = this;
+    const heardBefore = this.changesHeard;
     const invocation = await withSpan(tracer, SPAN.claim, {}, () => this.claims.submit({ tenantId, id: invocationId }));
     if (invocation === null) {
       await this.settleAgain(tenantId, invocationId);
@@ -167,6 +170,8 @@ export class InvocationRunner {
     });
     const claimed: ClaimedRun = { invocation, withdrawal: new AbortController() };
     this.claimed.set(invocationId, claimed);
+    // A change announced while the claim was on its way may have committed after the claim read: read again.
+    if (this.changesHeard !== heardBefore) void this.recheck(tenantId).catch(() => undefined);
     const result = await this.execute(invocation, claimed.withdrawal.signal)
       .catch((error: unknown) =>
         // The worker failed to prepare or hand over the call (a secret that no longer opens, the database gone
@@ -259,29 +264,39 @@ export class InvocationRunner {
    * reads share the next read.
    */
   recheckClaimed(tenantId: string | null): Promise<void> {
-    if (this.recheck !== null) {
-      this.recheck.again = true;
-      return this.recheck.done;
+    this.changesHeard++;
+    return this.recheck(tenantId);
+  }
+
+  /** Reads the claimed runs of `tenantId` (null: all) again, sharing a read under way (see recheckClaimed). */
+  private recheck(tenantId: string | null): Promise<void> {
+    if (this.rechecking !== null) {
+      const { next } = this.rechecking;
+      this.rechecking.next = tenantId === null || next === null ? null : new Set([...(next ?? []), tenantId]);
+      return this.rechecking.done;
     }
-    const recheck = { done: Promise.resolve(), again: true };
+    const recheck: { done: Promise<void>; next: Set<string> | null | undefined } = { done: Promise.resolve(), next: undefined };
     recheck.done = (async () => {
+      let tenants: Set<string> | null | undefined = tenantId === null ? null : new Set([tenantId]);
+      let failure: unknown;
       try {
-        while (recheck.again) {
-          recheck.again = false;
-          await this.withdrawRefused(tenantId);
-          // A second request may name another tenant: the next read takes everyone's.
-          tenantId = null;
+        while (tenants !== undefined) {
+          recheck.next = undefined;
+          // A read that fails leaves the requests that came during it to the next one, which may succeed.
+          failure = await this.withdrawRefused(tenants).then(() => undefined, (error: unknown) => error ?? new Error('the recheck failed'));
+          tenants = recheck.next;
         }
       } finally {
-        this.recheck = null;
+        this.rechecking = null;
       }
+      if (failure !== undefined) throw failure;
     })();
-    this.recheck = recheck;
+    this.rechecking = recheck;
     return recheck.done;
   }
 
-  private async withdrawRefused(tenantId: string | null): Promise<void> {
-    const runs = [...this.claimed.values()].filter((run) => tenantId === null || run.invocation.tenantId === tenantId);
+  private async withdrawRefused(tenants: ReadonlySet<string> | null): Promise<void> {
+    const runs = [...this.claimed.values()].filter((run) => tenants === null || tenants.has(run.invocation.tenantId));
     if (runs.length === 0) return;
     const states = await this.deps.work.runStates(runs.map(({ invocation }) => ({ tenantId: invocation.tenantId, id: invocation.id })));
     const byId = new Map(runs.map((run) => [run.invocation.id, run]));

@@ -37,8 +37,9 @@ export function optionalBytes(value: unknown, name: string): void {
 }
 
 /**
- * An optional value sent as JSON: refused when JSON cannot carry it (a BigInt, a cycle; a function or a symbol in its
- * place) or would change it (a number that is not finite would arrive as null).
+ * An optional value sent as JSON: refused when JSON cannot carry it (a BigInt, a cycle, a function or a symbol
+ * anywhere in it) or would change it (a number that is not finite would arrive as null). Members left undefined are
+ * left out, as JSON does.
  */
 export function optionalJson(value: unknown, name: string): void {
   if (value === undefined) return;
@@ -46,6 +47,8 @@ export function optionalJson(value: unknown, name: string): void {
   try {
     text = JSON.stringify(value, (_key, member: unknown) => {
       if (typeof member === 'number' && !Number.isFinite(member)) throw new TypeError(`${member} has no JSON form (it would be sent as null)`);
+      // Left out of an object, null in an array: data that is meant is never either.
+      if (typeof member === 'function' || typeof member === 'symbol') throw new TypeError(`a ${typeof member} has no JSON form`);
       return member;
     });
   } catch (error) {

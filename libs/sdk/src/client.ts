@@ -76,10 +76,11 @@ export class AirlockClient {
   async waitForResults(eventId: string, options: WaitOptions & { onResult?: (invocation: Invocation) => void } = {}): Promise<Invocation[]> {
     requireText(eventId, 'eventId');
     const results = new Map<string, Invocation>();
-    await this.follow(`/v1/events/${encodeURIComponent(eventId)}/stream`, options, `The results of event ${eventId}`, () => ({ received: [...results.values()] }), (message) => {
+    const path = `/v1/events/${encodeURIComponent(eventId)}/stream`;
+    await this.follow(path, options, `The results of event ${eventId}`, () => ({ received: [...results.values()] }), (message) => {
       if (message.event === 'gone') throw new AirlockError(404, 'not_found', `Event ${eventId} was deleted (retention).`);
       if (message.event !== 'invocation') return;
-      const invocation = JSON.parse(message.data) as Invocation;
+      const invocation = eventData<Invocation>(message, path);
       if (!results.has(invocation.id)) options.onResult?.(invocation);
       results.set(invocation.id, invocation);
     });
@@ -113,9 +114,10 @@ export class AirlockClient {
   async waitForInvocation(invocationId: string, options: WaitOptions = {}): Promise<Invocation> {
     requireText(invocationId, 'invocationId');
     let last: Invocation | undefined;
-    await this.follow(`/v1/invocations/${encodeURIComponent(invocationId)}/stream`, options, `Invocation ${invocationId}`, () => ({ last }), (message) => {
+    const path = `/v1/invocations/${encodeURIComponent(invocationId)}/stream`;
+    await this.follow(path, options, `Invocation ${invocationId}`, () => ({ last }), (message) => {
       if (message.event === 'gone') throw new AirlockError(404, 'not_found', `Invocation ${invocationId} was deleted (retention).`);
-      if (message.event === 'status') last = JSON.parse(message.data) as Invocation;
+      if (message.event === 'status') last = eventData<Invocation>(message, path);
     });
     if (last === undefined || !FINISHED(last.status)) throw new AirlockError(0, 'unexpected_response', `The stream of invocation ${invocationId} ended without its result.`);
     return last;
@@ -205,8 +207,7 @@ export class AirlockClient {
           else if (message.event === 'unauthenticated') throw new AirlockError(401, 'unauthenticated', 'The API key was revoked while waiting.');
           else onMessage(message);
         } catch (error) {
-          // Data that is not JSON did not come from Airlock as it is (a proxy between changed it).
-          failure = error instanceof SyntaxError ? new AirlockError(0, 'unexpected_response', `Expected JSON in the ${message.event ?? 'message'} event of ${path}, got: ${message.data.slice(0, 200)}`) : error;
+          failure = error;
         }
       },
     });
@@ -225,5 +226,14 @@ export class AirlockClient {
       stop.abort();
     }
     return { how: 'broken', heard };
+  }
+}
+
+/** An event's JSON data; data that is not JSON did not come from Airlock as it is (a proxy between changed it). */
+function eventData<T>(message: EventSourceMessage, path: string): T {
+  try {
+    return JSON.parse(message.data) as T;
+  } catch {
+    throw new AirlockError(0, 'unexpected_response', `Expected JSON in the ${message.event ?? 'message'} event of ${path}, got: ${message.data.slice(0, 200)}`);
   }
 }

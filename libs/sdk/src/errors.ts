@@ -5,7 +5,7 @@ export class AirlockError extends Error {
   constructor(
     /** The HTTP status; 0 when no answer came (network failure, timeout). */
     readonly status: number,
-    /** Machine-readable: `validation_failed`, `quota_exceeded`, `not_found`, `not_ready`, ... (`network_error`, `timeout` without an answer). */
+    /** Machine-readable: `validation_failed`, `quota_exceeded`, `limit_reached`, `not_found`, `not_ready`, ... (`network_error`, `timeout` without an answer). */
     readonly code: string,
     message: string,
     readonly details?: unknown,

@@ -211,7 +211,7 @@ export function spin(): i32 { let x: u32 = 1; while (x != 0) x = x * 1664525 + 1
    * (running) with their calls queued behind it.
    */
   async function spinnerAhead(tenant: TenantSession, waiting: () => Promise<string[]>): Promise<{ spinning: string; waiting: string[]; statusOf: (id: string) => Promise<string> }> {
-    const overrides = { concurrentRuns: 10, eventsPerSecond: 100, fuelPerCall: 1e15, timeoutMs: 3000 };
+    const overrides = { concurrentRuns: 10, eventsPerSecond: 100, fuelPerCall: 1e15, timeoutMs: 8000 };
     const quota = await api.http.request('PUT', `/v1/admin/tenants/${tenant.tenantId}/quota`, { token: api.adminToken, body: { overrides } });
     assert.equal(quota.status, 200, quota.text);
     await publishAndBind(api, tenant, { name: 'spinner', template: '', wasm: spinner, event: 'report.requested', exportName: 'spin' });

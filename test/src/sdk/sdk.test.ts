@@ -51,6 +51,9 @@ describe('the SDK', () => {
     const results = await airlock.waitForResults(accepted.eventId, { timeoutMs: 15_000, onResult: (invocation) => seen.push(invocation.id) });
     assert.deepEqual(results.map((invocation) => [invocation.status, invocation.output]), [['ok', 'hello, {"name":"Ada"}']]);
     assert.deepEqual(seen, [accepted.invocations[0]!.id]);
+    // What the caller's own callback throws reaches the caller as it was thrown.
+    const thrown = await airlock.waitForResults(accepted.eventId, { timeoutMs: 15_000, onResult: () => JSON.parse('not json') }).catch((error: unknown) => error);
+    assert.ok(thrown instanceof SyntaxError, String(thrown));
     assert.equal((await airlock.getEvent(accepted.eventId)).invocations[0]!.status, 'ok');
     // An event nothing is bound to has no results to wait for.
     const unbound = await airlock.sendEvent({ type: 'order.cancelled', payloadBytes: new Uint8Array([1, 2, 3]) });
@@ -171,7 +174,7 @@ describe('the SDK', () => {
     // A payload JSON cannot carry, or would change.
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
-    for (const [payload, reason] of [[{ n: 10n }, /BigInt/], [cycle, /circular/], [{ ratio: Number.NaN }, /NaN has no JSON form/], [() => 1, /a function has no JSON form/]] as const) {
+    for (const [payload, reason] of [[{ n: 10n }, /BigInt/], [cycle, /circular/], [{ ratio: Number.NaN }, /NaN has no JSON form/], [() => 1, /a function has no JSON form/], [{ on: { click: () => 1 } }, /a function has no JSON form/]] as const) {
       assert.throws(() => airlock.sendEvent({ type: 'order.created', payload, idempotencyKey: 'never-sent' }), (error: Error) => error.name === 'TypeError' && /^event\.payload cannot be sent as JSON: /.test(error.message) && reason.test(error.message));
     }
     await assert.rejects(airlock.waitForInvocation('x', { timeoutMs: Number.NaN }), { name: 'TypeError', message: 'timeoutMs must be a finite number, 0 or more, not NaN' });

@@ -98,6 +98,12 @@ describe("the web editor's dead letters and webhooks", () => {
     const runs = (await api.http.get(`/v1/invocations?pluginId=${pluginId}`, { token: dana.key })).body.items as Array<{ replayOf: string | null }>;
     assert.equal(runs.filter((run) => run.replayOf === letterId).length, 1, 'one replay');
     assert.equal(await page.getByTestId('dead-letter').count(), 0, 'a run that finished is no dead letter');
+    // Resolved by that replay: running it once more is asked first.
+    await page.getByTestId('runs').locator('tr').filter({ hasText: 'host_error' }).first().click();
+    const resolved = page.getByTestId('dead-letter');
+    await resolved.getByTestId('replay').click();
+    await resolved.getByTestId('replay-result').getByText(/^Queued as invocation/).waitFor();
+    assert.deepEqual(page.asked, [`A replay of this dead letter (${replayId}) succeeded already. Run it once more?`]);
     assert.deepEqual(page.problems, []);
     await page.close();
   });

@@ -25,6 +25,8 @@ interface QueuedJob {
   job: ExecutorJob;
   owner: string;
   resolve(result: RunResult): void;
+  /** Stops listening for a withdrawal: once taken by an executor, or answered. */
+  forgetWithdrawal(): void;
 }
 
 /** What a withdrawn call ends with: the reason it was withdrawn with, a RunResult. */
@@ -74,9 +76,12 @@ export class ExecutorPool {
     if (this.stopping) return Promise.reject(new Error('the sandbox is stopping'));
     return new Promise((resolve) => {
       if (withdrawal?.aborted) return resolve(withdrawnResult(withdrawal));
-      const queued: QueuedJob = { job, owner, resolve };
-      // Once an executor has taken the job it is no longer queued, and the withdrawal comes too late.
-      withdrawal?.addEventListener('abort', () => this.queue.remove(owner, queued) && resolve(withdrawnResult(withdrawal)), { once: true });
+      // A signal may outlive many calls (one per shutdown, say): its listener goes with the job's wait.
+      const withdraw = () => {
+        if (this.queue.remove(owner, queued)) resolve(withdrawnResult(withdrawal!));
+      };
+      const queued: QueuedJob = { job, owner, resolve, forgetWithdrawal: () => withdrawal?.removeEventListener('abort', withdraw) };
+      withdrawal?.addEventListener('abort', withdraw, { once: true });
       this.recentOwners.record(owner);
       this.queue.push(owner, queued);
       this.dispatch();
@@ -101,6 +106,7 @@ export class ExecutorPool {
   async stop(): Promise<void> {
     this.stopping = true;
     for (const waiting of this.queue.drain()) {
+      waiting.forgetWithdrawal();
       waiting.resolve(failedResult('crashed', 'the sandbox stopped before the call ran'));
     }
     const exits = this.executors.map((executor) => executor.exit);
@@ -132,6 +138,7 @@ export class ExecutorPool {
       const lastIdle = idle.length === 1 && this.executors.length > 1;
       const next = this.queue.shiftWhere((owner) => !lastIdle || !this.keepsLastIdleFrom(owner));
       if (next === undefined) return;
+      next.forgetWithdrawal();
       const executor = idle.find((candidate) => candidate.lastArtifact === next.job.message.artifactHash) ?? idle[0]!;
       this.running.set(next.owner, (this.running.get(next.owner) ?? 0) + 1);
       void executor.run(next.job).then((result) => {
