@@ -11,7 +11,8 @@ function unreachable(host: string): string | null {
 
 /** What an admin may change of a tenant's tier. Every field is optional: unset means the tier's value. */
 export const quotaOverridesSchema = z.strictObject({
-  fuelPerCall: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  // int() keeps it within the safe integers (a max beside it would report a number too big twice).
+  fuelPerCall: z.number().int().min(1).optional(),
   memoryPages: z.number().int().min(1).max(65_536).optional(),
   timeoutMs: z.number().int().min(1).max(10 * 60_000).optional(),
   maxModuleBytes: z.number().int().min(8).optional(),

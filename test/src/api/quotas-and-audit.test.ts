@@ -51,6 +51,10 @@ describe('quotas, effective policies and the audit log', () => {
     assert.equal(fraction.body.error.details.issues[0].field, 'overrides.eventsPerSecond');
     const unknown = await putQuota(alice.tenantId, { overrides: { fuel: 1 } });
     assert.equal(unknown.status, 400);
+    // Past what a double counts exactly: said once.
+    const huge = await putQuota(alice.tenantId, { overrides: { fuelPerCall: 1e30 } });
+    assert.equal(huge.status, 400);
+    assert.deepEqual(huge.body.error.details.issues.map((issue: { field: string }) => issue.field), ['overrides.fuelPerCall']);
     assert.equal((await api.http.get('/v1/quota', { token: alice.key })).body.effective.fuelPerCall, 1234, 'nothing changed');
   });
 

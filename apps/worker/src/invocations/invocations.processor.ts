@@ -95,7 +95,7 @@ export class InvocationsProcessor implements OnApplicationBootstrap, BeforeAppli
     const worker = this.worker;
     if (worker === undefined || this.stopping) return;
     this.stopping = true;
-    this.subscriber?.disconnect();
+    // The subscription stays through the drain: runs waiting for an executor meanwhile may still be withdrawn.
     // Jobs held back for fairness have not started: they go back to the queue untouched.
     this.gate.handBackAll();
     await worker.pause(true);
@@ -120,6 +120,7 @@ export class InvocationsProcessor implements OnApplicationBootstrap, BeforeAppli
       this.runner.abandonRunning();
     }
     await worker.close(drained === 'late');
+    this.subscriber?.disconnect();
   }
 
   private track<T>(work: Promise<T>): Promise<T> {

@@ -22,7 +22,8 @@ export const sandboxPolicySchema = z.strictObject({
   /** The tier this policy derives from. */
   tier: z.string().min(1),
   /** Instructions (fuel units) one call may consume; the module traps when it exceeds them. */
-  fuelPerCall: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  // int() keeps it within the safe integers (a max beside it would report a number too big twice).
+  fuelPerCall: z.number().int().min(1),
   /** The plugin's own linear memory cap, in 64 KiB pages. */
   memoryPages: z.number().int().min(1).max(65_536),
   /** Bytes the plugin may hold in host-side (Extism) memory blocks at once: input, output, alloc. */
