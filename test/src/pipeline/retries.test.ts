@@ -247,6 +247,32 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     );
     assert.equal(failed.attempts, 2, 'retried as a host failure');
     assert.ok(failed.deadLetteredAt);
+
+    // Replayed before its cause is fixed, the replay is dead-lettered in turn; the replay of that replay, once fixed,
+    // resolves both: the first dead letter is not run again unless asked.
+    const replayOf = async (deadLetterId: string) => {
+      for (let tries = 0; ; tries++) {
+        const replay = await api.http.post(`/v1/dead-letters/${deadLetterId}/replay`, { token: alice.key });
+        // The free tier's events per second may just have been spent.
+        if (replay.body.error?.details?.limit !== 'eventsPerSecond' || tries === 10) return replay;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    };
+    const firstReplay = await replayOf(id);
+    assert.equal(firstReplay.status, 202, firstReplay.text);
+    assert.equal((await waitFor(firstReplay.body.invocationId, (body) => !['queued', 'running'].includes(body.status))).status, 'host_error');
+    const fixed = await api.http.request('PATCH', `/v1/bindings/${binding.body.id}`, { token: alice.key, body: { secrets: { TOKEN: 'fresh' } } });
+    assert.equal(fixed.status, 200, fixed.text);
+    const secondReplay = await replayOf(firstReplay.body.invocationId);
+    assert.equal(secondReplay.status, 202, secondReplay.text);
+    assert.equal((await waitFor(secondReplay.body.invocationId, (body) => !['queued', 'running'].includes(body.status))).status, 'ok');
+    const letters = (await api.http.get('/v1/dead-letters', { token: alice.key })).body.items as Array<{ id: string; resolvedBy: string | null }>;
+    for (const letter of [id, firstReplay.body.invocationId]) {
+      assert.equal(letters.find((item) => item.id === letter)?.resolvedBy, secondReplay.body.invocationId, `${letter} resolved by the replay of its replay`);
+    }
+    const notAgain = await replayOf(id);
+    assert.equal(notAgain.status, 409, notAgain.text);
+    assert.deepEqual(notAgain.body.error.details, { replay: secondReplay.body.invocationId });
     await api.http.request('DELETE', `/v1/bindings/${binding.body.id}`, { token: alice.key });
 
     // With room for one run at a time, the next event is admitted: the failed one no longer counts as running.

@@ -96,8 +96,8 @@ export class DeadLettersController {
       const made = await this.invocations.replay(original, number, currentTraceId(), { actor: actorOf(principal) }, body.again ?? false);
       if ('replay' in made) return made.replay;
       if ('resolved' in made) {
-        throw new AppError(AppErrorCode.Conflict, `A replay of this dead letter succeeded already: ${made.resolved.id}. Send again: true to run it once more.`, {
-          details: { replay: made.resolved.id },
+        throw new AppError(AppErrorCode.Conflict, `A replay of this dead letter succeeded already: ${made.resolved}. Send again: true to run it once more.`, {
+          details: { replay: made.resolved },
         });
       }
       // Thrown inside: what was admitted for it is given back.

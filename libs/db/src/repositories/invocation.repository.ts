@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Invocation, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { type Invocation, Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import type { ListPage } from './list-position.js';
 import { takeTurn } from './tenant-turns.js';
 
@@ -72,15 +72,22 @@ export class InvocationRepository {
     return this.prisma.invocation.findFirst({ where: { id, tenantId } });
   }
 
-  /** For each of these dead letters that a replay ran successfully, the latest such replay's id. */
-  async successfulReplays(tenantId: string, deadLetterIds: readonly string[]): Promise<Map<string, string>> {
+  /**
+   * For each of these dead letters that a replay ran successfully, the latest such replay's id: a replay of it, or
+   * of one of its replays that was dead-lettered in turn (the chain is followed down).
+   */
+  async successfulReplays(tenantId: string, deadLetterIds: readonly string[], client: Pick<PrismaClient, '$queryRaw'> = this.prisma): Promise<Map<string, string>> {
     if (deadLetterIds.length === 0) return new Map();
-    const replays = await this.prisma.invocation.findMany({
-      where: { tenantId, replayOf: { in: [...deadLetterIds] }, status: 'ok' },
-      orderBy: { createdAt: 'asc' },
-      select: { id: true, replayOf: true },
-    });
-    return new Map(replays.map((replay) => [replay.replayOf!, replay.id]));
+    const rows = await client.$queryRaw<Array<{ root: string; id: string }>>`
+      WITH RECURSIVE chain (root, id, status, created_at) AS (
+        SELECT i.replay_of, i.id, i.status, i.created_at FROM invocations i
+         WHERE i.tenant_id = ${tenantId}::uuid AND i.replay_of IN (${Prisma.join(deadLetterIds.map((id) => Prisma.sql`${id}::uuid`))})
+        UNION ALL
+        SELECT c.root, i.id, i.status, i.created_at FROM invocations i JOIN chain c ON i.replay_of = c.id
+         WHERE i.tenant_id = ${tenantId}::uuid
+      )
+      SELECT DISTINCT ON (root) root, id FROM chain WHERE status = 'ok' ORDER BY root, created_at DESC, id DESC`;
+    return new Map(rows.map((row) => [row.root, row.id]));
   }
 
   /** Newest first by the time they were dead-lettered. */
@@ -107,13 +114,13 @@ export class InvocationRepository {
    * `again`, once a replay of it succeeded (`resolved` then): a client that
    * retries a replay it was not told the outcome of does not run it twice.
    */
-  replay(original: Invocation, version: number, traceId: string | null, audit: { actor: string }, again = false): Promise<{ replay: Invocation } | { pending: Invocation } | { resolved: Invocation }> {
+  replay(original: Invocation, version: number, traceId: string | null, audit: { actor: string }, again = false): Promise<{ replay: Invocation } | { pending: Invocation } | { resolved: string }> {
     return this.prisma.$transaction(async (tx) => {
       await takeTurn(tx, 'replays', original.id);
       const pending = await tx.invocation.findFirst({ where: { tenantId: original.tenantId, replayOf: original.id, status: { in: ['queued', 'running'] } } });
       if (pending !== null) return { pending };
-      const resolved = again ? null : await tx.invocation.findFirst({ where: { tenantId: original.tenantId, replayOf: original.id, status: 'ok' }, orderBy: { createdAt: 'desc' } });
-      if (resolved !== null) return { resolved };
+      const resolvedBy = again ? undefined : (await this.successfulReplays(original.tenantId, [original.id], tx)).get(original.id);
+      if (resolvedBy !== undefined) return { resolved: resolvedBy };
       const id = randomUUID();
       const replay = await tx.invocation.create({
         data: {
