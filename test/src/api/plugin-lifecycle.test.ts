@@ -232,6 +232,11 @@ describe('plugin lifecycle over HTTP', () => {
     const bound = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.created', pluginId, version: 1, export: 'greet', config: { a: '1' } } });
     assert.equal(bound.status, 201, bound.text);
     assert.deepEqual([bound.body.version, bound.body.resolvedVersion, bound.body.enabled], [1, 1, true]);
+    // Moved to a version without its export: the version sent is named, not the export kept.
+    const moved = await api.http.request('PATCH', `/v1/bindings/${bound.body.id}`, { ...as(alice), body: { version: 2 } });
+    assert.equal(moved.status, 400, moved.text);
+    assert.equal(moved.body.error.message, 'Invalid request body: version: version 2 exports no function "greet"');
+    assert.deepEqual(moved.body.error.details.issues.map((issue: { field: string }) => issue.field), ['version']);
     const latest = await api.http.post('/v1/bindings', { ...as(alice), body: { event: 'order.paid', pluginId, export: 'run' } });
     assert.equal(latest.status, 201, latest.text);
     assert.deepEqual([latest.body.version, latest.body.resolvedVersion], ['latest', 2]);

@@ -141,7 +141,8 @@ export class BindingsService {
       // The field named is the one this request sent: config alone against the secrets kept, else the secrets.
       refuseSharedNames(next.config, Object.fromEntries(secrets.secretNames.map((name) => [name, ''])), changes.secrets === undefined ? 'config' : 'secrets');
       const rebinds = next.version !== (binding.version ?? 'latest') || next.export !== binding.exportName || (next.enabled && !binding.enabled);
-      if (rebinds) await this.check(tenantId, next);
+      // A version that lacks the export is the version's fault when only the version was changed.
+      if (rebinds) await this.check(tenantId, next, changes.version !== undefined && changes.export === undefined ? 'version' : 'export');
       const updated = await this.bindings.updateIfUnchanged(binding, {
         event: next.event,
         version: next.version === 'latest' ? null : next.version,
@@ -165,7 +166,7 @@ export class BindingsService {
    * A binding must point at a live plugin of the tenant, at a published version
    * (or "latest", when one is published), whose module exports the function.
    */
-  private async check(tenantId: string, input: Omit<BindingInput, 'secrets'>): Promise<number> {
+  private async check(tenantId: string, input: Omit<BindingInput, 'secrets'>, exportMissingBlames: 'export' | 'version' = 'export'): Promise<number> {
     await this.plugins.getLive(tenantId, input.pluginId);
     const version =
       input.version === 'latest'
@@ -191,8 +192,11 @@ export class BindingsService {
       );
     }
     if (!(version.exports as string[]).includes(input.export)) {
-      throw new AppError(AppErrorCode.ValidationFailed, `Invalid request body: export: version ${version.number} exports no function "${input.export}"`, {
-        details: { issues: [{ field: 'export', message: `not exported; exports: ${(version.exports as string[]).join(', ')}` }] },
+      const exports = (version.exports as string[]).join(', ');
+      const message =
+        exportMissingBlames === 'export' ? `not exported; exports: ${exports}` : `version ${version.number} exports no function "${input.export}"; it exports: ${exports}`;
+      throw new AppError(AppErrorCode.ValidationFailed, `Invalid request body: ${exportMissingBlames}: version ${version.number} exports no function "${input.export}"`, {
+        details: { issues: [{ field: exportMissingBlames, message }] },
       });
     }
     return version.number;
