@@ -24,7 +24,7 @@ export interface DatabaseOptions {
   minFreeDiskBytes?: number;
 }
 
-export const DEFAULT_MIN_FREE_DISK_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MIN_FREE_DISK_BYTES = 64 * 1024 * 1024;
 
 /** The embedded database's disk is (nearly) full; the message says how full, for a readiness answer. */
 export class DiskSpaceLowError extends Error {}

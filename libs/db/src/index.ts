@@ -1,4 +1,4 @@
-export { DEFAULT_MIN_FREE_DISK_BYTES, DiskSpaceLowError, openDatabase, migrate, type Database, type DatabaseOptions } from './database.js';
+export { DiskSpaceLowError, openDatabase, migrate, type Database, type DatabaseOptions } from './database.js';
 export { Prisma } from './generated/prisma/client.js';
 export type { ApiKey, PrismaClient, Tenant } from './generated/prisma/client.js';
 export { readMigrationFiles, type MigrationFile } from './migrations/migration-files.js';

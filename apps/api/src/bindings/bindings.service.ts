@@ -166,7 +166,7 @@ export class BindingsService {
    * A binding must point at a live plugin of the tenant, at a published version
    * (or "latest", when one is published), whose module exports the function.
    */
-  private async check(tenantId: string, input: Omit<BindingInput, 'secrets'>, exportMissingBlames: 'export' | 'version' = 'export'): Promise<number> {
+  private async check(tenantId: string, input: Omit<BindingInput, 'secrets'>, exportMissingBlames: 'export' | 'version' = 'export'): Promise<void> {
     await this.plugins.getLive(tenantId, input.pluginId);
     const version =
       input.version === 'latest'
@@ -199,7 +199,6 @@ export class BindingsService {
         details: { issues: [{ field: exportMissingBlames, message }] },
       });
     }
-    return version.number;
   }
 }
 
@@ -224,16 +223,17 @@ export interface BindingWithState {
 
 /** Says in words what planFor decides for the binding (its RUNNING_VERSION, enabled, cleared by review, exporting). */
 function withRunState(binding: Binding, state: BindingRunState | undefined): BindingWithState {
-  const resolvedVersion = binding.version ?? state?.version ?? null;
-  const stoppedBecause = ((): string | null => {
-    if (!binding.enabled) return 'the binding is disabled';
-    if (state === undefined || state.version === null) {
-      return binding.version === null ? 'its plugin has no published version' : `version ${binding.version} is not published`;
-    }
-    if (state.approvalStatus === 'pending') return `version ${state.version} awaits an admin's approval of its permissions`;
-    if (state.approvalStatus === 'rejected') return `version ${state.version}'s permissions were refused by an admin`;
-    if (!state.exportsIt) return `version ${state.version} exports no function "${binding.exportName}"`;
-    return null;
-  })();
-  return { binding, resolvedVersion, stoppedBecause };
+  return { binding, resolvedVersion: binding.version ?? state?.version ?? null, stoppedBecause: whyStopped(binding, state) };
+}
+
+/** Why events of the binding's type run nothing of it, or null when they run it. */
+function whyStopped(binding: Binding, state: BindingRunState | undefined): string | null {
+  if (!binding.enabled) return 'the binding is disabled';
+  if (state === undefined || state.version === null) {
+    return binding.version === null ? 'its plugin has no published version' : `version ${binding.version} is not published`;
+  }
+  if (state.approvalStatus === 'pending') return `version ${state.version} awaits an admin's approval of its permissions`;
+  if (state.approvalStatus === 'rejected') return `version ${state.version}'s permissions were refused by an admin`;
+  if (!state.exportsIt) return `version ${state.version} exports no function "${binding.exportName}"`;
+  return null;
 }
