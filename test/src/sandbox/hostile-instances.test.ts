@@ -309,6 +309,28 @@ const BYTES_AT_A_TIME = wat(`(module
     (i32.const 0))
 )`);
 
+/** The cheapest host function, called directly and through a table: each loop's body differs by the table index. */
+const HOST_THROUGH_TABLE = wat(`(module
+  (import "extism:host/env" "input_length" (func $input_length (result i64)))
+  (type $host (func (result i64)))
+  (table 1 funcref)
+  (elem (i32.const 0) $input_length)
+  (memory 1)
+  (func $direct (param $n i32)
+    (loop $l
+      (drop (call $input_length))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n))))
+  (func $through_table (param $n i32)
+    (loop $l
+      (drop (call_indirect (type $host) (i32.const 0)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n))))
+  (func (export "direct_1000") (result i32) (call $direct (i32.const 1000)) (i32.const 0))
+  (func (export "through_table_1000") (result i32) (call $through_table (i32.const 1000)) (i32.const 0))
+  (func (export "through_table_2m") (result i32) (call $through_table (i32.const 2000000)) (i32.const 0))
+)`);
+
 describe('work a host function or a throw does, charged by its size', () => {
   let sandbox: Sandbox;
   before(async () => {
@@ -355,6 +377,16 @@ describe('work a host function or a throw does, charged by its size', () => {
       assert.equal(result.status, 'fuel_exhausted', `${name}: ${result.status} ${result.error?.message ?? ''}`);
       assert.ok(result.fuelUsed > freeTier.fuelPerCall, `${name} charged ${result.fuelUsed}`);
     }
+    await assertStillHealthy(sandbox);
+  });
+
+  it('charges a host function called through a table as one called directly (plus the table index it pushes)', async () => {
+    const run = (name: string) => sandbox.run(admitted(HOST_THROUGH_TABLE), name, '', context());
+    const [direct, throughTable] = await Promise.all([run('direct_1000'), run('through_table_1000')]);
+    assert.deepEqual([direct.status, throughTable.status], ['ok', 'ok']);
+    assert.equal(throughTable.fuelUsed - direct.fuelUsed, 1000, 'one more instruction an iteration: the i32.const of the table index');
+    const flood = await run('through_table_2m');
+    assert.equal(flood.status, 'fuel_exhausted', `2,000,000 host calls through a table: ${flood.status}`);
     await assertStillHealthy(sandbox);
   });
 });

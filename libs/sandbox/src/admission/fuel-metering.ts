@@ -36,8 +36,9 @@ export const MEMORY_GROW_COST = 500;
  * What a direct call of a host function costs beyond an instruction: the engine leaves compiled code for
  * JavaScript and back, about 40 ns in Node 20 for the cheapest (`input_length`: a loop of them spent
  * 0.24 units a nanosecond, against 5 to 20 for plain code). The bytes a host function handles are
- * charged on top (HOST_BYTES_PER_FUEL). A host function reached through a table (call_indirect) is not
- * known at admission and costs what any indirect call costs.
+ * charged on top (HOST_BYTES_PER_FUEL). Which function an indirect call reaches is not known at admission:
+ * in a module that takes a host function's reference (puts it in a table, say), every indirect call costs
+ * this too, so that a host function is never cheaper called through a table.
  */
 export const HOST_CALL_COST = 16;
 /**
@@ -87,7 +88,11 @@ interface FunctionBody {
   results: number[];
   /** Imported functions (the host's): the first indices of the function space. */
   importedFunctionCount: number;
+  /** Whether an indirect call may reach a host function (ModuleLayout.hostFunctionReferenced). */
+  hostFunctionReferenced: boolean;
 }
+
+const INDIRECT_CALLS = new Set<number>([Op.callIndirect, Op.returnCallIndirect, Op.callRef, Op.returnCallRef]);
 
 const I64 = 0x7e;
 const I32 = 0x7f;
@@ -126,7 +131,7 @@ export function meterFunctionBody(body: Uint8Array, fn: FunctionBody, globals: M
   while (!reader.done) instructions.push(decodeInstruction(reader));
   if (instructions.at(-1)?.opcode !== Op.end) throw new WasmFormatError('function body does not end with "end"');
 
-  const regionCosts = costPerRegion(instructions, fn.importedFunctionCount);
+  const regionCosts = costPerRegion(instructions, fn);
   const hasLoop = regionCosts.length > 1;
   const hasHandlers = instructions.some(
     (i) => i.opcode === Op.try || i.opcode === Op.tryTable || i.opcode === Op.delegate || i.opcode === Op.catch,
@@ -320,10 +325,11 @@ function copy(out: ByteWriter, body: Uint8Array, instruction: Instruction): void
  * The cost of each region: index 0 is the function outside loops, then one per
  * loop in order of appearance. Every instruction but `end` and `else` costs 1
  * (a bulk operation BULK_OPERATION_COST more, its length charged as it runs; a throw THROW_COST more;
- * a memory.grow MEMORY_GROW_COST more; a direct call of a host function HOST_CALL_COST more),
+ * a memory.grow MEMORY_GROW_COST more; a call of a host function HOST_CALL_COST more, and so an indirect call
+ * where one may reach a host function),
  * and each region costs at least 1 so that every loop iteration pays.
  */
-function costPerRegion(instructions: readonly Instruction[], importedFunctionCount: number): number[] {
+function costPerRegion(instructions: readonly Instruction[], { importedFunctionCount, hostFunctionReferenced }: FunctionBody): number[] {
   const costs = [0];
   // Region of each open control frame; the function body is region 0.
   const regionStack = [0];
@@ -335,6 +341,7 @@ function costPerRegion(instructions: readonly Instruction[], importedFunctionCou
     if (opcode === Op.throw || opcode === Op.rethrow || opcode === Op.throwRef) costs[region]! += THROW_COST;
     if (opcode === Op.memoryGrow) costs[region]! += MEMORY_GROW_COST;
     if ((opcode === Op.call || opcode === Op.returnCall) && instruction.index < importedFunctionCount) costs[region]! += HOST_CALL_COST;
+    if (hostFunctionReferenced && INDIRECT_CALLS.has(opcode)) costs[region]! += HOST_CALL_COST;
     if (opcode === Op.loop) {
       costs.push(0);
       regionStack.push(costs.length - 1);

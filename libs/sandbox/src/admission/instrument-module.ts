@@ -173,6 +173,7 @@ function codeSection(reader: ByteReader, layout: ModuleLayout, globals: Metering
         paramCount: paramCountOf(layout, i),
         results: layout.types[layout.functionTypes[i]!]!.results,
         importedFunctionCount: layout.importedFunctionCount,
+        hostFunctionReferenced: layout.hostFunctionReferenced,
       },
       globals,
     );

@@ -10,7 +10,7 @@ export interface Instruction {
   end: number;
   /** Byte offset where the immediates start (after the opcode and subop). */
   immediates: number;
-  /** global.get/global.set and call: the index; br, br_if, br_on_*: the one depth. */
+  /** global.get/global.set, call and ref.func: the index; br, br_if, br_on_*: the one depth. */
   index: number;
   /** br_table: every depth, the default last. */
   depths?: number[];
@@ -49,6 +49,7 @@ export const Op = {
   memoryGrow: 0x40,
   i32Const: 0x41,
   i64Const: 0x42,
+  refFunc: 0xd2,
   brOnNull: 0xd5,
   brOnNonNull: 0xd6,
   prefixGc: 0xfb,
@@ -158,6 +159,7 @@ export function decodeInstruction(reader: ByteReader): Instruction {
     case Op.returnCall:
     case Op.globalGet:
     case Op.globalSet:
+    case Op.refFunc:
       index = reader.u32();
       break;
     case Op.catch:
@@ -171,7 +173,6 @@ export function decodeInstruction(reader: ByteReader): Instruction {
     case Op.localTee:
     case 0x25: // table.get
     case 0x26: // table.set
-    case 0xd2: // ref.func
       reader.u32();
       break;
     case Op.callIndirect:

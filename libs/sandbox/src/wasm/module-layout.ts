@@ -1,5 +1,5 @@
 import { ByteReader } from './byte-reader.js';
-import { skipValueType } from './instruction-decoder.js';
+import { decodeInstruction, Op, skipValueType } from './instruction-decoder.js';
 import { WasmFormatError } from './wasm-format.error.js';
 
 export const SectionId = {
@@ -77,6 +77,12 @@ export interface ModuleLayout {
   definedGlobalCount: number;
   /** The function the start section names, if any. */
   startFunction: number | undefined;
+  /**
+   * Whether a host function (an import) may be called other than directly: its index is in an element segment (a
+   * table's, or declared for ref.func), a global's initializer or an export. Code can take the reference of only
+   * those functions, so without one every indirect call reaches the module's own code.
+   */
+  hostFunctionReferenced: boolean;
 }
 
 const MAGIC_AND_VERSION = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -108,7 +114,10 @@ export function readModuleLayout(bytes: Uint8Array): ModuleLayout {
     importedGlobalCount: 0,
     definedGlobalCount: 0,
     startFunction: undefined,
+    hostFunctionReferenced: false,
   };
+  // Functions whose references the module takes (see hostFunctionReferenced).
+  const referenced: number[] = [];
   const reader = new ByteReader(bytes, 8);
   while (!reader.done) {
     const id = reader.byte();
@@ -137,7 +146,10 @@ export function readModuleLayout(bytes: Uint8Array): ModuleLayout {
         for (let count = content.u32(); count > 0; count--) layout.memories.push(readLimits(content));
         break;
       case SectionId.global:
-        layout.definedGlobalCount = content.u32();
+        layout.definedGlobalCount = readGlobals(content, referenced);
+        break;
+      case SectionId.element:
+        readElementSegments(content, referenced);
         break;
       case SectionId.start:
         layout.startFunction = content.u32();
@@ -147,14 +159,61 @@ export function readModuleLayout(bytes: Uint8Array): ModuleLayout {
           const name = content.name();
           const kind = EXTERNAL_KINDS[content.byte()];
           if (kind === undefined) throw new WasmFormatError(`export "${name}" has an unknown kind`);
-          layout.exports.push({ name, kind, index: content.u32() });
+          const index = content.u32();
+          layout.exports.push({ name, kind, index });
+          if (kind === 'function') referenced.push(index);
         }
         break;
       default:
         if (id > SectionId.tag) throw new WasmFormatError(`unknown section id ${id}`);
     }
   }
+  layout.hostFunctionReferenced = referenced.some((index) => index < layout.importedFunctionCount);
   return layout;
+}
+
+/** Reads a constant expression up to its `end`, adding the functions it takes references of to `referenced`. */
+function readConstantExpression(reader: ByteReader, referenced: number[]): void {
+  for (;;) {
+    const instruction = decodeInstruction(reader);
+    if (instruction.opcode === Op.end) return;
+    if (instruction.opcode === Op.refFunc) referenced.push(instruction.index);
+  }
+}
+
+/** Reads the global section; returns how many globals it defines. */
+function readGlobals(reader: ByteReader, referenced: number[]): number {
+  const count = reader.u32();
+  for (let i = 0; i < count; i++) {
+    skipValueType(reader);
+    reader.byte(); // mutability
+    readConstantExpression(reader, referenced);
+  }
+  return count;
+}
+
+/**
+ * Reads the element segments, adding the functions they name to `referenced`. Bit 0 of a segment's flags makes it
+ * passive or declarative (no table, no offset), bit 1 gives an active one a table index, and bit 2 lists its
+ * elements as expressions rather than function indices; all but the first form say their element kind or type.
+ */
+function readElementSegments(reader: ByteReader, referenced: number[]): void {
+  for (let count = reader.u32(); count > 0; count--) {
+    const flags = reader.u32();
+    if (flags > 7) throw new WasmFormatError(`unknown element segment flags ${flags}`);
+    const active = (flags & 1) === 0;
+    const asExpressions = (flags & 4) !== 0;
+    if (active && (flags & 2) !== 0) reader.u32(); // table index
+    if (active) readConstantExpression(reader, referenced); // offset
+    if ((flags & 3) !== 0) {
+      if (asExpressions) skipValueType(reader);
+      else reader.byte(); // element kind: funcref
+    }
+    for (let elements = reader.u32(); elements > 0; elements--) {
+      if (asExpressions) readConstantExpression(reader, referenced);
+      else referenced.push(reader.u32());
+    }
+  }
 }
 
 function readTypes(reader: ByteReader, layout: ModuleLayout): void {
