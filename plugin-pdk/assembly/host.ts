@@ -1,5 +1,6 @@
-import { DecoderState, JSON, JSONDecoder, JSONHandler } from "assemblyscript-json/assembly";
+import { JSON } from "assemblyscript-json/assembly";
 import { error_set, input_length, input_load_u64, input_load_u8, output_set } from "./env";
+import { readJson, writeJson } from "./json-text";
 import { bytesToString, stringToBlock, toBlock } from "./memory";
 
 /** The plugin's input and output, and its error. */
@@ -19,12 +20,12 @@ export class Host {
     return bytesToString(Host.input());
   }
 
-  /** The input, parsed as JSON (an event's payload is JSON). Aborts the call if it is not one JSON value. */
+  /**
+   * The input, parsed as JSON (an event's payload is JSON). Aborts the call, saying what is wrong and where,
+   * unless the input is one JSON value exactly as RFC 8259 writes it, whitespace around it aside.
+   */
   static inputJson(): JSON.Value {
-    const bytes = Host.input();
-    // The parser stops after the first value and says nothing of what follows: "1 2" or "{} x" would pass as 1 or {}.
-    for (let i = jsonValueEnd(bytes); i < bytes.length; i++) assert(isJsonSpace(bytes[i]), "the input has text after its JSON value");
-    return JSON.parse(bytes);
+    return readJson(Host.input(), "the input");
   }
 
   /** Sets the output. */
@@ -38,9 +39,9 @@ export class Host {
     output_set(toBlock(bytes), <u64>bytes.length);
   }
 
-  /** Sets the output to `value`, serialized as JSON. */
+  /** Sets the output to `value`, serialized as JSON (see writeJson). */
   static outputJson(value: JSON.Value): void {
-    Host.outputString(value.stringify());
+    Host.outputString(writeJson(value));
   }
 
   /**
@@ -51,19 +52,4 @@ export class Host {
     error_set(stringToBlock(message));
     return 1;
   }
-}
-
-/** Reads a JSON value without keeping anything of it: where it ends is all that is wanted. */
-class JsonExtent extends JSONHandler {}
-
-/** Where the JSON value at the start of `bytes` ends (aborts if there is none). */
-function jsonValueEnd(bytes: Uint8Array): i32 {
-  const state = new DecoderState(bytes);
-  new JSONDecoder<JsonExtent>(new JsonExtent()).deserialize(bytes, state);
-  return state.readIndex;
-}
-
-/** JSON's whitespace: space, tab, line feed, carriage return. */
-function isJsonSpace(byte: u8): bool {
-  return byte == 0x20 || byte == 0x09 || byte == 0x0a || byte == 0x0d;
 }

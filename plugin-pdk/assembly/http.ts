@@ -1,5 +1,6 @@
 import { JSON } from "assemblyscript-json/assembly";
 import { http_request, http_status_code } from "./env";
+import { readJson, writeJson } from "./json-text";
 import { bytesToString, stringToBlock, takeBlock, toBlock } from "./memory";
 
 /** An HTTP request; only hosts the tenant's policy allows can be reached. */
@@ -30,8 +31,9 @@ export class HttpResponse {
     return bytesToString(this.body);
   }
 
+  /** The body parsed as JSON; aborts the call, saying where, if it is not JSON (see readJson). */
   json(): JSON.Value {
-    return JSON.parse(this.bodyString());
+    return readJson(this.body, "the response body");
   }
 }
 
@@ -45,7 +47,7 @@ export class Http {
     const names = request.headers.keys();
     for (let i = 0; i < names.length; i++) headers.set(names[i], request.headers.get(names[i]));
     encoded.set("headers", headers);
-    const responseBlock = http_request(stringToBlock(encoded.stringify()), body === null ? 0 : toBlock(body));
+    const responseBlock = http_request(stringToBlock(writeJson(encoded)), body === null ? 0 : toBlock(body));
     return new HttpResponse(http_status_code(), takeBlock(responseBlock));
   }
 
@@ -56,6 +58,6 @@ export class Http {
   /** POSTs `json` with Content-Type application/json. */
   static postJson(url: string, json: JSON.Value): HttpResponse {
     const request = new HttpRequest(url).withMethod("POST").withHeader("content-type", "application/json");
-    return Http.request(request, Uint8Array.wrap(String.UTF8.encode(json.stringify())));
+    return Http.request(request, Uint8Array.wrap(String.UTF8.encode(writeJson(json))));
   }
 }

@@ -13,6 +13,7 @@ export { JSON } from "assemblyscript-json/assembly";
 export { Config } from "./config";
 export { Host } from "./host";
 export { Http, HttpRequest, HttpResponse } from "./http";
+export { parseJson, stringifyJson } from "./json-text";
 export { Kv } from "./kv";
 export { Log, LogLevel } from "./log";
 export { Var } from "./var";

@@ -1,5 +1,6 @@
 import { JSON } from "assemblyscript-json/assembly";
 import { kv_delete, kv_get, kv_set } from "./env";
+import { readJson, writeJson } from "./json-text";
 import { bytesToString, stringToBlock, takeBlock, toBlock } from "./memory";
 
 /**
@@ -17,9 +18,10 @@ export class Kv {
     return value === null ? null : bytesToString(value);
   }
 
+  /** The value parsed as JSON; aborts the call, saying where, if it is not JSON (see readJson). */
   static getJson(key: string): JSON.Value | null {
-    const value = Kv.getString(key);
-    return value === null ? null : JSON.parse(value);
+    const value = Kv.get(key);
+    return value === null ? null : readJson(value, "the stored value of " + key);
   }
 
   static set(key: string, value: Uint8Array): void {
@@ -31,7 +33,7 @@ export class Kv {
   }
 
   static setJson(key: string, value: JSON.Value): void {
-    Kv.setString(key, value.stringify());
+    Kv.setString(key, writeJson(value));
   }
 
   static delete(key: string): void {

@@ -2,9 +2,14 @@
 // together with AssemblyScript's std/assembly/index.d.ts. The kit itself is in ../assembly.
 
 declare module "@airlock/plugin-pdk" {
-  /** assemblyscript-json's JSON: `JSON.parse(text)`, `new JSON.Obj()`, `value.stringify()`. */
+  /** assemblyscript-json's JSON values: `new JSON.Obj()`, `JSON.Value.String(text)`; read and write text with parseJson and stringifyJson. */
   export { JSON } from "assemblyscript-json/assembly";
   import { JSON } from "assemblyscript-json/assembly";
+
+  /** `text` parsed as JSON, strictly (RFC 8259), integers exactly; aborts the call (`trap`), saying where, if it is not JSON. Prefer it to `JSON.parse`, which accepts more than JSON. */
+  export function parseJson(text: string): JSON.Value;
+  /** `value` as JSON text, escaped as JSON must be (NaN and infinities as null). Prefer it to `value.stringify()`, which leaves control characters unescaped. */
+  export function stringifyJson(value: JSON.Value): string;
 
   /** The plugin's input and output, and its error. */
   export class Host {
@@ -12,13 +17,13 @@ declare module "@airlock/plugin-pdk" {
     static input(): Uint8Array;
     /** The input, decoded as UTF-8. */
     static inputString(): string;
-    /** The input, parsed as JSON (an event's payload is JSON). Aborts the call (`trap`) if it is not JSON, or has text after its JSON value. */
+    /** The input, parsed as JSON (an event's payload is JSON), strictly, integers exactly. Aborts the call (`trap`), saying where, if it is not one JSON value. */
     static inputJson(): JSON.Value;
     /** Sets the output. */
     static output(bytes: Uint8Array): void;
     /** Sets the output to `text`, as UTF-8. */
     static outputString(text: string): void;
-    /** Sets the output to `value`, serialized as JSON. */
+    /** Sets the output to `value`, serialized as JSON (stringifyJson). */
     static outputJson(value: JSON.Value): void;
     /** Reports an error: the call ends as `plugin_error` with this message. Returns 1: `return Host.fail("...")`. */
     static fail(message: string): i32;

@@ -62,6 +62,48 @@ describe('plugin-pdk templates, built and run through the sandbox', () => {
     assert.deepEqual([spaced.status, json(spaced.output)], ['ok', { orderId: 'o-1', email: 'a@example.com', totalCents: 12050 }], 'whitespace around it is JSON');
   });
 
+  it('json-transform reads only JSON: what the parser underneath would accept beyond it aborts the call, saying where', async () => {
+    const notJson: Array<[string | Buffer, RegExp]> = [
+      ['{"id": "o-1", "total": 1.2.3}', /expected ',' or '}' at byte 26/],
+      ['{"id": "o-1", "total": 01}', /expected ',' or '}' at byte 24/],
+      ['{"id": "o-1", "total": 1.}', /expected a digit at byte 25/],
+      ['{"id": "o-1", "total": -}', /expected a digit at byte 24/],
+      ['{"id": "o-1", "total": 1e}', /expected a digit at byte 25/],
+      ['{"id": "o-1", "total": +1}', /expected a value at byte 23/],
+      ['{"id": "o-1", "tags": [1,]}', /expected a value at byte 25/],
+      ['{"id": "o-1", "tags": [,1]}', /expected a value at byte 23/],
+      ['{"id": "o-1", "total": }', /expected a value at byte 23/],
+      ['{"id": "o-1",}', /expected a member name in double quotes at byte 13/],
+      ['{"id" "o-1"}', /expected ':' at byte 6/],
+      ['{id: "o-1"}', /expected a member name in double quotes at byte 1/],
+      ['{"id": tru}', /expected true at byte 10/],
+      ['{"id": "o\\x"}', /an escape JSON does not have at byte 9/],
+      ['{"id": "o\\u12"}', /a \\u escape without four hex digits at byte 9/],
+      ['{"id": "o\\u0001-\u0001"}', /a control character in a string \(it must be escaped\) at byte 16/],
+      ['{"id": "o-1', /a string that never ends at byte 7/],
+      ['[[[', /it ends where a value should be at byte 3/],
+      ['', /it ends where a value should be at byte 0/],
+      [Buffer.from([0x22, 0xff, 0x22]), /a byte that is not UTF-8 at byte 1/],
+      [Buffer.from([0x22, 0xc0, 0xaf, 0x22]), /a byte that is not UTF-8 at byte 1/], // an overlong '/'
+      [Buffer.from([0x22, 0xed, 0xa0, 0x80, 0x22]), /a byte that is not UTF-8 at byte 1/], // a surrogate
+      [Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d]), /expected a value at byte 0/], // a byte order mark
+    ];
+    for (const [input, message] of notJson) {
+      const result = await sandbox.run(built['json-transform']!, 'transform', input, context());
+      assert.equal(result.status, 'trap', `${String(input)}: ${result.status}`);
+      assert.match(result.error!.message, /^the input is not JSON: /);
+      assert.match(result.error!.message, message, String(input));
+    }
+    // All of JSON, nested a thousand deep, escaped and in four-byte characters, is read as any parser reads it.
+    const deep = '['.repeat(1000) + ']'.repeat(1000);
+    const escaped = String.raw`"\\\"\/\b\f\n\r\t"`;
+    const input = String.raw`{"id":"o-\u0031","customer":{"email":"a@example.com","tags":[-0.5e+10,1E-2,0,true,false,null,{},[],${escaped},"é😀"],"deep":${deep}},"total":1.5E1}`;
+    JSON.parse(input);
+    const result = await sandbox.run(built['json-transform']!, 'transform', input, context());
+    assert.equal(result.status, 'ok', result.error?.message);
+    assert.deepEqual(json(result.output), { orderId: 'o-1', email: 'a@example.com', totalCents: 1500 });
+  });
+
   it('event-filter decides by the binding\'s config', async () => {
     const decide = async (total: number, config?: Record<string, string>) => {
       const result = await sandbox.run(built['event-filter']!, 'filter', JSON.stringify({ total }), context(freeTier, config ? { config } : {}));

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type AdmittedArtifact, Sandbox } from '@airlock/sandbox';
+import { compileSource } from '../support/pdk.js';
+import { admitted, context } from '../support/sandbox-harness.js';
+
+// A plugin that reads and writes JSON only through the kit: what a host app sends is what the plugin reads, and
+// what the plugin writes is JSON any parser reads.
+const SOURCE = `
+import { Host, JSON, Kv, parseJson, stringifyJson } from "@airlock/plugin-pdk";
+
+/** The input as text, through the kit's own parseJson and stringifyJson. */
+export function text_round_trip(): i32 {
+  Host.outputString(stringifyJson(parseJson(Host.inputString())));
+  return 0;
+}
+
+/** The input, read and written back. */
+export function echo(): i32 {
+  Host.outputJson(Host.inputJson());
+  return 0;
+}
+
+/** What each number of the input array was read as, and its value as text. */
+export function kinds(): i32 {
+  const values = (<JSON.Arr>Host.inputJson()).valueOf();
+  const out = new JSON.Arr();
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    out.push(JSON.Value.String((value.isInteger ? "integer " : value.isFloat ? "float " : "other ") + value.stringify()));
+  }
+  Host.outputJson(out);
+  return 0;
+}
+
+/** Values built in the plugin, with every character JSON must escape. */
+export function build(): i32 {
+  const out = new JSON.Obj();
+  out.set("text", "line 1\\nline 2\\t\\"quoted\\" back\\\\slash \\u0001\\u001f\\b\\f\\r é 😀");
+  out.set("we\\"ird\\nname", true);
+  out.set("nan", NaN);
+  out.set("infinite", -Infinity);
+  out.set("largest", i64.MAX_VALUE);
+  out.set("smallest", i64.MIN_VALUE);
+  out.set("half", 0.5);
+  out.set("lone", String.fromCharCode(0xd800) + "x");
+  Host.outputJson(out);
+  return 0;
+}
+
+/** The input stored as JSON, then read back. */
+export function store(): i32 {
+  Kv.setJson("doc", Host.inputJson());
+  Host.outputJson(<JSON.Value>Kv.getJson("doc"));
+  return 0;
+}
+`;
+
+describe('plugin-pdk JSON text, read and written by the kit', () => {
+  let sandbox: Sandbox;
+  let plugin: AdmittedArtifact;
+  before(async () => {
+    sandbox = await Sandbox.start({ executors: 1 });
+    plugin = admitted(await compileSource(SOURCE));
+  });
+  after(() => sandbox.stop());
+
+  const call = async (name: string, input: string) => {
+    const result = await sandbox.run(plugin, name, input, context());
+    assert.equal(result.status, 'ok', `${name}(${input.slice(0, 80)}): ${result.error?.message}`);
+    return Buffer.from(result.output).toString();
+  };
+
+  it('reads strings as JSON writes them: every escape (\\f too), surrogate pairs, UTF-8, and writes them back escaped', async () => {
+    const text = String.raw`["\"\\\/\b\f\n\r\t","\u00e9\u0001","\ud83d\ude00 é 😀","line\nbreak"]`;
+    const output = await call('echo', text);
+    assert.deepEqual(JSON.parse(output), JSON.parse(text));
+    assert.equal(output, JSON.stringify(JSON.parse(text)), 'escaped as JSON.stringify escapes');
+  });
+
+  it('reads integers exactly as 64-bit integers, and the rest as the double nearest, as JavaScript does', async () => {
+    const output = JSON.parse(await call('kinds', '[0, -7, 9007199254740993, 9223372036854775807, -9223372036854775808, 9223372036854775808, -0, 1.5, 1E2, 2e-3, 1e400]'));
+    assert.deepEqual(output, [
+      'integer 0',
+      'integer -7',
+      'integer 9007199254740993',
+      'integer 9223372036854775807',
+      'integer -9223372036854775808',
+      'float 9223372036854776000.0',
+      'float 0.0',
+      'float 1.5',
+      'float 100.0',
+      'float 0.002',
+      'float Infinity',
+    ]);
+  });
+
+  it('writes JSON any parser reads: names and text escaped, numbers JSON cannot hold as null, a lone surrogate as its escape', async () => {
+    const output = await call('build', '');
+    const parsed = JSON.parse(output);
+    assert.deepEqual(parsed, {
+      text: 'line 1\nline 2\t"quoted" back\\slash \u0001\u001f\b\f\r é 😀',
+      'we"ird\nname': true,
+      nan: null,
+      infinite: null,
+      largest: 2 ** 63,
+      smallest: -(2 ** 63),
+      half: 0.5,
+      lone: '\ud800x',
+    });
+    assert.match(output, /"largest":9223372036854775807,"smallest":-9223372036854775808,/, 'integers written exactly');
+    assert.match(output, /"lone":"\\ud800x"/);
+  });
+
+  it('gives plugins the same reading and writing for any text: parseJson and stringifyJson', async () => {
+    assert.equal(await call('text_round_trip', '{"a" : [1, 2.5, "\\f\\n"]}'), '{"a":[1,2.5,"\\f\\n"]}');
+    const refused = await sandbox.run(plugin, 'text_round_trip', '{"a": [1,]}', context());
+    assert.equal(refused.status, 'trap');
+    assert.match(refused.error!.message, /^the text is not JSON: expected a value at byte 9/);
+  });
+
+  it('keeps JSON through the key-value store as it was sent, nested a thousand deep', async () => {
+    const deep = '['.repeat(1000) + ']'.repeat(1000);
+    const text = `{"a":"x\\ny","n":12345678901234567,"deep":${deep}}`;
+    assert.equal(await call('store', text), text);
+  });
+});
