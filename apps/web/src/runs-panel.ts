@@ -145,6 +145,6 @@ export class RunsPanel {
 /** The replay that resolved a dead letter, when the API refused another for it (409 naming it), else null. */
 function resolvingReplay(error: unknown): string | null {
   if (!(error instanceof ApiError) || error.status !== 409) return null;
-  const replay = (error.details as { replay?: unknown } | undefined)?.replay;
-  return typeof replay === 'string' && /succeeded already/.test(error.message) ? replay : null;
+  const details = error.details as { replay?: unknown; reason?: unknown } | undefined;
+  return typeof details?.replay === 'string' && details.reason === 'resolved' ? details.replay : null;
 }

@@ -158,7 +158,7 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     const resolvedAlready = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 2 } });
     assert.equal(resolvedAlready.status, 409, resolvedAlready.text);
     assert.equal(resolvedAlready.body.error.message, `A replay of this dead letter succeeded already: ${replay.body.invocationId}. Send again: true to run it once more.`);
-    assert.deepEqual(resolvedAlready.body.error.details, { replay: replay.body.invocationId });
+    assert.deepEqual(resolvedAlready.body.error.details, { replay: replay.body.invocationId, reason: 'resolved' });
 
     // A version without the dead letter's export cannot run it.
     const exportless = `import { Host } from "@airlock/plugin-pdk";\nexport function quick(): i32 { Host.outputString("q"); return 0; }\n`;
@@ -205,7 +205,7 @@ describe('retries of transient failures, final deterministic ones, dead letters'
       const together = await Promise.all(Array.from({ length: 3 }, () => api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key, body: { version: 2, again: true } })));
       assert.deepEqual(together.map((response) => response.status).sort(), [202, 409, 409], together.map((response) => response.text).join('\n'));
       made = together.find((response) => response.status === 202)!.body.invocationId;
-      for (const refusedTwice of together.filter((response) => response.status === 409)) assert.equal(refusedTwice.body.error.details.replay, made);
+      for (const refusedTwice of together.filter((response) => response.status === 409)) assert.deepEqual(refusedTwice.body.error.details, { replay: made, reason: 'pending' });
     } finally {
       await queue.resume();
     }
@@ -272,7 +272,7 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     }
     const notAgain = await replayOf(id);
     assert.equal(notAgain.status, 409, notAgain.text);
-    assert.deepEqual(notAgain.body.error.details, { replay: secondReplay.body.invocationId });
+    assert.deepEqual(notAgain.body.error.details, { replay: secondReplay.body.invocationId, reason: 'resolved' });
     await api.http.request('DELETE', `/v1/bindings/${binding.body.id}`, { token: alice.key });
 
     // With room for one run at a time, the next event is admitted: the failed one no longer counts as running.

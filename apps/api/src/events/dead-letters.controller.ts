@@ -97,12 +97,12 @@ export class DeadLettersController {
       if ('replay' in made) return made.replay;
       if ('resolved' in made) {
         throw new AppError(AppErrorCode.Conflict, `A replay of this dead letter succeeded already: ${made.resolved}. Send again: true to run it once more.`, {
-          details: { replay: made.resolved },
+          details: { replay: made.resolved, reason: 'resolved' },
         });
       }
       // Thrown inside: what was admitted for it is given back.
       throw new AppError(AppErrorCode.Conflict, `A replay of this dead letter is still ${made.pending.status}: ${made.pending.id}. Replay it again once that one has finished.`, {
-        details: { replay: made.pending.id },
+        details: { replay: made.pending.id, reason: 'pending' },
       });
     });
     await this.events.enqueue(tenantId, [replay.id], placeInLine, { recorded: `replay ${replay.id}` });
