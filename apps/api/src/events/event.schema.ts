@@ -7,7 +7,7 @@ export const createEventSchema = z
   .strictObject({
     type: eventNameSchema,
     /** Any JSON; handed to each plugin as UTF-8 JSON text. */
-    payload: z.unknown().optional(),
+    payload: z.unknown().optional().describe('Any JSON nested at most 1,000 deep (send deeper as payloadBase64); plugins read it as UTF-8 JSON text.'),
     /** Bytes instead of JSON. */
     payloadBase64: z.base64().optional(),
     idempotencyKey: z

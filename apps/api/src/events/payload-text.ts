@@ -61,32 +61,50 @@ function utf8Body(rawBody: Buffer, contentType: string | undefined): string | nu
 }
 
 /**
+ * How deep a JSON payload may nest (a top-level array or object is 1 deep). Written out again, one some thousands
+ * deep overflows the stack; a limit that holds whatever else the payload holds is one a client can know.
+ */
+export const MAX_PAYLOAD_DEPTH = 1000;
+
+/**
  * Whether the parsed payload, written out again, may differ from what was sent
  * (`changed`): a number that may have lost digits (an integer past 2^53, a
  * fraction of more than 15 significant digits: a double keeps 15 exactly), or
  * an object with keys like array indexes, which JavaScript puts first in
  * ascending order whatever order they were sent in. Otherwise whether it holds
  * numbers at all (`numbers`), whose text alone can tell whether parsing changed
- * them, or none (`none`: nothing more to look at).
+ * them, or none (`none`: nothing more to look at). Refuses a payload nested
+ * deeper than MAX_PAYLOAD_DEPTH (so it looks at all of it).
  */
 function mayHaveChanged(value: unknown): 'changed' | 'numbers' | 'none' {
+  let changed = false;
   let numbers = false;
+  // Values still to look at, and how deep each is (two arrays: no object made per value of every event).
   const pending: unknown[] = [value];
+  const depths: number[] = [0];
+  const tooDeep = () => invalidField('body', 'payload', `nests more than ${MAX_PAYLOAD_DEPTH} deep; send it as payloadBase64`);
   while (pending.length > 0) {
     const next = pending.pop();
+    const depth = depths.pop()!;
     if (typeof next === 'number') {
-      if (Number.isInteger(next) ? !Number.isSafeInteger(next) : significantDigits(next) > 15) return 'changed';
+      if (Number.isInteger(next) ? !Number.isSafeInteger(next) : significantDigits(next) > 15) changed = true;
       numbers = true;
     } else if (Array.isArray(next)) {
-      for (const item of next) pending.push(item);
-    } else if (typeof next === 'object' && next !== null) {
-      for (const [key, item] of Object.entries(next)) {
-        if (INDEX_LIKE_KEY.test(key)) return 'changed';
+      if (depth === MAX_PAYLOAD_DEPTH) throw tooDeep();
+      for (const item of next) {
         pending.push(item);
+        depths.push(depth + 1);
+      }
+    } else if (typeof next === 'object' && next !== null) {
+      if (depth === MAX_PAYLOAD_DEPTH) throw tooDeep();
+      for (const [key, item] of Object.entries(next)) {
+        if (INDEX_LIKE_KEY.test(key)) changed = true;
+        pending.push(item);
+        depths.push(depth + 1);
       }
     }
   }
-  return numbers ? 'numbers' : 'none';
+  return changed ? 'changed' : numbers ? 'numbers' : 'none';
 }
 
 const INDEX_LIKE_KEY = /^(0|[1-9][0-9]*)$/;
@@ -118,20 +136,14 @@ const MAX_BODY_READ_AGAIN = 1024 * 1024;
  */
 export function payloadText(payload: unknown, rawBody: Buffer | undefined, contentType: string | undefined): string {
   if (payload === undefined) return '';
-  try {
-    const parsed = mayHaveChanged(payload);
-    // The body's text is scanned only for a payload with numbers: one of text alone (most events) costs nothing more.
-    const readAgain =
-      rawBody !== undefined &&
-      rawBody.length <= MAX_BODY_READ_AGAIN &&
-      (parsed === 'changed' || (parsed === 'numbers' && NUMBER_CHANGED_IN_PARSING.test(rawBody.toString('latin1'))));
-    const body = readAgain ? utf8Body(rawBody, contentType) : null;
-    return (body === null ? null : payloadAsWritten(body)) ?? JSON.stringify(payload);
-  } catch (error) {
-    // Serializing recurses: a payload nested some thousands deep overflows the stack.
-    if (error instanceof RangeError) throw invalidField('body', 'payload', 'nests too deeply to serialize; send it as payloadBase64');
-    throw error;
-  }
+  const parsed = mayHaveChanged(payload);
+  // The body's text is scanned only for a payload with numbers: one of text alone (most events) costs nothing more.
+  const readAgain =
+    rawBody !== undefined &&
+    rawBody.length <= MAX_BODY_READ_AGAIN &&
+    (parsed === 'changed' || (parsed === 'numbers' && NUMBER_CHANGED_IN_PARSING.test(rawBody.toString('latin1'))));
+  const body = readAgain ? utf8Body(rawBody, contentType) : null;
+  return (body === null ? null : payloadAsWritten(body)) ?? JSON.stringify(payload);
 }
 
 /**
