@@ -64,7 +64,7 @@ function utf8Body(rawBody: Buffer, contentType: string | undefined): string | nu
  * How deep a JSON payload may nest (a top-level array or object is 1 deep). Written out again, one some thousands
  * deep overflows the stack; a limit that holds whatever else the payload holds is one a client can know.
  */
-export const MAX_PAYLOAD_DEPTH = 1000;
+const MAX_PAYLOAD_DEPTH = 1000;
 
 /**
  * Whether the parsed payload, written out again, may differ from what was sent
