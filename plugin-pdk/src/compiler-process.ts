@@ -52,6 +52,15 @@ function position(text: string, offset: number): { line: number; column: number 
 const source = JSON.parse(readFileSync(0, 'utf8')) as Required<PluginSource>;
 const diagnostics: CompileDiagnostic[] = [];
 let wasm: Uint8Array | null = null;
+/** What stopped the compiler itself, said as a diagnostic of the source. */
+function compilerFailure(error: unknown): { error: Error } {
+  // The compiler recurses once per level of nesting: a source nested some thousands deep overflows its stack.
+  const message =
+    error instanceof RangeError && /call stack/i.test(error.message)
+      ? 'the source nests too deeply for the compiler (thousands of levels of parentheses, blocks or expressions); split the deepest part up'
+      : `the compiler failed: ${error instanceof Error ? error.message : String(error)}`;
+  return { error: new Error(message) };
+}
 const result = await asc.main(
   [
     source.entry,
@@ -82,7 +91,7 @@ const result = await asc.main(
       });
     },
   },
-);
+).catch(compilerFailure);
 const ok = result.error === null && wasm !== null;
 if (!ok && !diagnostics.some((d) => d.severity === 'error')) {
   diagnostics.push({ severity: 'error', file: '', line: 0, column: 0, message: result.error?.message ?? 'the compiler produced no module', code: 0 });

@@ -33,6 +33,16 @@ describe('plugin compiler', () => {
     assert.equal(result.diagnostics[0]!.line, 2);
   });
 
+  it('says a source nested too deeply for it is that, not that the compiler failed', async () => {
+    const nested = `${'('.repeat(20_000)}1${')'.repeat(20_000)}`;
+    const result = await compilePlugin({ files: { 'index.ts': `export function run(): i32 {\n  return ${nested};\n}\n` } });
+    assert.equal(result.ok, false);
+    assert.deepEqual(
+      result.diagnostics.map((diagnostic) => [diagnostic.severity, diagnostic.message]),
+      [['error', 'the source nests too deeply for the compiler (thousands of levels of parentheses, blocks or expressions); split the deepest part up']],
+    );
+  });
+
   it('reads nothing but the plugin\'s files, the kit and its JSON library', async () => {
     const result = await compilePlugin({ files: { 'index.ts': 'import "../../../../../../etc/passwd";\nexport function run(): i32 { return 0; }\n' } });
     assert.equal(result.ok, false);
