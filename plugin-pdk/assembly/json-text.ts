@@ -28,6 +28,67 @@ function hexValue(byte: i32): i32 {
   return -1;
 }
 
+/** 10^0 to 10^22: the powers of ten a double holds exactly. */
+const POWERS_OF_TEN: StaticArray<f64> = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+/** Integers up to 2^53 are doubles exactly. */
+const EXACT_INTEGERS: u64 = 9007199254740992;
+/** Significant digits a u64 holds, whatever they are. */
+const MAX_DIGITS = 19;
+
+/**
+ * The double of a number's text, checked already: its first 19 significant digits as an integer (a nonzero digit
+ * past them only marks it inexact, in its last bit) times a power of ten. Exact, so the nearest double, where the
+ * integer and the power both are (up to 2^53, and 10^-22 to 10^22). Otherwise through AssemblyScript's parseFloat,
+ * kept off the range where it drops part of the power (an integer past 2^53 times 10^23 to 10^37:
+ * 1.2345678901234567e+30 read as 1.2345678901234567e+22) by scaling there in two steps: the nearest double, or
+ * at worst the one next to it.
+ */
+function toDouble(bytes: Uint8Array, start: i32, end: i32): f64 {
+  let at = start;
+  const negative = <i32>bytes[at] == MINUS;
+  if (negative) at++;
+  let significand: u64 = 0;
+  let digits = 0;
+  let exponent = 0;
+  let inFraction = false;
+  for (; at < end; at++) {
+    const byte = <i32>bytes[at];
+    if (byte == DOT) {
+      inFraction = true;
+      continue;
+    }
+    if (!isDigit(byte)) break; // the exponent's e
+    const digit = <u64>(byte - 0x30);
+    if (digits == 0 && digit == 0) {
+      if (inFraction) exponent--;
+    } else if (digits < MAX_DIGITS) {
+      significand = significand * 10 + digit;
+      digits++;
+      if (inFraction) exponent--;
+    } else {
+      if (!inFraction) exponent++;
+      if (digit != 0) significand |= 1;
+    }
+  }
+  if (at < end) {
+    at++; // e or E
+    let sign = 1;
+    if (<i32>bytes[at] == MINUS) sign = -1;
+    if (<i32>bytes[at] == MINUS || <i32>bytes[at] == PLUS) at++;
+    // Past 100,000 the value is an infinity or zero whatever the digits: the count stops there.
+    let magnitude = 0;
+    for (; at < end; at++) if (magnitude < 100000) magnitude = magnitude * 10 + (<i32>bytes[at] - 0x30);
+    exponent += sign * magnitude;
+  }
+  let value: f64;
+  if (significand == 0) value = 0;
+  else if (significand <= EXACT_INTEGERS && exponent >= 0 && exponent <= 22) value = <f64>significand * POWERS_OF_TEN[exponent];
+  else if (significand <= EXACT_INTEGERS && exponent < 0 && exponent >= -22) value = <f64>significand / POWERS_OF_TEN[-exponent];
+  else if (significand > EXACT_INTEGERS && exponent > 22 && exponent <= 37) value = parseFloat(significand.toString() + "e22") * POWERS_OF_TEN[exponent - 22];
+  else value = parseFloat(significand.toString() + "e" + exponent.toString());
+  return negative ? -value : value;
+}
+
 class JsonReader {
   at: i32 = 0;
   bytes: Uint8Array;
@@ -46,11 +107,18 @@ class JsonReader {
 
   /** The byte at the cursor, or -1 at the end. */
   peek(): i32 {
-    return this.at < this.bytes.length ? <i32>this.bytes[this.at] : -1;
+    return this.at < this.bytes.length ? <i32>load<u8>(this.bytes.dataStart + <usize>this.at) : -1;
   }
 
   skipSpace(): void {
-    for (let byte = this.peek(); byte == 0x20 || byte == 0x09 || byte == 0x0a || byte == 0x0d; byte = this.peek()) this.at++;
+    const base = this.bytes.dataStart;
+    const size = this.bytes.length;
+    let at = this.at;
+    for (; at < size; at++) {
+      const byte = load<u8>(base + <usize>at);
+      if (byte != 0x20 && byte != 0x09 && byte != 0x0a && byte != 0x0d) break;
+    }
+    this.at = at;
   }
 
   /**
@@ -149,7 +217,7 @@ class JsonReader {
 
   /**
    * -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?: an Integer when it has neither fraction nor
-   * exponent and fits in an i64 (exactly), else a Float, the double nearest to it (as JavaScript reads it).
+   * exponent and fits in an i64 (exactly), else a Float (see toDouble).
    */
   number(): JSON.Value {
     const start = this.at;
@@ -184,7 +252,7 @@ class JsonReader {
       }
       if (fits) return JSON.Value.Integer(negative ? <i64>(0 - magnitude) : <i64>magnitude);
     }
-    return JSON.Value.Float(parseFloat(String.UTF8.decodeUnsafe(this.bytes.dataStart + <usize>start, <usize>(this.at - start))));
+    return JSON.Value.Float(toDouble(this.bytes, start, this.at));
   }
 
   /** One digit or more. */
@@ -193,47 +261,92 @@ class JsonReader {
     while (isDigit(this.peek())) this.at++;
   }
 
-  /** A string, its escapes read; the text between them is decoded as UTF-8 once checked. */
+  /**
+   * A string, read into one buffer of UTF-16 code units as it is checked (its escapes read, its UTF-8 decoded),
+   * made a string once: building it piece by piece would copy it again at every escape. Fuel is charged per
+   * iteration for all of a loop's code, taken or not, so plain characters and characters of several bytes each
+   * have a small loop of their own, reading memory directly; escapes and errors are handled outside them.
+   */
   string(): string {
     const start = this.at;
-    this.at++; // the opening quote
-    let text = "";
-    let run = this.at;
-    for (;;) {
-      const byte = this.peek();
-      if (byte == -1) this.refuse("a string that never ends", start);
-      if (byte == QUOTE || byte == BACKSLASH) {
-        if (this.at > run) text += String.UTF8.decodeUnsafe(this.bytes.dataStart + <usize>run, <usize>(this.at - run));
-        if (byte == QUOTE) {
-          this.at++;
-          return text;
+    const base = this.bytes.dataStart;
+    const size = this.bytes.length;
+    // Where it ends: the buffer is never longer than its bytes (an escape is one unit for two bytes or more, a
+    // character of two to four bytes one unit or two).
+    let end = start + 1;
+    while (end < size) {
+      const byte = <i32>load<u8>(base + <usize>end);
+      if (byte == QUOTE) break;
+      end += byte == BACKSLASH ? 2 : 1;
+    }
+    if (end >= size) this.refuse("a string that never ends", start);
+    const units = new StaticArray<u16>(end - start - 1);
+    const out = changetype<usize>(units);
+    let length = 0;
+    let at = start + 1;
+    while (at < end) {
+      for (; at < end; at++, length++) {
+        const byte = <i32>load<u8>(base + <usize>at);
+        if (byte < 0x20 || byte >= 0x80 || byte == BACKSLASH) break;
+        store<u16>(out + (<usize>length << 1), <u16>byte);
+      }
+      // Characters of two to four bytes, well formed (the Unicode Standard's table 3-7: no overlong forms, no
+      // surrogates). A byte that is not leaves the loop where its character starts.
+      while (at < end) {
+        const lead = <i32>load<u8>(base + <usize>at);
+        if (lead < 0xc2 || lead > 0xf4) break;
+        const following = lead < 0xe0 ? 1 : lead < 0xf0 ? 2 : 3;
+        const second = <i32>load<u8>(base + <usize>at + 1);
+        const low = lead == 0xe0 ? 0xa0 : lead == 0xf0 ? 0x90 : 0x80;
+        const high = lead == 0xed ? 0x9f : lead == 0xf4 ? 0x8f : 0xbf;
+        if (second < low || second > high) break;
+        let codePoint = ((lead & (0x3f >> following)) << 6) | (second & 0x3f);
+        let i = 2;
+        for (; i <= following; i++) {
+          const next = <i32>load<u8>(base + <usize>at + i);
+          if ((next & 0xc0) != 0x80) break;
+          codePoint = (codePoint << 6) | (next & 0x3f);
         }
-        text += this.escape();
-        run = this.at;
+        if (i <= following) break;
+        if (codePoint < 0x10000) {
+          store<u16>(out + (<usize>length << 1), <u16>codePoint);
+          length++;
+        } else {
+          store<u16>(out + (<usize>length << 1), <u16>(0xd800 + ((codePoint - 0x10000) >> 10)));
+          store<u16>(out + (<usize>length << 1) + 2, <u16>(0xdc00 + ((codePoint - 0x10000) & 0x3ff)));
+          length += 2;
+        }
+        at += following + 1;
+      }
+      if (at >= end) break;
+      const byte = <i32>load<u8>(base + <usize>at);
+      if (byte == BACKSLASH) {
+        this.at = at;
+        store<u16>(out + (<usize>length << 1), <u16>this.escape());
+        length++;
+        at = this.at;
       } else if (byte < 0x20) {
-        this.refuse("a control character in a string (it must be escaped)", this.at);
-      } else if (byte < 0x80) {
-        this.at++;
-      } else {
-        this.utf8();
+        this.refuse("a control character in a string (it must be escaped)", at);
+      } else if (byte >= 0x80) {
+        this.refuse("a byte that is not UTF-8", at);
       }
     }
-    // Not reached (see document).
-    return text;
+    this.at = end + 1;
+    return String.UTF16.decodeUnsafe(out, <usize>length << 1);
   }
 
   /** One escape, as the UTF-16 code unit it stands for (a surrogate pair is two escapes, each a unit). */
-  escape(): string {
+  escape(): i32 {
     const at = this.at;
     this.at++; // the backslash
     const byte = this.peek();
     this.at++;
-    if (byte == QUOTE || byte == BACKSLASH || byte == 0x2f) return String.fromCharCode(byte);
-    if (byte == 0x62) return "\b";
-    if (byte == 0x66) return "\f";
-    if (byte == 0x6e) return "\n";
-    if (byte == 0x72) return "\r";
-    if (byte == 0x74) return "\t";
+    if (byte == QUOTE || byte == BACKSLASH || byte == 0x2f) return byte;
+    if (byte == 0x62) return 0x08;
+    if (byte == 0x66) return 0x0c;
+    if (byte == 0x6e) return 0x0a;
+    if (byte == 0x72) return 0x0d;
+    if (byte == 0x74) return 0x09;
     if (byte != 0x75) this.refuse("an escape JSON does not have", at);
     let unit = 0;
     for (let i = 0; i < 4; i++) {
@@ -242,31 +355,7 @@ class JsonReader {
       unit = unit * 16 + digit;
       this.at++;
     }
-    return String.fromCharCode(unit);
-  }
-
-  /** One character of two to four bytes, well formed (the Unicode Standard's table 3-7: no overlong forms, no surrogates). */
-  utf8(): void {
-    const at = this.at;
-    const lead = this.peek();
-    let following = 0;
-    // The range of the byte after the lead; those after it are all 0x80 to 0xbf.
-    let low = 0x80;
-    let high = 0xbf;
-    if (lead >= 0xc2 && lead <= 0xdf) following = 1;
-    else if (lead >= 0xe0 && lead <= 0xef) following = 2;
-    else if (lead >= 0xf0 && lead <= 0xf4) following = 3;
-    else this.refuse("a byte that is not UTF-8", at);
-    if (lead == 0xe0) low = 0xa0;
-    else if (lead == 0xed) high = 0x9f;
-    else if (lead == 0xf0) low = 0x90;
-    else if (lead == 0xf4) high = 0x8f;
-    this.at++;
-    for (let i = 0; i < following; i++) {
-      const byte = this.peek();
-      if (byte < (i == 0 ? low : 0x80) || byte > (i == 0 ? high : 0xbf)) this.refuse("a byte that is not UTF-8", at);
-      this.at++;
-    }
+    return unit;
   }
 }
 
@@ -380,7 +469,9 @@ export function writeJson(value: JSON.Value): string {
 
 /**
  * `text` parsed as JSON, strictly (RFC 8259), with integers read exactly; aborts the call, saying what is wrong
- * and where, if it is not JSON. Use it rather than the library's own JSON.parse (see the top of this file).
+ * and where, if it is not JSON. Use it rather than the library's own JSON.parse (see the top of this file). The
+ * text is read as its UTF-8: a lone surrogate in it has no UTF-8 and is refused, and the byte a refusal names is
+ * one of that UTF-8.
  */
 export function parseJson(text: string): JSON.Value {
   return readJson(Uint8Array.wrap(String.UTF8.encode(text)), "the text");

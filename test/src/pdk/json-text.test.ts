@@ -95,6 +95,32 @@ describe('plugin-pdk JSON text, read and written by the kit', () => {
     ]);
   });
 
+  it('reads every double JavaScript writes as the double it is, or at worst the one next to it', async () => {
+    const written = [
+      '1.0000000000000002e+50', '1.2345678901234567e+30', '9.999999999999999e+45', '0.1', '0.30000000000000004', '1e23',
+      '1.7976931348623157e+308', '5e-324', '2.2250738585072014e-308', '123456789012345678901234567890', '-1.5e-7', '4.35',
+    ];
+    const read = JSON.parse(await call('echo', `[${written.join(',')}]`)) as number[];
+    const bits = (value: number) => new BigInt64Array(new Float64Array([value]).buffer)[0]!;
+    written.forEach((text, i) => {
+      const apart = bits(read[i]!) - bits(Number(text));
+      assert.ok(apart >= -1n && apart <= 1n, `${text} read as ${read[i]} (${apart} doubles apart)`);
+    });
+  });
+
+  it('reads a string in time proportional to its length, however many escapes it has', async () => {
+    // As Python's json.dumps writes text by default: every letter an escape.
+    const escaped = (repeat: number) => JSON.stringify('Привет мир '.repeat(repeat)).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const run = async (repeat: number) => {
+      const result = await sandbox.run(plugin, 'echo', escaped(repeat), context());
+      assert.equal(result.status, 'ok', result.error?.message);
+      assert.equal(JSON.parse(Buffer.from(result.output).toString()), 'Привет мир '.repeat(repeat));
+      return result.fuelUsed;
+    };
+    const [short, long] = [await run(500), await run(2000)];
+    assert.ok(long < short * 5, `4 times the escapes cost ${(long / short).toFixed(1)} times the fuel`);
+  });
+
   it('writes JSON any parser reads: names and text escaped, numbers JSON cannot hold as null, a lone surrogate as its escape', async () => {
     const output = await call('build', '');
     const parsed = JSON.parse(output);
