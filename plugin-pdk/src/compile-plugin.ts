@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { CompileDiagnostic, CompileResult, PluginSource } from './compile-protocol.js';
+import { type CompileDiagnostic, type CompileResult, NESTS_TOO_DEEPLY, type PluginSource } from './compile-protocol.js';
 
 const COMPILER = fileURLToPath(new URL('./compiler-process.js', import.meta.url));
 /** What a source file may be named: a relative `.ts` path of letters, digits, `_ . - /`, never climbing out with `..`. */
@@ -94,7 +94,11 @@ async function runCompiler(files: PluginSource['files'], entry: string, options:
   clearTimeout(timer);
   if (timedOut) return failure(`compilation took longer than ${timeoutMs} ms`);
   if (code !== 0) {
-    const reason = /heap out of memory/i.test(stderr) ? 'compilation ran out of memory' : `the compiler failed (${signal ?? `exit ${code}`})`;
+    const reason = /heap out of memory/i.test(stderr)
+      ? 'compilation ran out of memory'
+      : /Maximum call stack size exceeded/.test(stderr)
+        ? NESTS_TOO_DEEPLY
+        : `the compiler failed (${signal ?? `exit ${code}`})`;
     return failure(reason);
   }
   const parsed = JSON.parse(stdout) as { ok: boolean; wasm?: string; diagnostics: CompileDiagnostic[] };

@@ -20,3 +20,10 @@ export interface CompileDiagnostic {
 export type CompileResult =
   | { ok: true; wasm: Uint8Array; diagnostics: CompileDiagnostic[] }
   | { ok: false; diagnostics: CompileDiagnostic[] };
+
+/**
+ * What a source nested too deeply for the compiler is told. The compiler recurses once per level of nesting (of
+ * parentheses, blocks, or operators in a chain): some thousands of levels overflow its stack.
+ */
+export const NESTS_TOO_DEEPLY =
+  'the source nests too deeply for the compiler (thousands of levels of parentheses, blocks, or operators in one chain); split the deepest part up';

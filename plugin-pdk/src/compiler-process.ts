@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
-import type { CompileDiagnostic, PluginSource } from './compile-protocol.js';
+import { type CompileDiagnostic, NESTS_TOO_DEEPLY, type PluginSource } from './compile-protocol.js';
 
 const require = createRequire(import.meta.url);
 /** Packages a plugin may import, and the directory asc reads each from. */
@@ -54,11 +54,10 @@ const diagnostics: CompileDiagnostic[] = [];
 let wasm: Uint8Array | null = null;
 /** What stopped the compiler itself, said as a diagnostic of the source. */
 function compilerFailure(error: unknown): { error: Error } {
-  // The compiler recurses once per level of nesting: a source nested some thousands deep overflows its stack.
+  // An overflow while parsing ends here; one while compiling goes to the compiler's own crash handler, which exits
+  // (compilePlugin reads that one from what it prints).
   const message =
-    error instanceof RangeError && /call stack/i.test(error.message)
-      ? 'the source nests too deeply for the compiler (thousands of levels of parentheses, blocks or expressions); split the deepest part up'
-      : `the compiler failed: ${error instanceof Error ? error.message : String(error)}`;
+    error instanceof RangeError && /call stack/i.test(error.message) ? NESTS_TOO_DEEPLY : `the compiler failed: ${error instanceof Error ? error.message : String(error)}`;
   return { error: new Error(message) };
 }
 const result = await asc.main(
