@@ -155,6 +155,12 @@ describe('hostile modules', () => {
   describe('tables', () => {
     const tables = (declarations: string) => wat(`(module ${declarations} (func (export "run") (result i32) (i32.const 0)))`);
 
+    it('refuses a table with an initial value (WebAssembly 3.0), whose expression could name a host function, rather than misread it', () => {
+      // (module (table 1 funcref (ref.null func))) in bytes: no text format tool here writes the form.
+      const bytes = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x04, 0x09, 0x01, 0x40, 0x00, 0x70, 0x00, 0x01, 0xd0, 0x70, 0x0b]);
+      assert.deepEqual(rejection(bytes), { kind: 'invalid_module', reason: 'not a valid WebAssembly module: a table with an initial value is not supported' });
+    });
+
     it('refuses more than 16 tables: 20,000 tables of 10,000 elements (80 KB) exhausted the executor', async () => {
       const many = tables('(table 10000 funcref)'.repeat(20_000));
       assert.deepEqual(rejection(many), { kind: 'memory_not_allowed', reason: 'the module has 20000 tables; at most 16 are allowed' });

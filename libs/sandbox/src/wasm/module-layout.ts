@@ -138,6 +138,9 @@ export function readModuleLayout(bytes: Uint8Array): ModuleLayout {
         break;
       case SectionId.table:
         for (let count = content.u32(); count > 0; count--) {
+          // A table with an initial value (0x40 0x00, then its type, limits and an expression that could name a host
+          // function) is not read here: refused rather than misread.
+          if (content.peek() === 0x40) throw new WasmFormatError('a table with an initial value is not supported');
           skipValueType(content);
           layout.tables.push(readLimits(content));
         }
