@@ -187,9 +187,15 @@ describe('memory a module does not export', () => {
       assert.equal(result.status, 'ok', result.error?.message);
       assert.ok(result.memoryPeakBytes >= 16 * 1024 * 1024, `memoryPeakBytes ${result.memoryPeakBytes}`);
     }
-    const grown = (await rssBytes(pid!)) - before;
-    // What the cache keeps, and room for instances it dropped that the garbage collector has not freed yet.
-    assert.ok(grown < instanceCacheBytes + 128 * 1024 * 1024, `the executor grew by ${grown} bytes`);
+    // What the cache keeps, and room for instances it dropped that the garbage collector has not freed yet; on a busy
+    // machine the collector may lag the last calls, so the executor has a few seconds to come back under it.
+    const bound = instanceCacheBytes + 128 * 1024 * 1024;
+    let grown = (await rssBytes(pid!)) - before;
+    for (let waited = 0; grown >= bound && waited < 5000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      grown = (await rssBytes(pid!)) - before;
+    }
+    assert.ok(grown < bound, `the executor grew by ${grown} bytes`);
     await assertStillHealthy(sandbox);
   });
 });
