@@ -66,9 +66,12 @@ export class VersionsController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<VersionView> {
     let input: NewVersionInput;
+    // No body at all (Content-Length: 0) is read by no parser, whatever its type says: it is empty, not of a wrong type.
+    const empty = () => new AppError(AppErrorCode.ValidationFailed, "The request body is empty: send the module's bytes as application/wasm, or JSON as application/json.");
+    if (request.body === undefined || request.headers['content-length'] === '0') throw empty();
     if (request.is('application/wasm')) {
       const bytes = request.body as unknown;
-      if (!Buffer.isBuffer(bytes) || bytes.length === 0) throw new AppError(AppErrorCode.ValidationFailed, 'The request body is empty: send the module\'s bytes.');
+      if (!Buffer.isBuffer(bytes) || bytes.length === 0) throw empty();
       input = { kind: 'wasm', bytes: new Uint8Array(bytes), tests: [] };
     } else if (request.is('application/json')) {
       const body = new ZodValidationPipe(createVersionJsonSchema, 'body').transform(request.body);
