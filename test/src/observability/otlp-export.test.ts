@@ -120,5 +120,13 @@ describe('OTLP export: with OTEL_EXPORTER_OTLP_ENDPOINT set, spans go to the col
     assert.equal(scraped.status, 200);
     assert.match(await scraped.text(), /^airlock_invocations_total\{tier="[a-z]+",status="ok"\} 1$/m);
     assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status, 404);
+    // As Prometheus may scrape it: with a query string (`params:`), or HEAD; anything else is a 405 naming both.
+    const withParams = await fetch(`http://127.0.0.1:${metricsPort}/metrics?name%5B%5D=up`);
+    assert.equal(withParams.status, 200);
+    assert.match(await withParams.text(), /^airlock_invocations_total/m);
+    const head = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { method: 'HEAD' });
+    assert.deepEqual([head.status, head.headers.get('content-type')?.startsWith('text/plain')], [200, true]);
+    const posted = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { method: 'POST' });
+    assert.deepEqual([posted.status, posted.headers.get('allow')], [405, 'GET, HEAD']);
   });
 });
