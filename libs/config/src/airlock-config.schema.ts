@@ -31,7 +31,8 @@ export const airlockConfigSchema = z.object({
   AIRLOCK_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./.airlock')),
   AIRLOCK_ADMIN_TOKEN: z.preprocess(
     emptyAsUndefined,
-    z.string().min(24, 'must be at least 24 characters long').optional(),
+    // Sent as `Authorization: Bearer <token>`, which ends at the first space: a token with one could never be sent.
+    z.string().min(24, 'must be at least 24 characters long').regex(/^\S+$/, 'must not contain spaces or other whitespace (it is sent after "Bearer ")').optional(),
   ),
   AIRLOCK_REDIS_PREFIX: z.preprocess(
     emptyAsUndefined,

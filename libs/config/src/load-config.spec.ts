@@ -74,4 +74,16 @@ describe('loadConfig', () => {
       },
     );
   });
+
+  it('refuses an admin token no Authorization header can carry (one with a space), without printing it', () => {
+    assert.throws(
+      () => loadConfig({ AIRLOCK_ADMIN_TOKEN: 'correct horse battery staple 1234' }, '/srv'),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.problems, ['AIRLOCK_ADMIN_TOKEN: must not contain spaces or other whitespace (it is sent after "Bearer ")']);
+        assert.doesNotMatch(error.message, /horse/);
+        return true;
+      },
+    );
+  });
 });
