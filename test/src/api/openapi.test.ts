@@ -24,6 +24,11 @@ describe('OpenAPI', () => {
     const served = mappedRoutes(api);
     assert.ok(served.length >= 9, `found ${served.length} routes`);
     assert.deepEqual(documented, served);
+    // Both credentials are opaque bearer tokens, not JWTs (what a generated client would otherwise expect).
+    assert.deepEqual(
+      Object.values(document.components.securitySchemes as Record<string, { scheme: string; bearerFormat: string }>).map(({ scheme, bearerFormat }) => [scheme, bearerFormat]),
+      [['bearer', 'opaque admin token'], ['bearer', 'opaque API key (ak_...)']],
+    );
 
     for (const operations of Object.values(document.paths as Record<string, Record<string, any>>)) {
       for (const [method, operation] of Object.entries(operations)) {

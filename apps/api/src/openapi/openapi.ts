@@ -16,8 +16,9 @@ export function setupOpenApi(app: INestApplication): void {
         '"details"?}, "requestId"}`.',
     )
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The admin token' }, 'admin')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A tenant API key, ak_...' }, 'tenant')
+    // Opaque tokens: without a format of their own, the document would call them JWTs (Nest's default).
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque admin token', description: 'The admin token' }, 'admin')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque API key (ak_...)', description: 'A tenant API key, ak_...' }, 'tenant')
     .build();
   const document = withUnsupportedMediaType(SwaggerModule.createDocument(app, config));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
