@@ -65,6 +65,12 @@ describe('plugin lifecycle over HTTP', () => {
 
     const again = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), ...wasmBody(hello) });
     assert.equal(again.status, 200, 'identical bytes return the existing version');
+    // Nothing sent, whatever the type says: an empty body, not one of a wrong type.
+    for (const contentType of ['application/wasm', 'application/json']) {
+      const empty = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), rawBody: { data: new Uint8Array(0), contentType } });
+      assert.equal(empty.status, 400, `${contentType}: ${empty.text}`);
+      assert.deepEqual([empty.body.error.code, empty.body.error.message], ['validation_failed', "The request body is empty: send the module's bytes as application/wasm, or JSON as application/json."]);
+    }
     assert.equal(again.body.number, 1);
 
     const download = await fetch(`${api.baseUrl}/v1/plugins/${pluginId}/versions/1/wasm`, { headers: { authorization: `Bearer ${alice.key}` } });
@@ -140,6 +146,27 @@ describe('plugin lifecycle over HTTP', () => {
     assert.equal(climbing.status, 400, climbing.text);
     assert.equal(climbing.body.error.details.issues[0].field, 'source.files.../x.ts');
     assert.match(climbing.body.error.details.issues[0].message, /relative \.ts paths/);
+    // The form a body is of is the one whose fields it has: a source whose entry is misnamed too is told both, by field.
+    const misnamed = await api.http.post(`/v1/plugins/${pluginId}/versions`, {
+      ...as(alice),
+      body: { language: 'assemblyscript', source: { files: { '../x.ts': '' }, entry: '../x.ts' } },
+    });
+    assert.equal(misnamed.status, 400, misnamed.text);
+    assert.deepEqual(misnamed.body.error.details.issues.map((issue: { field: string }) => issue.field), ['source.files.../x.ts', 'source.entry']);
+    // One of no form at all is told every form.
+    const formless = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), body: {} });
+    assert.equal(formless.status, 400, formless.text);
+    assert.equal(formless.body.error.details.issues[0].field, 'body');
+    assert.match(formless.body.error.message, /matches none of its forms: .*"assemblyscript".*; or .*string/);
+    // Declared tests each have a name of their own (a failed publish names them), and call a function the module has.
+    const tests = (names: string[], exportName = 'greet') => names.map((name) => ({ name, export: exportName, input: 'a' }));
+    const hello64 = Buffer.from(await compileTemplate('hello')).toString('base64');
+    const twins = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), body: { wasmBase64: hello64, tests: tests(['t', 'u', 't']) } });
+    assert.equal(twins.status, 400, twins.text);
+    assert.deepEqual(twins.body.error.details.issues, [{ field: 'tests.2.name', message: 'another test is named "t"; each needs its own name' }]);
+    const nowhere = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), body: { wasmBase64: hello64, tests: [...tests(['t']), ...tests(['u'], 'nope')] } });
+    assert.equal(nowhere.status, 400, nowhere.text);
+    assert.deepEqual(nowhere.body.error.details.issues, [{ field: 'tests.1.export', message: 'the module exports no function "nope" (it exports greet)' }]);
   });
 
   it('refuses a module the tenant\'s policy forbids, naming the import', async () => {

@@ -93,6 +93,22 @@ function plainMessage(message: string): string {
 }
 
 /**
+ * Whether an issue of a union's form says the value is another form altogether: a key the form does not know, or
+ * one it needs that is missing (zod says "received undefined"), at the form's own level.
+ */
+function isOtherForm(issue: z.core.$ZodIssue): boolean {
+  if (issue.path.length > 1) return false;
+  return issue.code === 'unrecognized_keys' || (issue.code === 'invalid_type' && issue.path.length === 1 && /received undefined$/.test(issue.message));
+}
+
+/** The forms of a union a value comes closest to: fewest signs of being another form, then fewest problems. */
+function closestForms(branches: z.core.$ZodIssue[][]): z.core.$ZodIssue[][] {
+  const rank = (branch: z.core.$ZodIssue[]) => branch.filter(isOtherForm).length * 1_000_000 + branch.length;
+  const best = Math.min(...branches.map(rank));
+  return branches.filter((branch) => rank(branch) === best);
+}
+
+/**
  * The field problems of one zod issue under `at` (the path of the value the
  * issue's schema was given). A value that fits none of a union's forms gets
  * zod's bare "Invalid input"; it is told instead what was wrong with the form
@@ -107,10 +123,12 @@ function fieldIssues(issue: z.core.$ZodIssue, at: string[], part: RequestPart): 
   // A bad key of a record is reported under its own name, with why (not zod's "Invalid key in record").
   if (issue.code === 'invalid_key') return issue.issues.map((inner) => ({ field: field(path), message: inner.message }));
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-    const fewest = Math.min(...issue.errors.map((branch) => branch.length));
-    const closest = issue.errors.filter((branch) => branch.length === fewest);
-    if (closest.length === 1) return closest[0]!.flatMap((inner) => fieldIssues(inner, path, part));
-    const forms = closest.flatMap((branch) => branch.flatMap((inner) => fieldIssues(inner, [], part).map((found) => plainMessage(found.message))));
+    // The form meant is the one whose fields the value has: fewest keys it does not know or needs and lacks, then
+    // fewest problems. A value with none of any form's fields is told every form.
+    const closest = closestForms(issue.errors);
+    if (closest.length === 1 && !closest[0]!.every(isOtherForm)) return closest[0]!.flatMap((inner) => fieldIssues(inner, path, part));
+    const told = closest.length === 1 ? issue.errors : closest;
+    const forms = told.flatMap((branch) => branch.flatMap((inner) => fieldIssues(inner, [], part).map((found) => plainMessage(found.message))));
     return [{ field: field(path), message: `matches none of its forms: ${[...new Set(forms)].join('; or ')}` }];
   }
   return [{ field: field(path), message: issue.message }];

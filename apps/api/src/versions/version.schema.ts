@@ -51,7 +51,18 @@ export const declaredTestSchema = z
 
 export type DeclaredTest = z.output<typeof declaredTestSchema>;
 
-const testsSchema = z.array(declaredTestSchema).max(50, 'at most 50 tests per version').default([]);
+/** A test's name is how a failed publish names it: two of one name would leave the failing one unknown. */
+const testsSchema = z
+  .array(declaredTestSchema)
+  .max(50, 'at most 50 tests per version')
+  .superRefine((tests, context) => {
+    const seen = new Set<string>();
+    tests.forEach((test, index) => {
+      if (seen.has(test.name)) context.addIssue({ code: 'custom', message: `another test is named "${test.name}"; each needs its own name`, path: [index, 'name'] });
+      seen.add(test.name);
+    });
+  })
+  .default([]);
 
 const sourceFileName = z.string().regex(SOURCE_FILE_NAME, `must be a file name the compiler takes: ${SOURCE_FILE_NAME_RULE}`);
 

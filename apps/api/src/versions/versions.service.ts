@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { pluginDeleted, PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
 import { encodeCursor } from '../validation/opaque-cursor.js';
+import { invalidField } from '../validation/invalid-field.js';
 import { ModuleAdmissions } from './module-admissions.js';
 import { heldForApproval, reviewPermissions, reviewPolicy } from '@airlock/execution';
 import type { DeclaredTest, runTestsSchema } from './version.schema.js';
@@ -82,6 +83,11 @@ export class VersionsService {
     }
     const policy = await this.policies.forTenant(tenant);
     const artifact = await this.admissions.admitOrThrow(bytes, reviewPolicy(policy));
+    // A test of a function the module lacks could only fail, and the module could never be published in this plugin.
+    const lost = input.tests.findIndex((test) => !artifact.functions.includes(test.export));
+    if (lost !== -1) {
+      throw invalidField('body', `tests.${lost}.export`, `the module exports no function "${input.tests[lost]!.export}" (it exports ${artifact.functions.join(', ') || 'none'})`);
+    }
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const existing = await this.versions.findBySha(tenant.id, plugin.id, sha256);
     if (existing !== null) return { version: refuseOtherTests(existing, input), created: false };
