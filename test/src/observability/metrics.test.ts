@@ -51,6 +51,14 @@ describe('metrics: GET /metrics in the Prometheus text format, for the admin', (
     assert.ok((sample(text, `airlock_admission_rejections_total{kind="${refused.body.error.details.kind}"}`) ?? 0) >= 1, 'the refused upload is counted');
     assert.ok((sample(text, 'airlock_http_requests_total{method="POST",route="/v1/events",status="202"}') ?? 0) >= 1, 'HTTP by route, not by raw path');
     assert.ok(!text.includes(`route="/v1/invocations/${id}"`), 'ids never become labels');
+    // Refused before routing (a body that does not parse, or of a type not taken), still counted under the route.
+    const malformed = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: '{bad', contentType: 'application/json' } });
+    const wrongType = await api.http.post('/v1/events', { token: alice.key, rawBody: { data: 'x', contentType: 'text/plain' } });
+    assert.deepEqual([malformed.status, wrongType.status], [400, 415]);
+    const afterRefusals = (await api.http.get('/metrics', { token: api.adminToken })).text;
+    assert.equal(sample(afterRefusals, 'airlock_http_requests_total{method="POST",route="/v1/admin/tenants",status="400"}'), 1);
+    assert.equal(sample(afterRefusals, 'airlock_http_requests_total{method="POST",route="/v1/events",status="415"}'), 1);
+    assert.equal(sample(afterRefusals, 'airlock_http_requests_total{method="POST",route="unmatched",status="400"}'), undefined);
     assert.equal((sample(text, 'airlock_executors{state="idle"}') ?? 0) + (sample(text, 'airlock_executors{state="busy"}') ?? 0), 1, 'the pool of one executor');
     assert.equal(sample(text, 'airlock_executor_restarts'), 0);
     assert.equal(sample(text, 'airlock_queue_jobs{queue="invocations",state="wait"}'), 0);
