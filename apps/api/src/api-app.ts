@@ -14,6 +14,7 @@ import type { ApiDependencies } from './infrastructure/api-dependencies.js';
 import { setupOpenApi } from './openapi/openapi.js';
 import { serveWebEditor, webEditorDirectory } from './editor/web-editor.js';
 import { jsonBodiesMiddleware, keepJsonBytes } from './validation/json-bodies.middleware.js';
+import { legacyEncodingsMiddleware } from './validation/legacy-encodings.middleware.js';
 
 export type { ApiDependencies } from './infrastructure/api-dependencies.js';
 
@@ -33,6 +34,7 @@ export async function createApiApp(deps: ApiDependencies): Promise<INestApplicat
   const editor = webEditorDirectory();
   if (editor !== null) serveWebEditor(app, editor);
   app.use(jsonBodiesMiddleware);
+  app.use(legacyEncodingsMiddleware);
   // Express's own parser rather than Nest's useBodyParser, which keeps `verify` to itself.
   app.use(express.json({ limit: deps.config.bodyLimitBytes, verify: keepJsonBytes }));
   // Modules upload raw; gzip is inflated, and the limit applies to the inflated bytes.

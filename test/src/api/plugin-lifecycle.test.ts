@@ -107,6 +107,9 @@ describe('plugin lifecycle over HTTP', () => {
     });
     assert.equal(gzipped.status, 201, gzipped.text);
     assert.equal(gzipped.body.sizeBytes, other.length, 'stored inflated');
+    // x-gzip is gzip (RFC 9110), as older clients name it.
+    const xGzipped = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), ...wasmBody(gzipSync(other)), headers: { 'content-encoding': 'x-gzip' } });
+    assert.deepEqual([xGzipped.status, xGzipped.body.number], [200, gzipped.body.number], xGzipped.text);
     const bomb = gzipSync(Buffer.alloc(80 * 1024 * 1024)); // inflates past the 64 MiB upload limit
     assert.ok(bomb.length < 200 * 1024);
     const refused = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), ...wasmBody(bomb), headers: { 'content-encoding': 'gzip' } });

@@ -43,7 +43,7 @@ const BODY_PARSER_MESSAGES: Record<string, (limitBytes: number, error: BodyParse
   'entity.parse.failed': () => 'The request body is not valid JSON.',
   'entity.encoding.invalid': () => 'The request body is not valid UTF-8: JSON bodies are UTF-8 text.',
   'entity.not.object': () => 'The request body is a bare JSON value; send a JSON object with the fields this route takes.',
-  'encoding.unsupported': (_, error) => `The request body's Content-Encoding ${sentName(error.encoding)} is not one this server accepts: gzip, deflate, br or none.`,
+  'encoding.unsupported': (_, error) => `The request body's Content-Encoding ${sentName(error.encoding)} is not one this server accepts: gzip (or x-gzip), deflate, br or none.`,
   'charset.unsupported': (_, error) =>
     `The request body's charset ${sentName(error.charset)} is not one this server reads: JSON bodies are UTF-8 (utf-8, or utf-16 or utf-32 declared as such).`,
   'request.aborted': () => 'The request was aborted before its body arrived.',
