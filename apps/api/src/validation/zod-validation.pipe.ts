@@ -97,8 +97,8 @@ function plainMessage(message: string): string {
  * one it needs that is missing (zod says "received undefined"), at the form's own level.
  */
 function isOtherForm(issue: z.core.$ZodIssue): boolean {
-  if (issue.path.length > 1) return false;
-  return issue.code === 'unrecognized_keys' || (issue.code === 'invalid_type' && issue.path.length === 1 && /received undefined$/.test(issue.message));
+  if (issue.code === 'unrecognized_keys') return issue.path.length === 0;
+  return issue.code === 'invalid_type' && issue.path.length === 1 && /received undefined$/.test(issue.message);
 }
 
 /** The forms of a union a value comes closest to: fewest signs of being another form, then fewest problems. */

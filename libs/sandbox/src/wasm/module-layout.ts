@@ -198,7 +198,8 @@ function readGlobals(reader: ByteReader, referenced: number[]): number {
 /**
  * Reads the element segments, adding the functions they name to `referenced`. Bit 0 of a segment's flags makes it
  * passive or declarative (no table, no offset), bit 1 gives an active one a table index, and bit 2 lists its
- * elements as expressions rather than function indices; all but the first form say their element kind or type.
+ * elements as expressions rather than function indices; a segment with bit 0 or 1 set says its element kind (or,
+ * with expressions, its reference type).
  */
 function readElementSegments(reader: ByteReader, referenced: number[]): void {
   for (let count = reader.u32(); count > 0; count--) {
