@@ -252,6 +252,13 @@ describe('plugin lifecycle over HTTP', () => {
     const audit = (await api.http.get('/v1/audit?limit=100', as(bob))).body.items;
     const publishings = audit.filter((entry: { action: string; details: { pluginId: string } }) => entry.action === 'version.published' && entry.details.pluginId === plugin);
     assert.equal(publishings.length, 1, 'published once, audited once');
+    // Publishing takes no fields: one sent anyway is named, not silently ignored; an empty object is nothing.
+    for (const action of ['publish', 'unpublish']) {
+      const forced = await api.http.post(`/v1/plugins/${plugin}/versions/1/${action}`, { ...as(bob), body: { force: true } });
+      assert.equal(forced.status, 400, `${action}: ${forced.text}`);
+      assert.deepEqual(forced.body.error.details.issues, [{ field: 'force', message: 'is not a known field' }]);
+    }
+    assert.equal((await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, { ...as(bob), body: {} })).status, 200);
   });
 
   it('binds published versions to events, follows "latest", rolls back, and validates', async () => {

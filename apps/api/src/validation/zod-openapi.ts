@@ -23,6 +23,12 @@ export function ZodBody(schema: z.ZodType, options: { required?: boolean } = {})
   };
 }
 
+/**
+ * The body of a route that takes no fields: none, or `{}`. A field sent anyway is a 400 naming it, as on every other
+ * route, rather than silently ignored (`{"force": true}` sent to publish would do nothing its sender meant).
+ */
+export const noFieldsSchema = z.strictObject({}).optional().describe('Nothing: this route takes no fields.');
+
 /** `@Query()` validated by `schema` (an object of optional strings), and documented with it. */
 export function ZodQuery(schema: z.ZodObject): ParameterDecorator {
   return (target, key, index) => {

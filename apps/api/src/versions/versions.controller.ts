@@ -11,7 +11,7 @@ import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe.js';
 import { listPageSchema } from '../validation/list-page.js';
-import { openApiSchema, ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
+import { noFieldsSchema, openApiSchema, ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import {
   createVersionJsonSchema,
   listVersionsQuerySchema,
@@ -145,11 +145,12 @@ export class VersionsController {
     summary: 'Publish the version once its declared tests pass (409 with the failing tests otherwise); one published already is answered as it stands, its tests not run again (`results` empty)',
   })
   @ZodResponse(200, z.object({ version: versionViewSchema, results: testRunSchema.shape.results }), 'Published.')
-  @ApiErrors(409, 422, 429, 503)
+  @ApiErrors(400, 409, 422, 429, 503)
   async publish(
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
     @Param('number', VersionNumberPipe) number: number,
+    @ZodBody(noFieldsSchema, { required: false }) _body: unknown,
   ) {
     const { version, results, changed } = await this.versions.publish(principal.tenant, pluginId, number);
     // Published already (before, or by a request at the same moment): answered as it stands, not audited again.
@@ -163,11 +164,12 @@ export class VersionsController {
     summary: 'Unpublish the version, stopping what runs it ("latest" bindings move to the newest still published); `stoppedBindings` names the enabled bindings that no longer run',
   })
   @ZodResponse(200, unpublishedVersionViewSchema, 'The version, and the bindings it stopped.')
-  @ApiErrors(409)
+  @ApiErrors(400, 409)
   async unpublish(
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
     @Param('number', VersionNumberPipe) number: number,
+    @ZodBody(noFieldsSchema, { required: false }) _body: unknown,
   ): Promise<VersionView & { stoppedBindings: StoppedBinding[] }> {
     const { version, stopped, changed } = await this.versions.unpublish(principal.tenant, pluginId, number);
     // Unpublished already: answered as it stands, not audited again.
