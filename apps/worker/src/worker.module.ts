@@ -1,8 +1,8 @@
 import { metrics, serviceLogOptions } from '@airlock/telemetry';
 import { LoggerModule } from 'nestjs-pino';
 import { type DynamicModule, Module } from '@nestjs/common';
-import { InvocationRepository, InvocationWorkRepository, PluginVersionRepository, RetentionRepository, TenantQuotaRepository, WebhookRepository } from '@airlock/db';
-import { ArtifactCache, CoalescingBatcher, InvocationReconciler, InvocationRunner, PolicyResolver, RetentionSweeper, WebhookSender } from '@airlock/execution';
+import { InvocationRepository, InvocationWorkRepository, PluginVersionRepository, RetentionRepository, SealedSecretRepository, TenantQuotaRepository, WebhookRepository } from '@airlock/db';
+import { ArtifactCache, CoalescingBatcher, InvocationReconciler, InvocationRunner, PolicyResolver, RetentionSweeper, SecretResealer, WebhookSender } from '@airlock/execution';
 import {
   createInvocationQueue,
   createWebhookQueue,
@@ -88,6 +88,7 @@ export class WorkerModule {
           provide: WebhookSender,
           useFactory: () => new WebhookSender(new WebhookRepository(prisma), new InvocationRepository(prisma), deps.secrets, deps.webhookHttp),
         },
+        { provide: SecretResealer, useFactory: () => new SecretResealer(new SealedSecretRepository(prisma), deps.secrets) },
         {
           provide: RetentionSweeper,
           useFactory: () => new RetentionSweeper(new RetentionRepository(prisma), new PolicyResolver(new TenantQuotaRepository(prisma)), deps.config.retentionBatchSize),

@@ -30,6 +30,7 @@ export {
 export type { Event, Invocation } from './generated/prisma/client.js';
 export { PluginKvRepository } from './repositories/plugin-kv.repository.js';
 export { WebhookRepository } from './repositories/webhook.repository.js';
+export { type SealedSecret, type SealedSecretKind, SealedSecretRepository } from './repositories/sealed-secret.repository.js';
 export { type NewSpan, SpanRepository } from './repositories/span.repository.js';
 export { type LogCursor, type PluginLogEntry, PluginLogRepository } from './repositories/plugin-log.repository.js';
 export { type RetentionResult, RetentionRepository } from './repositories/retention.repository.js';

@@ -2,7 +2,7 @@ export { effectivePolicy, refuseIneffectiveOverrides } from './effective-policy.
 export { heldForApproval, newPermissions, reviewPermissions, reviewPolicy, SENSITIVE_PERMISSIONS, type RequestedPermission } from './permission-review.js';
 export { PolicyResolver } from './policy-resolver.js';
 export { quotaOverridesSchema, type QuotaOverrides } from './quota-overrides.schema.js';
-export { SecretBox, type SecretKey } from './secret-box.js';
+export { SecretBox, type SecretKey, sealedFor } from './secret-box.js';
 export { ArtifactCache } from './artifact-cache.js';
 export { InvocationRunner, type InvocationRunnerDeps, type RunOutcome, TRANSIENT_STATUSES } from './invocation-runner.js';
 export { DatabaseKvStore } from './database-kv-store.js';
@@ -10,3 +10,4 @@ export { type DeliveryOutcome, signWebhook, WebhookSender } from './webhook-send
 export { CoalescingBatcher } from './coalescing-batcher.js';
 export { RetentionSweeper } from './retention-sweeper.js';
 export { InvocationReconciler, type InvocationReconcilerDeps, type QueuedJobState, type ReconcileResult } from './invocation-reconciler.js';
+export { type ResealResult, SecretResealer } from './secret-resealer.js';

@@ -8,7 +8,7 @@ import { CoalescingBatcher } from './coalescing-batcher.js';
 import { heldForApproval, reviewPolicy } from './permission-review.js';
 import type { PolicyResolver } from './policy-resolver.js';
 import type { QuotaOverrides } from './quota-overrides.schema.js';
-import type { SecretBox } from './secret-box.js';
+import { type SecretBox, sealedFor } from './secret-box.js';
 
 export interface InvocationRunnerDeps {
   work: InvocationWorkRepository;
@@ -334,7 +334,7 @@ export class InvocationRunner {
       return failedResult(admission.rejection.kind === 'forbidden_import' ? 'forbidden_import' : 'invalid_module', admission.rejection.reason);
     }
     // Secrets reach the plugin as config entries, at run time only.
-    const secrets = this.openSecrets(invocation.bindingSecrets);
+    const secrets = this.openSecrets(invocation);
     return deps.sandbox.run(admission.artifact, invocation.exportName, invocation.input, {
       tenantId: invocation.tenantId,
       pluginId: invocation.pluginId,
@@ -348,10 +348,10 @@ export class InvocationRunner {
    * A binding's sealed secrets, opened. What keeps them shut (a key the deployment no longer holds, damage) is the
    * operator's: the tenant is told what it can do, without the key's id.
    */
-  private openSecrets(sealed: string | null): Record<string, string> {
-    if (sealed === null) return {};
+  private openSecrets({ tenantId, bindingId, bindingSecrets }: ClaimedInvocation): Record<string, string> {
+    if (bindingSecrets === null || bindingId === null) return {};
     try {
-      return JSON.parse(this.deps.secrets.open(sealed)) as Record<string, string>;
+      return JSON.parse(this.deps.secrets.open(bindingSecrets, sealedFor.bindingSecrets(tenantId, bindingId))) as Record<string, string>;
     } catch (error) {
       throw new Error("its binding's secrets cannot be opened (sealed with a key this deployment no longer holds, or damaged): set them again", { cause: error });
     }

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { InvocationRepository, WebhookRepository } from '@airlock/db';
 import { guardedHttp, type GuardedHttpOptions } from '@airlock/sandbox';
-import type { SecretBox } from './secret-box.js';
+import { type SecretBox, sealedFor } from './secret-box.js';
 
 /** `Airlock-Signature: v1=<hex>`, HMAC-SHA256 with the webhook's secret over `<timestamp>.<body>`. */
 export function signWebhook(secret: string, timestamp: number, body: string): string {
@@ -55,7 +55,7 @@ export class WebhookSender {
           headers: {
             'content-type': 'application/json',
             'airlock-timestamp': String(timestamp),
-            'airlock-signature': signWebhook(this.secrets.open(delivery.webhook.secret), timestamp, body),
+            'airlock-signature': signWebhook(this.secrets.open(delivery.webhook.secret, sealedFor.webhookSecret(delivery.webhook.tenantId, delivery.webhook.id)), timestamp, body),
             'airlock-delivery': delivery.id,
           },
           body: new TextEncoder().encode(body),

@@ -18,5 +18,5 @@ export {
 } from './invocation-job.js';
 export { type QuotaLimits, type QuotaVerdict, type Settlement, TenantQuotaGateRepository } from './tenant-quota-gate.repository.js';
 export { createWebhookQueue, enqueueDeliveries, WEBHOOKS_QUEUE, webhookJob, type WebhookJobData } from './webhook-job.js';
-export { createMaintenanceQueue, MAINTENANCE_QUEUE, reconcileJob, retentionJob, scheduleMaintenance } from './maintenance-job.js';
+export { createMaintenanceQueue, MAINTENANCE_QUEUE, reconcileJob, resealJob, retentionJob, scheduleMaintenance } from './maintenance-job.js';
 export { queueProbe } from './queue-probe.js';

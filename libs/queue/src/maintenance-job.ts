@@ -21,17 +21,27 @@ export const reconcileJob = {
   schedulerId: 'reconcile',
 } as const;
 
+/** Seals again what an older secrets key sealed (see SecretResealer). Scheduled like retention; workers also run it as they start. */
+export const resealJob = {
+  name: 'secrets.reseal',
+  version: 1,
+  schema: z.strictObject({ v: z.literal(1) }),
+  schedulerId: 'reseal',
+} as const;
+
 export function createMaintenanceQueue(connection: Redis, prefix: string): Queue {
   return new Queue(MAINTENANCE_QUEUE, { connection, prefix, defaultJobOptions: { removeOnComplete: 100, removeOnFail: 100 } });
 }
 
 /**
- * Schedules the retention sweep and the reconciler (replacing earlier
- * schedules). A new schedule first runs one interval from now: at start, the
- * jobs of a worker that went away are still BullMQ's to recover as stalled.
+ * Schedules the retention sweep, the resealing of secrets and the reconciler
+ * (replacing earlier schedules). The first two run at once; the reconciler
+ * first one interval from now: at start, the jobs of a worker that went away
+ * are still BullMQ's to recover as stalled.
  */
 export async function scheduleMaintenance(queue: Queue, every: { retentionMs: number; reconcileMs: number }): Promise<void> {
   await queue.upsertJobScheduler(retentionJob.schedulerId, { every: every.retentionMs }, { name: retentionJob.name, data: { v: retentionJob.version } });
+  await queue.upsertJobScheduler(resealJob.schedulerId, { every: every.retentionMs }, { name: resealJob.name, data: { v: resealJob.version } });
   await queue.upsertJobScheduler(
     reconcileJob.schedulerId,
     { every: every.reconcileMs, startDate: Date.now() + every.reconcileMs },

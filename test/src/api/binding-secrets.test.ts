@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SecretBox, sealedFor } from '@airlock/execution';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { compileSource, compileTemplate } from '../support/pdk.js';
 import { startWorker, waitUntilFinished } from '../support/pipeline.js';
@@ -19,6 +23,16 @@ export function inspect(): i32 {
   return 0;
 }
 `;
+
+/** Secrets as the first sealed form (`v1`) stored them: bound to the key's id only, not to their binding. */
+function sealedInFirstForm(setting: string, plaintext: string): string {
+  const [id, key] = setting.split(':') as [string, string];
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', Buffer.from(key, 'base64'), iv);
+  cipher.setAAD(Buffer.from(id));
+  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return ['v1', id, iv.toString('base64'), cipher.getAuthTag().toString('base64'), ciphertext.toString('base64')].join(':');
+}
 
 describe('binding secrets', () => {
   let api: ApiHarness;
@@ -57,7 +71,7 @@ describe('binding secrets', () => {
 
     const row = await api.database.prisma.binding.findUniqueOrThrow({ where: { id } });
     assert.ok(row.secrets !== null && !row.secrets.includes(SECRET), 'encrypted at rest');
-    assert.deepEqual(JSON.parse(api.secretBox.open(row.secrets)), { API_TOKEN: `${SECRET}-rotated` }, 'and recoverable for the call that runs it');
+    assert.deepEqual(JSON.parse(api.secretBox.open(row.secrets, sealedFor.bindingSecrets(alice.tenantId, id))), { API_TOKEN: `${SECRET}-rotated` }, 'and recoverable for the call that runs it');
 
     const unchanged = await api.http.request('PATCH', `/v1/bindings/${id}`, { token: alice.key, body: { enabled: false } });
     assert.deepEqual(unchanged.body.secretNames, ['API_TOKEN'], 'other changes keep the secrets');
@@ -156,5 +170,60 @@ describe('binding secrets', () => {
     assert.equal(config.status, 400, config.text);
     assert.equal(config.body.error.message, 'Invalid request body: config: TOKEN also in secrets');
     assert.deepEqual(config.body.error.details.issues, [{ field: 'config.TOKEN', message: 'a secret of this binding has the same name' }]);
+  });
+
+  it('open for their own binding only, and are sealed again by workers once a new key comes first', async () => {
+    const as = { token: alice.key };
+    const plugin = (await api.http.post('/v1/plugins', { ...as, body: { name: 'reader-sealed' } })).body.id;
+    await api.http.post(`/v1/plugins/${plugin}/versions`, { ...as, rawBody: { data: await compileSource(READER), contentType: 'application/wasm' } });
+    await api.http.post(`/v1/plugins/${plugin}/versions/1/publish`, as);
+    const bind = async (event: string, secrets: Record<string, string>) =>
+      (await api.http.post('/v1/bindings', { ...as, body: { event, pluginId: plugin, export: 'inspect', secrets } })).body.id as string;
+    const sealedRow = async (id: string) => (await api.database.prisma.binding.findUniqueOrThrow({ where: { id } })).secrets!;
+    const own = await bind('order.sealed', { API_TOKEN: SECRET });
+    const moved = await bind('order.moved', { API_TOKEN: 'b-token' });
+    const legacy = await bind('order.legacy', { API_TOKEN: 'placeholder' });
+
+    // Someone with write access to the database copies one binding's sealed secrets onto another: they do not open.
+    await api.database.prisma.binding.update({ where: { id: moved }, data: { secrets: await sealedRow(own) } });
+    const refused = await api.http.post(`/v1/bindings/${moved}/test`, { ...as, body: { input: 'x' } });
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.body.error.details.reason, 'secrets_unopenable');
+    assert.match(refused.body.error.message, /cannot be opened .*: set them again\.$/);
+    assert.ok(!refused.text.includes(SECRET));
+    const ownRun = await api.http.post(`/v1/bindings/${own}/test`, { ...as, body: { input: 'x' } });
+    assert.equal(JSON.parse(ownRun.body.output).length, SECRET.length, 'where they were sealed, they open');
+
+    // Secrets stored in the first form (bound to the key only) still open.
+    const setting = (await readFile(join(api.config.dataDir, 'secrets.keys'), 'utf8')).trim();
+    await api.database.prisma.binding.update({ where: { id: legacy }, data: { secrets: sealedInFirstForm(setting, JSON.stringify({ API_TOKEN: 'legacy-token' })) } });
+    const legacyRun = await api.http.post(`/v1/bindings/${legacy}/test`, { ...as, body: { input: 'x' } });
+    assert.equal(JSON.parse(legacyRun.body.output).length, 'legacy-token'.length, legacyRun.text);
+
+    // A new key put first: a worker seals again what the old key sealed, and what the first form sealed.
+    const newKey = SecretBox.generateSetting();
+    const rotated = SecretBox.fromSetting(`${newKey},${setting}`);
+    const movedBefore = await sealedRow(moved);
+    const worker = await startWorker(api, { secrets: rotated });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!(await sealedRow(legacy)).startsWith(rotated.currentPrefix) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (const id of [own, legacy]) assert.ok((await sealedRow(id)).startsWith(rotated.currentPrefix), `binding ${id} sealed again`);
+      assert.equal(await sealedRow(moved), movedBefore, 'what opens with no key held is left as it was');
+    } finally {
+      await worker.close();
+    }
+    // The old key can go now: a worker holding only the new one runs both with their secrets.
+    const newOnly = await startWorker(api, { secrets: SecretBox.fromSetting(newKey) });
+    try {
+      for (const [event, token] of [['order.sealed', SECRET], ['order.legacy', 'legacy-token']] as const) {
+        const queued = (await api.http.post('/v1/events', { ...as, body: { type: event, payload: 'x' } })).body.invocations[0].id as string;
+        const ran = await waitUntilFinished(api, alice.key, queued);
+        assert.equal(ran.status, 'ok', ran.error?.message);
+        assert.equal(JSON.parse(ran.output).length, token.length, event);
+      }
+    } finally {
+      await newOnly.close();
+    }
   });
 });

@@ -91,7 +91,7 @@ describe('retention: a scheduled job deletes what is older than each tenant’s 
     const schedulers = await queue.getJobSchedulers();
     assert.deepEqual(
       schedulers.map((scheduler) => [scheduler.key, scheduler.every]).sort(),
-      [['reconcile', 60_000], ['retention', 1000]],
+      [['reconcile', 60_000], ['reseal', 1000], ['retention', 1000]],
       'one schedule each, however many workers',
     );
     await queue.close();

@@ -12,7 +12,10 @@ export interface InProcessWorker {
 }
 
 /** A worker in this process, on the harness's database, Redis, executors and secrets. */
-export async function startWorker(api: ApiHarness, options: Pick<WorkerDependencies, 'webhookHttp'> & { redisUrl?: string } = {}): Promise<InProcessWorker> {
+export async function startWorker(
+  api: ApiHarness,
+  options: Pick<WorkerDependencies, 'webhookHttp'> & { redisUrl?: string; secrets?: WorkerDependencies['secrets'] } = {},
+): Promise<InProcessWorker> {
   const redis = createRedisConnection(options.redisUrl ?? api.config.redisUrl!, 'consumer', 'airlock-test-worker');
   const app = await createWorkerApp({
     config: api.config,
@@ -20,7 +23,7 @@ export async function startWorker(api: ApiHarness, options: Pick<WorkerDependenc
     sql: api.database.sql,
     redis,
     sandbox: api.sandbox,
-    secrets: api.secretBox,
+    secrets: options.secrets ?? api.secretBox,
     ...(options.webhookHttp ? { webhookHttp: options.webhookHttp } : {}),
   });
   return {

@@ -4,7 +4,7 @@ import { AppError, AppErrorCode } from '@airlock/errors';
 import type { z } from 'zod';
 import { PluginsService } from '../plugins/plugins.service.js';
 import { TenantPolicyService } from '../policies/tenant-policy.service.js';
-import { heldForApproval, reviewPolicy, SecretBox } from '@airlock/execution';
+import { heldForApproval, reviewPolicy, SecretBox, sealedFor } from '@airlock/execution';
 import { ModuleAdmissions } from '../versions/module-admissions.js';
 import { type TestCall, type TestResult, VersionTestsRunner } from '../versions/version-tests.runner.js';
 import { notFound } from '../validation/id-param.pipe.js';
@@ -63,28 +63,45 @@ export class BindingsService {
     return result!;
   }
 
-  private sealed(secrets: Record<string, string>): { secrets: string | null; secretNames: string[] } {
+  /** Secrets sealed for the binding `bindingId` of `tenantId`: they open for that binding only. */
+  private sealed(tenantId: string, bindingId: string, secrets: Record<string, string>): { secrets: string | null; secretNames: string[] } {
     const names = Object.keys(secrets).sort();
-    return names.length === 0 ? { secrets: null, secretNames: [] } : { secrets: this.secretBox.seal(JSON.stringify(secrets)), secretNames: names };
+    if (names.length === 0) return { secrets: null, secretNames: [] };
+    return { secrets: this.secretBox.seal(JSON.stringify(secrets), sealedFor.bindingSecrets(tenantId, bindingId)), secretNames: names };
   }
 
-  /** The binding's secrets in clear, for the call that runs it; never for a response. */
+  /**
+   * The binding's secrets in clear, for the call that runs it; never for a response. What keeps them shut (a key this
+   * deployment no longer holds, damage, secrets moved from another binding) is told as a 409 without the key's id.
+   */
   secretsOf(binding: Binding): Record<string, string> {
-    return binding.secrets === null ? {} : (JSON.parse(this.secretBox.open(binding.secrets)) as Record<string, string>);
+    if (binding.secrets === null) return {};
+    let opened: string;
+    try {
+      opened = this.secretBox.open(binding.secrets, sealedFor.bindingSecrets(binding.tenantId, binding.id));
+    } catch (error) {
+      throw new AppError(AppErrorCode.Conflict, "The binding's secrets cannot be opened (sealed with a key this deployment no longer holds, or damaged): set them again.", {
+        details: { reason: 'secrets_unopenable' },
+        cause: error,
+      });
+    }
+    return JSON.parse(opened) as Record<string, string>;
   }
 
   async create(tenantId: string, input: BindingInput): Promise<BindingWithState> {
     refuseSharedNames(input.config, input.secrets);
     await this.check(tenantId, input);
+    const id = BindingRepository.newId();
     const binding = await this.bindings.createWithin(
       tenantId,
+      id,
       {
         event: input.event,
         pluginId: input.pluginId,
         version: input.version === 'latest' ? null : input.version,
         exportName: input.export,
         config: input.config,
-        ...this.sealed(input.secrets),
+        ...this.sealed(tenantId, id, input.secrets),
         enabled: input.enabled,
       },
       MAX_BINDINGS,
@@ -137,7 +154,7 @@ export class BindingsService {
       const secrets =
         changes.secrets === undefined
           ? { secrets: binding.secrets, secretNames: binding.secretNames as string[] }
-          : this.sealed(changes.secrets ?? {});
+          : this.sealed(tenantId, binding.id, changes.secrets ?? {});
       // The field named is the one this request sent: config alone against the secrets kept, else the secrets.
       refuseSharedNames(next.config, Object.fromEntries(secrets.secretNames.map((name) => [name, ''])), changes.secrets === undefined ? 'config' : 'secrets');
       const rebinds = next.version !== (binding.version ?? 'latest') || next.export !== binding.exportName || (next.enabled && !binding.enabled);

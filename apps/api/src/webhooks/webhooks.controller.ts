@@ -4,7 +4,7 @@ import { Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nest
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { type ListPosition, type Webhook, type WebhookDelivery, WebhookRepository } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
-import { SecretBox } from '@airlock/execution';
+import { SecretBox, sealedFor } from '@airlock/execution';
 import { bareHostname, isPrivateAddress } from '@airlock/sandbox';
 import { z } from 'zod';
 import { actorOf, AuditService } from '../audit/audit.service.js';
@@ -96,7 +96,10 @@ export class WebhooksController {
   @ApiErrors(400, 409)
   async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createWebhookSchema) body: z.output<typeof createWebhookSchema>) {
     const signingSecret = randomBytes(32).toString('hex');
-    const webhook = await this.webhooks.createWithin(principal.tenant.id, { url: body.url, events: body.events, secret: this.secrets.seal(signingSecret) }, MAX_WEBHOOKS);
+    const tenantId = principal.tenant.id;
+    const id = WebhookRepository.newId();
+    const secret = this.secrets.seal(signingSecret, sealedFor.webhookSecret(tenantId, id));
+    const webhook = await this.webhooks.createWithin(tenantId, id, { url: body.url, events: body.events, secret }, MAX_WEBHOOKS);
     if (webhook === null) {
       throw new AppError(AppErrorCode.LimitReached, `The tenant has reached its limit of ${MAX_WEBHOOKS} webhooks; delete one first.`, {
         details: { limit: 'maxWebhooks', max: MAX_WEBHOOKS },

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { AirlockConfig } from '@airlock/config';
-import { InvocationReconciler, RetentionSweeper } from '@airlock/execution';
-import { createMaintenanceQueue, MAINTENANCE_QUEUE, reconcileJob, retentionJob, scheduleMaintenance } from '@airlock/queue';
+import { InvocationReconciler, RetentionSweeper, SecretResealer } from '@airlock/execution';
+import { createMaintenanceQueue, MAINTENANCE_QUEUE, reconcileJob, resealJob, retentionJob, scheduleMaintenance } from '@airlock/queue';
 import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { WORKER_CONFIG, WORKER_REDIS } from '../worker-dependencies.js';
@@ -10,7 +10,9 @@ import { WORKER_CONFIG, WORKER_REDIS } from '../worker-dependencies.js';
  * Schedules and runs the maintenance jobs, each on one worker at a time:
  * every `retentionIntervalMs` the retention sweep deletes what is older than
  * each tenant's retention; every `reconcileIntervalMs` the reconciler repairs
- * invocations the queue lost track of.
+ * invocations the queue lost track of; every `retentionIntervalMs` too, and
+ * as each worker starts, secrets sealed with an older key (or in the older
+ * form) are sealed again with the current one.
  */
 @Injectable()
 export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -23,6 +25,7 @@ export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicati
     @Inject(WORKER_REDIS) private readonly redis: Redis,
     private readonly sweeper: RetentionSweeper,
     private readonly reconciler: InvocationReconciler,
+    private readonly resealer: SecretResealer,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -31,6 +34,9 @@ export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicati
     this.worker = new Worker(MAINTENANCE_QUEUE, (job) => this.process(job), { connection: this.redis, prefix: this.config.redisPrefix, concurrency: 1 });
     this.worker.on('error', (error) => this.logger.warn(`queue error: ${error.message}`));
     this.worker.on('failed', (job, error) => this.logger.warn(`${job?.name ?? 'maintenance job'} failed: ${error.message}`));
+    // Keys are rotated by restarting workers with a new one first, and the schedule outlives a restart: each worker
+    // reseals once as it starts too, in the background (concurrent sweeps are safe: each value is compared and set).
+    void this.reseal().catch((error: unknown) => this.logger.warn(`sealing secrets again failed: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -47,6 +53,10 @@ export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicati
       reconcileJob.schema.parse(job.data);
       return this.reconcile();
     }
+    if (job.name === resealJob.name) {
+      resealJob.schema.parse(job.data);
+      return this.reseal();
+    }
     throw new UnrecoverableError(`unknown job ${job.name}`);
   }
 
@@ -54,6 +64,15 @@ export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicati
     const deleted = await this.sweeper.sweep();
     const summary = `${deleted.tenants} tenant(s): deleted ${deleted.invocations} invocation(s), ${deleted.events} event(s), ${deleted.spans} span(s), ${deleted.webhookDeliveries} webhook deliveries, ${deleted.kvEntries} key-value entries of plugins gone`;
     if (deleted.invocations + deleted.events + deleted.spans + deleted.webhookDeliveries + deleted.kvEntries > 0) this.logger.log(summary);
+    return summary;
+  }
+
+  private async reseal(): Promise<string> {
+    const { resealed, unopenable } = await this.resealer.sweep();
+    const summary = `${resealed} sealed secret(s) sealed again with the current key, ${unopenable} that no key held opens`;
+    if (resealed > 0) this.logger.log(summary);
+    // Those stay unusable until set again, and the key that sealed them may have been dropped too soon.
+    if (unopenable > 0) this.logger.warn(summary);
     return summary;
   }
 

@@ -39,13 +39,18 @@ export interface BindingRunState {
 export class BindingRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
+  /** An id for a binding about to be created. */
+  static newId(): string {
+    return randomUUID();
+  }
+
   /**
    * Creates a binding unless the tenant has `max` already or its plugin is
    * deleted (null then); concurrent creates, and plugin deletions (see
-   * PluginRepository.softDelete), take turns (`insertInTurn`).
+   * PluginRepository.softDelete), take turns (`insertInTurn`). The id is the
+   * caller's (`BindingRepository.newId()`): its secrets are sealed for it.
    */
-  async createWithin(tenantId: string, fields: BindingFields, max: number): Promise<Binding | null> {
-    const id = randomUUID();
+  async createWithin(tenantId: string, id: string, fields: BindingFields, max: number): Promise<Binding | null> {
     const inserted = await insertInTurn(
       this.prisma,
       'bindings',

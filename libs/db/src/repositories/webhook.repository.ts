@@ -7,9 +7,16 @@ import { insertInTurn } from './tenant-turns.js';
 export class WebhookRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Creates a webhook unless the tenant has `max` already (null then); concurrent requests take turns (`insertInTurn`). */
-  async createWithin(tenantId: string, webhook: { url: string; events: string[]; secret: string }, max: number): Promise<Webhook | null> {
-    const id = randomUUID();
+  /** An id for a webhook about to be created. */
+  static newId(): string {
+    return randomUUID();
+  }
+
+  /**
+   * Creates a webhook unless the tenant has `max` already (null then); concurrent requests take turns (`insertInTurn`).
+   * The id is the caller's (`WebhookRepository.newId()`): the signing secret is sealed for it.
+   */
+  async createWithin(tenantId: string, id: string, webhook: { url: string; events: string[]; secret: string }, max: number): Promise<Webhook | null> {
     const inserted = await insertInTurn(
       this.prisma,
       'webhooks',
