@@ -43,6 +43,13 @@ export class WebhookSender {
         finishedAt: invocation.finishedAt?.toISOString() ?? null,
       },
     });
+    const signingSecret = this.signingSecretOf(delivery.webhook);
+    if (signingSecret === null) {
+      // No later attempt can sign it either: failed at once, saying what to do, without the key's id or the cause.
+      const lastError = 'the webhook signing secret cannot be opened (sealed with a key this deployment no longer holds, or damaged): delete the webhook and register it again';
+      await this.webhooks.recordAttempt(delivery.id, { status: 'failed', lastStatus: null, lastError }, new Date());
+      return 'gone';
+    }
     const timestamp = Math.floor(Date.now() / 1000);
     let lastStatus: number | null = null;
     let lastError: string | null = null;
@@ -55,7 +62,7 @@ export class WebhookSender {
           headers: {
             'content-type': 'application/json',
             'airlock-timestamp': String(timestamp),
-            'airlock-signature': signWebhook(this.secrets.open(delivery.webhook.secret, sealedFor.webhookSecret(delivery.webhook.tenantId, delivery.webhook.id)), timestamp, body),
+            'airlock-signature': signWebhook(signingSecret, timestamp, body),
             'airlock-delivery': delivery.id,
           },
           body: new TextEncoder().encode(body),
@@ -73,5 +80,14 @@ export class WebhookSender {
     }
     await this.webhooks.recordAttempt(delivery.id, { status: finalAttempt ? 'failed' : 'pending', lastStatus, lastError }, new Date());
     return finalAttempt ? 'gone' : 'retry';
+  }
+
+  /** The webhook's signing secret, or null when it does not open. */
+  private signingSecretOf(webhook: { id: string; tenantId: string; secret: string }): string | null {
+    try {
+      return this.secrets.open(webhook.secret, sealedFor.webhookSecret(webhook.tenantId, webhook.id));
+    } catch {
+      return null;
+    }
   }
 }

@@ -207,7 +207,8 @@ describe('binding secrets', () => {
     const worker = await startWorker(api, { secrets: rotated });
     try {
       const deadline = Date.now() + 10_000;
-      while (!(await sealedRow(legacy)).startsWith(rotated.currentPrefix) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      const resealed = async () => (await Promise.all([own, legacy].map(sealedRow))).every((sealed) => sealed.startsWith(rotated.currentPrefix));
+      while (!(await resealed()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       for (const id of [own, legacy]) assert.ok((await sealedRow(id)).startsWith(rotated.currentPrefix), `binding ${id} sealed again`);
       assert.equal(await sealedRow(moved), movedBefore, 'what opens with no key held is left as it was');
     } finally {

@@ -3,6 +3,9 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SecretBox, sealedFor } from '@airlock/execution';
 import { isPrivateAddress } from '@airlock/sandbox';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
@@ -172,4 +175,34 @@ describe('result webhooks', () => {
     // First come, first served would post it after all 24; it goes with the next free slot instead.
     assert.ok(before <= 16, `${before} of the other tenant's deliveries went first`);
   });
+
+  it('signs with a secret that opens for its own webhook only, and a worker reseals secrets under a new key', async () => {
+    const own = await register(`http://hooks.example.test:${port}/sealed-own`, ['order.created']);
+    const moved = await register(`http://hooks.example.test:${port}/sealed-moved`, ['order.created']);
+    const sealedOf = async (id: string) => (await api.database.prisma.webhook.findUniqueOrThrow({ where: { id } })).secret;
+    // Someone with write access to the database copies one webhook's sealed secret onto another.
+    await api.database.prisma.webhook.update({ where: { id: moved.id }, data: { secret: await sealedOf(own.id) } });
+    await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payload: 'sealed' } });
+
+    await deliveries(own.id, (items) => items[0]?.status === 'delivered');
+    const [failed] = await deliveries(moved.id, (items) => items[0]?.status === 'failed');
+    assert.equal(failed.attempts, 1, 'not retried: no attempt could sign it');
+    assert.equal(failed.lastError, 'the webhook signing secret cannot be opened (sealed with a key this deployment no longer holds, or damaged): delete the webhook and register it again');
+    assert.ok(!received.some((entry) => entry.path === '/sealed-moved'), 'nothing was posted unsigned or signed with the other secret');
+
+    const setting = (await readFile(join(api.config.dataDir, 'secrets.keys'), 'utf8')).trim();
+    const rotated = SecretBox.fromSetting(`${SecretBox.generateSetting()},${setting}`);
+    const movedBefore = await sealedOf(moved.id);
+    const resealing = await startWorker(api, { secrets: rotated });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!(await sealedOf(own.id)).startsWith(rotated.currentPrefix) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok((await sealedOf(own.id)).startsWith(rotated.currentPrefix), 'sealed again with the new key');
+      assert.equal(rotated.open(await sealedOf(own.id), sealedFor.webhookSecret(alice.tenantId, own.id)), own.signingSecret);
+      assert.equal(await sealedOf(moved.id), movedBefore, 'what opens with no key held is left as it was');
+    } finally {
+      await resealing.close();
+    }
+  });
 });
+

@@ -19,6 +19,8 @@ export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicati
   private worker: Worker | undefined;
   private queue: Queue | undefined;
   private readonly logger = new Logger('Maintenance');
+  /** The sweep a worker runs as it starts: awaited at shutdown, so it is not cut off mid-way. */
+  private startupReseal: Promise<string> | undefined;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: AirlockConfig,
@@ -36,10 +38,14 @@ export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicati
     this.worker.on('failed', (job, error) => this.logger.warn(`${job?.name ?? 'maintenance job'} failed: ${error.message}`));
     // Keys are rotated by restarting workers with a new one first, and the schedule outlives a restart: each worker
     // reseals once as it starts too, in the background (concurrent sweeps are safe: each value is compared and set).
-    void this.reseal().catch((error: unknown) => this.logger.warn(`sealing secrets again failed: ${error instanceof Error ? error.message : String(error)}`));
+    this.startupReseal = this.reseal().catch((error: unknown) => {
+      this.logger.warn(`sealing secrets again failed: ${error instanceof Error ? error.message : String(error)}`);
+      return '';
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.startupReseal;
     await this.worker?.close();
     await this.queue?.close();
   }
@@ -67,12 +73,15 @@ export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicati
     return summary;
   }
 
+  /** Always logged: after a key rotation, the operator waits for a sweep that leaves nothing under an older key. */
   private async reseal(): Promise<string> {
-    const { resealed, unopenable } = await this.resealer.sweep();
-    const summary = `${resealed} sealed secret(s) sealed again with the current key, ${unopenable} that no key held opens`;
-    if (resealed > 0) this.logger.log(summary);
+    const { resealed, unopenable, unopenableOwners } = await this.resealer.sweep();
+    const named = `${unopenableOwners.join(', ')}${unopenable > unopenableOwners.length ? ', ...' : ''}`;
+    const rest = unopenable === 0 ? 'every stored secret is sealed with the current key' : `${unopenable} open with no key held (${named}): set a binding's secrets again, register a webhook again`;
+    const summary = `secrets: ${resealed} sealed again with the current key; ${rest}`;
     // Those stay unusable until set again, and the key that sealed them may have been dropped too soon.
     if (unopenable > 0) this.logger.warn(summary);
+    else this.logger.log(summary);
     return summary;
   }
 
