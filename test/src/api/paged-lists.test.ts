@@ -123,6 +123,12 @@ describe('paged lists: plugins, API keys, approvals, dead letters, webhook deliv
       assert.equal(response.status, 400, `${query}: ${response.text}`);
       assert.deepEqual(response.body.error.details.issues, [{ field: 'limit', message }], query);
     }
+    // Any query parameter given twice is told so, whatever it holds.
+    for (const [url, field] of [['/v1/usage?from=2026-01-01&from=2026-01-02', 'from'], ['/v1/invocations?status=ok&status=queued', 'status'], ['/v1/plugins?cursor=a&cursor=b', 'cursor']] as const) {
+      const response = await api.http.get(url, { token: alice.key });
+      assert.equal(response.status, 400, `${url}: ${response.text}`);
+      assert.deepEqual(response.body.error.details.issues, [{ field, message: 'must be given once' }], url);
+    }
     assert.equal((await api.http.get('/v1/plugins?limit=007', { token: alice.key })).status, 200);
     assert.equal((await api.http.get('/v1/logs?limit=500', { token: alice.key })).status, 200, 'the logs take pages of up to 500');
     assert.equal((await api.http.get('/v1/logs?limit=501', { token: alice.key })).status, 400);

@@ -249,6 +249,14 @@ describe('tenants and API keys over HTTP', () => {
     assert.equal((await api.http.get('/v1/admin/tenants', { token: api.adminToken })).body.items.length, before);
     const withCharset = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: '{"name":"Charset"}', contentType: 'application/json; charset=utf-8' } });
     assert.equal(withCharset.status, 201, withCharset.text);
+    // Other labels of UTF-8 (browsers read `utf8` as UTF-8 too) are UTF-8, still checked as such.
+    for (const [index, label] of ['UTF8', '"utf8"', 'unicode-1-1-utf-8'].entries()) {
+      const aliased = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: `{"name":"Charset ${index}"}`, contentType: `application/json;charset=${label}` } });
+      assert.equal(aliased.status, 201, `${label}: ${aliased.text}`);
+    }
+    const notUtf8 = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: Buffer.from([0x7b, 0x22, 0x6e, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d]), contentType: 'application/json; charset=utf8' } });
+    assert.equal(notUtf8.status, 400, notUtf8.text);
+    assert.match(notUtf8.body.error.message, /not valid UTF-8/);
     // A charset or Content-Encoding this server does not read: named, with what it reads instead.
     const ascii = await api.http.post('/v1/admin/tenants', { token: api.adminToken, rawBody: { data: '{"name":"Ascii"}', contentType: 'application/json; charset=us-ascii' } });
     assert.equal(ascii.status, 415, ascii.text);

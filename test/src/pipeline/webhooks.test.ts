@@ -128,6 +128,22 @@ describe('result webhooks', () => {
     }
     const literal = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: 'http://10.0.0.8/hook' } });
     assert.match(literal.body.error.details.issues[0].message, /must not be a private or reserved address/);
+    // NAT64 for a local network (here the metadata address behind it) and Teredo carry IPv4 addresses: refused too.
+    for (const url of ['http://[64:ff9b:1::a9fe:a9fe]/', 'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/']) {
+      const hidden = await api.http.post('/v1/webhooks', { token: alice.key, body: { url } });
+      assert.equal(hidden.status, 400, `${url}: ${hidden.text}`);
+    }
+    // Too long as sent, or once encoded as deliveries send it (é is 6 characters percent-encoded): said so.
+    const long = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: `https://example.com/${'a'.repeat(2000)}` } });
+    assert.equal(long.status, 400, long.text);
+    assert.deepEqual(long.body.error.details.issues, [{ field: 'url', message: 'must be at most 2000 characters' }]);
+    const encodedLong = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: `https://example.com/${'é'.repeat(1900)}` } });
+    assert.equal(encodedLong.status, 400, encodedLong.text);
+    assert.match(encodedLong.body.error.details.issues[0].message, /^must be at most 2000 characters as delivered/);
+    // An event type listed twice is kept once.
+    const twice = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: `http://hooks.example.test:${port}/twice`, events: ['invoice.due', 'invoice.due'] } });
+    assert.deepEqual(twice.body.events, ['invoice.due']);
+    assert.equal((await api.http.delete(`/v1/webhooks/${twice.body.id}`, { token: alice.key })).status, 204);
     // Kept and shown as the address posted to: a right-to-left override cannot make one path read as another.
     const disguised = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: 'https://Hooks.Example.COM/\u202Egpj.exe' } });
     assert.equal(disguised.status, 201, disguised.text);

@@ -147,6 +147,11 @@ export class ZodValidationPipe<Schema extends z.ZodType> implements PipeTransfor
   transform(value: unknown): z.output<Schema> {
     // Raw bytes reach a JSON route only by mistake (jsonBodiesMiddleware refuses them first): never walked byte by byte.
     if (Buffer.isBuffer(value)) throw new AppError(AppErrorCode.UnsupportedMediaType, 'This route takes JSON: send it with Content-Type: application/json.');
+    // A query parameter given twice arrives as a list: said so for every parameter alike, not as what its type expects.
+    if (this.part === 'query' && typeof value === 'object' && value !== null) {
+      const repeated = Object.entries(value).find(([, given]) => Array.isArray(given));
+      if (repeated !== undefined) throw invalidField('query', repeated[0], 'must be given once');
+    }
     const bad = firstUnstorable(value);
     if (bad !== null) throw invalidField(this.part, bad.path.length === 0 ? this.part : bad.path.join('.'), bad.reason);
     const parsed = this.schema.safeParse(value ?? {});

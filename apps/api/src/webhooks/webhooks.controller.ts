@@ -28,8 +28,9 @@ const MAX_WEBHOOKS = 20;
 
 const createWebhookSchema = z.strictObject({
   url: z
-    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-    .max(2000)
+    .string()
+    .max(2000, 'must be at most 2000 characters')
+    .pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }))
     .refine((url) => {
       // Runs even when the URL check failed (that failure is already reported): only a parsable URL is looked into.
       if (!URL.canParse(url)) return true;
@@ -45,9 +46,15 @@ const createWebhookSchema = z.strictObject({
       const parsed = new URL(url);
       parsed.hostname = parsed.hostname.replace(/\.$/, '');
       return parsed.href;
-    }),
-  /** Event types whose invocations are posted; empty or absent: every type. */
-  events: z.array(eventNameSchema).max(100).default([]),
+    })
+    // Encoding can triple what is outside ASCII: the address kept must still fit.
+    .pipe(z.string().max(2000, 'must be at most 2000 characters as delivered (with what is outside ASCII percent-encoded, the host in punycode)')),
+  /** Event types whose invocations are posted; empty or absent: every type. Each once. */
+  events: z
+    .array(eventNameSchema)
+    .max(100)
+    .default([])
+    .transform((events) => [...new Set(events)]),
 });
 
 const webhookViewSchema = z.object({ id: z.uuid(), url: z.string(), events: z.array(z.string()), enabled: z.boolean(), createdAt: z.iso.datetime() });

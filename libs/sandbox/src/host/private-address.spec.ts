@@ -9,13 +9,15 @@ describe('isPrivateAddress', () => {
       '100.64.0.1', '0.0.0.0', '224.0.0.1', '255.255.255.255', '::', '::1', '[::1]', 'fe80::1', 'fe80::1%eth0', 'fc00::1',
       'fd00:ec2::254', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.0.0.1', '::ffff:169.254.169.254', '64:ff9b::a00:1',
       '::127.0.0.1', '2002:7f00:1::', 'ff02::1', 'not an address',
+      // Local-use NAT64 (169.254.169.254 behind 64:ff9b:1::/48), Teredo, other IETF assignments, documentation, SRv6.
+      '64:ff9b:1::a9fe:a9fe', '64:ff9b:1:ffff::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '2001:2::1', '2001:1ff::1', '3fff::1', '5f00::1',
     ]) {
       assert.equal(isPrivateAddress(address), true, address);
     }
   });
 
   it('lets public addresses through, including IPv4-mapped ones', () => {
-    for (const address of ['93.184.216.34', '8.8.8.8', '172.32.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '100.128.0.1']) {
+    for (const address of ['93.184.216.34', '8.8.8.8', '172.32.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '100.128.0.1', '64:ff9b::808:808', '2001:200::1', '2001:4860:4860::8888']) {
       assert.equal(isPrivateAddress(address), false, address);
     }
   });

@@ -28,9 +28,13 @@ for (const [network, prefix] of [
 for (const [network, prefix] of [
   ['::', 96], // unspecified, loopback and IPv4-compatible
   ['::ffff:0:0', 96], // IPv4-mapped forms not unpacked below
+  ['64:ff9b:1::', 48], // local-use NAT64 (RFC 8215): IPv4 addresses of a local network behind a translator
   ['100::', 64],
+  ['2001::', 23], // IETF protocol assignments: Teredo (2001::/32) carries IPv4 addresses, the rest is special-purpose
   ['2001:db8::', 32],
   ['2002::', 16], // 6to4 embeds any IPv4 address
+  ['3fff::', 20], // documentation (RFC 9637)
+  ['5f00::', 16], // segment routing identifiers (RFC 9602), not globally reachable
   ['fc00::', 7],
   ['fe80::', 10],
   ['fec0::', 10],
