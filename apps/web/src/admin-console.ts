@@ -40,11 +40,14 @@ export class AdminConsole {
     });
     this.approvals = new ApprovalsPanel(client, name, changedAnything);
     this.audit = new AuditPanel(client, name);
+    // Tenants made elsewhere (another admin, the API) show when asked for.
+    const refreshTenants = h('button', { className: 'link', testId: 'refresh-tenants' }, 'refresh');
+    refreshTenants.addEventListener('click', () => void this.loadTenants());
     this.element = h(
       'div',
       { className: 'workbench' },
       h('header', {}, h('h1', {}, 'Airlock'), h('span', { className: 'tenant', testId: 'admin-badge' }, 'Admin'), signOut),
-      h('aside', {}, h('h3', {}, 'Tenants'), this.newTenantForm(), this.notice.element, this.tenantList),
+      h('aside', {}, h('h3', {}, 'Tenants ', refreshTenants), this.newTenantForm(), this.notice.element, this.tenantList),
       h('main', { className: 'admin-main' }, this.tenantPanel.element),
       h('div', { className: 'side' }, this.approvals.element, this.audit.element),
     );

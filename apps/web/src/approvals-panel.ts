@@ -35,7 +35,10 @@ export class ApprovalsPanel {
     private readonly onDecided: () => void,
   ) {
     this.status.addEventListener('change', () => void this.load());
-    this.element = h('section', { className: 'approvals' }, h('h3', {}, 'Permission approvals ', this.status), this.notice.element, this.list);
+    // Requests arrive as tenants compile: nothing announces them, so the admin asks again.
+    const refresh = h('button', { className: 'link', testId: 'refresh-approvals' }, 'refresh');
+    refresh.addEventListener('click', () => void this.load());
+    this.element = h('section', { className: 'approvals' }, h('h3', {}, 'Permission approvals ', this.status, ' ', refresh), this.notice.element, this.list);
   }
 
   async load(): Promise<void> {

@@ -6,6 +6,24 @@ import { parseStringMap } from './string-map.js';
 /** What a binding's control locks while its request runs: one click, one request. */
 type Lockable = HTMLButtonElement | HTMLInputElement | HTMLFieldSetElement;
 
+/** A binding's settings form as shown: whether it is open, and what was typed in it. */
+interface SettingsForm {
+  form: HTMLFormElement;
+  config: HTMLTextAreaElement;
+  /** The config as the binding had it when the form was made: other text is typed, not saved. */
+  shownConfig: string;
+  secrets: HTMLTextAreaElement;
+  clear: HTMLInputElement;
+}
+
+/** What a redraw keeps of an open or edited settings form. */
+interface SettingsDraft {
+  open: boolean;
+  config: string | null;
+  secrets: string;
+  clear: boolean;
+}
+
 /**
  * The plugin's bindings: which events run which export of which version,
  * with what config and secrets (the plugin reads both with `Config.get`;
@@ -32,6 +50,8 @@ export class BindingsPanel {
   private readonly fields = h('fieldset', { className: 'new-binding' }, this.event, this.exportSelect, this.versionSelect, this.config, this.secrets, this.bindButton);
   private readonly message = h('p', { className: 'problem', testId: 'binding-problem' });
   private plugin: Plugin | null = null;
+  /** The settings forms of the rows shown, by binding id. */
+  private settings = new Map<string, SettingsForm>();
 
   constructor(private readonly client: ApiClient) {
     const form = h('form', {}, this.fields);
@@ -58,6 +78,7 @@ export class BindingsPanel {
   async open(plugin: Plugin): Promise<void> {
     this.plugin = plugin;
     fill(this.list);
+    this.settings = new Map();
     this.offer(plugin, []);
     this.message.textContent = '';
     await this.reload().catch((error: unknown) => this.sayFor(plugin, explain(error)));
@@ -84,15 +105,25 @@ export class BindingsPanel {
     await this.reload();
   }
 
-  private async reload(): Promise<void> {
+  /**
+   * Shows the plugin's bindings as they now are. Settings forms open or typed in stay as they were (any other
+   * binding's change redraws the list), except `saved`'s, whose settings were just saved: it shows them as saved.
+   */
+  private async reload(saved?: string): Promise<void> {
     const plugin = this.plugin;
     if (plugin === null) return;
     const { items } = await this.client.get<{ items: Binding[] }>(`/v1/bindings?pluginId=${encodeURIComponent(plugin.id)}`);
     if (plugin !== this.plugin) return;
-    fill(this.list, ...items.map((binding) => this.row(binding)));
+    const drafts = new Map<string, SettingsDraft>();
+    for (const [id, shown] of this.settings) {
+      const draft = draftOf(shown);
+      if (draft !== null && id !== saved) drafts.set(id, draft);
+    }
+    this.settings = new Map();
+    fill(this.list, ...items.map((binding) => this.row(binding, drafts.get(binding.id))));
   }
 
-  private row(binding: Binding): HTMLElement {
+  private row(binding: Binding, draft: SettingsDraft | undefined): HTMLElement {
     // Disabled shows in its checkbox; any other reason it runs nothing is said where the version it runs would be.
     const runs = binding.stoppedBecause === null ? `runs v${binding.resolvedVersion}` : binding.enabled ? `runs nothing: ${binding.stoppedBecause}` : 'disabled';
     const toggle = h('input', { type: 'checkbox', checked: binding.enabled, title: 'enabled', testId: 'binding-enabled', ariaLabel: `binding of ${binding.event} enabled` });
@@ -101,8 +132,8 @@ export class BindingsPanel {
     remove.addEventListener('click', () => {
       if (confirm(`Remove the binding of ${binding.event}? What it has queued will not run.`)) void this.act(remove, () => this.client.delete(`/v1/bindings/${binding.id}`));
     });
-    const settings = this.settingsForm(binding);
     const edit = h('button', { className: 'link', ariaLabel: `settings of the binding of ${binding.event}`, ariaExpanded: 'false' }, 'settings');
+    const settings = this.settingsForm(binding, edit, draft);
     edit.addEventListener('click', () => {
       settings.hidden = !settings.hidden;
       edit.ariaExpanded = String(!settings.hidden);
@@ -128,9 +159,10 @@ export class BindingsPanel {
   }
 
   /** A binding's config, replaced whole; its secrets replaced only when new ones are typed, or all removed. */
-  private settingsForm(binding: Binding): HTMLElement {
+  private settingsForm(binding: Binding, edit: HTMLButtonElement, draft: SettingsDraft | undefined): HTMLFormElement {
     const of = `of the binding of ${binding.event}`;
-    const config = h('textarea', { rows: 3, spellcheck: false, value: JSON.stringify(binding.config, null, 1), testId: 'settings-config', ariaLabel: `config ${of} (JSON)` });
+    const shownConfig = JSON.stringify(binding.config, null, 1);
+    const config = h('textarea', { rows: 3, spellcheck: false, value: draft?.config ?? shownConfig, testId: 'settings-config', ariaLabel: `config ${of} (JSON)` });
     const secrets = h('textarea', {
       rows: 2,
       spellcheck: false,
@@ -139,45 +171,62 @@ export class BindingsPanel {
       testId: 'settings-secrets',
       ariaLabel: `new secrets ${of} (JSON)`,
     });
-    const clear = h('input', { type: 'checkbox', testId: 'settings-clear-secrets' });
+    const clear = h('input', { type: 'checkbox', checked: draft?.clear ?? false, testId: 'settings-clear-secrets' });
+    secrets.value = draft?.secrets ?? '';
     const save = h('button', { type: 'submit', testId: 'settings-save' }, 'Save');
-    const form = h('form', { className: 'binding-settings', hidden: true }, config, secrets, h('label', {}, clear, ' remove every secret'), save);
+    const form = h('form', { className: 'binding-settings', hidden: !(draft?.open ?? false) }, config, secrets, h('label', {}, clear, ' remove every secret'), save);
+    edit.ariaExpanded = String(!form.hidden);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      void this.act(save, async () => {
-        const change: Record<string, unknown> = { config: parseStringMap(config.value, 'config') };
-        if (clear.checked) change.secrets = null;
-        else if (secrets.value.trim() !== '') change.secrets = parseStringMap(secrets.value, 'secrets');
-        await this.client.patch(`/v1/bindings/${binding.id}`, change);
-      });
+      void this.act(
+        save,
+        async () => {
+          const change: Record<string, unknown> = { config: parseStringMap(config.value, 'config') };
+          if (clear.checked) change.secrets = null;
+          else if (secrets.value.trim() !== '') change.secrets = parseStringMap(secrets.value, 'secrets');
+          await this.client.patch(`/v1/bindings/${binding.id}`, change);
+        },
+        binding.id,
+      );
     });
+    this.settings.set(binding.id, { form, config, shownConfig, secrets, clear });
     return form;
   }
 
   /**
    * Does something to the open plugin's bindings, with `lock` off until it is
    * done (a second click would do it twice), then shows them as they now are
-   * (even when it failed).
+   * (even when it failed). `settingsOf` names the binding whose settings form
+   * it saves: done, that form shows what was saved.
    */
-  private async act(lock: Lockable, action: (plugin: Plugin) => Promise<unknown>): Promise<void> {
+  private async act(lock: Lockable, action: (plugin: Plugin) => Promise<unknown>, settingsOf?: string): Promise<void> {
     const plugin = this.plugin;
     if (plugin === null) return;
     lock.disabled = true;
     this.message.textContent = '';
+    let saved: string | undefined;
     try {
       await action(plugin);
+      saved = settingsOf;
     } catch (error) {
       this.sayFor(plugin, explain(error));
     } finally {
       lock.disabled = false;
     }
-    await this.reload().catch((error: unknown) => this.sayFor(plugin, explain(error)));
+    await this.reload(saved).catch((error: unknown) => this.sayFor(plugin, explain(error)));
   }
 
   /** Says what went wrong for `plugin`, unless another plugin is shown by now. */
   private sayFor(plugin: Plugin, message: string): void {
     if (plugin === this.plugin) this.message.textContent = message;
   }
+}
+
+/** What a redraw must keep of a settings form: null when it is closed and holds nothing typed. */
+function draftOf({ form, config, shownConfig, secrets, clear }: SettingsForm): SettingsDraft | null {
+  const typedConfig = config.value === shownConfig ? null : config.value;
+  if (form.hidden && typedConfig === null && secrets.value === '' && !clear.checked) return null;
+  return { open: !form.hidden, config: typedConfig, secrets: secrets.value, clear: clear.checked };
 }
 
 /** Names a tenant chose (config keys, secret names), each set apart, between commas. */

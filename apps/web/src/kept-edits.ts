@@ -12,6 +12,8 @@ export interface KeptEdits {
   pluginId: string;
   pluginName: string;
   source: PluginSource;
+  /** The declared tests as typed, when they were edited too. */
+  tests?: string;
 }
 
 const ITEM = 'airlock.keptEdits';

@@ -14,6 +14,8 @@ export class TestsPanel {
   readonly runButton = h('button', { testId: 'run-declared-tests', disabled: true }, 'Run the selected version’s tests');
   private readonly text = h('textarea', { rows: 6, spellcheck: false, testId: 'declared-tests', placeholder: JSON.stringify(EXAMPLE), ariaLabel: 'declared tests (JSON)' });
   private readonly results = h('div', { testId: 'declared-results' });
+  /** The text as loaded or last compiled: anything else typed is an edit not compiled yet. */
+  private savedText = '';
 
   constructor() {
     this.element = h(
@@ -30,7 +32,28 @@ export class TestsPanel {
   /** Shows the tests a version was made with. */
   load(tests: unknown[]): void {
     this.text.value = tests.length === 0 ? '' : JSON.stringify(tests, null, 2);
+    this.savedText = this.text.value;
     fill(this.results);
+  }
+
+  /** The text as typed, to keep and put back (edits kept over a refused key). */
+  get typed(): string {
+    return this.text.value;
+  }
+
+  /** Puts typed text back over what was loaded: an edit not compiled yet. */
+  restore(typed: string): void {
+    this.text.value = typed;
+  }
+
+  /** Whether the text differs from what was loaded or last compiled. */
+  get dirty(): boolean {
+    return this.text.value !== this.savedText;
+  }
+
+  /** `compiled` (the text a compile sent) is saved now: edits typed since stay unsaved. */
+  markSaved(compiled: string): void {
+    this.savedText = compiled;
   }
 
   /** The tests to compile with; throws a sentence when the text is not a JSON list. */

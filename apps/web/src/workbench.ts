@@ -18,6 +18,18 @@ import { WebhooksDialog } from './webhooks-dialog.js';
 const ENTRY = 'index.ts';
 const templateSource = (name: string): PluginSource => ({ files: { [ENTRY]: TEMPLATES.get(name) ?? '' }, entry: ENTRY });
 
+/** What publishing made of a version: bindings run it only once the permissions it asks for are approved. */
+function publishedNotice(version: Version): string {
+  switch (version.approvalStatus) {
+    case 'pending':
+      return `Version ${version.number} is published, and runs nothing until an admin approves the permissions it asks for (${version.permissions.join(', ')}).`;
+    case 'rejected':
+      return `Version ${version.number} is published, but an admin refused the permissions it asks for: bindings cannot run it.`;
+    default:
+      return `Version ${version.number} is published: bindings can run it.`;
+  }
+}
+
 /**
  * The tenant's plugins on the left; the selected one's source in the middle,
  * compiled into a new version on demand; on the right, an ad-hoc test call of
@@ -54,7 +66,7 @@ export class Workbench {
   private readonly logs: LogsPanel;
   private readonly tests = new TestsPanel();
   private readonly warnBeforeLeaving = (event: BeforeUnloadEvent) => {
-    if (this.editor.dirty) event.preventDefault();
+    if (this.unsaved) event.preventDefault();
   };
 
   constructor(
@@ -150,8 +162,14 @@ export class Workbench {
    */
   keepUnsavedEdits(): boolean {
     const plugin = this.plugin;
-    if (plugin === null || !this.editor.dirty) return false;
-    return keepEdits({ tenantId: this.tenant.id, pluginId: plugin.id, pluginName: plugin.name, source: this.editor.source });
+    if (plugin === null || !this.unsaved) return false;
+    return keepEdits({
+      tenantId: this.tenant.id,
+      pluginId: plugin.id,
+      pluginName: plugin.name,
+      source: this.editor.source,
+      ...(this.tests.dirty ? { tests: this.tests.typed } : {}),
+    });
   }
 
   /** Puts edits kept from a refused key back over their plugin, as changes not compiled yet. */
@@ -170,6 +188,7 @@ export class Workbench {
     // Another plugin opened meanwhile: they wait for the next sign-in.
     if (this.plugin !== plugin) return;
     this.editor.restore(kept.source);
+    if (kept.tests !== undefined) this.tests.restore(kept.tests);
     forgetKeptEdits();
     this.notice.say(['Your changes to ', untrusted(plugin.name), ' not compiled when you were signed out are back: compile them to keep them.']);
   }
@@ -300,6 +319,7 @@ export class Workbench {
     const plugin = this.plugin;
     if (plugin === null) return;
     const source = this.editor.source;
+    const testsText = this.tests.typed;
     let tests: unknown[];
     try {
       tests = this.tests.value();
@@ -317,6 +337,7 @@ export class Workbench {
       const created = this.showNewVersion(version);
       // What was compiled is kept; edits made while it compiled are still unsaved.
       if (JSON.stringify(this.editor.source) === JSON.stringify(source)) this.editor.markSaved();
+      if (this.tests.typed === testsText) this.tests.markSaved(testsText);
       // Declared tests other than the version's are refused by the API (409), which says so: they were not saved.
       this.notice.say(
         created
@@ -403,7 +424,7 @@ export class Workbench {
       if (this.selected?.number === version.number) this.selected = version;
       this.renderVersions();
       this.renderSelected();
-      this.notice.say(`Version ${version.number} is published: bindings can run it.`);
+      this.notice.say(publishedNotice(version));
       await this.bindings.refresh(plugin, this.versions);
     });
     // Not published (its tests failed): it can be tried again. Another plugin opened meanwhile has set the button for its own version.
@@ -443,8 +464,13 @@ export class Workbench {
     }
   }
 
+  /** Whether the source or the declared tests have edits not compiled into a version. */
+  private get unsaved(): boolean {
+    return this.editor.dirty || this.tests.dirty;
+  }
+
   /** True when the developer chose to keep edits that are not compiled yet rather than load another source over them. */
   private keepEdits(): boolean {
-    return this.editor.dirty && !confirm('The source has changes not compiled into a version. Discard them?');
+    return this.unsaved && !confirm('The source or the declared tests have changes not compiled into a version. Discard them?');
   }
 }

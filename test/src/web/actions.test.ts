@@ -180,6 +180,54 @@ describe('the web editor and admin console act once, on what is shown', () => {
     assert.deepEqual(page.problems, []);
     await page.close();
   });
+
+  it('keeps binding settings and declared tests typed but not saved, dropping tests only when the developer says so', async () => {
+    const noa = await createTenantSession(api, 'Noa');
+    const { pluginId } = await publishAndBind(api, noa, { name: 'kept', template: 'hello', event: 'a.one', exportName: 'greet' });
+    assert.equal((await api.http.post('/v1/bindings', { token: noa.key, body: { event: 'b.two', pluginId, export: 'greet' } })).status, 201);
+    assert.equal((await api.http.post('/v1/plugins', { token: noa.key, body: { name: 'other' } })).status, 201);
+    const fetchId = (await api.http.post('/v1/plugins', { token: noa.key, body: { name: 'fetch' } })).body.id as string;
+    const asking = await api.http.post(`/v1/plugins/${fetchId}/versions`, { token: noa.key, rawBody: { data: HTTP_PLUGIN, contentType: 'application/wasm' } });
+    assert.equal(asking.body.approvalStatus, 'pending', asking.text);
+    const page = await signIn(noa.key);
+    await page.getByTestId('plugin-kept').click();
+
+    // Settings typed for one binding stay, open, while another binding is switched off (the list is drawn again).
+    const one = page.getByTestId('binding-a.one');
+    await one.getByRole('button', { name: 'settings of the binding of a.one' }).click();
+    await one.getByTestId('settings-config').fill('{"typed": "not saved yet"}');
+    await page.getByTestId('binding-b.two').getByTestId('binding-enabled').uncheck();
+    await page.getByTestId('binding-b.two').getByText('disabled').waitFor();
+    assert.equal(await one.getByTestId('settings-config').isVisible(), true);
+    assert.equal(await one.getByTestId('settings-config').inputValue(), '{"typed": "not saved yet"}');
+    // Saved, the form shows what was saved, closed.
+    await one.getByTestId('settings-save').click();
+    await one.getByText('config: typed').waitFor();
+    assert.equal(await one.getByTestId('settings-config').isVisible(), false);
+    const [saved] = (await api.http.get('/v1/bindings?event=a.one', { token: noa.key })).body.items;
+    assert.deepEqual(saved.config, { typed: 'not saved yet' });
+
+    // Declared tests typed are changes not compiled: opening another plugin asks; told no, they stay.
+    await page.getByText('Declared tests').click();
+    const typed = JSON.stringify([{ name: 'greets', export: 'greet', input: 'Ada', expect: { output: 'hello, Ada' } }]);
+    await page.getByTestId('declared-tests').fill(typed);
+    page.answer = 'dismiss';
+    await page.getByTestId('plugin-other').click();
+    assert.match(page.asked.at(-1) ?? '', /declared tests have changes not compiled/);
+    assert.equal(await page.getByTestId('plugin-title').textContent(), 'kept');
+    assert.equal(await page.getByTestId('declared-tests').inputValue(), typed);
+    page.answer = 'accept';
+    await page.getByTestId('plugin-other').click();
+    await page.getByTestId('plugin-title').getByText('other').waitFor();
+
+    // A version published while its permissions await an admin is said to run nothing yet.
+    await page.getByTestId('plugin-fetch').click();
+    await page.getByTestId('plugin-title').getByText('fetch').waitFor();
+    await page.getByTestId('publish').click();
+    await page.getByTestId('notice').getByText('Version 1 is published, and runs nothing until an admin approves the permissions it asks for (http).').waitFor();
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
 });
 
 /** The API requests a page sends, as "METHOD /path", in order. */

@@ -169,6 +169,13 @@ describe('the admin console', () => {
     await page.getByTestId('approvals-notice').getByText('fetcher v1 of Carol Ltd: approved.').waitFor();
     assert.equal((await api.http.get(`/v1/plugins/${pluginId}/versions/1`, { token: carol.key })).body.approvalStatus, 'approved');
     await page.getByTestId('approvals').getByText('No pending requests.').waitFor();
+    // A request made while the console is open shows when the admin refreshes the list.
+    const laterId = (await api.http.post('/v1/plugins', { token: carol.key, body: { name: 'fetcher-later' } })).body.id as string;
+    assert.equal((await api.http.post(`/v1/plugins/${laterId}/versions`, { token: carol.key, rawBody: { data: HTTP_PLUGIN, contentType: 'application/wasm' } })).body.approvalStatus, 'pending');
+    await page.getByTestId('refresh-approvals').click();
+    await page.getByTestId('approval').filter({ hasText: 'fetcher-later v1' }).waitFor();
+    await page.getByTestId('approval').filter({ hasText: 'fetcher-later v1' }).getByTestId('approval-approve').click();
+    await page.getByTestId('approvals').getByText('No pending requests.').waitFor();
 
     await page.getByTestId('approvals-status').selectOption('approved');
     const decided = page.getByTestId('approval').filter({ hasText: 'fetcher v1' });
