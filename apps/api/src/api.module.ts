@@ -15,6 +15,7 @@ import { TenantsModule } from './tenants/tenants.module.js';
 import { TracesModule } from './traces/traces.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { ValidationModule } from './validation/validation.module.js';
 import { VersionsModule } from './versions/versions.module.js';
 
 @Module({})
@@ -26,6 +27,7 @@ export class ApiModule {
         LoggingModule.register(deps.config),
         InfrastructureModule.register(deps),
         TenantConfigModule,
+        ValidationModule,
         AuditModule,
         PoliciesModule,
         HealthModule,

@@ -129,6 +129,15 @@ describe('paged lists: plugins, API keys, approvals, dead letters, webhook deliv
       assert.equal(response.status, 400, `${url}: ${response.text}`);
       assert.deepEqual(response.body.error.details.issues, [{ field, message: 'must be given once' }], url);
     }
+    // A route that takes no query parameters says so of one sent, rather than answer as if it did something.
+    const plugin = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'no-query' } })).body.id as string;
+    for (const [method, url] of [['GET', `/v1/plugins/${plugin}?include=versions`], ['GET', '/v1/me?include=versions'], ['POST', '/v1/events?include=versions']] as const) {
+      const response = await api.http.request(method, url, { token: alice.key, ...(method === 'POST' ? { body: { type: 'order.created' } } : {}) });
+      assert.equal(response.status, 400, `${url}: ${response.text}`);
+      assert.deepEqual(response.body.error.details.issues, [{ field: 'include', message: 'is not a known field: this route takes no query parameters' }], url);
+    }
+    assert.equal((await api.http.get(`/v1/plugins/${plugin}`, { token: alice.key })).status, 200);
+    assert.equal((await api.http.get(`/v1/plugins/${plugin}?`, { token: alice.key })).status, 200, 'an empty query is none');
     assert.equal((await api.http.get('/v1/plugins?limit=007', { token: alice.key })).status, 200);
     assert.equal((await api.http.get('/v1/logs?limit=500', { token: alice.key })).status, 200, 'the logs take pages of up to 500');
     assert.equal((await api.http.get('/v1/logs?limit=501', { token: alice.key })).status, 400);

@@ -1,6 +1,7 @@
 import { applyDecorators, Body, Query } from '@nestjs/common';
 import { ApiBody, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { z } from 'zod';
+import { TakesQuery } from './query-parameters.interceptor.js';
 import { ZodValidationPipe } from './zod-validation.pipe.js';
 
 /** The OpenAPI 3.0 form of a zod schema, for @nestjs/swagger. */
@@ -35,6 +36,7 @@ export function ZodQuery(schema: z.ZodObject): ParameterDecorator {
     Query(new ZodValidationPipe(schema, 'query'))(target, key, index);
     if (key !== undefined) {
       const descriptor = Object.getOwnPropertyDescriptor(target, key)!;
+      TakesQuery()(target, key, descriptor);
       for (const [name, field] of Object.entries(schema.shape)) {
         ApiQuery({ name, required: !field.safeParse(undefined).success, schema: openApiSchema(field) })(
           target,
