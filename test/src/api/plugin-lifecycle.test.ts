@@ -215,6 +215,15 @@ describe('plugin lifecycle over HTTP', () => {
 
     const adHoc = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, { ...as(alice), body: { export: 'greet', input: 'you' } });
     assert.equal(adHoc.body.results[0].output, 'hello, you');
+    // JSON input reaches the plugin as it was written: digits a double would change, index-like keys in their order.
+    const exact = '{"id": 12345678901234567890, "big": 1e400, "2": "b", "1": "a"}';
+    const asWritten = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, {
+      ...as(alice),
+      rawBody: { data: `{"export": "greet", "inputJson": ${exact}}`, contentType: 'application/json' },
+    });
+    assert.equal(asWritten.body.results[0].output, `hello, ${exact}`, asWritten.text);
+    const tooDeep = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, { ...as(alice), rawBody: { data: `{"export": "greet", "inputJson": ${'['.repeat(1001)}${']'.repeat(1001)}}`, contentType: 'application/json' } });
+    assert.equal(tooDeep.status, 400, tooDeep.text);
     // Two inputs for one call: which was meant is not known.
     const twoInputs = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, { ...as(alice), body: { export: 'greet', input: 'Alice', inputBase64: 'Qm9i' } });
     assert.equal(twoInputs.status, 400, twoInputs.text);

@@ -1,4 +1,6 @@
-import { Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Patch, Post, type RawBodyRequest, Req, UseGuards } from '@nestjs/common';
+import type { Request } from 'express';
+import { withInputAsSent } from '../validation/json-as-sent.js';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { actorOf, AuditService } from '../audit/audit.service.js';
@@ -97,8 +99,9 @@ export class BindingsController {
     @CurrentPrincipal() principal: TenantPrincipal,
     @Param('bindingId', new IdParamPipe('binding')) bindingId: string,
     @ZodBody(bindingTestSchema, { required: false }) body: z.output<typeof bindingTestSchema>,
+    @Req() request: RawBodyRequest<Request>,
   ) {
-    return this.bindings.test(principal.tenant, bindingId, body);
+    return this.bindings.test(principal.tenant, bindingId, withInputAsSent(body, request));
   }
 
   @Delete(':bindingId')

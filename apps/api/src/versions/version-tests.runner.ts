@@ -14,6 +14,8 @@ export interface TestCall {
   export: string;
   input?: string | undefined;
   inputJson?: unknown;
+  /** `inputJson` as it was sent, when it came in this request (see withInputAsSent): what the plugin reads. */
+  inputJsonText?: string | undefined;
   inputBase64?: string | undefined;
   config?: Record<string, string> | undefined;
 }
@@ -22,6 +24,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 function inputBytes(call: TestCall): Uint8Array {
   if (call.inputBase64 !== undefined) return new Uint8Array(Buffer.from(call.inputBase64, 'base64'));
+  if (call.inputJsonText !== undefined) return new TextEncoder().encode(call.inputJsonText);
   if (call.inputJson !== undefined) return new TextEncoder().encode(JSON.stringify(call.inputJson));
   return new TextEncoder().encode(call.input ?? '');
 }

@@ -1,7 +1,8 @@
-import { Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, type RawBodyRequest, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { Request, Response } from 'express';
+import { withInputAsSent } from '../validation/json-as-sent.js';
 import { z } from 'zod';
 import { actorOf, AuditService } from '../audit/audit.service.js';
 import { CurrentPrincipal } from '../auth/current-principal.js';
@@ -135,8 +136,9 @@ export class VersionsController {
     @Param('pluginId', new IdParamPipe('plugin')) pluginId: string,
     @Param('number', VersionNumberPipe) number: number,
     @ZodBody(runTestsSchema, { required: false }) body: z.output<typeof runTestsSchema>,
+    @Req() request: RawBodyRequest<Request>,
   ) {
-    return this.versions.test(principal.tenant, pluginId, number, body);
+    return this.versions.test(principal.tenant, pluginId, number, withInputAsSent(body, request));
   }
 
   @Post(':number/publish')

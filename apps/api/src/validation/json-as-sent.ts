@@ -1,0 +1,166 @@
+import { parse as parseContentType } from 'content-type';
+import { visit } from 'jsonc-parser';
+import { invalidField } from './invalid-field.js';
+
+/** Where a JSON value was sent: the body member that held it, and the field that takes the same as bytes. */
+export interface SentJson {
+  /** The top-level member of the body that holds the value (`payload`, `inputJson`). */
+  member: string;
+  /** The field to send it in as base64 instead (named when it nests too deeply). */
+  bytesField: string;
+  rawBody: Buffer | undefined;
+  contentType: string | undefined;
+}
+
+/**
+ * The text of the top-level `member` of a JSON body, exactly as it was
+ * written (the last one, as JSON.parse keeps), or null when there is none.
+ * Read by a tokenizer's positions (jsonc-parser), not by parsing it again.
+ */
+function memberAsWritten(body: string, member: string): string | null {
+  let depth = 0;
+  let inPayload = false;
+  let start = -1;
+  let written: string | null = null;
+  const open = (offset: number) => {
+    if (inPayload && depth === 1) start = offset;
+    depth++;
+  };
+  const close = (offset: number, length: number) => {
+    depth--;
+    if (inPayload && depth === 1) {
+      written = body.slice(start, offset + length);
+      inPayload = false;
+    }
+  };
+  visit(
+    body,
+    {
+      onObjectBegin: open,
+      onArrayBegin: open,
+      onObjectEnd: close,
+      onArrayEnd: close,
+      onObjectProperty: (name) => {
+        if (depth === 1) inPayload = name === member;
+      },
+      onLiteralValue: (_value, offset, length) => {
+        if (inPayload && depth === 1) {
+          written = body.slice(offset, offset + length);
+          inPayload = false;
+        }
+      },
+    },
+    { disallowComments: true },
+  );
+  return written;
+}
+
+/**
+ * The body as UTF-8 text (a byte-order mark dropped), or null when it says it
+ * is in another charset: body-parser reads those with its own rules (it guesses
+ * UTF-16's byte order), which a second reading here must not contradict.
+ */
+function utf8Body(rawBody: Buffer, contentType: string | undefined): string | null {
+  let charset: string | undefined;
+  try {
+    charset = contentType === undefined ? undefined : parseContentType(contentType).parameters.charset?.toLowerCase();
+  } catch {
+    return null;
+  }
+  return charset === undefined || charset === 'utf-8' || charset === 'utf8' ? new TextDecoder('utf-8').decode(rawBody) : null;
+}
+
+/**
+ * How deep a JSON value (an event's payload, a call's input) may nest (a top-level array or object is 1 deep). Written
+ * out again, one some thousands deep overflows the stack; a limit that holds whatever else it holds is one a client
+ * can know.
+ */
+const MAX_JSON_DEPTH = 1000;
+
+/**
+ * Whether the parsed value, written out again, may differ from what was sent
+ * (`changed`): a number that may have lost digits (an integer past 2^53, a
+ * fraction of more than 15 significant digits: a double keeps 15 exactly), or
+ * an object with keys like array indexes, which JavaScript puts first in
+ * ascending order whatever order they were sent in. Otherwise whether it holds
+ * numbers at all (`numbers`), whose text alone can tell whether parsing changed
+ * them, or none (`none`: nothing more to look at). Refuses a payload nested
+ * deeper than MAX_JSON_DEPTH (so it looks at all of it).
+ */
+function mayHaveChanged(value: unknown, sent: SentJson): 'changed' | 'numbers' | 'none' {
+  let changed = false;
+  let numbers = false;
+  // Values still to look at, and how deep each is (two arrays: no object made per value of every event).
+  const pending: unknown[] = [value];
+  const depths: number[] = [0];
+  const tooDeep = () => invalidField('body', sent.member, `nests more than ${MAX_JSON_DEPTH} deep; send it as ${sent.bytesField}`);
+  while (pending.length > 0) {
+    const next = pending.pop();
+    const depth = depths.pop()!;
+    if (typeof next === 'number') {
+      if (Number.isInteger(next) ? !Number.isSafeInteger(next) : significantDigits(next) > 15) changed = true;
+      numbers = true;
+    } else if (Array.isArray(next)) {
+      if (depth === MAX_JSON_DEPTH) throw tooDeep();
+      for (const item of next) {
+        pending.push(item);
+        depths.push(depth + 1);
+      }
+    } else if (typeof next === 'object' && next !== null) {
+      if (depth === MAX_JSON_DEPTH) throw tooDeep();
+      for (const [key, item] of Object.entries(next)) {
+        if (INDEX_LIKE_KEY.test(key)) changed = true;
+        pending.push(item);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return changed ? 'changed' : numbers ? 'numbers' : 'none';
+}
+
+const INDEX_LIKE_KEY = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Numbers whose parsed value hides that it changed, found in the body's text:
+ * one with an exponent (1e400 parses as Infinity, written `null`; 1e-400 as 0),
+ * a run of 16 or more digits and dots (1.0000000000000001 parses as 1), a
+ * negative zero (written `0`). Each stands alone, not inside a word, so ids
+ * such as UUIDs (`123e4567-…`) do not count; text in strings that still
+ * matches only has the payload read as written, which is exact anyway.
+ */
+const NUMBER_CHANGED_IN_PARSING = /(?<![\w.-])(?:-?[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+|-?[0-9][0-9.]{15,}|-0(?:\.0*)?)(?![\w.-])/;
+
+function significantDigits(value: number): number {
+  const [mantissa] = Math.abs(value).toExponential().split('e');
+  return mantissa!.replace('.', '').length;
+}
+
+/** Bodies read again for their payload's digits are at most this large: reading costs several times JSON.parse. */
+const MAX_BODY_READ_AGAIN = 1024 * 1024;
+
+/**
+ * A JSON value sent in a request (an event's payload, a call's input) as the
+ * text its plugin reads. Written from the parsed value, whose numbers are
+ * doubles and whose objects put index-like keys first: when it may differ
+ * from what was sent (9007199254740993 parses as 9007199254740992, 1e400 as
+ * Infinity), it is taken as it was written in the request instead
+ * (`sent.rawBody`, UTF-8, up to 1 MiB).
+ */
+export function jsonTextAsSent(value: unknown, sent: SentJson): string {
+  const parsed = mayHaveChanged(value, sent);
+  // The body's text is scanned only for a value with numbers: one of text alone (most events) costs nothing more.
+  const { rawBody } = sent;
+  const readAgain =
+    rawBody !== undefined &&
+    rawBody.length <= MAX_BODY_READ_AGAIN &&
+    (parsed === 'changed' || (parsed === 'numbers' && NUMBER_CHANGED_IN_PARSING.test(rawBody.toString('latin1'))));
+  const body = readAgain ? utf8Body(rawBody, sent.contentType) : null;
+  return (body === null ? null : memberAsWritten(body, sent.member)) ?? JSON.stringify(value);
+}
+
+/** A call whose `inputJson` also comes as its text as sent (`inputJsonText`), which the plugin is handed. */
+export function withInputAsSent<T extends { inputJson?: unknown }>(call: T, request: { rawBody?: Buffer | undefined; headers: { 'content-type'?: string | undefined } }): T & { inputJsonText?: string } {
+  if (call.inputJson === undefined) return call;
+  const sent = { member: 'inputJson', bytesField: 'inputBase64', rawBody: request.rawBody, contentType: request.headers['content-type'] };
+  return { ...call, inputJsonText: jsonTextAsSent(call.inputJson, sent) };
+}
