@@ -396,3 +396,51 @@ describe('work a host function or a throw does, charged by its size', () => {
     await assertStillHealthy(sandbox);
   });
 });
+
+/** Lengths and blocks a plugin hands the host to read: a "negative" u64 length, a megabytes-long error block. */
+const HANDED_BLOCKS = wat(`(module
+  ${EXTISM_IMPORTS}
+  (memory (export "memory") 1)
+  (func (export "negative_output") (result i32) (local $block i64)
+    (local.set $block (call $alloc (i64.const 8000000)))
+    ;; u64 0xffff_ffff_ffff_ffff: as a signed number, -1.
+    (call $output_set (local.get $block) (i64.const -1))
+    (i32.const 0))
+  (func $error_of (param $bytes i64) (result i32) (local $block i64)
+    (local.set $block (call $alloc (local.get $bytes)))
+    (call $error_set (local.get $block))
+    (i32.const 1))
+  (func (export "error_60000000") (result i32) (call $error_of (i64.const 60000000)))
+  (func (export "error_16000000") (result i32) (call $error_of (i64.const 16000000)))
+)`);
+
+describe('lengths and blocks a plugin hands the host', () => {
+  let sandbox: Sandbox;
+  before(async () => {
+    sandbox = await Sandbox.start({ executors: 1 });
+  });
+  after(() => sandbox.stop());
+
+  it('reads an output length as the u64 it is: a "negative" one is too large, not all but the last byte of the block', async () => {
+    const result = await sandbox.run(admitted(HANDED_BLOCKS), 'negative_output', '', context());
+    assert.equal(result.status, 'output_too_large', result.error?.message);
+    assert.equal(result.output.length, 0);
+    assert.match(result.error!.message, /^output of 18446744073709551615 bytes is over the policy's 262144/);
+  });
+
+  it("reads no more of an error block than a message keeps, however large the block, and the executor lives", async () => {
+    const pids = sandbox.executorPids();
+    // 60 MB on the standard tier's 64 MiB of host memory: decoded whole, it exhausted the executor's heap (crashed,
+    // retried as transient, charged nothing); 16 MB on the free tier took over its second of time.
+    for (const [policy, bytes] of [[standardTier, 60_000_000], [freeTier, 16_000_000]] as const) {
+      const started = performance.now();
+      const result = await sandbox.run(admitted(HANDED_BLOCKS, policy), `error_${bytes}`, '', context(policy));
+      assert.equal(result.status, 'plugin_error', `${bytes}: ${result.status} ${result.error?.message.slice(0, 200) ?? ''}`);
+      assert.ok(result.error!.message.length <= 8192, `${result.error!.message.length} characters`);
+      assert.ok(result.error!.message.endsWith(`… (${bytes} bytes in all)`), result.error!.message.slice(-80));
+      assert.ok(performance.now() - started < 5000, 'ended promptly');
+    }
+    assert.deepEqual(sandbox.executorPids(), pids, 'the executor did not die');
+    await assertStillHealthy(sandbox);
+  });
+});

@@ -1,7 +1,7 @@
 import type { LogLevel, PluginLogLine } from '../outcome.js';
 import { CallAbort } from './limit-errors.js';
 import { LogCollector, type LogLimits } from './log-collector.js';
-import { storableText } from '../storable-text.js';
+import { MAX_MESSAGE_CHARACTERS, storableText } from '../storable-text.js';
 
 export interface HttpRequestSpec {
   url: string;
@@ -80,6 +80,22 @@ const strictDecoder = new TextDecoder('utf-8', { fatal: true });
  * The block index of an address. Wasm passes an i64 as a signed BigInt, so an
  * index of 0x8000 or more arrives negative: read the address as unsigned.
  */
+/** No UTF-8 character takes more bytes than this. */
+const MAX_UTF8_BYTES_PER_CHARACTER = 4;
+
+/**
+ * A plugin's error message from the block it named. Only as much of the block is decoded as a message keeps (the
+ * block may be as large as the host memory limit: decoding all of it cost seconds, and could exhaust the executor's
+ * heap, all uncharged); a longer one says how many bytes it had.
+ */
+function errorMessage(block: Uint8Array): string {
+  const readable = MAX_MESSAGE_CHARACTERS * MAX_UTF8_BYTES_PER_CHARACTER;
+  if (block.length <= readable) return storableText(decoder.decode(block));
+  const note = `… (${block.length} bytes in all)`;
+  // Escaped whole (no limit), then cut to leave room for the note.
+  return `${storableText(decoder.decode(block.subarray(0, readable)), Number.POSITIVE_INFINITY).slice(0, MAX_MESSAGE_CHARACTERS - note.length)}${note}`;
+}
+
 const blockIndex = (address: bigint) => Number(BigInt.asUintN(64, address) >> ADDRESS_SHIFT);
 
 /**
@@ -145,7 +161,7 @@ export class ExtismKernel {
     const errorBlock = this.blocks[this.errorIndex];
     const ended = {
       output: outputBlock ? outputBlock.slice(this.outputOffset, this.outputOffset + this.outputLength) : new Uint8Array(0),
-      error: errorBlock ? storableText(decoder.decode(errorBlock)) : null,
+      error: errorBlock ? errorMessage(errorBlock) : null,
       hostMemoryPeakBytes: this.peakBytes,
       abort: this.abort,
     };
@@ -305,10 +321,13 @@ export class ExtismKernel {
         return view.getBigUint64(at, true);
       },
       output_set: (address: bigint, length: bigint) => {
-        const size = Number(length);
-        if (size > this.limits.maxOutputBytes) {
-          throw new CallAbort('output_too_large', `output of ${size} bytes is over the policy's ${this.limits.maxOutputBytes}`);
+        // The length is a u64 that reaches JavaScript signed: read unsigned, a "negative" one is too large (as a
+        // number it would slip past both checks and make the output all but the block's last bytes).
+        const unsigned = BigInt.asUintN(64, length);
+        if (unsigned > BigInt(this.limits.maxOutputBytes)) {
+          throw new CallAbort('output_too_large', `output of ${unsigned} bytes is over the policy's ${this.limits.maxOutputBytes}`);
         }
+        const size = Number(unsigned);
         const index = blockIndex(address);
         const block = this.blocks[index];
         const offset = Number(address & OFFSET_MASK);
