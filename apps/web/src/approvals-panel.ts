@@ -26,6 +26,10 @@ export class ApprovalsPanel {
   );
   private readonly list = h('ul', { className: 'bindings', testId: 'approvals' });
   private readonly notice = new Notice('approvals-notice');
+  /** The note fields shown, by approval id: what was typed in them outlives a reload of the list. */
+  private notes = new Map<string, HTMLInputElement>();
+  /** Loads started: only the latest one's answer is shown (an earlier one may answer last, and be stale). */
+  private loads = 0;
 
   constructor(
     private readonly client: ApiClient,
@@ -43,17 +47,25 @@ export class ApprovalsPanel {
 
   async load(): Promise<void> {
     const status = this.status.value;
+    const load = ++this.loads;
     await this.notice.guard(async () => {
       const approvals = await this.client.all<Approval>(`/v1/admin/approvals?status=${status}`);
-      if (this.status.value !== status) return;
-      fill(this.list, ...(approvals.length === 0 ? [h('li', { className: 'note' }, `No ${status} requests.`)] : approvals.map((approval) => this.item(approval))));
+      if (this.status.value !== status || load !== this.loads) return;
+      const typed = new Map([...this.notes].filter(([, note]) => note.value !== note.defaultValue).map(([id, note]) => [id, note.value]));
+      this.notes = new Map();
+      fill(this.list, ...(approvals.length === 0 ? [h('li', { className: 'note' }, `No ${status} requests.`)] : approvals.map((approval) => this.item(approval, typed.get(approval.id)))));
     });
   }
 
-  private item(approval: Approval): HTMLElement {
+  /** One request; `typed` is what was typed in its note before the list was loaded again. */
+  private item(approval: Approval, typed: string | undefined): HTMLElement {
     const subject = `${approval.pluginName} v${approval.version}`;
     // A revised decision keeps the note unless it is changed here (the API stores the note sent, or none).
     const note = h('input', { placeholder: 'note (optional)', maxLength: 2000, value: approval.note ?? '', testId: 'approval-note', ariaLabel: `note on ${subject}` });
+    // The stored note is the field's default: what differs from it was typed here.
+    note.defaultValue = approval.note ?? '';
+    if (typed !== undefined) note.value = typed;
+    this.notes.set(approval.id, note);
     const decide = (decision: 'approve' | 'reject') => {
       const button = h('button', { testId: `approval-${decision}`, ariaLabel: `${decision} ${subject}` }, decision === 'approve' ? 'Approve' : 'Reject');
       button.addEventListener('click', () => void this.decide(approval, decision, note.value.trim(), decisions));

@@ -181,6 +181,7 @@ export class Workbench {
       // Nothing to compile them into any more; they stay in the editor to be copied from until another plugin is opened.
       forgetKeptEdits();
       this.editor.restore(kept.source);
+      if (kept.tests !== undefined) this.tests.restore(kept.tests);
       this.notice.say(['Your changes to ', untrusted(kept.pluginName), ' not compiled when you were signed out are in the editor, but that plugin is gone: copy what you need.'], true);
       return;
     }

@@ -137,6 +137,13 @@ describe('paged lists: plugins, API keys, approvals, dead letters, webhook deliv
       assert.deepEqual(response.body.error.details.issues, [{ field: 'include', message: 'is not a known field: this route takes no query parameters' }], url);
     }
     assert.equal((await api.http.get(`/v1/plugins/${plugin}`, { token: alice.key })).status, 200);
+    // Probes and scrapers may add a query: ignored there.
+    assert.equal((await api.http.get('/healthz?_=1700000000')).status, 200);
+    assert.equal((await api.http.get('/readyz?_=1700000000')).status, 200);
+    assert.equal((await api.http.get('/metrics?name[]=airlock_invocations_total', { token: api.adminToken })).status, 200);
+    // A parameter the route does not take, given twice, is told as unknown.
+    const unknownTwice = await api.http.get('/v1/plugins?foo=1&foo=2', { token: alice.key });
+    assert.deepEqual(unknownTwice.body.error.details.issues, [{ field: 'foo', message: 'is not a known field' }]);
     assert.equal((await api.http.get(`/v1/plugins/${plugin}?`, { token: alice.key })).status, 200, 'an empty query is none');
     assert.equal((await api.http.get('/v1/plugins?limit=007', { token: alice.key })).status, 200);
     assert.equal((await api.http.get('/v1/logs?limit=500', { token: alice.key })).status, 200, 'the logs take pages of up to 500');

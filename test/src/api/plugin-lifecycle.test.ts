@@ -222,8 +222,14 @@ describe('plugin lifecycle over HTTP', () => {
       rawBody: { data: `{"export": "greet", "inputJson": ${exact}}`, contentType: 'application/json' },
     });
     assert.equal(asWritten.body.results[0].output, `hello, ${exact}`, asWritten.text);
-    const tooDeep = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, { ...as(alice), rawBody: { data: `{"export": "greet", "inputJson": ${'['.repeat(1001)}${']'.repeat(1001)}}`, contentType: 'application/json' } });
+    const nested = (depth: number) => `{"export": "greet", "inputJson": ${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const deep = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, { ...as(alice), rawBody: { data: nested(1000), contentType: 'application/json' } });
+    assert.equal(deep.body.results?.[0]?.output, `hello, ${'['.repeat(1000)}${']'.repeat(1000)}`, 'as deep as a payload may be');
+    const tooDeep = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, { ...as(alice), rawBody: { data: nested(1001), contentType: 'application/json' } });
     assert.equal(tooDeep.status, 400, tooDeep.text);
+    assert.deepEqual(tooDeep.body.error.details.issues, [{ field: 'inputJson', message: 'nests more than 1000 deep; send it as inputBase64' }]);
+    // Test calls count against the free tier's 5 events a second: the calls below get a second of their own.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     // Two inputs for one call: which was meant is not known.
     const twoInputs = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, { ...as(alice), body: { export: 'greet', input: 'Alice', inputBase64: 'Qm9i' } });
     assert.equal(twoInputs.status, 400, twoInputs.text);

@@ -173,8 +173,14 @@ describe('the admin console', () => {
     const laterId = (await api.http.post('/v1/plugins', { token: carol.key, body: { name: 'fetcher-later' } })).body.id as string;
     assert.equal((await api.http.post(`/v1/plugins/${laterId}/versions`, { token: carol.key, rawBody: { data: HTTP_PLUGIN, contentType: 'application/wasm' } })).body.approvalStatus, 'pending');
     await page.getByTestId('refresh-approvals').click();
-    await page.getByTestId('approval').filter({ hasText: 'fetcher-later v1' }).waitFor();
-    await page.getByTestId('approval').filter({ hasText: 'fetcher-later v1' }).getByTestId('approval-approve').click();
+    const later = page.getByTestId('approval').filter({ hasText: 'fetcher-later v1' });
+    await later.waitFor();
+    // A note typed and not sent yet outlives another refresh.
+    await later.getByTestId('approval-note').fill('checked the hosts');
+    await page.getByTestId('refresh-approvals').click();
+    await page.waitForLoadState('networkidle');
+    assert.equal(await later.getByTestId('approval-note').inputValue(), 'checked the hosts');
+    await later.getByTestId('approval-approve').click();
     await page.getByTestId('approvals').getByText('No pending requests.').waitFor();
 
     await page.getByTestId('approvals-status').selectOption('approved');

@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import { z } from 'zod';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
+import { IgnoresQuery } from '../validation/query-parameters.interceptor.js';
 import { ZodResponse } from '../validation/zod-openapi.js';
 import { type Readiness, ReadinessService } from './readiness.service.js';
 
@@ -14,6 +15,7 @@ const readySchema = z.object({
 });
 
 @ApiTags('health')
+@IgnoresQuery()
 @Controller()
 export class HealthController {
   constructor(private readonly readiness: ReadinessService) {}

@@ -3,11 +3,13 @@ import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '
 import { metricsRegistry } from '@airlock/telemetry';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
+import { IgnoresQuery } from '../validation/query-parameters.interceptor.js';
 
 @ApiTags('operations')
 @ApiBearerAuth('admin')
 @ApiErrors(401, 403)
 @UseGuards(AdminGuard)
+@IgnoresQuery()
 @Controller('metrics')
 export class MetricsController {
   @Get()

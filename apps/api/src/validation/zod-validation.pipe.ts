@@ -5,8 +5,12 @@ import { invalidField } from './invalid-field.js';
 
 export type RequestPart = 'body' | 'query';
 
-/** Top-level fields carried as bytes (an event's payload, a call's input): any character may be in them (as UTF-8, a lone surrogate becomes U+FFFD). */
-const BYTES_FIELDS = new Set(['payload', 'input']);
+/**
+ * Top-level fields carried as bytes (an event's payload, a call's input, an ad-hoc test call's JSON input), never
+ * stored as text: any character may be in them (as UTF-8, a lone surrogate becomes U+FFFD), and they nest as deep as
+ * their own limit says (see jsonTextAsSent).
+ */
+const BYTES_FIELDS = new Set(['payload', 'input', 'inputJson']);
 
 /** How deep JSON may nest outside the bytes fields: deeper, code that recurses (serializing it again) would overflow its stack. */
 const MAX_DEPTH = 64;
@@ -149,7 +153,9 @@ export class ZodValidationPipe<Schema extends z.ZodType> implements PipeTransfor
     if (Buffer.isBuffer(value)) throw new AppError(AppErrorCode.UnsupportedMediaType, 'This route takes JSON: send it with Content-Type: application/json.');
     // A query parameter given twice arrives as a list: said so for every parameter alike, not as what its type expects.
     if (this.part === 'query' && typeof value === 'object' && value !== null) {
-      const repeated = Object.entries(value).find(([, given]) => Array.isArray(given));
+      // One the route does not take at all is told that instead (by the schema).
+      const known = 'shape' in this.schema ? (this.schema.shape as Record<string, unknown>) : null;
+      const repeated = Object.entries(value).find(([key, given]) => Array.isArray(given) && (known === null || Object.hasOwn(known, key)));
       if (repeated !== undefined) throw invalidField('query', repeated[0], 'must be given once');
     }
     const bad = firstUnstorable(value);

@@ -28,9 +28,8 @@ const MAX_WEBHOOKS = 20;
 
 const createWebhookSchema = z.strictObject({
   url: z
-    .string()
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .max(2000, 'must be at most 2000 characters')
-    .pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }))
     .refine((url) => {
       // Runs even when the URL check failed (that failure is already reported): only a parsable URL is looked into.
       if (!URL.canParse(url)) return true;
