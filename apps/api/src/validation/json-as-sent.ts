@@ -19,18 +19,18 @@ export interface SentJson {
  */
 function memberAsWritten(body: string, member: string): string | null {
   let depth = 0;
-  let inPayload = false;
+  let inMember = false;
   let start = -1;
   let written: string | null = null;
   const open = (offset: number) => {
-    if (inPayload && depth === 1) start = offset;
+    if (inMember && depth === 1) start = offset;
     depth++;
   };
   const close = (offset: number, length: number) => {
     depth--;
-    if (inPayload && depth === 1) {
+    if (inMember && depth === 1) {
       written = body.slice(start, offset + length);
-      inPayload = false;
+      inMember = false;
     }
   };
   visit(
@@ -41,12 +41,12 @@ function memberAsWritten(body: string, member: string): string | null {
       onObjectEnd: close,
       onArrayEnd: close,
       onObjectProperty: (name) => {
-        if (depth === 1) inPayload = name === member;
+        if (depth === 1) inMember = name === member;
       },
       onLiteralValue: (_value, offset, length) => {
-        if (inPayload && depth === 1) {
+        if (inMember && depth === 1) {
           written = body.slice(offset, offset + length);
-          inPayload = false;
+          inMember = false;
         }
       },
     },
