@@ -354,7 +354,8 @@ describe('work a host function or a throw does, charged by its size', () => {
   });
 
   it('charges the bytes host functions copy: a var read back 32,000 times runs out of a free budget', async () => {
-    const result = await sandbox.run(admitted(BYTES_AT_A_TIME), 'read_var', '', context());
+    // ~0.2 s on an idle machine: more time than the free tier's second, so that a busy machine does not end it first.
+    const result = await sandbox.run(admitted(BYTES_AT_A_TIME), 'read_var', '', context(policyWith({ timeoutMs: 10_000 })));
     assert.equal(result.status, 'fuel_exhausted', result.error?.message);
     assert.match(result.error!.message, /ran out of fuel in a host function/);
     assert.equal(result.fuelUsed, freeTier.fuelPerCall + 1);
@@ -439,6 +440,102 @@ describe('lengths and blocks a plugin hands the host', () => {
       assert.ok(result.error!.message.length <= 8192, `${result.error!.message.length} characters`);
       assert.ok(result.error!.message.endsWith(`… (${bytes} bytes in all)`), result.error!.message.slice(-80));
       assert.ok(performance.now() - started < 5000, 'ended promptly');
+    }
+    assert.deepEqual(sandbox.executorPids(), pids, 'the executor did not die');
+    await assertStillHealthy(sandbox);
+  });
+});
+
+const enterpriseTier: SandboxPolicy = await loadTier('enterprise');
+
+/** Bytes as a WebAssembly text string: every byte escaped, so any text can go in a data segment. */
+const watBytes = (text: string) => [...Buffer.from(text)].map((byte) => `\\${byte.toString(16).padStart(2, '0')}`).join('');
+
+/** A request of 101 headers, for http_request. */
+const MANY_HEADERS = JSON.stringify({ url: 'https://example.com/', headers: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`x-h${i}`, 'v'])) });
+
+/** Work the host does for a plugin, beyond what its bytes cost: many small vars, escaping log lines, headers. */
+const HOST_WORK = wat(`(module
+  ${EXTISM_IMPORTS}
+  (memory (export "memory") 1)
+  (data (i32.const 0) "${watBytes(MANY_HEADERS)}")
+  ${GUEST_HELPERS}
+  (func (export "two_million_vars") (result i32) (local $key i64) (local $empty i64) (local $i i32)
+    (local.set $key (call $alloc (i64.const 5)))
+    (local.set $empty (call $alloc (i64.const 0)))
+    (loop $next
+      ;; The key: $i in five base-26 letters, each var a new one.
+      (call $store_u8 (local.get $key) (i32.add (i32.const 65) (i32.rem_u (local.get $i) (i32.const 26))))
+      (call $store_u8 (i64.add (local.get $key) (i64.const 1)) (i32.add (i32.const 65) (i32.rem_u (i32.div_u (local.get $i) (i32.const 26)) (i32.const 26))))
+      (call $store_u8 (i64.add (local.get $key) (i64.const 2)) (i32.add (i32.const 65) (i32.rem_u (i32.div_u (local.get $i) (i32.const 676)) (i32.const 26))))
+      (call $store_u8 (i64.add (local.get $key) (i64.const 3)) (i32.add (i32.const 65) (i32.rem_u (i32.div_u (local.get $i) (i32.const 17576)) (i32.const 26))))
+      (call $store_u8 (i64.add (local.get $key) (i64.const 4)) (i32.add (i32.const 65) (i32.rem_u (i32.div_u (local.get $i) (i32.const 456976)) (i32.const 26))))
+      (call $var_set (local.get $key) (local.get $empty))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (i32.const 2000000))))
+    (i32.const 0))
+  (func (export "control_lines") (result i32) (local $line i64) (local $i i32)
+    ;; A line of 1 MiB of U+0001: six times longer once made inert, past the room its bytes fit.
+    (local.set $line (call $alloc (i64.const 1048576)))
+    (loop $fill
+      (call $store_u8 (i64.add (local.get $line) (i64.extend_i32_u (local.get $i))) (i32.const 1))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $fill (i32.lt_u (local.get $i) (i32.const 1048576))))
+    (local.set $i (i32.const 0))
+    (loop $again
+      (call $log_info (local.get $line))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $again (i32.lt_u (local.get $i) (i32.const 50))))
+    (i32.const 0))
+  (func (export "many_headers") (result i32)
+    (drop (call $http_request (call $to_block (i32.const 0) (i32.const ${Buffer.byteLength(MANY_HEADERS)})) (i64.const 0)))
+    (i32.const 0))
+)`);
+
+/** Does nothing, with the largest table the enterprise tier allows: about 27 MB of the executor's heap an instance. */
+const BIG_TABLE = wat(`(module
+  (table 1000000 1000000 funcref)
+  (memory (export "memory") 1)
+  (func (export "run") (result i32) (i32.const 0))
+)`);
+
+describe('work the host does for a plugin', () => {
+  let sandbox: Sandbox;
+  before(async () => {
+    sandbox = await Sandbox.start({ executors: 1 });
+  });
+  after(() => sandbox.stop());
+
+  it('counts what keeping a var costs, not only its bytes: two million empty vars end as memory_limit, the executor alive', async () => {
+    const pids = sandbox.executorPids();
+    const result = await sandbox.run(admitted(HOST_WORK, enterpriseTier), 'two_million_vars', '', context(enterpriseTier));
+    assert.equal(result.status, 'memory_limit', `${result.status} ${result.error?.message ?? ''}`);
+    assert.match(result.error!.message, /^vars would hold \d+ bytes, over the policy's 10485760/);
+    assert.deepEqual(sandbox.executorPids(), pids, 'the executor did not die');
+    await assertStillHealthy(sandbox);
+  });
+
+  it('drops log lines unread once one made inert no longer fits', async () => {
+    const started = performance.now();
+    const result = await sandbox.run(admitted(HOST_WORK, enterpriseTier), 'control_lines', '', context(enterpriseTier));
+    assert.equal(result.status, 'ok', result.error?.message);
+    assert.deepEqual([result.logs.length, result.logsDropped], [0, 50]);
+    // Each line escaped took ~0.4 s of the executor: 50 of them, 20 s. One is escaped now.
+    assert.ok(performance.now() - started < 5000, `${Math.round(performance.now() - started)} ms`);
+  });
+
+  it('refuses an HTTP request of more than 100 headers in the executor, before the supervisor reads it', async () => {
+    const result = await sandbox.run(admitted(HOST_WORK), 'many_headers', '', context());
+    assert.equal(result.status, 'http_refused', result.error?.message);
+    assert.equal(result.error!.message, 'an HTTP request may carry at most 100 headers, 16384 bytes in all');
+  });
+
+  it('counts the tables of warm instances in the instance cache: twenty with a million elements each, the executor alive', async () => {
+    const pids = sandbox.executorPids();
+    const artifact = admitted(BIG_TABLE, enterpriseTier);
+    for (let plugin = 0; plugin < 20; plugin++) {
+      const result = await sandbox.run(artifact, 'run', '', context(enterpriseTier, { pluginId: `plugin-${plugin}` }));
+      assert.equal(result.status, 'ok', `instance ${plugin}: ${result.status} ${result.error?.message ?? ''}`);
     }
     assert.deepEqual(sandbox.executorPids(), pids, 'the executor did not die');
     await assertStillHealthy(sandbox);

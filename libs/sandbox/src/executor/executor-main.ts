@@ -6,6 +6,8 @@ import { CallAbort } from '../kernel/limit-errors.js';
 import { failedResult, type PluginLogLine, type RunResult } from '../outcome.js';
 import { BlockingChannel } from './blocking-channel.js';
 import type { ExecutorMessage, HostAnswer, HostCall, ModuleMessage, RunMessage } from './executor-protocol.js';
+import { getHeapStatistics } from 'node:v8';
+import { readModuleLayout } from '../wasm/module-layout.js';
 import { LruCache } from './lru-cache.js';
 import { PluginInstance } from './plugin-instance.js';
 
@@ -14,8 +16,26 @@ const INSTANCE_CACHE_BYTES = Number(process.argv[3] ?? 512 * 1024 * 1024);
 
 const channel = new BlockingChannel(3, 4);
 const send = (message: ExecutorMessage) => channel.send(message);
-const modules = new LruCache<string, WebAssembly.Module>(MODULE_CACHE_BYTES);
+/**
+ * What a funcref table element may take of the heap (about 27 bytes measured): a warm instance's tables count in the
+ * instance cache, or many instances with large tables (up to a tier's maxTableElements) would exhaust the heap.
+ */
+const TABLE_ELEMENT_BYTES = 32;
+
+/** A compiled module, and what the tables of each of its instances may come to (their maxima, admission caps them). */
+interface CompiledModule {
+  module: WebAssembly.Module;
+  tableBytes: number;
+}
+
+const modules = new LruCache<string, CompiledModule>(MODULE_CACHE_BYTES);
 const instances = new LruCache<string, PluginInstance>(INSTANCE_CACHE_BYTES);
+/**
+ * How much a byte on the executor's own heap (tables, vars) counts in the instance cache, against a byte of linear
+ * memory (which lives outside it): so weighed, what warm instances keep on the heap stays within half of it, however
+ * large the cache's budget for linear memory.
+ */
+const HEAP_BYTE_WEIGHT = Math.max(1, INSTANCE_CACHE_BYTES / (getHeapStatistics().heap_size_limit / 2));
 
 function ask(call: HostCall): unknown {
   send({ type: 'host-call', call });
@@ -56,14 +76,16 @@ function sendResult(result: RunResult): void {
   send({ type: 'result', result: { ...result, logs: [] } });
 }
 
-function moduleFor(artifactHash: string): WebAssembly.Module {
+function moduleFor(artifactHash: string): CompiledModule {
   const cached = modules.get(artifactHash);
   if (cached !== undefined) return cached;
   send({ type: 'need-module', artifactHash });
   const { bytes } = channel.receive<ModuleMessage>();
   const module = new WebAssembly.Module(bytes as BufferSource);
-  modules.set(artifactHash, module, bytes.length);
-  return module;
+  const elements = readModuleLayout(bytes).tables.reduce((sum, limits) => sum + Number(limits.maximum ?? limits.initial), 0);
+  const compiled = { module, tableBytes: elements * TABLE_ELEMENT_BYTES };
+  modules.set(artifactHash, compiled, bytes.length);
+  return compiled;
 }
 
 function run(message: RunMessage): void {
@@ -71,15 +93,15 @@ function run(message: RunMessage): void {
   lastLogSend = Number.NEGATIVE_INFINITY;
   let instance = instances.get(message.instanceKey);
   if (instance === undefined) {
-    let module: WebAssembly.Module;
+    let compiled: CompiledModule;
     try {
-      module = moduleFor(message.artifactHash);
+      compiled = moduleFor(message.artifactHash);
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
       sendResult(failedResult('invalid_module', text));
       return;
     }
-    const created = PluginInstance.create(module, message.limits, host);
+    const created = PluginInstance.create(compiled.module, message.limits, host, compiled.tableBytes);
     if (!(created instanceof PluginInstance)) {
       sendResult(created);
       return;
@@ -87,7 +109,7 @@ function run(message: RunMessage): void {
     instance = created;
   }
   const result = instance.call(message.exportName, message.input, message.config, message.limits);
-  if (instance.reusable) instances.set(message.instanceKey, instance, instance.cacheBytes());
+  if (instance.reusable) instances.set(message.instanceKey, instance, instance.cacheBytes(HEAP_BYTE_WEIGHT));
   else instances.delete(message.instanceKey);
   sendResult(result);
 }

@@ -96,13 +96,15 @@ export class PluginInstance {
     private readonly wasi: WASI | null,
     private readonly countsLocally: ReadonlySet<number>,
     private readonly importedFunctions: number,
+    /** What the instance's tables may take of the heap (see the executor's TABLE_ELEMENT_BYTES). */
+    private readonly tableBytes: number,
   ) {}
 
   /**
    * Instantiates `module` and runs its start function (which admission turned
    * into an export) under the call's fuel budget.
    */
-  static create(module: WebAssembly.Module, limits: CallLimits, host: KernelHost): PluginInstance | RunResult {
+  static create(module: WebAssembly.Module, limits: CallLimits, host: KernelHost, tableBytes = 0): PluginInstance | RunResult {
     const kernel = new ExtismKernel(limits, host);
     const imports: WebAssembly.Imports = kernel.imports();
     let wasi: WASI | null = null;
@@ -145,7 +147,7 @@ export class PluginInstance {
       if (kernel.aborted !== null) failure = { status: kernel.aborted.status, message: kernel.aborted.message };
       if (failure !== null) return startFailure(kernel, failure, limits.fuelPerCall - Number(fuel.value), started);
     }
-    const created = new PluginInstance(instance, kernel, fuel, flags, wasi, countingLocally(module), importedFunctionCount(module));
+    const created = new PluginInstance(instance, kernel, fuel, flags, wasi, countingLocally(module), importedFunctionCount(module), tableBytes);
     created.startFuel = limits.fuelPerCall - Number(fuel.value);
     return created;
   }
@@ -230,10 +232,11 @@ export class PluginInstance {
 
   /**
    * What keeping the instance costs, for the executor's cache: its linear
-   * memory and its vars (which last across calls), at least MIN_INSTANCE_BYTES.
+   * memory, and its tables and vars (which last across calls), those on the
+   * heap weighed by `heapByteWeight`; at least MIN_INSTANCE_BYTES.
    */
-  cacheBytes(): number {
-    return Math.max(MIN_INSTANCE_BYTES, this.memoryBytes() + this.kernel.retainedBytes());
+  cacheBytes(heapByteWeight = 1): number {
+    return Math.max(MIN_INSTANCE_BYTES, this.memoryBytes() + (this.tableBytes + this.kernel.retainedBytes()) * heapByteWeight);
   }
 
   /**

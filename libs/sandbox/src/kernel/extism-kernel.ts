@@ -80,6 +80,19 @@ const strictDecoder = new TextDecoder('utf-8', { fatal: true });
  * The block index of an address. Wasm passes an i64 as a signed BigInt, so an
  * index of 0x8000 or more arrives negative: read the address as unsigned.
  */
+/**
+ * What a var costs beyond its key and value: the map entry, the key's string and the value's array take about 200
+ * bytes of the executor's heap each, so two million empty vars (8 MB of keys) exhausted it.
+ */
+const VAR_OVERHEAD_BYTES = 256;
+
+/**
+ * The most headers a plugin's HTTP request may carry, and their bytes in all (Node's own limit for a response's). A
+ * request of a million headers took the supervisor, which every tenant's calls share, over a second to check.
+ */
+const MAX_REQUEST_HEADERS = 100;
+const MAX_REQUEST_HEADER_BYTES = 16 * 1024;
+
 /** No UTF-8 character takes more bytes than this. */
 const MAX_UTF8_BYTES_PER_CHARACTER = 4;
 
@@ -357,8 +370,9 @@ export class ExtismKernel {
       },
       var_set: (keyAddress: bigint, valueAddress: bigint) => {
         const key = this.readString(keyAddress);
-        // A var costs its key and its value: keys count too, or many large keys with empty values would fill the heap.
-        const keyBytes = Buffer.byteLength(key);
+        // A var costs its key, its value and what keeping one costs at all: many large keys with empty values, or
+        // millions of small ones, would fill the heap.
+        const keyBytes = Buffer.byteLength(key) + VAR_OVERHEAD_BYTES;
         const existing = this.vars.get(key);
         const previous = existing === undefined ? 0 : keyBytes + existing.length;
         if (valueAddress === 0n) {
@@ -384,8 +398,17 @@ export class ExtismKernel {
         }
         if (typeof request.url !== 'string') throw new CallAbort('trap', 'http_request: the request has no url');
         const headers: Record<string, string> = {};
+        let headerCount = 0;
+        let headerBytes = 0;
         if (request.headers !== null && typeof request.headers === 'object') {
-          for (const [name, value] of Object.entries(request.headers)) headers[name] = String(value);
+          for (const [name, value] of Object.entries(request.headers)) {
+            headers[name] = String(value);
+            headerCount++;
+            headerBytes += Buffer.byteLength(name) + Buffer.byteLength(headers[name]);
+            if (headerCount > MAX_REQUEST_HEADERS || headerBytes > MAX_REQUEST_HEADER_BYTES) {
+              throw new CallAbort('http_refused', `an HTTP request may carry at most ${MAX_REQUEST_HEADERS} headers, ${MAX_REQUEST_HEADER_BYTES} bytes in all`);
+            }
+          }
         }
         this.spendFuel(ROUND_TRIP_FUEL);
         const response = this.host.http({

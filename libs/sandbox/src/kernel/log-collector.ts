@@ -74,6 +74,9 @@ export class LogCollector {
     const size = Buffer.byteLength(message);
     if (this.lines.length >= this.limits.maxLines || this.bytes + size > this.limits.maxBytes) {
       this.dropped++;
+      // Made inert, it grew past the room its raw bytes fitted (a control character becomes six): the log is full
+      // from here on, so that later lines are dropped unread (`room`) rather than each decoded and escaped again.
+      this.bytes = this.limits.maxBytes;
       return;
     }
     this.bytes += size;
