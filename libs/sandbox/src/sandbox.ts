@@ -132,6 +132,7 @@ export class Sandbox {
           maxVarBytes: policy.maxVarBytes,
           logs: policy.logs,
           kv: policy.kv,
+          maxHttpRequests: policy.http.maxRequestsPerCall,
           wasi: policy.wasi,
         },
       },

@@ -453,13 +453,22 @@ const watBytes = (text: string) => [...Buffer.from(text)].map((byte) => `\\${byt
 
 /** A request of 101 headers, for http_request. */
 const MANY_HEADERS = JSON.stringify({ url: 'https://example.com/', headers: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`x-h${i}`, 'v'])) });
+/** A POST, for a body of the plugin's. */
+const POST = JSON.stringify({ url: 'https://example.com/', method: 'POST' });
 
 /** Work the host does for a plugin, beyond what its bytes cost: many small vars, escaping log lines, headers. */
 const HOST_WORK = wat(`(module
   ${EXTISM_IMPORTS}
   (memory (export "memory") 1)
   (data (i32.const 0) "${watBytes(MANY_HEADERS)}")
+  (data (i32.const 8192) "${watBytes(POST)}")
   ${GUEST_HELPERS}
+  (func $post (param $bytes i64) (result i32)
+    (drop (call $http_request (call $to_block (i32.const 8192) (i32.const ${Buffer.byteLength(POST)})) (call $alloc (local.get $bytes))))
+    (i32.const 0))
+  (func (export "post_8mb") (result i32) (call $post (i64.const 8000000)))
+  (func (export "post_1600000") (result i32) (call $post (i64.const 1600000)))
+  (func (export "post_0") (result i32) (call $post (i64.const 0)))
   (func (export "two_million_vars") (result i32) (local $key i64) (local $empty i64) (local $i i32)
     (local.set $key (call $alloc (i64.const 5)))
     (local.set $empty (call $alloc (i64.const 0)))
@@ -525,9 +534,23 @@ describe('work the host does for a plugin', () => {
   });
 
   it('refuses an HTTP request of more than 100 headers in the executor, before the supervisor reads it', async () => {
-    const result = await sandbox.run(admitted(HOST_WORK), 'many_headers', '', context());
+    const policy = policyWith({ http: { ...freeTier.http, maxRequestsPerCall: 1 } });
+    const result = await sandbox.run(admitted(HOST_WORK, policy), 'many_headers', '', context(policy));
     assert.equal(result.status, 'http_refused', result.error?.message);
     assert.equal(result.error!.message, 'an HTTP request may carry at most 100 headers, 16384 bytes in all');
+  });
+
+  it('refuses a request past the policy\'s count before its body leaves the executor, and charges a body that does', async () => {
+    // The free tier allows no HTTP request: refused at once, the 8 MB body never copied to the supervisor.
+    const refused = await sandbox.run(admitted(HOST_WORK), 'post_8mb', '', context());
+    assert.equal(refused.status, 'http_refused', refused.error?.message);
+    assert.equal(refused.error!.message, 'more than 0 HTTP requests in one call');
+    // One request allowed (to no host): the body crosses, charged 1 unit per 16 bytes like any block a host function copies.
+    const policy = policyWith({ http: { ...freeTier.http, maxRequestsPerCall: 1 } });
+    const [withBody, without] = [await sandbox.run(admitted(HOST_WORK, policy), 'post_1600000', '', context(policy)), await sandbox.run(admitted(HOST_WORK, policy), 'post_0', '', context(policy))];
+    assert.deepEqual([withBody.status, without.status], ['http_refused', 'http_refused'], withBody.error?.message);
+    // Charged twice: made (alloc), then copied out (the request).
+    assert.ok(withBody.fuelUsed - without.fuelUsed >= (2 * 1_600_000) / 16, `the body charged ${withBody.fuelUsed - without.fuelUsed}`);
   });
 
   it('counts the tables of warm instances in the instance cache: twenty with a million elements each, the executor alive', async () => {

@@ -36,6 +36,8 @@ export interface KernelLimits {
   maxVarBytes: number;
   logs: LogLimits;
   kv: { enabled: boolean; maxKeyBytes: number; maxValueBytes: number };
+  /** HTTP requests a call may make (the supervisor counts too; counted here, one past it never leaves the executor). */
+  maxHttpRequests: number;
 }
 
 export interface CallEnd {
@@ -133,6 +135,8 @@ export class ExtismKernel {
   private config: Record<string, string> = {};
   private readonly vars = new Map<string, Uint8Array>();
   private varBytes = 0;
+  /** HTTP requests made in the current call. */
+  private httpRequests = 0;
   private lastHttp: { status: number; headers: Record<string, string> } = { status: 0, headers: {} };
   private abort: CallAbort | null = null;
   /** Takes fuel from the call's budget, or aborts it: set by the instance once it exists (see PluginInstance). */
@@ -161,6 +165,7 @@ export class ExtismKernel {
     this.outputLength = 0;
     this.errorIndex = 0;
     this.lastHttp = { status: 0, headers: {} };
+    this.httpRequests = 0;
     this.abort = null;
     this.config = config;
     this.logs.begin(limits.logs);
@@ -397,6 +402,10 @@ export class ExtismKernel {
           throw new CallAbort('trap', 'http_request: the request is not JSON');
         }
         if (typeof request.url !== 'string') throw new CallAbort('trap', 'http_request: the request has no url');
+        // Refused here, as the supervisor would: its body (up to the host memory limit) never crosses the pipe.
+        if (++this.httpRequests > this.limits.maxHttpRequests) {
+          throw new CallAbort('http_refused', `more than ${this.limits.maxHttpRequests} HTTP requests in one call`);
+        }
         const headers: Record<string, string> = {};
         let headerCount = 0;
         let headerBytes = 0;
@@ -410,12 +419,15 @@ export class ExtismKernel {
             }
           }
         }
+        const body = bodyAddress === 0n ? null : this.blockAt(bodyAddress);
+        // The body is copied to the supervisor, and sent: charged as any block a host function copies.
         this.spendFuel(ROUND_TRIP_FUEL);
+        if (body !== null) this.chargeBytes(body.length);
         const response = this.host.http({
           url: request.url,
           method: typeof request.method === 'string' ? request.method.toUpperCase() : 'GET',
           headers,
-          body: bodyAddress === 0n ? null : this.blockAt(bodyAddress),
+          body,
         });
         this.lastHttp = { status: response.status, headers: response.headers };
         return this.address(this.storeBlock(response.body));
