@@ -128,8 +128,10 @@ describe('plugins that catch the host\'s aborts', () => {
   });
 
   it('keeps every kind of abort, from the kernel and from the supervisor', async () => {
-    const http = await sandbox.run(artifact, 'swallow_http', '', context());
+    // One request allowed, so that the supervisor refuses it (the host is not allowed), not the executor's count.
+    const http = await sandbox.run(artifact, 'swallow_http', '', context(policyWith({ http: { ...freeTier.http, maxRequestsPerCall: 1 } })));
     assert.equal(http.status, 'http_refused', http.error?.message);
+    assert.doesNotMatch(http.error!.message, /HTTP requests in one call/);
     const kv = await sandbox.run(artifact, 'swallow_kv_value', '', context());
     assert.equal(kv.status, 'memory_limit');
     assert.match(kv.error!.message, /kv value of 20000 bytes/);
@@ -545,6 +547,8 @@ describe('work the host does for a plugin', () => {
     const refused = await sandbox.run(admitted(HOST_WORK), 'post_8mb', '', context());
     assert.equal(refused.status, 'http_refused', refused.error?.message);
     assert.equal(refused.error!.message, 'more than 0 HTTP requests in one call');
+    // Refused before the round trip was paid, let alone the body: the alloc of the body is all it cost.
+    assert.ok(refused.fuelUsed < 8_000_000 / 16 + 50_000, `charged ${refused.fuelUsed}`);
     // One request allowed (to no host): the body crosses, charged 1 unit per 16 bytes like any block a host function copies.
     const policy = policyWith({ http: { ...freeTier.http, maxRequestsPerCall: 1 } });
     const [withBody, without] = [await sandbox.run(admitted(HOST_WORK, policy), 'post_1600000', '', context(policy)), await sandbox.run(admitted(HOST_WORK, policy), 'post_0', '', context(policy))];

@@ -79,10 +79,6 @@ const decoder = new TextDecoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * The block index of an address. Wasm passes an i64 as a signed BigInt, so an
- * index of 0x8000 or more arrives negative: read the address as unsigned.
- */
-/**
  * What a var costs beyond its key and value: the map entry, the key's string and the value's array take about 200
  * bytes of the executor's heap each, so two million empty vars (8 MB of keys) exhausted it.
  */
@@ -111,6 +107,10 @@ function errorMessage(block: Uint8Array): string {
   return `${storableText(decoder.decode(block.subarray(0, readable)), Number.POSITIVE_INFINITY).slice(0, MAX_MESSAGE_CHARACTERS - note.length)}${note}`;
 }
 
+/**
+ * The block index of an address. Wasm passes an i64 as a signed BigInt, so an
+ * index of 0x8000 or more arrives negative: read the address as unsigned.
+ */
 const blockIndex = (address: bigint) => Number(BigInt.asUintN(64, address) >> ADDRESS_SHIFT);
 
 /**
@@ -165,7 +165,6 @@ export class ExtismKernel {
     this.outputLength = 0;
     this.errorIndex = 0;
     this.lastHttp = { status: 0, headers: {} };
-    this.httpRequests = 0;
     this.abort = null;
     this.config = config;
     this.logs.begin(limits.logs);
@@ -186,6 +185,9 @@ export class ExtismKernel {
     this.blocks = [null];
     this.views = [null];
     this.liveBytes = 0;
+    // Counted from here, not from `begin`: a start function's requests and its first call's share one count, as they
+    // share one run in the supervisor (which ends no start function apart).
+    this.httpRequests = 0;
     return ended;
   }
 
@@ -194,7 +196,7 @@ export class ExtismKernel {
     return this.abort;
   }
 
-  /** Bytes the kernel keeps between calls: its vars (keys and values). */
+  /** Bytes the kernel keeps between calls: its vars (keys, values and VAR_OVERHEAD_BYTES each). */
   retainedBytes(): number {
     return this.varBytes;
   }
