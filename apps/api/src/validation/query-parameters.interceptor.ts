@@ -13,7 +13,7 @@ export const TakesQuery = () => SetMetadata(TAKES_QUERY, true);
  * Marks routes (a handler, or a whole controller) that take any query and ignore it: health probes and metrics
  * scrapers may add one (a cache-busting `?_=`, Prometheus `params`), and a 400 would read as the service being down.
  */
-export const IgnoresQuery = () => SetMetadata(TAKES_QUERY, true);
+export const IgnoresQuery = TakesQuery;
 
 /**
  * A query parameter sent to a route that takes none is a 400 naming it, as an unknown one is on the routes that take
