@@ -220,6 +220,9 @@ export function spin(): i32 { let x: u32 = 1; while (x != 0) x = x * 1664525 + 1
     assert.equal(spun.status, 202, spun.text);
     const spinning: string = spun.body.invocations[0].id;
     assert.ok(await eventually(async () => (await statusOf(spinning)) === 'running'), 'the spinner runs');
+    // Claimed is not yet in the executor: the waiting runs are sent once the spinner's call holds it, or one of them
+    // could reach the executor first on a busy machine.
+    assert.ok(await eventually(async () => api.sandbox.stats().busy === 1), 'the spinner holds the executor');
     const ids = await waiting();
     assert.ok(await eventually(async () => (await Promise.all(ids.map(statusOf))).every((status) => status === 'running')), 'the waiting runs were claimed');
     return { spinning, waiting: ids, statusOf };
