@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { isPrivateAddress, Sandbox, type SandboxPolicy } from '@airlock/sandbox';
 import { admitted, assertStillHealthy, context, policyWith } from '../support/sandbox-harness.js';
+import { EXTISM_IMPORTS, GUEST_HELPERS, wat } from '../support/wasm.js';
 import { FETCHER } from './fetcher.js';
 
 
@@ -185,6 +186,31 @@ describe('plugin HTTP', () => {
     assert.equal(result.status, 'http_refused');
     assert.equal(result.error!.message, 'more than 10 HTTP requests in one call');
     assert.equal(upstream.requests.filter((url) => url === '/count').length - before, 10);
+  });
+
+  it("counts a start function's requests with its first call's: one run, one count", async () => {
+    // Six requests as the module is instantiated, five more in the call: eleven in one run, past the policy's ten.
+    const request = JSON.stringify({ url: `http://api.allowed.test:${upstream.port}/start-count`, method: 'GET' });
+    const repeat = (times: number) => `(local $i i32)
+      (loop $more
+        (drop (call $http_request (call $to_block (i32.const 1024) (i32.const ${request.length})) (i64.const 0)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $more (i32.lt_u (local.get $i) (i32.const ${times}))))`;
+    const fetchingAtStart = admitted(
+      wat(`(module
+        ${EXTISM_IMPORTS}
+        (memory (export "memory") 1)
+        (data (i32.const 1024) "${request.replaceAll('"', '\\"')}")
+        ${GUEST_HELPERS}
+        (func $start ${repeat(6)})
+        (start $start)
+        (func (export "fetch_5") (result i32) ${repeat(5)} (i32.const 0)))`),
+    );
+    const result = await sandbox.run(fetchingAtStart, 'fetch_5', '', context(policy));
+    assert.equal(result.status, 'http_refused', result.error?.message);
+    assert.equal(result.error!.message, 'more than 10 HTTP requests in one call');
+    assert.equal(upstream.requests.filter((url) => url === '/start-count').length, 10);
+    await assertStillHealthy(sandbox);
   });
 
   it("refuses a malformed request as the plugin's mistake, with a message that can be stored", async () => {
