@@ -252,6 +252,32 @@ describe('plugin lifecycle over HTTP', () => {
     assert.ok(published.body.version.publishedAt);
   });
 
+  it("hands a declared test's JSON input to the plugin as it was written, and keeps it so", async () => {
+    const pluginId = (await api.http.post('/v1/plugins', { ...as(alice), body: { name: 'exact-tests' } })).body.id;
+    // Digits a double would change, an exponent past a double's range, index-like keys in their order.
+    const exact = '{"id": 12345678901234567890, "big": 1e400, "2": "b", "1": "a"}';
+    const declared = `[{"name": "exact", "export": "greet", "inputJson": ${exact}, "expect": {"output": ${JSON.stringify(`hello, ${exact}`)}}},
+      {"name": "plain", "export": "greet", "inputJson": {"n":1}, "expect": {"output": "hello, {\\"n\\":1}"}}]`;
+    const upload = { data: `{"wasmBase64": "${Buffer.from(hello).toString('base64')}", "tests": ${declared}}`, contentType: 'application/json' };
+    const created = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), rawBody: upload });
+    assert.equal(created.status, 201, created.text);
+    const run = await api.http.post(`/v1/plugins/${pluginId}/versions/1/test`, as(alice));
+    assert.deepEqual(run.body.results.map((result: { name: string; passed: boolean; failures: string[] }) => [result.name, result.passed, result.failures]), [
+      ['exact', true, []],
+      ['plain', true, []],
+    ]);
+    // The version shows its tests as JSON values, as any JSON reader takes them (the text kept for the plugin is not shown).
+    const version = await api.http.get(`/v1/plugins/${pluginId}/versions/1`, as(alice));
+    assert.deepEqual(version.body.tests.map((test: Record<string, unknown>) => Object.keys(test).sort()), [
+      ['expect', 'export', 'inputJson', 'name'],
+      ['expect', 'export', 'inputJson', 'name'],
+    ]);
+    assert.deepEqual(version.body.tests[0].inputJson, { id: 12345678901234567000, big: null, 2: 'b', 1: 'a' });
+    // The same upload again is the same version with the same tests, not other tests refused.
+    const again = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), rawBody: upload });
+    assert.deepEqual([again.status, again.body.number], [200, 1], again.text);
+  });
+
   it('publishes a version once: again, or by requests at once, it is answered as it stands, its tests not run again, audited once', async () => {
     const plugin = (await api.http.post('/v1/plugins', { ...as(bob), body: { name: 'published-once' } })).body.id;
     const tests = [{ name: 'greets', export: 'greet', input: 'Ada', expect: { output: 'hello, Ada' } }];

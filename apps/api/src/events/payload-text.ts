@@ -4,7 +4,7 @@ import { jsonTextAsSent } from '../validation/json-as-sent.js';
 /** An event's JSON payload as the text its plugins read: as it was sent (see jsonTextAsSent). */
 export function payloadText(payload: unknown, rawBody: Buffer | undefined, contentType: string | undefined): string {
   if (payload === undefined) return '';
-  return jsonTextAsSent(payload, { member: 'payload', bytesField: 'payloadBase64', rawBody, contentType });
+  return jsonTextAsSent(payload, { path: ['payload'], bytesField: 'payloadBase64', rawBody, contentType });
 }
 
 /**

@@ -2,35 +2,48 @@ import { parse as parseContentType } from 'content-type';
 import { visit } from 'jsonc-parser';
 import { invalidField } from './invalid-field.js';
 
-/** Where a JSON value was sent: the body member that held it, and the field that takes the same as bytes. */
+/** Where a JSON value was sent: where in the body it was, and the field that takes the same as bytes. */
 export interface SentJson {
-  /** The top-level member of the body that holds the value (`payload`, `inputJson`). */
-  member: string;
+  /** Where the body holds the value: a top-level member (`['payload']`, `['inputJson']`) or deeper (a declared test's). */
+  path: JsonPath;
   /** The field to send it in as base64 instead (named when it nests too deeply). */
   bytesField: string;
   rawBody: Buffer | undefined;
   contentType: string | undefined;
 }
 
+/** Where a value is in a JSON document: the member names and array indexes that lead to it (`['tests', 0, 'inputJson']`). */
+export type JsonPath = readonly (string | number)[];
+
+function samePath(path: JsonPath, other: JsonPath): boolean {
+  return path.length === other.length && path.every((step, index) => step === other[index]);
+}
+
 /**
- * The text of the top-level `member` of a JSON body, exactly as it was
- * written (the last one, as JSON.parse keeps), or null when there is none.
- * Read by a tokenizer's positions (jsonc-parser), not by parsing it again.
+ * The text of the value at `path` in a JSON body, exactly as it was written
+ * (the last one, as JSON.parse keeps), or null when there is none. Read by a
+ * tokenizer's positions (jsonc-parser), not by parsing it again.
  */
-function memberAsWritten(body: string, member: string): string | null {
+function valueAsWritten(body: string, path: JsonPath): string | null {
+  // Containers open around the tokenizer, which is also the length of the path of a value that begins there.
   let depth = 0;
-  let inMember = false;
+  // Where the container at `path` began, while it is open, and its depth.
   let start = -1;
+  let startDepth = -1;
   let written: string | null = null;
-  const open = (offset: number) => {
-    if (inMember && depth === 1) start = offset;
+  const isTarget = (pathHere: () => (string | number)[]) => depth === path.length && samePath(pathHere(), path);
+  const open = (offset: number, _length: number, _line: number, _column: number, pathHere: () => (string | number)[]) => {
+    if (isTarget(pathHere)) {
+      start = offset;
+      startDepth = depth;
+    }
     depth++;
   };
   const close = (offset: number, length: number) => {
     depth--;
-    if (inMember && depth === 1) {
+    if (depth === startDepth) {
       written = body.slice(start, offset + length);
-      inMember = false;
+      startDepth = -1;
     }
   };
   visit(
@@ -40,14 +53,8 @@ function memberAsWritten(body: string, member: string): string | null {
       onArrayBegin: open,
       onObjectEnd: close,
       onArrayEnd: close,
-      onObjectProperty: (name) => {
-        if (depth === 1) inMember = name === member;
-      },
-      onLiteralValue: (_value, offset, length) => {
-        if (inMember && depth === 1) {
-          written = body.slice(offset, offset + length);
-          inMember = false;
-        }
+      onLiteralValue: (_value, offset, length, _line, _column, pathHere) => {
+        if (isTarget(pathHere)) written = body.slice(offset, offset + length);
       },
     },
     { disallowComments: true },
@@ -93,7 +100,7 @@ function mayHaveChanged(value: unknown, sent: SentJson): 'changed' | 'numbers' |
   // Values still to look at, and how deep each is (two arrays: no object made per value of every event).
   const pending: unknown[] = [value];
   const depths: number[] = [0];
-  const tooDeep = () => invalidField('body', sent.member, `nests more than ${MAX_JSON_DEPTH} deep; send it as ${sent.bytesField}`);
+  const tooDeep = () => invalidField('body', sent.path.join('.'), `nests more than ${MAX_JSON_DEPTH} deep; send it as ${sent.bytesField}`);
   while (pending.length > 0) {
     const next = pending.pop();
     const depth = depths.pop()!;
@@ -155,12 +162,25 @@ export function jsonTextAsSent(value: unknown, sent: SentJson): string {
     rawBody.length <= MAX_BODY_READ_AGAIN &&
     (parsed === 'changed' || (parsed === 'numbers' && NUMBER_CHANGED_IN_PARSING.test(rawBody.toString('latin1'))));
   const body = readAgain ? utf8Body(rawBody, sent.contentType) : null;
-  return (body === null ? null : memberAsWritten(body, sent.member)) ?? JSON.stringify(value);
+  return (body === null ? null : valueAsWritten(body, sent.path)) ?? JSON.stringify(value);
 }
 
 /** A call whose `inputJson` also comes as its text as sent (`inputJsonText`), which the plugin is handed. */
 export function withInputAsSent<T extends { inputJson?: unknown }>(call: T, request: { rawBody?: Buffer | undefined; headers: { 'content-type'?: string | undefined } }): T & { inputJsonText?: string } {
   if (call.inputJson === undefined) return call;
-  const sent = { member: 'inputJson', bytesField: 'inputBase64', rawBody: request.rawBody, contentType: request.headers['content-type'] };
+  const sent = { path: ['inputJson'], bytesField: 'inputBase64', rawBody: request.rawBody, contentType: request.headers['content-type'] };
   return { ...call, inputJsonText: jsonTextAsSent(call.inputJson, sent) };
+}
+
+/**
+ * A version's declared tests, each whose `inputJson` a plugin would read otherwise than it was sent (see
+ * jsonTextAsSent) carrying that text too (`inputJsonText`), which is stored with the test and what the plugin reads.
+ */
+export function testsWithInputsAsSent<T extends { inputJson?: unknown }>(tests: T[], request: { rawBody?: Buffer | undefined; headers: { 'content-type'?: string | undefined } }): (T & { inputJsonText?: string })[] {
+  return tests.map((test, index) => {
+    if (test.inputJson === undefined) return test;
+    const sent = { path: ['tests', index, 'inputJson'], bytesField: `tests.${index}.inputBase64`, rawBody: request.rawBody, contentType: request.headers['content-type'] };
+    const text = jsonTextAsSent(test.inputJson, sent);
+    return text === JSON.stringify(test.inputJson) ? test : { ...test, inputJsonText: text };
+  });
 }

@@ -51,6 +51,17 @@ export const declaredTestSchema = z
 
 export type DeclaredTest = z.output<typeof declaredTestSchema>;
 
+/**
+ * A declared test as a version keeps it: its `inputJson` also as it was sent (`inputJsonText`) when a plugin would
+ * read it otherwise from the parsed value (see testsWithInputsAsSent). Shown without that text: the test as written.
+ */
+export type StoredDeclaredTest = DeclaredTest & { inputJsonText?: string };
+
+function shownTest(test: StoredDeclaredTest): DeclaredTest {
+  const { inputJsonText: _sent, ...shown } = test;
+  return shown;
+}
+
 /** A test's name is how a failed publish names it: two of one name would leave the failing one unknown. */
 const testsSchema = z
   .array(declaredTestSchema)
@@ -154,7 +165,7 @@ export function toVersionView(version: PluginVersionSummary): VersionView {
     permissions: version.permissions as string[],
     sourceLanguage: version.sourceLanguage,
     source: version.source ?? null,
-    tests: version.tests as unknown[],
+    tests: (version.tests as StoredDeclaredTest[]).map(shownTest),
     status: version.status as VersionView['status'],
     approvalStatus: version.approvalStatus as VersionView['approvalStatus'],
     publishedAt: version.publishedAt?.toISOString() ?? null,

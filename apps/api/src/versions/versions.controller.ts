@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Param, Post, type RawBodyRequest, Req, Res, 
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { Request, Response } from 'express';
-import { withInputAsSent } from '../validation/json-as-sent.js';
+import { testsWithInputsAsSent, withInputAsSent } from '../validation/json-as-sent.js';
 import { z } from 'zod';
 import { actorOf, AuditService } from '../audit/audit.service.js';
 import { CurrentPrincipal } from '../auth/current-principal.js';
@@ -76,9 +76,10 @@ export class VersionsController {
       input = { kind: 'wasm', bytes: new Uint8Array(bytes), tests: [] };
     } else if (request.is('application/json')) {
       const body = new ZodValidationPipe(createVersionJsonSchema, 'body').transform(request.body);
+      const tests = testsWithInputsAsSent(body.tests, request);
       input = 'wasmBase64' in body
-        ? { kind: 'wasm', bytes: new Uint8Array(Buffer.from(body.wasmBase64, 'base64')), tests: body.tests }
-        : { kind: 'source', language: body.language, files: body.source.files, entry: body.source.entry, tests: body.tests };
+        ? { kind: 'wasm', bytes: new Uint8Array(Buffer.from(body.wasmBase64, 'base64')), tests }
+        : { kind: 'source', language: body.language, files: body.source.files, entry: body.source.entry, tests };
     } else {
       throw new AppError(AppErrorCode.UnsupportedMediaType, 'Send the module as application/wasm, or JSON as application/json.');
     }

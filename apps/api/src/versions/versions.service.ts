@@ -12,7 +12,7 @@ import { encodeCursor } from '../validation/opaque-cursor.js';
 import { invalidField } from '../validation/invalid-field.js';
 import { ModuleAdmissions } from './module-admissions.js';
 import { heldForApproval, reviewPermissions, reviewPolicy } from '@airlock/execution';
-import type { DeclaredTest, runTestsSchema } from './version.schema.js';
+import type { runTestsSchema, StoredDeclaredTest } from './version.schema.js';
 import { type TestResult, VersionTestsRunner } from './version-tests.runner.js';
 
 /** An enabled binding that stopped running when its version was unpublished. */
@@ -24,8 +24,8 @@ export interface StoppedBinding {
 }
 
 export type NewVersionInput =
-  | { kind: 'wasm'; bytes: Uint8Array; tests: DeclaredTest[] }
-  | { kind: 'source'; language: 'assemblyscript'; files: Record<string, string>; entry?: string | undefined; tests: DeclaredTest[] };
+  | { kind: 'wasm'; bytes: Uint8Array; tests: StoredDeclaredTest[] }
+  | { kind: 'source'; language: 'assemblyscript'; files: Record<string, string>; entry?: string | undefined; tests: StoredDeclaredTest[] };
 
 /**
  * The version an upload found with its module, unless the upload declared
@@ -35,7 +35,8 @@ export type NewVersionInput =
  */
 function refuseOtherTests(version: PluginVersionSummary, input: NewVersionInput): PluginVersionSummary {
   const declared = input.kind === 'source' || input.tests.length > 0;
-  if (!declared || isDeepStrictEqual(version.tests ?? [], input.tests)) return version;
+  // Compared as stored: JSON (an input of 1e400, Infinity once parsed, is kept as null).
+  if (!declared || isDeepStrictEqual(version.tests ?? [], JSON.parse(JSON.stringify(input.tests)))) return version;
   throw new AppError(
     AppErrorCode.Conflict,
     `It is the same module as version ${version.number}, which keeps the declared tests it was made with. The declared tests were not saved: a version's tests come with its module, so change the source (or module) to make a version with them.`,
@@ -157,7 +158,7 @@ export class VersionsService {
     const calls =
       request.export !== undefined
         ? [{ call: { ...request, name: 'ad-hoc', export: request.export } }]
-        : (version.tests as DeclaredTest[]).map((test) => ({ call: test, expect: test }));
+        : (version.tests as StoredDeclaredTest[]).map((test) => ({ call: test, expect: test }));
     // Tests run with the permissions the version asks for, approved or not; while it is not, its key-value data is a
     // namespace of its own (keyed by the version), so an unreviewed version never reads or changes the plugin's.
     const reviewed = version.approvalStatus === 'not_required' || version.approvalStatus === 'approved';
