@@ -13,7 +13,11 @@ import { requestMetricsMiddleware } from './metrics/request-metrics.middleware.j
 import type { ApiDependencies } from './infrastructure/api-dependencies.js';
 import { setupOpenApi } from './openapi/openapi.js';
 import { serveWebEditor, webEditorDirectory } from './editor/web-editor.js';
-import { jsonBodiesMiddleware, keepJsonBytes } from './validation/json-bodies.middleware.js';
+import { credentialsBeforeBodies } from './auth/credentials-before-bodies.middleware.js';
+import { TenantAuthenticator } from './auth/tenant-authenticator.service.js';
+import { TenantPolicyService } from './policies/tenant-policy.service.js';
+import { jsonBodiesMiddleware, keepJsonBytes, takesModule } from './validation/json-bodies.middleware.js';
+import { limitModuleUpload, moduleBodies } from './validation/module-bodies.middleware.js';
 import { legacyEncodingsMiddleware } from './validation/legacy-encodings.middleware.js';
 
 export type { ApiDependencies } from './infrastructure/api-dependencies.js';
@@ -33,12 +37,19 @@ export async function createApiApp(deps: ApiDependencies): Promise<INestApplicat
   // The web editor is a static build (apps/web); without one the API runs alone.
   const editor = webEditorDirectory();
   if (editor !== null) serveWebEditor(app, editor);
+  const policies = app.get(TenantPolicyService);
+  app.use(
+    credentialsBeforeBodies(app.get(TenantAuthenticator), deps.adminTokenHash, async (request, reader) => {
+      if (reader.kind !== 'tenant' || !takesModule(request)) return;
+      const { maxModuleBytes } = await policies.forTenant(reader.principal.tenant);
+      if (maxModuleBytes < deps.config.moduleUploadLimitBytes) limitModuleUpload(request, maxModuleBytes);
+    }),
+  );
   app.use(jsonBodiesMiddleware);
   app.use(legacyEncodingsMiddleware);
   // Express's own parser rather than Nest's useBodyParser, which keeps `verify` to itself.
   app.use(express.json({ limit: deps.config.bodyLimitBytes, verify: keepJsonBytes }));
-  // Modules upload raw; gzip is inflated, and the limit applies to the inflated bytes.
-  app.useBodyParser('raw', { type: 'application/wasm', limit: deps.config.moduleUploadLimitBytes });
+  app.use(moduleBodies(deps.config.moduleUploadLimitBytes));
   app.useGlobalFilters(new AppExceptionFilter(deps.config));
   setupOpenApi(app);
   await app.init();

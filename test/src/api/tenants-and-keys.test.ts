@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -301,5 +302,38 @@ describe('tenants and API keys over HTTP', () => {
     assert.match(parsed.error.message, /not valid HTTP \(HPE_/);
     assert.ok(typeof parsed.requestId === 'string');
     assert.match(head!, new RegExp(`\r\nX-Request-Id: ${parsed.requestId}\r\n`, 'i'), 'the id in the header too');
+  });
+
+  it('answers a body sent without valid credentials with 401 before reading it, and closes the connection', async () => {
+    // Headers that announce 100 MB and a few bytes of it: the answer comes without waiting for the rest.
+    const sendHead = (head: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(new URL(api.baseUrl).port), '127.0.0.1', () => socket.write(`${head}Content-Length: 100000000\r\n\r\n{"name": `));
+        let text = '';
+        socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+        // Not a measure of speed: a server that waits for the body never answers at all.
+        socket.setTimeout(15_000, () => {
+          socket.destroy();
+          reject(new Error(`no answer without the rest of the body; got ${JSON.stringify(text)}`));
+        });
+      });
+    const pluginRoute = `/v1/plugins/${randomUUID()}/versions`;
+    const cases: Array<[string, string, RegExp]> = [
+      ['no key, a gzip module', `POST ${pluginRoute} HTTP/1.1\r\nHost: x\r\nContent-Type: application/wasm\r\nContent-Encoding: gzip\r\n`, /A valid tenant API key is required/],
+      ['a revoked key', `POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ak_${'0'.repeat(16)}_${'0'.repeat(64)}\r\nContent-Type: application/json\r\n`, /A valid tenant API key is required/],
+      ['no admin token', 'POST /v1/admin/tenants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n', /The admin token is required/],
+    ];
+    for (const [label, head, message] of cases) {
+      const answer = await sendHead(head);
+      const [status, body] = answer.split('\r\n\r\n');
+      assert.match(status!, /^HTTP\/1\.1 401 /, label);
+      assert.match(status!, /\r\nConnection: close\r\n/i, label);
+      assert.match(JSON.parse(body!).error.message, message, label);
+    }
+    // With valid credentials the same route reads the body, and the guard decides: a tenant key on an admin route is a 403.
+    const asTenant = await api.http.post('/v1/admin/tenants', { token: alice.key, body: { name: 'Nope' } });
+    assert.equal(asTenant.status, 403, asTenant.text);
   });
 });

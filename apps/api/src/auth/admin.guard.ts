@@ -5,6 +5,8 @@ import { ADMIN_TOKEN_HASH } from '../infrastructure/api-dependencies.js';
 import { bearerToken, digestsEqual, sha256Hex } from './credentials.js';
 import { TenantAuthenticator } from './tenant-authenticator.service.js';
 
+export const ADMIN_TOKEN_REQUIRED_MESSAGE = 'The admin token is required: send "Authorization: Bearer <admin token>".';
+
 /** Lets in requests that carry the admin token; a tenant key gets 403, anything else 401. */
 @Injectable()
 export class AdminGuard implements CanActivate {
@@ -19,6 +21,6 @@ export class AdminGuard implements CanActivate {
     if (token !== null && (await this.authenticator.authenticate(token)) !== null) {
       throw new AppError(AppErrorCode.Forbidden, 'This is an admin route; tenant API keys cannot use it.');
     }
-    throw new AppError(AppErrorCode.Unauthenticated, 'The admin token is required: send "Authorization: Bearer <admin token>".');
+    throw new AppError(AppErrorCode.Unauthenticated, ADMIN_TOKEN_REQUIRED_MESSAGE);
   }
 }

@@ -4,7 +4,7 @@ import { trace } from '@opentelemetry/api';
 import { ATTR } from '@airlock/telemetry/api';
 import type { Request } from 'express';
 import { bearerToken } from './credentials.js';
-import { setPrincipal } from './current-principal.js';
+import { principalOf, setPrincipal } from './current-principal.js';
 import { TenantAuthenticator } from './tenant-authenticator.service.js';
 
 /** One body for every way a key can be wrong, so a caller learns nothing from which. */
@@ -17,8 +17,9 @@ export class TenantGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<Request>();
+    // A request with a body had its key checked before the body was read (see credentialsBeforeBodies).
     const token = bearerToken(request.header('authorization'));
-    const principal = token === null ? null : await this.authenticator.authenticate(token);
+    const principal = principalOf(request) ?? (token === null ? null : await this.authenticator.authenticate(token));
     if (principal === null) throw new AppError(AppErrorCode.Unauthenticated, INVALID_TENANT_KEY_MESSAGE);
     setPrincipal(request, principal);
     // The request's span (and every span under it) is now this tenant's: it goes to the tenant's trace store.

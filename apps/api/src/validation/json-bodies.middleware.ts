@@ -7,7 +7,7 @@ import type { NextFunction, Request, Response } from 'express';
 const MODULE_UPLOAD = /^\/v1\/plugins\/[^/]+\/versions\/?$/;
 
 /** Whether `request` may carry a raw module: a POST to the upload route. */
-function takesModule(request: Request): boolean {
+export function takesModule(request: Request): boolean {
   return request.method === 'POST' && MODULE_UPLOAD.test(request.path);
 }
 
