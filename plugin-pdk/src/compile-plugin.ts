@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -14,6 +15,12 @@ export interface CompileOptions {
   timeoutMs?: number;
   /** Heap of the compiler process, default 512 MiB. */
   memoryMb?: number;
+  /**
+   * Memory the compiler process may hold in all, default twice its heap. The heap limit leaves out what lives
+   * outside V8's heap, binaryen's (wasm) memory above all: `memory.data(0x7ff00000)` in three lines of source
+   * grew a compiler to gigabytes while its heap stayed small.
+   */
+  maxResidentMb?: number;
   /** Total bytes of source accepted, default 1 MiB. */
   maxSourceBytes?: number;
   /**
@@ -87,11 +94,19 @@ async function runCompiler(files: PluginSource['files'], entry: string, options:
     timedOut = true;
     child.kill('SIGKILL');
   }, timeoutMs);
+  const maxResidentMb = options.maxResidentMb ?? 2 * (options.memoryMb ?? 512);
+  let outgrew = false;
+  const watch = watchResidentMemory(child.pid, maxResidentMb, () => {
+    outgrew = true;
+    child.kill('SIGKILL');
+  });
   child.stdin.end(JSON.stringify({ files, entry }));
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
     child.once('close', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
   );
   clearTimeout(timer);
+  clearInterval(watch);
+  if (outgrew) return failure(`compilation used more than ${maxResidentMb} MB of memory (a large memory.data or static array makes the compiler hold all of it)`);
   if (timedOut) return failure(`compilation took longer than ${timeoutMs} ms`);
   if (code !== 0) {
     const reason = /heap out of memory/i.test(stderr)
@@ -105,4 +120,31 @@ async function runCompiler(files: PluginSource['files'], entry: string, options:
   return parsed.ok
     ? { ok: true, wasm: new Uint8Array(Buffer.from(parsed.wasm!, 'base64')), diagnostics: parsed.diagnostics }
     : { ok: false, diagnostics: parsed.diagnostics };
+}
+
+/** How often the compiler's resident memory is read. */
+const MEMORY_CHECK_MS = 50;
+
+/**
+ * Calls `outgrown` once the process holds more than `maxMb` of memory, read
+ * from /proc (Linux; elsewhere only the heap limit and the time limit hold).
+ */
+function watchResidentMemory(pid: number | undefined, maxMb: number, outgrown: () => void): NodeJS.Timeout {
+  let reading = false;
+  const watch = setInterval(() => {
+    if (pid === undefined || reading) return;
+    reading = true;
+    readFile(`/proc/${pid}/status`, 'utf8')
+      .then((status) => {
+        const residentKb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
+        if (residentKb > maxMb * 1024) {
+          clearInterval(watch);
+          outgrown();
+        }
+      })
+      // Gone already (it exited), or no /proc here.
+      .catch(() => clearInterval(watch))
+      .finally(() => (reading = false));
+  }, MEMORY_CHECK_MS);
+  return watch;
 }

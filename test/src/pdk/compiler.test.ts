@@ -99,6 +99,15 @@ describe('plugin compiler', () => {
     assert.ok(finished.indexOf('b') < finished.indexOf('a2'), `finished in the order ${finished.join(', ')}`);
   });
 
+  it('is bounded in memory, outside its heap too', async () => {
+    // Three lines that reserve 2 GiB of static data: the compiler held gigabytes outside its heap for its whole time limit.
+    const source = 'const reserved = memory.data(0x7ff00000);\nexport function run(): i32 { return <i32>reserved; }\n';
+    const result = await compilePlugin({ files: { 'index.ts': source } });
+    assert.deepEqual(result.diagnostics.map((d) => [d.severity, d.message]), [
+      ['error', 'compilation used more than 1024 MB of memory (a large memory.data or static array makes the compiler hold all of it)'],
+    ]);
+  });
+
   it('is bounded in time', async () => {
     const result = await compilePlugin({ files: { 'index.ts': 'export function run(): i32 { return 0; }\n' } }, { timeoutMs: 50 });
     assert.deepEqual(result.diagnostics.map((d) => d.message), ['compilation took longer than 50 ms']);
