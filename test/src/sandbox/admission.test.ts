@@ -91,6 +91,27 @@ describe('admission', () => {
     assert.match(rejection(kv, policyWith({ kv: { ...freeTier.kv, enabled: false } })).reason, /key-value store is not enabled/);
   });
 
+  it('refuses thousands of imports in a refusal of bounded size, and exports no call can name', () => {
+    const imports = Array.from({ length: 5_000 }, (_, n) => `(import "env" "${n === 0 ? 'x'.repeat(300) : `f${n}`}" (func))`).join('\n');
+    const many = admit(wat(`(module ${imports})`), freeTier);
+    assert.equal(many.ok, false);
+    const { reason, forbiddenImports } = (many as { ok: false; rejection: { reason: string; forbiddenImports: Array<{ name: string }> } }).rejection;
+    assert.equal(
+      reason,
+      `the module imports what this policy does not allow: "env" "${'x'.repeat(100)}… (300 characters)" (no such host function); ${Array.from({ length: 9 }, (_, n) => `"env" "f${n + 1}" (no such host function)`).join('; ')}; and 4990 more`,
+    );
+    assert.equal(forbiddenImports.length, 100);
+    assert.equal(forbiddenImports[0]!.name, `${'x'.repeat(100)}… (300 characters)`);
+
+    for (const [name, said] of [['', 'an empty name'], ['y'.repeat(201), 'a name of 201 characters']]) {
+      assert.deepEqual(rejection(wat(`(module (func (export "${name}")))`)), {
+        kind: 'invalid_module',
+        reason: `the module exports ${said}; export names are 1 to 200 characters, as calls name them`,
+      });
+    }
+    assert.deepEqual(admitted(wat(`(module (func (export "${'y'.repeat(200)}")))`)).functions, ['y'.repeat(200)]);
+  });
+
   it('refuses malformed, truncated and oversized modules', () => {
     assert.equal(rejection(new TextEncoder().encode('not wasm at all')).kind, 'invalid_module');
     const truncated = WELL_BEHAVED.subarray(0, WELL_BEHAVED.length - 10);

@@ -29,6 +29,7 @@ export interface AdmissionRejection {
   kind: AdmissionRejectionKind;
   /** A sentence naming the problem: the import, the size, the memory flag. */
   reason: string;
+  /** The first 100 imports refused, each name cut to its first 100 characters. */
   forbiddenImports?: Array<{ module: string; name: string; reason: string }>;
 }
 
@@ -95,9 +96,30 @@ const CONTROL_CHARACTER = /\p{Cc}/u;
 
 /** A name as a reason may quote it: control characters, quotes and backslashes escaped (\u0000). */
 function escapedName(name: string): string {
-  const escaped = name.replace(/[\p{Cc}"\\]/gu, (character) => `\\u${character.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  const escaped = shortName(name).replace(/[\p{Cc}"\\]/gu, (character) => `\\u${character.codePointAt(0)!.toString(16).padStart(4, '0')}`);
   return `"${escaped}"`;
 }
+
+/** Names a module holds may be megabytes long: said or listed, each is cut to its first 100 characters. */
+function shortName(name: string): string {
+  return name.length <= 100 ? name : `${name.slice(0, 100)}… (${name.length} characters)`;
+}
+
+/** What an export may be named: what a call, a test or a binding can name (1 to 200 characters). */
+const MAX_EXPORT_NAME_LENGTH = 200;
+
+/** An export no call could name: empty, or longer than any call may name it (and shown in every listing of the version). */
+function exportNameProblem(layout: ModuleLayout): string | null {
+  const unnamed = layout.exports.find((entry) => entry.name.length === 0 || entry.name.length > MAX_EXPORT_NAME_LENGTH);
+  if (unnamed === undefined) return null;
+  const said = unnamed.name.length === 0 ? 'an empty name' : `a name of ${unnamed.name.length} characters`;
+  return `the module exports ${said}; export names are 1 to ${MAX_EXPORT_NAME_LENGTH} characters, as calls name them`;
+}
+
+/** Forbidden imports listed in a refusal, at most: a module may import tens of thousands of functions. */
+const MAX_LISTED_IMPORTS = 100;
+/** Of those, named in the message. */
+const MAX_NAMED_IMPORTS = 10;
 
 /**
  * A name the module exports or imports that holds a control character: the API stores them (a text column
@@ -136,8 +158,10 @@ export function admit(bytes: Uint8Array, policy: SandboxPolicy): AdmissionResult
   if (badName !== null) return reject('invalid_module', badName);
   const reserved = layout.exports.find((entry) => entry.name.startsWith(RESERVED_EXPORT_PREFIX));
   if (reserved !== undefined) {
-    return reject('invalid_module', `the module exports "${reserved.name}"; names starting with ${RESERVED_EXPORT_PREFIX} are reserved`);
+    return reject('invalid_module', `the module exports ${escapedName(reserved.name)}; names starting with ${RESERVED_EXPORT_PREFIX} are reserved`);
   }
+  const exportName = exportNameProblem(layout);
+  if (exportName !== null) return reject('invalid_module', exportName);
   const memory = memoryProblem(layout, policy);
   if (memory !== null) return reject('memory_not_allowed', `the module ${memory}`);
   if (!WebAssembly.validate(bytes as BufferSource)) {
@@ -146,9 +170,11 @@ export function admit(bytes: Uint8Array, policy: SandboxPolicy): AdmissionResult
   const imports = describeImports(layout);
   const verdict = checkImports(imports, policy);
   if (verdict.forbidden.length > 0) {
-    const names = verdict.forbidden.map((entry) => `"${entry.module}" "${entry.name}" (${entry.reason})`);
-    return reject('forbidden_import', `the module imports what this policy does not allow: ${names.join('; ')}`, {
-      forbiddenImports: verdict.forbidden,
+    const listed = verdict.forbidden.slice(0, MAX_LISTED_IMPORTS).map((entry) => ({ ...entry, module: shortName(entry.module), name: shortName(entry.name) }));
+    const names = listed.slice(0, MAX_NAMED_IMPORTS).map((entry) => `"${entry.module}" "${entry.name}" (${entry.reason})`);
+    const more = verdict.forbidden.length - names.length;
+    return reject('forbidden_import', `the module imports what this policy does not allow: ${names.join('; ')}${more > 0 ? `; and ${more} more` : ''}`, {
+      forbiddenImports: listed,
     });
   }
   let instrumented: Uint8Array;
