@@ -16,6 +16,7 @@ import { serveWebEditor, webEditorDirectory } from './editor/web-editor.js';
 import { credentialsBeforeBodies } from './auth/credentials-before-bodies.middleware.js';
 import { TenantAuthenticator } from './auth/tenant-authenticator.service.js';
 import { TenantPolicyService } from './policies/tenant-policy.service.js';
+import { duplicateKeysMiddleware } from './validation/duplicate-keys.middleware.js';
 import { jsonBodiesMiddleware, keepJsonBytes, takesModule } from './validation/json-bodies.middleware.js';
 import { limitModuleUpload, moduleBodies } from './validation/module-bodies.middleware.js';
 import { legacyEncodingsMiddleware } from './validation/legacy-encodings.middleware.js';
@@ -49,6 +50,7 @@ export async function createApiApp(deps: ApiDependencies): Promise<INestApplicat
   app.use(legacyEncodingsMiddleware);
   // Express's own parser rather than Nest's useBodyParser, which keeps `verify` to itself.
   app.use(express.json({ limit: deps.config.bodyLimitBytes, verify: keepJsonBytes }));
+  app.use(duplicateKeysMiddleware);
   app.use(moduleBodies(deps.config.moduleUploadLimitBytes));
   app.useGlobalFilters(new AppExceptionFilter(deps.config));
   setupOpenApi(app);

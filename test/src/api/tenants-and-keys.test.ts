@@ -185,6 +185,24 @@ describe('tenants and API keys over HTTP', () => {
     const badQuery = await api.http.get('/v1/admin/tenants?limit=500', { token: api.adminToken });
     assert.equal(badQuery.status, 400);
     assert.equal(badQuery.body.error.details.issues[0].field, 'limit');
+
+    // A member named twice in one object: which was meant is not known (JSON.parse would keep the last without a word).
+    const twice: Array<[string, string, string, string]> = [
+      ['POST', '/v1/admin/tenants', api.adminToken, '{"name": "First", "name": "Second"}'],
+      ['PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, api.adminToken, '{"tier": "standard", "overrides": {"concurrentRuns": 3}, "overrides": {}}'],
+      ['PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, api.adminToken, '{"overrides": {"fuelPerCall": 1, "fuelPerCall": 2}}'],
+      ['POST', '/v1/events', alice.key, '{"type": "a", "payload": {"note": "\\"type\\": \\"b\\""}, "type": "b"}'],
+    ];
+    const fieldsNamedTwice = ['name', 'overrides', 'overrides.fuelPerCall', 'type'];
+    for (const [index, [method, path, token, data]] of twice.entries()) {
+      const refused = await api.http.request(method, path, { token, rawBody: { data, contentType: 'application/json' } });
+      assert.equal(refused.status, 400, `${data}: ${refused.text}`);
+      assert.deepEqual(refused.body.error.details.issues, [{ field: fieldsNamedTwice[index], message: 'is given twice; give it once' }]);
+    }
+    assert.equal((await api.http.get(`/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken })).body.tier, 'free', 'nothing changed');
+    // Inside an event's payload, names given twice are the plugin's to read, as written.
+    const payload = await api.http.post('/v1/events', { token: alice.key, rawBody: { data: '{"type": "order.created", "payload": {"n": 1, "n": 2, "deep": {"m": [{"k": 1, "k": 2}]}}}', contentType: 'application/json' } });
+    assert.equal(payload.status, 202, payload.text);
   });
 
   it('rejects bodies that are not JSON or too large, in the error shape', async () => {

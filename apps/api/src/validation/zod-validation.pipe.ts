@@ -10,7 +10,7 @@ export type RequestPart = 'body' | 'query';
  * stored as text: any character may be in them (as UTF-8, a lone surrogate becomes U+FFFD), and they nest as deep as
  * their own limit says (see jsonTextAsSent).
  */
-const BYTES_FIELDS = new Set(['payload', 'input', 'inputJson']);
+export const BYTES_FIELDS = new Set(['payload', 'input', 'inputJson']);
 
 /** How deep JSON may nest outside the bytes fields: deeper, code that recurses (serializing it again) would overflow its stack. */
 const MAX_DEPTH = 64;

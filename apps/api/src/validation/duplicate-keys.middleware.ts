@@ -1,0 +1,102 @@
+import { parse as parseContentType } from 'content-type';
+import type { NextFunction, Request, Response } from 'express';
+import { visit } from 'jsonc-parser';
+import { invalidField } from './invalid-field.js';
+import { BYTES_FIELDS } from './zod-validation.pipe.js';
+
+/**
+ * Every string of a JSON text in turn, and whether a colon follows it (a member's name). JSON has quotes nowhere
+ * but in strings, so matching them from the start, one after another, never falls out of step.
+ */
+const JSON_STRING = /"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?/g;
+
+/** Members' names written in a JSON text. */
+function namesWritten(text: string): number {
+  let names = 0;
+  for (const match of text.matchAll(JSON_STRING)) if (match[1] !== undefined) names++;
+  return names;
+}
+
+/** Members of every object in a parsed value, which keeps one of each name. */
+function namesKept(value: unknown): number {
+  let names = 0;
+  const pending: unknown[] = [value];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (Array.isArray(next)) {
+      for (const item of next) if (typeof item === 'object' && item !== null) pending.push(item);
+    } else if (typeof next === 'object' && next !== null) {
+      for (const key in next) {
+        names++;
+        const item = (next as Record<string, unknown>)[key];
+        if (typeof item === 'object' && item !== null) pending.push(item);
+      }
+    }
+  }
+  return names;
+}
+
+/** The path of the first member named twice in one object, outside the bytes fields, or null. */
+function firstNamedTwice(text: string): string | null {
+  // The names of each object open around the reader; null for one not looked into (its end is still reported).
+  const names: (Set<string> | null)[] = [];
+  let found: string | null = null;
+  // The top-level member being read: a bytes field's value is carried as it was written, names given twice and all.
+  let member: string | null = null;
+  const skipped = () => names.length === 1 && member !== null && BYTES_FIELDS.has(member);
+  visit(
+    text,
+    {
+      onObjectBegin: () => {
+        const lookInto = found === null && !skipped();
+        names.push(lookInto ? new Set() : null);
+        return lookInto;
+      },
+      onObjectEnd: () => {
+        names.pop();
+      },
+      onArrayBegin: () => found === null && !skipped(),
+      onObjectProperty: (name, _offset, _length, _line, _column, pathHere) => {
+        const here = names.at(-1);
+        if (found !== null || here === undefined || here === null) return;
+        if (names.length === 1) member = name;
+        if (here.has(name)) found = [...pathHere(), name].join('.');
+        here.add(name);
+      },
+    },
+    { disallowComments: true },
+  );
+  return found;
+}
+
+/** The body as text, in the charset its Content-Type names (UTF-8 when none), or null in one TextDecoder cannot read. */
+function bodyText(rawBody: Buffer, contentType: string | undefined): string | null {
+  try {
+    const charset = (contentType === undefined ? undefined : parseContentType(contentType).parameters.charset) ?? 'utf-8';
+    return new TextDecoder(charset).decode(rawBody);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A JSON body whose object names a member twice is a 400 naming it: JSON.parse
+ * keeps the last without a word, so `{"overrides": {...}, "overrides": {}}`
+ * would set what the caller did not mean. Names given twice inside an event's
+ * payload or a call's input (the bytes fields) are the plugin's to read, as
+ * written. A body is read again only when the names written in it outnumber
+ * those parsed; for most bodies counting them is all it costs.
+ */
+export function duplicateKeysMiddleware(request: Request, _response: Response, next: NextFunction): void {
+  const rawBody = (request as Request & { rawBody?: Buffer }).rawBody;
+  if (rawBody === undefined || typeof request.body !== 'object' || request.body === null) {
+    next();
+    return;
+  }
+  const text = bodyText(rawBody, request.headers['content-type']);
+  if (text === null || namesWritten(text) === namesKept(request.body)) {
+    next();
+    return;
+  }
+  const namedTwice = firstNamedTwice(text);
+  next(namedTwice === null ? undefined : invalidField('body', namedTwice, 'is given twice; give it once'));
+}
