@@ -6,9 +6,15 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { type CompileDiagnostic, type CompileResult, NESTS_TOO_DEEPLY, type PluginSource } from './compile-protocol.js';
 
 const COMPILER = fileURLToPath(new URL('./compiler-process.js', import.meta.url));
-/** What a source file may be named: a relative `.ts` path of letters, digits, `_ . - /`, never climbing out with `..`. */
-export const SOURCE_FILE_NAME = /^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}\.ts$/;
-export const SOURCE_FILE_NAME_RULE = 'relative .ts paths of letters, digits, _ . - and /';
+/**
+ * What a source file may be named: a relative `.ts` path of up to 203 letters, digits, `_ . - /`, each part starting
+ * with a letter, digit or `_` (no empty part, as in `a//b.ts`, which the compiler would look for as `a/b.ts`), never
+ * climbing out with `..`.
+ */
+export const SOURCE_FILE_NAME = /^(?=.{4,203}$)(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.ts$/;
+export const SOURCE_FILE_NAME_RULE = 'relative .ts paths of letters, digits, _ . - and /, each part starting with a letter, digit or _';
+/** Files one source may have: thousands would each be read, and stored and shown with the version. */
+export const MAX_SOURCE_FILES = 500;
 
 export interface CompileOptions {
   /** Default 30 s. */
@@ -21,7 +27,7 @@ export interface CompileOptions {
    * grew a compiler to gigabytes while its heap stayed small.
    */
   maxResidentMb?: number;
-  /** Total bytes of source accepted, default 1 MiB. */
+  /** Total bytes of source accepted (file names and texts), default 1 MiB. */
   maxSourceBytes?: number;
   /**
    * Whose compile this is (a tenant): one owner's compiles run one at a time,
@@ -70,7 +76,9 @@ export async function compilePlugin(source: PluginSource, options: CompileOption
   const badName = names.find((name) => !SOURCE_FILE_NAME.test(name));
   if (badName !== undefined) return failure(`"${badName}" is not an allowed file name: ${SOURCE_FILE_NAME_RULE}`, badName);
   if (!names.includes(entry)) return failure(`the entry file "${entry}" is not among the files`, entry);
-  const size = Object.values(source.files).reduce((total, text) => total + Buffer.byteLength(text), 0);
+  if (names.length > MAX_SOURCE_FILES) return failure(`the source has ${names.length} files; at most ${MAX_SOURCE_FILES} are compiled`);
+  // Names count: 20,000 files of long names and no text would be megabytes, stored and shown with the version.
+  const size = Object.entries(source.files).reduce((total, [name, text]) => total + Buffer.byteLength(name) + Buffer.byteLength(text), 0);
   const maxBytes = options.maxSourceBytes ?? 1024 * 1024;
   if (size > maxBytes) return failure(`the source is ${size} bytes; at most ${maxBytes} are compiled`);
 

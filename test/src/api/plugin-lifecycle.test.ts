@@ -157,6 +157,20 @@ describe('plugin lifecycle over HTTP', () => {
     });
     assert.equal(misnamed.status, 400, misnamed.text);
     assert.deepEqual(misnamed.body.error.details.issues.map((issue: { field: string }) => issue.field), ['source.files.../x.ts', 'source.entry']);
+    // The entry must be one of the files; a file name has no empty part (the compiler would look for `a/b.ts`); at most
+    // 500 files.
+    const sourceCases: Array<[Record<string, unknown>, { field: string; message: string }]> = [
+      [{ files: { 'main.ts': source } }, { field: 'source.entry', message: 'there is no index.ts, the entry when none is named: send it, or name the entry' }],
+      [{ files: {} }, { field: 'source.entry', message: 'there is no index.ts, the entry when none is named: send it, or name the entry' }],
+      [{ files: { 'index.ts': source }, entry: 'other.ts' }, { field: 'source.entry', message: '"other.ts" is not among the files' }],
+      [{ files: { 'index.ts': source, 'a//b.ts': '' } }, { field: 'source.files.a//b.ts', message: 'must be a file name the compiler takes: relative .ts paths of letters, digits, _ . - and /, each part starting with a letter, digit or _' }],
+      [{ files: Object.fromEntries(Array.from({ length: 501 }, (_, n) => [n === 0 ? 'index.ts' : `f${n}.ts`, ''])) }, { field: 'source.files', message: 'at most 500 files' }],
+    ];
+    for (const [sent, issue] of sourceCases) {
+      const refused = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), body: { language: 'assemblyscript', source: sent } });
+      assert.equal(refused.status, 400, refused.text);
+      assert.deepEqual(refused.body.error.details.issues, [issue]);
+    }
     // One of no form at all is told every form.
     const formless = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), body: {} });
     assert.equal(formless.status, 400, formless.text);
@@ -216,6 +230,10 @@ describe('plugin lifecycle over HTTP', () => {
 
     const adHoc = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, { ...as(alice), body: { export: 'greet', input: 'you' } });
     assert.equal(adHoc.body.results[0].output, 'hello, you');
+    // An export the module lacks is the request's mistake, as a declared test's is at upload: nothing runs.
+    const noSuchExport = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, { ...as(alice), body: { export: 'gret' } });
+    assert.equal(noSuchExport.status, 400, noSuchExport.text);
+    assert.deepEqual(noSuchExport.body.error.details.issues, [{ field: 'export', message: 'version 1 exports no function "gret" (it exports greet)' }]);
     // JSON input reaches the plugin as it was written: digits a double would change, index-like keys in their order.
     const exact = '{"id": 12345678901234567890, "big": 1e400, "2": "b", "1": "a"}';
     const asWritten = await api.http.post(`/v1/plugins/${plugin2}/versions/1/test`, {

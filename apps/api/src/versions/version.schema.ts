@@ -1,6 +1,6 @@
 import type { PluginVersionSummary } from '@airlock/db';
 import { SANDBOX_STATUSES } from '@airlock/sandbox';
-import { SOURCE_FILE_NAME, SOURCE_FILE_NAME_RULE } from '@airlock/plugin-pdk';
+import { MAX_SOURCE_FILES, SOURCE_FILE_NAME, SOURCE_FILE_NAME_RULE } from '@airlock/plugin-pdk';
 import { z } from 'zod';
 import { listPageQuery } from '../validation/list-page.js';
 import { cursorSchema } from '../validation/opaque-cursor.js';
@@ -81,10 +81,18 @@ const sourceFileName = z.string().regex(SOURCE_FILE_NAME, `must be a file name t
 export const createVersionJsonSchema = z.union([
   z.strictObject({
     language: z.literal('assemblyscript'),
-    source: z.strictObject({
-      files: z.record(sourceFileName, z.string()),
-      entry: sourceFileName.optional(),
-    }),
+    source: z
+      .strictObject({
+        files: z.record(sourceFileName, z.string()).refine((files) => Object.keys(files).length <= MAX_SOURCE_FILES, `at most ${MAX_SOURCE_FILES} files`),
+        entry: sourceFileName.optional(),
+      })
+      .superRefine((source, context) => {
+        // The file compiling starts from must be one of those sent: a request's mistake, not the compiler's.
+        const entry = source.entry ?? 'index.ts';
+        if (Object.hasOwn(source.files, entry)) return;
+        const message = source.entry === undefined ? 'there is no index.ts, the entry when none is named: send it, or name the entry' : `"${entry}" is not among the files`;
+        context.addIssue({ code: 'custom', message, path: ['entry'] });
+      }),
     tests: testsSchema,
   }),
   z.strictObject({ wasmBase64: z.base64().min(1), tests: testsSchema }),

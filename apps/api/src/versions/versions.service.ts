@@ -27,6 +27,13 @@ export type NewVersionInput =
   | { kind: 'wasm'; bytes: Uint8Array; tests: StoredDeclaredTest[] }
   | { kind: 'source'; language: 'assemblyscript'; files: Record<string, string>; entry?: string | undefined; tests: StoredDeclaredTest[] };
 
+/** A module's functions as a refusal names them: the first 20 (a module may export thousands). */
+function exportsListed(functions: string[]): string {
+  if (functions.length === 0) return 'none';
+  const listed = functions.slice(0, 20).join(', ');
+  return functions.length > 20 ? `${listed} and ${functions.length - 20} more` : listed;
+}
+
 /**
  * The version an upload found with its module, unless the upload declared
  * other tests: a version is its module and keeps the tests it was made with,
@@ -87,7 +94,7 @@ export class VersionsService {
     // A test of a function the module lacks could only fail, and the module could never be published in this plugin.
     const lost = input.tests.findIndex((test) => !artifact.functions.includes(test.export));
     if (lost !== -1) {
-      throw invalidField('body', `tests.${lost}.export`, `the module exports no function "${input.tests[lost]!.export}" (it exports ${artifact.functions.join(', ') || 'none'})`);
+      throw invalidField('body', `tests.${lost}.export`, `the module exports no function "${input.tests[lost]!.export}" (it exports ${exportsListed(artifact.functions)})`);
     }
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const existing = await this.versions.findBySha(tenant.id, plugin.id, sha256);
@@ -155,6 +162,10 @@ export class VersionsService {
   /** Runs the declared tests, or one ad-hoc call when `request.export` is given. */
   async test(tenant: Tenant, pluginId: string, number: number, request: z.output<typeof runTestsSchema>): Promise<{ passed: boolean; results: TestResult[] }> {
     const { plugin, version, artifact, policy } = await this.prepare(tenant, pluginId, number);
+    // An ad-hoc call of an export the module lacks is a mistake in the request, as a declared test's is at upload.
+    if (request.export !== undefined && !artifact.functions.includes(request.export)) {
+      throw invalidField('body', 'export', `version ${version.number} exports no function "${request.export}" (it exports ${exportsListed(artifact.functions)})`);
+    }
     const calls =
       request.export !== undefined
         ? [{ call: { ...request, name: 'ad-hoc', export: request.export } }]
