@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
@@ -84,7 +85,11 @@ describe('plugin logs: searched and tailed across invocations', () => {
 
     assert.deepEqual((await api.http.get('/v1/logs', { token: bob.key })).body.items, [], "another tenant sees none of Alice's lines");
     assert.deepEqual((await api.http.get(`/v1/logs?pluginId=${pluginId}`, { token: bob.key })).body.items, []);
-    for (const bad of ['level=loud', 'cursor=nonsense', 'limit=0', 'since=yesterday', 'pluginId=42', 'extra=1']) {
+    // A cursor is what a page's nextCursor says, not anything like it: its time as this API writes times.
+    const cursor = (f: unknown) => `cursor=${Buffer.from(JSON.stringify({ f, i: randomUUID(), l: 0 })).toString('base64url')}`;
+    assert.equal((await api.http.get(`/v1/logs?${cursor('2026-12-03T10:00:00.000Z')}`, { token: alice.key })).status, 200);
+    const tampered = [cursor('1'), cursor('2026'), cursor('Tue, 01 Dec 2026 00:00:00 GMT'), cursor('0000-01-01T00:00:00Z')];
+    for (const bad of ['level=loud', 'cursor=nonsense', 'limit=0', 'since=yesterday', 'pluginId=42', 'extra=1', ...tampered]) {
       const response = await api.http.get(`/v1/logs?${bad}`, { token: alice.key });
       assert.equal(response.status, 400, bad);
       assert.equal(response.body.error.code, 'validation_failed', bad);

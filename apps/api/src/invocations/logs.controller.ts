@@ -12,15 +12,17 @@ import { ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { LogFollower } from './log-follower.js';
 import { EventStreams } from './sse-stream.js';
 import { cursorSchema, encodeCursor } from '../validation/opaque-cursor.js';
-import { isStorableInstant, storableDateTime } from '../validation/storable-dates.js';
+import { storableDateTime } from '../validation/storable-dates.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
-const logCursorSchema = cursorSchema((fields): LogCursor => {
-  const cursor = { finishedAt: new Date(z.string().parse(fields.f)), invocationId: z.uuid().parse(fields.i), line: z.number().int().min(0).parse(fields.l) };
-  if (!isStorableInstant(cursor.finishedAt.getTime())) throw new Error('bad date');
-  return cursor;
-});
+// The time in a cursor is one this API wrote: an ISO date-time in the stored range, as every cursor's (not "1" or "2026",
+// which Date also reads); a line is an index into an invocation's logs.
+const logCursorSchema = cursorSchema((fields): LogCursor => ({
+  finishedAt: new Date(storableDateTime().parse(fields.f)),
+  invocationId: z.uuid().parse(fields.i),
+  line: z.number().int().min(0).max(1_000_000).parse(fields.l),
+}));
 
 const logFilterSchema = {
   pluginId: z.uuid().optional(),
