@@ -17,8 +17,8 @@ import { credentialsBeforeBodies } from './auth/credentials-before-bodies.middle
 import { TenantAuthenticator } from './auth/tenant-authenticator.service.js';
 import { TenantPolicyService } from './policies/tenant-policy.service.js';
 import { duplicateKeysMiddleware } from './validation/duplicate-keys.middleware.js';
-import { jsonBodiesMiddleware, keepJsonBytes, takesModule } from './validation/json-bodies.middleware.js';
-import { limitModuleUpload, moduleBodies } from './validation/module-bodies.middleware.js';
+import { jsonBodiesMiddleware, keepJsonBytes } from './validation/json-bodies.middleware.js';
+import { limitBodyFor, limitedBodies } from './validation/body-limits.js';
 import { legacyEncodingsMiddleware } from './validation/legacy-encodings.middleware.js';
 
 export type { ApiDependencies } from './infrastructure/api-dependencies.js';
@@ -39,19 +39,15 @@ export async function createApiApp(deps: ApiDependencies): Promise<INestApplicat
   const editor = webEditorDirectory();
   if (editor !== null) serveWebEditor(app, editor);
   const policies = app.get(TenantPolicyService);
-  app.use(
-    credentialsBeforeBodies(app.get(TenantAuthenticator), deps.adminTokenHash, async (request, reader) => {
-      if (reader.kind !== 'tenant' || !takesModule(request)) return;
-      const { maxModuleBytes } = await policies.forTenant(reader.principal.tenant);
-      if (maxModuleBytes < deps.config.moduleUploadLimitBytes) limitModuleUpload(request, maxModuleBytes);
-    }),
-  );
+  const limitBody = limitBodyFor((tenant) => policies.forTenant(tenant.principal.tenant), deps.config);
+  app.use(credentialsBeforeBodies(app.get(TenantAuthenticator), deps.adminTokenHash, limitBody));
   app.use(jsonBodiesMiddleware);
   app.use(legacyEncodingsMiddleware);
   // Express's own parser rather than Nest's useBodyParser, which keeps `verify` to itself.
-  app.use(express.json({ limit: deps.config.bodyLimitBytes, verify: keepJsonBytes }));
+  app.use(limitedBodies(express.json, { verify: keepJsonBytes }, deps.config.bodyLimitBytes));
   app.use(duplicateKeysMiddleware);
-  app.use(moduleBodies(deps.config.moduleUploadLimitBytes));
+  // Modules upload raw.
+  app.use(limitedBodies(express.raw, { type: 'application/wasm' }, deps.config.moduleUploadLimitBytes));
   app.useGlobalFilters(new AppExceptionFilter(deps.config));
   setupOpenApi(app);
   await app.init();

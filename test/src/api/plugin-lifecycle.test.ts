@@ -116,7 +116,7 @@ describe('plugin lifecycle over HTTP', () => {
     const refused = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), ...wasmBody(bomb), headers: { 'content-encoding': 'gzip' } });
     assert.equal(refused.status, 413);
     assert.equal(refused.body.error.code, 'payload_too_large');
-    assert.equal(refused.body.error.message, "The module is larger than the 2097152 bytes this tenant's tier allows a module (maxModuleBytes).");
+    assert.equal(refused.body.error.message, "The request body is larger than the 2097152 bytes this tenant's tier allows a module (maxModuleBytes), once inflated.");
   });
 
   it('compiles AssemblyScript source, and reports compile errors with line and column', async () => {

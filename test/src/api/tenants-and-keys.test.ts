@@ -242,6 +242,18 @@ describe('tenants and API keys over HTTP', () => {
     assert.equal(huge.body.error.code, 'payload_too_large');
     assert.match(huge.body.error.message, /5242880 bytes/);
     assert.ok(typeof huge.body.requestId === 'string' && huge.body.requestId.length > 0);
+    // A tenant's body is read no further than its route needs: a route that takes a few fields, 256 KiB; an event,
+    // twice its tier's payload size (256 KiB on the free tier) and room for its other fields.
+    const wideName = await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'x'.repeat(300 * 1024) } });
+    assert.deepEqual([wideName.status, wideName.body.error.message], [413, 'The request body is larger than the 262144 bytes this route accepts.']);
+    const bigEvent = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payload: 'x'.repeat(600 * 1024) } });
+    assert.deepEqual(
+      [bigEvent.status, bigEvent.body.error.message],
+      [413, "The request body is larger than the 589824 bytes an event of this tenant's may be (twice its tier's maxInputBytes, and its other fields)."],
+    );
+    const spaced = JSON.stringify({ type: 'order.created', payload: Array.from({ length: 8_000 }, (_, n) => ({ n })) }, null, 8);
+    assert.ok(spaced.length > 262_144 && spaced.length < 589_824);
+    assert.equal((await api.http.post('/v1/events', { token: alice.key, rawBody: { data: spaced, contentType: 'application/json' } })).status, 202, 'a payload within the tier, written with spacing');
 
     // A body of many bad fields gets a short answer, listing the first of them.
     const unknownFields = Object.fromEntries(Array.from({ length: 100_000 }, (_, n) => [`field${n}`, 0]));

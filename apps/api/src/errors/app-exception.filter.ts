@@ -8,7 +8,7 @@ import { allowedMethods } from './allowed-methods.js';
 import { isDatabaseUnavailable } from './database-unavailable.js';
 import { ERROR_STATUS } from './error-status.js';
 import { requestIdOf } from './request-id.middleware.js';
-import { tierModuleLimitOf } from '../validation/module-bodies.middleware.js';
+import { type BodyLimit, bodyLimitOf } from '../validation/body-limits.js';
 
 interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -39,9 +39,8 @@ interface BodyParserError {
 const sentName = (value: unknown) => JSON.stringify(String(value).slice(0, 40));
 
 /** body-parser's error `type`s, in words a caller can act on. */
-const BODY_PARSER_MESSAGES: Record<string, (limitBytes: number, error: BodyParserError, byTier: boolean) => string> = {
-  'entity.too.large': (limit, _, byTier) =>
-    byTier ? `The module is larger than the ${limit} bytes this tenant's tier allows a module (maxModuleBytes).` : `The request body is larger than the ${limit} bytes this server accepts.`,
+const BODY_PARSER_MESSAGES: Record<string, (limit: BodyLimit, error: BodyParserError) => string> = {
+  'entity.too.large': (limit) => `The request body is larger than the ${limit.bytes} bytes ${limit.whose}.`,
   'entity.parse.failed': () => 'The request body is not valid JSON.',
   'entity.encoding.invalid': () => 'The request body is not valid UTF-8: JSON bodies are UTF-8 text.',
   'entity.not.object': () => 'The request body is a bare JSON value; send a JSON object with the fields this route takes.',
@@ -75,9 +74,11 @@ export class AppExceptionFilter implements ExceptionFilter {
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
     const requestId = requestIdOf(request);
-    const tierLimit = tierModuleLimitOf(request);
-    const limit = request.is('application/wasm') ? (tierLimit ?? this.limits.moduleUploadLimitBytes) : this.limits.bodyLimitBytes;
-    const { status, body } = this.describe(this.knownPathOtherMethod(exception, request, response) ?? exception, requestId, limit, tierLimit !== undefined);
+    const limit = bodyLimitOf(request) ?? {
+      bytes: request.is('application/wasm') ? this.limits.moduleUploadLimitBytes : this.limits.bodyLimitBytes,
+      whose: 'this server accepts',
+    };
+    const { status, body } = this.describe(this.knownPathOtherMethod(exception, request, response) ?? exception, requestId, limit);
     if (status >= 500) {
       this.logger.error(
         `${request.method} ${request.path} failed (requestId ${requestId})`,
@@ -104,7 +105,7 @@ export class AppExceptionFilter implements ExceptionFilter {
     return new AppError(AppErrorCode.MethodNotAllowed, `${request.method} is not served at ${request.path}; it takes ${allowed.join(', ')}.`, { details: { allowed } });
   }
 
-  private describe(exception: unknown, requestId: string, bodyLimit: number, limitByTier: boolean): { status: number; body: ErrorBody } {
+  private describe(exception: unknown, requestId: string, bodyLimit: BodyLimit): { status: number; body: ErrorBody } {
     const respond = (status: number, code: string, message: string, details?: unknown) => ({
       status,
       body: { error: { code, message, ...(details === undefined ? {} : { details }) }, requestId },
@@ -121,7 +122,7 @@ export class AppExceptionFilter implements ExceptionFilter {
     const describeBodyError = BODY_PARSER_MESSAGES[String(bodyParserError?.type)];
     if (describeBodyError !== undefined) {
       const status = bodyParserError?.status ?? 400;
-      return respond(status, CODE_BY_STATUS[status] ?? AppErrorCode.ValidationFailed, describeBodyError(bodyLimit, bodyParserError ?? {}, limitByTier));
+      return respond(status, CODE_BY_STATUS[status] ?? AppErrorCode.ValidationFailed, describeBodyError(bodyLimit, bodyParserError ?? {}));
     }
     // Two requests raced on one row and the database settled it: this one lost, which is the caller's to know.
     if (exception instanceof Prisma.PrismaClientKnownRequestError) {
