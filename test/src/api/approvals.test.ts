@@ -86,6 +86,9 @@ describe('permission review and admin approvals', () => {
       [['approval.rejected', 'approved', 'withdrawn'], ['approval.approved', 'pending', 'partner integration']],
       'each decision audited once, with what it replaced and its reason',
     );
+    // A note of nothing but spaces is no note.
+    const blank = await decide({ decision: 'approve', revise: true, note: '   ' });
+    assert.deepEqual([blank.status, blank.body.status, blank.body.note], [200, 'approved', null], blank.text);
   });
 
   it("leaves a deleted plugin's waiting requests out of the queue", async () => {

@@ -15,7 +15,13 @@ const approvalStatus = z.enum(['pending', 'approved', 'rejected']);
 
 const decisionSchema = z.strictObject({
   decision: z.enum(['approve', 'reject']),
-  note: z.string().trim().max(2000).optional(),
+  // An empty note is no note: kept as none, not as "".
+  note: z
+    .string()
+    .trim()
+    .max(2000)
+    .optional()
+    .transform((note) => (note === '' ? undefined : note)),
   revise: z.boolean().default(false).describe('Change a decision made already (without it, deciding a request decided otherwise is a 409).'),
 });
 
