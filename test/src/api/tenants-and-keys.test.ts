@@ -303,6 +303,12 @@ describe('tenants and API keys over HTTP', () => {
     assert.equal(response.body.error.code, 'not_found');
     assert.equal(response.body.requestId, 'trace-me-123');
     assert.equal(response.headers.get('x-request-id'), 'trace-me-123');
+    // A path whose percent-encoding is broken is said so in the API's words (not the router's), on any route.
+    for (const path of ['/v1/admin/tenants/%', `/v1/invocations/%C0`]) {
+      const broken = await api.http.get(path, { token: alice.key });
+      assert.equal(broken.status, 400, path);
+      assert.deepEqual([broken.body.error.code, broken.body.error.message], ['validation_failed', 'The request path is not valid: each % in it must begin a percent-encoded UTF-8 character, such as %20.'], path);
+    }
   });
 
   it('answers a method a path does not take with 405 and the methods it does (Allow)', async () => {

@@ -58,6 +58,12 @@ function isZlibError(error: { type?: unknown; status?: unknown; code?: unknown; 
   return error?.status === 400 && error.type === undefined && typeof error.errno === 'number' && typeof error.code === 'string' && ZLIB_CODE.test(error.code);
 }
 
+/** The router's error for a path whose percent-encoding does not decode (`%`, `%C0`), raised before any route. */
+function isUndecodablePath(exception: unknown): boolean {
+  const error = exception instanceof HttpException && exception.cause !== undefined ? exception.cause : exception;
+  return error instanceof URIError || (exception instanceof Error && exception.message.startsWith('Failed to decode param '));
+}
+
 /**
  * The one place every error becomes a response:
  * `{"error": {"code", "message", "details"?}, "requestId"}`. Anything not known
@@ -112,6 +118,9 @@ export class AppExceptionFilter implements ExceptionFilter {
     });
     if (exception instanceof AppError) {
       return respond(ERROR_STATUS[exception.code], exception.code, exception.message, exception.details);
+    }
+    if (isUndecodablePath(exception)) {
+      return respond(400, AppErrorCode.ValidationFailed, 'The request path is not valid: each % in it must begin a percent-encoded UTF-8 character, such as %20.');
     }
     // Nest wraps body-parser's errors in an HttpException and keeps the original as the cause.
     const bodyParserError = (exception instanceof HttpException ? exception.cause : exception) as BodyParserError | undefined;
