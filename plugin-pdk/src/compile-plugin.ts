@@ -15,6 +15,13 @@ export const SOURCE_FILE_NAME = /^(?=.{4,203}$)(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_
 export const SOURCE_FILE_NAME_RULE = 'relative .ts paths of letters, digits, _ . - and /, each part starting with a letter, digit or _';
 /** Files one source may have: thousands would each be read, and stored and shown with the version. */
 export const MAX_SOURCE_FILES = 500;
+/** Bytes of names and text one source may have, by default. */
+export const MAX_SOURCE_BYTES = 1024 * 1024;
+
+/** The bytes of a source's file names and texts, as UTF-8. */
+export function sourceBytes(files: Record<string, string>): number {
+  return Object.entries(files).reduce((total, [name, text]) => total + Buffer.byteLength(name) + Buffer.byteLength(text), 0);
+}
 
 export interface CompileOptions {
   /** Default 30 s. */
@@ -78,8 +85,8 @@ export async function compilePlugin(source: PluginSource, options: CompileOption
   if (!names.includes(entry)) return failure(`the entry file "${entry}" is not among the files`, entry);
   if (names.length > MAX_SOURCE_FILES) return failure(`the source has ${names.length} files; at most ${MAX_SOURCE_FILES} are compiled`);
   // Names count: 20,000 files of long names and no text would be megabytes, stored and shown with the version.
-  const size = Object.entries(source.files).reduce((total, [name, text]) => total + Buffer.byteLength(name) + Buffer.byteLength(text), 0);
-  const maxBytes = options.maxSourceBytes ?? 1024 * 1024;
+  const size = sourceBytes(source.files);
+  const maxBytes = options.maxSourceBytes ?? MAX_SOURCE_BYTES;
   if (size > maxBytes) return failure(`the source is ${size} bytes; at most ${maxBytes} are compiled`);
 
   return inOwnerLine(options.owner, () => runCompiler(source.files, entry, options));
@@ -109,12 +116,15 @@ async function runCompiler(files: PluginSource['files'], entry: string, options:
     child.kill('SIGKILL');
   });
   child.stdin.end(JSON.stringify({ files, entry }));
+  // A compiler that could not start (no memory for a process) is a failed compile, not an error thrown at the caller.
+  child.once('error', () => child.kill('SIGKILL'));
+  child.stdin.on('error', () => undefined);
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
     child.once('close', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
   );
   clearTimeout(timer);
   clearInterval(watch);
-  if (outgrew) return failure(`compilation used more than ${maxResidentMb} MB of memory (a large memory.data or static array makes the compiler hold all of it)`);
+  if (outgrew) return failure(`compilation used more than ${maxResidentMb} MiB of memory (a large memory.data or static array makes the compiler hold all of it)`);
   if (timedOut) return failure(`compilation took longer than ${timeoutMs} ms`);
   if (code !== 0) {
     const reason = /heap out of memory/i.test(stderr)
@@ -134,7 +144,7 @@ async function runCompiler(files: PluginSource['files'], entry: string, options:
 const MEMORY_CHECK_MS = 50;
 
 /**
- * Calls `outgrown` once the process holds more than `maxMb` of memory, read
+ * Calls `outgrown` once the process holds more than `maxMb` MiB of memory, read
  * from /proc (Linux; elsewhere only the heap limit and the time limit hold).
  */
 function watchResidentMemory(pid: number | undefined, maxMb: number, outgrown: () => void): NodeJS.Timeout {
@@ -150,8 +160,10 @@ function watchResidentMemory(pid: number | undefined, maxMb: number, outgrown: (
           outgrown();
         }
       })
-      // Gone already (it exited), or no /proc here.
-      .catch(() => clearInterval(watch))
+      // Gone already (it exited), or no /proc here; another failure to read (no file handles) is tried again.
+      .catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT' || error.code === 'ESRCH') clearInterval(watch);
+      })
       .finally(() => (reading = false));
   }, MEMORY_CHECK_MS);
   return watch;

@@ -26,4 +26,4 @@ export type CompileResult =
  * parentheses, blocks, or operators in a chain): some thousands of levels overflow its stack.
  */
 export const NESTS_TOO_DEEPLY =
-  'the source nests too deeply for the compiler (thousands of levels of parentheses, blocks, or operators in one chain); split the deepest part up';
+  'the source nests too deeply for the compiler (thousands of levels of parentheses, blocks, or operators in one chain, or a generic that instantiates itself with ever deeper types); split the deepest part up';

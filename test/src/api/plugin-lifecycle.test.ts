@@ -165,6 +165,8 @@ describe('plugin lifecycle over HTTP', () => {
       [{ files: { 'index.ts': source }, entry: 'other.ts' }, { field: 'source.entry', message: '"other.ts" is not among the files' }],
       [{ files: { 'index.ts': source, 'a//b.ts': '' } }, { field: 'source.files.a//b.ts', message: 'must be a file name the compiler takes: relative .ts paths of letters, digits, _ . - and /, each part starting with a letter, digit or _' }],
       [{ files: Object.fromEntries(Array.from({ length: 501 }, (_, n) => [n === 0 ? 'index.ts' : `f${n}.ts`, ''])) }, { field: 'source.files', message: 'at most 500 files' }],
+      // Names count with texts: 1 MiB in all.
+      [{ files: { 'index.ts': 'é'.repeat(400_000), [`${'n'.repeat(197)}.ts`]: 'x'.repeat(248_369) } }, { field: 'source.files', message: '1048577 bytes of names and text; at most 1048576' }],
     ];
     for (const [sent, issue] of sourceCases) {
       const refused = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), body: { language: 'assemblyscript', source: sent } });

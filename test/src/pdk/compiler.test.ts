@@ -34,13 +34,16 @@ describe('plugin compiler', () => {
   });
 
   it('says a source nested too deeply for it is that, not that the compiler failed', async () => {
-    // Deep parentheses overflow its parser; a long chain of operators, the compiler after it.
-    for (const nested of [`${'('.repeat(20_000)}1${')'.repeat(20_000)}`, `1${'+1'.repeat(50_000)}`]) {
-      const result = await compilePlugin({ files: { 'index.ts': `export function run(): i32 {\n  return ${nested};\n}\n` } });
+    // Deep parentheses overflow its parser; a long chain of operators, the compiler after it; so does a generic that
+    // calls itself with a deeper type each time (f<T> calls f<Box<T>>), instantiated without end.
+    const generic = 'class Box<T> { constructor(public value: T) {} }\nfunction f<T>(value: T, depth: i32): i32 { return depth == 0 ? 0 : f<Box<T>>(new Box<T>(value), depth - 1); }\n';
+    for (const nested of [`${'('.repeat(20_000)}1${')'.repeat(20_000)}`, `1${'+1'.repeat(50_000)}`, 'f<i32>(1, 3)']) {
+      const prelude = nested.startsWith('f<') ? generic : '';
+      const result = await compilePlugin({ files: { 'index.ts': `${prelude}export function run(): i32 {\n  return ${nested};\n}\n` } });
       assert.equal(result.ok, false);
       assert.deepEqual(
         result.diagnostics.map((diagnostic) => [diagnostic.severity, diagnostic.message]),
-        [['error', 'the source nests too deeply for the compiler (thousands of levels of parentheses, blocks, or operators in one chain); split the deepest part up']],
+        [['error', 'the source nests too deeply for the compiler (thousands of levels of parentheses, blocks, or operators in one chain, or a generic that instantiates itself with ever deeper types); split the deepest part up']],
         nested.slice(0, 10),
       );
     }
@@ -104,7 +107,7 @@ describe('plugin compiler', () => {
     const source = 'const reserved = memory.data(0x7ff00000);\nexport function run(): i32 { return <i32>reserved; }\n';
     const result = await compilePlugin({ files: { 'index.ts': source } });
     assert.deepEqual(result.diagnostics.map((d) => [d.severity, d.message]), [
-      ['error', 'compilation used more than 1024 MB of memory (a large memory.data or static array makes the compiler hold all of it)'],
+      ['error', 'compilation used more than 1024 MiB of memory (a large memory.data or static array makes the compiler hold all of it)'],
     ]);
   });
 

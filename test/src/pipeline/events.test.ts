@@ -84,7 +84,16 @@ describe('events through the queue and the worker', () => {
     assert.equal(await received(`{"type":"order.created","payload":${exact}}`), exact);
     const spaced = '[ 0.12345678901234567 ,\n "é" ]';
     assert.equal(await received(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`{"type":"order.created", "payload": ${spaced}}`)])), spaced);
-    assert.equal(await received('{"type":"order.created","payload":{"amount":1.10,"id":1,"id":2}}'), '{"amount":1.1,"id":2}', 'as parsed: same values');
+    assert.equal(await received('{"type":"order.created","payload":{"amount":1.10,"id":3}}'), '{"amount":1.1,"id":3}', 'as parsed: same values');
+    // A name given twice (JSON.parse keeps the last without a word): as written, both, for the plugin to read.
+    assert.equal(await received('{"type":"order.created","payload":{"amount":1.10,"id":1,"id":2}}'), '{"amount":1.10,"id":1,"id":2}');
+    // And in an array first: the names after it are still read (a type given twice is refused).
+    const twice = await api.http.post('/v1/events', { token: alice.key, rawBody: { data: '{"payload":[{"a":1,"a":2}],"type":"order.created","type":"order.updated"}', contentType: 'application/json' } });
+    assert.deepEqual([twice.status, twice.body.error?.details.issues], [400, [{ field: 'type', message: 'is given twice; give it once' }]], twice.text);
+    // In UTF-16 with its byte-order mark (big-endian here), as the body parser reads it.
+    const utf16 = Buffer.from('\ufeff{"type":"order.created","type":"order.updated"}', 'utf16le').swap16();
+    const twiceIn16 = await api.http.post('/v1/events', { token: alice.key, rawBody: { data: utf16, contentType: 'application/json; charset=utf-16' } });
+    assert.deepEqual([twiceIn16.status, twiceIn16.body.error?.details.issues], [400, [{ field: 'type', message: 'is given twice; give it once' }]], twiceIn16.text);
     // Values a double turns into others without a trace (Infinity, 0, 1), a negative zero, and keys JavaScript reorders.
     for (const written of ['{"limit":1e400}', '[1e-400,1.0000000000000001,-0,-0.0]', '{"b":1,"10":2,"2":3}']) {
       assert.equal(await received(`{"type":"order.created","payload":${written}}`), written);

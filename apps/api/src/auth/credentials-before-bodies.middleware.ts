@@ -7,12 +7,30 @@ import type { TenantAuthenticator, TenantPrincipal } from './tenant-authenticato
 import { INVALID_TENANT_KEY_MESSAGE } from './tenant.guard.js';
 
 /** Routes only the admin token opens: what a body sent there without credentials is told to carry. */
-const ADMIN_PATH = /^\/(v1\/admin|metrics)(\/|$)/;
+const ADMIN_PATH = /^\/(v1\/admin|metrics)(\/|$)/i;
 
 /** Whether a request comes with a body: a length other than 0, or one sent in chunks. */
 function hasBody(request: Request): boolean {
   const length = request.headers['content-length'];
   return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Bytes of a refused body read and dropped, at most, before its connection is cut. */
+const DISCARDED_BYTES = 64 * 1024;
+
+/**
+ * Reads a refused body and drops it while the 401 goes out, up to
+ * DISCARDED_BYTES, then cuts the connection: a socket closed with bytes still
+ * unread is reset, which can lose the answer before the client reads it, so a
+ * short body is read to its end; a long one costs no more than this.
+ */
+function discardBody(request: Request): void {
+  let read = 0;
+  request.on('data', (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > DISCARDED_BYTES) request.socket.destroy();
+  });
+  request.resume();
 }
 
 /** Who is calling, as far as a body's reading goes: the admin, a tenant (its key checked), or nobody. */
@@ -25,7 +43,8 @@ export type BodyReader = { kind: 'admin' } | { kind: 'tenant'; principal: Tenant
  * inflate and buffer a module of up to the upload limit (64 MiB from a 64 KB
  * gzip), or parse megabytes of JSON on its one thread, before being told 401.
  * A body sent without the admin token or a live tenant key is now a 401 before
- * a byte of it is read, its connection closed rather than drained. The route's
+ * a byte of it is parsed, its connection closed after at most 64 KiB more of
+ * it is read and dropped. The route's
  * guard still decides what the caller may do there (a tenant key on an admin
  * route is a 403). `onReader` learns who is sending before the body is read
  * (a module upload's limit is its tenant's: see moduleBodies).
@@ -42,6 +61,7 @@ export function credentialsBeforeBodies(
     }
     const refuse = () => {
       response.setHeader('Connection', 'close');
+      discardBody(request);
       next(new AppError(AppErrorCode.Unauthenticated, ADMIN_PATH.test(request.path) ? ADMIN_TOKEN_REQUIRED_MESSAGE : INVALID_TENANT_KEY_MESSAGE));
     };
     const token = bearerToken(request.header('authorization'));

@@ -17,9 +17,12 @@ export class TenantGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<Request>();
-    // A request with a body had its key checked before the body was read (see credentialsBeforeBodies).
+    // A request with a body had its key checked before the body was read (see credentialsBeforeBodies); a body can
+    // take minutes to arrive, so that key is checked again now (a cached read), as a key revoked meanwhile holds no more.
+    const early = principalOf(request);
     const token = bearerToken(request.header('authorization'));
-    const principal = principalOf(request) ?? (token === null ? null : await this.authenticator.authenticate(token));
+    const principal =
+      early !== undefined ? ((await this.authenticator.stillValid(early)) ? early : null) : token === null ? null : await this.authenticator.authenticate(token);
     if (principal === null) throw new AppError(AppErrorCode.Unauthenticated, INVALID_TENANT_KEY_MESSAGE);
     setPrincipal(request, principal);
     // The request's span (and every span under it) is now this tenant's: it goes to the tenant's trace store.

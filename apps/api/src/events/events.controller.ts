@@ -10,6 +10,7 @@ import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
 import { EventStreams } from '../invocations/sse-stream.js';
 import { isUnfinished, toInvocationView } from '../invocations/invocation.schema.js';
+import { repeatsNames } from '../validation/duplicate-keys.middleware.js';
 import { ZodBody, ZodResponse } from '../validation/zod-openapi.js';
 import { acceptedEventSchema, createEventSchema, eventViewSchema, toAcceptedEvent, toEventView } from './event.schema.js';
 import { EventsService } from './events.service.js';
@@ -38,7 +39,7 @@ export class EventsController {
     @ZodBody(createEventSchema) body: z.output<typeof createEventSchema>,
     @Req() request: RawBodyRequest<Request>,
   ) {
-    return toAcceptedEvent(await this.events.accept(principal.tenant, body, { rawBody: request.rawBody, contentType: request.headers['content-type'] }));
+    return toAcceptedEvent(await this.events.accept(principal.tenant, body, { rawBody: request.rawBody, contentType: request.headers['content-type'], namesRepeated: repeatsNames(request) }));
   }
 
   @Get(':eventId/stream')

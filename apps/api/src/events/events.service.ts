@@ -126,11 +126,11 @@ export class EventsService {
    * the jobs exist), so a request that failed after recording heals on retry.
    * `sent` is the request's bytes and Content-Type, from which the payload is read as it was written (see payloadText).
    */
-  async accept(tenant: Tenant, input: z.output<typeof createEventSchema>, sent: { rawBody?: Buffer | undefined; contentType?: string | undefined } = {}): Promise<AcceptedEvent> {
+  async accept(tenant: Tenant, input: z.output<typeof createEventSchema>, sent: Parameters<typeof payloadText>[1] = {}): Promise<AcceptedEvent> {
     const payload =
       input.payloadBase64 !== undefined
         ? new Uint8Array(Buffer.from(input.payloadBase64, 'base64'))
-        : new TextEncoder().encode(payloadText(input.payload, sent.rawBody, sent.contentType));
+        : new TextEncoder().encode(payloadText(input.payload, sent));
     const policy = await this.policies.forTenant(tenant);
     if (payload.length > policy.maxInputBytes) {
       throw new AppError(AppErrorCode.PayloadTooLarge, `The payload is ${payload.length} bytes; this tenant's plugins take at most ${policy.maxInputBytes}.`);

@@ -2,9 +2,9 @@ import { createScanner, ScanError, SyntaxKind } from 'jsonc-parser';
 import { jsonTextAsSent } from '../validation/json-as-sent.js';
 
 /** An event's JSON payload as the text its plugins read: as it was sent (see jsonTextAsSent). */
-export function payloadText(payload: unknown, rawBody: Buffer | undefined, contentType: string | undefined): string {
+export function payloadText(payload: unknown, sent: { rawBody?: Buffer | undefined; contentType?: string | undefined; namesRepeated?: boolean | undefined }): string {
   if (payload === undefined) return '';
-  return jsonTextAsSent(payload, { path: ['payload'], bytesField: 'payloadBase64', rawBody, contentType });
+  return jsonTextAsSent(payload, { path: ['payload'], bytesField: 'payloadBase64', rawBody: sent.rawBody, contentType: sent.contentType, namesRepeated: sent.namesRepeated });
 }
 
 /**

@@ -21,7 +21,7 @@ const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 const logCursorSchema = cursorSchema((fields): LogCursor => ({
   finishedAt: new Date(storableDateTime().parse(fields.f)),
   invocationId: z.uuid().parse(fields.i),
-  line: z.number().int().min(0).max(1_000_000).parse(fields.l),
+  line: z.number().int().min(0).parse(fields.l),
 }));
 
 const logFilterSchema = {

@@ -14,6 +14,11 @@ export interface BodyLimit {
 export const SMALL_BODY_LIMIT_BYTES = 256 * 1024;
 /** What an event's body holds besides its payload (its type, idempotency key, spacing), at most. */
 const EVENT_ENVELOPE_BYTES = 64 * 1024;
+/**
+ * How much larger than the payload its body may be: a payload is measured as the plugin reads it, and a client may
+ * write each of its bytes as a six-byte escape (`\u00e9`; Python escapes é, 2 bytes, as 6 by default).
+ */
+const MAX_ESCAPED_GROWTH = 6;
 
 /**
  * JSON routes whose bodies may be megabytes: a version's source or module, a
@@ -21,20 +26,20 @@ const EVENT_ENVELOPE_BYTES = 64 * 1024;
  * and secrets. Every other route takes a few fields.
  */
 const LARGE_JSON_ROUTES: Array<[method: string, path: RegExp]> = [
-  ['POST', /^\/v1\/plugins\/[^/]+\/versions\/?$/],
-  ['POST', /^\/v1\/plugins\/[^/]+\/versions\/[^/]+\/test\/?$/],
-  ['POST', /^\/v1\/plugins\/[^/]+\/invoke\/?$/],
-  ['POST', /^\/v1\/bindings\/?$/],
-  ['PATCH', /^\/v1\/bindings\/[^/]+\/?$/],
-  ['POST', /^\/v1\/bindings\/[^/]+\/test\/?$/],
+  ['POST', /^\/v1\/plugins\/[^/]+\/versions\/?$/i],
+  ['POST', /^\/v1\/plugins\/[^/]+\/versions\/[^/]+\/test\/?$/i],
+  ['POST', /^\/v1\/plugins\/[^/]+\/invoke\/?$/i],
+  ['POST', /^\/v1\/bindings\/?$/i],
+  ['PATCH', /^\/v1\/bindings\/[^/]+\/?$/i],
+  ['POST', /^\/v1\/bindings\/[^/]+\/test\/?$/i],
 ];
-const EVENTS_ROUTE = /^\/v1\/events\/?$/;
+// Express matches routes whatever their letters' case: so do these.
+const EVENTS_ROUTE = /^\/v1\/events\/?$/i;
 
 /**
  * The body limit of a request by a tenant, before its body is read: a module
- * upload's is its tier's module size; an event's, twice its tier's payload
- * size (a payload in base64 is 4/3 of its bytes, one written with spacing more)
- * and room for its other fields; a route that takes a few fields, 256 KiB;
+ * upload's is its tier's module size; an event's, six times its tier's
+ * payload size (as escapes may write it) and room for its other fields; a route that takes a few fields, 256 KiB;
  * the server's otherwise. Parsing JSON holds the API's one thread: a tenant's
  * 5 MB body of 400,000 keys to a route that takes a name held it for a second
  * and more, for every tenant, before being refused.
@@ -46,8 +51,8 @@ export function tenantBodyLimit(request: Request, policy: SandboxPolicy, server:
       : undefined;
   }
   if (request.method === 'POST' && EVENTS_ROUTE.test(request.path)) {
-    const bytes = 2 * policy.maxInputBytes + EVENT_ENVELOPE_BYTES;
-    return bytes < server.bodyLimitBytes ? { bytes, whose: "an event of this tenant's may be (twice its tier's maxInputBytes, and its other fields)" } : undefined;
+    const bytes = MAX_ESCAPED_GROWTH * policy.maxInputBytes + EVENT_ENVELOPE_BYTES;
+    return bytes < server.bodyLimitBytes ? { bytes, whose: "an event of this tenant's may be (six times its tier's maxInputBytes, and its other fields)" } : undefined;
   }
   if (LARGE_JSON_ROUTES.some(([method, path]) => request.method === method && path.test(request.path))) return undefined;
   return SMALL_BODY_LIMIT_BYTES < server.bodyLimitBytes ? { bytes: SMALL_BODY_LIMIT_BYTES, whose: 'this route accepts' } : undefined;

@@ -1,5 +1,6 @@
 import { parse as parseContentType } from 'content-type';
 import type { NextFunction, Request, Response } from 'express';
+import iconv from 'iconv-lite';
 import { visit } from 'jsonc-parser';
 import { invalidField } from './invalid-field.js';
 import { BYTES_FIELDS } from './zod-validation.pipe.js';
@@ -55,6 +56,8 @@ function firstNamedTwice(text: string): string | null {
         names.pop();
       },
       onArrayBegin: () => found === null && !skipped(),
+      // Without an end of its own, an array not looked into would leave everything after it unread.
+      onArrayEnd: () => undefined,
       onObjectProperty: (name, _offset, _length, _line, _column, pathHere) => {
         const here = names.at(-1);
         if (found !== null || here === undefined || here === null) return;
@@ -68,21 +71,30 @@ function firstNamedTwice(text: string): string | null {
   return found;
 }
 
-/** The body as text, in the charset its Content-Type names (UTF-8 when none), or null in one TextDecoder cannot read. */
-function bodyText(rawBody: Buffer, contentType: string | undefined): string | null {
-  try {
-    const charset = (contentType === undefined ? undefined : parseContentType(contentType).parameters.charset) ?? 'utf-8';
-    return new TextDecoder(charset).decode(rawBody);
-  } catch {
-    return null;
-  }
+/**
+ * The body as text, decoded as the JSON parser decoded it (iconv-lite, in the
+ * charset its Content-Type names, UTF-8 when none; UTF-16 by its byte-order
+ * mark), so that both read the same names.
+ */
+function bodyText(rawBody: Buffer, contentType: string | undefined): string {
+  const charset = (contentType === undefined ? undefined : parseContentType(contentType).parameters.charset) ?? 'utf-8';
+  return iconv.decode(rawBody, charset);
+}
+
+/** Requests whose bytes fields (payload, input) name a member twice somewhere: read as written (see jsonTextAsSent). */
+const namesRepeated = new WeakSet<Request>();
+
+/** Whether the request's body names a member twice inside an event's payload or a call's input. */
+export function repeatsNames(request: Request): boolean {
+  return namesRepeated.has(request);
 }
 
 /**
  * A JSON body whose object names a member twice is a 400 naming it: JSON.parse
  * keeps the last without a word, so `{"overrides": {...}, "overrides": {}}`
  * would set what the caller did not mean. Names given twice inside an event's
- * payload or a call's input (the bytes fields) are the plugin's to read, as
+ * payload or a call's input (the bytes fields) are the plugin's to read: such
+ * a request is marked (repeatsNames), and its plugin reads the value as it was
  * written. A body is read again only when the names written in it outnumber
  * those parsed; for most bodies counting them is all it costs.
  */
@@ -92,11 +104,17 @@ export function duplicateKeysMiddleware(request: Request, _response: Response, n
     next();
     return;
   }
+  // The parser read this body in this charset already: it decodes.
   const text = bodyText(rawBody, request.headers['content-type']);
-  if (text === null || namesWritten(text) === namesKept(request.body)) {
+  if (namesWritten(text) === namesKept(request.body)) {
     next();
     return;
   }
   const namedTwice = firstNamedTwice(text);
-  next(namedTwice === null ? undefined : invalidField('body', namedTwice, 'is given twice; give it once'));
+  if (namedTwice !== null) {
+    next(invalidField('body', namedTwice, 'is given twice; give it once'));
+    return;
+  }
+  namesRepeated.add(request);
+  next();
 }

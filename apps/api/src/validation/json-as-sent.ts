@@ -1,5 +1,7 @@
 import { parse as parseContentType } from 'content-type';
+import type { Request } from 'express';
 import { visit } from 'jsonc-parser';
+import { repeatsNames } from './duplicate-keys.middleware.js';
 import { invalidField } from './invalid-field.js';
 
 /** Where a JSON value was sent: where in the body it was, and the field that takes the same as bytes. */
@@ -10,6 +12,8 @@ export interface SentJson {
   bytesField: string;
   rawBody: Buffer | undefined;
   contentType: string | undefined;
+  /** The body names a member twice inside the value (see duplicateKeysMiddleware): parsing kept only the last. */
+  namesRepeated?: boolean | undefined;
 }
 
 /** Where a value is in a JSON document: the member names and array indexes that lead to it (`['tests', 0, 'inputJson']`). */
@@ -150,7 +154,8 @@ const MAX_BODY_READ_AGAIN = 1024 * 1024;
  * text its plugin reads. Written from the parsed value, whose numbers are
  * doubles and whose objects put index-like keys first: when it may differ
  * from what was sent (9007199254740993 parses as 9007199254740992, 1e400 as
- * Infinity), it is taken as it was written in the request instead
+ * Infinity), or names a member twice (parsing kept the last), it is taken
+ * as it was written in the request instead
  * (`sent.rawBody`, UTF-8, up to 1 MiB).
  */
 export function jsonTextAsSent(value: unknown, sent: SentJson): string {
@@ -160,15 +165,15 @@ export function jsonTextAsSent(value: unknown, sent: SentJson): string {
   const readAgain =
     rawBody !== undefined &&
     rawBody.length <= MAX_BODY_READ_AGAIN &&
-    (parsed === 'changed' || (parsed === 'numbers' && NUMBER_CHANGED_IN_PARSING.test(rawBody.toString('latin1'))));
+    (parsed === 'changed' || sent.namesRepeated === true || (parsed === 'numbers' && NUMBER_CHANGED_IN_PARSING.test(rawBody.toString('latin1'))));
   const body = readAgain ? utf8Body(rawBody, sent.contentType) : null;
   return (body === null ? null : valueAsWritten(body, sent.path)) ?? JSON.stringify(value);
 }
 
 /** A call whose `inputJson` also comes as its text as sent (`inputJsonText`), which the plugin is handed. */
-export function withInputAsSent<T extends { inputJson?: unknown }>(call: T, request: { rawBody?: Buffer | undefined; headers: { 'content-type'?: string | undefined } }): T & { inputJsonText?: string } {
+export function withInputAsSent<T extends { inputJson?: unknown }>(call: T, request: Request & { rawBody?: Buffer | undefined }): T & { inputJsonText?: string } {
   if (call.inputJson === undefined) return call;
-  const sent = { path: ['inputJson'], bytesField: 'inputBase64', rawBody: request.rawBody, contentType: request.headers['content-type'] };
+  const sent = { path: ['inputJson'], bytesField: 'inputBase64', rawBody: request.rawBody, contentType: request.headers['content-type'], namesRepeated: repeatsNames(request) };
   return { ...call, inputJsonText: jsonTextAsSent(call.inputJson, sent) };
 }
 

@@ -4,7 +4,7 @@ import { AppError, AppErrorCode } from '@airlock/errors';
 import type { NextFunction, Request, Response } from 'express';
 
 /** The one route that takes a module's raw bytes (application/wasm): adding a version. */
-const MODULE_UPLOAD = /^\/v1\/plugins\/[^/]+\/versions\/?$/;
+const MODULE_UPLOAD = /^\/v1\/plugins\/[^/]+\/versions\/?$/i;
 
 /** Whether `request` may carry a raw module: a POST to the upload route. */
 export function takesModule(request: Request): boolean {

@@ -1,6 +1,6 @@
 import type { PluginVersionSummary } from '@airlock/db';
 import { SANDBOX_STATUSES } from '@airlock/sandbox';
-import { MAX_SOURCE_FILES, SOURCE_FILE_NAME, SOURCE_FILE_NAME_RULE } from '@airlock/plugin-pdk';
+import { MAX_SOURCE_BYTES, MAX_SOURCE_FILES, SOURCE_FILE_NAME, SOURCE_FILE_NAME_RULE, sourceBytes } from '@airlock/plugin-pdk';
 import { z } from 'zod';
 import { listPageQuery } from '../validation/list-page.js';
 import { cursorSchema } from '../validation/opaque-cursor.js';
@@ -83,7 +83,13 @@ export const createVersionJsonSchema = z.union([
     language: z.literal('assemblyscript'),
     source: z
       .strictObject({
-        files: z.record(sourceFileName, z.string()).refine((files) => Object.keys(files).length <= MAX_SOURCE_FILES, `at most ${MAX_SOURCE_FILES} files`),
+        files: z
+          .record(sourceFileName, z.string())
+          .refine((files) => Object.keys(files).length <= MAX_SOURCE_FILES, `at most ${MAX_SOURCE_FILES} files`)
+          .superRefine((files, context) => {
+            const size = sourceBytes(files);
+            if (size > MAX_SOURCE_BYTES) context.addIssue({ code: 'custom', message: `${size} bytes of names and text; at most ${MAX_SOURCE_BYTES}` });
+          }),
         entry: sourceFileName.optional(),
       })
       .superRefine((source, context) => {

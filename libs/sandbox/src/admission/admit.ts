@@ -105,16 +105,15 @@ function shortName(name: string): string {
   return name.length <= 100 ? name : `${name.slice(0, 100)}… (${name.length} characters)`;
 }
 
-/** What an export may be named: what a call, a test or a binding can name (1 to 200 characters). */
+/** What a call, a test or a binding can name: an export of 1 to 200 characters. */
 const MAX_EXPORT_NAME_LENGTH = 200;
 
-/** An export no call could name: empty, or longer than any call may name it (and shown in every listing of the version). */
-function exportNameProblem(layout: ModuleLayout): string | null {
-  const unnamed = layout.exports.find((entry) => entry.name.length === 0 || entry.name.length > MAX_EXPORT_NAME_LENGTH);
-  if (unnamed === undefined) return null;
-  const said = unnamed.name.length === 0 ? 'an empty name' : `a name of ${unnamed.name.length} characters`;
-  return `the module exports ${said}; export names are 1 to ${MAX_EXPORT_NAME_LENGTH} characters, as calls name them`;
-}
+/**
+ * Whether a function export can be called: one named with nothing, or longer than any call may name it, cannot.
+ * Such functions are left out of `functions`, which versions list (a 1.5 MB name made every listing 1.5 MB); the
+ * module is still admitted, as modules stored before this rule must be when they run.
+ */
+const callable = (name: string): boolean => name.length > 0 && name.length <= MAX_EXPORT_NAME_LENGTH;
 
 /** Forbidden imports listed in a refusal, at most: a module may import tens of thousands of functions. */
 const MAX_LISTED_IMPORTS = 100;
@@ -160,8 +159,6 @@ export function admit(bytes: Uint8Array, policy: SandboxPolicy): AdmissionResult
   if (reserved !== undefined) {
     return reject('invalid_module', `the module exports ${escapedName(reserved.name)}; names starting with ${RESERVED_EXPORT_PREFIX} are reserved`);
   }
-  const exportName = exportNameProblem(layout);
-  if (exportName !== null) return reject('invalid_module', exportName);
   const memory = memoryProblem(layout, policy);
   if (memory !== null) return reject('memory_not_allowed', `the module ${memory}`);
   if (!WebAssembly.validate(bytes as BufferSource)) {
@@ -195,7 +192,7 @@ export function admit(bytes: Uint8Array, policy: SandboxPolicy): AdmissionResult
       originalSha256: sha256(bytes),
       originalSize: bytes.length,
       exports: layout.exports.map(({ name, kind }) => ({ name, kind })),
-      functions: layout.exports.filter((entry) => entry.kind === 'function').map((entry) => entry.name),
+      functions: layout.exports.filter((entry) => entry.kind === 'function' && callable(entry.name)).map((entry) => entry.name),
       imports,
       permissions: verdict.permissions,
       memory:
