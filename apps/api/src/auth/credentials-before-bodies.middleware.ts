@@ -43,11 +43,10 @@ export type BodyReader = { kind: 'admin' } | { kind: 'tenant'; principal: Tenant
  * inflate and buffer a module of up to the upload limit (64 MiB from a 64 KB
  * gzip), or parse megabytes of JSON on its one thread, before being told 401.
  * A body sent without the admin token or a live tenant key is now a 401 before
- * a byte of it is parsed, its connection closed after at most 64 KiB more of
- * it is read and dropped. The route's
- * guard still decides what the caller may do there (a tenant key on an admin
- * route is a 403). `onReader` learns who is sending before the body is read
- * (a module upload's limit is its tenant's: see moduleBodies).
+ * it is parsed, its connection closed after at most 64 KiB of it is read and
+ * dropped. The route's guard still decides what the caller may do there (a
+ * tenant key on an admin route is a 403). `onReader` learns who is sending
+ * before the body is read (its limit is its tenant's: see limitBodyFor).
  */
 export function credentialsBeforeBodies(
   authenticator: TenantAuthenticator,
@@ -72,7 +71,7 @@ export function credentialsBeforeBodies(
     }
     authenticator.authenticate(token).then(async (principal) => {
       if (principal === null) return refuse();
-      // The route's TenantGuard takes it from here rather than checking the key again.
+      // The route's TenantGuard takes it from here, checking only that the key still holds once the body is in.
       setPrincipal(request, principal);
       await onReader(request, { kind: 'tenant', principal });
       next();

@@ -38,11 +38,11 @@ const EVENTS_ROUTE = /^\/v1\/events\/?$/i;
 
 /**
  * The body limit of a request by a tenant, before its body is read: a module
- * upload's is its tier's module size; an event's, six times its tier's
- * payload size (as escapes may write it) and room for its other fields; a route that takes a few fields, 256 KiB;
- * the server's otherwise. Parsing JSON holds the API's one thread: a tenant's
- * 5 MB body of 400,000 keys to a route that takes a name held it for a second
- * and more, for every tenant, before being refused.
+ * upload's is its tier's module size; an event's, six times its tier's payload
+ * size (as escapes may write it) and room for its other fields; a route that
+ * takes a few fields, 256 KiB; the server's otherwise. Parsing JSON holds the
+ * API's one thread: a tenant's 5 MB body of 400,000 keys to a route that takes
+ * a name held it for a second and more, for every tenant, before its 400.
  */
 export function tenantBodyLimit(request: Request, policy: SandboxPolicy, server: { bodyLimitBytes: number; moduleUploadLimitBytes: number }): BodyLimit | undefined {
   if (request.is('application/wasm')) {

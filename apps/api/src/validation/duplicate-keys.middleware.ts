@@ -77,8 +77,13 @@ function firstNamedTwice(text: string): string | null {
  * mark), so that both read the same names.
  */
 function bodyText(rawBody: Buffer, contentType: string | undefined): string {
-  const charset = (contentType === undefined ? undefined : parseContentType(contentType).parameters.charset) ?? 'utf-8';
-  return iconv.decode(rawBody, charset);
+  let charset: string | undefined;
+  try {
+    charset = contentType === undefined ? undefined : parseContentType(contentType).parameters.charset;
+  } catch {
+    // The JSON parser read its Content-Type already; one it could not read is not a charset either.
+  }
+  return iconv.decode(rawBody, charset ?? 'utf-8');
 }
 
 /** Requests whose bytes fields (payload, input) name a member twice somewhere: read as written (see jsonTextAsSent). */
