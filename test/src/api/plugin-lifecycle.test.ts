@@ -278,7 +278,8 @@ describe('plugin lifecycle over HTTP', () => {
     // Digits a double would change, an exponent past a double's range, index-like keys in their order.
     const exact = '{"id": 12345678901234567890, "big": 1e400, "2": "b", "1": "a"}';
     const declared = `[{"name": "exact", "export": "greet", "inputJson": ${exact}, "expect": {"output": ${JSON.stringify(`hello, ${exact}`)}}},
-      {"name": "plain", "export": "greet", "inputJson": {"n":1}, "expect": {"output": "hello, {\\"n\\":1}"}}]`;
+      {"name": "plain", "export": "greet", "inputJson": {"n":1}, "expect": {"output": "hello, {\\"n\\":1}"}},
+      {"name": "twice", "export": "greet", "inputJson": {"k": 1, "k": 2}, "expect": {"output": "hello, {\\"k\\": 1, \\"k\\": 2}"}}]`;
     const upload = { data: `{"wasmBase64": "${Buffer.from(hello).toString('base64')}", "tests": ${declared}}`, contentType: 'application/json' };
     const created = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), rawBody: upload });
     assert.equal(created.status, 201, created.text);
@@ -286,10 +287,12 @@ describe('plugin lifecycle over HTTP', () => {
     assert.deepEqual(run.body.results.map((result: { name: string; passed: boolean; failures: string[] }) => [result.name, result.passed, result.failures]), [
       ['exact', true, []],
       ['plain', true, []],
+      ['twice', true, []],
     ]);
     // The version shows its tests as JSON values, as any JSON reader takes them (the text kept for the plugin is not shown).
     const version = await api.http.get(`/v1/plugins/${pluginId}/versions/1`, as(alice));
     assert.deepEqual(version.body.tests.map((test: Record<string, unknown>) => Object.keys(test).sort()), [
+      ['expect', 'export', 'inputJson', 'name'],
       ['expect', 'export', 'inputJson', 'name'],
       ['expect', 'export', 'inputJson', 'name'],
     ]);

@@ -98,8 +98,12 @@ describe('events through the queue and the worker', () => {
     for (const written of ['{"limit":1e400}', '[1e-400,1.0000000000000001,-0,-0.0]', '{"b":1,"10":2,"2":3}']) {
       assert.equal(await received(`{"type":"order.created","payload":${written}}`), written);
     }
-    // Another charset is read by the body parser's rules only: the parsed value, its doubles as they are.
-    assert.equal(await received(Buffer.from(`{"type":"order.created","payload":[9007199254740993]}`, 'utf16le'), 'application/json; charset=utf-16le'), '[9007199254740992]');
+    // Another charset is read as the body parser reads it, and as written all the same: every digit, a name given twice.
+    assert.equal(await received(Buffer.from(`{"type":"order.created","payload":[9007199254740993]}`, 'utf16le'), 'application/json; charset=utf-16le'), '[9007199254740993]');
+    assert.equal(await received(Buffer.from(`{"type":"order.created","payload":{"a":1,"a":2}}`, 'utf16le'), 'application/json; charset=utf-16le'), '{"a":1,"a":2}');
+    // UTF-7 is no charset a JSON body is read in (a quote can be written +ACI- there): 415.
+    const utf7 = await api.http.post('/v1/events', { token: alice.key, rawBody: { data: '{"type":"order.created","payload":"A"}', contentType: 'application/json; charset=utf-7' } });
+    assert.deepEqual([utf7.status, utf7.body.error.code], [415, 'unsupported_media_type'], utf7.text);
     // Nested a thousand deep, it is read as any other; deeper, whatever else it holds (a number read as written), or
     // deeper than the parsers recurse, a 400 that says how to send it.
     const nested = (depth: number, inner = '') => `${'['.repeat(depth)}${inner}${']'.repeat(depth)}`;

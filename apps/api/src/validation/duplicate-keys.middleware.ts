@@ -1,7 +1,6 @@
-import { parse as parseContentType } from 'content-type';
 import type { NextFunction, Request, Response } from 'express';
-import iconv from 'iconv-lite';
-import { visit } from 'jsonc-parser';
+import { type JSONPath, visit } from 'jsonc-parser';
+import { bodyText } from './body-text.js';
 import { invalidField } from './invalid-field.js';
 import { BYTES_FIELDS } from './zod-validation.pipe.js';
 
@@ -36,32 +35,38 @@ function namesKept(value: unknown): number {
   return names;
 }
 
-/** The path of the first member named twice in one object, outside the bytes fields, or null. */
+/**
+ * Whether a value is carried to a plugin as it was written, names given twice and all: an event's payload, a call's
+ * input (the top-level bytes fields), a declared test's `inputJson` (`tests.N.inputJson`).
+ */
+function carriedAsWritten(path: JSONPath): boolean {
+  if (path.length === 1) return BYTES_FIELDS.has(String(path[0]));
+  return path.length === 3 && path[0] === 'tests' && typeof path[1] === 'number' && path[2] === 'inputJson';
+}
+
+/** The path of the first member named twice in one object, outside what is carried as written, or null. */
 function firstNamedTwice(text: string): string | null {
   // The names of each object open around the reader; null for one not looked into (its end is still reported).
   const names: (Set<string> | null)[] = [];
   let found: string | null = null;
-  // The top-level member being read: a bytes field's value is carried as it was written, names given twice and all.
-  let member: string | null = null;
-  const skipped = () => names.length === 1 && member !== null && BYTES_FIELDS.has(member);
+  const lookInto = (pathHere: () => JSONPath) => found === null && !carriedAsWritten(pathHere());
   visit(
     text,
     {
-      onObjectBegin: () => {
-        const lookInto = found === null && !skipped();
-        names.push(lookInto ? new Set() : null);
-        return lookInto;
+      onObjectBegin: (_offset, _length, _line, _column, pathHere) => {
+        const looked = lookInto(pathHere);
+        names.push(looked ? new Set() : null);
+        return looked;
       },
       onObjectEnd: () => {
         names.pop();
       },
-      onArrayBegin: () => found === null && !skipped(),
+      onArrayBegin: (_offset, _length, _line, _column, pathHere) => lookInto(pathHere),
       // Without an end of its own, an array not looked into would leave everything after it unread.
       onArrayEnd: () => undefined,
       onObjectProperty: (name, _offset, _length, _line, _column, pathHere) => {
         const here = names.at(-1);
         if (found !== null || here === undefined || here === null) return;
-        if (names.length === 1) member = name;
         if (here.has(name)) found = [...pathHere(), name].join('.');
         here.add(name);
       },
@@ -71,25 +76,10 @@ function firstNamedTwice(text: string): string | null {
   return found;
 }
 
-/**
- * The body as text, decoded as the JSON parser decoded it (iconv-lite, in the
- * charset its Content-Type names, UTF-8 when none; UTF-16 by its byte-order
- * mark), so that both read the same names.
- */
-function bodyText(rawBody: Buffer, contentType: string | undefined): string {
-  let charset: string | undefined;
-  try {
-    charset = contentType === undefined ? undefined : parseContentType(contentType).parameters.charset;
-  } catch {
-    // The JSON parser read its Content-Type already; one it could not read is not a charset either.
-  }
-  return iconv.decode(rawBody, charset ?? 'utf-8');
-}
-
-/** Requests whose bytes fields (payload, input) name a member twice somewhere: read as written (see jsonTextAsSent). */
+/** Requests whose values carried as written (a payload, an input) name a member twice: read as written (see jsonTextAsSent). */
 const namesRepeated = new WeakSet<Request>();
 
-/** Whether the request's body names a member twice inside an event's payload or a call's input. */
+/** Whether the request's body names a member twice inside an event's payload, a call's input or a declared test's. */
 export function repeatsNames(request: Request): boolean {
   return namesRepeated.has(request);
 }
@@ -109,7 +99,6 @@ export function duplicateKeysMiddleware(request: Request, _response: Response, n
     next();
     return;
   }
-  // The parser read this body in this charset already: it decodes.
   const text = bodyText(rawBody, request.headers['content-type']);
   if (namesWritten(text) === namesKept(request.body)) {
     next();

@@ -1,6 +1,6 @@
-import { parse as parseContentType } from 'content-type';
 import type { Request } from 'express';
 import { visit } from 'jsonc-parser';
+import { bodyCharset, bodyText } from './body-text.js';
 import { repeatsNames } from './duplicate-keys.middleware.js';
 import { invalidField } from './invalid-field.js';
 
@@ -64,21 +64,6 @@ function valueAsWritten(body: string, path: JsonPath): string | null {
     { disallowComments: true },
   );
   return written;
-}
-
-/**
- * The body as UTF-8 text (a byte-order mark dropped), or null when it says it
- * is in another charset: body-parser reads those with its own rules (it guesses
- * UTF-16's byte order), which a second reading here must not contradict.
- */
-function utf8Body(rawBody: Buffer, contentType: string | undefined): string | null {
-  let charset: string | undefined;
-  try {
-    charset = contentType === undefined ? undefined : parseContentType(contentType).parameters.charset?.toLowerCase();
-  } catch {
-    return null;
-  }
-  return charset === undefined || charset === 'utf-8' || charset === 'utf8' ? new TextDecoder('utf-8').decode(rawBody) : null;
 }
 
 /**
@@ -155,19 +140,18 @@ const MAX_BODY_READ_AGAIN = 1024 * 1024;
  * doubles and whose objects put index-like keys first: when it may differ
  * from what was sent (9007199254740993 parses as 9007199254740992, 1e400 as
  * Infinity), or names a member twice (parsing kept the last), it is taken
- * as it was written in the request instead
- * (`sent.rawBody`, UTF-8, up to 1 MiB).
+ * as it was written in the request instead (`sent.rawBody`, decoded as the
+ * parser decoded it, up to 1 MiB).
  */
 export function jsonTextAsSent(value: unknown, sent: SentJson): string {
   const parsed = mayHaveChanged(value, sent);
   // The body's text is scanned only for a value with numbers: one of text alone (most events) costs nothing more.
   const { rawBody } = sent;
-  const readAgain =
-    rawBody !== undefined &&
-    rawBody.length <= MAX_BODY_READ_AGAIN &&
-    (parsed === 'changed' || sent.namesRepeated === true || (parsed === 'numbers' && NUMBER_CHANGED_IN_PARSING.test(rawBody.toString('latin1'))));
-  const body = readAgain ? utf8Body(rawBody, sent.contentType) : null;
-  return (body === null ? null : valueAsWritten(body, sent.path)) ?? JSON.stringify(value);
+  if (rawBody === undefined || rawBody.length > MAX_BODY_READ_AGAIN) return JSON.stringify(value);
+  // A UTF-8 body's numbers are found in its bytes as they are; another charset's, once decoded.
+  const numbersIn = () => (bodyCharset(sent.contentType) === 'utf-8' ? rawBody.toString('latin1') : bodyText(rawBody, sent.contentType));
+  const readAgain = parsed === 'changed' || sent.namesRepeated === true || (parsed === 'numbers' && NUMBER_CHANGED_IN_PARSING.test(numbersIn()));
+  return (readAgain ? valueAsWritten(bodyText(rawBody, sent.contentType), sent.path) : null) ?? JSON.stringify(value);
 }
 
 /** A call whose `inputJson` also comes as its text as sent (`inputJsonText`), which the plugin is handed. */
@@ -181,10 +165,12 @@ export function withInputAsSent<T extends { inputJson?: unknown }>(call: T, requ
  * A version's declared tests, each whose `inputJson` a plugin would read otherwise than it was sent (see
  * jsonTextAsSent) carrying that text too (`inputJsonText`), which is stored with the test and what the plugin reads.
  */
-export function testsWithInputsAsSent<T extends { inputJson?: unknown }>(tests: T[], request: { rawBody?: Buffer | undefined; headers: { 'content-type'?: string | undefined } }): (T & { inputJsonText?: string })[] {
+export function testsWithInputsAsSent<T extends { inputJson?: unknown }>(tests: T[], request: Request & { rawBody?: Buffer | undefined }): (T & { inputJsonText?: string })[] {
+  // Names given twice in the body are in some test's input (anywhere else they are refused): each is read as written.
+  const namesRepeated = repeatsNames(request);
   return tests.map((test, index) => {
     if (test.inputJson === undefined) return test;
-    const sent = { path: ['tests', index, 'inputJson'], bytesField: `tests.${index}.inputBase64`, rawBody: request.rawBody, contentType: request.headers['content-type'] };
+    const sent = { path: ['tests', index, 'inputJson'], bytesField: `tests.${index}.inputBase64`, rawBody: request.rawBody, contentType: request.headers['content-type'], namesRepeated };
     const text = jsonTextAsSent(test.inputJson, sent);
     return text === JSON.stringify(test.inputJson) ? test : { ...test, inputJsonText: text };
   });
