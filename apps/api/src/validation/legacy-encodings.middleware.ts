@@ -1,5 +1,6 @@
 import { format as formatContentType, parse as parseContentType } from 'content-type';
 import type { NextFunction, Request, Response } from 'express';
+import { bodyCharset } from './body-text.js';
 
 /** The WHATWG Encoding Standard's labels of UTF-8 other than `utf-8` itself, which the body parsers know alone. */
 const UTF8_LABELS = new Set(['utf8', 'unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'x-unicode20utf8']);
@@ -16,9 +17,9 @@ export function legacyEncodingsMiddleware(request: Request, _response: Response,
   const contentType = request.headers['content-type'];
   if (contentType !== undefined && /charset/i.test(contentType)) {
     request.headers['content-type'] = withUtf8Named(contentType);
-    const charset = charsetOf(request.headers['content-type']);
+    const charset = bodyCharset(request.headers['content-type']);
     // `is` names the type for a body of it, and answers false or null otherwise.
-    if (charset !== undefined && !READ_CHARSETS.has(charset) && typeof request.is('application/json') === 'string') {
+    if (!READ_CHARSETS.has(charset) && typeof request.is('application/json') === 'string') {
       next(Object.assign(new Error(`unsupported charset "${charset}"`), { status: 415, type: 'charset.unsupported', charset }));
       return;
     }
@@ -32,14 +33,6 @@ export function legacyEncodingsMiddleware(request: Request, _response: Response,
  * are UTF-8, where its numbers are) would read other text than the one parsed.
  */
 const READ_CHARSETS = new Set(['utf-8', 'utf-16', 'utf-16le', 'utf-16be', 'utf-32', 'utf-32le', 'utf-32be']);
-
-function charsetOf(contentType: string): string | undefined {
-  try {
-    return parseContentType(contentType).parameters.charset?.toLowerCase();
-  } catch {
-    return undefined;
-  }
-}
 
 /** The Content-Type with a UTF-8 charset label other than `utf-8` written `utf-8`; as it was otherwise. */
 function withUtf8Named(contentType: string): string {
