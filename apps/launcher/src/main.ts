@@ -157,7 +157,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
       // Closed after the API (closers run last first): no new events while the worker drains.
       const consumerRedis = createRedisConnection(redis.url, 'consumer', 'airlock-worker');
       closers.splice(apiClosersFrom, 0, async () => consumerRedis.quit());
-      const worker = await createWorkerApp({ config, prisma: database.prisma, sql: database.sql, redis: consumerRedis, sandbox, secrets });
+      const worker = await createWorkerApp({ config, prisma: database.prisma, sql: database.keyedSql, redis: consumerRedis, sandbox, secrets });
       closers.splice(apiClosersFrom + 1, 0, () => worker.close());
       lines.push('worker: ready');
     }

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 export interface WorkerDependencies {
   config: AirlockConfig;
   prisma: PrismaClient;
-  /** The database without Prisma Client, for claiming and finishing runs. */
+  /** The database's keyed-lookup connections (`Database.keyedSql`), for claiming and finishing runs. */
   sql: SqlExecutor;
   /** A long-lived connection that waits for Redis to come back (role `consumer`). */
   redis: Redis;

@@ -48,7 +48,7 @@ describe('health and readiness', () => {
   it('counts a worker once it has started, and stops counting it when it stops', async () => {
     const config = loadConfig({ REDIS_URL: redis.url, AIRLOCK_REDIS_PREFIX: api.redisPrefix, LOG_LEVEL: 'error' });
     const connection: Redis = createRedisConnection(redis.url, 'consumer', 'airlock-test-worker');
-    const worker: INestApplicationContext = await createWorkerApp({ config, prisma: api.database.prisma, sql: api.database.sql, redis: connection, sandbox: api.sandbox, secrets: api.secretBox });
+    const worker: INestApplicationContext = await createWorkerApp({ config, prisma: api.database.prisma, sql: api.database.keyedSql, redis: connection, sandbox: api.sandbox, secrets: api.secretBox });
     try {
       assert.equal((await api.http.get('/readyz')).body.workers, 1);
     } finally {

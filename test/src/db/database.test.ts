@@ -299,26 +299,25 @@ function describeBackend(name: string, open: () => Promise<{ options: Parameters
 
     it('lets claims skip waiting for the log flush, for their own transaction only', async () => {
       const show = async (sql: typeof database.sql) => (await sql.query<{ synchronous_commit: string }>('SHOW synchronous_commit'))[0]!.synchronous_commit;
-      const usual = await show(database.sql);
-      const setting = await database.sql.transaction(async (tx) => {
-        await new InvocationWorkRepository(database.prisma, tx).claim([{ tenantId: '00000000-0000-4000-8000-000000000000', id: '00000000-0000-4000-8000-000000000001' }], new Date());
+      const usual = await show(database.keyedSql);
+      const setting = await database.keyedSql.transaction(async (tx) => {
+        const work = new InvocationWorkRepository(database.prisma, tx);
+        // The second claim runs the plan the first one made (a named statement on the keyed connections).
+        for (let claim = 0; claim < 2; claim++) await work.claim([{ tenantId: '00000000-0000-4000-8000-000000000000', id: '00000000-0000-4000-8000-000000000001' }], new Date());
         return show(tx);
       });
       assert.equal(setting, 'off', 'a claim commits without waiting for the disk');
-      await new InvocationWorkRepository(database.prisma, database.sql).claim([{ tenantId: '00000000-0000-4000-8000-000000000000', id: '00000000-0000-4000-8000-000000000001' }], new Date());
-      assert.equal(await show(database.sql), usual, 'the next statement commits as usual');
+      await new InvocationWorkRepository(database.prisma, database.keyedSql).claim([{ tenantId: '00000000-0000-4000-8000-000000000000', id: '00000000-0000-4000-8000-000000000001' }], new Date());
+      assert.equal(await show(database.keyedSql), usual, 'the next statement commits as usual');
     });
 
-    it("claims and finishes an invocation by its key, not by reading the tenant's others, before the table is ever analyzed", async () => {
+    it("claims, finishes and looks up an invocation by its key, not by reading the tenant's others, with plans made before the table is ever analyzed", async () => {
       const { prisma } = database;
       const tenant = await prisma.tenant.create({ data: { name: 'Busy tenant' } });
       const plugin = await prisma.plugin.create({ data: { tenantId: tenant.id, name: 'p' } });
       await prisma.pluginVersion.create({ data: { tenantId: tenant.id, pluginId: plugin.id, number: 1, sha256: '3'.repeat(64), sizeBytes: 1, wasm: new Uint8Array([0]), exports: ['run'], imports: [], permissions: [], createdBy: 'admin', status: 'published' } });
       const binding = await prisma.binding.create({ data: { tenantId: tenant.id, pluginId: plugin.id, event: 'order.created', exportName: 'run' } });
       const planned = { bindingId: binding.id, pluginId: plugin.id, version: 1, exportName: 'run', config: {} };
-      // One event fanned out to 300 invocations of this tenant, in a table no statistics describe yet (a new database).
-      const [recorded] = await new EventRepository(prisma, database.sql).recordMany([{ tenantId: tenant.id, type: 'order.created', payload: new Uint8Array(0), invocations: Array.from({ length: 300 }, () => planned) }]);
-      const id = recorded?.status === 'fulfilled' ? recorded.value.event.invocations[150]!.id : assert.fail('not recorded');
       const outcome = { status: 'ok', output: new Uint8Array(0), errorMessage: null, fuelUsed: 1n, memoryPeakBytes: 1n, durationMs: 1, egressBytes: 0n, logs: [], logsDropped: 0 };
       // Rows of invocations this transaction read: by its indexes (counted against each index) or by scanning the
       // table (PostgreSQL counts both per transaction).
@@ -331,15 +330,39 @@ function describeBackend(name: string, open: () => Promise<{ options: Parameters
             )
           )[0]!.rows,
         );
-      const reads = await database.sql.transaction(async (tx) => {
+      // On one of the keyed connections, as a worker's statements run.
+      const reads = await database.keyedSql.transaction(async (tx) => {
         const work = new InvocationWorkRepository(prisma, tx);
-        const before = await rowsRead(tx);
-        assert.equal((await work.claim([{ tenantId: tenant.id, id }], new Date())).length, 1);
-        const claiming = (await rowsRead(tx)) - before;
-        assert.equal((await work.finish([{ tenantId: tenant.id, id, outcome, deadLettered: false }], new Date())).size, 1);
-        return { claiming, finishing: (await rowsRead(tx)) - before - claiming };
+        const all = async (id: string) => {
+          const before = await rowsRead(tx);
+          const claimed = (await work.claim([{ tenantId: tenant.id, id }], new Date())).length;
+          const afterClaim = await rowsRead(tx);
+          const states = (await work.runStates([{ tenantId: tenant.id, id }])).length;
+          const afterStates = await rowsRead(tx);
+          const finished = (await work.finish([{ tenantId: tenant.id, id, outcome, deadLettered: false }], new Date())).size;
+          const afterFinish = await rowsRead(tx);
+          const described = (await work.describeFinished(tenant.id, id)) === null ? 0 : 1;
+          const read = { claiming: afterClaim - before, states: afterStates - afterClaim, finishing: afterFinish - afterStates, describing: (await rowsRead(tx)) - afterFinish };
+          return { found: [claimed, states, finished, described], read };
+        };
+        // Each statement planned first while the tenant has no invocations (a plan is kept for the connection)...
+        await all('00000000-0000-4000-8000-000000000001');
+        // ...then run for one of 300 invocations of the tenant, in a table no statistics describe yet (a new database).
+        const [recorded] = await new EventRepository(prisma, tx).recordMany([{ tenantId: tenant.id, type: 'order.created', payload: new Uint8Array(0), invocations: Array.from({ length: 300 }, () => planned) }]);
+        return all(recorded?.status === 'fulfilled' ? recorded.value.event.invocations[150]!.id : assert.fail('not recorded'));
       });
-      assert.ok(reads.claiming <= 2 && reads.finishing <= 2, `rows of invocations read: ${JSON.stringify(reads)}`);
+      assert.deepEqual(reads.found, [1, 1, 1, 1]);
+      assert.ok(Object.values(reads.read).every((rows) => rows <= 2), `rows of invocations read: ${JSON.stringify(reads.read)}`);
+    });
+
+    it('plans each statement of the keyed connections once per connection, not once per run', async (t) => {
+      if (database.kind !== 'postgresql') return t.skip('PGlite has one connection and plans each statement anew');
+      const plans = await database.keyedSql.transaction(async (tx) => {
+        const work = new InvocationWorkRepository(database.prisma, tx);
+        for (let claim = 0; claim < 8; claim++) await work.claim([{ tenantId: '00000000-0000-4000-8000-000000000000', id: '00000000-0000-4000-8000-000000000001' }], new Date());
+        return tx.query<{ generic_plans: string; custom_plans: string }>(`SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'airlock_claim_invocations'`);
+      });
+      assert.deepEqual(plans.map((row) => [Number(row.generic_plans) >= 8, Number(row.custom_plans)]), [[true, 0]], 'one plan, made once and run for every claim');
     });
 
     it('runs interactive transactions and rolls them back on error', async () => {

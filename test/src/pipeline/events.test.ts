@@ -23,7 +23,7 @@ describe('events through the queue and the worker', () => {
   before(async () => {
     api = await startApi();
     consumer = createRedisConnection(api.config.redisUrl!, 'consumer', 'airlock-test-worker');
-    worker = await createWorkerApp({ config: api.config, prisma: api.database.prisma, sql: api.database.sql, redis: consumer, sandbox: api.sandbox, secrets: api.secretBox });
+    worker = await createWorkerApp({ config: api.config, prisma: api.database.prisma, sql: api.database.keyedSql, redis: consumer, sandbox: api.sandbox, secrets: api.secretBox });
     alice = await createTenantSession(api, 'Alice');
     bob = await createTenantSession(api, 'Bob');
     // The free tier allows 5 events a second and 2 runs in flight; these tests send more.

@@ -32,7 +32,7 @@ describe('a plugin busy for longer than the job lock, calling out over HTTP', ()
       sandboxHttp: { resolve: async () => [{ address: '127.0.0.1', family: 4 }], isAddressAllowed: (_address, host) => host === 'crm.example.test' },
     });
     consumer = createRedisConnection(api.config.redisUrl!, 'consumer', 'airlock-test-worker');
-    worker = await createWorkerApp({ config: api.config, prisma: api.database.prisma, sql: api.database.sql, redis: consumer, sandbox: api.sandbox, secrets: api.secretBox });
+    worker = await createWorkerApp({ config: api.config, prisma: api.database.prisma, sql: api.database.keyedSql, redis: consumer, sandbox: api.sandbox, secrets: api.secretBox });
     alice = await createTenantSession(api, 'Alice');
     await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, {
       token: api.adminToken,

@@ -27,7 +27,7 @@ describe('tenant quotas at enqueue, in Redis', () => {
 
   const startWorker = async () => {
     const redis = createRedisConnection(api.config.redisUrl!, 'consumer', 'airlock-test-worker');
-    workers.push({ app: await createWorkerApp({ config: api.config, prisma: api.database.prisma, sql: api.database.sql, redis, sandbox: api.sandbox, secrets: api.secretBox }), redis });
+    workers.push({ app: await createWorkerApp({ config: api.config, prisma: api.database.prisma, sql: api.database.keyedSql, redis, sandbox: api.sandbox, secrets: api.secretBox }), redis });
   };
 
   /** A tenant with one binding on order.created and these quota overrides. */

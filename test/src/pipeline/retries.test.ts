@@ -45,7 +45,7 @@ describe('retries of transient failures, final deterministic ones, dead letters'
   before(async () => {
     api = await startApi({ env: { AIRLOCK_JOB_ATTEMPTS: '2' } });
     consumer = createRedisConnection(api.config.redisUrl!, 'consumer', 'airlock-test-worker');
-    worker = await createWorkerApp({ config: api.config, prisma: api.database.prisma, sql: api.database.sql, redis: consumer, sandbox: api.sandbox, secrets: api.secretBox });
+    worker = await createWorkerApp({ config: api.config, prisma: api.database.prisma, sql: api.database.keyedSql, redis: consumer, sandbox: api.sandbox, secrets: api.secretBox });
     alice = await createTenantSession(api, 'Alice');
     // Room to spin until the test kills the executor.
     await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken, body: { overrides: { fuelPerCall: Number.MAX_SAFE_INTEGER, timeoutMs: 60_000 } } });

@@ -20,7 +20,7 @@ export async function startWorker(
   const app = await createWorkerApp({
     config: api.config,
     prisma: api.database.prisma,
-    sql: api.database.sql,
+    sql: api.database.keyedSql,
     redis,
     sandbox: api.sandbox,
     secrets: options.secrets ?? api.secretBox,

@@ -102,9 +102,9 @@ interface ClaimRow extends RunStateRow {
  * DISTINCT FROM: the same test for these non-null columns, but one no index
  * answers, so the planner cannot take the tenant's index instead. It did while
  * a table's statistics were stale (a new database, a burst of events): each
- * claim then read every invocation of the tenant. Neither is a prepared
- * statement: a plan made once, while the table was small, scans it whole, and
- * stays while the connection lives if nothing analyzes the table.
+ * claim then read every invocation of the tenant. Every statement here is a
+ * named one on the database's keyed-lookup connections (`Database.keyedSql`),
+ * planned once per connection: each must find its rows by key.
  */
 export class InvocationWorkRepository {
   constructor(
@@ -151,6 +151,7 @@ export class InvocationWorkRepository {
              EXISTS (SELECT 1 FROM webhooks h WHERE h.tenant_id = c.tenant_id AND h.enabled) AS has_webhooks
         FROM claimed c`,
       [requests.map((r) => r.id), requests.map((r) => r.tenantId), at],
+      'airlock_claim_invocations',
     );
     return rows.map((row) => ({
       id: row.id,
@@ -191,6 +192,7 @@ export class InvocationWorkRepository {
          JOIN invocations i ON i.id = w.id AND i.tenant_id IS NOT DISTINCT FROM w.tenant_id
          LEFT JOIN plugin_versions v ON v.plugin_id = i.plugin_id AND v.number = i.version AND v.tenant_id IS NOT DISTINCT FROM i.tenant_id`,
       [requests.map((r) => r.id), requests.map((r) => r.tenantId)],
+      'airlock_invocation_run_states',
     );
     return rows.map((row) => ({ id: row.id, version: row.version, module: moduleOf(row), pluginDeleted: row.plugin_deleted, bindingDeleted: row.binding_deleted }));
   }
@@ -229,6 +231,7 @@ export class InvocationWorkRepository {
         column((r) => r.deadLettered),
         at,
       ],
+      'airlock_finish_invocations',
     );
     return new Set(rows.map((row) => row.id));
   }
@@ -267,8 +270,9 @@ export class InvocationWorkRepository {
          FROM invocations i
          JOIN tenants t ON t.id = i.tenant_id
          LEFT JOIN events e ON e.id = i.event_id
-        WHERE i.id = $1 AND i.tenant_id = $2 AND (i.status IN ('queued', 'running')) = $3`,
+        WHERE i.id = $1 AND i.tenant_id IS NOT DISTINCT FROM $2 AND (i.status IN ('queued', 'running')) = $3`,
       [id, tenantId, unfinished],
+      'airlock_describe_invocation',
     );
     if (row === undefined) return undefined;
     return {
