@@ -128,6 +128,16 @@ describe('result webhooks', () => {
     }
     const literal = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: 'http://10.0.0.8/hook' } });
     assert.match(literal.body.error.details.issues[0].message, /must not be a private or reserved address/);
+    // A name whose every address is private (localhost, from this machine's hosts file) is refused at once; a name
+    // that does not resolve yet is taken, and checked again at each delivery as every name is.
+    const named = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: `http://localhost:${port}/hook` } });
+    assert.equal(named.status, 400, named.text);
+    assert.equal(named.body.error.code, 'validation_failed');
+    assert.equal(named.body.error.details.issues[0].field, 'url');
+    assert.match(named.body.error.details.issues[0].message, /^its host resolves only to private or reserved addresses \(.*127\.0\.0\.1.*\): deliveries are never sent there$/);
+    const unresolved = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: 'https://not-yet.example.test/hook' } });
+    assert.equal(unresolved.status, 201, unresolved.text);
+    assert.equal((await api.http.delete(`/v1/webhooks/${unresolved.body.id}`, { token: alice.key })).status, 204);
     // NAT64 for a local network (here the metadata address behind it) and Teredo carry IPv4 addresses: refused too.
     for (const url of ['http://[64:ff9b:1::a9fe:a9fe]/', 'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/']) {
       const hidden = await api.http.post('/v1/webhooks', { token: alice.key, body: { url } });

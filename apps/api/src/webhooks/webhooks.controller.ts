@@ -14,8 +14,10 @@ import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { eventNameSchema } from '../bindings/binding.schema.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
+import { invalidField } from '../validation/invalid-field.js';
 import { listPageQuery, listPageSchema, readListPage } from '../validation/list-page.js';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
+import { privateOnlyAddresses } from './private-destination.js';
 
 /** Whether a URL's host is an IP address (not a name) that is private or reserved. */
 function literalPrivateAddress(url: URL): boolean {
@@ -101,6 +103,11 @@ export class WebhooksController {
   @ZodResponse(201, createdWebhookSchema, 'The webhook, with its signing secret (shown once).')
   @ApiErrors(400, 409)
   async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createWebhookSchema) body: z.output<typeof createWebhookSchema>) {
+    const privateOnly = await privateOnlyAddresses(body.url);
+    if (privateOnly !== null) {
+      const shown = privateOnly.slice(0, 5).join(', ');
+      throw invalidField('body', 'url', `its host resolves only to private or reserved addresses (${shown}): deliveries are never sent there`);
+    }
     const signingSecret = randomBytes(32).toString('hex');
     const tenantId = principal.tenant.id;
     const id = WebhookRepository.newId();
