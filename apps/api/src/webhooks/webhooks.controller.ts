@@ -14,15 +14,19 @@ import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { eventNameSchema } from '../bindings/binding.schema.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe, notFound } from '../validation/id-param.pipe.js';
-import { invalidField } from '../validation/invalid-field.js';
 import { listPageQuery, listPageSchema, readListPage } from '../validation/list-page.js';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
-import { privateOnlyAddresses } from './private-destination.js';
 
-/** Whether a URL's host is an IP address (not a name) that is private or reserved. */
-function literalPrivateAddress(url: URL): boolean {
-  const address = bareHostname(url);
-  return isIP(address) !== 0 && isPrivateAddress(address);
+/**
+ * Whether a URL's host is private by what it says, without asking DNS: an IP
+ * address that is private or reserved, or `localhost` and the names under it
+ * (loopback by definition, RFC 6761). Other names are checked at each delivery
+ * only: looking them up here would tell a tenant which names resolve inside the
+ * network Airlock runs in, which deliveries never say.
+ */
+function privateByItsName(url: URL): boolean {
+  const host = bareHostname(url).replace(/\.$/, '');
+  return isIP(host) !== 0 ? isPrivateAddress(host) : host === 'localhost' || host.endsWith('.localhost');
 }
 
 /** Webhooks one tenant may have: each finished invocation is posted to every matching one. */
@@ -39,7 +43,7 @@ const createWebhookSchema = z.strictObject({
       return !parsed.username && !parsed.password;
     }, 'must not carry credentials')
     // An address deliveries would never be sent to (as a name resolving to one is refused when a delivery is made).
-    .refine((url) => !URL.canParse(url) || !literalPrivateAddress(new URL(url)), 'must not be a private or reserved address: deliveries are never sent there')
+    .refine((url) => !URL.canParse(url) || !privateByItsName(new URL(url)), 'must not be a private or reserved address: deliveries are never sent there')
     // Kept as deliveries request it: a host in punycode, anything else outside ASCII percent-encoded, so that what the
     // tenant is shown is the address posted to (a U+202E in a path would show `/exe.jpg` for `/gpj.exe`). A host's
     // trailing dot (the same name, fully qualified) is dropped: deliveries are allowed the webhook's own host.
@@ -103,11 +107,6 @@ export class WebhooksController {
   @ZodResponse(201, createdWebhookSchema, 'The webhook, with its signing secret (shown once).')
   @ApiErrors(400, 409)
   async create(@CurrentPrincipal() principal: TenantPrincipal, @ZodBody(createWebhookSchema) body: z.output<typeof createWebhookSchema>) {
-    const privateOnly = await privateOnlyAddresses(body.url);
-    if (privateOnly !== null) {
-      const shown = privateOnly.slice(0, 5).join(', ');
-      throw invalidField('body', 'url', `its host resolves only to private or reserved addresses (${shown}): deliveries are never sent there`);
-    }
     const signingSecret = randomBytes(32).toString('hex');
     const tenantId = principal.tenant.id;
     const id = WebhookRepository.newId();
