@@ -86,8 +86,11 @@ const airlockEnv = {
   AIRLOCK_DATA_DIR: `/tmp/${prefix}`,
   LOG_LEVEL: 'error',
 };
+/** With AIRLOCK_BENCH_CPU_PROFILES=<dir>, Airlock's processes write V8 CPU profiles there when they exit. */
+const profileDir = process.env.AIRLOCK_BENCH_CPU_PROFILES;
 async function launch(role: 'api' | 'worker', env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [LAUNCHER, role], { env: { ...airlockEnv, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const profiling = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}/${role}`];
+  const child = spawn(process.execPath, [...profiling, LAUNCHER, role], { env: { ...airlockEnv, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
