@@ -19,7 +19,13 @@ export function serviceLogOptions(service: string, level: string, requestIdOf?: 
     mixin: logCorrelation,
     ...(requestIdOf === undefined
       ? {}
-      : { genReqId: (request: IncomingMessage) => requestIdOf(request), customProps: (request: IncomingMessage) => ({ requestId: requestIdOf(request) }) }),
+      : {
+          genReqId: (request: IncomingMessage) => requestIdOf(request),
+          // The id is bound once, as the request's logger is made: `customProps` would bind it again on a child logger
+          // of its own and once more as the request ends, serializing it each time, on every request at any level.
+          customAttributeKeys: { reqId: 'requestId' },
+          quietReqLogger: true,
+        }),
     serializers: {
       req: (request: { method: string; url: string }) => ({ method: request.method, path: request.url.split('?')[0] }),
       res: (response: ServerResponse) => ({ statusCode: response.statusCode }),

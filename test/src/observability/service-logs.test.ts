@@ -59,6 +59,27 @@ describe('service logs: JSON lines with requestId, tenantId and traceId, without
     assert.equal(typeof line.level, 'number');
     assert.equal(typeof line.time, 'number');
 
+    // What the code logs while serving a request carries its id too: here the error behind a 500.
+    const failingId = `logs-failing-${randomBytes(4).toString('hex')}`;
+    await api.database.prisma.$executeRawUnsafe('ALTER TABLE tenants RENAME TO tenants_gone');
+    try {
+      const failed = await new HttpClient(started.baseUrl).get('/v1/admin/tenants', { token: api.adminToken, headers: { 'x-request-id': failingId } });
+      assert.equal(failed.status, 500, failed.text);
+    } finally {
+      await api.database.prisma.$executeRawUnsafe('ALTER TABLE tenants_gone RENAME TO tenants');
+    }
+    let failure: Record<string, any> | undefined;
+    for (let tries = 0; tries < 50 && failure === undefined; tries++) {
+      failure = child
+        .stdout()
+        .split('\n')
+        .filter((text) => text.startsWith('{'))
+        .map((text) => JSON.parse(text) as Record<string, any>)
+        .find((entry) => entry.requestId === failingId && entry.context === 'Errors');
+      if (failure === undefined) await sleep(50);
+    }
+    assert.ok(failure, `the error logged while serving the request, with its id, in:\n${child.stdout()}`);
+
     const output = child.stdout() + child.stderr();
     assert.ok(!output.includes(alice.key), 'never the API key');
     assert.ok(!output.includes(alice.key.split('_')[2]!), 'nor its secret part');

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** `ak_<prefix>_<secret>`: the prefix finds the key, the secret proves it. */
 const API_KEY_FORMAT = /^ak_([0-9a-f]{16})_([0-9a-f]{64})$/;
@@ -11,7 +11,7 @@ export interface GeneratedApiKey {
 }
 
 export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  return hash('sha256', value, 'hex');
 }
 
 /** Compares two SHA-256 hex digests in constant time. */
