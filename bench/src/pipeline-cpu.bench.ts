@@ -8,16 +8,16 @@
 // (`npm start -- api` and `-- worker`), on a fresh database; nothing else should
 // use this PostgreSQL or Redis meanwhile, as their whole CPU time is counted.
 import { randomBytes } from 'node:crypto';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findFreePort } from '@airlock/launcher/private-redis';
 import { compilePlugin } from '@airlock/plugin-pdk';
 import { createInvocationQueue, createRedisConnection, INVOCATIONS_QUEUE } from '@airlock/queue';
 import { QueueEvents } from 'bullmq';
 import pg from 'pg';
+import { childrenOf, cpuMs, postgresCpuMs, redisCpuMs, sum } from './process-cpu.js';
 import { drainRate } from './stats.js';
 
 const json = process.argv.includes('--json');
@@ -40,41 +40,6 @@ async function admin(statement: string): Promise<void> {
   }
 }
 
-/** Linux's USER_HZ: /proc reports CPU time in these ticks. */
-const MS_PER_TICK = 10;
-/** Fields after the command name in /proc/<pid>/stat (its name may hold spaces). */
-function statFields(pid: number): string[] | null {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  } catch {
-    return null; // gone
-  }
-}
-/** CPU milliseconds a process used so far; with `children`, also its children that exited and were waited for. */
-function cpuMs(pid: number, children = false): number {
-  const fields = statFields(pid);
-  if (fields === null) return 0;
-  const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
-  return ticks * MS_PER_TICK;
-}
-function processesNamed(name: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith(name);
-      } catch {
-        return false;
-      }
-    });
-}
-const childrenOf = (pid: number): number[] => processesNamed('').filter((child) => statFields(child)?.[1] === String(pid));
-const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
-/** PostgreSQL's backends come and go: the postmaster counts those that exited, the live ones count themselves. */
-const postmaster = Number(execFileSync('pgrep', ['-o', 'postgres']).toString().trim());
-const postgresCpuMs = () => cpuMs(postmaster, true) + sum(processesNamed('postgres').filter((pid) => pid !== postmaster).map((pid) => cpuMs(pid)));
-const redisCpuMs = () => sum(processesNamed('redis-server').map((pid) => cpuMs(pid)));
 
 await admin(`CREATE DATABASE "${dbName}"`);
 const airlockEnv = {

@@ -9,13 +9,14 @@ import { availableParallelism } from 'node:os';
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import { once } from 'node:events';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findFreePort as freePort } from '@airlock/launcher/private-redis';
 import { compilePlugin } from '@airlock/plugin-pdk';
 import { createInvocationQueue, createRedisConnection, INVOCATIONS_QUEUE } from '@airlock/queue';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import pg from 'pg';
+import { childrenOf, cpuMs, postgresCpuMs, redisCpuMs, sum } from './process-cpu.js';
 import { drainRate, median, percentile } from './stats.js';
 
 const json = process.argv.includes('--json');
@@ -271,15 +272,26 @@ const workerProcess = await launch('worker', { AIRLOCK_EXECUTORS: String(executo
 await waitFor(coldBacklogIds, 300_000);
 const airlockColdDrainPerSecond = drainedPerSecond(coldBacklogIds);
 
-/** Linux's USER_HZ (`getconf CLK_TCK`): /proc reports CPU time in these ticks. */
-const CLOCK_TICKS_PER_SECOND = 100;
-/** CPU milliseconds a process has used so far (user + system), from /proc. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+/**
+ * Where the machine's CPU goes during fixed-rate runs: an API and a worker process, the worker's executors,
+ * PostgreSQL and Redis (all of their processes: nothing else uses them meanwhile), and this process, the host app.
+ */
+function cpuOfPipeline(apiPid: number, workerPid: number): () => Record<string, number> {
+  const executorPids = childrenOf(workerPid);
+  return () => ({
+    api: cpuMs(apiPid),
+    worker: cpuMs(workerPid),
+    executors: sum(executorPids.map((pid) => cpuMs(pid))),
+    postgres: postgresCpuMs(),
+    redis: redisCpuMs(),
+    loadGenerator: cpuMs(process.pid),
+  });
 }
-// Where the CPU goes during the fixed-rate runs: the API and worker processes (not their executors) and this one.
-const cpuBefore = { api: cpuMs(apiProcess.pid!), worker: cpuMs(workerProcess.pid!), loadGenerator: cpuMs(process.pid) };
+/** CPU milliseconds per event of each part, between two readings of cpuOfPipeline. */
+const cpuPerEvent = (before: Record<string, number>, after: Record<string, number>, events: number) =>
+  Object.fromEntries(Object.entries(after).map(([part, ms]) => [part, round((ms - before[part]!) / events, 2)]));
+const airlockCpu = cpuOfPipeline(apiProcess.pid!, workerProcess.pid!);
+const cpuBefore = airlockCpu();
 let eventsSent = 0;
 
 const rates = [100, 500, 1000];
@@ -295,11 +307,7 @@ for (const rate of rates) {
   await sleep(500);
 }
 
-const cpuMsPerEvent = {
-  api: round((cpuMs(apiProcess.pid!) - cpuBefore.api) / eventsSent, 2),
-  worker: round((cpuMs(workerProcess.pid!) - cpuBefore.worker) / eventsSent, 2),
-  loadGenerator: round((cpuMs(process.pid) - cpuBefore.loadGenerator) / eventsSent, 2),
-};
+const cpuMsPerEvent = cpuPerEvent(cpuBefore, airlockCpu(), eventsSent);
 
 const warmBacklogIds = await pausedBacklog(INVOCATIONS_QUEUE, BACKLOG, () => emit(tenantA));
 await waitFor(warmBacklogIds, 300_000);
@@ -384,7 +392,8 @@ async function pipelineFloor(rates: number[], backlog: number) {
   const worker = await spawnReady([floorScript, 'worker'], env, 'floor worker ready');
   const coldDrainPerSecond = drainRate((await finished(coldBacklogIds)).map((id) => done.get(id)!));
 
-  const cpuBefore = { api: cpuMs(api.pid!), worker: cpuMs(worker.pid!) };
+  const floorCpu = cpuOfPipeline(api.pid!, worker.pid!);
+  const cpuBefore = floorCpu();
   let floorEventsSent = 0;
   const byRate: Record<number, { p50: number; p99: number; achieved: number; refused: number }> = {};
   for (const rate of rates) {
@@ -398,7 +407,7 @@ async function pipelineFloor(rates: number[], backlog: number) {
     byRate[rate] = { p50: median(latencies), p99: percentile(latencies, 99), achieved: latencies.length / seconds, refused: ids.filter((id) => id === null).length };
     await sleep(500);
   }
-  const cpuMsPerEvent = { api: round((cpuMs(api.pid!) - cpuBefore.api) / floorEventsSent, 2), worker: round((cpuMs(worker.pid!) - cpuBefore.worker) / floorEventsSent, 2) };
+  const cpuMsPerEvent = cpuPerEvent(cpuBefore, floorCpu(), floorEventsSent);
   const drainPerSecond = drainRate((await finished(await pausedBacklog('floor', backlog, send))).map((id) => done.get(id)!));
 
   await stop(worker);
@@ -453,7 +462,8 @@ for (const rate of rates) {
   const r = results[rate]!;
   console.log(`${rate} events/s: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, achieved ${r.achieved.toFixed(0)}/s, refused ${r.refused} (bare BullMQ no-op job: p50 ${bare.p50ByRate[rate]!.toFixed(1)} ms, p99 ${bare.p99ByRate[rate]!.toFixed(1)} ms)`);
 }
-console.log(`CPU per event during the fixed-rate runs: API ${cpuMsPerEvent.api} ms, worker ${cpuMsPerEvent.worker} ms (executors not included), load generator ${cpuMsPerEvent.loadGenerator} ms`);
+const describeCpu = (perEvent: Record<string, number>) => Object.entries(perEvent).map(([part, ms]) => `${part} ${ms} ms`).join(', ');
+console.log(`CPU per event during the fixed-rate runs: ${describeCpu(cpuMsPerEvent)}`);
 console.log(
   `one round trip (p50): PostgreSQL ${roundTripMs.postgresBackToBack} ms back to back, ${roundTripMs.postgresEvery50Ms} ms every 50 ms; ` +
     `Redis ${roundTripMs.redisBackToBack} ms, ${roundTripMs.redisEvery50Ms} ms`,
@@ -462,7 +472,7 @@ for (const rate of rates) {
   const r = floor.byRate[rate]!;
   console.log(`floor at ${rate} events/s: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, achieved ${r.achieved.toFixed(0)}/s, refused ${r.refused}`);
 }
-console.log(`floor CPU per event: its API ${floor.cpuMsPerEvent.api} ms, its worker ${floor.cpuMsPerEvent.worker} ms (executors not included); floor drain ${floor.drainPerSecond.toFixed(0)}/s (ratio ${report.floor.drainRatioVsBullmq}), by a worker started on the backlog ${floor.coldDrainPerSecond.toFixed(0)}/s`);
+console.log(`floor CPU per event: ${describeCpu(floor.cpuMsPerEvent)}; floor drain ${floor.drainPerSecond.toFixed(0)}/s (ratio ${report.floor.drainRatioVsBullmq}), by a worker started on the backlog ${floor.coldDrainPerSecond.toFixed(0)}/s`);
 console.log(
   `drain: ${airlockDrainPerSecond.toFixed(0)} invocations/s vs bare BullMQ ${bare.drainPerSecond.toFixed(0)} jobs/s (ratio ${report.drainRatioVsBullmq}); ` +
     `by a worker started on the backlog ${airlockColdDrainPerSecond.toFixed(0)}/s (ratio ${report.coldDrainRatioVsBullmq})`,
