@@ -180,6 +180,20 @@ describe('plugin HTTP', () => {
     await assertStillHealthy(sandbox);
   });
 
+  it('charges a call stopped at its time limit while it waits on a request the fuel it had used, not its whole budget', async () => {
+    const patient = policyWith({ ...policy, timeoutMs: 300, fuelPerCall: 1e12, http: { ...policy.http, requestTimeoutMs: 5_000 } });
+    const stopped = await fetchWith(`http://api.allowed.test:${upstream.port}/slow`, 'fetch', patient);
+    assert.equal(stopped.status, 'timeout', stopped.error?.message);
+    assert.equal(stopped.error!.message, 'the call ran past its 300 ms limit waiting on its host call (http)');
+    // The request's own price (ROUND_TRIP_FUEL, 50,000) and the plugin's work before it: far below the budget.
+    assert.ok(stopped.fuelUsed >= 50_000 && stopped.fuelUsed < 1_000_000, `charged ${stopped.fuelUsed}`);
+    // The same call answered in time has used as much by the time it asked, and more once it reads the answer.
+    const answered = await fetchWith(`http://api.allowed.test:${upstream.port}/hello`, 'fetch', patient);
+    assert.equal(answered.status, 'ok', answered.error?.message);
+    assert.ok(answered.fuelUsed > stopped.fuelUsed, `${answered.fuelUsed} against ${stopped.fuelUsed}`);
+    await assertStillHealthy(sandbox);
+  });
+
   it('stops a call that makes 1,000 requests at the policy\'s count', async () => {
     const before = upstream.requests.filter((url) => url === '/count').length;
     const result = await fetchWith(`http://api.allowed.test:${upstream.port}/count`, 'fetch_1000');

@@ -37,18 +37,18 @@ const instances = new LruCache<string, PluginInstance>(INSTANCE_CACHE_BYTES);
  */
 const HEAP_BYTE_WEIGHT = Math.max(1, INSTANCE_CACHE_BYTES / (getHeapStatistics().heap_size_limit / 2));
 
-function ask(call: HostCall): unknown {
-  send({ type: 'host-call', call });
+function ask(call: HostCall, fuelUsed: number): unknown {
+  send({ type: 'host-call', call, fuelUsed });
   const answer = channel.receive<HostAnswer>();
   if (!answer.ok) throw new CallAbort(answer.status, answer.message);
   return answer.value;
 }
 
 const host: KernelHost = {
-  http: (request) => ask({ op: 'http', request }) as HttpResponseSpec,
-  kvGet: (key) => ask({ op: 'kvGet', key }) as Uint8Array | null,
-  kvSet: (key, value) => void ask({ op: 'kvSet', key, value }),
-  kvDelete: (key) => void ask({ op: 'kvDelete', key }),
+  http: (request, fuelUsed) => ask({ op: 'http', request }, fuelUsed) as HttpResponseSpec,
+  kvGet: (key, fuelUsed) => ask({ op: 'kvGet', key }, fuelUsed) as Uint8Array | null,
+  kvSet: (key, value, fuelUsed) => void ask({ op: 'kvSet', key, value }, fuelUsed),
+  kvDelete: (key, fuelUsed) => void ask({ op: 'kvDelete', key }, fuelUsed),
   logKept: (line) => {
     pendingLogs.push(line);
     if (pendingLogs.length >= LOG_BATCH_LINES || performance.now() - lastLogSend >= LOG_BATCH_MS) sendLogs();

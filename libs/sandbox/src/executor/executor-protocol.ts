@@ -39,7 +39,8 @@ export type SupervisorMessage = RunMessage | ModuleMessage | HostAnswer;
 export type ExecutorMessage =
   | { type: 'ready' }
   | { type: 'need-module'; artifactHash: string }
-  | { type: 'host-call'; call: HostCall }
+  /** `fuelUsed`: what the call had used when it asked (see KernelHost), all it has used while it waits for the answer. */
+  | { type: 'host-call'; call: HostCall; fuelUsed: number }
   /** Log lines the call kept, sent in batches as they are kept (see KernelHost.logKept). */
   | { type: 'logs'; lines: PluginLogLine[] }
   /** The call's result; its `logs` are those sent before it, and come empty. */

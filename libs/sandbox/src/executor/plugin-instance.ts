@@ -129,6 +129,7 @@ export class PluginInstance {
       return startFailure(kernel, { status: 'invalid_module', message: 'the module was not admitted (no fuel metering)' }, 0, started);
     }
     fuel.value = BigInt(limits.fuelPerCall);
+    kernel.fuelUsed = () => limits.fuelPerCall - Number(fuel.value);
     kernel.spendFuel = (units) => {
       const left = (fuel.value as bigint) - BigInt(units);
       // As the metering's own out-of-fuel path leaves it: the budget and one more spent, not a debt for work not done.
@@ -160,6 +161,7 @@ export class PluginInstance {
     // Start and first call share one budget: a start function cannot burn a budget of its own.
     this.fuel.value = BigInt(limits.fuelPerCall - this.startFuel);
     this.startFuel = 0;
+    this.kernel.fuelUsed = () => limits.fuelPerCall - Number(this.fuel.value);
     const exported = this.instance.exports[exportName];
     const notCallable = this.whyNotCallable(exportName, exported);
     if (notCallable !== null) {

@@ -16,13 +16,17 @@ export interface HttpResponseSpec {
   body: Uint8Array;
 }
 
-/** What the kernel asks of the side that holds data and network. Calls are synchronous. */
+/**
+ * What the kernel asks of the side that holds data and network. Calls are synchronous. Each that waits on that side
+ * says how much fuel the call had used when it asked (`fuelUsed`): exact, as metered code writes its count back before
+ * every call, and all the call has used should it be stopped at its time limit while it waits.
+ */
 export interface KernelHost {
   /** Performs an HTTP request the policy allows, or throws CallAbort. */
-  http(request: HttpRequestSpec): HttpResponseSpec;
-  kvGet(key: string): Uint8Array | null;
-  kvSet(key: string, value: Uint8Array): void;
-  kvDelete(key: string): void;
+  http(request: HttpRequestSpec, fuelUsed: number): HttpResponseSpec;
+  kvGet(key: string, fuelUsed: number): Uint8Array | null;
+  kvSet(key: string, value: Uint8Array, fuelUsed: number): void;
+  kvDelete(key: string, fuelUsed: number): void;
   /**
    * Told of each log line kept, as it is kept: the supervisor gets them during the call (in batches), so that a call
    * killed at its time limit (or whose executor dies) still reports the lines it wrote before, when they are needed most.
@@ -141,6 +145,8 @@ export class ExtismKernel {
   private abort: CallAbort | null = null;
   /** Takes fuel from the call's budget, or aborts it: set by the instance once it exists (see PluginInstance). */
   spendFuel: (units: number) => void = () => undefined;
+  /** The fuel the call has used so far: set by the instance as a call starts (see PluginInstance). */
+  fuelUsed: () => number = () => 0;
   readonly logs: LogCollector;
 
   constructor(
@@ -425,12 +431,10 @@ export class ExtismKernel {
         // The body is copied to the supervisor, and sent: charged as any block a host function copies.
         this.spendFuel(ROUND_TRIP_FUEL);
         if (body !== null) this.chargeBytes(body.length);
-        const response = this.host.http({
-          url: request.url,
-          method: typeof request.method === 'string' ? request.method.toUpperCase() : 'GET',
-          headers,
-          body,
-        });
+        const response = this.host.http(
+          { url: request.url, method: typeof request.method === 'string' ? request.method.toUpperCase() : 'GET', headers, body },
+          this.fuelUsed(),
+        );
         this.lastHttp = { status: response.status, headers: response.headers };
         return this.address(this.storeBlock(response.body));
       },
@@ -468,7 +472,7 @@ export class ExtismKernel {
       kv_get: (keyAddress: bigint) => {
         const key = this.kvKey(keyAddress);
         this.spendFuel(ROUND_TRIP_FUEL);
-        const value = this.host.kvGet(key);
+        const value = this.host.kvGet(key, this.fuelUsed());
         return value === null ? 0n : this.address(this.storeBlock(value));
       },
       kv_set: (keyAddress: bigint, valueAddress: bigint) => {
@@ -479,12 +483,12 @@ export class ExtismKernel {
         }
         this.chargeBytes(value.length);
         this.spendFuel(ROUND_TRIP_FUEL);
-        this.host.kvSet(key, value);
+        this.host.kvSet(key, value, this.fuelUsed());
       },
       kv_delete: (keyAddress: bigint) => {
         const key = this.kvKey(keyAddress);
         this.spendFuel(ROUND_TRIP_FUEL);
-        this.host.kvDelete(key);
+        this.host.kvDelete(key, this.fuelUsed());
       },
     };
   }

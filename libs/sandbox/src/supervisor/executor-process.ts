@@ -29,6 +29,8 @@ interface ActiveJob {
   timer: NodeJS.Timeout;
   /** The log lines the call kept so far, as the executor sent them. */
   logs: PluginLogLine[];
+  /** The host call it waits on, and the fuel it had used when it asked; null while its own code runs. */
+  waitingOn: { op: HostCall['op']; fuelUsed: number } | null;
   resolve(result: RunResult): void;
 }
 
@@ -98,8 +100,7 @@ export class ExecutorProcess {
         const active = this.active;
         if (active !== null) {
           const ended = this.killedOnPurpose
-            ? // What a call stopped at its time limit burned is not known: it is charged its whole fuel budget.
-              { ...failure('timeout', `the call ran past its ${active.job.timeoutMs} ms limit`, active.startedAt), fuelUsed: active.job.message.limits.fuelPerCall }
+            ? this.stoppedAtLimit(active)
             : failure('crashed', `the executor died during the call (${signal ?? `exit code ${code}`})${this.crashDetail()}`, active.startedAt);
           // The lines it wrote before it was stopped: what was happening when it ran too long.
           this.finish({ ...ended, logs: active.logs });
@@ -126,7 +127,7 @@ export class ExecutorProcess {
     return new Promise((resolve) => {
       const startedAt = performance.now();
       const timer = setTimeout(() => this.kill(), job.timeoutMs);
-      this.active = { job, startedAt, timer, logs: [], resolve };
+      this.active = { job, startedAt, timer, logs: [], waitingOn: null, resolve };
       this.lastArtifact = job.message.artifactHash;
       this.send(job.message);
     });
@@ -136,6 +137,16 @@ export class ExecutorProcess {
     if (this.exited) return;
     this.killedOnPurpose = true;
     this.child.kill('SIGKILL');
+  }
+
+  /**
+   * A call stopped at its time limit. Stopped while it waited on a host call, it had used what it said as it asked
+   * (no code of its ran since); stopped in its own code, what it burned is not known: it is charged its whole budget.
+   */
+  private stoppedAtLimit(active: ActiveJob): RunResult {
+    const waitingOn = active.waitingOn;
+    const message = `the call ran past its ${active.job.timeoutMs} ms limit${waitingOn === null ? '' : ` waiting on its host call (${waitingOn.op})`}`;
+    return { ...failure('timeout', message, active.startedAt), fuelUsed: waitingOn?.fuelUsed ?? active.job.message.limits.fuelPerCall };
   }
 
   private crashDetail(): string {
@@ -155,6 +166,13 @@ export class ExecutorProcess {
     active.resolve(result);
   }
 
+  /** Answers the call's host call, if that call is still the one running: its own code runs from here. */
+  private answer(active: ActiveJob, answer: HostAnswer): void {
+    if (this.active !== active) return;
+    active.waitingOn = null;
+    this.send(answer);
+  }
+
   private onMessage(message: Exclude<ExecutorMessage, { type: 'ready' }>): void {
     const active = this.active;
     if (active === null) return;
@@ -169,15 +187,10 @@ export class ExecutorProcess {
         this.send({ type: 'module', artifactHash: message.artifactHash, bytes: active.job.artifactBytes });
         break;
       case 'host-call':
+        active.waitingOn = { op: message.call.op, fuelUsed: message.fuelUsed };
         active.job.answerHostCall(message.call).then(
-          (answer) => {
-            if (this.active === active) this.send(answer);
-          },
-          (error: unknown) => {
-            if (this.active === active) {
-              this.send({ type: 'host-answer', ok: false, status: 'host_error', message: error instanceof Error ? error.message : String(error) });
-            }
-          },
+          (answer) => this.answer(active, answer),
+          (error: unknown) => this.answer(active, { type: 'host-answer', ok: false, status: 'host_error', message: error instanceof Error ? error.message : String(error) }),
         );
         break;
     }
