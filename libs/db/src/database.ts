@@ -78,6 +78,18 @@ export async function migrate(sql: SqlExecutor): Promise<string[]> {
  */
 const KEYED_LOOKUP_PLANNING = 'SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off';
 
+/**
+ * A pool tells of a connection PostgreSQL ended while nobody was using it (a
+ * restart, an operator ending sessions) as an `error` event, which unheard ends
+ * the process. The pool has dropped that connection already and opens another
+ * for the next statement, which fails if PostgreSQL is still away: that is where
+ * the outage shows (and is retried or answered 503), so the event needs nothing more.
+ */
+function survivingIdleErrors(pool: pg.Pool): pg.Pool {
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 /** The keyed-lookup connections: a few suffice, as claims and finishes run a batch at a time. */
 function keyedLookupPool(databaseUrl: string): pg.Pool {
   return new pg.Pool({
@@ -102,10 +114,10 @@ async function openPostgres(databaseUrl: string, shouldMigrate: boolean): Promis
     }
   }
   // One pool for Prisma and the raw statements, so both count against one connection limit.
-  const pool = new pg.Pool({ connectionString: databaseUrl });
+  const pool = survivingIdleErrors(new pg.Pool({ connectionString: databaseUrl }));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   // Opens its connections only when used (by workers).
-  const keyedPool = keyedLookupPool(databaseUrl);
+  const keyedPool = survivingIdleErrors(keyedLookupPool(databaseUrl));
   return {
     kind: 'postgresql',
     prisma,

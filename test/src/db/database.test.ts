@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import {
   BindingRepository,
   type Database,
@@ -363,6 +364,27 @@ function describeBackend(name: string, open: () => Promise<{ options: Parameters
         return tx.query<{ generic_plans: string; custom_plans: string }>(`SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'airlock_claim_invocations'`);
       });
       assert.deepEqual(plans.map((row) => [Number(row.generic_plans) >= 8, Number(row.custom_plans)]), [[true, 0]], 'one plan, made once and run for every claim');
+    });
+
+    it('keeps serving when PostgreSQL ends its idle connections (a restart, an operator ending sessions)', async (t) => {
+      if (database.kind !== 'postgresql') return t.skip('PGlite runs in this process');
+      // Both pools hold idle connections...
+      await database.keyedSql.query('SELECT 1');
+      await database.sql.query('SELECT 1');
+      // ...which the server ends: each pool hears of it on a connection nobody is using.
+      const operator = new pg.Client({ connectionString: options.databaseUrl });
+      await operator.connect();
+      try {
+        const ended = await operator.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+        assert.ok(ended.rowCount! >= 2, `ended ${ended.rowCount} connections`);
+      } finally {
+        await operator.end();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The process is still up (an unheard pool error would have ended it) and the next statements open new connections.
+      assert.deepEqual(await database.keyedSql.query('SELECT 1 AS one'), [{ one: 1 }]);
+      assert.deepEqual(await database.sql.query('SELECT 1 AS one'), [{ one: 1 }]);
+      assert.equal(typeof (await database.prisma.tenant.count()), 'number');
     });
 
     it('runs interactive transactions and rolls them back on error', async () => {
