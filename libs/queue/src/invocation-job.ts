@@ -1,6 +1,7 @@
 import { type Job, Queue, type QueueOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { quietQueue } from './quiet-queue.js';
 import { linePriority } from './tenant-line.js';
 
 export const INVOCATIONS_QUEUE = 'invocations';
@@ -25,12 +26,14 @@ export const invocationJob = {
 export type InvocationJobData = z.output<typeof invocationJob.schema>;
 
 export function createInvocationQueue(connection: Redis, prefix: string, options: Partial<QueueOptions> = {}): Queue<InvocationJobData> {
-  return new Queue<InvocationJobData>(INVOCATIONS_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: { removeOnComplete: 10_000, removeOnFail: 10_000 },
-    ...options,
-  });
+  return quietQueue(
+    new Queue<InvocationJobData>(INVOCATIONS_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: { removeOnComplete: 10_000, removeOnFail: 10_000 },
+      ...options,
+    }),
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { quietQueue } from './quiet-queue.js';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
 
@@ -30,7 +31,7 @@ export const resealJob = {
 } as const;
 
 export function createMaintenanceQueue(connection: Redis, prefix: string): Queue {
-  return new Queue(MAINTENANCE_QUEUE, { connection, prefix, defaultJobOptions: { removeOnComplete: 100, removeOnFail: 100 } });
+  return quietQueue(new Queue(MAINTENANCE_QUEUE, { connection, prefix, defaultJobOptions: { removeOnComplete: 100, removeOnFail: 100 } }));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { quietQueue } from './quiet-queue.js';
 import { redisScript } from './redis-script.js';
 import { linePriority } from './tenant-line.js';
 
@@ -18,7 +19,7 @@ export const webhookJob = {
 export type WebhookJobData = z.output<typeof webhookJob.schema>;
 
 export function createWebhookQueue(connection: Redis, prefix: string): Queue<WebhookJobData> {
-  return new Queue<WebhookJobData>(WEBHOOKS_QUEUE, { connection, prefix, defaultJobOptions: { removeOnComplete: 10_000, removeOnFail: 10_000 } });
+  return quietQueue(new Queue<WebhookJobData>(WEBHOOKS_QUEUE, { connection, prefix, defaultJobOptions: { removeOnComplete: 10_000, removeOnFail: 10_000 } }));
 }
 
 // A tenant's place in the line of deliveries: how many it queued this minute and

@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { type PrivateRedis, startPrivateRedis } from '@airlock/launcher/private-redis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { createRedisConnection } from '@airlock/queue';
-import { SPIN_PLUGIN, startWorkerProcess, tenantWithLongCalls } from '../support/airlock-processes.js';
+import { SPIN_PLUGIN, startApiProcess, startWorkerProcess, tenantWithLongCalls } from '../support/airlock-processes.js';
+import { HttpClient } from '../support/http-client.js';
 import type { LauncherProcess } from '../support/launcher-process.js';
 import { publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
@@ -99,6 +100,40 @@ describe('events while Redis is down or refusing writes', () => {
     assert.equal(accepted.status, 202, accepted.text);
     const ofEvent = await api.http.get(`/v1/invocations?event=${accepted.body.eventId}`, { token: alice.key });
     assert.equal(ofEvent.body.items.length, 1, 'the refused request recorded nothing');
+  });
+
+  it('tells of an outage in its JSON log lines and answers, never as raw errors on the console', async () => {
+    // An API process of its own, on a Redis of its own that goes away under it.
+    const own = await startPrivateRedis({ dir: await mkdtemp(join(dir, 'own-')), appendOnly: false });
+    const started = await startApiProcess(api, { REDIS_URL: own.url, LOG_LEVEL: 'info' });
+    try {
+      await own.stop();
+      const client = new HttpClient(started.baseUrl);
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const refused = await client.post('/v1/events', { token: alice.key, body: { type: 'order.created', payload: { attempt } } });
+        assert.equal(refused.status, 503, refused.text);
+      }
+      // The connections' attempts to reconnect meanwhile.
+      await sleep(1_500);
+      const output = `${started.process.stdout()}\n${started.process.stderr()}`;
+      const raw = output.split('\n').filter((line) => /ECONNREFUSED|Error\b/.test(line) && !line.startsWith('{'));
+      assert.deepEqual(raw, [], `lines that are not JSON in:\n${output}`);
+      // Each refusal is one warning line saying what happened, not a fault's stack.
+      const refusals = output
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, any>)
+        .filter((entry) => entry.context === 'Errors');
+      assert.equal(refusals.length, 3, output);
+      for (const entry of refusals) {
+        assert.equal(entry.level, 40, JSON.stringify(entry));
+        assert.match(entry.msg, /^POST \/v1\/events answered 503 not_ready: The quota store \(Redis\) is unavailable/);
+        assert.equal(entry.err, undefined, 'no stack');
+      }
+    } finally {
+      started.process.child.kill('SIGKILL');
+      await own.stop();
+    }
   });
 
   it('settles a finished run even when Redis refused the settle for a moment', async () => {

@@ -75,6 +75,21 @@ export class AppExceptionFilter implements ExceptionFilter {
 
   constructor(private readonly limits: { bodyLimitBytes: number; moduleUploadLimitBytes: number }) {}
 
+  /**
+   * A 5xx in the service log. One the code raised on purpose or the database being away (a 503 that says so) is a
+   * warning of one line, with what caused it: during an outage every request meets it, and its stack says nothing.
+   * Anything else is a fault, logged with its stack.
+   */
+  private logFailure(exception: unknown, route: string, status: number, body: ErrorBody): void {
+    const why = exception instanceof AppError ? exception.cause : isDatabaseUnavailable(exception) ? exception : undefined;
+    if (exception instanceof AppError || why !== undefined) {
+      const cause = why instanceof Error ? ` (${why.message})` : '';
+      this.logger.warn(`${route} answered ${status} ${body.error.code}: ${body.error.message}${cause} (requestId ${body.requestId})`);
+      return;
+    }
+    this.logger.error(`${route} failed (requestId ${body.requestId})`, exception instanceof Error ? exception.stack : String(exception));
+  }
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
@@ -85,12 +100,7 @@ export class AppExceptionFilter implements ExceptionFilter {
       whose: 'this server accepts',
     };
     const { status, body } = this.describe(this.knownPathOtherMethod(exception, request, response) ?? exception, requestId, limit);
-    if (status >= 500) {
-      this.logger.error(
-        `${request.method} ${request.path} failed (requestId ${requestId})`,
-        exception instanceof Error ? exception.stack : String(exception),
-      );
-    }
+    if (status >= 500) this.logFailure(exception, `${request.method} ${request.path}`, status, body);
     if (status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
     const retryAfter = (body.error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
     if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
