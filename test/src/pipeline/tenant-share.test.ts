@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createInvocationQueue, createRedisConnection } from '@airlock/queue';
+import { createInvocationQueue, createRedisConnection, newcomerChannel } from '@airlock/queue';
 import { type ApiHarness, type ApiHarnessOptions, startApi } from '../support/api-harness.js';
 import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
@@ -156,13 +156,16 @@ describe('a newcomer while a worker holds a busy tenant back', () => {
   });
 
   it("is fetched at once, though every slot holds one of the busy tenant's jobs", async () => {
+    const connection = createRedisConnection(api.config.redisUrl!, 'request', 'tenant-share-test');
+    // Workers listening for newcomers: only one that could make room for one is woken by its announcement.
+    const listeners = async () => Number(((await connection.pubsub('NUMSUB', newcomerChannel(api.redisPrefix))) as [string, number])[1]);
     const first = await api.http.post('/v1/events', { token: bob.key, body: { type: 'user.greeted', payload: 'Bob' } });
     assert.equal((await waitUntilFinished(api, bob.key, first.body.invocations[0].id)).status, 'ok');
+    assert.equal(await listeners(), 0, 'a worker with free slots does not listen for newcomers');
     // Alice's flood fills the worker's 16 slots: one run waits on its lookup, 15 jobs are held back, 2 stay queued.
     const flood = await aliceFlood(api, alice, 18);
     while (waiting.length === 0) await sleep(10);
     // The worker has taken up its 16 slots once only 2 of the 18 jobs are left in the queue.
-    const connection = createRedisConnection(api.config.redisUrl!, 'request', 'tenant-share-test');
     const queue = createInvocationQueue(connection, api.redisPrefix);
     try {
       const queued = async () => Object.values(await queue.getJobCounts('waiting', 'prioritized')).reduce((sum, count) => sum + count, 0);
@@ -170,8 +173,9 @@ describe('a newcomer while a worker holds a busy tenant back', () => {
       assert.equal(await queued(), 2, 'every slot holds one of her jobs');
     } finally {
       await queue.close();
-      connection.disconnect();
     }
+    for (let tries = 0; tries < 100 && (await listeners()) === 0; tries++) await sleep(10);
+    assert.equal(await listeners(), 1, 'the full worker listens for newcomers');
 
     const newcomer = await api.http.post('/v1/events', { token: bob.key, body: { type: 'user.greeted', payload: 'Bob again' } });
     // Without room made for it, it would wait for Alice's run to end: at her lookup's 5 s request timeout.
@@ -185,5 +189,9 @@ describe('a newcomer while a worker holds a busy tenant back', () => {
       const finished = await waitUntilFinished(api, alice.key, id);
       assert.deepEqual({ status: finished.status, attempts: finished.attempts }, { status: 'ok', attempts: 1 }, 'the job handed back ran later, once');
     }
+    // A few seconds after its slots free up, it stops listening.
+    for (let tries = 0; tries < 100 && (await listeners()) > 0; tries++) await sleep(100);
+    assert.equal(await listeners(), 0, 'the worker stopped listening once it had free slots again');
+    connection.disconnect();
   });
 });

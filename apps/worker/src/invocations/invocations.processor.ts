@@ -13,6 +13,13 @@ import { TenantShareGate } from './tenant-share-gate.js';
 const tracer = trace.getTracer('airlock-worker');
 
 /**
+ * How long a worker keeps listening for newcomers after it stopped needing to (see `updateNewcomerListening`): under
+ * a steady flood it goes in and out of that state job by job, and a subscription changed each time would cost more
+ * than the announcements it spares.
+ */
+const NEWCOMER_LISTENING_LINGER_MS = 5_000;
+
+/**
  * Consumes invocation jobs. Plugin code runs in executor processes, so this
  * event loop stays free to renew job locks however long a plugin runs.
  */
@@ -25,8 +32,12 @@ export class InvocationsProcessor implements OnApplicationBootstrap, BeforeAppli
   private stopping = false;
   private readonly gate: TenantShareGate;
   private readonly concurrency: number;
-  /** Hears of newcomer jobs (see `newcomerChannel`) and of tenants' configuration changes (`tenantConfigChannel`). */
+  /** Hears of tenants' configuration changes (`tenantConfigChannel`) and, while it listens, of newcomer jobs. */
   private subscriber: Redis | undefined;
+  private readonly newcomers: string;
+  /** Whether this worker is subscribed to `newcomers` (or subscribing). */
+  private listeningForNewcomers = false;
+  private stopListeningTimer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: AirlockConfig,
@@ -38,6 +49,7 @@ export class InvocationsProcessor implements OnApplicationBootstrap, BeforeAppli
     // executor pool queues the calls), and claims and results share round trips. The
     // pipeline bench drained 203/s at 4 per executor, 294/s at 16, 305/s at 64.
     this.concurrency = config.executors * 16;
+    this.newcomers = newcomerChannel(config.redisPrefix);
   }
 
   onApplicationBootstrap(): void {
@@ -59,15 +71,42 @@ export class InvocationsProcessor implements OnApplicationBootstrap, BeforeAppli
     // claimed before a change waits for an executor and runs, as it would have had it started sooner.
     const subscriber = this.redis.duplicate({ connectionName: 'airlock-worker-announcements' });
     this.subscriber = subscriber;
-    const newcomers = newcomerChannel(this.config.redisPrefix);
     subscriber.on('error', () => undefined);
     subscriber.on('message', (channel: string, message: string) => {
-      if (channel === newcomers) this.makeRoomForNewcomer();
+      if (channel === this.newcomers) this.makeRoomForNewcomer();
       else this.recheckClaimed(message);
     });
     subscriber
-      .subscribe(newcomers, tenantConfigChannel(this.config.redisPrefix))
-      .catch((error: unknown) => this.logger.warn(`not hearing of newcomer jobs and configuration changes: ${String(error)}`));
+      .subscribe(tenantConfigChannel(this.config.redisPrefix))
+      .catch((error: unknown) => this.logger.warn(`not hearing of configuration changes: ${String(error)}`));
+  }
+
+  /**
+   * Listens for newcomers only while it could make room for one: every slot taken and some jobs held back. At
+   * other times an announcement would wake this worker (and every other) for nothing, once per event of a tenant
+   * with nothing under way, which is every event when events come apart.
+   */
+  private updateNewcomerListening(): void {
+    const subscriber = this.subscriber;
+    if (subscriber === undefined) return;
+    const canMakeRoom = !this.stopping && this.inProgress.size >= this.concurrency && this.gate.heldCount > 0;
+    if (canMakeRoom) {
+      clearTimeout(this.stopListeningTimer);
+      this.stopListeningTimer = undefined;
+      if (this.listeningForNewcomers) return;
+      this.listeningForNewcomers = true;
+      subscriber.subscribe(this.newcomers).catch((error: unknown) => {
+        this.listeningForNewcomers = false;
+        this.logger.warn(`not hearing of newcomer jobs: ${String(error)}`);
+      });
+    } else if (this.listeningForNewcomers && this.stopListeningTimer === undefined) {
+      this.stopListeningTimer = setTimeout(() => {
+        this.stopListeningTimer = undefined;
+        this.listeningForNewcomers = false;
+        subscriber.unsubscribe(this.newcomers).catch(() => undefined);
+      }, NEWCOMER_LISTENING_LINGER_MS);
+      this.stopListeningTimer.unref();
+    }
   }
 
   /** A tenant's configuration changed: its runs claimed here and not started yet are checked again. */
@@ -120,12 +159,20 @@ export class InvocationsProcessor implements OnApplicationBootstrap, BeforeAppli
       this.runner.abandonRunning();
     }
     await worker.close(drained === 'late');
+    clearTimeout(this.stopListeningTimer);
     this.subscriber?.disconnect();
   }
 
+  /** Called with a job's work once it has started, which is when the gate holds it back if it does. */
   private track<T>(work: Promise<T>): Promise<T> {
     this.inProgress.add(work);
-    void work.finally(() => this.inProgress.delete(work)).catch(() => undefined);
+    this.updateNewcomerListening();
+    void work
+      .finally(() => {
+        this.inProgress.delete(work);
+        this.updateNewcomerListening();
+      })
+      .catch(() => undefined);
     return work;
   }
 
