@@ -6,7 +6,7 @@ import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { compileTemplate, TEMPLATES_DIR } from '../support/pdk.js';
 import { publishAndBind } from '../support/pipeline.js';
 import { createTenantSession, type TenantSession } from '../support/tenant-session.js';
-import { wat } from '../support/wasm.js';
+import { WELL_BEHAVED, wat } from '../support/wasm.js';
 
 const wasmBody = (bytes: Uint8Array) => ({ rawBody: { data: bytes, contentType: 'application/wasm' } });
 
@@ -300,6 +300,20 @@ describe('plugin lifecycle over HTTP', () => {
     // The same upload again is the same version with the same tests, not other tests refused.
     const again = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), rawBody: upload });
     assert.deepEqual([again.status, again.body.number], [200, 1], again.text);
+  });
+
+  it("says how a test's output differed however deep it nests, quoting a bounded part of it", async () => {
+    const pluginId = (await api.http.post('/v1/plugins', { ...as(alice), body: { name: 'deep-output' } })).body.id;
+    // `echo` hands back its input: JSON nested 5,000 deep, deeper than JSON can be written out again by recursion.
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    const tests = [{ name: 'deep', export: 'echo', input: deep, expect: { outputJson: [[1]] } }];
+    const created = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), body: { wasmBase64: Buffer.from(WELL_BEHAVED).toString('base64'), tests } });
+    assert.equal(created.status, 201, created.text);
+    const run = await api.http.post(`/v1/plugins/${pluginId}/versions/1/test`, as(alice));
+    assert.equal(run.status, 200, run.text);
+    assert.deepEqual([run.body.results[0].passed, run.body.results[0].failures], [false, [`outputJson: expected [[1]], got ${deep.slice(0, 500)}… (9500 more characters)`]]);
+    const published = await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, as(alice));
+    assert.deepEqual([published.status, published.body.error?.code], [409, 'tests_failed'], published.text);
   });
 
   it('publishes a version once: again, or by requests at once, it is answered as it stands, its tests not run again, audited once', async () => {

@@ -200,6 +200,19 @@ describe('tenants and API keys over HTTP', () => {
       assert.deepEqual(refused.body.error.details.issues, [{ field: fieldsNamedTwice[index], message: 'is given twice; give it once' }]);
     }
     assert.equal((await api.http.get(`/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken })).body.tier, 'free', 'nothing changed');
+    // Named twice in a body nested deeper than any field may nest (20,000 deep, deeper than a reader that recurses
+    // goes): refused for its depth, as it is without the name given twice.
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const deepAndTwice: Array<[string, string, string, string]> = [
+      ['POST', '/v1/admin/tenants', api.adminToken, `{"name": "a", "name": "b", "x": ${deep}}`],
+      ['POST', '/v1/events', alice.key, `{"type": "order.created", "type": "order.updated", "payload": ${deep}}`],
+      ['POST', '/v1/events', alice.key, `{"type": "order.created", "payload": {"n": 1, "n": 2, "deep": ${deep}}}`],
+    ];
+    for (const [method, path, token, data] of deepAndTwice) {
+      const refused = await api.http.request(method, path, { token, rawBody: { data, contentType: 'application/json' } });
+      assert.deepEqual([refused.status, refused.body.error?.code], [400, 'validation_failed'], `${data.slice(0, 60)}: ${refused.text.slice(0, 300)}`);
+      assert.match(refused.body.error.message, /nests (deeper|more) than/);
+    }
     // Inside an event's payload, names given twice are the plugin's to read, as written.
     const payload = await api.http.post('/v1/events', { token: alice.key, rawBody: { data: '{"type": "order.created", "payload": {"n": 1, "n": 2, "deep": {"m": [{"k": 1, "k": 2}]}}}', contentType: 'application/json' } });
     assert.equal(payload.status, 202, payload.text);

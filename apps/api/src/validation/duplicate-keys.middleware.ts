@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { type JSONPath, visit } from 'jsonc-parser';
 import { bodyText } from './body-text.js';
 import { invalidField } from './invalid-field.js';
-import { BYTES_FIELDS } from './zod-validation.pipe.js';
+import { BYTES_FIELDS, MAX_BYTES_FIELD_DEPTH } from './zod-validation.pipe.js';
 
 /**
  * Every string of a JSON text in turn, and whether a colon follows it (a member's name). JSON has quotes nowhere
@@ -17,23 +17,41 @@ function namesWritten(text: string): number {
   return names;
 }
 
-/** Members of every object in a parsed value, which keeps one of each name. */
-function namesKept(value: unknown): number {
+/** Members of every object in a parsed value (which keeps one of each name), and how deep it nests (an object: 1). */
+function namesKept(value: unknown): { names: number; depth: number } {
   let names = 0;
+  let deepest = 0;
+  // Objects and arrays still to look at, and how deep each is (two arrays: no object made per value).
   const pending: unknown[] = [value];
+  const depths: number[] = [1];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const depth = depths.pop()!;
+    if (depth > deepest) deepest = depth;
     if (Array.isArray(next)) {
-      for (const item of next) if (typeof item === 'object' && item !== null) pending.push(item);
+      for (const item of next) {
+        if (typeof item !== 'object' || item === null) continue;
+        pending.push(item);
+        depths.push(depth + 1);
+      }
     } else if (typeof next === 'object' && next !== null) {
       for (const key in next) {
         names++;
         const item = (next as Record<string, unknown>)[key];
-        if (typeof item === 'object' && item !== null) pending.push(item);
+        if (typeof item !== 'object' || item === null) continue;
+        pending.push(item);
+        depths.push(depth + 1);
       }
     }
   }
-  return names;
+  return { names, depth: deepest };
 }
+
+/**
+ * The deepest body read again for names given twice. The reader (jsonc-parser) recurses, and overflows the stack
+ * some thousands deep; no body deeper than this is taken anyway: the deepest a field may nest is a top-level bytes
+ * field's (MAX_BYTES_FIELD_DEPTH, one level below the body), and validation refuses deeper, naming the value.
+ */
+const MAX_DEPTH_READ_AGAIN = MAX_BYTES_FIELD_DEPTH + 1;
 
 /**
  * Whether a value is carried to a plugin as it was written, names given twice and all: an event's payload, a call's
@@ -100,7 +118,8 @@ export function duplicateKeysMiddleware(request: Request, _response: Response, n
     return;
   }
   const text = bodyText(rawBody, request.headers['content-type']);
-  if (namesWritten(text) === namesKept(request.body)) {
+  const kept = namesKept(request.body);
+  if (namesWritten(text) === kept.names || kept.depth > MAX_DEPTH_READ_AGAIN) {
     next();
     return;
   }

@@ -3,6 +3,7 @@ import { visit } from 'jsonc-parser';
 import { bodyCharset, bodyText } from './body-text.js';
 import { repeatsNames } from './duplicate-keys.middleware.js';
 import { invalidField } from './invalid-field.js';
+import { MAX_BYTES_FIELD_DEPTH } from './zod-validation.pipe.js';
 
 /** Where a JSON value was sent: where in the body it was, and the field that takes the same as bytes. */
 export interface SentJson {
@@ -66,12 +67,7 @@ function valueAsWritten(body: string, path: JsonPath): string | null {
   return written;
 }
 
-/**
- * How deep a JSON value (an event's payload, a call's input) may nest (a top-level array or object is 1 deep). Written
- * out again, one some thousands deep overflows the stack; a limit that holds whatever else it holds is one a client
- * can know.
- */
-const MAX_JSON_DEPTH = 1000;
+const MAX_JSON_DEPTH = MAX_BYTES_FIELD_DEPTH;
 
 /**
  * Whether the parsed value, written out again, may differ from what was sent

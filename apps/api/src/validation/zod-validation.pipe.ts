@@ -12,6 +12,13 @@ export type RequestPart = 'body' | 'query';
  */
 export const BYTES_FIELDS = new Set(['payload', 'input', 'inputJson']);
 
+/**
+ * How deep a JSON value carried as bytes (an event's payload, a call's input) may nest (a top-level array or object
+ * is 1 deep). Written out again, one some thousands deep overflows the stack; a limit that holds whatever else it
+ * holds is one a client can know.
+ */
+export const MAX_BYTES_FIELD_DEPTH = 1000;
+
 /** How deep JSON may nest outside the bytes fields: deeper, code that recurses (serializing it again) would overflow its stack. */
 const MAX_DEPTH = 64;
 

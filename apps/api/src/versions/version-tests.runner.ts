@@ -37,12 +37,20 @@ function utf8(bytes: Uint8Array): string | null {
   }
 }
 
+/** The most of an output (or of what was expected) a failure quotes: the whole output is in the result, up to megabytes. */
+const QUOTED_CHARACTERS = 500;
+
+/** `text` cut to QUOTED_CHARACTERS, saying how much was left out. */
+function cut(text: string): string {
+  return text.length <= QUOTED_CHARACTERS ? text : `${text.slice(0, QUOTED_CHARACTERS)}… (${text.length - QUOTED_CHARACTERS} more characters)`;
+}
+
 /** What a declared test expected and did not get. */
 function failuresOf(test: DeclaredTest, result: RunResult, output: string | null): string[] {
   const failures: string[] = [];
   const { expect } = test;
   if (result.status !== expect.status) failures.push(`status: expected ${expect.status}, got ${result.status}${result.error ? ` (${result.error.message})` : ''}`);
-  if (expect.output !== undefined && output !== expect.output) failures.push(`output: expected ${JSON.stringify(expect.output)}, got ${JSON.stringify(output)}`);
+  if (expect.output !== undefined && output !== expect.output) failures.push(`output: expected ${cut(JSON.stringify(expect.output))}, got ${cut(JSON.stringify(output))}`);
   if (expect.outputJson !== undefined) {
     let parsed: unknown;
     try {
@@ -50,8 +58,10 @@ function failuresOf(test: DeclaredTest, result: RunResult, output: string | null
     } catch {
       failures.push('outputJson: the output is not JSON');
     }
+    // The output is quoted as the plugin wrote it: written out again, JSON nested some thousands deep would overflow
+    // the stack (what was expected nests 64 deep at most, and the comparison goes no deeper than that).
     if (parsed !== undefined && !isDeepStrictEqual(parsed, expect.outputJson)) {
-      failures.push(`outputJson: expected ${JSON.stringify(expect.outputJson)}, got ${JSON.stringify(parsed)}`);
+      failures.push(`outputJson: expected ${cut(JSON.stringify(expect.outputJson))}, got ${cut(output!)}`);
     }
   }
   if (expect.maxFuel !== undefined && result.fuelUsed > expect.maxFuel) failures.push(`fuel: expected at most ${expect.maxFuel}, used ${result.fuelUsed}`);
