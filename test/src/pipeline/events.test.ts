@@ -199,6 +199,10 @@ describe('events through the queue and the worker', () => {
     assert.equal(surrogate.status, 400, surrogate.text);
     assert.equal(surrogate.body.error.details.issues[0].field, 'input');
     assert.match(surrogate.body.error.message, /lone surrogate/);
+    // A call's config is bounded as a binding's is: 100 entries.
+    const config = Object.fromEntries(Array.from({ length: 101 }, (_, index) => [`key${index}`, 'value']));
+    const tooManyKeys = await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: alice.key, body: { export: 'greet', config } });
+    assert.deepEqual([tooManyKeys.status, tooManyKeys.body.error?.details.issues], [400, [{ field: 'config', message: 'at most 100 keys' }]], tooManyKeys.text);
     assert.equal((await api.http.post(`/v1/plugins/${greeter}/invoke`, { token: bob.key, body: { export: 'greet' } })).status, 404);
   });
 

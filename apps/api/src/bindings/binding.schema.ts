@@ -1,5 +1,6 @@
 import type { Binding } from '@airlock/db';
 import { z } from 'zod';
+import { pluginConfigSchema } from '../validation/plugin-config.js';
 import { inputFields, oneInputAtMost, versionNumberSchema } from '../versions/version.schema.js';
 
 /** `order.created`, `invoice.payment_failed`: lowercase segments separated by dots, at least two; 100 characters at most (as stored). */
@@ -9,7 +10,6 @@ export const eventNameSchema = z
   .regex(/^[a-z][a-z0-9_]{0,49}(\.[a-z][a-z0-9_]{0,49}){1,4}$/, 'must look like "order.created": 2-5 lowercase segments separated by dots');
 
 const versionSchema = z.union([z.literal('latest'), versionNumberSchema]);
-const configSchema = z.record(z.string().max(200), z.string().max(65_536)).refine((config) => Object.keys(config).length <= 100, 'at most 100 keys');
 
 /** Secret values by name; names are shown, values never leave Airlock except into the plugin's call. */
 const secretsSchema = z
@@ -21,7 +21,7 @@ export const createBindingSchema = z.strictObject({
   pluginId: z.uuid(),
   version: versionSchema.default('latest'),
   export: z.string().min(1).max(200),
-  config: configSchema.default({}),
+  config: pluginConfigSchema.default({}),
   secrets: secretsSchema.default({}),
   enabled: z.boolean().default(true),
 });
@@ -31,7 +31,7 @@ export const updateBindingSchema = z
     event: eventNameSchema.optional(),
     version: versionSchema.optional(),
     export: z.string().min(1).max(200).optional(),
-    config: configSchema.optional(),
+    config: pluginConfigSchema.optional(),
     /** Replaces every secret; null removes them all. */
     secrets: secretsSchema.nullable().optional(),
     enabled: z.boolean().optional(),

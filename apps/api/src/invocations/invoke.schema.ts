@@ -1,6 +1,7 @@
 import { SANDBOX_STATUSES } from '@airlock/sandbox';
 import { z } from 'zod';
 import { listPageQuery } from '../validation/list-page.js';
+import { pluginConfigSchema } from '../validation/plugin-config.js';
 import { inputTextSchema, versionNumberSchema } from '../versions/version.schema.js';
 import { storableDateTime } from '../validation/storable-dates.js';
 
@@ -13,7 +14,7 @@ export const invokeSchema = z
     inputBase64: z.base64().optional(),
     /** A version number; default the newest published. */
     version: versionNumberSchema.optional(),
-    config: z.record(z.string().max(200), z.string().max(65_536)).default({}),
+    config: pluginConfigSchema.default({}),
     /** Wait up to this long (ms, at most 30000) for the result; 0 or absent: answer 202 at once. */
     wait: z.number().int().min(0).max(MAX_WAIT_MS).default(0),
   })

@@ -2,10 +2,10 @@ import type { PluginVersionSummary } from '@airlock/db';
 import { SANDBOX_STATUSES } from '@airlock/sandbox';
 import { MAX_SOURCE_BYTES, MAX_SOURCE_FILES, SOURCE_FILE_NAME, SOURCE_FILE_NAME_RULE, sourceBytes } from '@airlock/plugin-pdk';
 import { z } from 'zod';
+import { pluginConfigSchema } from '../validation/plugin-config.js';
 import { listPageQuery } from '../validation/list-page.js';
 import { cursorSchema } from '../validation/opaque-cursor.js';
 
-const configSchema = z.record(z.string().max(200), z.string().max(65_536)).refine((config) => Object.keys(config).length <= 100, 'at most 100 keys');
 
 /** What a call of a test gets: text, JSON (sent as its text) or bytes in base64; one of them at most (`oneInputAtMost`). */
 /**
@@ -35,7 +35,7 @@ export const declaredTestSchema = z
     name: z.string().trim().min(1).max(200),
     export: z.string().min(1).max(200),
     ...inputFields,
-    config: configSchema.optional(),
+    config: pluginConfigSchema.optional(),
     expect: z
       .strictObject({
         status: z.enum(SANDBOX_STATUSES).default('ok'),
@@ -109,7 +109,7 @@ export const runTestsSchema = z
     /** With an export: one ad-hoc call instead of the declared tests. */
     export: z.string().min(1).max(200).optional(),
     ...inputFields,
-    config: configSchema.optional(),
+    config: pluginConfigSchema.optional(),
   })
   .superRefine(oneInputAtMost)
   .refine((body) => body.export !== undefined || (body.input === undefined && body.inputJson === undefined && body.inputBase64 === undefined), {
