@@ -199,8 +199,12 @@ export class InvocationRunner {
     const wrote = await withSpan(tracer, SPAN.record, {}, () =>
       this.finishes.submit({ tenantId, id: invocationId, outcome: storedOutcome(result), deadLettered: transient }),
     ).catch((error: unknown) => this.keepAttemptOf(invocation, result, error));
-    // Only the run that wrote the outcome charges it: a job delivered twice charges once.
+    // Only the run that wrote the outcome charges it: a job delivered twice charges once. One told it did not may
+    // have all the same: a batch of outcomes that committed as its connection broke is sent again request by
+    // request, and each then finds its invocation finished. Its job completes and never comes back to settle, so
+    // it settles now what no run has (settling is marked: what the writer settled is not settled twice).
     if (wrote) await this.afterOutcome(invocation, result);
+    else await this.settleAgain(tenantId, invocationId);
     return { kind: 'finished', status: result.status };
   }
 
@@ -245,7 +249,9 @@ export class InvocationRunner {
     if (invocation === null) return false;
     const result = failedResult('crashed', message);
     const wrote = await this.finishes.submit({ tenantId, id: invocationId, outcome: storedOutcome(result), deadLettered: true });
+    // As in runOnce: not told it wrote, it may have; what is settled already is not settled again.
     if (wrote) await this.afterOutcome(invocation, result);
+    else await this.settleAgain(tenantId, invocationId);
     return wrote;
   }
 

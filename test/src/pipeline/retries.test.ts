@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { INestApplicationContext } from '@nestjs/common';
+import { InvocationWorkRepository } from '@airlock/db';
 import { createInvocationQueue, createRedisConnection } from '@airlock/queue';
 import { createWorkerApp } from '@airlock/worker/worker-app';
 import type { Redis } from 'ioredis';
@@ -120,6 +121,40 @@ describe('retries of transient failures, final deterministic ones, dead letters'
       assert.equal((await fuelToday()) - before, 2 * perAttempt, 'both charged to the day');
     } finally {
       await api.database.sql.exec('DROP TRIGGER refuse_first_outcome ON invocations; DROP FUNCTION refuse_first_outcome(); DROP SEQUENCE refused_outcomes;');
+    }
+  });
+
+  it('settles outcomes whose write committed as its connection broke, though they were written in a batch', async () => {
+    const fuelToday = async () => (await api.http.get('/v1/quota', { token: alice.key })).body.today.fuel as number;
+    // Three runs at once.
+    const overrides = { fuelPerCall: Number.MAX_SAFE_INTEGER, timeoutMs: 60_000 };
+    await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken, body: { overrides: { ...overrides, concurrentRuns: 10, eventsPerSecond: 100 } } });
+    const perAttempt = (await waitFor(await emit('job.quick'), (body) => body.status === 'ok')).fuelUsed as number;
+    // The first outcome written is held a moment, so the next ones wait and go together; that batch commits, and
+    // its answer is lost, as when the connection breaks just then. Each is then sent again alone, and found finished.
+    const finish = InvocationWorkRepository.prototype.finish;
+    let writes = 0;
+    InvocationWorkRepository.prototype.finish = async function (this: InvocationWorkRepository, ...args: Parameters<typeof finish>) {
+      const write = ++writes;
+      if (write === 1) await new Promise((resolve) => setTimeout(resolve, 500));
+      const written = await finish.apply(this, args);
+      if (args[0].length > 1 && writes <= 2) throw new Error('Connection terminated unexpectedly');
+      return written;
+    };
+    try {
+      const before = await fuelToday();
+      const ids = await Promise.all([emit('job.quick'), emit('job.quick'), emit('job.quick')]);
+      for (const id of ids) assert.equal((await waitFor(id, (body) => body.status === 'ok')).attempts, 1);
+      assert.equal(writes >= 2, true, 'a batch of several was written');
+      // Settled at once (slots given back, fuel charged), not left to the reconciler's sweep.
+      const inFlight = async () => Number((await consumer.get(`${api.redisPrefix}:quota:${alice.tenantId}:in-flight`)) ?? 0);
+      const settled = async () => (await fuelToday()) - before === 3 * perAttempt && (await inFlight()) === 0;
+      for (let tries = 0; tries < 40 && !(await settled()); tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal((await fuelToday()) - before, 3 * perAttempt, 'the three runs are charged to the day');
+      assert.equal(await inFlight(), 0, 'their slots are given back');
+    } finally {
+      InvocationWorkRepository.prototype.finish = finish;
+      await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken, body: { overrides } });
     }
   });
 
