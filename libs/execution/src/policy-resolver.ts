@@ -13,12 +13,13 @@ export class PolicyResolver {
 
   constructor(private readonly quotas: TenantQuotaRepository) {}
 
-  /** A tier, read once per process. */
+  /** A tier, read once per process; a read that failed is not kept (the next call reads again). */
   tier(name: string): Promise<SandboxPolicy> {
     let policy = this.tiers.get(name);
     if (policy === undefined) {
-      policy = loadTier(name);
-      this.tiers.set(name, policy);
+      const reading = loadTier(name);
+      reading.catch(() => this.tiers.get(name) === reading && this.tiers.delete(name));
+      this.tiers.set(name, (policy = reading));
     }
     return policy;
   }

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { RetentionRepository } from '@airlock/db';
+import { RetentionRepository, TenantQuotaRepository } from '@airlock/db';
+import { PolicyResolver, RetentionSweeper } from '@airlock/execution';
 import { createMaintenanceQueue, createRedisConnection } from '@airlock/queue';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { type InProcessWorker, startWorker } from '../support/pipeline.js';
 
 const DAY_MS = 86_400_000;
+/** The tier files (sandbox-policies/ at the top of the repository). */
+const tiersDirectory = new URL('../../../sandbox-policies/', import.meta.url);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('retention: a scheduled job deletes what is older than each tenant’s retention, in batches', () => {
@@ -113,6 +117,29 @@ describe('retention: a scheduled job deletes what is older than each tenant’s 
     assert.deepEqual(deleted, { invocations: 5, events: 1, spans: 3, webhookDeliveries: 3, kvEntries: 0 });
     assert.deepEqual(await counts(tenant.id), { invocations: 2, events: 0, spans: 1, webhookDeliveries: 1 });
     assert.deepEqual(await usage(), before, 'usage outlives the invocations it counts');
+  });
+
+  it("sweeps every other tenant when one cannot be swept (its tier's file is gone), and says which", async () => {
+    await worker?.close();
+    worker = undefined;
+    const { prisma } = api.database;
+    // First in the sweep's order (by id), under a tier no file defines any more.
+    const orphan = await prisma.tenant.create({ data: { id: '00000000-0000-4000-8000-000000000000', name: 'retention retired tier', tier: 'retired' } });
+    try {
+      const tenant = await tenantWithHistory('free');
+      const sweeper = new RetentionSweeper(new RetentionRepository(prisma), new PolicyResolver(new TenantQuotaRepository(prisma)), 2);
+      const swept = await sweeper.sweep();
+      assert.deepEqual([swept.failed, swept.failures.map((failure) => failure.tenantId)], [1, [orphan.id]]);
+      assert.match(swept.failures[0]!.reason, /retired/);
+      assert.deepEqual(await counts(tenant.id), { invocations: 2, events: 0, spans: 1, webhookDeliveries: 1 }, 'the tenant after it was swept');
+      // The tier's file back (as after an operator's fix): the next sweep reads it, rather than a failure kept.
+      const free = JSON.parse(await readFile(new URL('free.json', tiersDirectory), 'utf8')) as { tier: string };
+      await writeFile(new URL('retired.json', tiersDirectory), JSON.stringify({ ...free, tier: 'retired' }));
+      assert.deepEqual([(await sweeper.sweep()).failed], [0]);
+    } finally {
+      await rm(new URL('retired.json', tiersDirectory), { force: true });
+      await prisma.tenant.delete({ where: { id: orphan.id } });
+    }
   });
 
   it("keeps a live plugin's key-value data, and deletes what deleted plugins and test namespaces left untouched", async () => {

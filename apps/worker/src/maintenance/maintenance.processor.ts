@@ -69,6 +69,12 @@ export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicati
   private async sweepRetention(): Promise<string> {
     const deleted = await this.sweeper.sweep();
     const summary = `${deleted.tenants} tenant(s): deleted ${deleted.invocations} invocation(s), ${deleted.events} event(s), ${deleted.spans} span(s), ${deleted.webhookDeliveries} webhook deliveries, ${deleted.kvEntries} key-value entries of plugins gone`;
+    if (deleted.failed > 0) {
+      const named = deleted.failures.map((failure) => `${failure.tenantId} (${failure.reason})`).join('; ');
+      const failures = `${deleted.failed} tenant(s) not swept: ${named}${deleted.failed > deleted.failures.length ? '; ...' : ''}`;
+      this.logger.warn(`${summary}; ${failures}`);
+      return `${summary}; ${failures}`;
+    }
     if (deleted.invocations + deleted.events + deleted.spans + deleted.webhookDeliveries + deleted.kvEntries > 0) this.logger.log(summary);
     return summary;
   }
