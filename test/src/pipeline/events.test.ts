@@ -101,6 +101,15 @@ describe('events through the queue and the worker', () => {
     // Another charset is read as the body parser reads it, and as written all the same: every digit, a name given twice.
     assert.equal(await received(Buffer.from(`{"type":"order.created","payload":[9007199254740993]}`, 'utf16le'), 'application/json; charset=utf-16le'), '[9007199254740993]');
     assert.equal(await received(Buffer.from(`{"type":"order.created","payload":{"a":1,"a":2}}`, 'utf16le'), 'application/json; charset=utf-16le'), '{"a":1,"a":2}');
+    // In a body over 1 MiB (here of escapes: a 200 KB payload) such a value is not read again as written: refused,
+    // never handed over changed; sent as bytes, it reaches the plugin as it is.
+    const padded = `{"id":9007199254740993,"pad":"${'\\u0041'.repeat(200_000)}"}`;
+    const large = await api.http.post('/v1/events', { token: alice.key, rawBody: { data: `{"type":"order.created","payload":${padded}}`, contentType: 'application/json' } });
+    assert.deepEqual([large.status, large.body.error?.details.issues[0].field], [400, 'payload'], large.text.slice(0, 300));
+    assert.match(large.body.error.message, /send it as payloadBase64/);
+    const unescaped = `{"id":9007199254740993,"pad":"${'A'.repeat(200_000)}"}`;
+    const asBytes = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payloadBase64: Buffer.from(unescaped).toString('base64') } });
+    assert.equal(asBytes.status, 202, asBytes.text);
     // UTF-7 is no charset a JSON body is read in (a quote can be written +ACI- there): 415.
     const utf7 = await api.http.post('/v1/events', { token: alice.key, rawBody: { data: '{"type":"order.created","payload":"A"}', contentType: 'application/json; charset=utf-7' } });
     assert.deepEqual([utf7.status, utf7.body.error.code], [415, 'unsupported_media_type'], utf7.text);

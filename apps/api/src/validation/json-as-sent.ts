@@ -127,7 +127,10 @@ function significantDigits(value: number): number {
   return mantissa!.replace('.', '').length;
 }
 
-/** Bodies read again for their payload's digits are at most this large: reading costs several times JSON.parse. */
+/**
+ * Bodies read again for their payload's digits are at most this large: reading costs several times JSON.parse, on
+ * the event loop every tenant's requests share. A larger one whose value parsing changed is refused (see below).
+ */
 const MAX_BODY_READ_AGAIN = 1024 * 1024;
 
 /**
@@ -137,17 +140,26 @@ const MAX_BODY_READ_AGAIN = 1024 * 1024;
  * from what was sent (9007199254740993 parses as 9007199254740992, 1e400 as
  * Infinity), or names a member twice (parsing kept the last), it is taken
  * as it was written in the request instead (`sent.rawBody`, decoded as the
- * parser decoded it, up to 1 MiB).
+ * parser decoded it). In a body over 1 MiB, such a value is refused (400,
+ * naming the bytes field to send it in): it is never handed over changed.
  */
 export function jsonTextAsSent(value: unknown, sent: SentJson): string {
   const parsed = mayHaveChanged(value, sent);
   // The body's text is scanned only for a value with numbers: one of text alone (most events) costs nothing more.
   const { rawBody } = sent;
-  if (rawBody === undefined || rawBody.length > MAX_BODY_READ_AGAIN) return JSON.stringify(value);
+  if (rawBody === undefined) return JSON.stringify(value);
   // A UTF-8 body's numbers are found in its bytes as they are; another charset's, once decoded.
   const numbersIn = () => (bodyCharset(sent.contentType) === 'utf-8' ? rawBody.toString('latin1') : bodyText(rawBody, sent.contentType));
   const readAgain = parsed === 'changed' || sent.namesRepeated === true || (parsed === 'numbers' && NUMBER_CHANGED_IN_PARSING.test(numbersIn()));
-  return (readAgain ? valueAsWritten(bodyText(rawBody, sent.contentType), sent.path) : null) ?? JSON.stringify(value);
+  if (!readAgain) return JSON.stringify(value);
+  if (rawBody.length > MAX_BODY_READ_AGAIN) {
+    throw invalidField(
+      'body',
+      sent.path.join('.'),
+      `holds what parsing JSON changes (a number a double cannot hold, a name given twice, keys like array indexes), in a body over ${MAX_BODY_READ_AGAIN / 1024 / 1024} MiB, where it is not read again as written; send it as ${sent.bytesField}`,
+    );
+  }
+  return valueAsWritten(bodyText(rawBody, sent.contentType), sent.path) ?? JSON.stringify(value);
 }
 
 /** A call whose `inputJson` also comes as its text as sent (`inputJsonText`), which the plugin is handed. */
