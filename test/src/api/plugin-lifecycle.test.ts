@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
+import { InvocationRepository } from '@airlock/db';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { compileTemplate, TEMPLATES_DIR } from '../support/pdk.js';
 import { publishAndBind } from '../support/pipeline.js';
@@ -300,6 +301,38 @@ describe('plugin lifecycle over HTTP', () => {
     // The same upload again is the same version with the same tests, not other tests refused.
     const again = await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), rawBody: upload });
     assert.deepEqual([again.status, again.body.number], [200, 1], again.text);
+  });
+
+  it('stops waiting for a direct call once its caller has gone away', async () => {
+    const pluginId = (await api.http.post('/v1/plugins', { ...as(alice), body: { name: 'waited-on' } })).body.id;
+    await api.http.post(`/v1/plugins/${pluginId}/versions`, { ...as(alice), body: { wasmBase64: Buffer.from(hello).toString('base64') } });
+    assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, as(alice))).status, 200);
+    // No worker runs here: the call stays queued, and a wait would poll its status for all of its 10 s.
+    const statuses = InvocationRepository.prototype.statuses;
+    let polls = 0;
+    InvocationRepository.prototype.statuses = function (this: InvocationRepository, ...args: Parameters<typeof statuses>) {
+      polls++;
+      return statuses.apply(this, args);
+    };
+    try {
+      const caller = new AbortController();
+      const waiting = fetch(`${api.baseUrl}/v1/plugins/${pluginId}/invoke`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ export: 'greet', input: 'Ida', wait: 10_000 }),
+        signal: caller.signal,
+      }).catch(() => 'gone');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.ok(polls > 0, 'the wait polled');
+      caller.abort();
+      assert.equal(await waiting, 'gone');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const pollsOnceGone = polls;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(polls, pollsOnceGone, 'no polling for a caller that is gone');
+    } finally {
+      InvocationRepository.prototype.statuses = statuses;
+    }
   });
 
   it("says how a test's output differed however deep it nests, quoting a bounded part of it", async () => {

@@ -40,7 +40,10 @@ export class InvocationsController {
     @ZodBody(invokeSchema) body: z.output<typeof invokeSchema>,
     @Res({ passthrough: true }) response: Response,
   ): Promise<InvocationView> {
-    const { invocation, finished } = await this.invoker.invoke(principal.tenant, pluginId, body);
+    // A caller that goes away while it waits ends the wait (the response's close: the request's comes once its body is read).
+    const abandoned = new AbortController();
+    response.once('close', () => abandoned.abort());
+    const { invocation, finished } = await this.invoker.invoke(principal.tenant, pluginId, body, abandoned.signal);
     response.status(finished ? 200 : 202);
     return toInvocationView(invocation);
   }

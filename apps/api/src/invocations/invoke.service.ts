@@ -11,7 +11,9 @@ import { invalidField } from '../validation/invalid-field.js';
 import { isUnfinished } from './invocation.schema.js';
 import type { invokeSchema } from './invoke.schema.js';
 
-const POLL_MS = 20;
+/** A wait polls the invocation's status this soon first, then less often, up to POLL_MAX_MS apart. */
+const POLL_FIRST_MS = 20;
+const POLL_MAX_MS = 250;
 
 @Injectable()
 export class InvokeService {
@@ -23,8 +25,11 @@ export class InvokeService {
     private readonly events: EventsService,
   ) {}
 
-  /** Queues one call of a plugin, and waits for its result up to `wait` ms. */
-  async invoke(tenant: Tenant, pluginId: string, request: z.output<typeof invokeSchema>): Promise<{ invocation: Invocation; finished: boolean }> {
+  /**
+   * Queues one call of a plugin, and waits for its result up to `wait` ms, or until `abandoned` says its caller
+   * went away (it would hear nothing: the call runs on, as queued).
+   */
+  async invoke(tenant: Tenant, pluginId: string, request: z.output<typeof invokeSchema>, abandoned?: AbortSignal): Promise<{ invocation: Invocation; finished: boolean }> {
     await this.plugins.getLive(tenant.id, pluginId);
     const version =
       request.version === undefined ? await this.versions.latestPublished(tenant.id, pluginId) : await this.versions.find(tenant.id, pluginId, request.version);
@@ -57,14 +62,16 @@ export class InvokeService {
       }),
     );
     await this.events.enqueue(tenant.id, [invocation.id], placeInLine, { recorded: `invocation ${invocation.id}` });
-    return this.waitFor(tenant.id, invocation, request.wait);
+    return this.waitFor(tenant.id, invocation, request.wait, abandoned);
   }
 
-  private async waitFor(tenantId: string, invocation: Invocation, waitMs: number): Promise<{ invocation: Invocation; finished: boolean }> {
+  private async waitFor(tenantId: string, invocation: Invocation, waitMs: number, abandoned?: AbortSignal): Promise<{ invocation: Invocation; finished: boolean }> {
     if (waitMs <= 0) return { invocation, finished: false };
     const deadline = Date.now() + waitMs;
-    while (Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    // A quick call is answered within a few polls; a long one costs the database a poll every POLL_MAX_MS at most.
+    for (let pause = POLL_FIRST_MS; Date.now() < deadline; pause = Math.min(POLL_MAX_MS, pause * 1.5)) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
+      if (abandoned?.aborted === true) return { invocation, finished: false };
       // Only the status is polled; the whole invocation is read once it has finished.
       const [current] = await this.invocations.statuses(tenantId, { ids: [invocation.id] });
       if (current !== undefined && !isUnfinished(current.status)) break;
