@@ -71,6 +71,17 @@ describe('ArtifactCache', () => {
     assert.ok(found.ok, 'the same bytes, loaded for another version, are admitted');
   });
 
+  it("does not fail a caller for another's bytes that could not be loaded: it loads its own", async () => {
+    const policy = await loadTier('free');
+    const cache = new ArtifactCache();
+    // The first caller's version is deleted as its bytes are read; the second's, the same bytes, is not.
+    const gone = cache.admit('shared', () => new Promise((_, reject) => setTimeout(() => reject(new Error('the version no longer exists')), 50)), policy);
+    const kept = cache.admit('shared', () => Promise.resolve(manyFunctions(1)), policy);
+    await assert.rejects(gone, /no longer exists/);
+    const admitted = await kept;
+    assert.ok(admitted.ok, 'the second caller got its admission');
+  });
+
   it('keeps to its bound in bytes, letting the least recently used go first', async () => {
     const policy = await loadTier('free');
     const probe = await new ArtifactCache().admit('probe', () => Promise.resolve(manyFunctions(1000)), policy);

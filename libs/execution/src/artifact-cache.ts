@@ -17,7 +17,9 @@ function sizeOf(result: AdmissionResult): number {
  * Admitted artifacts by module and policy: admission is deterministic, so a
  * module admitted once under a policy need not be rewritten again for every
  * job or test run. Admission runs off the event loop (admitOffThread); the
- * same module asked for again while it is being admitted waits for that one.
+ * same module asked for again while it is being admitted waits for that one,
+ * and if that one fails (its caller's version was deleted as its bytes were
+ * read), tries once with its own bytes: another caller's failure is not its.
  * Bounded in entries and in bytes (a module may be tens of megabytes), the
  * least recently used going first.
  */
@@ -43,14 +45,17 @@ export class ArtifactCache {
       this.entries.set(key, cached);
       return cached;
     }
-    let pending = this.admitting.get(key);
-    if (pending === undefined) {
-      pending = bytes()
-        .then((loaded) => admitOffThread(loaded, policy))
-        .then((result) => (this.keep(key, result), result))
-        .finally(() => this.admitting.delete(key));
-      this.admitting.set(key, pending);
-    }
+    const pending = this.admitting.get(key);
+    if (pending !== undefined) return pending.catch(() => this.admitting.get(key) ?? this.start(key, bytes, policy));
+    return this.start(key, bytes, policy);
+  }
+
+  private start(key: string, bytes: () => Promise<Uint8Array>, policy: SandboxPolicy): Promise<AdmissionResult> {
+    const pending = bytes()
+      .then((loaded) => admitOffThread(loaded, policy))
+      .then((result) => (this.keep(key, result), result))
+      .finally(() => this.admitting.delete(key));
+    this.admitting.set(key, pending);
     return pending;
   }
 
