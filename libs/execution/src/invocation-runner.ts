@@ -142,9 +142,10 @@ export class InvocationRunner {
    * is recorded as final and dead-lettered.
    */
   async run(tenantId: string, invocationId: string, attempt = 1, maxAttempts = 1): Promise<RunOutcome> {
+    // In line behind the delivery before it, registered at once: a third delivery waits for the second, not beside
+    // it for the first (two that waited for one run that did not finish would both claim, and run the plugin twice).
     const earlier = this.underway.get(invocationId);
-    if (earlier !== undefined) await earlier.catch(() => undefined);
-    const run = this.runOnce(tenantId, invocationId, attempt, maxAttempts);
+    const run = (earlier === undefined ? Promise.resolve() : earlier.then(() => undefined, () => undefined)).then(() => this.runOnce(tenantId, invocationId, attempt, maxAttempts));
     this.underway.set(invocationId, run);
     try {
       return await run;

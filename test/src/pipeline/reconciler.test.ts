@@ -153,6 +153,44 @@ describe('invocations the usual path does not finish: lost jobs, leaked slots, d
     }
   });
 
+  it('runs the plugin one delivery at a time when the first run of several ends transiently', async () => {
+    // Three deliveries of one job to the worker running it; the first run crashes (retried), so the invocation is
+    // queued again when the other two go on: they take turns, one runs it, the other finds it finished.
+    const tenant = await tenantWith('Crashed first', 10);
+    const { id } = await emitWithoutWorker(tenant, 'Ike');
+    const queue = createInvocationQueue(redis, api.redisPrefix);
+    await queue.pause(); // the worker's own delivery waits: the three below are the only ones
+    const sandboxRun = api.sandbox.run.bind(api.sandbox);
+    let runs = 0;
+    let running = 0;
+    let mostAtOnce = 0;
+    api.sandbox.run = async (artifact, exportName, input, context) => {
+      if (Buffer.from(input).toString() !== 'Ike') return sandboxRun(artifact, exportName, input, context);
+      runs++;
+      mostAtOnce = Math.max(mostAtOnce, ++running);
+      try {
+        await sleep(200);
+        if (runs === 1) return { ...(await sandboxRun(artifact, exportName, input, context)), status: 'crashed', error: { kind: 'crashed', message: 'the executor died (the test)' } };
+        return await sandboxRun(artifact, exportName, input, context);
+      } finally {
+        running--;
+      }
+    };
+    try {
+      worker = await startWorker(api);
+      const runner = worker.app.get(InvocationRunner);
+      const outcomes = await Promise.all([1, 2, 3].map(() => runner.run(tenant.tenantId, id, 1, 3)));
+      assert.deepEqual(outcomes.map((outcome) => outcome.kind), ['retry', 'finished', 'already_finished']);
+      assert.deepEqual([runs, mostAtOnce], [2, 1], 'the plugin ran twice, never two at once');
+      const finished = await waitUntilFinished(api, tenant.key, id);
+      assert.deepEqual([finished.status, finished.output], ['ok', 'hello, Ike']);
+    } finally {
+      api.sandbox.run = sandboxRun;
+      await queue.resume();
+      await queue.close();
+    }
+  });
+
   it('does not run what a version unpublished since had queued: unpublishing stops a bad version at once', async () => {
     const tenant = await tenantWith('Unpublishing', 10);
     const { id, pluginId } = await emitWithoutWorker(tenant, 'Gus');
