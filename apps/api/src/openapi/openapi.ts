@@ -20,19 +20,25 @@ export function setupOpenApi(app: INestApplication): void {
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque admin token', description: 'The admin token' }, 'admin')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque API key (ak_...)', description: 'A tenant API key, ak_...' }, 'tenant')
     .build();
-  const document = withUnsupportedMediaType(SwaggerModule.createDocument(app, config));
+  const document = withBodyRefusals(SwaggerModule.createDocument(app, config));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
 }
 
-/** Every route that takes a body answers 415 to a body that is not JSON (jsonBodiesMiddleware): said in each. */
-function withUnsupportedMediaType(document: OpenAPIObject): OpenAPIObject {
+/**
+ * Every route that takes a body answers 415 to a body that is not JSON (jsonBodiesMiddleware) and 413 to one over
+ * its limit (body-limits.ts): said in each that does not say it already.
+ */
+function withBodyRefusals(document: OpenAPIObject): OpenAPIObject {
+  const refusals = {
+    '413': 'The body is larger than this route takes (most take 256 KiB; versions, calls and bindings more).',
+    '415': 'The body is not JSON: send it with Content-Type: application/json.',
+  };
   for (const path of Object.values(document.paths)) {
     for (const operation of [path.post, path.put, path.patch, path.delete]) {
-      if (operation?.requestBody === undefined || operation.responses['415'] !== undefined) continue;
-      operation.responses['415'] = {
-        description: 'The body is not JSON: send it with Content-Type: application/json.',
-        content: { 'application/json': { schema: openApiSchema(errorBodySchema) as never } },
-      };
+      if (operation?.requestBody === undefined) continue;
+      for (const [status, description] of Object.entries(refusals)) {
+        operation.responses[status] ??= { description, content: { 'application/json': { schema: openApiSchema(errorBodySchema) as never } } };
+      }
     }
   }
   return document;
