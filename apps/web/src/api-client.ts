@@ -53,13 +53,13 @@ export class ApiClient {
     return this.request<T>('PUT', path, body);
   }
 
-  /** Every page of a list route, in its order. */
-  async all<T>(path: string): Promise<T[]> {
+  /** Every page of a list route, in its order, `pageSize` at a time (at most what the route takes). */
+  async all<T>(path: string, pageSize = 200): Promise<T[]> {
     const items: T[] = [];
     let cursor: string | null = null;
     do {
       const separator = path.includes('?') ? '&' : '?';
-      const page: { items: T[]; nextCursor: string | null } = await this.get(`${path}${separator}limit=200${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+      const page: { items: T[]; nextCursor: string | null } = await this.get(`${path}${separator}limit=${pageSize}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
       items.push(...page.items);
       cursor = page.nextCursor;
     } while (cursor !== null);

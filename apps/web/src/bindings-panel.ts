@@ -112,7 +112,7 @@ export class BindingsPanel {
   private async reload(saved?: string): Promise<void> {
     const plugin = this.plugin;
     if (plugin === null) return;
-    const { items } = await this.client.get<{ items: Binding[] }>(`/v1/bindings?pluginId=${encodeURIComponent(plugin.id)}`);
+    const items = await this.client.all<Binding>(`/v1/bindings?pluginId=${encodeURIComponent(plugin.id)}`, 50);
     if (plugin !== this.plugin) return;
     const drafts = new Map<string, SettingsDraft>();
     for (const [id, shown] of this.settings) {

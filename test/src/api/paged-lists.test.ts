@@ -87,6 +87,34 @@ describe('paged lists: plugins, API keys, approvals, dead letters, webhook deliv
     assert.equal((await api.http.get(`/v1/webhooks/${webhook.body.id}/deliveries`, { token: bob.key })).status, 404);
   });
 
+  it("pages a tenant's bindings, oldest first, a few at a time (a binding's config may be megabytes)", async () => {
+    const pluginId = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'bound' } })).body.id as string;
+    const body = { wasmBase64: Buffer.from(wat('(module (func (export "run") (result i32) (i32.const 0)))')).toString('base64') };
+    assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions`, { token: alice.key, body })).status, 201);
+    assert.equal((await api.http.post(`/v1/plugins/${pluginId}/versions/1/publish`, { token: alice.key })).status, 200);
+    const created: string[] = [];
+    for (const event of ['a.one', 'a.two', 'a.three', 'a.four', 'a.five']) {
+      const binding = await api.http.post('/v1/bindings', { token: alice.key, body: { event, pluginId, export: 'run' } });
+      assert.equal(binding.status, 201, binding.text);
+      created.push(binding.body.id);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await get(`/v1/bindings?pluginId=${pluginId}&limit=2${cursor === null ? '' : `&cursor=${cursor}`}`, alice.key);
+      assert.ok(page.items.length <= 2);
+      seen.push(...ids(page));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    assert.deepEqual(seen, created, 'every binding once, oldest first');
+    assert.equal((await get('/v1/bindings', alice.key)).items.length, 5, '20 a page when no limit is given');
+    const tooMany = await api.http.get('/v1/bindings?limit=51', { token: alice.key });
+    assert.deepEqual([tooMany.status, tooMany.body.error?.details.issues[0].field], [400, 'limit'], tooMany.text);
+    // Alice's cursor in Bob's hands shows nothing of Alice's.
+    const alicesFirst = await get('/v1/bindings?limit=1', alice.key);
+    assert.deepEqual(ids(await get(`/v1/bindings?cursor=${alicesFirst.nextCursor}`, bob.key)), []);
+  });
+
   it("pages a plugin's versions by number, without their source and tests", async () => {
     const pluginId = (await api.http.post('/v1/plugins', { token: alice.key, body: { name: 'versioned' } })).body.id as string;
     for (let n = 1; n <= 5; n++) {

@@ -1,5 +1,6 @@
 import type { Binding } from '@airlock/db';
 import { z } from 'zod';
+import { listPageQuery, queryLimit } from '../validation/list-page.js';
 import { pluginConfigSchema } from '../validation/plugin-config.js';
 import { inputFields, oneInputAtMost, versionNumberSchema } from '../versions/version.schema.js';
 
@@ -43,6 +44,9 @@ export const bindingTestSchema = z.strictObject(inputFields).superRefine(oneInpu
 export const listBindingsQuerySchema = z.strictObject({
   event: eventNameSchema.optional(),
   pluginId: z.uuid().optional(),
+  // Fewer a page than other lists: a binding's config may be megabytes (100 entries of 64 KiB).
+  limit: queryLimit(50, 20),
+  cursor: listPageQuery.cursor,
 });
 
 export const bindingViewSchema = z.object({

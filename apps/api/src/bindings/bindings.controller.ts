@@ -9,6 +9,7 @@ import { TenantGuard } from '../auth/tenant.guard.js';
 import type { TenantPrincipal } from '../auth/tenant-authenticator.service.js';
 import { ApiErrors } from '../errors/api-errors.decorator.js';
 import { IdParamPipe } from '../validation/id-param.pipe.js';
+import { listPageSchema, readListPage } from '../validation/list-page.js';
 import { ZodBody, ZodQuery, ZodResponse } from '../validation/zod-openapi.js';
 import { testResultSchema } from '../versions/version.schema.js';
 import {
@@ -53,11 +54,15 @@ export class BindingsController {
 
   @Get()
   @ApiOperation({ summary: 'List bindings, by event or plugin' })
-  @ZodResponse(200, z.object({ items: z.array(bindingViewSchema) }), 'Bindings, oldest first.')
+  @ZodResponse(200, listPageSchema(bindingViewSchema), 'One page of bindings, oldest first.')
   @ApiErrors(400)
-  async list(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(listBindingsQuerySchema) query: z.output<typeof listBindingsQuerySchema>) {
-    const items = await this.bindings.list(principal.tenant.id, query);
-    return { items: items.map(toBindingView) };
+  list(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(listBindingsQuerySchema) query: z.output<typeof listBindingsQuerySchema>) {
+    return readListPage(
+      query,
+      (page) => this.bindings.list(principal.tenant.id, { event: query.event, pluginId: query.pluginId }, page),
+      toBindingView,
+      ({ binding }) => ({ at: binding.createdAt, id: binding.id }),
+    );
   }
 
   @Get(':bindingId')

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type Binding, BindingRepository, type BindingRunState, PluginVersionRepository, type Tenant } from '@airlock/db';
+import { type Binding, BindingRepository, type BindingRunState, type ListPage, PluginVersionRepository, type Tenant } from '@airlock/db';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { z } from 'zod';
 import { PluginsService } from '../plugins/plugins.service.js';
@@ -116,8 +116,8 @@ export class BindingsService {
     return this.withState(tenantId, binding);
   }
 
-  async list(tenantId: string, filter: { event?: string | undefined; pluginId?: string | undefined }) {
-    const bindings = await this.bindings.list(tenantId, filter);
+  async list(tenantId: string, filter: { event?: string | undefined; pluginId?: string | undefined }, page: ListPage) {
+    const bindings = await this.bindings.listPage(tenantId, filter, page);
     const states = await this.bindings.runStates(tenantId, bindings.map((binding) => binding.id));
     return bindings.map((binding) => withRunState(binding, states.get(binding.id)));
   }

@@ -32,11 +32,22 @@ export const listPageSchema = <T extends z.ZodType>(item: T) =>
  * so `nextCursor` is null exactly on the last page. `positionOf` says where a
  * row is in the list's order (by default its creation).
  */
-export async function readListPage<Row extends { createdAt: Date; id: string }, View>(
+export function readListPage<Row extends { createdAt: Date; id: string }, View>(
   query: { limit: number; cursor?: ListPosition | undefined },
   fetch: (page: ListPage) => Promise<Row[]>,
   view: (row: Row) => View,
-  positionOf: (row: Row) => ListPosition = (row) => ({ at: row.createdAt, id: row.id }),
+): Promise<{ items: View[]; nextCursor: string | null }>;
+export function readListPage<Row, View>(
+  query: { limit: number; cursor?: ListPosition | undefined },
+  fetch: (page: ListPage) => Promise<Row[]>,
+  view: (row: Row) => View,
+  positionOf: (row: Row) => ListPosition,
+): Promise<{ items: View[]; nextCursor: string | null }>;
+export async function readListPage<Row, View>(
+  query: { limit: number; cursor?: ListPosition | undefined },
+  fetch: (page: ListPage) => Promise<Row[]>,
+  view: (row: Row) => View,
+  positionOf: (row: Row) => ListPosition = (row) => ({ at: (row as { createdAt: Date }).createdAt, id: (row as { id: string }).id }),
 ): Promise<{ items: View[]; nextCursor: string | null }> {
   const rows = await fetch({ take: query.limit + 1, after: query.cursor });
   const items = rows.slice(0, query.limit);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Binding, Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { insertInTurn } from './tenant-turns.js';
 import type { PlannedInvocation } from './event.repository.js';
+import { createdAfter, type ListPage } from './list-position.js';
 
 export interface BindingFields {
   event: string;
@@ -74,6 +75,15 @@ export class BindingRepository {
     return this.prisma.binding.findMany({
       where: { tenantId, ...(filter.event ? { event: filter.event } : {}), ...(filter.pluginId ? { pluginId: filter.pluginId } : {}) },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
+  }
+
+  /** One page of `list`, oldest first: a binding's config may be megabytes, so a tenant's are read a page at a time. */
+  listPage(tenantId: string, filter: { event?: string | undefined; pluginId?: string | undefined }, page: ListPage): Promise<Binding[]> {
+    return this.prisma.binding.findMany({
+      where: { tenantId, ...(filter.event ? { event: filter.event } : {}), ...(filter.pluginId ? { pluginId: filter.pluginId } : {}), ...createdAfter(page.after) },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take: page.take,
     });
   }
 
