@@ -362,6 +362,14 @@ describe('events through the queue and the worker', () => {
     const unbound = await api.http.post('/v1/events', { token: alice.key, body: { type: 'invoice.due' } });
     assert.equal(unbound.status, 202);
     assert.deepEqual(unbound.body.invocations, []);
+    // Bound since, the type plans a run at once (what is cached of a tenant's bound types goes with the change).
+    const bound = await api.http.post('/v1/bindings', { token: alice.key, body: { event: 'invoice.due', pluginId: greeter, export: 'greet' } });
+    assert.equal(bound.status, 201, bound.text);
+    const planned = await api.http.post('/v1/events', { token: alice.key, body: { type: 'invoice.due', payload: 'due' } });
+    assert.deepEqual(planned.body.invocations.map((invocation: { bindingId: string }) => invocation.bindingId), [bound.body.id]);
+    assert.equal((await waitUntilFinished(api, alice.key, planned.body.invocations[0].id)).output, 'hello, "due"');
+    assert.equal((await api.http.delete(`/v1/bindings/${bound.body.id}`, { token: alice.key })).status, 204);
+    assert.deepEqual((await api.http.post('/v1/events', { token: alice.key, body: { type: 'invoice.due' } })).body.invocations, [], 'unbound again');
     const invalid = await api.http.post('/v1/events', { token: alice.key, body: { type: 'Not An Event' } });
     assert.equal(invalid.status, 400);
     assert.equal(invalid.body.error.details.issues[0].field, 'type');

@@ -59,7 +59,14 @@ export class EventsService {
   ) {}
 
   /** The invocations an event of `type` fans out to: the tenant's enabled, runnable bindings of that type. */
-  private planFor(tenantId: string, type: string): Promise<PlannedInvocation[]> {
+  /**
+   * Plans are cached per event type only for types the tenant has bindings of (one cached list per tenant says
+   * which): events of any other type plan nothing, and a tenant sending thousands of such types would otherwise
+   * push every other tenant's keys and plans out of the shared cache.
+   */
+  private async planFor(tenantId: string, type: string): Promise<PlannedInvocation[]> {
+    const bound = await this.cache.get(`bound-types:${tenantId}`, async () => new Set(await this.bindings.boundEventTypes(tenantId)), () => tenantId);
+    if (!bound.has(type)) return [];
     return this.cache.get(`plan:${tenantId}:${type}`, () => this.bindings.planFor(tenantId, type), () => tenantId);
   }
 

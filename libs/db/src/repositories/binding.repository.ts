@@ -87,6 +87,12 @@ export class BindingRepository {
     });
   }
 
+  /** The event types the tenant has bindings of, enabled or not (at most one per binding: 500). */
+  async boundEventTypes(tenantId: string): Promise<string[]> {
+    const rows = await this.prisma.binding.findMany({ where: { tenantId }, select: { event: true }, distinct: ['event'] });
+    return rows.map((row) => row.event);
+  }
+
   /**
    * What runs for an event type, in one query: each enabled binding of the type
    * with the version it runs (its pinned one, or the newest published), when that
