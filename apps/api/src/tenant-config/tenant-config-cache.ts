@@ -76,11 +76,6 @@ export class TenantConfigCache implements OnApplicationBootstrap, OnApplicationS
     this.subscriber = undefined;
   }
 
-  /** How many entries it holds, every tenant's. */
-  get size(): number {
-    return this.entries.size;
-  }
-
   /** The cached value under `key`, or what `load` reads (kept unless a change arrived meanwhile). */
   async get<T>(key: string, load: () => Promise<T>, tenantOf: (value: T) => string | null): Promise<T> {
     if (this.listening) {
