@@ -117,7 +117,7 @@ export class BindingsService {
   }
 
   async list(tenantId: string, filter: { event?: string | undefined; pluginId?: string | undefined }, page: ListPage) {
-    const bindings = await this.bindings.listPage(tenantId, filter, page);
+    const bindings = await this.bindings.list(tenantId, filter, page);
     const states = await this.bindings.runStates(tenantId, bindings.map((binding) => binding.id));
     return bindings.map((binding) => withRunState(binding, states.get(binding.id)));
   }

@@ -67,8 +67,6 @@ function valueAsWritten(body: string, path: JsonPath): string | null {
   return written;
 }
 
-const MAX_JSON_DEPTH = MAX_BYTES_FIELD_DEPTH;
-
 /**
  * Whether the parsed value, written out again, may differ from what was sent
  * (`changed`): a number that may have lost digits (an integer past 2^53, a
@@ -77,7 +75,7 @@ const MAX_JSON_DEPTH = MAX_BYTES_FIELD_DEPTH;
  * ascending order whatever order they were sent in. Otherwise whether it holds
  * numbers at all (`numbers`), whose text alone can tell whether parsing changed
  * them, or none (`none`: nothing more to look at). Refuses a payload nested
- * deeper than MAX_JSON_DEPTH (so it looks at all of it).
+ * deeper than MAX_BYTES_FIELD_DEPTH (so it looks at all of it).
  */
 function mayHaveChanged(value: unknown, sent: SentJson): 'changed' | 'numbers' | 'none' {
   let changed = false;
@@ -85,7 +83,7 @@ function mayHaveChanged(value: unknown, sent: SentJson): 'changed' | 'numbers' |
   // Values still to look at, and how deep each is (two arrays: no object made per value of every event).
   const pending: unknown[] = [value];
   const depths: number[] = [0];
-  const tooDeep = () => invalidField('body', sent.path.join('.'), `nests more than ${MAX_JSON_DEPTH} deep; send it as ${sent.bytesField}`);
+  const tooDeep = () => invalidField('body', sent.path.join('.'), `nests more than ${MAX_BYTES_FIELD_DEPTH} deep; send it as ${sent.bytesField}`);
   while (pending.length > 0) {
     const next = pending.pop();
     const depth = depths.pop()!;
@@ -93,13 +91,13 @@ function mayHaveChanged(value: unknown, sent: SentJson): 'changed' | 'numbers' |
       if (Number.isInteger(next) ? !Number.isSafeInteger(next) : significantDigits(next) > 15) changed = true;
       numbers = true;
     } else if (Array.isArray(next)) {
-      if (depth === MAX_JSON_DEPTH) throw tooDeep();
+      if (depth === MAX_BYTES_FIELD_DEPTH) throw tooDeep();
       for (const item of next) {
         pending.push(item);
         depths.push(depth + 1);
       }
     } else if (typeof next === 'object' && next !== null) {
-      if (depth === MAX_JSON_DEPTH) throw tooDeep();
+      if (depth === MAX_BYTES_FIELD_DEPTH) throw tooDeep();
       for (const [key, item] of Object.entries(next)) {
         if (INDEX_LIKE_KEY.test(key)) changed = true;
         pending.push(item);

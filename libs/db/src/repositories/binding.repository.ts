@@ -71,19 +71,15 @@ export class BindingRepository {
     return this.prisma.binding.findFirst({ where: { id, tenantId } });
   }
 
-  list(tenantId: string, filter: { event?: string | undefined; pluginId?: string | undefined }): Promise<Binding[]> {
+  /**
+   * The tenant's bindings, oldest first; a page of them when `page` is given (the API's list: a binding's config may
+   * be megabytes, so a tenant's are read a page at a time).
+   */
+  list(tenantId: string, filter: { event?: string | undefined; pluginId?: string | undefined }, page?: ListPage): Promise<Binding[]> {
     return this.prisma.binding.findMany({
-      where: { tenantId, ...(filter.event ? { event: filter.event } : {}), ...(filter.pluginId ? { pluginId: filter.pluginId } : {}) },
+      where: { tenantId, ...(filter.event ? { event: filter.event } : {}), ...(filter.pluginId ? { pluginId: filter.pluginId } : {}), ...createdAfter(page?.after) },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    });
-  }
-
-  /** One page of `list`, oldest first: a binding's config may be megabytes, so a tenant's are read a page at a time. */
-  listPage(tenantId: string, filter: { event?: string | undefined; pluginId?: string | undefined }, page: ListPage): Promise<Binding[]> {
-    return this.prisma.binding.findMany({
-      where: { tenantId, ...(filter.event ? { event: filter.event } : {}), ...(filter.pluginId ? { pluginId: filter.pluginId } : {}), ...createdAfter(page.after) },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      take: page.take,
+      ...(page === undefined ? {} : { take: page.take }),
     });
   }
 
