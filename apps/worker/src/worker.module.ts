@@ -13,6 +13,7 @@ import {
   invocationRetryPolicy,
   type Settlement,
   TenantQuotaGateRepository,
+  unsettledFailedInvocationJobs,
   WorkerRegistryRepository,
 } from '@airlock/queue';
 import type { Redis } from 'ioredis';
@@ -68,15 +69,18 @@ export class WorkerModule {
               settle: async (invocation, lastAttemptFuel) => {
                 // The outcome is written, so its job will not run again: what follows must not be lost to a hiccup,
                 // or the tenant's slot and fuel stay off and the result is never posted. Both steps are safe to
-                // repeat (the settle is marked on the job, deliveries are one per webhook and invocation), and are
-                // repeated if the worker dies here and the job comes back.
+                // repeat (deliveries are one per webhook and invocation, the charge is marked on the job) and are
+                // repeated when they did not finish: if the worker dies here, the job comes back; if they keep
+                // failing, the job fails unmarked and the reconciler settles it. So the mark comes last: a job
+                // marked has had its results posted too.
+                if (invocation.hasWebhooks) {
+                  await pRetry(async () => {
+                    const deliveries = await webhooks.planDeliveries(invocation.tenantId, invocation.id, invocation.eventType);
+                    await enqueueDeliveries(webhookQueue, redis, invocation.tenantId, deliveries);
+                  }, AFTER_FINISH_RETRIES);
+                }
                 const jobKey = invocationJobKey(deps.config.redisPrefix, invocation.id);
                 await pRetry(() => settles.submit({ tenantId: invocation.tenantId, fuelUsed: lastAttemptFuel, jobKey }), AFTER_FINISH_RETRIES);
-                if (!invocation.hasWebhooks) return;
-                await pRetry(async () => {
-                  const deliveries = await webhooks.planDeliveries(invocation.tenantId, invocation.id, invocation.eventType);
-                  await enqueueDeliveries(webhookQueue, redis, invocation.tenantId, deliveries);
-                }, AFTER_FINISH_RETRIES);
               },
               // A failed attempt burned fuel too (a plugin could otherwise retry its way past the day's budget).
               onRetrying: (invocation, result) => quotas.chargeFuel(invocation.tenantId, BigInt(result.fuelUsed)),
@@ -107,6 +111,9 @@ export class WorkerModule {
               inspectJobs: (ids) => inspectInvocationJobs(queue, ids),
               requeue: (tenantId, id) => enqueueInvocations(queue, tenantId, [id], invocationRetryPolicy(deps.config.jobAttempts)),
               recordLost: (tenantId, id, message) => runner.recordLost(tenantId, id, message),
+              // The failed set keeps the last 10,000 failures: at most that many are looked at.
+              unsettledFailed: (since) => unsettledFailedInvocationJobs(queue, redis, since, 10_000),
+              settleFinished: (tenantId, id) => runner.settleIfFinished(tenantId, id),
               releaseIfIdle: (tenantId, idle) => quotas.releaseIfIdle(tenantId, idle, sweepMs),
               // An invocation younger than a sweep may still be on its way to the queue.
               graceMs: sweepMs,

@@ -20,6 +20,8 @@ function reconcilerOver(unfinished: Array<{ id: string; createdAt: Date; job: Qu
     requeue: async (_tenantId, invocationId) => void done.requeued.push(invocationId),
     recordLost: async (_tenantId, invocationId) => (done.lost.push(invocationId), true),
     releaseIfIdle: async (_tenantId, idle) => (done.idle.push(idle), 0),
+    unsettledFailed: async () => [],
+    settleFinished: async () => false,
     graceMs,
     pageSize: 10,
   });

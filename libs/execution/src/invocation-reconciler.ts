@@ -11,6 +11,10 @@ export interface InvocationReconcilerDeps {
   requeue(tenantId: string, invocationId: string): Promise<void>;
   /** Records the invocation as crashed and dead-lettered, settling its quota; false if it finished meanwhile. */
   recordLost(tenantId: string, invocationId: string, message: string): Promise<boolean>;
+  /** Failed jobs never settled, newest first, that failed since `since` (ms). */
+  unsettledFailed(since: number): Promise<ReadonlyArray<{ tenantId: string; invocationId: string }>>;
+  /** Settles a finished invocation that was not settled (what was is not settled twice); false if it is unfinished or gone. */
+  settleFinished(tenantId: string, invocationId: string): Promise<boolean>;
   /** Releases a tenant's in-flight count that its unfinished invocations cannot account for; returns how much. */
   releaseIfIdle(tenantId: string, idle: boolean): Promise<number>;
   /** How old an unfinished invocation must be before its job is looked at (its request may still be queueing it). */
@@ -26,9 +30,14 @@ export interface ReconcileResult {
   requeued: number;
   /** Recorded `crashed` and dead-lettered: the queue had failed their job outside any run. */
   lost: number;
+  /** Finished, their job failed before settling them: settled now (fuel charged, slot back, webhooks planned). */
+  settled: number;
   /** In-flight count released for tenants with nothing queued or running. */
   inFlightReleased: number;
 }
+
+/** How far back failed jobs are looked at for a settle they missed. */
+export const UNSETTLED_LOOKBACK_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Makes sure every invocation finishes and every quota slot comes back, when
@@ -39,6 +48,8 @@ export interface ReconcileResult {
  *   running it, so nothing was recorded): recorded `crashed` and dead-lettered,
  *   where the tenant can replay it;
  * - otherwise a run is still to come, and nothing is done.
+ * Then a finished invocation whose job failed before settling it (settling kept failing through its last attempt:
+ * Redis away for longer than its retries) is settled: its fuel charged, its slot given back, its webhooks planned.
  * Everything here is idempotent, so two sweeps at once do no harm.
  */
 export class InvocationReconciler {
@@ -46,7 +57,7 @@ export class InvocationReconciler {
 
   async sweep(now = Date.now()): Promise<ReconcileResult> {
     const { deps } = this;
-    const result: ReconcileResult = { tenants: 0, inspected: 0, requeued: 0, lost: 0, inFlightReleased: 0 };
+    const result: ReconcileResult = { tenants: 0, inspected: 0, requeued: 0, lost: 0, settled: 0, inFlightReleased: 0 };
     for (const tenant of await deps.tenants()) {
       result.tenants++;
       let idle = true;
@@ -68,6 +79,10 @@ export class InvocationReconciler {
         if (page.length < deps.pageSize) break;
       }
       result.inFlightReleased += await deps.releaseIfIdle(tenant.id, idle);
+    }
+    // After the unfinished ones: a job the queue failed outside any run has no mark either, and was recorded above.
+    for (const { tenantId, invocationId } of await deps.unsettledFailed(now - UNSETTLED_LOOKBACK_MS)) {
+      if (await deps.settleFinished(tenantId, invocationId)) result.settled++;
     }
     return result;
   }

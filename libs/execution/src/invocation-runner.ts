@@ -159,7 +159,7 @@ export class InvocationRunner {
     const heardBefore = this.changesHeard;
     const invocation = await withSpan(tracer, SPAN.claim, {}, () => this.claims.submit({ tenantId, id: invocationId }));
     if (invocation === null) {
-      await this.settleAgain(tenantId, invocationId);
+      await this.settleIfFinished(tenantId, invocationId);
       return { kind: 'already_finished' };
     }
     trace.getActiveSpan()?.setAttributes({
@@ -205,7 +205,7 @@ export class InvocationRunner {
     // request, and each then finds its invocation finished. Its job completes and never comes back to settle, so
     // it settles now what no run has (settling is marked: what the writer settled is not settled twice).
     if (wrote) await this.afterOutcome(invocation, result);
-    else await this.settleAgain(tenantId, invocationId);
+    else await this.settleIfFinished(tenantId, invocationId);
     return { kind: 'finished', status: result.status };
   }
 
@@ -229,14 +229,16 @@ export class InvocationRunner {
   }
 
   /**
-   * A job came back for an invocation already finished: its worker may have
-   * died between writing the outcome and settling it. Settling is marked, so
-   * this settles only what was not.
+   * Settles a finished invocation whose settle may have been missed: a job came back for it (its worker died
+   * between writing the outcome and settling it), or its job failed before settling it. Settling is marked, so
+   * this settles only what was not. False when the invocation is unfinished or gone.
    */
-  private async settleAgain(tenantId: string, invocationId: string): Promise<void> {
-    if (this.deps.settle === undefined) return;
+  async settleIfFinished(tenantId: string, invocationId: string): Promise<boolean> {
+    if (this.deps.settle === undefined) return false;
     const finished = await this.deps.work.describeFinished(tenantId, invocationId);
-    if (finished !== null) await this.deps.settle(finished, finished.lastAttemptFuel);
+    if (finished === null) return false;
+    await this.deps.settle(finished, finished.lastAttemptFuel);
+    return true;
   }
 
   /**
@@ -252,7 +254,7 @@ export class InvocationRunner {
     const wrote = await this.finishes.submit({ tenantId, id: invocationId, outcome: storedOutcome(result), deadLettered: true });
     // As in runOnce: not told it wrote, it may have; what is settled already is not settled again.
     if (wrote) await this.afterOutcome(invocation, result);
-    else await this.settleAgain(tenantId, invocationId);
+    else await this.settleIfFinished(tenantId, invocationId);
     return wrote;
   }
 

@@ -13,6 +13,7 @@ export {
   newcomerChannel,
   ALL_TENANTS,
   tenantConfigChannel,
+  unsettledFailedInvocationJobs,
   type InvocationJobData,
   type RetryPolicy,
 } from './invocation-job.js';

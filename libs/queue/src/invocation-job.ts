@@ -2,6 +2,7 @@ import { type Job, Queue, type QueueOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { quietQueue } from './quiet-queue.js';
+import { redisScript } from './redis-script.js';
 import { linePriority } from './tenant-line.js';
 
 export const INVOCATIONS_QUEUE = 'invocations';
@@ -128,6 +129,55 @@ export async function inspectInvocationJobs(queue: Queue<InvocationJobData>, inv
     }),
   );
   return inspections;
+}
+
+// KEYS[1] the queue's failed set; ARGV[1] the oldest failure to look at (ms), ARGV[2] how many at most, ARGV[3] the
+// prefix of its jobs' keys. Returns id, data pairs of the failed jobs that carry no settle mark, newest first.
+const UNSETTLED_FAILED = `
+local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+local found = {}
+for _, id in ipairs(ids) do
+  local job = ARGV[3] .. id
+  if redis.call('HEXISTS', job, 'airlockSettled') == 0 then
+    local data = redis.call('HGET', job, 'data')
+    if data then
+      found[#found + 1] = id
+      found[#found + 1] = data
+    end
+  end
+end
+return found
+`;
+
+/**
+ * Failed invocation jobs, newest first, that failed since `since` and were never settled (see
+ * TenantQuotaGateRepository.settleMany, which marks the job it settles). A job fails with its outcome written and
+ * not settled when settling kept failing on its last attempt; or the queue failed it outside any run, and its
+ * invocation is then unfinished. Reads at most `limit` of the failed set: it keeps the last 10,000 failures.
+ */
+export async function unsettledFailedInvocationJobs(
+  queue: Queue<InvocationJobData>,
+  redis: Redis,
+  since: number,
+  limit: number,
+): Promise<Array<{ tenantId: string; invocationId: string }>> {
+  const failedKey = queue.keys.failed!;
+  const found = (await redisScript(redis, 'airlockUnsettledFailed', UNSETTLED_FAILED)(1, failedKey, since, limit, queue.toKey(''))) as string[];
+  const jobs: Array<{ tenantId: string; invocationId: string }> = [];
+  for (let index = 0; index < found.length; index += 2) {
+    const data = invocationJob.schema.safeParse(parseJsonOrNull(found[index + 1]!));
+    // A job of another shape never ran an invocation (the worker refuses it): nothing to settle.
+    if (data.success && data.data.invocationId === found[index]) jobs.push({ tenantId: data.data.tenantId, invocationId: data.data.invocationId });
+  }
+  return jobs;
+}
+
+function parseJsonOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 /** Validates a job's data; a job of an unknown shape is a bug, never retried. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { InvocationRunner } from '@airlock/execution';
+import { InvocationRunner, type InvocationRunnerDeps } from '@airlock/execution';
 import { createInvocationQueue, createRedisConnection, enqueueInvocations, INVOCATIONS_QUEUE, invocationJobKey, invocationRetryPolicy, TenantQuotaGateRepository } from '@airlock/queue';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -98,6 +98,48 @@ describe('invocations the usual path does not finish: lost jobs, leaked slots, d
     const replay = await api.http.post(`/v1/dead-letters/${lostId}/replay`, { token: tenant.key });
     assert.equal(replay.status, 202, replay.text);
     assert.equal((await waitUntilFinished(api, tenant.key, replay.body.invocationId)).output, 'hello, Ada', 'the replay runs the lost input');
+  });
+
+  it('settles an invocation whose job failed after its outcome was written: slot back, fuel charged, webhook planned, once', async () => {
+    // What settling that keeps failing through a job's last attempt (Redis away longer than its retries) leaves: the
+    // outcome written, the job failed, nothing charged, the slot held, no webhook planned.
+    const tenant = await tenantWith('Unsettled', 1);
+    const hook = await api.http.post('/v1/webhooks', { token: tenant.key, body: { url: 'https://hooks.example.com/results', events: [] } });
+    assert.equal(hook.status, 201, hook.text);
+    const { id } = await emitWithoutWorker(tenant, 'Mo');
+    const connection = createRedisConnection(api.config.redisUrl!, 'consumer', 'reconciler-test-consumer');
+    const consumer = new Worker(INVOCATIONS_QUEUE, null, { connection, prefix: api.redisPrefix });
+    try {
+      const token = randomUUID();
+      const job = await consumer.getNextJob(token);
+      assert.equal(job?.id, id);
+      worker = await startWorker(api);
+      const runner = worker.app.get(InvocationRunner);
+      const deps = (runner as unknown as { deps: InvocationRunnerDeps }).deps;
+      const settle = deps.settle;
+      deps.settle = () => Promise.reject(new Error('Redis is away (the test)'));
+      try {
+        await assert.rejects(runner.run(tenant.tenantId, id, 1, 1), /Redis is away/);
+      } finally {
+        deps.settle = settle;
+      }
+      // Its last attempt: the queue will not deliver it again.
+      await job!.moveToFailed(new UnrecoverableError('Redis is away (the test)'), token);
+    } finally {
+      await consumer.close();
+      await connection.quit();
+    }
+    const finished = await waitUntilFinished(api, tenant.key, id);
+    assert.deepEqual([finished.status, finished.output], ['ok', 'hello, Mo'], 'the outcome was written');
+
+    const fuelToday = async () => BigInt((await redis.get(`${api.redisPrefix}:quota:${tenant.tenantId}:fuel:${new Date().toISOString().slice(0, 10)}`)) ?? 0);
+    assert.ok(finished.fuelUsed > 0);
+    assert.equal(await eventually(async () => ((await fuelToday()) > 0n ? fuelToday() : undefined)), BigInt(finished.fuelUsed), 'its fuel counts against the day');
+    const planned = (await api.http.get(`/v1/webhooks/${hook.body.id}/deliveries`, { token: tenant.key })).body.items;
+    assert.deepEqual(planned.map((delivery: { invocationId: string }) => delivery.invocationId), [id], 'its result is posted');
+    await sleep(3 * SWEEP_MS);
+    assert.equal(await fuelToday(), BigInt(finished.fuelUsed), 'later sweeps charge nothing again');
+    assert.equal((await emit(tenant, 'Nell')).status, 202, 'the slot came back');
   });
 
   it('queues again an invocation that was recorded but whose job never reached the queue', async () => {

@@ -93,9 +93,9 @@ export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicati
 
   private async reconcile(): Promise<string> {
     const repaired = await this.reconciler.sweep();
-    const summary = `${repaired.tenants} tenant(s), ${repaired.inspected} unfinished invocation(s) looked at: ${repaired.requeued} queued again, ${repaired.lost} recorded as lost, ${repaired.inFlightReleased} in-flight slot(s) released`;
+    const summary = `${repaired.tenants} tenant(s), ${repaired.inspected} unfinished invocation(s) looked at: ${repaired.requeued} queued again, ${repaired.lost} recorded as lost, ${repaired.settled} settled after their job failed, ${repaired.inFlightReleased} in-flight slot(s) released`;
     // Each of these means the usual path broke somewhere: worth a warning.
-    if (repaired.requeued + repaired.lost + repaired.inFlightReleased > 0) this.logger.warn(summary);
+    if (repaired.requeued + repaired.lost + repaired.settled + repaired.inFlightReleased > 0) this.logger.warn(summary);
     return summary;
   }
 }
