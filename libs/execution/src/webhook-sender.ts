@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { InvocationRepository, WebhookRepository } from '@airlock/db';
-import { guardedHttp, type GuardedHttpOptions } from '@airlock/sandbox';
+import { bareHostname, guardedHttp, type GuardedHttpOptions, storableText } from '@airlock/sandbox';
 import { type SecretBox, sealedFor } from './secret-box.js';
 
 /** `Airlock-Signature: v1=<hex>`, HMAC-SHA256 with the webhook's secret over `<timestamp>.<body>`. */
@@ -26,7 +26,10 @@ export class WebhookSender {
     const delivery = await this.webhooks.findDelivery(tenantId, deliveryId);
     if (delivery === null || delivery.status === 'delivered') return 'gone';
     const invocation = await this.invocations.findById(tenantId, delivery.invocationId);
-    if (invocation === null) return 'gone';
+    if (invocation === null) {
+      await this.webhooks.giveUp(tenantId, delivery.id, 'its invocation was deleted before it could be sent');
+      return 'gone';
+    }
     const body = JSON.stringify({
       type: 'invocation.finished',
       invocation: {
@@ -54,7 +57,6 @@ export class WebhookSender {
     let lastStatus: number | null = null;
     let lastError: string | null = null;
     try {
-      const url = new URL(delivery.webhook.url);
       const response = await guardedHttp(
         {
           url: delivery.webhook.url,
@@ -67,7 +69,8 @@ export class WebhookSender {
           },
           body: new TextEncoder().encode(body),
         },
-        { allowedHosts: [url.hostname], maxResponseBytes: 64 * 1024, requestTimeoutMs: 10_000, maxRedirects: 0, ...this.http },
+        // The receiver's status is its answer: a 2xx with a large or slow body (an HTML page) is accepted all the same.
+        { allowedHosts: [bareHostname(new URL(delivery.webhook.url))], maxResponseBytes: 0, statusOnly: true, requestTimeoutMs: 10_000, maxRedirects: 0, ...this.http },
       );
       lastStatus = response.status;
       if (response.status >= 200 && response.status < 300) {
@@ -80,6 +83,14 @@ export class WebhookSender {
     }
     await this.webhooks.recordAttempt(delivery.id, { status: finalAttempt ? 'failed' : 'pending', lastStatus, lastError }, new Date());
     return finalAttempt ? 'gone' : 'retry';
+  }
+
+  /**
+   * A delivery's job failed for good outside `deliver` (the database failed it on its last attempt, or the queue
+   * gave up on a job that stalled too often): the delivery is shown failed with the reason, not pending forever.
+   */
+  async giveUp(tenantId: string, deliveryId: string, reason: string): Promise<void> {
+    await this.webhooks.giveUp(tenantId, deliveryId, storableText(`not sent: ${reason}`));
   }
 
   /** The webhook's signing secret, or null when it does not open. */

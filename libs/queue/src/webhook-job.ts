@@ -7,13 +7,20 @@ import { linePriority } from './tenant-line.js';
 
 export const WEBHOOKS_QUEUE = 'webhooks';
 
-/** Posts one delivery; its id is the delivery's. Retried with backoff until the receiver answers 2xx. */
+/**
+ * How long a delivery waits before each retry: quick ones for a blip, then longer, for about 20 hours in all, so
+ * that a receiver down for a deploy or a night still gets its results.
+ */
+const WEBHOOK_RETRY_DELAYS_MS = [1_000, 10_000, 60_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000, 6 * 3_600_000, 12 * 3_600_000] as const;
+
+/** Posts one delivery; its id is the delivery's. Retried on that schedule until the receiver answers 2xx. */
 export const webhookJob = {
   name: 'webhook.deliver',
   version: 1,
   schema: z.strictObject({ v: z.literal(1), tenantId: z.uuid(), deliveryId: z.uuid() }),
-  attempts: 6,
-  firstBackoffMs: 1000,
+  attempts: WEBHOOK_RETRY_DELAYS_MS.length + 1,
+  /** The wait after a delivery's `attemptsMade`-th attempt failed (the queue's custom backoff strategy). */
+  retryDelayMs: (attemptsMade: number): number => WEBHOOK_RETRY_DELAYS_MS[Math.min(Math.max(attemptsMade, 1), WEBHOOK_RETRY_DELAYS_MS.length) - 1]!,
 } as const;
 
 export type WebhookJobData = z.output<typeof webhookJob.schema>;
@@ -54,7 +61,7 @@ export async function enqueueDeliveries(queue: Queue<WebhookJobData>, redis: Red
       opts: {
         jobId: deliveryId,
         attempts: webhookJob.attempts,
-        backoff: { type: 'exponential', delay: webhookJob.firstBackoffMs },
+        backoff: { type: 'custom' },
         priority: linePriority(ahead + index),
       },
     })),

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SecretBox, sealedFor } from '@airlock/execution';
+import { SecretBox, sealedFor, WebhookSender } from '@airlock/execution';
+import { UnrecoverableError } from 'bullmq';
 import { isPrivateAddress } from '@airlock/sandbox';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
@@ -35,17 +36,21 @@ describe('result webhooks', () => {
         if (request.url === '/flaky' && ++flakyCalls === 1) response.writeHead(503).end();
         // A tenant's slow endpoints: each delivery holds a worker slot for a while.
         else if (request.url?.startsWith('/slow/')) setTimeout(() => response.writeHead(204).end(), 1500);
+        // Receivers that accept with a body: a large page, and one that never ends.
+        else if (request.url === '/big-body') response.writeHead(200, { 'content-type': 'text/html' }).end('<p>ok</p>'.repeat(120_000));
+        else if (request.url === '/endless-body') response.writeHead(200).write('still going');
         else response.writeHead(204).end();
       });
     });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    // Both 127.0.0.1 and ::1 (a webhook to an IPv6 address).
+    await new Promise<void>((resolve) => receiver.listen(0, '::', resolve));
     port = (receiver.address() as AddressInfo).port;
     api = await startApi();
     worker = await startWorker(api, {
       // The receiver runs on this machine: its test name may reach loopback; every other host meets the real rule.
       webhookHttp: {
         resolve: async () => [{ address: '127.0.0.1', family: 4 }],
-        isAddressAllowed: (address, host) => host === 'hooks.example.test' || !isPrivateAddress(address),
+        isAddressAllowed: (address, host) => host === 'hooks.example.test' || host === '::1' || !isPrivateAddress(address),
       },
     });
     alice = await createTenantSession(api, 'Alice');
@@ -136,6 +141,12 @@ describe('result webhooks', () => {
       assert.equal(named.body.error.code, 'validation_failed');
       assert.deepEqual(named.body.error.details.issues, [{ field: 'url', message: 'must not be a private or reserved address: deliveries are never sent there' }]);
     }
+    // A name with an empty part names no host (and `localhost..` is not a way past the rule above).
+    for (const url of ['http://localhost../hook', 'https://api.localhost../hook', 'http://./hook', 'http://../hook', 'https://hooks..example.com/hook']) {
+      const empty = await api.http.post('/v1/webhooks', { token: alice.key, body: { url } });
+      assert.equal(empty.status, 400, `${url}: ${empty.text}`);
+      assert.deepEqual(empty.body.error.details.issues, [{ field: 'url', message: 'must name a host: no empty part between, before or after its dots (one final dot is allowed)' }]);
+    }
     const unresolved = await api.http.post('/v1/webhooks', { token: alice.key, body: { url: 'https://not-yet.example.test/hook' } });
     assert.equal(unresolved.status, 201, unresolved.text);
     assert.equal((await api.http.delete(`/v1/webhooks/${unresolved.body.id}`, { token: alice.key })).status, 204);
@@ -162,6 +173,42 @@ describe('result webhooks', () => {
     const listed = (await api.http.get('/v1/webhooks', { token: alice.key })).body.items.find((item: { id: string }) => item.id === disguised.body.id);
     assert.equal(listed.url, disguised.body.url);
     assert.equal((await api.http.delete(`/v1/webhooks/${disguised.body.id}`, { token: alice.key })).status, 204);
+  });
+
+  it('posts to an IPv6 address, and counts any 2xx as delivered whatever body comes with it', async () => {
+    const v6 = await register(`http://hooks.example.test:${port}/v6`, ['order.created']);
+    // Registration refuses loopback: the row is moved to it here, as a public IPv6 address would be stored.
+    await api.database.prisma.webhook.update({ where: { id: v6.id }, data: { url: `http://[::1]:${port}/v6` } });
+    const big = await register(`http://hooks.example.test:${port}/big-body`, ['order.created']);
+    const endless = await register(`http://hooks.example.test:${port}/endless-body`, ['order.created']);
+    const accepted = await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payload: 'Bo' } });
+    assert.equal(accepted.status, 202, accepted.text);
+
+    for (const hook of [v6, big, endless]) {
+      const [delivery] = await deliveries(hook.id, (items) => items[0]?.attempts >= 1);
+      assert.deepEqual([delivery.status, delivery.attempts, delivery.lastStatus, delivery.lastError], ['delivered', 1, hook === v6 ? 204 : 200, null], JSON.stringify(delivery));
+    }
+    assert.ok(received.some((entry) => entry.path === '/v6'), 'posted over IPv6');
+  });
+
+  it('shows a delivery whose job failed for good outside its send as failed, saying why, not pending', async () => {
+    const unsent = await register(`http://hooks.example.test:${port}/unsent`, ['order.created']);
+    const sender = worker.app.get(WebhookSender);
+    const deliver = sender.deliver.bind(sender);
+    // What a database gone on a delivery's last attempt does: the job fails for good before anything is recorded.
+    sender.deliver = async (tenantId, deliveryId, finalAttempt) => {
+      const delivery = await api.database.prisma.webhookDelivery.findUnique({ where: { id: deliveryId } });
+      if (delivery?.webhookId === unsent.id) throw new UnrecoverableError('the database went away (the test)');
+      return deliver(tenantId, deliveryId, finalAttempt);
+    };
+    try {
+      await api.http.post('/v1/events', { token: alice.key, body: { type: 'order.created', payload: 'Cy' } });
+      const [failed] = await deliveries(unsent.id, (items) => items[0] !== undefined && items[0].status !== 'pending');
+      assert.deepEqual([failed.status, failed.attempts, failed.lastError], ['failed', 0, 'not sent: the database went away (the test)']);
+    } finally {
+      sender.deliver = deliver;
+    }
+    assert.ok(!received.some((entry) => entry.path === '/unsent'));
   });
 
   it('keeps a tenant to 20 webhooks, even when it registers them all at once', async () => {

@@ -29,6 +29,12 @@ function privateByItsName(url: URL): boolean {
   return isIP(host) !== 0 ? isPrivateAddress(host) : host === 'localhost' || host.endsWith('.localhost');
 }
 
+/** Whether a URL's host is an IP address, or a name whose labels are all non-empty (a final dot aside). */
+function namesAHost(url: URL): boolean {
+  const host = bareHostname(url);
+  return isIP(host) !== 0 || host.replace(/\.$/, '').split('.').every((label) => label !== '');
+}
+
 /** Webhooks one tenant may have: each finished invocation is posted to every matching one. */
 const MAX_WEBHOOKS = 20;
 
@@ -42,6 +48,8 @@ const createWebhookSchema = z.strictObject({
       const parsed = new URL(url);
       return !parsed.username && !parsed.password;
     }, 'must not carry credentials')
+    // A name with an empty label (`a..b`, `localhost..`, `.`) names no host; only one final dot (fully qualified) is taken.
+    .refine((url) => !URL.canParse(url) || namesAHost(new URL(url)), 'must name a host: no empty part between, before or after its dots (one final dot is allowed)')
     // An address deliveries would never be sent to (as a name resolving to one is refused when a delivery is made).
     .refine((url) => !URL.canParse(url) || !privateByItsName(new URL(url)), 'must not be a private or reserved address: deliveries are never sent there')
     // Kept as deliveries request it: a host in punycode, anything else outside ASCII percent-encoded, so that what the

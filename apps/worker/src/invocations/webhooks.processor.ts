@@ -19,12 +19,30 @@ export class WebhooksProcessor implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    this.worker = new Worker(WEBHOOKS_QUEUE, (job) => this.process(job), { connection: this.redis, prefix: this.config.redisPrefix, concurrency: 8 });
+    this.worker = new Worker(WEBHOOKS_QUEUE, (job) => this.process(job), {
+      connection: this.redis,
+      prefix: this.config.redisPrefix,
+      concurrency: 8,
+      settings: { backoffStrategy: (attemptsMade) => webhookJob.retryDelayMs(attemptsMade) },
+    });
     this.worker.on('error', (error) => this.logger.warn(`queue error: ${error.message}`));
+    this.worker.on('failed', (job, error) => {
+      if (job !== undefined) void this.endIfFinal(job, error).catch((cause: unknown) => this.logger.warn(`delivery ${job.id} failed for good and could not be marked so: ${String(cause)}`));
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.worker?.close();
+  }
+
+  /**
+   * A delivery's job failed and will not run again (its last attempt threw, or the queue gave up on it as stalled):
+   * unless `deliver` recorded its end, the delivery would be shown pending forever.
+   */
+  private async endIfFinal(job: Job, error: Error): Promise<void> {
+    if (!(await job.isFailed())) return; // retried after its backoff
+    const data = webhookJob.schema.safeParse(job.data);
+    if (data.success) await this.sender.giveUp(data.data.tenantId, data.data.deliveryId, error.message);
   }
 
   private async process(job: Job): Promise<string> {

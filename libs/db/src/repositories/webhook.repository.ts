@@ -70,6 +70,11 @@ export class WebhookRepository {
     });
   }
 
+  /** Ends a delivery still pending as failed, saying why, without counting an attempt (none was made). */
+  async giveUp(tenantId: string, id: string, lastError: string): Promise<void> {
+    await this.prisma.webhookDelivery.updateMany({ where: { id, tenantId, status: 'pending' }, data: { status: 'failed', lastError } });
+  }
+
   async recordAttempt(id: string, outcome: { status: 'pending' | 'delivered' | 'failed'; lastStatus: number | null; lastError: string | null }, at: Date): Promise<void> {
     // Many, not one: a delivery whose webhook was deleted while it was being sent is gone, and there is nothing to record.
     await this.prisma.webhookDelivery.updateMany({

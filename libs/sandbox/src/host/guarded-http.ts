@@ -32,6 +32,11 @@ export interface GuardedHttpOptions {
    * private, link-local, CGNAT, metadata, multicast or reserved address.
    */
   isAddressAllowed?: (address: string, hostname: string) => boolean;
+  /**
+   * Only the answer's status and headers are wanted (a webhook's receiver says "accepted" by its status): the
+   * exchange ends once they arrive, and the body, however large or slow, is neither read nor waited for.
+   */
+  statusOnly?: boolean;
 }
 
 /** Counts what requests send out, as metered usage. */
@@ -248,6 +253,15 @@ function exchange(
     const hostname = bareHostname(url);
     const tls = client === https && isIP(hostname) === 0 ? { servername: hostname } : {};
     const outgoing = client.request(url, { method, headers, lookup: pinned, agent: false, ...tls }, (incoming) => {
+      if (options.statusOnly) {
+        clearTimeout(timer);
+        meter();
+        resolve({ status: incoming.statusCode ?? 0, headers: headersOf(incoming), body: new Uint8Array() });
+        // Its own connection (no agent): closing it drops whatever body is still coming (and the error saying so).
+        incoming.on('error', () => undefined);
+        outgoing.destroy();
+        return;
+      }
       const chunks: Buffer[] = [];
       let received = 0;
       incoming.on('data', (chunk: Buffer) => {
@@ -261,11 +275,7 @@ function exchange(
       incoming.on('end', () => {
         clearTimeout(timer);
         meter();
-        const responseHeaders: Record<string, string> = {};
-        for (const [name, value] of Object.entries(incoming.headers)) {
-          if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
-        }
-        resolve({ status: incoming.statusCode ?? 0, headers: responseHeaders, body: new Uint8Array(Buffer.concat(chunks)) });
+        resolve({ status: incoming.statusCode ?? 0, headers: headersOf(incoming), body: new Uint8Array(Buffer.concat(chunks)) });
       });
       incoming.on('error', (error) => {
         meter();
@@ -283,4 +293,13 @@ function exchange(
     });
     outgoing.end(body ?? undefined);
   });
+}
+
+/** A response's headers, one string each (repeated ones joined as HTTP allows). */
+function headersOf(incoming: http.IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(incoming.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
 }
