@@ -319,6 +319,26 @@ describe('events through the queue and the worker', () => {
     } finally {
       followingEvent.close();
     }
+
+    // An event whose finished invocation retention deleted while a replay of it still runs is followed to the replay's end.
+    const kept = await prisma.event.create({ data: { tenantId: alice.tenantId, type: 'order.created', payload: Buffer.from('"y"') } });
+    const keptRun = { ...run, eventId: kept.id };
+    const first = await prisma.invocation.create({ data: { ...keptRun, status: 'host_error', finishedAt: new Date(), deadLetteredAt: new Date() } });
+    const replay = await prisma.invocation.create({ data: { ...keptRun, status: 'queued', replayOf: first.id } });
+    const followingKept = readSse(`${api.baseUrl}/v1/events/${kept.id}/stream`, alice.key);
+    try {
+      await followingKept.until((events) => events.some((entry) => entry.event === 'invocation'), 5_000);
+      await prisma.invocation.delete({ where: { id: first.id } });
+      await new Promise((resolve) => setTimeout(resolve, 500)); // a few polls
+      await prisma.invocation.update({ where: { id: replay.id }, data: { status: 'ok', finishedAt: new Date() } });
+      const events = await followingKept.until((received) => received.some((entry) => entry.event === 'done'), 5_000);
+      assert.deepEqual(
+        events.map((entry) => [entry.event, entry.event === 'invocation' ? (entry.data as { id: string }).id : null]),
+        [['invocation', first.id], ['invocation', replay.id], ['done', null]],
+      );
+    } finally {
+      followingKept.close();
+    }
   });
 
   it('reports usage per day, to the tenant and to admins', async () => {

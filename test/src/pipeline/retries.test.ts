@@ -285,9 +285,9 @@ describe('retries of transient failures, final deterministic ones, dead letters'
 
     // Replayed before its cause is fixed, the replay is dead-lettered in turn; the replay of that replay, once fixed,
     // resolves both: the first dead letter is not run again unless asked.
-    const replayOf = async (deadLetterId: string) => {
+    const replayOf = async (deadLetterId: string, body: { again?: boolean } = {}) => {
       for (let tries = 0; ; tries++) {
-        const replay = await api.http.post(`/v1/dead-letters/${deadLetterId}/replay`, { token: alice.key });
+        const replay = await api.http.post(`/v1/dead-letters/${deadLetterId}/replay`, { token: alice.key, body });
         // The free tier's events per second may just have been spent.
         if (replay.body.error?.details?.limit !== 'eventsPerSecond' || tries === 10) return replay;
         await new Promise((resolve) => setTimeout(resolve, 300));
@@ -298,19 +298,41 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     assert.equal((await waitFor(firstReplay.body.invocationId, (body) => !['queued', 'running'].includes(body.status))).status, 'host_error');
     const fixed = await api.http.request('PATCH', `/v1/bindings/${binding.body.id}`, { token: alice.key, body: { secrets: { TOKEN: 'fresh' } } });
     assert.equal(fixed.status, 200, fixed.text);
-    const secondReplay = await replayOf(firstReplay.body.invocationId);
-    assert.equal(secondReplay.status, 202, secondReplay.text);
+    // The dead letter and its dead-lettered replay are one work: while a replay of either is queued, neither replays.
+    const queue = createInvocationQueue(consumer, api.redisPrefix);
+    await queue.pause();
+    let secondReplay;
+    try {
+      secondReplay = await replayOf(firstReplay.body.invocationId);
+      assert.equal(secondReplay.status, 202, secondReplay.text);
+      const besideIt = await replayOf(id);
+      assert.equal(besideIt.status, 409, besideIt.text);
+      assert.deepEqual(besideIt.body.error.details, { replay: secondReplay.body.invocationId, reason: 'pending' });
+    } finally {
+      await queue.resume();
+      await queue.close();
+    }
     assert.equal((await waitFor(secondReplay.body.invocationId, (body) => !['queued', 'running'].includes(body.status))).status, 'ok');
     const letters = (await api.http.get('/v1/dead-letters', { token: alice.key })).body.items as Array<{ id: string; resolvedBy: string | null }>;
     for (const letter of [id, firstReplay.body.invocationId]) {
       assert.equal(letters.find((item) => item.id === letter)?.resolvedBy, secondReplay.body.invocationId, `${letter} resolved by the replay of its replay`);
     }
-    const notAgain = await replayOf(id);
-    assert.equal(notAgain.status, 409, notAgain.text);
-    assert.deepEqual(notAgain.body.error.details, { replay: secondReplay.body.invocationId, reason: 'resolved' });
+    // Nor does either run again once the work succeeded, whichever of them the successful replay replayed.
+    for (const letter of [id, firstReplay.body.invocationId]) {
+      const notAgain = await replayOf(letter);
+      assert.equal(notAgain.status, 409, notAgain.text);
+      assert.deepEqual(notAgain.body.error.details, { replay: secondReplay.body.invocationId, reason: 'resolved' });
+    }
+    // A replay of the first dead letter resolves its dead-lettered replay as well (a sibling, not a descendant).
+    const sibling = await replayOf(id, { again: true });
+    assert.equal(sibling.status, 202, sibling.text);
+    assert.equal((await waitFor(sibling.body.invocationId, (body) => !['queued', 'running'].includes(body.status))).status, 'ok');
+    const resolvedNow = (await api.http.get('/v1/dead-letters', { token: alice.key })).body.items as Array<{ id: string; resolvedBy: string | null }>;
+    assert.equal(resolvedNow.find((item) => item.id === firstReplay.body.invocationId)?.resolvedBy, sibling.body.invocationId, 'the latest success of the work');
     await api.http.request('DELETE', `/v1/bindings/${binding.body.id}`, { token: alice.key });
 
     // With room for one run at a time, the next event is admitted: the failed one no longer counts as running.
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // past the events per second spent above
     await api.http.request('PUT', `/v1/admin/tenants/${alice.tenantId}/quota`, { token: api.adminToken, body: { overrides: { ...overrides, concurrentRuns: 1 } } });
     const next = await api.http.post('/v1/events', { token: alice.key, body: { type: 'job.quick' } });
     assert.equal(next.status, 202, next.text);

@@ -27,7 +27,7 @@ const replaySchema = z.strictObject({
 });
 
 const deadLetterViewSchema = invocationViewSchema.extend({
-  resolvedBy: z.uuid().nullable().describe('The latest replay of it that succeeded, if any: replaying it again then needs `again: true`.'),
+  resolvedBy: z.uuid().nullable().describe('The latest replay of its work that succeeded, if any (of it, of a replay of it, or of the dead letter it replays): replaying it again then needs `again: true`.'),
 });
 
 @ApiTags('dead letters')

@@ -66,9 +66,12 @@ export class EventsController {
       lastCount = statuses.length;
       const finished = statuses.filter((invocation) => !isUnfinished(invocation.status));
       const fresh = finished.filter((invocation) => !reported.has(invocation.id)).map((invocation) => invocation.id);
-      const rows = fresh.length === 0 ? [] : await this.invocations.findManyById(tenantId, fresh);
+      // In the order they finished (several may have since the last poll).
+      const rows = fresh.length === 0 ? [] : (await this.invocations.findManyById(tenantId, fresh)).sort(byFinish);
       for (const invocation of rows) reported.add(invocation.id);
-      return { events: rows.map((invocation) => ({ event: 'invocation', data: toInvocationView(invocation) })), done: reported.size === statuses.length };
+      // Done when every invocation the event has now was reported: not by counting, since one reported may have been
+      // deleted since (retention) while a later replay of it still runs.
+      return { events: rows.map((invocation) => ({ event: 'invocation', data: toInvocationView(invocation) })), done: statuses.every((invocation) => reported.has(invocation.id)) };
     });
   }
 
@@ -79,4 +82,9 @@ export class EventsController {
   async get(@CurrentPrincipal() principal: TenantPrincipal, @Param('eventId', new IdParamPipe('event')) eventId: string) {
     return toEventView(await this.events.get(principal.tenant.id, eventId));
   }
+}
+
+/** Finished first, first; ties by id, so that the order is the same on every read. */
+function byFinish(a: { finishedAt: Date | null; id: string }, b: { finishedAt: Date | null; id: string }): number {
+  return (a.finishedAt?.getTime() ?? 0) - (b.finishedAt?.getTime() ?? 0) || a.id.localeCompare(b.id);
 }

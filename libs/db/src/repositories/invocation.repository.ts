@@ -73,21 +73,51 @@ export class InvocationRepository {
   }
 
   /**
-   * For each of these dead letters that a replay ran successfully, the latest such replay's id: a replay of it, or
-   * of one of its replays that was dead-lettered in turn (the chain is followed down).
+   * For each of these dead letters that a replay ran successfully, the latest such replay's id. Replays make a tree:
+   * a dead letter, its replays, theirs when they were dead-lettered in turn. The work is one, so a success anywhere
+   * in the tree resolves every dead letter of it.
    */
   async successfulReplays(tenantId: string, deadLetterIds: readonly string[], client: Pick<PrismaClient, '$queryRaw'> = this.prisma): Promise<Map<string, string>> {
-    if (deadLetterIds.length === 0) return new Map();
-    const rows = await client.$queryRaw<Array<{ root: string; id: string }>>`
-      WITH RECURSIVE chain (root, id, status, created_at) AS (
-        SELECT i.replay_of, i.id, i.status, i.created_at FROM invocations i
-         WHERE i.tenant_id = ${tenantId}::uuid AND i.replay_of IN (${Prisma.join(deadLetterIds.map((id) => Prisma.sql`${id}::uuid`))})
+    const trees = await this.replayTrees(tenantId, deadLetterIds, client);
+    return new Map([...trees].flatMap(([id, tree]) => (tree.resolvedBy === null ? [] : [[id, tree.resolvedBy] as const])));
+  }
+
+  /**
+   * The replay tree of each of these invocations: its root (the first invocation of the work, or the oldest one
+   * retention left), the latest replay in it that succeeded, and one still queued or running.
+   */
+  private async replayTrees(
+    tenantId: string,
+    ids: readonly string[],
+    client: Pick<PrismaClient, '$queryRaw'>,
+  ): Promise<Map<string, { root: string; resolvedBy: string | null; pending: { id: string; status: string } | null }>> {
+    if (ids.length === 0) return new Map();
+    const rows = await client.$queryRaw<Array<{ start: string; root: string; resolved_by: string | null; pending_id: string | null; pending_status: string | null }>>`
+      WITH RECURSIVE up (start, id, replay_of, depth) AS (
+        SELECT i.id, i.id, i.replay_of, 0 FROM invocations i
+         WHERE i.tenant_id = ${tenantId}::uuid AND i.id IN (${Prisma.join(ids.map((id) => Prisma.sql`${id}::uuid`))})
         UNION ALL
-        SELECT c.root, i.id, i.status, i.created_at FROM invocations i JOIN chain c ON i.replay_of = c.id
+        SELECT u.start, i.id, i.replay_of, u.depth + 1 FROM invocations i JOIN up u ON i.id = u.replay_of
+         WHERE i.tenant_id = ${tenantId}::uuid
+      ),
+      roots AS (SELECT DISTINCT ON (start) start, id AS root FROM up ORDER BY start, depth DESC),
+      down (root, id, status, created_at) AS (
+        SELECT r.root, i.id, i.status, i.created_at FROM invocations i JOIN (SELECT DISTINCT root FROM roots) r ON i.replay_of = r.root
+         WHERE i.tenant_id = ${tenantId}::uuid
+        UNION ALL
+        SELECT d.root, i.id, i.status, i.created_at FROM invocations i JOIN down d ON i.replay_of = d.id
          WHERE i.tenant_id = ${tenantId}::uuid
       )
-      SELECT DISTINCT ON (root) root, id FROM chain WHERE status = 'ok' ORDER BY root, created_at DESC, id DESC`;
-    return new Map(rows.map((row) => [row.root, row.id]));
+      SELECT r.start, r.root, ok.id AS resolved_by, pending.id AS pending_id, pending.status AS pending_status
+        FROM roots r
+        LEFT JOIN LATERAL (SELECT d.id FROM down d WHERE d.root = r.root AND d.status = 'ok' ORDER BY d.created_at DESC, d.id DESC LIMIT 1) ok ON true
+        LEFT JOIN LATERAL (SELECT d.id, d.status FROM down d WHERE d.root = r.root AND d.status IN ('queued', 'running') ORDER BY d.created_at, d.id LIMIT 1) pending ON true`;
+    return new Map(
+      rows.map((row) => [
+        row.start,
+        { root: row.root, resolvedBy: row.resolved_by, pending: row.pending_id === null ? null : { id: row.pending_id, status: row.pending_status! } },
+      ]),
+    );
   }
 
   /** Newest first by the time they were dead-lettered. */
@@ -109,18 +139,27 @@ export class InvocationRepository {
    * another version of its plugin, recorded with its audit entry in one
    * transaction: a replay is never made unaudited, nor audited unmade (a
    * caller told of a failure may replay again; it must not run twice). Not
-   * while an earlier replay of it is queued or running (`pending` then): replays
-   * of one dead letter take turns, so two sent at once make one. Nor, unless
-   * `again`, once a replay of it succeeded (`resolved` then): a client that
-   * retries a replay it was not told the outcome of does not run it twice.
+   * while a replay of the same work (anywhere in its replay tree) is queued or
+   * running (`pending` then): replays of one work take turns, so two sent at
+   * once, of the dead letter and of its dead-lettered replay, make one. Nor,
+   * unless `again`, once a replay of the work succeeded (`resolved` then): a
+   * client that retries a replay it was not told the outcome of does not run
+   * it twice.
    */
-  replay(original: Invocation, version: number, traceId: string | null, audit: { actor: string }, again = false): Promise<{ replay: Invocation } | { pending: Invocation } | { resolved: string }> {
+  replay(
+    original: Invocation,
+    version: number,
+    traceId: string | null,
+    audit: { actor: string },
+    again = false,
+  ): Promise<{ replay: Invocation } | { pending: { id: string; status: string } } | { resolved: string }> {
     return this.prisma.$transaction(async (tx) => {
-      await takeTurn(tx, 'replays', original.id);
-      const pending = await tx.invocation.findFirst({ where: { tenantId: original.tenantId, replayOf: original.id, status: { in: ['queued', 'running'] } } });
-      if (pending !== null) return { pending };
-      const resolvedBy = again ? undefined : (await this.successfulReplays(original.tenantId, [original.id], tx)).get(original.id);
-      if (resolvedBy !== undefined) return { resolved: resolvedBy };
+      const { root } = (await this.replayTrees(original.tenantId, [original.id], tx)).get(original.id)!;
+      await takeTurn(tx, 'replays', root);
+      // Read again in turn: a replay made meanwhile is seen.
+      const tree = (await this.replayTrees(original.tenantId, [original.id], tx)).get(original.id)!;
+      if (tree.pending !== null) return { pending: tree.pending };
+      if (!again && tree.resolvedBy !== null) return { resolved: tree.resolvedBy };
       const id = randomUUID();
       const replay = await tx.invocation.create({
         data: {
