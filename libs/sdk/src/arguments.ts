@@ -25,6 +25,18 @@ export function optionalNonNegative(value: unknown, name: string): void {
   }
 }
 
+/** An optional whole number from 0 to `max` (a wait in milliseconds the server caps). */
+export function optionalWholeNumber(value: unknown, name: string, max: number): void {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max)) {
+    throw new TypeError(`${name} must be a whole number from 0 to ${max}, not ${typeof value === 'number' ? String(value) : shown(value)}`);
+  }
+}
+
+/** An optional string (text input). */
+export function optionalString(value: unknown, name: string): void {
+  if (value !== undefined && typeof value !== 'string') throw new TypeError(`${name} must be a string, not ${shown(value)}`);
+}
+
 /** At most one of two ways to give the same thing (`payload` or `payloadBytes`): both would leave one unsent. */
 export function atMostOne(given: Record<string, unknown>): void {
   const names = Object.keys(given).filter((name) => given[name] !== undefined);

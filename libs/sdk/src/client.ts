@@ -1,8 +1,11 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { atMostOne, optionalBytes, optionalJson, optionalNonNegative, requireObject, requireText } from './arguments.js';
+import { atMostOne, optionalBytes, optionalJson, optionalNonNegative, optionalString, optionalWholeNumber, requireObject, requireText } from './arguments.js';
 import { AirlockError } from './errors.js';
 import { Http, type HttpOptions, isTransient, sleep } from './http.js';
 import type { AcceptedEvent, Event, Invocation, InvocationFilter, Invoke, NewEvent, Page } from './types.js';
+
+/** The longest `wait` of a direct call Airlock takes (milliseconds). */
+const MAX_WAIT_MS = 30_000;
 
 const FINISHED = (status: string) => status !== 'queued' && status !== 'running';
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
@@ -47,7 +50,7 @@ export class AirlockClient {
    * (Airlock returns the first event for the same key); without one it is sent
    * once, so that it is never recorded twice.
    */
-  sendEvent(event: NewEvent, options: CallOptions = {}): Promise<AcceptedEvent> {
+  async sendEvent(event: NewEvent, options: CallOptions = {}): Promise<AcceptedEvent> {
     requireObject(event, 'event');
     requireText(event.type, 'event.type');
     atMostOne({ 'event.payload': event.payload, 'event.payloadBytes': event.payloadBytes });
@@ -62,7 +65,7 @@ export class AirlockClient {
     return this.http.json<AcceptedEvent>({ method: 'POST', path: '/v1/events', body, repeatable: event.idempotencyKey !== undefined, ...options });
   }
 
-  getEvent(eventId: string, options: CallOptions = {}): Promise<Event> {
+  async getEvent(eventId: string, options: CallOptions = {}): Promise<Event> {
     requireText(eventId, 'eventId');
     return this.http.json<Event>({ method: 'GET', path: `/v1/events/${encodeURIComponent(eventId)}`, repeatable: true, ...options });
   }
@@ -92,20 +95,21 @@ export class AirlockClient {
    * `wait` was given and it finished in time, else `queued` or `running`
    * (follow it with `waitForInvocation`). Sent once: a failure is the caller's to handle.
    */
-  invoke(pluginId: string, call: Invoke, options: CallOptions = {}): Promise<Invocation> {
+  async invoke(pluginId: string, call: Invoke, options: CallOptions = {}): Promise<Invocation> {
     requireText(pluginId, 'pluginId');
     requireObject(call, 'call');
     requireText(call.export, 'call.export');
     atMostOne({ 'call.input': call.input, 'call.inputBytes': call.inputBytes });
     optionalBytes(call.inputBytes, 'call.inputBytes');
-    optionalNonNegative(call.wait, 'call.wait');
+    optionalString(call.input, 'call.input');
+    optionalWholeNumber(call.wait, 'call.wait', MAX_WAIT_MS);
     const { inputBytes, ...rest } = call;
     const body = inputBytes === undefined ? rest : { ...rest, inputBase64: base64(inputBytes) };
     // The server may hold the answer for `wait`: the client's time limit starts after it.
     return this.http.json<Invocation>({ method: 'POST', path: `/v1/plugins/${encodeURIComponent(pluginId)}/invoke`, body, repeatable: false, timeoutMs: (call.wait ?? 0) + this.timeoutMs, ...options });
   }
 
-  getInvocation(invocationId: string, options: CallOptions = {}): Promise<Invocation> {
+  async getInvocation(invocationId: string, options: CallOptions = {}): Promise<Invocation> {
     requireText(invocationId, 'invocationId');
     return this.http.json<Invocation>({ method: 'GET', path: `/v1/invocations/${encodeURIComponent(invocationId)}`, repeatable: true, ...options });
   }

@@ -167,13 +167,20 @@ async function errorOf(response: Response): Promise<AirlockError> {
   } catch {
     body = undefined;
   }
-  const retryAfter = Number(response.headers.get('retry-after'));
   return new AirlockError(
     response.status,
     body?.error?.code ?? 'http_error',
     body?.error?.message ?? `Airlock answered ${response.status}${text === '' ? '' : `: ${text.slice(0, 200)}`}`,
     body?.error?.details,
     body?.requestId ?? response.headers.get('x-request-id') ?? undefined,
-    Number.isFinite(retryAfter) && retryAfter >= 0 && response.headers.has('retry-after') ? retryAfter * 1000 : undefined,
+    retryAfterMs(response.headers.get('retry-after')),
   );
+}
+
+/** `Retry-After` as a wait in milliseconds: seconds, or an HTTP date (a proxy's way); undefined when absent or neither. */
+function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(header)) return Number(header) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

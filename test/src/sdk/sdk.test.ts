@@ -162,20 +162,26 @@ describe('the SDK', () => {
     assert.throws(() => new AirlockClient({ baseUrl } as never), { name: 'TypeError', message: 'apiKey must be a non-empty string, not undefined' });
     assert.throws(() => new AirlockClient(undefined as never), { name: 'TypeError', message: 'options must be an object, not undefined' });
     assert.throws(() => new AirlockClient({ baseUrl, apiKey: alice.key, timeoutMs: Number.NaN }), { name: 'TypeError', message: 'timeoutMs must be a finite number, 0 or more, not NaN' });
-    assert.throws(() => airlock.sendEvent(undefined as never), { name: 'TypeError', message: 'event must be an object, not undefined' });
+    // Refused as a rejected promise, as every other failure of a call is (a bare .catch() sees it).
+    await assert.rejects(airlock.sendEvent(undefined as never), { name: 'TypeError', message: 'event must be an object, not undefined' });
     // Both payloads given: refused, rather than one sent and the other dropped.
-    assert.throws(() => airlock.sendEvent({ type: 'order.created', payload: 'x', payloadBytes: new Uint8Array([1]) }), {
+    await assert.rejects(airlock.sendEvent({ type: 'order.created', payload: 'x', payloadBytes: new Uint8Array([1]) }), {
       name: 'TypeError',
       message: 'give event.payload or event.payloadBytes, not both',
     });
-    assert.throws(() => airlock.invoke(pluginId, { export: 'greet', input: 'a', inputBytes: new Uint8Array([1]) }), { message: 'give call.input or call.inputBytes, not both' });
-    assert.throws(() => airlock.invoke(undefined as never, { export: 'greet' }), { message: 'pluginId must be a non-empty string, not undefined' });
+    await assert.rejects(airlock.invoke(pluginId, { export: 'greet', input: 'a', inputBytes: new Uint8Array([1]) }), { message: 'give call.input or call.inputBytes, not both' });
+    await assert.rejects(airlock.invoke(undefined as never, { export: 'greet' }), { message: 'pluginId must be a non-empty string, not undefined' });
+    // What Airlock would refuse: a wait that is not whole milliseconds up to its 30 s, an input that is not text.
+    for (const wait of [1.5, 30_001, -1]) {
+      await assert.rejects(airlock.invoke(pluginId, { export: 'greet', wait }), { name: 'TypeError', message: `call.wait must be a whole number from 0 to 30000, not ${wait}` });
+    }
+    await assert.rejects(airlock.invoke(pluginId, { export: 'greet', input: 5 as never }), { name: 'TypeError', message: 'call.input must be a string, not number' });
     await assert.rejects(airlock.waitForResults(undefined as never), { name: 'TypeError', message: 'eventId must be a non-empty string, not undefined' });
     // A payload JSON cannot carry, or would change.
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
     for (const [payload, reason] of [[{ n: 10n }, /BigInt/], [cycle, /circular/], [{ ratio: Number.NaN }, /NaN has no JSON form/], [() => 1, /a function has no JSON form/], [{ on: { click: () => 1 } }, /a function has no JSON form/]] as const) {
-      assert.throws(() => airlock.sendEvent({ type: 'order.created', payload, idempotencyKey: 'never-sent' }), (error: Error) => error.name === 'TypeError' && /^event\.payload cannot be sent as JSON: /.test(error.message) && reason.test(error.message));
+      await assert.rejects(airlock.sendEvent({ type: 'order.created', payload, idempotencyKey: 'never-sent' }), (error: Error) => error.name === 'TypeError' && /^event\.payload cannot be sent as JSON: /.test(error.message) && reason.test(error.message));
     }
     await assert.rejects(airlock.waitForInvocation('x', { timeoutMs: Number.NaN }), { name: 'TypeError', message: 'timeoutMs must be a finite number, 0 or more, not NaN' });
   });
@@ -235,6 +241,14 @@ describe('the SDK', () => {
     assert.equal(attempts.length, 2, 'sent again after the 429');
     const again = await client.sendEvent({ type: 'order.created', payload: 3, idempotencyKey: 'order-3' });
     assert.equal(again.eventId, first.eventId);
+    // A Retry-After written as an HTTP date (as some proxies do) is read as the wait until then.
+    const dated = new AirlockClient({
+      baseUrl: api.baseUrl,
+      apiKey: limited.key,
+      fetch: async () => new Response('busy', { status: 429, headers: { 'retry-after': new Date(Date.now() + 5_000).toUTCString() } }),
+    });
+    const waitFor = await dated.sendEvent({ type: 'order.created' }).catch((error: unknown) => error);
+    assert.ok(waitFor instanceof AirlockError && waitFor.retryAfterMs !== undefined && waitFor.retryAfterMs > 3_000 && waitFor.retryAfterMs <= 5_000, String((waitFor as AirlockError).retryAfterMs));
   });
 
   it('verifies webhook deliveries and refuses altered, unsigned and stale ones', async () => {
@@ -260,6 +274,8 @@ describe('the SDK', () => {
     assert.notEqual(altered, delivery.body.toString());
     refusal({ secret, headers: delivery.headers, body: altered });
     refusal({ secret, headers: { ...delivery.headers, 'airlock-signature': undefined }, body: delivery.body });
+    // The right signature with more after it is not the signature Airlock sent.
+    refusal({ secret, headers: { ...delivery.headers, 'airlock-signature': `${String(delivery.headers['airlock-signature'])}zz` }, body: delivery.body });
     refusal({ secret, headers: delivery.headers, body: delivery.body, now: Date.now() + 10 * 60_000 });
     // A tolerance that is not a number (an unset setting) would disable the check: refused. So is a parsed body.
     assert.throws(() => verifyWebhook({ secret, headers: delivery.headers, body: delivery.body, toleranceSeconds: Number(undefined) }), TypeError);
