@@ -59,7 +59,8 @@ export function isPrivateAddress(address: string): boolean {
   const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
   if (isIPv4(bare)) return refusedIPv4.check(bare, 'ipv4');
   if (!isIPv6(bare)) return true;
-  const inner = embeddedIPv4(bare.toLowerCase());
+  // In the one form URLs and resolvers write (zeros compressed, lowercase): 64:ff9b:0:0:0:0:7f00:1 is 64:ff9b::7f00:1.
+  const inner = embeddedIPv4(new URL(`http://[${bare}]/`).hostname.slice(1, -1));
   if (inner !== null) return refusedIPv4.check(inner, 'ipv4');
   return refusedIPv6.check(bare, 'ipv6');
 }
