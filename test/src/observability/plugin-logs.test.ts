@@ -97,6 +97,37 @@ describe('plugin logs: searched and tailed across invocations', () => {
     assert.equal((await api.http.get('/v1/logs')).status, 401);
   });
 
+  it('reads a bounded number of invocations a page: a search that matches little pages on, short, to the end', async () => {
+    // A tenant with many quiet runs (info lines only), then one error, all written as finished runs are.
+    const carol = await createTenantSession(api, 'Carol');
+    const quiet = (n: number) => ({
+      tenantId: carol.tenantId, pluginId, version: 1, exportName: 'talk', status: 'ok',
+      finishedAt: new Date(Date.UTC(2026, 0, 1) + n * 1000), logs: [{ level: 'info', message: `quiet ${n}`, atMs: 0 }],
+    });
+    await api.database.prisma.invocation.createMany({ data: Array.from({ length: 2_500 }, (_, n) => quiet(n)) });
+    const loud = await api.database.prisma.invocation.create({ data: { ...quiet(3_000), logs: [{ level: 'error', message: 'the one error', atMs: 0 }] } });
+
+    const first = await api.http.get('/v1/logs?level=error&limit=10', { token: carol.key });
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(first.body.items, [], 'no error among the invocations this page read');
+    assert.ok(first.body.nextCursor, 'and more to read');
+    const pages = [first.body];
+    while (pages.at(-1).nextCursor !== null && pages.length < 10) {
+      pages.push((await api.http.get(`/v1/logs?level=error&limit=10&cursor=${pages.at(-1).nextCursor}`, { token: carol.key })).body);
+    }
+    assert.equal(pages.at(-1).nextCursor, null, 'the pages end');
+    assert.deepEqual(pages.flatMap((page) => page.items.map((entry: { invocationId: string; message: string }) => [entry.invocationId, entry.message])), [[loud.id, 'the one error']]);
+    // Every quiet line is found too, each once, across pages that read so many invocations each.
+    const infos: string[] = [];
+    for (let cursor: string | null = ''; cursor !== null; ) {
+      const page: { items: Array<{ message: string }>; nextCursor: string | null } = (await api.http.get(`/v1/logs?level=info&limit=200${cursor === '' ? '' : `&cursor=${cursor}`}`, { token: carol.key })).body;
+      infos.push(...page.items.map((entry) => entry.message));
+      cursor = page.nextCursor;
+    }
+    assert.equal(infos.length, 2_501);
+    assert.equal(new Set(infos).size, 2_501);
+  });
+
   it("tails new lines as Server-Sent Events, and none of them to another tenant", async () => {
     const stream = readSse(`${api.baseUrl}/v1/logs/stream?pluginId=${pluginId}&level=error`, alice.key);
     // Bob follows everything of his, and Alice's plugin by id: neither shows him Alice's lines.

@@ -55,7 +55,8 @@ export class LogFollower {
         this.sent.set(key, entry.finishedAt.getTime());
         fresh.push(entry);
       }
-      readAll = entries.length < PAGE || next === null;
+      // A page may be short and still not the last (a page reads so many invocations at most): only no `next` is the end.
+      readAll = next === null;
       if (next !== null) after = next;
     }
     // A backlog larger than a poll reads holds the horizon where reading stopped, and the next poll goes on from there.

@@ -68,7 +68,10 @@ export class LogsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: "Search the tenant's plugin log lines, oldest first (page on with nextCursor)" })
+  @ApiOperation({
+    summary:
+      "Search the tenant's plugin log lines, oldest first (page on with nextCursor). A page reads at most 2,000 invocations: it may be short, even empty, while nextCursor is set; the last page's nextCursor is null",
+  })
   @ZodResponse(200, logPageSchema, 'A page of log lines.')
   async search(@CurrentPrincipal() principal: TenantPrincipal, @ZodQuery(searchLogsQuerySchema) query: z.output<typeof searchLogsQuerySchema>) {
     const { entries, next } = await this.logs.search(

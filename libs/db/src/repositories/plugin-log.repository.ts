@@ -33,6 +33,12 @@ interface LogRow {
   finished_at: Date;
 }
 
+/** Invocations one page reads at most: a filter that matches little (a level no line has) does not read them all. */
+export const LOG_SCAN_INVOCATIONS = 2000;
+
+/** A cursor past every line of its invocation: the next page starts at the invocation after it. */
+const PAST_LAST_LINE = 2 ** 31 - 1;
+
 /**
  * Plugin logs (Extism `log_*`), searched across a tenant's finished
  * invocations. The lines live with their invocation (capped per policy); this
@@ -41,12 +47,26 @@ interface LogRow {
 export class PluginLogRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
+  /**
+   * A page of lines. It reads at most LOG_SCAN_INVOCATIONS invocations: when they hold fewer matching lines than
+   * `limit`, the page is short (even empty) and `next` goes on after the last of them; `next` is null only at the end.
+   */
   async search(
     tenantId: string,
     filter: { pluginId?: string | undefined; levels: readonly string[]; since?: Date | undefined },
     page: { limit: number; after?: LogCursor | undefined },
   ): Promise<{ entries: PluginLogEntry[]; next: LogCursor | null }> {
     const after = page.after ?? { finishedAt: filter.since ?? new Date(0), invocationId: '00000000-0000-0000-0000-000000000000', line: -1 };
+    const since = filter.since ?? new Date(0);
+    const pluginId = filter.pluginId ?? null;
+    // The last invocation this page may read (null: fewer are left), found on the (tenant, finished_at) index.
+    const [boundary] = await this.prisma.$queryRaw<Array<{ finished_at: Date; id: string }>>`
+      SELECT i.finished_at, i.id FROM invocations i
+       WHERE i.tenant_id = ${tenantId}::uuid AND i.finished_at >= ${since} AND i.finished_at >= ${after.finishedAt}
+         AND (i.finished_at, i.id) >= (${after.finishedAt}::timestamptz, ${after.invocationId}::uuid)
+         AND (${pluginId}::uuid IS NULL OR i.plugin_id = ${pluginId}::uuid)
+       ORDER BY i.finished_at, i.id
+       OFFSET ${LOG_SCAN_INVOCATIONS - 1} LIMIT 1`;
     const rows = await this.prisma.$queryRaw<LogRow[]>`
       SELECT i.id AS invocation_id, i.plugin_id, i.version, l.ordinality - 1 AS line,
              l.value->>'level' AS level, l.value->>'message' AS message,
@@ -55,9 +75,10 @@ export class PluginLogRepository {
         FROM invocations i
         CROSS JOIN LATERAL jsonb_array_elements(i.logs) WITH ORDINALITY AS l(value, ordinality)
        WHERE i.tenant_id = ${tenantId}::uuid
-         AND i.finished_at >= ${after.finishedAt}
+         AND i.finished_at >= ${since} AND i.finished_at >= ${after.finishedAt}
          AND (i.finished_at, i.id, l.ordinality - 1) > (${after.finishedAt}::timestamptz, ${after.invocationId}::uuid, ${after.line}::bigint)
-         AND (${filter.pluginId ?? null}::uuid IS NULL OR i.plugin_id = ${filter.pluginId ?? null}::uuid)
+         AND (${boundary === undefined}::boolean OR (i.finished_at, i.id) <= (${boundary?.finished_at ?? null}::timestamptz, ${boundary?.id ?? null}::uuid))
+         AND (${pluginId}::uuid IS NULL OR i.plugin_id = ${pluginId}::uuid)
          AND l.value->>'level' = ANY(${[...filter.levels]}::text[])
        ORDER BY i.finished_at, i.id, l.ordinality
        LIMIT ${page.limit + 1}`;
@@ -74,6 +95,7 @@ export class PluginLogRepository {
       finishedAt: row.finished_at,
     }));
     const last = entries.at(-1);
-    return { entries, next: !more || last === undefined ? null : { finishedAt: last.finishedAt, invocationId: last.invocationId, line: last.line } };
+    if (more && last !== undefined) return { entries, next: { finishedAt: last.finishedAt, invocationId: last.invocationId, line: last.line } };
+    return { entries, next: boundary === undefined ? null : { finishedAt: boundary.finished_at, invocationId: boundary.id, line: PAST_LAST_LINE } };
   }
 }
