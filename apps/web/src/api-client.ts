@@ -7,10 +7,15 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details: unknown,
+    /** From `Retry-After` (429, 503): how long to wait before trying again. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
 }
+
+/** How a stream ended: Airlock's `timeout` (with where to open it again, when it says) or the stream closed. */
+export type StreamEnd = { end: 'timeout'; since?: string } | { end: 'closed' };
 
 /** The tenant API key lives for the tab only (sessionStorage): closing it signs out. */
 const KEY_ITEM = 'airlock.apiKey';
@@ -78,21 +83,25 @@ export class ApiClient {
 
   /**
    * Reads a Server-Sent Events stream until `signal` aborts it or Airlock
-   * ends it; resolves with how it ended (`timeout`: open it again). A key
-   * revoked meanwhile (`unauthenticated`) signs out like a 401.
+   * ends it; resolves with how it ended (`timeout`: open it again, from its
+   * `since`). A refusal is an ApiError in the API's words, as for any request;
+   * a key revoked meanwhile (`unauthenticated`) signs out like a 401.
    */
-  async stream(path: string, signal: AbortSignal, onMessage: (message: EventSourceMessage) => void): Promise<'timeout' | 'closed'> {
-    const response = await fetch(path, { headers: { authorization: `Bearer ${this.key}`, accept: 'text/event-stream' }, signal });
-    if (!response.ok || response.body === null) {
-      if (response.status === 401) this.onUnauthorized?.();
-      throw new ApiError(response.status, 'stream_refused', `The stream could not be opened (${response.status}).`, undefined);
+  async stream(path: string, signal: AbortSignal, onMessage: (message: EventSourceMessage) => void): Promise<StreamEnd> {
+    let response: Response;
+    try {
+      response = await fetch(path, { headers: { authorization: `Bearer ${this.key}`, accept: 'text/event-stream' }, signal });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw unreachable(error);
     }
-    let ended: 'timeout' | 'closed' | undefined;
+    if (!response.ok || response.body === null) throw await this.errorOf(response);
+    let ended: StreamEnd | undefined;
     const parser = createParser({
       onEvent: (message) => {
-        if (message.event === 'timeout') ended = 'timeout';
+        if (message.event === 'timeout') ended = { end: 'timeout', ...sinceOf(message.data) };
         else if (message.event === 'unauthenticated') {
-          ended = 'closed';
+          ended = { end: 'closed' };
           this.onUnauthorized?.();
         } else onMessage(message);
       },
@@ -101,7 +110,7 @@ export class ApiClient {
     try {
       while (ended === undefined) {
         const { done, value } = await reader.read();
-        if (done) return 'closed';
+        if (done) return { end: 'closed' };
         parser.feed(value);
       }
       return ended;
@@ -118,19 +127,35 @@ export class ApiClient {
       const sent = body === undefined ? null : body instanceof Blob ? body : JSON.stringify(body);
       response = await fetch(path, { method, headers, body: sent });
     } catch (error) {
-      throw new ApiError(0, 'unreachable', `The API did not answer (${error instanceof Error ? error.message : String(error)}).`, undefined);
+      throw unreachable(error);
     }
+    if (!response.ok) throw await this.errorOf(response);
     const text = await response.text();
     const parsed = text === '' ? undefined : parseJson(text);
-    if (response.ok) {
-      // A 2xx that is not Airlock's JSON (a proxy's page) is not an answer to build on.
-      if (text !== '' && parsed === undefined) throw new ApiError(response.status, 'unexpected_response', `Expected JSON from ${path}, got ${response.headers.get('content-type') ?? 'no content type'}.`, undefined);
-      return parsed as T;
-    }
-    if (response.status === 401) this.onUnauthorized?.();
-    const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-    throw new ApiError(response.status, error?.code ?? 'http_error', error?.message ?? `The API answered ${response.status}.`, error?.details);
+    // A 2xx that is not Airlock's JSON (a proxy's page) is not an answer to build on.
+    if (text !== '' && parsed === undefined) throw new ApiError(response.status, 'unexpected_response', `Expected JSON from ${path}, got ${response.headers.get('content-type') ?? 'no content type'}.`, undefined);
+    return parsed as T;
   }
+
+  /** An error answer as an ApiError in the API's words (a 401 signs out). */
+  private async errorOf(response: Response): Promise<ApiError> {
+    if (response.status === 401) this.onUnauthorized?.();
+    const text = await response.text().catch(() => '');
+    const error = (parseJson(text) as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+    const retryAfter = response.headers.get('retry-after');
+    const retryAfterMs = retryAfter !== null && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) * 1000 : undefined;
+    return new ApiError(response.status, error?.code ?? 'http_error', error?.message ?? `The API answered ${response.status}.`, error?.details, retryAfterMs);
+  }
+}
+
+function unreachable(error: unknown): ApiError {
+  return new ApiError(0, 'unreachable', `The API did not answer (${error instanceof Error ? error.message : String(error)}).`, undefined);
+}
+
+/** The `since` a `timeout` event carries, where the stream is to be opened again. */
+function sinceOf(data: string): { since?: string } {
+  const since = (parseJson(data) as { since?: unknown } | undefined)?.since;
+  return typeof since === 'string' ? { since } : {};
 }
 
 function parseJson(text: string): unknown {

@@ -72,10 +72,12 @@ export class BindingsPanel {
 
   /**
    * Switches to `plugin` at once: the rows of the plugin shown before go (their
-   * controls would act on it), and nothing can be bound until `offer` names
-   * this plugin's exports.
+   * controls would act on it), so does what was typed for a new binding of
+   * it, and nothing can be bound until `offer` names this plugin's exports.
    */
   async open(plugin: Plugin): Promise<void> {
+    // What was typed for another plugin's binding (secrets above all) is not offered for this one's.
+    if (plugin.id !== this.plugin?.id) for (const field of [this.event, this.config, this.secrets]) field.value = '';
     this.plugin = plugin;
     fill(this.list);
     this.settings = new Map();

@@ -1,4 +1,4 @@
-import type { ApiClient, LogEntry, Plugin } from './api-client.js';
+import { type ApiClient, ApiError, type LogEntry, type Plugin } from './api-client.js';
 import { h, untrusted } from './dom.js';
 import { explain } from './explain.js';
 
@@ -7,6 +7,16 @@ const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 const KEPT_LINES = 500;
 /** Following starts this far back, so the lines of the runs just made are there. */
 const LOOK_BACK_MS = 15 * 60_000;
+/** Refusals that may pass: no answer (0), too many streams or requests (429), Airlock not ready (502-504). */
+const RETRIED = new Set([0, 429, 502, 503, 504]);
+
+/** Waits `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
 
 /** The plugin's log lines across its runs, followed live (Server-Sent Events) while open. */
 export class LogsPanel {
@@ -51,30 +61,41 @@ export class LogsPanel {
     void this.run(plugin, controller.signal, new Date(Date.now() - LOOK_BACK_MS).toISOString());
   }
 
-  /** Follows until stopped; Airlock ends a stream after a while, and it is opened again from the last line seen. */
+  /**
+   * Follows until stopped. Airlock ends a stream after a while, saying where to open it again (`since`), which
+   * misses nothing; a stream that could not be opened for a while (too many open, Airlock restarting, the network
+   * away) is opened again after `Retry-After` or a growing wait. Only a refusal waiting cannot change stops it.
+   */
   private async run(plugin: Plugin, signal: AbortSignal, since: string): Promise<void> {
     let from = since;
-    this.status.textContent = 'following';
+    let failures = 0;
     while (!signal.aborted) {
       const query = new URLSearchParams({ pluginId: plugin.id, level: this.level.value, since: from });
       try {
+        this.status.textContent = 'following';
         const ended = await this.client.stream(`/v1/logs/stream?${query}`, signal, (message) => {
           if (message.event !== 'log') return;
-          const entry = JSON.parse(message.data) as LogEntry;
-          from = entry.at;
-          this.add(entry);
+          failures = 0;
+          this.add(JSON.parse(message.data) as LogEntry);
         });
-        if (ended === 'closed' && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 1000));
+        failures = 0;
+        if (ended.end === 'timeout' && ended.since !== undefined) from = ended.since;
+        if (ended.end === 'closed') await sleep(1000, signal);
       } catch (error) {
         if (signal.aborted) return;
-        this.status.textContent = `stopped: ${explain(error)}`;
-        return;
+        if (!(error instanceof ApiError) || !RETRIED.has(error.status)) {
+          this.status.textContent = `stopped: ${explain(error)}`;
+          return;
+        }
+        const waitMs = error.retryAfterMs ?? Math.min(30_000, 1000 * 2 ** failures++);
+        this.status.textContent = `${explain(error)} Trying again in ${Math.ceil(waitMs / 1000)} s.`;
+        await sleep(waitMs, signal);
       }
     }
   }
 
   private add(entry: LogEntry): void {
-    // A stream opened again from the last line's time repeats the lines of that instant.
+    // A stream opened again from its `since` repeats the lines of its last few seconds.
     const key = `${entry.invocationId}:${entry.line}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);

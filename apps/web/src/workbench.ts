@@ -44,6 +44,8 @@ export class Workbench {
   readonly element: HTMLElement;
   private readonly editor: CodeEditor;
   private plugin: Plugin | null = null;
+  /** The plugin whose own source is in the editor (what compiling makes a version of); null while another's loads. */
+  private editing: Plugin | null = null;
   private versions: Version[] = [];
   private selected: Version | null = null;
 
@@ -161,7 +163,7 @@ export class Workbench {
    * when there were some, and they are kept.
    */
   keepUnsavedEdits(): boolean {
-    const plugin = this.plugin;
+    const plugin = this.editing;
     if (plugin === null || !this.unsaved) return false;
     return keepEdits({
       tenantId: this.tenant.id,
@@ -186,8 +188,8 @@ export class Workbench {
       return;
     }
     await this.selectPlugin(plugin);
-    // Another plugin opened meanwhile: they wait for the next sign-in.
-    if (this.plugin !== plugin) return;
+    // Another plugin opened meanwhile, or its source failed to load: they wait for the next sign-in.
+    if (this.editing !== plugin) return;
     this.editor.restore(kept.source);
     if (kept.tests !== undefined) this.tests.restore(kept.tests);
     forgetKeptEdits();
@@ -230,7 +232,8 @@ export class Workbench {
       ...plugins.map((plugin) => {
         const item = h('li', { className: plugin.id === this.plugin?.id ? 'selected' : '' }, h('button', { className: 'link', testId: `plugin-${plugin.name}` }, untrusted(plugin.name)));
         item.addEventListener('click', () => {
-          if (plugin.id === this.plugin?.id || this.keepEdits()) return;
+          // The plugin open already, unless its source failed to load: clicked again, it is loaded again.
+          if (plugin.id === this.editing?.id || this.keepEdits()) return;
           void this.notice.guard(() => this.selectPlugin(plugin));
         });
         return item;
@@ -243,6 +246,7 @@ export class Workbench {
   private async selectPlugin(plugin: Plugin, template: PluginSource = templateSource(FIRST_TEMPLATE)): Promise<void> {
     this.plugin = plugin;
     // Until the plugin's own source is in the editor, nothing may be compiled or uploaded as a version of it.
+    this.editing = null;
     this.compileButton.disabled = true;
     this.uploadInput.disabled = true;
     fill(this.title, untrusted(plugin.name));
@@ -261,13 +265,12 @@ export class Workbench {
     if (this.plugin !== plugin) return;
     this.versions = versions;
     this.bindings.offer(plugin, versions);
-    this.compileButton.disabled = false;
-    this.uploadInput.disabled = false;
     this.renderVersions();
     const latest = this.versions.at(-1);
     if (latest === undefined) {
       this.editor.load(template);
       this.tests.load([]);
+      this.holdSourceOf(plugin);
       this.notice.say('No versions yet: compile the source to make version 1.');
     } else {
       await this.selectVersion(latest.number);
@@ -295,7 +298,15 @@ export class Workbench {
         this.editor.load(start);
         this.notice.say(`Version ${number} was uploaded as a module: it has no source here. The editor holds a template; compiling makes a new version from it.`);
       }
+      this.holdSourceOf(plugin);
     });
+  }
+
+  /** `plugin`'s own source is in the editor now: compiling or uploading makes a version of it. */
+  private holdSourceOf(plugin: Plugin): void {
+    this.editing = plugin;
+    this.compileButton.disabled = false;
+    this.uploadInput.disabled = false;
   }
 
   private renderVersions(): void {
@@ -317,8 +328,9 @@ export class Workbench {
   }
 
   private async compile(): Promise<void> {
-    const plugin = this.plugin;
-    if (plugin === null) return;
+    // Ctrl+S as well as the button: never while another plugin's source is still in the editor.
+    const plugin = this.editing;
+    if (plugin === null || plugin !== this.plugin) return;
     const source = this.editor.source;
     const testsText = this.tests.typed;
     let tests: unknown[];
@@ -352,7 +364,7 @@ export class Workbench {
       this.notice.say(explain(error), true);
     } finally {
       // Another plugin opened meanwhile turns it back on once its own source is in the editor.
-      if (this.plugin === plugin) this.compileButton.disabled = false;
+      if (this.editing === plugin) this.compileButton.disabled = false;
     }
   }
 
@@ -389,9 +401,9 @@ export class Workbench {
 
   /** A module built with any Extism PDK becomes the next version, as it is. */
   private async upload(): Promise<void> {
-    const plugin = this.plugin;
+    const plugin = this.editing;
     const file = this.uploadInput.files?.[0];
-    if (plugin === null || file === undefined) return;
+    if (plugin === null || plugin !== this.plugin || file === undefined) return;
     this.notice.say(`Uploading ${file.name}…`);
     this.uploadInput.disabled = true;
     await this.notice.guard(async () => {
@@ -404,7 +416,7 @@ export class Workbench {
       } finally {
         this.uploadInput.value = '';
         // As for a compile: another plugin opened meanwhile turns it back on itself.
-        if (this.plugin === plugin) this.uploadInput.disabled = false;
+        if (this.editing === plugin) this.uploadInput.disabled = false;
       }
     });
   }
@@ -472,6 +484,11 @@ export class Workbench {
 
   /** True when the developer chose to keep edits that are not compiled yet rather than load another source over them. */
   private keepEdits(): boolean {
-    return this.unsaved && !confirm('The source or the declared tests have changes not compiled into a version. Discard them?');
+    if (!this.unsaved) return false;
+    if (!confirm('The source or the declared tests have changes not compiled into a version. Discard them?')) return true;
+    // Discarded: not kept for a next sign-in either, should what replaces them fail to load.
+    this.editor.markSaved();
+    this.tests.markSaved(this.tests.typed);
+    return false;
   }
 }

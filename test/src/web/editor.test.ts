@@ -367,6 +367,86 @@ describe('the web editor', () => {
     await page.close();
   });
 
+  it("never makes one plugin's source a version of another, nor offers one plugin's binding secrets to another", async () => {
+    const gus = await createTenantSession(api, 'Gus');
+    const withSource = async (name: string) => {
+      const id = (await api.http.post('/v1/plugins', { token: gus.key, body: { name } })).body.id as string;
+      const source = { files: { 'index.ts': `// ${name}-marker\nimport { Host } from "@airlock/plugin-pdk";\nexport function greet(): i32 {\n  Host.outputString("${name}");\n  return 0;\n}\n` } };
+      const made = await api.http.post(`/v1/plugins/${id}/versions`, { token: gus.key, body: { language: 'assemblyscript', source } });
+      assert.equal(made.status, 201, made.text);
+      return id;
+    };
+    await withSource('alpha');
+    const betaId = await withSource('beta');
+    const page = await signIn(gus.key);
+    await page.getByTestId('plugin-alpha').click();
+    await page.locator('.monaco-editor .view-lines').getByText('alpha-marker').waitFor();
+    await page.getByTestId('binding-event').fill('order.created');
+    await page.getByTestId('binding-secrets').fill('{"API_TOKEN": "alpha-secret"}');
+
+    // Beta's source cannot be read for a moment: the editor still holds alpha's, and nothing compiles it as beta's.
+    await page.route(`**/v1/plugins/${betaId}/versions/1`, (route) =>
+      route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'not_ready', message: 'Airlock is not ready: retry.' } }) }),
+    );
+    await page.getByTestId('plugin-beta').click();
+    await page.getByText('Airlock is not ready: retry.').waitFor();
+    assert.equal(await page.getByTestId('compile').isDisabled(), true, 'compile is off');
+    await page.locator('.monaco-editor .view-lines').click();
+    await page.keyboard.press('ControlOrMeta+S');
+    assert.deepEqual([await page.getByTestId('binding-event').inputValue(), await page.getByTestId('binding-secrets').inputValue()], ['', ''], "alpha's binding form is not beta's");
+    await page.unroute(`**/v1/plugins/${betaId}/versions/1`);
+    // Clicked again, beta is loaded again, and compiles as itself.
+    await page.getByTestId('plugin-beta').click();
+    await page.locator('.monaco-editor .view-lines').getByText('beta-marker').waitFor();
+    await page.getByTestId('compile').click();
+    await page.getByText('It compiles to the same module as version 1: no new version.').waitFor();
+    const versions = (await api.http.get(`/v1/plugins/${betaId}/versions`, { token: gus.key })).body.items;
+    assert.equal(versions.length, 1, 'no version of beta was made from alpha');
+    assert.deepEqual((page as Page & { problems?: string[] }).problems, []);
+    await page.close();
+  });
+
+  it('drops edits the developer chose to discard, even when the key is refused as the next plugin opens', async () => {
+    const hal = await createTenantSession(api, 'Hal');
+    for (const name of ['first', 'second']) await api.http.post('/v1/plugins', { token: hal.key, body: { name } });
+    const page = await signIn(hal.key);
+    await page.getByTestId('plugin-first').click();
+    await page.getByText('No versions yet').waitFor();
+    await page.locator('.monaco-editor .view-lines').click();
+    await page.keyboard.press('ControlOrMeta+End');
+    await page.keyboard.insertText('// work to throw away\n');
+    const revoked = await api.http.delete(`/v1/admin/tenants/${hal.tenantId}/keys/${hal.keyId}`, { token: api.adminToken });
+    assert.equal(revoked.status, 200, revoked.text);
+    page.once('dialog', (dialog) => void dialog.accept()); // "Discard them?": yes
+    await page.getByTestId('plugin-second').click();
+    await page.getByText('Your key or token is no longer accepted').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('airlock.keptEdits')), null, 'nothing kept for the next sign-in');
+    await page.close();
+  });
+
+  it('follows logs again after a stream is refused for a while (too many open), saying so meanwhile', async () => {
+    const ivy = await createTenantSession(api, 'Ivy');
+    const source = 'import { Host, Log } from "@airlock/plugin-pdk";\nexport function note(): i32 {\n  Log.warn("noted " + Host.inputString());\n  return 0;\n}\n';
+    await publishAndBind(api, ivy, { name: 'noter', template: 'hello', event: 'order.created', exportName: 'note', wasm: await compileSource(source) });
+    const event = await api.http.post('/v1/events', { token: ivy.key, body: { type: 'order.created', payload: 'once' } });
+    assert.equal((await waitUntilFinished(api, ivy.key, event.body.invocations[0].id)).status, 'ok');
+    const page = await signIn(ivy.key);
+    await page.getByTestId('plugin-noter').click();
+    await page.getByTestId('plugin-title').getByText('noter').waitFor();
+    let refusals = 0;
+    await page.route('**/v1/logs/stream?*', (route) => {
+      if (refusals++ > 0) return route.continue();
+      const body = { error: { code: 'quota_exceeded', message: 'This tenant has 50 streams open: close one, or retry in 2 s.', details: { limit: 'streams' } } };
+      return route.fulfill({ status: 429, headers: { 'retry-after': '2' }, contentType: 'application/json', body: JSON.stringify(body) });
+    });
+    await page.getByTestId('logs-panel').locator('summary').click();
+    await page.getByTestId('log-status').getByText('close one, or retry in 2 s.').waitFor();
+    await page.getByTestId('log-status').getByText('Trying again in 2 s.').waitFor();
+    await page.getByTestId('plugin-logs').getByText('noted "once"').waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByTestId('log-status').textContent(), 'following');
+    await page.close();
+  });
+
   it("follows a plugin's log lines as its runs write them, from the level chosen up", async () => {
     const hana = await createTenantSession(api, 'Hana');
     const source = 'import { Host, Log } from "@airlock/plugin-pdk";\nexport function note(): i32 {\n  Log.info("detail of " + Host.inputString());\n  Log.warn("saw " + Host.inputString());\n  return 0;\n}\n';
