@@ -49,6 +49,8 @@ const airlockEnv = {
   AIRLOCK_ADMIN_TOKEN: `at_bench_${randomBytes(16).toString('hex')}`,
   AIRLOCK_REDIS_PREFIX: prefix,
   AIRLOCK_DATA_DIR: `/tmp/${prefix}`,
+  // The API and the workers, started apart, seal and open binding secrets with the same keys.
+  AIRLOCK_SECRETS_KEYS: `k1:${randomBytes(32).toString('base64')}`,
   LOG_LEVEL: 'error',
 };
 /** With AIRLOCK_BENCH_CPU_PROFILES=<dir>, Airlock's processes write V8 CPU profiles there when they exit. */

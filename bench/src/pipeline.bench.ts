@@ -155,6 +155,8 @@ const airlockEnv = {
   AIRLOCK_ADMIN_TOKEN: adminToken,
   AIRLOCK_REDIS_PREFIX: prefix,
   AIRLOCK_DATA_DIR: `/tmp/${prefix}`,
+  // The API and the workers, started apart, seal and open binding secrets with the same keys.
+  AIRLOCK_SECRETS_KEYS: `k1:${randomBytes(32).toString('base64')}`,
   LOG_LEVEL: 'error',
 };
 /** Starts `node <args>` and resolves once it prints `readyText`. */

@@ -3,11 +3,12 @@
 // when none is configured. `node main.js api` or `node main.js worker` starts
 // one of them alone, for production, where both DATABASE_URL and REDIS_URL are required.
 import { telemetry } from './instrumentation.js';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AddressInfo, isIPv6 } from 'node:net';
 import { resolveAdminToken } from '@airlock/api/admin-token';
-import { resolveSecretBox } from '@airlock/api/secrets';
+import { resolveSecretBox, SECRETS_KEYS_FILE } from '@airlock/api/secrets';
 import { createApiApp } from '@airlock/api/api-app';
 import { EDITOR_PATH, webEditorDirectory } from '@airlock/api/web-editor';
 import { ConfigError, loadConfig, type AirlockConfig } from '@airlock/config';
@@ -52,7 +53,17 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
         'serve one process only. Run "npm start" to start the API and the worker together with them.',
     );
   }
-  await mkdir(config.dataDir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+  // The API seals binding and webhook secrets, the worker opens them: processes started apart, each with a key of
+  // its own made in its own data dir, could not (every run with secrets would fail). One started alone uses the
+  // keys it is given, or those a start of both left in a data dir it shares, never new ones of its own.
+  if (role !== 'all' && config.secretsKeys === undefined && !existsSync(join(config.dataDir, SECRETS_KEYS_FILE))) {
+    throw new LaunchError(
+      `Starting the ${role} alone needs AIRLOCK_SECRETS_KEYS, the same for every API and worker process: they seal and open ` +
+        `binding and webhook secrets. Make one with: node -e "console.log('k1:'+require('crypto').randomBytes(32).toString('base64'))"`,
+    );
+  }
+  // Made for this process's user only: it holds the database, the queue, the keys.
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
     throw new LaunchError(`The data dir ${config.dataDir} (AIRLOCK_DATA_DIR) cannot be made: ${error.message}.`);
   });
   const closers: Array<() => Promise<unknown>> = [];
@@ -62,7 +73,15 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
   try {
     // The embedded database and the private Redis keep their files in the data dir: one process at a time.
     if (config.databaseUrl === undefined || config.redisUrl === undefined) {
-      closers.push(await lockDataDir(config.dataDir, (error) => console.error(`The lock on ${config.dataDir} was lost: ${error.message}`)));
+      closers.push(
+        await lockDataDir(config.dataDir, (error) => {
+          // Another process took the data dir (this one stalled for longer than the lock lasts, and looked dead): two
+          // on the same database files lose writes, so this one stops.
+          console.error(`The lock on ${config.dataDir} was lost (${error.message}): another Airlock process took the data dir. Stopping.`);
+          process.exitCode = 1;
+          process.kill(process.pid, 'SIGTERM');
+        }),
+      );
     }
     if (shutdownRequested()) return close;
     const redis = await resolveRedis(config);
@@ -162,7 +181,13 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
       lines.push('worker: ready');
     }
     // A generated admin token's hash is written only now: a start that failed before kept none of a token never shown.
-    await keepAdminToken?.();
+    await keepAdminToken?.().catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+      throw new LaunchError(
+        'Another Airlock process on this data dir generated an admin token at the same time, and kept it: this one stops. ' +
+          'Start it again (it then takes that token), or set AIRLOCK_ADMIN_TOKEN for every process.',
+      );
+    });
     console.log(`Airlock is running.\n${lines.map((line) => `  ${line}`).join('\n')}`);
     return close;
   } catch (error) {
@@ -182,7 +207,7 @@ async function main(): Promise<void> {
   process.off('SIGTERM', stopWhileStarting);
   if (stopSignal !== undefined) {
     await close();
-    process.exit(0);
+    process.exit(); // 0, unless a failure set process.exitCode (the data dir's lock lost)
   }
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -195,7 +220,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, deadlineMs).unref();
     close().then(
-      () => process.exit(0),
+      () => process.exit(), // 0, unless a failure set process.exitCode (the data dir's lock lost)
       () => process.exit(1),
     );
   };

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -41,7 +41,9 @@ export interface PrivateRedisOptions {
  * machine's. `noeviction`: BullMQ's keys must never be evicted.
  */
 export async function startPrivateRedis(options: PrivateRedisOptions): Promise<PrivateRedis> {
-  await mkdir(options.dir, { recursive: true });
+  // The queue's append-only file holds events' jobs: this process's user's only, tightened on a directory made before.
+  await mkdir(options.dir, { recursive: true, mode: 0o700 });
+  await chmod(options.dir, 0o700);
   await stopLeftoverServer(join(options.dir, 'redis.pid'));
   // A free port found is not a port held: another process may take it first. A port of our own choosing is tried
   // again with another; one the caller asked for is the caller's to free.

@@ -1,4 +1,4 @@
-import { mkdir, statfs } from 'node:fs/promises';
+import { chmod, mkdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -145,7 +145,10 @@ async function requireFreeSpace(directory: string, minFreeBytes: number): Promis
 
 async function openPglite(dataDir: string, shouldMigrate: boolean, minFreeDiskBytes: number): Promise<Database> {
   const directory = join(dataDir, 'pgdata');
-  await mkdir(directory, { recursive: true });
+  // Tenants' payloads, outputs, sources and key-value data: this process's user's only (PGlite makes its files
+  // readable by all; a directory no one else may enter keeps them in), and tightened on a directory made before.
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  await chmod(directory, 0o700);
   const pglite = await PGlite.create(directory);
   const appliedMigrations = shouldMigrate ? await migrate(new PgliteSqlExecutor(pglite, pglite)) : [];
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });

@@ -64,4 +64,23 @@ describe('migration runner', () => {
       await second.end();
     }
   });
+
+  it('lets several processes migrate a new database at once: one applies, the others find it done', async () => {
+    const empty = await createFreshDatabase();
+    const clients = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const each = new pg.Client({ connectionString: empty.url });
+        await each.connect();
+        return each;
+      }),
+    );
+    try {
+      const first = [migration('20260101000000_first', 'CREATE TABLE first (id int);')];
+      const results = await Promise.all(clients.map((each) => applyMigrations(new PgSqlExecutor(each), first)));
+      assert.deepEqual(results.flat(), ['20260101000000_first'], 'applied once, and no process failed');
+    } finally {
+      await Promise.all(clients.map((each) => each.end()));
+      await empty.drop();
+    }
+  });
 });

@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { HttpClient } from '../support/http-client.js';
 import { boundPort } from '../support/airlock-processes.js';
-import { spawnLauncher } from '../support/launcher-process.js';
+import { type LauncherProcess, spawnLauncher } from '../support/launcher-process.js';
 import { wat } from '../support/wasm.js';
+
+const MIGRATE_CLI = fileURLToPath(new URL('../../../apps/launcher/dist/migrate-cli.js', import.meta.url));
 
 describe('npm start with nothing configured', () => {
   let cwd: string;
@@ -83,8 +88,40 @@ describe('npm start with nothing configured', () => {
       assert.match(intruder.stderr(), /\.airlock is in use by another Airlock process/);
       assert.doesNotMatch(intruder.stderr(), /\n\s+at /, 'no stack trace');
       assert.equal((await http.get('/readyz')).status, 200, 'the running one is untouched');
+      // So is migrating its embedded database from beside it.
+      const migrating = spawn(process.execPath, [MIGRATE_CLI], { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...isolation } });
+      let migrateErr = '';
+      migrating.stderr.setEncoding('utf8').on('data', (chunk: string) => (migrateErr += chunk));
+      const [migrateCode] = await once(migrating, 'exit');
+      assert.equal(migrateCode, 1);
+      assert.match(migrateErr, /\.airlock is in use by another Airlock process/);
+      assert.equal((await http.get('/readyz')).status, 200);
+      // What it keeps (tenants' data, the queue, the keys) is its user's only.
+      for (const directory of ['.airlock', '.airlock/pgdata']) assert.equal((await stat(join(cwd, directory))).mode & 0o777, 0o700, directory);
     } finally {
       assert.equal(await second.stop(), 0);
+    }
+  });
+
+  it('stops when another process took its data dir while it stalled (its lock lapsed), leaving that one running', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'airlock-start-'));
+    const stalled = spawnLauncher(fresh, { PORT: '0', ...isolation });
+    let taker: LauncherProcess | undefined;
+    try {
+      await stalled.running();
+      stalled.child.kill('SIGSTOP'); // a VM paused, or a thread blocked, for longer than the lock lasts
+      await new Promise((resolve) => setTimeout(resolve, 11_000));
+      taker = spawnLauncher(fresh, { PORT: '0', ...isolation });
+      const http = new HttpClient(`http://127.0.0.1:${boundPort(await taker.running())}`);
+      stalled.child.kill('SIGCONT');
+      assert.equal(await stalled.exited(), 1);
+      assert.match(stalled.stderr(), /was lost .*another Airlock process took the data dir\. Stopping\./);
+      assert.equal((await http.get('/readyz')).status, 200, 'the one that took it runs on');
+    } finally {
+      stalled.child.kill('SIGCONT');
+      stalled.child.kill('SIGKILL');
+      if (taker !== undefined) assert.equal(await taker.stop(), 0);
+      await rm(fresh, { recursive: true, force: true });
     }
   });
 
@@ -144,5 +181,19 @@ describe('npm start with nothing configured', () => {
     const launcher = spawnLauncher(cwd, { PORT: '0', ...isolation }, ['api']);
     assert.equal(await launcher.exited(), 1);
     assert.match(launcher.stderr(), /needs DATABASE_URL and REDIS_URL/);
+  });
+
+  it('refuses to start a worker alone without the secrets keys every process must share, saying how to make one', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'airlock-start-'));
+    try {
+      const servers = { DATABASE_URL: 'postgresql://127.0.0.1:5432/test', REDIS_URL: 'redis://127.0.0.1:6379' };
+      const launcher = spawnLauncher(fresh, { ...servers, ...isolation }, ['worker']);
+      assert.equal(await launcher.exited(), 1);
+      assert.match(launcher.stderr(), /Starting the worker alone needs AIRLOCK_SECRETS_KEYS, the same for every API and worker process/);
+      assert.doesNotMatch(launcher.stderr(), /\n\s+at /, 'no stack trace');
+      assert.ok(!(await readdir(fresh)).includes('.airlock'), 'no key of its own was made');
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
   });
 });

@@ -23,16 +23,17 @@ export class MigrationChecksumError extends Error {
  * @returns the names of the migrations it applied.
  */
 export async function applyMigrations(sql: SqlExecutor, migrations: readonly MigrationFile[]): Promise<string[]> {
-  await sql.exec(`
-    CREATE TABLE IF NOT EXISTS "${HISTORY_TABLE}" (
-      "name" TEXT PRIMARY KEY,
-      "checksum" TEXT NOT NULL,
-      "applied_at" TIMESTAMPTZ NOT NULL DEFAULT now()
-    )`);
-  // A session lock: a second process starting at the same time waits here, then
-  // finds the migrations already recorded. `sql` must be one connection.
+  // A session lock, taken first: a second process starting at the same time waits here, then finds the
+  // migrations already recorded (even the history table's creation races on a new database otherwise: two
+  // CREATE TABLE IF NOT EXISTS at once fail one of them). `sql` must be one connection.
   await sql.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
   try {
+    await sql.exec(`
+      CREATE TABLE IF NOT EXISTS "${HISTORY_TABLE}" (
+        "name" TEXT PRIMARY KEY,
+        "checksum" TEXT NOT NULL,
+        "applied_at" TIMESTAMPTZ NOT NULL DEFAULT now()
+      )`);
     const rows = await sql.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM "${HISTORY_TABLE}"`);
     const applied = new Map(rows.map((row) => [row.name, row.checksum]));
     const newlyApplied: string[] = [];
