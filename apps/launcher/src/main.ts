@@ -46,7 +46,13 @@ const stopWhileStarting = (signal: NodeJS.Signals) => {
   console.log(`Airlock is stopping (${signal}) as soon as what it started so far can be closed.`);
 };
 
-async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<void>> {
+/** Closes what a start opened, last first; `lastResort` stops only what must not outlive the process, at once. */
+interface Launched {
+  close(): Promise<void>;
+  lastResort(): Promise<void>;
+}
+
+async function launch(role: Role, config: AirlockConfig): Promise<Launched> {
   if (role !== 'all' && (config.databaseUrl === undefined || config.redisUrl === undefined)) {
     throw new LaunchError(
       `Starting the ${role} alone needs DATABASE_URL and REDIS_URL: the embedded database and the private Redis ` +
@@ -67,26 +73,34 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
     throw new LaunchError(`The data dir ${config.dataDir} (AIRLOCK_DATA_DIR) cannot be made: ${error.message}.`);
   });
   const closers: Array<() => Promise<unknown>> = [];
+  // The private Redis (a child that would outlive this process) and the data dir's lock (held until it is stale):
+  // released even when closing the rest takes too long.
+  const lastResorts: Array<() => Promise<unknown>> = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer().catch((error: unknown) => console.error(error));
+  };
+  const launched: Launched = {
+    close,
+    lastResort: async () => void (await Promise.all(lastResorts.map((stop) => stop().catch(() => undefined)))),
   };
   try {
     // The embedded database and the private Redis keep their files in the data dir: one process at a time.
     if (config.databaseUrl === undefined || config.redisUrl === undefined) {
-      closers.push(
-        await lockDataDir(config.dataDir, (error) => {
-          // Another process took the data dir (this one stalled for longer than the lock lasts, and looked dead): two
-          // on the same database files lose writes, so this one stops.
-          console.error(`The lock on ${config.dataDir} was lost (${error.message}): another Airlock process took the data dir. Stopping.`);
-          process.exitCode = 1;
-          process.kill(process.pid, 'SIGTERM');
-        }),
-      );
+      const release = await lockDataDir(config.dataDir, (error) => {
+        // Another process took the data dir (this one stalled for longer than the lock lasts, and looked dead): two
+        // on the same database files lose writes, so this one stops.
+        console.error(`The lock on ${config.dataDir} was lost (${error.message}): another Airlock process took the data dir. Stopping.`);
+        process.exitCode = 1;
+        process.kill(process.pid, 'SIGTERM');
+      });
+      closers.push(release);
+      lastResorts.push(release);
     }
-    if (shutdownRequested()) return close;
+    if (shutdownRequested()) return launched;
     const redis = await resolveRedis(config);
     closers.push(redis.stop);
-    if (shutdownRequested()) return close;
+    lastResorts.push(redis.stop);
+    if (shutdownRequested()) return launched;
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, minFreeDiskBytes: config.minFreeDiskBytes }).catch((error: unknown) => {
       if (config.databaseUrl !== undefined) throw error;
       const message = error instanceof Error ? error.message : String(error);
@@ -96,7 +110,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
       );
     });
     closers.push(() => database.close());
-    if (shutdownRequested()) return close;
+    if (shutdownRequested()) return launched;
     // Tenants' spans go to their trace store from now on; the last ones are written before the database closes.
     const spans = new SpanRepository(database.prisma, database.sql);
     telemetry.spanStore.attach((batch) => spans.insertMany(batch));
@@ -189,7 +203,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<() => Promise<
       );
     });
     console.log(`Airlock is running.\n${lines.map((line) => `  ${line}`).join('\n')}`);
-    return close;
+    return launched;
   } catch (error) {
     await close();
     throw error;
@@ -202,7 +216,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   process.on('SIGINT', stopWhileStarting);
   process.on('SIGTERM', stopWhileStarting);
-  const close = await launch(role, config);
+  const { close, lastResort } = await launch(role, config);
   process.off('SIGINT', stopWhileStarting);
   process.off('SIGTERM', stopWhileStarting);
   if (stopSignal !== undefined) {
@@ -217,7 +231,10 @@ async function main(): Promise<void> {
     const deadlineMs = config.shutdownDrainMs + SHUTDOWN_MARGIN_MS;
     setTimeout(() => {
       console.error(`Airlock did not stop within ${deadlineMs / 1000} s; exiting anyway.`);
-      process.exit(1);
+      // Not leaving a private redis-server running, nor the data dir locked until the lock is stale.
+      const exit = () => process.exit(1);
+      setTimeout(exit, 2_000).unref();
+      void lastResort().then(exit, exit);
     }, deadlineMs).unref();
     close().then(
       () => process.exit(), // 0, unless a failure set process.exitCode (the data dir's lock lost)

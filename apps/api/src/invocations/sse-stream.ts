@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { AirlockConfig } from '@airlock/config';
 import { AppError, AppErrorCode } from '@airlock/errors';
 import type { Request, Response } from 'express';
@@ -28,7 +28,7 @@ export interface StreamPoll {
  * whichever process finishes the work. A client that stops reading is not
  * polled for more: the next poll waits until what was written has drained.
  */
-export async function streamUntilDone(request: Request, response: Response, maxMs: number, poll: () => Promise<StreamPoll>): Promise<void> {
+export async function streamUntilDone(request: Request, response: Response, maxMs: number, poll: () => Promise<StreamPoll>, ending?: AbortSignal): Promise<void> {
   response.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
   response.flushHeaders();
   let open = true;
@@ -50,8 +50,10 @@ export async function streamUntilDone(request: Request, response: Response, maxM
   let lastWrite = Date.now();
   let resume: Record<string, unknown> = {};
   while (open) {
-    if (Date.now() - started >= maxMs) {
-      await write(`event: timeout\ndata: ${JSON.stringify({ reconnect: true, afterMs: maxMs, ...resume })}\n\n`);
+    // Its time is up, or this API is shutting down (an open stream would hold its HTTP server open): the client
+    // opens it again, here after a restart or on another API process, and misses nothing.
+    if (Date.now() - started >= maxMs || ending?.aborted === true) {
+      await write(`event: timeout\ndata: ${JSON.stringify({ reconnect: true, afterMs: Math.min(maxMs, Date.now() - started), ...resume })}\n\n`);
       break;
     }
     const { events, done, closed, resume: resumeNow } = await poll();
@@ -83,14 +85,20 @@ const STREAM_RETRY_AFTER_SECONDS = 5;
  * the database, and one tenant's thousands would slow every tenant's requests.
  */
 @Injectable()
-export class EventStreams {
+export class EventStreams implements BeforeApplicationShutdown {
   /** Open streams by tenant; a tenant with none has no entry. */
   private readonly open = new Map<string, number>();
+  /** Aborted as the API shuts down: every open stream ends, telling its client to reconnect. */
+  private readonly shuttingDown = new AbortController();
 
   constructor(
     @Inject(API_CONFIG) private readonly config: AirlockConfig,
     private readonly authenticator: TenantAuthenticator,
   ) {}
+
+  beforeApplicationShutdown(): void {
+    this.shuttingDown.abort();
+  }
 
   async follow(principal: TenantPrincipal, request: Request, response: Response, poll: () => Promise<StreamPoll>): Promise<void> {
     // A client that left while the route looked up what it follows has come and gone: its 'close' has passed,
@@ -133,6 +141,6 @@ export class EventStreams {
         }
       }
       return poll();
-    });
+    }, this.shuttingDown.signal);
   }
 }
