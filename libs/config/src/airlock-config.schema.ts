@@ -2,19 +2,48 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 
-const port = z.coerce.number().int().min(0).max(65535);
-
-const urlWithProtocols = (protocols: readonly string[]) =>
+/**
+ * A whole number written in digits, then held to `limits`. Not `Number()`'s reading, which takes `0x10` as 16,
+ * `1e3` as 1000 and `3000.0` as 3000: a value that is not what it looks like is refused, not read as another.
+ */
+const whole = (limits: z.ZodNumber) =>
   z
     .string()
     .trim()
+    .regex(/^\d+$/, 'must be a whole number written in digits')
+    .transform(Number)
+    .pipe(limits);
+
+const port = whole(z.number().int().min(0).max(65535));
+
+const parsedUrl = (value: string): URL | null => {
+  try {
+    return new URL(value);
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * A URL of one of `protocols` that names a host (`redis://`, `redis:/cache:6379` or a typo like it would quietly
+ * mean another server, the client library's default). `hostless` allows a URL without a host when it says where to
+ * connect otherwise (PostgreSQL's `?host=/run/postgresql` socket directory).
+ */
+const urlWithProtocols = (protocols: readonly string[], hostless: (url: URL) => boolean = () => false) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => protocols.includes(parsedUrl(value)?.protocol ?? ''), `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`)
     .refine((value) => {
-      try {
-        return protocols.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+      const url = parsedUrl(value);
+      return url === null || !protocols.includes(url.protocol) || (value.slice(url.protocol.length).startsWith('//') && (url.hostname !== '' || hostless(url)));
+    }, 'must name a host after "//"');
+
+/** A Redis URL's path is its database number, or nothing. */
+const redisUrl = urlWithProtocols(['redis:', 'rediss:']).refine((value) => {
+  const url = parsedUrl(value);
+  return url === null || /^\/?(\d+)?$/.test(url.pathname);
+}, 'must have a database number, or nothing, after the host (redis://host:6379/0)');
 
 /** Treats an empty variable like an unset one, so `FOO= npm start` means "use the default". */
 const emptyAsUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
@@ -26,9 +55,9 @@ const emptyAsUndefined = (value: unknown) => (typeof value === 'string' && value
 export const airlockConfigSchema = z.object({
   HOST: z.preprocess(emptyAsUndefined, z.string().trim().min(1).default('0.0.0.0')),
   PORT: z.preprocess(emptyAsUndefined, port.default(3000)),
-  DATABASE_URL: z.preprocess(emptyAsUndefined, urlWithProtocols(['postgres:', 'postgresql:']).optional()),
-  REDIS_URL: z.preprocess(emptyAsUndefined, urlWithProtocols(['redis:', 'rediss:']).optional()),
-  AIRLOCK_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./.airlock')),
+  DATABASE_URL: z.preprocess(emptyAsUndefined, urlWithProtocols(['postgres:', 'postgresql:'], (url) => url.searchParams.has('host')).optional()),
+  REDIS_URL: z.preprocess(emptyAsUndefined, redisUrl.optional()),
+  AIRLOCK_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().trim().default('./.airlock')),
   AIRLOCK_ADMIN_TOKEN: z.preprocess(
     emptyAsUndefined,
     // Sent as `Authorization: Bearer <token>`, which ends at the first space: a token with one could never be sent.
@@ -41,10 +70,10 @@ export const airlockConfigSchema = z.object({
       .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'must be 1-64 letters, digits, ":", "_" or "-"')
       .default('airlock'),
   ),
-  AIRLOCK_BODY_LIMIT_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1024).default(5 * 1024 * 1024)),
-  AIRLOCK_MODULE_UPLOAD_LIMIT_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1024).default(64 * 1024 * 1024)),
+  AIRLOCK_BODY_LIMIT_BYTES: z.preprocess(emptyAsUndefined, whole(z.number().int().min(1024)).default(5 * 1024 * 1024)),
+  AIRLOCK_MODULE_UPLOAD_LIMIT_BYTES: z.preprocess(emptyAsUndefined, whole(z.number().int().min(1024)).default(64 * 1024 * 1024)),
   AIRLOCK_REDIS_BINARY: z.preprocess(emptyAsUndefined, z.string().default('redis-server')),
-  AIRLOCK_MIN_FREE_DISK_BYTES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(64 * 1024 * 1024)),
+  AIRLOCK_MIN_FREE_DISK_BYTES: z.preprocess(emptyAsUndefined, whole(z.number().int().min(0)).default(64 * 1024 * 1024)),
   AIRLOCK_SECRETS_KEYS: z.preprocess(
     emptyAsUndefined,
     z
@@ -55,16 +84,16 @@ export const airlockConfigSchema = z.object({
       )
       .optional(),
   ),
-  AIRLOCK_JOB_ATTEMPTS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(20).default(4)),
-  AIRLOCK_JOB_LOCK_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(500).max(10 * 60_000).default(30_000)),
-  AIRLOCK_SHUTDOWN_DRAIN_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(10 * 60_000).default(10_000)),
-  AIRLOCK_RETENTION_INTERVAL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).default(3_600_000)),
-  AIRLOCK_RETENTION_BATCH_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(1000)),
-  AIRLOCK_STREAM_MAX_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).max(24 * 3_600_000).default(600_000)),
-  AIRLOCK_STREAMS_PER_TENANT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(50)),
-  AIRLOCK_RECONCILE_INTERVAL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(24 * 3_600_000).default(60_000)),
-  AIRLOCK_EXECUTORS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(256).default(availableParallelism())),
-  AIRLOCK_TENANT_SHARE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(4096).optional()),
+  AIRLOCK_JOB_ATTEMPTS: z.preprocess(emptyAsUndefined, whole(z.number().int().min(1).max(20)).default(4)),
+  AIRLOCK_JOB_LOCK_MS: z.preprocess(emptyAsUndefined, whole(z.number().int().min(500).max(10 * 60_000)).default(30_000)),
+  AIRLOCK_SHUTDOWN_DRAIN_MS: z.preprocess(emptyAsUndefined, whole(z.number().int().min(0).max(10 * 60_000)).default(10_000)),
+  AIRLOCK_RETENTION_INTERVAL_MS: z.preprocess(emptyAsUndefined, whole(z.number().int().min(1000)).default(3_600_000)),
+  AIRLOCK_RETENTION_BATCH_SIZE: z.preprocess(emptyAsUndefined, whole(z.number().int().min(1).max(100_000)).default(1000)),
+  AIRLOCK_STREAM_MAX_MS: z.preprocess(emptyAsUndefined, whole(z.number().int().min(1000).max(24 * 3_600_000)).default(600_000)),
+  AIRLOCK_STREAMS_PER_TENANT: z.preprocess(emptyAsUndefined, whole(z.number().int().min(1).max(100_000)).default(50)),
+  AIRLOCK_RECONCILE_INTERVAL_MS: z.preprocess(emptyAsUndefined, whole(z.number().int().min(100).max(24 * 3_600_000)).default(60_000)),
+  AIRLOCK_EXECUTORS: z.preprocess(emptyAsUndefined, whole(z.number().int().min(1).max(256)).default(availableParallelism())),
+  AIRLOCK_TENANT_SHARE: z.preprocess(emptyAsUndefined, whole(z.number().int().min(1).max(4096)).optional()),
   AIRLOCK_METRICS_PORT: z.preprocess(emptyAsUndefined, port.optional()),
   OTEL_SDK_DISABLED: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false')),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(emptyAsUndefined, urlWithProtocols(['http:', 'https:']).optional()),

@@ -75,6 +75,29 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses numbers that are not written as whole numbers in digits, rather than read them as others', () => {
+    for (const value of ['0x10', '0b11', '1e3', '3000.0', '-1', '12abc']) {
+      assert.throws(() => loadConfig({ PORT: value }, '/srv'), (error: unknown) => error instanceof ConfigError && /^PORT: must be a whole number written in digits/.test(error.problems[0]!), value);
+    }
+    assert.equal(loadConfig({ AIRLOCK_EXECUTORS: ' 3 ' }, '/srv').executors, 3, 'spaces around are not the number');
+  });
+
+  it('refuses database and Redis URLs that name no host (a typo that would mean the library default)', () => {
+    for (const [name, value] of [
+      ['REDIS_URL', 'redis://'],
+      ['REDIS_URL', 'redis:/cache.example:6379'],
+      ['REDIS_URL', 'redis://cache.example:6379/queue'],
+      ['DATABASE_URL', 'postgresql://'],
+      ['DATABASE_URL', 'postgresql:/postgres@db.example:5432/airlock'],
+    ] as const) {
+      assert.throws(() => loadConfig({ [name]: value }, '/srv'), (error: unknown) => error instanceof ConfigError && error.problems[0]!.startsWith(`${name}: `), value);
+    }
+    // A socket directory says where PostgreSQL is without a host name; a Redis database number is a path.
+    assert.equal(loadConfig({ DATABASE_URL: 'postgresql:///airlock?host=/run/postgresql' }, '/srv').databaseUrl, 'postgresql:///airlock?host=/run/postgresql');
+    assert.equal(loadConfig({ REDIS_URL: 'rediss://cache.example:6380/3' }, '/srv').redisUrl, 'rediss://cache.example:6380/3');
+    assert.equal(loadConfig({ AIRLOCK_DATA_DIR: '  /var/lib/airlock ' }, '/srv').dataDir, '/var/lib/airlock', 'spaces around a path are not part of it');
+  });
+
   it('refuses an admin token no Authorization header can carry (one with a space), without printing it', () => {
     assert.throws(
       () => loadConfig({ AIRLOCK_ADMIN_TOKEN: 'correct horse battery staple 1234' }, '/srv'),
