@@ -12,7 +12,7 @@ import { resolveSecretBox, SECRETS_KEYS_FILE } from '@airlock/api/secrets';
 import { createApiApp } from '@airlock/api/api-app';
 import { EDITOR_PATH, webEditorDirectory } from '@airlock/api/web-editor';
 import { ConfigError, loadConfig, type AirlockConfig } from '@airlock/config';
-import { openDatabase, PluginKvRepository, SpanRepository } from '@airlock/db';
+import { MigrationChecksumError, openDatabase, PluginKvRepository, SpanRepository } from '@airlock/db';
 import { DatabaseKvStore } from '@airlock/execution';
 import { createInvocationQueue, createRedisConnection, createWebhookQueue, queueProbe } from '@airlock/queue';
 import { observeExecutorPool, observeQueues } from '@airlock/telemetry';
@@ -20,7 +20,7 @@ import { serveMetrics } from './metrics-server.js';
 import { Sandbox } from '@airlock/sandbox';
 import { createWorkerApp } from '@airlock/worker/worker-app';
 import { DataDirInUseError, lockDataDir } from './data-dir-lock.js';
-import { RedisBinaryMissingError, RedisStartError } from './private-redis.js';
+import { RedisBinaryMissingError, redisAnswers, RedisStartError } from './private-redis.js';
 import { resolveRedis } from './redis-resolution.js';
 
 type Role = 'all' | 'api' | 'worker';
@@ -41,10 +41,41 @@ function shownHostOf(host: string): string {
  */
 let stopSignal: NodeJS.Signals | undefined;
 const shutdownRequested = () => stopSignal !== undefined;
+/** What must not outlive this process, of what the start has opened so far (see Launched.lastResort). */
+let lastResortWhileStarting: (() => Promise<void>) | undefined;
+/** How long a start asked to stop may take to reach a step where it can: a step may wait on a server that is down. */
+const STOP_WHILE_STARTING_MS = 10_000;
 const stopWhileStarting = (signal: NodeJS.Signals) => {
-  stopSignal ??= signal;
+  if (stopSignal !== undefined) return;
+  stopSignal = signal;
   console.log(`Airlock is stopping (${signal}) as soon as what it started so far can be closed.`);
+  setTimeout(() => {
+    console.error(`Airlock did not reach a point where it could stop within ${STOP_WHILE_STARTING_MS / 1000} s; exiting anyway.`);
+    const exit = () => process.exit(1);
+    setTimeout(exit, 2_000).unref();
+    void (lastResortWhileStarting?.() ?? Promise.resolve()).then(exit, exit);
+  }, STOP_WHILE_STARTING_MS).unref();
 };
+
+/** How often a start waiting for Redis says so. */
+const REDIS_WAIT_NOTICE_MS = 10_000;
+
+/**
+ * Waits until Redis answers, saying so every few seconds, or until a stop is asked for: a worker (or an API) must not
+ * start against a Redis that is not there as if it were, nor wait for it in silence. The URL is not printed: it may
+ * hold a password.
+ */
+async function untilRedisAnswers(url: string, origin: string): Promise<void> {
+  let noticed = 0;
+  for (let waited = 0; !(await redisAnswers(url, 1000)); waited += 1000) {
+    if (shutdownRequested()) return;
+    if (waited - noticed >= REDIS_WAIT_NOTICE_MS || waited === 0) {
+      noticed = waited;
+      console.error(`Waiting for Redis (${origin}) to answer${waited === 0 ? '' : `: ${waited / 1000} s so far`}. Start it, or fix REDIS_URL.`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
 
 /** Closes what a start opened, last first; `lastResort` stops only what must not outlive the process, at once. */
 interface Launched {
@@ -83,6 +114,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<Launched> {
     close,
     lastResort: async () => void (await Promise.all(lastResorts.map((stop) => stop().catch(() => undefined)))),
   };
+  lastResortWhileStarting = launched.lastResort;
   try {
     // The embedded database and the private Redis keep their files in the data dir: one process at a time.
     if (config.databaseUrl === undefined || config.redisUrl === undefined) {
@@ -100,10 +132,14 @@ async function launch(role: Role, config: AirlockConfig): Promise<Launched> {
     const redis = await resolveRedis(config);
     closers.push(redis.stop);
     lastResorts.push(redis.stop);
+    if (redis.origin === 'REDIS_URL') await untilRedisAnswers(redis.url, redis.origin);
     if (shutdownRequested()) return launched;
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, minFreeDiskBytes: config.minFreeDiskBytes }).catch((error: unknown) => {
-      if (config.databaseUrl !== undefined) throw error;
       const message = error instanceof Error ? error.message : String(error);
+      if (config.databaseUrl !== undefined) {
+        if (error instanceof MigrationChecksumError) throw error;
+        throw new LaunchError(`PostgreSQL (DATABASE_URL) could not be opened: ${message}. Check that it runs and that the URL's host, port, database, user and password are right.`);
+      }
       throw new LaunchError(
         `The embedded database in ${join(config.dataDir, 'pgdata')} could not be opened (${message}). If the disk is full, free some space; ` +
           'if the directory is damaged, restore it from a backup, or move it away to start with an empty database.',
@@ -251,7 +287,8 @@ main().catch((error: unknown) => {
     error instanceof LaunchError ||
     error instanceof RedisBinaryMissingError ||
     error instanceof RedisStartError ||
-    error instanceof DataDirInUseError;
+    error instanceof DataDirInUseError ||
+    error instanceof MigrationChecksumError;
   console.error(known ? (error as Error).message : error);
   process.exit(1);
 });

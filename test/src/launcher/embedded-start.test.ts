@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { HttpClient } from '../support/http-client.js';
 import { boundPort } from '../support/airlock-processes.js';
-import { type LauncherProcess, spawnLauncher } from '../support/launcher-process.js';
+import { freePort, type LauncherProcess, spawnLauncher } from '../support/launcher-process.js';
 import { wat } from '../support/wasm.js';
 
 const MIGRATE_CLI = fileURLToPath(new URL('../../../apps/launcher/dist/migrate-cli.js', import.meta.url));
@@ -181,6 +181,25 @@ describe('npm start with nothing configured', () => {
     const launcher = spawnLauncher(cwd, { PORT: '0', ...isolation }, ['api']);
     assert.equal(await launcher.exited(), 1);
     assert.match(launcher.stderr(), /needs DATABASE_URL and REDIS_URL/);
+  });
+
+  it('waits for a Redis that does not answer, saying so, stops at once when asked meanwhile, and names a database it cannot open', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'airlock-start-'));
+    const keys = { AIRLOCK_SECRETS_KEYS: `k1:${randomBytes(32).toString('base64')}` };
+    try {
+      const waiting = spawnLauncher(fresh, { DATABASE_URL: 'postgresql://127.0.0.1:5432/test', REDIS_URL: `redis://127.0.0.1:${await freePort()}`, ...keys, ...isolation }, ['worker']);
+      for (let tries = 0; tries < 100 && !waiting.stderr().includes('Waiting for Redis (REDIS_URL) to answer'); tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.match(waiting.stderr(), /Waiting for Redis \(REDIS_URL\) to answer\. Start it, or fix REDIS_URL\./);
+      assert.equal(await waiting.stop(), 0, waiting.stderr());
+      assert.doesNotMatch(waiting.stderr(), /exiting anyway/);
+
+      const unreachable = spawnLauncher(fresh, { DATABASE_URL: 'postgresql://127.0.0.1:1/test', REDIS_URL: 'redis://127.0.0.1:6379', ...keys, ...isolation }, ['worker']);
+      assert.equal(await unreachable.exited(), 1);
+      assert.match(unreachable.stderr(), /^PostgreSQL \(DATABASE_URL\) could not be opened: .*ECONNREFUSED/m);
+      assert.doesNotMatch(unreachable.stderr(), /\n\s+at /, 'no stack trace');
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
   });
 
   it('refuses to start a worker alone without the secrets keys every process must share, saying how to make one', async () => {
