@@ -57,6 +57,17 @@ const stopWhileStarting = (signal: NodeJS.Signals) => {
   }, STOP_WHILE_STARTING_MS).unref();
 };
 
+/** Why a server could not listen, naming the variables that say where. */
+function cannotListen(what: string, portVariable: string, host: string, port: number, error: NodeJS.ErrnoException): string {
+  if (error.code === 'EADDRINUSE') {
+    return `Port ${port} on ${host} is taken by another program: stop it, or set ${portVariable} to another port (0 lets the system pick one).`;
+  }
+  if (error.code === 'ENOTFOUND' || error.code === 'EADDRNOTAVAIL' || error.code === 'EAI_AGAIN') {
+    return `The ${what} cannot listen on ${host}: no interface of this machine has that address (HOST: an address such as 0.0.0.0, 127.0.0.1 or ::).`;
+  }
+  return `The ${what} cannot listen on ${host}:${port} (HOST, ${portVariable}): ${error.message}.`;
+}
+
 /** How often a start waiting for Redis says so. */
 const REDIS_WAIT_NOTICE_MS = 10_000;
 
@@ -124,6 +135,9 @@ async function launch(role: Role, config: AirlockConfig): Promise<Launched> {
         console.error(`The lock on ${config.dataDir} was lost (${error.message}): another Airlock process took the data dir. Stopping.`);
         process.exitCode = 1;
         process.kill(process.pid, 'SIGTERM');
+      }).catch((error: unknown) => {
+        if (error instanceof DataDirInUseError) throw error;
+        throw new LaunchError(`The data dir ${config.dataDir} (AIRLOCK_DATA_DIR) cannot be used: ${error instanceof Error ? error.message : String(error)}.`);
       });
       closers.push(release);
       lastResorts.push(release);
@@ -172,7 +186,9 @@ async function launch(role: Role, config: AirlockConfig): Promise<Launched> {
     closers.push(() => Promise.all(probedQueues.map((queue) => queue.close())));
     observeQueues(probedQueues.map(queueProbe));
     if (config.metricsPort !== undefined) {
-      const server = await serveMetrics(config.host, config.metricsPort);
+      const server = await serveMetrics(config.host, config.metricsPort).catch((error: NodeJS.ErrnoException) => {
+        throw new LaunchError(cannotListen('metrics', 'AIRLOCK_METRICS_PORT', config.host, config.metricsPort!, error));
+      });
       closers.push(() => new Promise((resolve) => server.close(resolve)));
       lines.push(`metrics: http://${shownHostOf(config.host)}:${(server.address() as AddressInfo).port}/metrics`);
     }
@@ -201,8 +217,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<Launched> {
       });
       closers.push(() => api.close());
       await api.listen(config.port, config.host).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EADDRINUSE') throw error;
-        throw new LaunchError(`Port ${config.port} on ${config.host} is taken by another program: stop it, or set PORT to another port (0 lets the system pick one).`);
+        throw new LaunchError(cannotListen('API', 'PORT', config.host, config.port, error));
       });
       const shownHost = shownHostOf(config.host);
       // The port bound, which PORT=0 leaves to the system.

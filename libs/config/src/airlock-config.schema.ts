@@ -82,6 +82,10 @@ export const airlockConfigSchema = z.object({
         /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=)*$/,
         'must be a comma-separated list of <id>:<32 random bytes in base64>, the first one current',
       )
+      .refine((keys) => {
+        const ids = keys.split(',').map((key) => key.split(':')[0]);
+        return new Set(ids).size === ids.length;
+      }, 'must give each key its own id (a sealed secret names the id of the key that opens it)')
       .optional(),
   ),
   AIRLOCK_JOB_ATTEMPTS: z.preprocess(emptyAsUndefined, whole(z.number().int().min(1).max(20)).default(4)),

@@ -98,6 +98,11 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ AIRLOCK_DATA_DIR: '  /var/lib/airlock ' }, '/srv').dataDir, '/var/lib/airlock', 'spaces around a path are not part of it');
   });
 
+  it('refuses secrets keys that share an id', () => {
+    const key = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+    assert.throws(() => loadConfig({ AIRLOCK_SECRETS_KEYS: `${key},${key}` }, '/srv'), (error: unknown) => error instanceof ConfigError && /^AIRLOCK_SECRETS_KEYS: must give each key its own id/.test(error.problems[0]!));
+  });
+
   it('refuses an admin token no Authorization header can carry (one with a space), without printing it', () => {
     assert.throws(
       () => loadConfig({ AIRLOCK_ADMIN_TOKEN: 'correct horse battery staple 1234' }, '/srv'),

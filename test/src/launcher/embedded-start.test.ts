@@ -158,6 +158,18 @@ describe('npm start with nothing configured', () => {
     }
   });
 
+  it('says which setting is wrong when it cannot listen where HOST says, without a stack trace', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'airlock-start-'));
+    try {
+      const launcher = spawnLauncher(fresh, { HOST: 'no-such-host.invalid', PORT: '0', ...isolation });
+      assert.equal(await launcher.exited(), 1);
+      assert.match(launcher.stderr(), /The API cannot listen on no-such-host\.invalid: no interface of this machine has that address \(HOST/);
+      assert.doesNotMatch(launcher.stderr(), /\n\s+at /, 'no stack trace');
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
+  });
+
   it("says it is not ready, and why, while the embedded database's disk has less room than it keeps free", async () => {
     const fresh = await mkdtemp(join(tmpdir(), 'airlock-start-'));
     // More free space than any disk has: the state of a full one, as /readyz sees it.
