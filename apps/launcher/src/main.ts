@@ -20,8 +20,9 @@ import { serveMetrics } from './metrics-server.js';
 import { Sandbox } from '@airlock/sandbox';
 import { createWorkerApp } from '@airlock/worker/worker-app';
 import { DataDirInUseError, lockDataDir } from './data-dir-lock.js';
-import { RedisBinaryMissingError, redisAnswers, RedisStartError } from './private-redis.js';
-import { resolveRedis } from './redis-resolution.js';
+import { cannotListen } from './listen-errors.js';
+import { RedisBinaryMissingError, RedisStartError } from './private-redis.js';
+import { resolveRedis, untilRedisAnswers } from './redis-resolution.js';
 
 type Role = 'all' | 'api' | 'worker';
 /** What closing may take beyond the worker's drain (connections, executors, the embedded database). */
@@ -56,37 +57,6 @@ const stopWhileStarting = (signal: NodeJS.Signals) => {
     void (lastResortWhileStarting?.() ?? Promise.resolve()).then(exit, exit);
   }, STOP_WHILE_STARTING_MS).unref();
 };
-
-/** Why a server could not listen, naming the variables that say where. */
-function cannotListen(what: string, portVariable: string, host: string, port: number, error: NodeJS.ErrnoException): string {
-  if (error.code === 'EADDRINUSE') {
-    return `Port ${port} on ${host} is taken by another program: stop it, or set ${portVariable} to another port (0 lets the system pick one).`;
-  }
-  if (error.code === 'ENOTFOUND' || error.code === 'EADDRNOTAVAIL' || error.code === 'EAI_AGAIN') {
-    return `The ${what} cannot listen on ${host}: no interface of this machine has that address (HOST: an address such as 0.0.0.0, 127.0.0.1 or ::).`;
-  }
-  return `The ${what} cannot listen on ${host}:${port} (HOST, ${portVariable}): ${error.message}.`;
-}
-
-/** How often a start waiting for Redis says so. */
-const REDIS_WAIT_NOTICE_MS = 10_000;
-
-/**
- * Waits until Redis answers, saying so every few seconds, or until a stop is asked for: a worker (or an API) must not
- * start against a Redis that is not there as if it were, nor wait for it in silence. The URL is not printed: it may
- * hold a password.
- */
-async function untilRedisAnswers(url: string, origin: string): Promise<void> {
-  let noticed = 0;
-  for (let waited = 0; !(await redisAnswers(url, 1000)); waited += 1000) {
-    if (shutdownRequested()) return;
-    if (waited - noticed >= REDIS_WAIT_NOTICE_MS || waited === 0) {
-      noticed = waited;
-      console.error(`Waiting for Redis (${origin}) to answer${waited === 0 ? '' : `: ${waited / 1000} s so far`}. Start it, or fix REDIS_URL.`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-}
 
 /** Closes what a start opened, last first; `lastResort` stops only what must not outlive the process, at once. */
 interface Launched {
@@ -146,7 +116,7 @@ async function launch(role: Role, config: AirlockConfig): Promise<Launched> {
     const redis = await resolveRedis(config);
     closers.push(redis.stop);
     lastResorts.push(redis.stop);
-    if (redis.origin === 'REDIS_URL') await untilRedisAnswers(redis.url, redis.origin);
+    if (redis.origin === 'REDIS_URL') await untilRedisAnswers(redis.url, redis.origin, shutdownRequested);
     if (shutdownRequested()) return launched;
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, minFreeDiskBytes: config.minFreeDiskBytes }).catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);

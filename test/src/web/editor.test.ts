@@ -193,6 +193,8 @@ describe('the web editor', () => {
       await page.getByTestId('new-plugin-template').selectOption(template);
       await page.getByTestId('create-plugin').click();
       await page.getByTestId('plugin-title').getByText(`t-${template}`).waitFor();
+      // The title shows at once; the template is in the editor once the plugin's versions (none) were read.
+      await page.getByText('No versions yet').waitFor();
       // A line that is wrong for certain: once it is underlined, the language service has read the whole file.
       await page.locator('.monaco-editor .view-lines').click();
       await page.keyboard.press('ControlOrMeta+End');
