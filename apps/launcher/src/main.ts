@@ -46,11 +46,13 @@ const shutdownRequested = () => stopSignal !== undefined;
 let lastResortWhileStarting: (() => Promise<void>) | undefined;
 /** How long a start asked to stop may take to reach a step where it can: a step may wait on a server that is down. */
 const STOP_WHILE_STARTING_MS = 10_000;
+/** The limit on a start asked to stop; once the start reaches a step where it can, the usual stop's limit applies. */
+let startingStopTimer: NodeJS.Timeout | undefined;
 const stopWhileStarting = (signal: NodeJS.Signals) => {
   if (stopSignal !== undefined) return;
   stopSignal = signal;
   console.log(`Airlock is stopping (${signal}) as soon as what it started so far can be closed.`);
-  setTimeout(() => {
+  startingStopTimer = setTimeout(() => {
     console.error(`Airlock did not reach a point where it could stop within ${STOP_WHILE_STARTING_MS / 1000} s; exiting anyway.`);
     const exit = () => process.exit(1);
     setTimeout(exit, 2_000).unref();
@@ -122,7 +124,11 @@ async function launch(role: Role, config: AirlockConfig): Promise<Launched> {
       const message = error instanceof Error ? error.message : String(error);
       if (config.databaseUrl !== undefined) {
         if (error instanceof MigrationChecksumError) throw error;
-        throw new LaunchError(`PostgreSQL (DATABASE_URL) could not be opened: ${message}. Check that it runs and that the URL's host, port, database, user and password are right.`);
+        // Reaching it or signing in failed (not a migration): the URL or the server is the thing to look at.
+        const connecting = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '28P01', '28000', '3D000'].includes(String((error as { code?: unknown }).code));
+        throw new LaunchError(
+          `PostgreSQL (DATABASE_URL) could not be opened: ${message}.` + (connecting ? " Check that it runs and that the URL's host, port, database, user and password are right." : ''),
+        );
       }
       throw new LaunchError(
         `The embedded database in ${join(config.dataDir, 'pgdata')} could not be opened (${message}). If the disk is full, free some space; ` +
@@ -240,10 +246,7 @@ async function main(): Promise<void> {
   const { close, lastResort } = await launch(role, config);
   process.off('SIGINT', stopWhileStarting);
   process.off('SIGTERM', stopWhileStarting);
-  if (stopSignal !== undefined) {
-    await close();
-    process.exit(); // 0, unless a failure set process.exitCode (the data dir's lock lost)
-  }
+  clearTimeout(startingStopTimer);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -264,6 +267,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // Asked to stop while starting: stopped as any running Airlock is, within the same limit (runs may be draining).
+  if (stopSignal !== undefined) stop(stopSignal);
 }
 
 main().catch((error: unknown) => {

@@ -26,8 +26,8 @@ const parsedUrl = (value: string): URL | null => {
 
 /**
  * A URL of one of `protocols` that names a host (`redis://`, `redis:/cache:6379` or a typo like it would quietly
- * mean another server, the client library's default). `hostless` allows a URL without a host when it says where to
- * connect otherwise (PostgreSQL's `?host=/run/postgresql` socket directory).
+ * mean another server, the client library's default). `hostless` allows a URL without a host where that is a form of
+ * its own (PostgreSQL's `postgresql:///airlock`, the default socket, or `?host=/run/postgresql`).
  */
 const urlWithProtocols = (protocols: readonly string[], hostless: (url: URL) => boolean = () => false) =>
   z
@@ -55,7 +55,7 @@ const emptyAsUndefined = (value: unknown) => (typeof value === 'string' && value
 export const airlockConfigSchema = z.object({
   HOST: z.preprocess(emptyAsUndefined, z.string().trim().min(1).default('0.0.0.0')),
   PORT: z.preprocess(emptyAsUndefined, port.default(3000)),
-  DATABASE_URL: z.preprocess(emptyAsUndefined, urlWithProtocols(['postgres:', 'postgresql:'], (url) => url.searchParams.has('host')).optional()),
+  DATABASE_URL: z.preprocess(emptyAsUndefined, urlWithProtocols(['postgres:', 'postgresql:'], (url) => url.searchParams.has('host') || url.pathname.length > 1).optional()),
   REDIS_URL: z.preprocess(emptyAsUndefined, redisUrl.optional()),
   AIRLOCK_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().trim().default('./.airlock')),
   AIRLOCK_ADMIN_TOKEN: z.preprocess(

@@ -94,6 +94,7 @@ describe('loadConfig', () => {
     }
     // A socket directory says where PostgreSQL is without a host name; a Redis database number is a path.
     assert.equal(loadConfig({ DATABASE_URL: 'postgresql:///airlock?host=/run/postgresql' }, '/srv').databaseUrl, 'postgresql:///airlock?host=/run/postgresql');
+    assert.equal(loadConfig({ DATABASE_URL: 'postgresql:///airlock' }, '/srv').databaseUrl, 'postgresql:///airlock', 'the default socket');
     assert.equal(loadConfig({ REDIS_URL: 'rediss://cache.example:6380/3' }, '/srv').redisUrl, 'rediss://cache.example:6380/3');
     assert.equal(loadConfig({ AIRLOCK_DATA_DIR: '  /var/lib/airlock ' }, '/srv').dataDir, '/var/lib/airlock', 'spaces around a path are not part of it');
   });

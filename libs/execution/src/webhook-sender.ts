@@ -86,8 +86,8 @@ export class WebhookSender {
   }
 
   /**
-   * A delivery's job failed for good outside `deliver` (the database failed it on its last attempt, or the queue
-   * gave up on a job that stalled too often): the delivery is shown failed with the reason, not pending forever.
+   * A delivery's job failed for good outside `deliver` (the database failed it on its last attempt): the delivery is
+   * shown failed with the reason, not pending forever.
    */
   async giveUp(tenantId: string, deliveryId: string, reason: string): Promise<void> {
     await this.webhooks.giveUp(tenantId, deliveryId, storableText(`not sent: ${reason}`));

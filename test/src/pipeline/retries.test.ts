@@ -329,6 +329,10 @@ describe('retries of transient failures, final deterministic ones, dead letters'
     assert.equal((await waitFor(sibling.body.invocationId, (body) => !['queued', 'running'].includes(body.status))).status, 'ok');
     const resolvedNow = (await api.http.get('/v1/dead-letters', { token: alice.key })).body.items as Array<{ id: string; resolvedBy: string | null }>;
     assert.equal(resolvedNow.find((item) => item.id === firstReplay.body.invocationId)?.resolvedBy, sibling.body.invocationId, 'the latest success of the work');
+    // Retention deletes the first dead letter before its replays: they are still one work, by the id they replay.
+    await api.database.prisma.invocation.delete({ where: { id } });
+    const afterRetention = (await api.http.get('/v1/dead-letters', { token: alice.key })).body.items as Array<{ id: string; resolvedBy: string | null }>;
+    assert.equal(afterRetention.find((item) => item.id === firstReplay.body.invocationId)?.resolvedBy, sibling.body.invocationId, 'its sibling still resolves it');
     await api.http.request('DELETE', `/v1/bindings/${binding.body.id}`, { token: alice.key });
 
     // With room for one run at a time, the next event is admitted: the failed one no longer counts as running.
@@ -340,7 +344,7 @@ describe('retries of transient failures, final deterministic ones, dead letters'
 
     // Like a direct call, a replay does not run a deleted plugin.
     assert.equal((await api.http.delete(`/v1/plugins/${pluginId}?force=true`, { token: alice.key })).status, 200);
-    const replayed = await api.http.post(`/v1/dead-letters/${id}/replay`, { token: alice.key });
+    const replayed = await api.http.post(`/v1/dead-letters/${firstReplay.body.invocationId}/replay`, { token: alice.key, body: { again: true } });
     assert.equal(replayed.status, 409, replayed.text);
   });
 });

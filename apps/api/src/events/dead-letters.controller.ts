@@ -95,6 +95,8 @@ export class DeadLettersController {
     const replay = await this.events.recordAdmitted(tenantId, 1, async () => {
       const made = await this.invocations.replay(original, number, currentTraceId(), { actor: actorOf(principal) }, body.again ?? false);
       if ('replay' in made) return made.replay;
+      // Deleted since it was read (retention, its plugin deleted): there is nothing to replay.
+      if ('gone' in made) throw notFound('dead letter');
       if ('resolved' in made) {
         throw new AppError(AppErrorCode.Conflict, `A replay of this dead letter succeeded already: ${made.resolved}. Send again: true to run it once more.`, {
           details: { replay: made.resolved, reason: 'resolved' },

@@ -40,8 +40,16 @@ export async function streamUntilDone(request: Request, response: Response, maxM
     // A reader that does not catch up by the stream's end is cut off: a stream never outlasts maxMs.
     let timer: NodeJS.Timeout | undefined;
     const cutOff = new Promise<'cut'>((resolve) => (timer = setTimeout(() => resolve('cut'), Math.max(0, started + maxMs - Date.now()))));
-    const outcome = await Promise.race([new Promise((resolve) => response.once('drain', resolve)), closed, cutOff]);
+    // Nor does one keep a stopping API waiting: it is cut off then too (it reconnects, and misses nothing).
+    let onStop: (() => void) | undefined;
+    const stopping = new Promise<'cut'>((resolve) => {
+      onStop = () => resolve('cut');
+      if (ending?.aborted === true) onStop();
+      else ending?.addEventListener('abort', onStop, { once: true });
+    });
+    const outcome = await Promise.race([new Promise((resolve) => response.once('drain', resolve)), closed, cutOff, stopping]);
     clearTimeout(timer);
+    ending?.removeEventListener('abort', onStop!);
     if (outcome === 'cut') {
       open = false;
       response.destroy();

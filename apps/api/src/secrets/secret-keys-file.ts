@@ -13,16 +13,19 @@ export async function resolveSecretBox(configured: string | undefined, dataDir: 
   if (configured !== undefined) return SecretBox.fromSetting(configured);
   const file = join(dataDir, SECRETS_KEYS_FILE);
   const stored = await readSetting(file);
-  if (stored !== undefined) return SecretBox.fromSetting(stored);
-  const setting = SecretBox.generateSetting();
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  try {
-    await writeFile(file, `${setting}\n`, { mode: 0o600, flag: 'wx' });
-    return SecretBox.fromSetting(setting);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  if (stored !== undefined && stored !== '') return SecretBox.fromSetting(stored);
+  if (stored === undefined) {
+    const setting = SecretBox.generateSetting();
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    try {
+      await writeFile(file, `${setting}\n`, { mode: 0o600, flag: 'wx' });
+      return SecretBox.fromSetting(setting);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
   }
-  // Another process starting on this data dir wrote its key first: that key is the one both use.
+  // Another process starting on this data dir made the file first (and may not have written it yet): its key is the
+  // one both use.
   for (let tries = 0; tries < 40; tries++) {
     const written = await readSetting(file);
     if (written !== undefined && written !== '') return SecretBox.fromSetting(written);

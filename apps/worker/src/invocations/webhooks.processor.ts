@@ -36,8 +36,9 @@ export class WebhooksProcessor implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * A delivery's job failed and will not run again (its last attempt threw, or the queue gave up on it as stalled):
-   * unless `deliver` recorded its end, the delivery would be shown pending forever.
+   * A delivery's job failed and will not run again (its last attempt threw): unless `deliver` recorded its end, the
+   * delivery would be shown pending forever. (A job the queue fails for stalling too often, its workers dying during
+   * it each time, is not announced to this worker: that delivery stays pending.)
    */
   private async endIfFinal(job: Job, error: Error): Promise<void> {
     if (!(await job.isFailed())) return; // retried after its backoff

@@ -83,8 +83,9 @@ export class InvocationRepository {
   }
 
   /**
-   * The replay tree of each of these invocations: its root (the first invocation of the work, or the oldest one
-   * retention left), the latest replay in it that succeeded, and one still queued or running.
+   * The replay tree of each of these invocations: its root (the first invocation of the work, kept or deleted by
+   * retention), the latest replay in it that succeeded, and one still queued or running. An invocation not found
+   * (deleted meanwhile) has no entry.
    */
   private async replayTrees(
     tenantId: string,
@@ -100,7 +101,9 @@ export class InvocationRepository {
         SELECT u.start, i.id, i.replay_of, u.depth + 1 FROM invocations i JOIN up u ON i.id = u.replay_of
          WHERE i.tenant_id = ${tenantId}::uuid
       ),
-      roots AS (SELECT DISTINCT ON (start) start, id AS root FROM up ORDER BY start, depth DESC),
+      -- The first invocation of the work, or the id it replays when retention deleted that one: its replays (siblings
+      -- once their parent is gone) still share the root by the id they name.
+      roots AS (SELECT DISTINCT ON (start) start, COALESCE(replay_of, id) AS root FROM up ORDER BY start, depth DESC),
       down (root, id, status, created_at) AS (
         SELECT r.root, i.id, i.status, i.created_at FROM invocations i JOIN (SELECT DISTINCT root FROM roots) r ON i.replay_of = r.root
          WHERE i.tenant_id = ${tenantId}::uuid
@@ -152,12 +155,14 @@ export class InvocationRepository {
     traceId: string | null,
     audit: { actor: string },
     again = false,
-  ): Promise<{ replay: Invocation } | { pending: { id: string; status: string } } | { resolved: string }> {
+  ): Promise<{ replay: Invocation } | { pending: { id: string; status: string } } | { resolved: string } | { gone: true }> {
     return this.prisma.$transaction(async (tx) => {
-      const { root } = (await this.replayTrees(original.tenantId, [original.id], tx)).get(original.id)!;
-      await takeTurn(tx, 'replays', root);
+      const found = (await this.replayTrees(original.tenantId, [original.id], tx)).get(original.id);
+      if (found === undefined) return { gone: true as const };
+      await takeTurn(tx, 'replays', found.root);
       // Read again in turn: a replay made meanwhile is seen.
-      const tree = (await this.replayTrees(original.tenantId, [original.id], tx)).get(original.id)!;
+      const tree = (await this.replayTrees(original.tenantId, [original.id], tx)).get(original.id);
+      if (tree === undefined) return { gone: true as const };
       if (tree.pending !== null) return { pending: tree.pending };
       if (!again && tree.resolvedBy !== null) return { resolved: tree.resolvedBy };
       const id = randomUUID();

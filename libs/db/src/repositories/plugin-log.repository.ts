@@ -59,12 +59,12 @@ export class PluginLogRepository {
     const after = page.after ?? { finishedAt: filter.since ?? new Date(0), invocationId: '00000000-0000-0000-0000-000000000000', line: -1 };
     const since = filter.since ?? new Date(0);
     const pluginId = filter.pluginId ?? null;
-    // The last invocation this page may read (null: fewer are left), found on the (tenant, finished_at) index.
+    // The last invocation this page may read (null: fewer are left), found on the (tenant, finished_at) index: of
+    // the tenant's invocations, whichever plugin's (no index has the plugin; filtering by it here would read them all).
     const [boundary] = await this.prisma.$queryRaw<Array<{ finished_at: Date; id: string }>>`
       SELECT i.finished_at, i.id FROM invocations i
        WHERE i.tenant_id = ${tenantId}::uuid AND i.finished_at >= ${since} AND i.finished_at >= ${after.finishedAt}
          AND (i.finished_at, i.id) >= (${after.finishedAt}::timestamptz, ${after.invocationId}::uuid)
-         AND (${pluginId}::uuid IS NULL OR i.plugin_id = ${pluginId}::uuid)
        ORDER BY i.finished_at, i.id
        OFFSET ${LOG_SCAN_INVOCATIONS - 1} LIMIT 1`;
     const rows = await this.prisma.$queryRaw<LogRow[]>`

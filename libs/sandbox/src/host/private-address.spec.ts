@@ -13,6 +13,8 @@ describe('isPrivateAddress', () => {
       '64:ff9b:1::a9fe:a9fe', '64:ff9b:1:ffff::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '2001:2::1', '2001:1ff::1', '3fff::1', '5f00::1',
       // The same addresses written out in full, or in capitals: read as the compressed form.
       '64:ff9b:0:0:0:0:7f00:1', '64:ff9b:0000::0:a9fe:a9fe', '0:0:0:0:0:ffff:7f00:1', '0:0:0:0:0:FFFF:A9FE:A9FE',
+      // 0.0.0.0/8 behind NAT64, whose compressed form has no IPv4 groups left to unpack.
+      '64:ff9b::0.0.0.0', '64:ff9b::0.0.0.1', '64:ff9b::',
     ]) {
       assert.equal(isPrivateAddress(address), true, address);
     }

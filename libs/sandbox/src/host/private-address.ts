@@ -28,6 +28,7 @@ for (const [network, prefix] of [
 for (const [network, prefix] of [
   ['::', 96], // unspecified, loopback and IPv4-compatible
   ['::ffff:0:0', 96], // IPv4-mapped forms not unpacked below
+  ['64:ff9b::', 104], // NAT64 of 0.0.0.0/8, which the compressed form writes without its IPv4 groups (64:ff9b::1)
   ['64:ff9b:1::', 48], // local-use NAT64 (RFC 8215): IPv4 addresses of a local network behind a translator
   ['100::', 64],
   ['2001::', 23], // IETF protocol assignments: Teredo (2001::/32) carries IPv4 addresses, the rest is special-purpose
