@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { InvocationRunner, type InvocationRunnerDeps } from '@airlock/execution';
 import { createInvocationQueue, createRedisConnection, enqueueInvocations, INVOCATIONS_QUEUE, invocationJobKey, invocationRetryPolicy, TenantQuotaGateRepository } from '@airlock/queue';
-import { UnrecoverableError, Worker } from 'bullmq';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type ApiHarness, startApi } from '../support/api-harness.js';
 import { type InProcessWorker, publishAndBind, startWorker, waitUntilFinished } from '../support/pipeline.js';
@@ -49,6 +49,21 @@ describe('invocations the usual path does not finish: lost jobs, leaked slots, d
     return emitted.body.invocations[0];
   }
 
+  /** Takes the next queued job as a bare consumer would (checking it is `invocationId`'s), and does `act` with it. */
+  async function withJobTaken(invocationId: string, act: (job: Job, token: string) => Promise<unknown>): Promise<void> {
+    const connection = createRedisConnection(api.config.redisUrl!, 'consumer', 'reconciler-test-consumer');
+    const consumer = new Worker(INVOCATIONS_QUEUE, null, { connection, prefix: api.redisPrefix });
+    try {
+      const token = randomUUID();
+      const job = await consumer.getNextJob(token);
+      assert.equal(job?.id, invocationId);
+      await act(job!, token);
+    } finally {
+      await consumer.close();
+      await connection.quit();
+    }
+  }
+
   /** Polls `check` until it returns something other than undefined, for up to `timeoutMs`. */
   async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T | undefined> {
     const deadline = Date.now() + timeoutMs;
@@ -67,17 +82,7 @@ describe('invocations the usual path does not finish: lost jobs, leaked slots, d
 
     // What BullMQ's stalled-job check does to a job whose worker died twice during it: it fails the job, never
     // running it again and telling no worker. Here a consumer takes the job and fails it the same way.
-    const connection = createRedisConnection(api.config.redisUrl!, 'consumer', 'reconciler-test-consumer');
-    const consumer = new Worker(INVOCATIONS_QUEUE, null, { connection, prefix: api.redisPrefix });
-    try {
-      const token = randomUUID();
-      const job = await consumer.getNextJob(token);
-      assert.equal(job?.id, lostId);
-      await job!.moveToFailed(new UnrecoverableError('job stalled more than allowable limit'), token);
-    } finally {
-      await consumer.close();
-      await connection.quit();
-    }
+    await withJobTaken(lostId, (job, token) => job.moveToFailed(new UnrecoverableError('job stalled more than allowable limit'), token));
 
     assert.equal((await emit(tenant, 'Bob')).status, 429, 'the lost invocation still holds the only slot');
 
@@ -107,12 +112,7 @@ describe('invocations the usual path does not finish: lost jobs, leaked slots, d
     const hook = await api.http.post('/v1/webhooks', { token: tenant.key, body: { url: 'https://hooks.example.com/results', events: [] } });
     assert.equal(hook.status, 201, hook.text);
     const { id } = await emitWithoutWorker(tenant, 'Mo');
-    const connection = createRedisConnection(api.config.redisUrl!, 'consumer', 'reconciler-test-consumer');
-    const consumer = new Worker(INVOCATIONS_QUEUE, null, { connection, prefix: api.redisPrefix });
-    try {
-      const token = randomUUID();
-      const job = await consumer.getNextJob(token);
-      assert.equal(job?.id, id);
+    await withJobTaken(id, async (job, token) => {
       worker = await startWorker(api);
       const runner = worker.app.get(InvocationRunner);
       const deps = (runner as unknown as { deps: InvocationRunnerDeps }).deps;
@@ -124,11 +124,8 @@ describe('invocations the usual path does not finish: lost jobs, leaked slots, d
         deps.settle = settle;
       }
       // Its last attempt: the queue will not deliver it again.
-      await job!.moveToFailed(new UnrecoverableError('Redis is away (the test)'), token);
-    } finally {
-      await consumer.close();
-      await connection.quit();
-    }
+      await job.moveToFailed(new UnrecoverableError('Redis is away (the test)'), token);
+    });
     const finished = await waitUntilFinished(api, tenant.key, id);
     assert.deepEqual([finished.status, finished.output], ['ok', 'hello, Mo'], 'the outcome was written');
 
